@@ -1,0 +1,209 @@
+package domain
+
+import "sort"
+
+// ActionTypeInfo describes one action type.
+type ActionTypeInfo struct {
+	// Type is the stored name, PolicyKit's lower-case class name ("slackpostmessage").
+	Type     string
+	Kind     Kind
+	Platform string
+	// Label is the human name used by Action.Describe ("Post message", "Add role").
+	Label string
+	// Governable: the action only takes effect when the policy of its kind passes it
+	// (platform actions that can be reverted and re-executed; every constitution action).
+	// Trigger-only types are not governable.
+	Governable bool
+	// Subject lists the Fields keys Describe shows after the label, first present wins.
+	Subject []string
+	// Fields documents the attributes policies can read on actions of this type.
+	Fields []string
+}
+
+// CanBeGovernedBy reports whether a policy of kind k may list this action type: platform
+// and constitution policies list governable types of their own kind; trigger policies may
+// list any type.
+func (i ActionTypeInfo) CanBeGovernedBy(k Kind) bool {
+	if k == KindTrigger {
+		return true
+	}
+	return i.Governable && i.Kind == k
+}
+
+// Platform action types (governable: they can be reverted and re-executed, and also
+// trigger trigger policies).
+const (
+	ActionSlackPostMessage        = "slackpostmessage"
+	ActionSlackRenameConversation = "slackrenameconversation"
+	ActionSlackJoinConversation   = "slackjoinconversation"
+	ActionSlackPinMessage         = "slackpinmessage"
+	ActionSlackScheduleMessage    = "slackschedulemessage"
+	ActionSlackKickConversation   = "slackkickconversation"
+	ActionDiscourseCreateTopic    = "discoursecreatetopic"
+	ActionDiscourseCreatePost     = "discoursecreatepost"
+	ActionRedditMakePost          = "redditmakepost"
+)
+
+// Trigger-only action types: platform events that can trigger trigger policies.
+const (
+	ActionDiscordSlashCommand = "discordslashcommand"
+	ActionExpenseCreated      = "expensecreated"
+	ActionExpenseApproved     = "expenseapproved"
+	ActionExpenseRejected     = "expenserejected"
+	ActionExpenseDeleted      = "expensedeleted"
+	ActionExpenseUnapproved   = "expenseunapproved"
+	ActionExpensePaid         = "expensepaid"
+	ActionGithubIssueOpened   = "githubissueopened"
+	ActionMetagovTrigger      = "metagovtrigger"
+)
+
+// Constitution action types (PolicyKit's names), proposed on the constitution platform.
+const (
+	ActionAddPlatformPolicy         = "policykitaddplatformpolicy"
+	ActionChangePlatformPolicy      = "policykitchangeplatformpolicy"
+	ActionRemovePlatformPolicy      = "policykitremoveplatformpolicy"
+	ActionRecoverPlatformPolicy     = "policykitrecoverplatformpolicy"
+	ActionAddConstitutionPolicy     = "policykitaddconstitutionpolicy"
+	ActionChangeConstitutionPolicy  = "policykitchangeconstitutionpolicy"
+	ActionRemoveConstitutionPolicy  = "policykitremoveconstitutionpolicy"
+	ActionRecoverConstitutionPolicy = "policykitrecoverconstitutionpolicy"
+	ActionAddTriggerPolicy          = "policykitaddtriggerpolicy"
+	ActionChangeTriggerPolicy       = "policykitchangetriggerpolicy"
+	ActionRemoveTriggerPolicy       = "policykitremovetriggerpolicy"
+	ActionRecoverTriggerPolicy      = "policykitrecovertriggerpolicy"
+	ActionAddRole                   = "policykitaddrole"
+	ActionEditRole                  = "policykiteditrole"
+	ActionDeleteRole                = "policykitdeleterole"
+	ActionAddUserRole               = "policykitadduserrole"
+	ActionRemoveUserRole            = "policykitremoveuserrole"
+	ActionAddCommunityDoc           = "policykitaddcommunitydoc"
+	ActionChangeCommunityDoc        = "policykitchangecommunitydoc"
+	ActionDeleteCommunityDoc        = "policykitdeletecommunitydoc"
+	ActionRecoverCommunityDoc       = "policykitrecovercommunitydoc"
+)
+
+func governable(typ, platform, label string, subject []string, fields ...string) ActionTypeInfo {
+	return ActionTypeInfo{Type: typ, Kind: KindPlatform, Platform: platform, Label: label, Governable: true, Subject: subject, Fields: fields}
+}
+
+func trigger(typ, platform, label string, subject []string, fields ...string) ActionTypeInfo {
+	return ActionTypeInfo{Type: typ, Kind: KindTrigger, Platform: platform, Label: label, Subject: subject, Fields: fields}
+}
+
+func constitution(typ, label string, subject []string, fields ...string) ActionTypeInfo {
+	return ActionTypeInfo{Type: typ, Kind: KindConstitution, Platform: PlatformConstitution, Label: label, Governable: true, Subject: subject, Fields: fields}
+}
+
+var (
+	subjText  = []string{"text"}
+	subjName  = []string{"name", "policy_id", "document_id", "role"}
+	subjTitle = []string{"title", "text", "raw"}
+	subjDesc  = []string{"description", "expense_id"}
+	subjValue = []string{"value"}
+	subjEvent = []string{"event_type"}
+	subjChan  = []string{"channel"}
+	subjRole  = []string{"role", "name"}
+	subjIssue = []string{"title", "url"}
+
+	policyFields = []string{"policy_id", "kind", "name", "description", "action_types", "filter", "initialize", "check", "notify", "success", "fail", "filter_lang", "check_lang", "variables", "priority"}
+	expenseField = []string{"expense_id", "description", "amount", "type", "url", "tags", "data"}
+)
+
+var actionTypes = buildActionTypes(
+	// Slack
+	governable(ActionSlackPostMessage, PlatformSlack, "Post message", subjText, "text", "channel", "timestamp", "thread_ts"),
+	governable(ActionSlackRenameConversation, PlatformSlack, "Rename conversation", subjName, "name", "previous_name", "channel"),
+	governable(ActionSlackJoinConversation, PlatformSlack, "Join conversation", subjChan, "channel", "users"),
+	governable(ActionSlackPinMessage, PlatformSlack, "Pin message", subjChan, "channel", "timestamp"),
+	governable(ActionSlackScheduleMessage, PlatformSlack, "Schedule message", subjText, "text", "channel", "post_at"),
+	governable(ActionSlackKickConversation, PlatformSlack, "Kick user from conversation", []string{"user", "channel"}, "user", "channel"),
+	// Discourse
+	governable(ActionDiscourseCreateTopic, PlatformDiscourse, "Create topic", subjTitle, "title", "raw", "category", "topic_id"),
+	governable(ActionDiscourseCreatePost, PlatformDiscourse, "Create post", []string{"raw"}, "raw", "topic_id", "post_id"),
+	// Reddit
+	governable(ActionRedditMakePost, PlatformReddit, "Make post", subjTitle, "title", "text", "subreddit", "name"),
+	// Discord
+	trigger(ActionDiscordSlashCommand, PlatformDiscord, "Slash command", subjValue, "value", "channel", "guild", "interaction_id"),
+	// Open Collective
+	trigger(ActionExpenseCreated, PlatformOpenCollective, "Expense created", subjDesc, expenseField...),
+	trigger(ActionExpenseApproved, PlatformOpenCollective, "Expense approved", subjDesc, expenseField...),
+	trigger(ActionExpenseRejected, PlatformOpenCollective, "Expense rejected", subjDesc, expenseField...),
+	trigger(ActionExpenseDeleted, PlatformOpenCollective, "Expense deleted", subjDesc, expenseField...),
+	trigger(ActionExpenseUnapproved, PlatformOpenCollective, "Expense unapproved", subjDesc, expenseField...),
+	trigger(ActionExpensePaid, PlatformOpenCollective, "Expense paid", subjDesc, expenseField...),
+	// GitHub
+	trigger(ActionGithubIssueOpened, PlatformGithub, "Issue opened", subjIssue, "repo", "issue_number", "title", "body", "url"),
+	// Metagov: every event received from Metagov ("Webhook Trigger Action").
+	trigger(ActionMetagovTrigger, PlatformMetagov, "Webhook trigger", subjEvent, "event_type", "data"),
+
+	// Constitution
+	constitution(ActionAddPlatformPolicy, "Add platform policy", subjName, policyFields...),
+	constitution(ActionChangePlatformPolicy, "Change platform policy", subjName, policyFields...),
+	constitution(ActionRemovePlatformPolicy, "Remove platform policy", subjName, "policy_id"),
+	constitution(ActionRecoverPlatformPolicy, "Recover platform policy", subjName, "policy_id"),
+	constitution(ActionAddConstitutionPolicy, "Add constitution policy", subjName, policyFields...),
+	constitution(ActionChangeConstitutionPolicy, "Change constitution policy", subjName, policyFields...),
+	constitution(ActionRemoveConstitutionPolicy, "Remove constitution policy", subjName, "policy_id"),
+	constitution(ActionRecoverConstitutionPolicy, "Recover constitution policy", subjName, "policy_id"),
+	constitution(ActionAddTriggerPolicy, "Add trigger policy", subjName, policyFields...),
+	constitution(ActionChangeTriggerPolicy, "Change trigger policy", subjName, policyFields...),
+	constitution(ActionRemoveTriggerPolicy, "Remove trigger policy", subjName, "policy_id"),
+	constitution(ActionRecoverTriggerPolicy, "Recover trigger policy", subjName, "policy_id"),
+	constitution(ActionAddRole, "Add role", subjName, "name", "description", "is_base", "permissions"),
+	constitution(ActionEditRole, "Edit role", subjRole, "role", "name", "description", "permissions"),
+	constitution(ActionDeleteRole, "Delete role", subjRole, "role"),
+	constitution(ActionAddUserRole, "Add user role", subjRole, "role", "user_ids"),
+	constitution(ActionRemoveUserRole, "Remove user role", subjRole, "role", "user_ids"),
+	constitution(ActionAddCommunityDoc, "Add document", subjName, "document_id", "name", "text"),
+	constitution(ActionChangeCommunityDoc, "Change document", subjName, "document_id", "name", "text"),
+	constitution(ActionDeleteCommunityDoc, "Delete document", subjName, "document_id"),
+	constitution(ActionRecoverCommunityDoc, "Recover document", subjName, "document_id"),
+)
+
+func buildActionTypes(infos ...ActionTypeInfo) map[string]ActionTypeInfo {
+	m := make(map[string]ActionTypeInfo, len(infos))
+	for _, i := range infos {
+		if _, dup := m[i.Type]; dup {
+			panic("domain: action type listed twice: " + i.Type)
+		}
+		m[i.Type] = i
+	}
+	return m
+}
+
+// LookupActionType returns the description of a known action type.
+func LookupActionType(t string) (ActionTypeInfo, bool) {
+	i, ok := actionTypes[t]
+	return i, ok
+}
+
+// ActionTypes lists every known action type, sorted by kind, platform and type.
+func ActionTypes() []ActionTypeInfo {
+	out := make([]ActionTypeInfo, 0, len(actionTypes))
+	for _, i := range actionTypes {
+		out = append(out, i)
+	}
+	sort.Slice(out, func(a, b int) bool {
+		x, y := out[a], out[b]
+		if x.Kind != y.Kind {
+			return x.Kind < y.Kind
+		}
+		if x.Platform != y.Platform {
+			return x.Platform < y.Platform
+		}
+		return x.Type < y.Type
+	})
+	return out
+}
+
+// ActionTypesOf lists the known action types of one kind, sorted by type.
+func ActionTypesOf(k Kind) []string {
+	var out []string
+	for _, i := range actionTypes {
+		if i.Kind == k {
+			out = append(out, i.Type)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

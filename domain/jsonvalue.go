@@ -1,0 +1,86 @@
+package domain
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// normalizeMap returns m as it reads back from JSON (numbers become float64, structs become
+// maps, nil for an empty map), so that a state built from in-memory events equals the state
+// built from stored ones. A value JSON cannot encode is an Invalid error.
+func normalizeMap(m map[string]any, what string) (map[string]any, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, Invalid("%s: %v", what, err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, Invalid("%s: %v", what, err)
+	}
+	return out, nil
+}
+
+// normalizeValue is normalizeMap for a single value.
+func normalizeValue(v any, what string) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, Invalid("%s: %v", what, err)
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, Invalid("%s: %v", what, err)
+	}
+	return out, nil
+}
+
+// jsonEqual compares two JSON-compatible values by their encoding (map keys are sorted).
+func jsonEqual(a, b any) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}
+
+// decodeStrict decodes a JSON-compatible map into v, refusing unknown keys. Errors are
+// Invalid.
+func decodeStrict(m map[string]any, v any, what string) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return Invalid("%s: %v", what, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return Invalid("%s: %v", what, err)
+	}
+	return nil
+}
+
+// toMap encodes v (a struct) as a JSON-compatible map.
+func toMap(v any, what string) (map[string]any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, Invalid("%s: %v", what, err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, Invalid("%s: %v", what, err)
+	}
+	return out, nil
+}
+
+func copyMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

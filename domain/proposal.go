@@ -1,0 +1,672 @@
+package domain
+
+import (
+	"sort"
+	"strings"
+	"time"
+)
+
+// Proposal statuses, as policy code sees them.
+const (
+	StatusProposed = "PROPOSED"
+	StatusPassed   = "PASSED"
+	StatusFailed   = "FAILED"
+)
+
+// Effect statuses.
+const (
+	EffectStatusRequested = "requested"
+	EffectStatusCompleted = "completed"
+	EffectStatusFailed    = "failed"
+)
+
+// Effect is a platform call asked for by a proposal, and what came of it.
+type Effect struct {
+	ID             string         `json:"id"`
+	IdempotencyKey string         `json:"idempotency_key"`
+	Platform       string         `json:"platform"`
+	Method         string         `json:"method"`
+	Args           map[string]any `json:"args,omitempty"`
+	Purpose        string         `json:"purpose"`
+	Status         string         `json:"status"`
+	Result         map[string]any `json:"result,omitempty"`
+	Error          string         `json:"error,omitempty"`
+	RequestedAt    time.Time      `json:"requested_at"`
+	FinishedAt     time.Time      `json:"finished_at"`
+}
+
+// Done reports whether the effect completed or failed.
+func (e Effect) Done() bool { return e.Status != EffectStatusRequested }
+
+// Proposal is the state of one evaluation of one policy version for one action (stream
+// "proposal-<id>"), built by Apply from its events. The zero value is a proposal that was
+// never opened.
+type Proposal struct {
+	ID          string
+	CommunityID string
+	ActionID    string
+	// Action is the snapshot of the action taken when the proposal was opened.
+	Action Action
+
+	PolicyID      string
+	PolicyHash    string
+	PolicyVersion int
+	PolicyKind    Kind
+	PolicyName    string
+
+	Status       string // StatusProposed, StatusPassed or StatusFailed
+	ProposalTime time.Time
+	DecidedAt    time.Time
+	Reason       string // why it passed or failed, when stated
+
+	// Variables are the policy variables fixed for this proposal (nil until initialized).
+	Variables            map[string]any
+	VariablesInitialized bool
+	// Data is the proposal's data store (proposal.data in policy code).
+	Data map[string]any
+
+	VotePostID        string
+	VoteURL           string
+	VoteClosed        bool
+	GovernanceProcess map[string]any
+	// Votes holds each user's current vote, by user id.
+	Votes map[string]Vote
+	// VoteHistory holds every vote cast, revotes included, in order.
+	VoteHistory []Vote
+
+	Notified    bool
+	Evaluations int       // number of recorded block runs
+	LastCheckAt time.Time // when check last ran
+	NextCheckAt time.Time // zero when no re-check is scheduled
+
+	Effects map[string]Effect
+	Answers map[string]any
+
+	// Version is the number of events applied: the stream version to expect when appending.
+	Version int64
+}
+
+// NewProposalFromEvents folds a proposal stream into its state.
+func NewProposalFromEvents(events []Event) *Proposal {
+	p := &Proposal{}
+	for _, e := range events {
+		p.Apply(e)
+	}
+	return p
+}
+
+// Opened reports whether ProposalOpened has been applied.
+func (p *Proposal) Opened() bool { return p.ID != "" }
+
+// Decided reports whether the proposal passed or failed.
+func (p *Proposal) Decided() bool { return p.Status == StatusPassed || p.Status == StatusFailed }
+
+// TimeElapsed is now minus the proposal time (proposal.get_time_elapsed()).
+func (p *Proposal) TimeElapsed(now time.Time) time.Duration { return now.Sub(p.ProposalTime) }
+
+// CurrentVotes returns each user's current vote, ordered by time then user id.
+func (p *Proposal) CurrentVotes() []Vote {
+	out := make([]Vote, 0, len(p.Votes))
+	for _, v := range p.Votes {
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].At.Equal(out[j].At) {
+			return out[i].At.Before(out[j].At)
+		}
+		return out[i].UserID < out[j].UserID
+	})
+	return out
+}
+
+// VotesWhere returns the current votes for which keep is true, in CurrentVotes order.
+func (p *Proposal) VotesWhere(keep func(Vote) bool) []Vote {
+	var out []Vote
+	for _, v := range p.CurrentVotes() {
+		if keep(v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// BooleanVotes returns the current boolean votes.
+func (p *Proposal) BooleanVotes() []Vote {
+	return p.VotesWhere(func(v Vote) bool { return v.Kind == VoteBoolean })
+}
+
+// YesVotes returns the current boolean votes for yes.
+func (p *Proposal) YesVotes() []Vote {
+	return p.VotesWhere(func(v Vote) bool { return v.Kind == VoteBoolean && v.Boolean })
+}
+
+// NoVotes returns the current boolean votes for no.
+func (p *Proposal) NoVotes() []Vote {
+	return p.VotesWhere(func(v Vote) bool { return v.Kind == VoteBoolean && !v.Boolean })
+}
+
+// ChoiceVotes returns the current choice votes for value, or all choice votes when value is
+// "".
+func (p *Proposal) ChoiceVotes(value string) []Vote {
+	return p.VotesWhere(func(v Vote) bool { return v.Kind == VoteChoice && (value == "" || v.Choice == value) })
+}
+
+// NumberVotes returns the current number votes.
+func (p *Proposal) NumberVotes() []Vote {
+	return p.VotesWhere(func(v Vote) bool { return v.Kind == VoteNumber })
+}
+
+// PendingEffects returns the effects not yet completed or failed, ordered by request time
+// then id.
+func (p *Proposal) PendingEffects() []Effect {
+	var out []Effect
+	for _, e := range p.Effects {
+		if !e.Done() {
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].RequestedAt.Equal(out[j].RequestedAt) {
+			return out[i].RequestedAt.Before(out[j].RequestedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// Apply changes the state by one event of the proposal stream. Events of other streams and
+// unknown events only advance Version.
+func (p *Proposal) Apply(e Event) {
+	p.Version++
+	switch e := e.(type) {
+	case ProposalOpened:
+		p.ID = e.ProposalID
+		p.CommunityID = e.CommunityID
+		p.ActionID = e.ActionID
+		p.Action = e.Action
+		p.PolicyID = e.PolicyID
+		p.PolicyHash = e.PolicyHash
+		p.PolicyVersion = e.PolicyVersion
+		p.PolicyKind = e.PolicyKind
+		p.PolicyName = e.PolicyName
+		p.Status = StatusProposed
+		p.ProposalTime = e.At
+	case ProposalVariablesInitialized:
+		p.Variables = copyMap(e.Variables)
+		p.VariablesInitialized = true
+	case ProposalEvaluated:
+		p.Evaluations++
+		if e.Block == BlockCheck {
+			p.LastCheckAt = e.At
+		}
+	case ProposalDataChanged:
+		for _, op := range e.Ops {
+			switch op.Op {
+			case DataSet:
+				if p.Data == nil {
+					p.Data = map[string]any{}
+				}
+				p.Data[op.Key] = op.Value
+			case DataRemove:
+				delete(p.Data, op.Key)
+			}
+		}
+	case VotePostRecorded:
+		p.VotePostID = e.PostID
+		p.VoteURL = e.URL
+	case VoteCast:
+		if p.Votes == nil {
+			p.Votes = map[string]Vote{}
+		}
+		p.Votes[e.Vote.UserID] = e.Vote
+		p.VoteHistory = append(p.VoteHistory, e.Vote)
+	case VoteClosed:
+		p.VoteClosed = true
+	case GovernanceProcessUpdated:
+		p.GovernanceProcess = copyMap(e.Process)
+	case ProposalNotified:
+		p.Notified = true
+	case EffectRequested:
+		if p.Effects == nil {
+			p.Effects = map[string]Effect{}
+		}
+		p.Effects[e.EffectID] = Effect{
+			ID: e.EffectID, IdempotencyKey: e.IdempotencyKey, Platform: e.Platform, Method: e.Method,
+			Args: e.Args, Purpose: e.Purpose, Status: EffectStatusRequested, RequestedAt: e.At,
+		}
+	case EffectCompleted:
+		if f, ok := p.Effects[e.EffectID]; ok {
+			f.Status, f.Result, f.FinishedAt = EffectStatusCompleted, e.Result, e.At
+			p.Effects[e.EffectID] = f
+		}
+	case EffectFailed:
+		if f, ok := p.Effects[e.EffectID]; ok {
+			f.Status, f.Error, f.FinishedAt = EffectStatusFailed, e.Error, e.At
+			p.Effects[e.EffectID] = f
+		}
+	case AnswerRecorded:
+		if p.Answers == nil {
+			p.Answers = map[string]any{}
+		}
+		p.Answers[e.Key] = e.Value
+	case RecheckScheduled:
+		p.NextCheckAt = e.DueAt
+	case ProposalPassed:
+		p.Status, p.DecidedAt, p.Reason, p.NextCheckAt = StatusPassed, e.At, e.Reason, time.Time{}
+	case ProposalFailed:
+		p.Status, p.DecidedAt, p.Reason, p.NextCheckAt = StatusFailed, e.At, e.Reason, time.Time{}
+	}
+}
+
+func (p *Proposal) header(now time.Time) ProposalHeader {
+	return ProposalHeader{CommunityID: p.CommunityID, ProposalID: p.ID, At: now.UTC()}
+}
+
+func (p *Proposal) mustBeOpen() error {
+	if !p.Opened() {
+		return NotFound("proposal")
+	}
+	return nil
+}
+
+func (p *Proposal) mustBePending(doing string) error {
+	if err := p.mustBeOpen(); err != nil {
+		return err
+	}
+	if p.Decided() {
+		return Conflict("proposal %s is %s: cannot %s", p.ID, p.Status, doing)
+	}
+	return nil
+}
+
+// OpenProposal starts the evaluation of Policy (its current version) for Action.
+type OpenProposal struct {
+	ProposalID string
+	Action     Action
+	Policy     Policy
+}
+
+// DecideOpenProposal emits ProposalOpened. Opening an opened proposal again with the same
+// action and policy version changes nothing; with others it is a Conflict.
+func (p *Proposal) DecideOpenProposal(cmd OpenProposal, now time.Time) ([]Event, error) {
+	if cmd.ProposalID == "" {
+		return nil, Invalid("proposal id is empty")
+	}
+	if cmd.Policy.ID == "" || cmd.Policy.Hash == "" {
+		return nil, Invalid("proposal %s: policy id or hash is empty", cmd.ProposalID)
+	}
+	a, err := cmd.Action.Normalized()
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	if p.Opened() {
+		if p.ID == cmd.ProposalID && p.ActionID == a.ID && p.PolicyID == cmd.Policy.ID && p.PolicyHash == cmd.Policy.Hash {
+			return nil, nil
+		}
+		return nil, Conflict("proposal %s is already open for action %s and policy %s", p.ID, p.ActionID, p.PolicyID)
+	}
+	return []Event{ProposalOpened{
+		ProposalHeader: ProposalHeader{CommunityID: a.CommunityID, ProposalID: cmd.ProposalID, At: now.UTC()},
+		ActionID:       a.ID,
+		Action:         a,
+		PolicyID:       cmd.Policy.ID,
+		PolicyHash:     cmd.Policy.Hash,
+		PolicyVersion:  cmd.Policy.Version,
+		PolicyKind:     cmd.Policy.Kind,
+		PolicyName:     cmd.Policy.Name,
+	}}, nil
+}
+
+// InitializeVariables fixes the policy variables the proposal evaluates with.
+type InitializeVariables struct {
+	Variables map[string]any
+}
+
+// DecideInitializeVariables emits ProposalVariablesInitialized once. The same variables
+// again change nothing; different ones are a Conflict.
+func (p *Proposal) DecideInitializeVariables(cmd InitializeVariables, now time.Time) ([]Event, error) {
+	if err := p.mustBeOpen(); err != nil {
+		return nil, err
+	}
+	vars, err := normalizeMap(cmd.Variables, "variables")
+	if err != nil {
+		return nil, err
+	}
+	if p.VariablesInitialized {
+		if jsonEqual(p.Variables, vars) {
+			return nil, nil
+		}
+		return nil, Conflict("proposal %s: variables are already initialized", p.ID)
+	}
+	return []Event{ProposalVariablesInitialized{ProposalHeader: p.header(now), Variables: vars}}, nil
+}
+
+// RecordEvaluation records one run of one policy block.
+type RecordEvaluation struct {
+	Block  string
+	Result string
+	Logs   []LogLine
+	Error  string
+}
+
+// DecideRecordEvaluation emits ProposalEvaluated; every run is recorded, also on decided
+// proposals (success and fail blocks run after the decision).
+func (p *Proposal) DecideRecordEvaluation(cmd RecordEvaluation, now time.Time) ([]Event, error) {
+	if err := p.mustBeOpen(); err != nil {
+		return nil, err
+	}
+	switch cmd.Block {
+	case BlockFilter, BlockInitialize, BlockCheck, BlockNotify, BlockSuccess, BlockFail:
+	default:
+		return nil, Invalid("unknown policy block %q", cmd.Block)
+	}
+	if cmd.Block == BlockCheck && cmd.Result != "" && cmd.Result != StatusProposed && cmd.Result != StatusPassed && cmd.Result != StatusFailed {
+		return nil, Invalid("check result %q is not PROPOSED, PASSED or FAILED", cmd.Result)
+	}
+	return []Event{ProposalEvaluated{
+		ProposalHeader: p.header(now), Block: cmd.Block, Result: cmd.Result,
+		Logs: append([]LogLine(nil), cmd.Logs...), Error: cmd.Error,
+	}}, nil
+}
+
+// ChangeProposalData applies data-store operations (proposal.data.set / remove).
+type ChangeProposalData struct {
+	Ops []DataOp
+}
+
+// DecideChangeProposalData emits ProposalDataChanged with the operations that change
+// something, in order; none change anything: no events.
+func (p *Proposal) DecideChangeProposalData(cmd ChangeProposalData, now time.Time) ([]Event, error) {
+	if err := p.mustBeOpen(); err != nil {
+		return nil, err
+	}
+	data := copyMap(p.Data)
+	if data == nil {
+		data = map[string]any{}
+	}
+	var ops []DataOp
+	for _, op := range cmd.Ops {
+		if op.Key == "" {
+			return nil, Invalid("data key is empty")
+		}
+		switch op.Op {
+		case DataSet:
+			v, err := normalizeValue(op.Value, "data "+op.Key)
+			if err != nil {
+				return nil, err
+			}
+			if old, ok := data[op.Key]; ok && jsonEqual(old, v) {
+				continue
+			}
+			data[op.Key] = v
+			ops = append(ops, DataOp{Op: DataSet, Key: op.Key, Value: v})
+		case DataRemove:
+			if _, ok := data[op.Key]; !ok {
+				continue
+			}
+			delete(data, op.Key)
+			ops = append(ops, DataOp{Op: DataRemove, Key: op.Key})
+		default:
+			return nil, Invalid("data op %q is not set or remove", op.Op)
+		}
+	}
+	if len(ops) == 0 {
+		return nil, nil
+	}
+	return []Event{ProposalDataChanged{ProposalHeader: p.header(now), Ops: ops}}, nil
+}
+
+// RecordVotePost records the platform post a vote runs on.
+type RecordVotePost struct {
+	PostID string
+	URL    string
+}
+
+// DecideRecordVotePost emits VotePostRecorded unless the same post is already recorded.
+func (p *Proposal) DecideRecordVotePost(cmd RecordVotePost, now time.Time) ([]Event, error) {
+	if err := p.mustBeOpen(); err != nil {
+		return nil, err
+	}
+	if cmd.PostID == "" {
+		return nil, Invalid("vote post id is empty")
+	}
+	if p.VotePostID == cmd.PostID && p.VoteURL == cmd.URL {
+		return nil, nil
+	}
+	return []Event{VotePostRecorded{ProposalHeader: p.header(now), PostID: cmd.PostID, URL: cmd.URL}}, nil
+}
+
+// CastVote records a user's vote; Vote.At is set to now.
+type CastVote struct {
+	Vote Vote
+}
+
+// DecideCastVote emits VoteCast. A vote on a decided proposal or a closed vote is a
+// Conflict, a malformed vote Invalid, and the same value as the user's current vote changes
+// nothing.
+func (p *Proposal) DecideCastVote(cmd CastVote, now time.Time) ([]Event, error) {
+	if err := p.mustBePending("vote"); err != nil {
+		return nil, err
+	}
+	if p.VoteClosed {
+		return nil, Conflict("proposal %s: the vote is closed", p.ID)
+	}
+	v := cmd.Vote
+	if err := v.Validate(); err != nil {
+		return nil, err
+	}
+	if cur, ok := p.Votes[v.UserID]; ok && cur.SameValue(v) {
+		return nil, nil
+	}
+	v.At = now.UTC()
+	return []Event{VoteCast{ProposalHeader: p.header(now), Vote: v}}, nil
+}
+
+// CloseVote closes the proposal's vote.
+type CloseVote struct{}
+
+// DecideCloseVote emits VoteClosed unless the vote is already closed.
+func (p *Proposal) DecideCloseVote(_ CloseVote, now time.Time) ([]Event, error) {
+	if err := p.mustBeOpen(); err != nil {
+		return nil, err
+	}
+	if p.VoteClosed {
+		return nil, nil
+	}
+	return []Event{VoteClosed{ProposalHeader: p.header(now)}}, nil
+}
+
+// UpdateGovernanceProcess records the current state of the external governance process.
+type UpdateGovernanceProcess struct {
+	Process map[string]any
+}
+
+// DecideUpdateGovernanceProcess emits GovernanceProcessUpdated when the state changed.
+func (p *Proposal) DecideUpdateGovernanceProcess(cmd UpdateGovernanceProcess, now time.Time) ([]Event, error) {
+	if err := p.mustBeOpen(); err != nil {
+		return nil, err
+	}
+	proc, err := normalizeMap(cmd.Process, "governance process")
+	if err != nil {
+		return nil, err
+	}
+	if jsonEqual(p.GovernanceProcess, proc) {
+		return nil, nil
+	}
+	return []Event{GovernanceProcessUpdated{ProposalHeader: p.header(now), Process: proc}}, nil
+}
+
+// MarkNotified records that the notify block ran.
+type MarkNotified struct{}
+
+// DecideMarkNotified emits ProposalNotified once.
+func (p *Proposal) DecideMarkNotified(_ MarkNotified, now time.Time) ([]Event, error) {
+	if err := p.mustBeOpen(); err != nil {
+		return nil, err
+	}
+	if p.Notified {
+		return nil, nil
+	}
+	return []Event{ProposalNotified{ProposalHeader: p.header(now)}}, nil
+}
+
+// RequestEffect asks a platform to perform one call. IdempotencyKey defaults to EffectID and
+// Purpose to PurposePolicy.
+type RequestEffect struct {
+	EffectID       string
+	IdempotencyKey string
+	Platform       string
+	Method         string
+	Args           map[string]any
+	Purpose        string
+}
+
+// DecideRequestEffect emits EffectRequested. Requesting the same effect again changes
+// nothing; a different effect under a used id is a Conflict.
+func (p *Proposal) DecideRequestEffect(cmd RequestEffect, now time.Time) ([]Event, error) {
+	if err := p.mustBeOpen(); err != nil {
+		return nil, err
+	}
+	if cmd.EffectID == "" || cmd.Method == "" {
+		return nil, Invalid("effect id or method is empty")
+	}
+	if !IsKnownPlatform(cmd.Platform) {
+		return nil, Invalid("effect %s: unknown platform %q", cmd.EffectID, cmd.Platform)
+	}
+	if cmd.IdempotencyKey == "" {
+		cmd.IdempotencyKey = cmd.EffectID
+	}
+	if cmd.Purpose == "" {
+		cmd.Purpose = PurposePolicy
+	}
+	switch cmd.Purpose {
+	case PurposePolicy, PurposeExecute, PurposeRevert, PurposeQuery:
+	default:
+		return nil, Invalid("effect %s: unknown purpose %q", cmd.EffectID, cmd.Purpose)
+	}
+	args, err := normalizeMap(cmd.Args, "effect args")
+	if err != nil {
+		return nil, err
+	}
+	if old, ok := p.Effects[cmd.EffectID]; ok {
+		if old.IdempotencyKey == cmd.IdempotencyKey && old.Platform == cmd.Platform && old.Method == cmd.Method &&
+			old.Purpose == cmd.Purpose && jsonEqual(old.Args, args) {
+			return nil, nil
+		}
+		return nil, Conflict("effect %s was requested with other content", cmd.EffectID)
+	}
+	return []Event{EffectRequested{
+		ProposalHeader: p.header(now), EffectID: cmd.EffectID, IdempotencyKey: cmd.IdempotencyKey,
+		Platform: cmd.Platform, Method: cmd.Method, Args: args, Purpose: cmd.Purpose,
+	}}, nil
+}
+
+// RecordEffectResult reports an effect's outcome: Error != "" means it failed.
+type RecordEffectResult struct {
+	EffectID string
+	Result   map[string]any
+	Error    string
+}
+
+// DecideRecordEffectResult emits EffectCompleted or EffectFailed. An unknown effect is
+// NotFound; a result for a finished effect changes nothing (the first result stands).
+func (p *Proposal) DecideRecordEffectResult(cmd RecordEffectResult, now time.Time) ([]Event, error) {
+	if err := p.mustBeOpen(); err != nil {
+		return nil, err
+	}
+	eff, ok := p.Effects[cmd.EffectID]
+	if !ok {
+		return nil, NotFound("effect %q", cmd.EffectID)
+	}
+	if eff.Done() {
+		return nil, nil
+	}
+	if cmd.Error != "" {
+		return []Event{EffectFailed{ProposalHeader: p.header(now), EffectID: cmd.EffectID, Error: cmd.Error}}, nil
+	}
+	res, err := normalizeMap(cmd.Result, "effect result")
+	if err != nil {
+		return nil, err
+	}
+	return []Event{EffectCompleted{ProposalHeader: p.header(now), EffectID: cmd.EffectID, Result: res}}, nil
+}
+
+// RecordAnswer keeps the answer of a data-returning call under a key.
+type RecordAnswer struct {
+	Key   string
+	Value any
+}
+
+// DecideRecordAnswer emits AnswerRecorded once per key: the same answer again changes
+// nothing, a different one is a Conflict (answers are fixed for replay).
+func (p *Proposal) DecideRecordAnswer(cmd RecordAnswer, now time.Time) ([]Event, error) {
+	if err := p.mustBeOpen(); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(cmd.Key) == "" {
+		return nil, Invalid("answer key is empty")
+	}
+	v, err := normalizeValue(cmd.Value, "answer "+cmd.Key)
+	if err != nil {
+		return nil, err
+	}
+	if old, ok := p.Answers[cmd.Key]; ok {
+		if jsonEqual(old, v) {
+			return nil, nil
+		}
+		return nil, Conflict("answer %q is already recorded with another value", cmd.Key)
+	}
+	return []Event{AnswerRecorded{ProposalHeader: p.header(now), Key: cmd.Key, Value: v}}, nil
+}
+
+// ScheduleRecheck asks for check to run again at DueAt.
+type ScheduleRecheck struct {
+	DueAt time.Time
+}
+
+// DecideScheduleRecheck emits RecheckScheduled unless the same time is already scheduled.
+// Only a pending proposal can be re-checked (else Conflict).
+func (p *Proposal) DecideScheduleRecheck(cmd ScheduleRecheck, now time.Time) ([]Event, error) {
+	if err := p.mustBePending("schedule a re-check"); err != nil {
+		return nil, err
+	}
+	if cmd.DueAt.IsZero() {
+		return nil, Invalid("re-check time is zero")
+	}
+	due := cmd.DueAt.UTC()
+	if p.NextCheckAt.Equal(due) {
+		return nil, nil
+	}
+	return []Event{RecheckScheduled{ProposalHeader: p.header(now), DueAt: due}}, nil
+}
+
+// PassProposal passes a pending proposal.
+type PassProposal struct {
+	Reason string
+}
+
+// DecidePassProposal emits ProposalPassed; only a PROPOSED proposal can pass (else
+// Conflict).
+func (p *Proposal) DecidePassProposal(cmd PassProposal, now time.Time) ([]Event, error) {
+	if err := p.mustBePending("pass it"); err != nil {
+		return nil, err
+	}
+	return []Event{ProposalPassed{ProposalHeader: p.header(now), Reason: cmd.Reason}}, nil
+}
+
+// FailProposal fails a pending proposal.
+type FailProposal struct {
+	Reason string
+}
+
+// DecideFailProposal emits ProposalFailed; only a PROPOSED proposal can fail (else
+// Conflict).
+func (p *Proposal) DecideFailProposal(cmd FailProposal, now time.Time) ([]Event, error) {
+	if err := p.mustBePending("fail it"); err != nil {
+		return nil, err
+	}
+	return []Event{ProposalFailed{ProposalHeader: p.header(now), Reason: cmd.Reason}}, nil
+}
