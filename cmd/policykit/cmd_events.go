@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/policykit-go/policykit/eventstore"
+	"github.com/policykit-go/policykit/eventstore/postgres"
+)
+
+func newEventsCommand(cfg *Config) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "events",
+		Short: "Read the event log: tail it, or export it as JSON lines",
+	}
+	cmd.AddCommand(newEventsTailCommand(cfg), newEventsExportCommand(cfg))
+	return cmd
+}
+
+// openStore connects and migrates, for commands that read or write the log without serving.
+func openStore(ctx context.Context, cfg *Config) (eventstore.Store, func(), error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("configuration: %w", err)
+	}
+	pool, err := openPool(ctx, cfg.DatabaseURL, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := migrateAll(ctx, pool); err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	return postgres.New(pool), pool.Close, nil
+}
+
+func newEventsTailCommand(cfg *Config) *cobra.Command {
+	var from, stream string
+	var follow bool
+	var last int
+	cmd := &cobra.Command{
+		Use:   "tail",
+		Short: "Print events of the log (or of one stream) in order; --follow waits for new ones",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			store, closeFn, err := openStore(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			out := cmd.OutOrStdout()
+			if stream != "" {
+				return tailStream(ctx, store, stream, last, out)
+			}
+			after := eventstore.Start
+			if from != "" {
+				if after, err = eventstore.ParsePosition(from); err != nil {
+					return err
+				}
+			}
+			if !follow {
+				_, err := forEachEvent(ctx, store, after, func(ev eventstore.RecordedEvent) error {
+					return printEvent(out, ev)
+				})
+				return err
+			}
+			err = store.Subscribe(ctx, after, func(_ context.Context, evs []eventstore.RecordedEvent) error {
+				for _, ev := range evs {
+					if err := printEvent(out, ev); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", "start after this position (commit:seq, as printed)")
+	cmd.Flags().StringVar(&stream, "stream", "", "print one stream (e.g. proposal-<id>) instead of the whole log")
+	cmd.Flags().IntVar(&last, "last", 0, "with --stream: only the last N events")
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new events as they commit")
+	return cmd
+}
+
+func tailStream(ctx context.Context, store eventstore.Store, stream string, last int, out io.Writer) error {
+	var evs []eventstore.RecordedEvent
+	if last > 0 {
+		back, err := store.ReadStream(ctx, stream, eventstore.Backward, 0, last)
+		if err != nil {
+			return err
+		}
+		for i := len(back) - 1; i >= 0; i-- {
+			evs = append(evs, back[i])
+		}
+	} else {
+		for from := int64(1); ; {
+			page, err := store.ReadStream(ctx, stream, eventstore.Forward, from, 1000)
+			if err != nil {
+				return err
+			}
+			evs = append(evs, page...)
+			if len(page) < 1000 {
+				break
+			}
+			from = page[len(page)-1].Version + 1
+		}
+	}
+	if len(evs) == 0 {
+		return fmt.Errorf("stream %q has no events", stream)
+	}
+	for _, ev := range evs {
+		if err := printEvent(out, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func printEvent(w io.Writer, ev eventstore.RecordedEvent) error {
+	_, err := fmt.Fprintf(w, "%-14s %s  %s@%d  %s  %s\n", ev.Position, ev.RecordedAt.UTC().Format(time.RFC3339Nano), ev.Stream, ev.Version, ev.Type, ev.Data)
+	return err
+}
+
+func newEventsExportCommand(cfg *Config) *cobra.Command {
+	var from, output string
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Write the whole event log (or from a position) as JSON lines, one event per line",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			store, closeFn, err := openStore(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			after := eventstore.Start
+			if from != "" {
+				if after, err = eventstore.ParsePosition(from); err != nil {
+					return err
+				}
+			}
+			w := cmd.OutOrStdout()
+			if output != "" && output != "-" {
+				f, err := os.Create(output)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				w = f
+			}
+			enc := json.NewEncoder(w)
+			n, err := forEachEvent(ctx, store, after, func(ev eventstore.RecordedEvent) error {
+				return enc.Encode(exportLine(ev))
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "exported %d events\n", n)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", "start after this position (commit:seq)")
+	cmd.Flags().StringVarP(&output, "output", "o", "-", "file to write (default standard output)")
+	return cmd
+}
+
+// exportedEvent is the JSON-lines form of an event: every envelope field and the payload.
+type exportedEvent struct {
+	ID             uuid.UUID       `json:"id"`
+	Position       string          `json:"position"`
+	GlobalPosition int64           `json:"global_position"`
+	Stream         string          `json:"stream"`
+	Version        int64           `json:"version"`
+	Type           string          `json:"type"`
+	SchemaVersion  int             `json:"schema_version"`
+	RecordedAt     time.Time       `json:"recorded_at"`
+	CausationID    *uuid.UUID      `json:"causation_id,omitempty"`
+	CorrelationID  *uuid.UUID      `json:"correlation_id,omitempty"`
+	Data           json.RawMessage `json:"data"`
+}
+
+func exportLine(ev eventstore.RecordedEvent) exportedEvent {
+	out := exportedEvent{
+		ID: ev.ID, Position: ev.Position.String(), GlobalPosition: ev.GlobalPosition,
+		Stream: ev.Stream, Version: ev.Version, Type: ev.Type, SchemaVersion: ev.SchemaVersion,
+		RecordedAt: ev.RecordedAt.UTC(), Data: ev.Data,
+	}
+	if ev.CausationID != uuid.Nil {
+		out.CausationID = &ev.CausationID
+	}
+	if ev.CorrelationID != uuid.Nil {
+		out.CorrelationID = &ev.CorrelationID
+	}
+	return out
+}
+
+// forEachEvent pages through the committed log after a position.
+func forEachEvent(ctx context.Context, store eventstore.Store, after eventstore.Position, fn func(eventstore.RecordedEvent) error) (int, error) {
+	n := 0
+	for {
+		evs, err := store.ReadAll(ctx, after, 1000)
+		if err != nil {
+			return n, err
+		}
+		if len(evs) == 0 {
+			return n, nil
+		}
+		for _, ev := range evs {
+			if err := fn(ev); err != nil {
+				return n, err
+			}
+			n++
+		}
+		after = evs[len(evs)-1].Position
+	}
+}

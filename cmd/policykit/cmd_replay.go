@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+)
+
+func newReplayCommand(cfg *Config) *cobra.Command {
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "replay",
+		Short: "Drop every read model and rebuild it from the start of the event log",
+		Long: `Empty the projection tables and fold the whole event log into them again.
+
+The event log is the only source of truth; run this after changing a projector, or to prove
+that the tables agree with the log. Stop the servers that write projections first, or they
+will resume from their checkpoints once the rebuild commits.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			app, err := NewApp(ctx, *cfg, newLogger(cfg.LogLevel))
+			if err != nil {
+				return err
+			}
+			defer app.Close()
+			var total int64
+			if err := app.Pool().QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&total); err != nil {
+				return fmt.Errorf("count events: %w", err)
+			}
+			bar := progressbar.NewOptions64(total,
+				progressbar.OptionSetDescription("replaying events"),
+				progressbar.OptionSetWriter(cmd.ErrOrStderr()),
+				progressbar.OptionShowCount(),
+				progressbar.OptionShowIts(),
+				progressbar.OptionSetItsString("events"),
+				progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionSetVisibility(!quiet),
+			)
+			start := time.Now()
+			n, err := app.Projections().Replay(ctx, func(applied int) { _ = bar.Set64(int64(applied)) })
+			_ = bar.Finish()
+			if err != nil {
+				return fmt.Errorf("replay: %w", err)
+			}
+			elapsed := time.Since(start)
+			fmt.Fprintf(cmd.OutOrStdout(), "\nrebuilt %d projections from %d events in %s (%.0f events/s)\n",
+				len(app.Projections().Projectors()), n, elapsed.Round(time.Millisecond), float64(n)/max(elapsed.Seconds(), 1e-9))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
+	return cmd
+}

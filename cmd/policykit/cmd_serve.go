@@ -1,0 +1,30 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+func newServeCommand(cfg *Config) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the server: event store, projections and the HTTP endpoints",
+		Long: `Run the server until SIGINT or SIGTERM.
+
+It creates the database if it does not exist, applies migrations (unless --migrate=false),
+keeps the read models caught up with the event log and serves /healthz and /readyz.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger := newLogger(cfg.LogLevel)
+			app, err := NewApp(cmd.Context(), *cfg, logger)
+			if err != nil {
+				return err
+			}
+			defer app.Close()
+			return app.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "address to listen on (env POLICYKIT_HTTP_ADDR)")
+	cmd.Flags().BoolVar(&cfg.AutoMigrate, "migrate", cfg.AutoMigrate, "apply database migrations before starting")
+	cmd.Flags().DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long to wait for in-flight work on shutdown")
+	return cmd
+}

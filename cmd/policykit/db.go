@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// openPool connects to the configured database. When the server answers but the database
+// does not exist yet and create is true, it is created first, so that a newcomer's first
+// `policykit serve` against a local Postgres just works.
+func openPool(ctx context.Context, dbURL string, create bool) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(dbURL)
+	if err != nil {
+		return nil, fmt.Errorf("database URL %s: %w", redact(dbURL), err)
+	}
+	if cfg.MaxConns < 16 {
+		cfg.MaxConns = 16
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", redact(dbURL), err)
+	}
+	err = pool.Ping(pingCtx)
+	if err == nil {
+		return pool, nil
+	}
+	pool.Close()
+	var pgErr *pgconn.PgError
+	if create && errors.As(err, &pgErr) && pgErr.Code == "3D000" { // invalid_catalog_name
+		if cerr := createDatabase(pingCtx, dbURL, cfg.ConnConfig.Database); cerr != nil {
+			return nil, cerr
+		}
+		return openPool(ctx, dbURL, false)
+	}
+	return nil, fmt.Errorf("cannot reach the database at %s (set POLICYKIT_DATABASE_URL or --database-url): %w", redact(dbURL), err)
+}
+
+func createDatabase(ctx context.Context, dbURL, name string) error {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return fmt.Errorf("database URL %s: %w", redact(dbURL), err)
+	}
+	u.Path = "/postgres"
+	conn, err := pgx.Connect(ctx, u.String())
+	if err != nil {
+		return fmt.Errorf("cannot reach the database server at %s to create database %q: %w", redact(u.String()), name, err)
+	}
+	defer conn.Close(context.Background())
+	ident := pgx.Identifier{name}.Sanitize()
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // created meanwhile by another process
+			return nil
+		}
+		return fmt.Errorf("create database %q on %s: %w", name, redact(u.String()), err)
+	}
+	return nil
+}
