@@ -26,6 +26,14 @@ type ActionRecord struct {
 	Reason              string
 	DecidedAt           time.Time
 	RevertedAt          time.Time
+	// Reverted is true once the action was undone on its platform (it may be executed again
+	// when its proposal passes later).
+	Reverted bool
+	// Effects holds execute and revert requests made without a proposal (permission gate),
+	// by effect id.
+	Effects map[string]Effect
+	// FilterErrors records policies whose filter failed while the action was evaluated.
+	FilterErrors []ActionFilterErrored
 
 	// Version is the number of events applied: the stream version to expect when appending.
 	Version int64
@@ -67,8 +75,31 @@ func (r *ActionRecord) Apply(e Event) {
 		r.Status, r.Reason, r.DecidedAt = ActionStatusExecuted, e.Reason, e.At
 	case ActionExecutionFailed:
 		r.Status, r.Reason, r.DecidedAt = ActionStatusExecutionFailed, e.Reason, e.At
+	case EffectRequested:
+		if r.Effects == nil {
+			r.Effects = map[string]Effect{}
+		}
+		r.Effects[e.EffectID] = Effect{
+			ID: e.EffectID, IdempotencyKey: e.IdempotencyKey, Platform: e.Platform, Method: e.Method,
+			Args: e.Args, Purpose: e.Purpose, Status: EffectStatusRequested, RequestedAt: e.At,
+		}
+	case EffectCompleted:
+		if f, ok := r.Effects[e.EffectID]; ok {
+			f.Status, f.Result, f.FinishedAt = EffectStatusCompleted, e.Result, e.At
+			r.Effects[e.EffectID] = f
+		}
+	case EffectFailed:
+		if f, ok := r.Effects[e.EffectID]; ok {
+			f.Status, f.Error, f.FinishedAt = EffectStatusFailed, e.Error, e.At
+			r.Effects[e.EffectID] = f
+		}
+	case ActionFilterErrored:
+		r.FilterErrors = append(r.FilterErrors, e)
 	case ActionReverted:
-		r.Status, r.RevertedAt = ActionStatusReverted, e.At
+		r.Reverted, r.RevertedAt = true, e.At
+		if r.Status != ActionStatusRejected { // a rejection is final; the revert only undoes it on the platform
+			r.Status = ActionStatusReverted
+		}
 		if e.Reason != "" {
 			r.Reason = e.Reason
 		}
@@ -187,7 +218,7 @@ func (r *ActionRecord) DecideRejectAction(cmd RejectAction, now time.Time) ([]Ev
 	switch r.Status {
 	case ActionStatusRejected:
 		return nil, nil
-	case ActionStatusProposed:
+	case ActionStatusProposed, ActionStatusReverted: // reverted while its proposal was pending
 		return []Event{ActionRejected{ActionHeader: r.header(now), ProposalID: cmd.ProposalID, Reason: cmd.Reason}}, nil
 	}
 	return nil, Conflict("action %s is %s: cannot reject it", r.Action.ID, r.Status)
@@ -208,7 +239,7 @@ func (r *ActionRecord) DecideMarkActionExecuted(cmd MarkActionExecuted, now time
 	switch r.Status {
 	case ActionStatusExecuted:
 		return nil, nil
-	case ActionStatusProposed:
+	case ActionStatusProposed, ActionStatusReverted: // reverted while its proposal was pending
 		return []Event{ActionExecuted{ActionHeader: r.header(now), ProposalID: cmd.ProposalID, Reason: cmd.Reason}}, nil
 	}
 	return nil, Conflict("action %s is %s: cannot mark it executed", r.Action.ID, r.Status)
@@ -252,6 +283,9 @@ func (r *ActionRecord) DecideMarkActionReverted(cmd MarkActionReverted, now time
 	}
 	if !r.Action.Reversible {
 		return nil, Invalid("action %s is not reversible", r.Action.ID)
+	}
+	if r.Reverted && r.Status != ActionStatusExecuted {
+		return nil, nil
 	}
 	switch r.Status {
 	case ActionStatusReverted:

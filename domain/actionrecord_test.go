@@ -75,7 +75,14 @@ func TestActionOutcomes(t *testing.T) {
 			mustTypes(t, mustApply(t, r)(r.DecideMarkActionReverted(domain.MarkActionReverted{}, at(7))))
 			_, err := r.DecideMarkActionExecuted(domain.MarkActionExecuted{}, at(7))
 			mustCode(t, err, domain.CodeConflict)
-		}, domain.ActionStatusReverted},
+			if !r.Reverted {
+				t.Error("Reverted = false after ActionReverted")
+			}
+		}, domain.ActionStatusRejected},
+		{"reverted while pending, executed when passed", true, func(t *testing.T, r *domain.ActionRecord) {
+			mustTypes(t, mustApply(t, r)(r.DecideMarkActionReverted(domain.MarkActionReverted{ProposalID: "p1"}, at(5))), domain.EventActionReverted)
+			mustTypes(t, mustApply(t, r)(r.DecideMarkActionExecuted(domain.MarkActionExecuted{ProposalID: "p1"}, at(6))), domain.EventActionExecuted)
+		}, domain.ActionStatusExecuted},
 		{"non-reversible cannot be reverted", false, func(t *testing.T, r *domain.ActionRecord) {
 			_, err := r.DecideMarkActionReverted(domain.MarkActionReverted{}, at(5))
 			mustCode(t, err, domain.CodeInvalid)

@@ -80,6 +80,9 @@ type Community struct {
 	Roles     map[string]Role              // by role name
 	Docs      map[string]Doc               // by document id
 	Policies  map[string]Policy            // by policy id
+	// PolicyVersions holds every version any policy ever had, by content hash, so that a
+	// proposal keeps deciding with the version it was opened with.
+	PolicyVersions map[string]Policy
 
 	// Version is the number of events applied: the stream version to expect when appending.
 	Version int64
@@ -104,6 +107,7 @@ func (c *Community) init() {
 		c.Roles = map[string]Role{}
 		c.Docs = map[string]Doc{}
 		c.Policies = map[string]Policy{}
+		c.PolicyVersions = map[string]Policy{}
 	}
 }
 
@@ -186,8 +190,12 @@ func (c *Community) Apply(e Event) {
 			ID: e.PolicyID, PolicySpec: e.PolicySpec, Active: true, Hash: e.Hash, Version: e.Version,
 			CreatedAt: e.At, ModifiedAt: e.At,
 		}
+		c.PolicyVersions[e.Hash] = c.Policies[e.PolicyID]
 	case PolicyChanged:
 		c.updatePolicy(e.PolicyID, e.At, func(p *Policy) { p.PolicySpec, p.Hash, p.Version = e.PolicySpec, e.Hash, e.Version })
+		if p, ok := c.Policies[e.PolicyID]; ok {
+			c.PolicyVersions[e.Hash] = p
+		}
 	case PolicyRemoved:
 		c.updatePolicy(e.PolicyID, e.At, func(p *Policy) { p.Active = false })
 	case PolicyRecovered:

@@ -58,6 +58,7 @@ func sampleEvents() map[string]domain.Event {
 		domain.ActionExecuted{ActionHeader: ah, ProposalID: "p1", Reason: "passed"},
 		domain.ActionExecutionFailed{ActionHeader: ah, ProposalID: "p1", Reason: "role exists"},
 		domain.ActionReverted{ActionHeader: ah, ProposalID: "p1", Reason: "failed"},
+		domain.ActionFilterErrored{ActionHeader: ah, PolicyID: "pol1", PolicyHash: "h1", Error: "NameError at line 1 of filter: x"},
 
 		domain.ProposalOpened{ProposalHeader: ph, ActionID: "a1", Action: action, PolicyID: "pol1", PolicyHash: "abc", PolicyVersion: 2, PolicyKind: domain.KindPlatform, PolicyName: "Vote"},
 		domain.ProposalVariablesInitialized{ProposalHeader: ph, Variables: map[string]any{"quorum": 2.0, "channel": "C1"}},

@@ -1,5 +1,7 @@
 package domain
 
+import "time"
+
 // Event types of the action stream ("action-<id>").
 const (
 	EventActionProposed        = "action.proposed"
@@ -8,6 +10,7 @@ const (
 	EventActionExecuted        = "action.executed"
 	EventActionExecutionFailed = "action.execution_failed"
 	EventActionReverted        = "action.reverted"
+	EventActionFilterErrored   = "action.filter_errored"
 )
 
 // ActionProposed records an action (platform, constitution or trigger) as it came in; it
@@ -65,3 +68,27 @@ func (ActionGoverned) EventType() string        { return EventActionGoverned }
 func (ActionExecuted) EventType() string        { return EventActionExecuted }
 func (ActionExecutionFailed) EventType() string { return EventActionExecutionFailed }
 func (ActionReverted) EventType() string        { return EventActionReverted }
+
+// ActionFilterErrored records that a candidate policy's filter failed on the action; the
+// evaluation loop counts the failure as "does not apply" and moves on.
+type ActionFilterErrored struct {
+	ActionHeader
+	PolicyID   string `json:"policy_id"`
+	PolicyHash string `json:"policy_hash"`
+	Error      string `json:"error"`
+}
+
+func (ActionFilterErrored) EventType() string { return EventActionFilterErrored }
+
+// RecordFilterError records a failed filter.
+type RecordFilterError struct {
+	PolicyID, PolicyHash, Error string
+}
+
+// DecideRecordFilterError emits ActionFilterErrored.
+func (r *ActionRecord) DecideRecordFilterError(cmd RecordFilterError, now time.Time) ([]Event, error) {
+	if err := r.mustBeProposed(); err != nil {
+		return nil, err
+	}
+	return []Event{ActionFilterErrored{ActionHeader: r.header(now), PolicyID: cmd.PolicyID, PolicyHash: cmd.PolicyHash, Error: cmd.Error}}, nil
+}

@@ -75,9 +75,10 @@ type Proposal struct {
 	VoteHistory []Vote
 
 	Notified    bool
-	Evaluations int       // number of recorded block runs
-	LastCheckAt time.Time // when check last ran
-	NextCheckAt time.Time // zero when no re-check is scheduled
+	Evaluations int            // number of recorded block runs
+	BlockRuns   map[string]int // recorded runs by block name
+	LastCheckAt time.Time      // when check last ran
+	NextCheckAt time.Time      // zero when no re-check is scheduled
 
 	Effects map[string]Effect
 	Answers map[string]any
@@ -196,6 +197,10 @@ func (p *Proposal) Apply(e Event) {
 		p.VariablesInitialized = true
 	case ProposalEvaluated:
 		p.Evaluations++
+		if p.BlockRuns == nil {
+			p.BlockRuns = map[string]int{}
+		}
+		p.BlockRuns[e.Block]++
 		if e.Block == BlockCheck {
 			p.LastCheckAt = e.At
 		}

@@ -34,6 +34,7 @@ var registry = buildRegistry(
 	entry[ActionExecuted](EventActionExecuted, 1),
 	entry[ActionExecutionFailed](EventActionExecutionFailed, 1),
 	entry[ActionReverted](EventActionReverted, 1),
+	entry[ActionFilterErrored](EventActionFilterErrored, 1),
 
 	// proposal stream
 	entry[ProposalOpened](EventProposalOpened, 1),
