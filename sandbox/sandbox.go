@@ -1,0 +1,68 @@
+// Package sandbox runs untrusted work in a small pool of long-lived worker processes, each
+// the same binary re-executed, with a hard memory ceiling and a per-call deadline. It moves
+// opaque request and response bytes and knows nothing of what the worker computes.
+//
+// Why processes: an interpreter's step limit or cancellation flag cannot interrupt a single
+// step that allocates gigabytes or sorts millions of elements. Only a separate process can be
+// killed at any instant and capped in memory without taking the caller down with it.
+//
+// The binary serves both roles. Its main (and a test package's TestMain) starts with
+//
+//	if sandbox.IsWorker() {
+//		sandbox.Serve(handler) // never returns
+//	}
+//
+// and the parent creates a Pool whose workers run that same binary (Options.Command).
+//
+// # Memory ceiling
+//
+// A worker caps itself at start: it sets RLIMIT_AS to its start-up address-space size plus
+// Options.MemoryLimit, and the Go soft memory limit (debug.SetMemoryLimit) to 7/8 of
+// MemoryLimit so that garbage is collected before the hard ceiling is reached. An allocation
+// beyond the ceiling fails at once inside the runtime ("fatal error: out of memory"), which
+// the parent recognises on the worker's stderr and reports as ErrMemory. Under the race
+// detector RLIMIT_AS breaks the runtime ("too many address space collisions for -race
+// mode"), so race builds skip it. In every build the parent also watches the resident size
+// of a busy worker (/proc/<pid>/statm, every 10ms once a call has lasted 10ms) and kills it
+// when it exceeds its start-up size plus MemoryLimit: the only ceiling in race builds and a
+// backstop otherwise.
+//
+// # Protocol
+//
+// Frames on the worker's stdin and stdout: a big-endian uint32 length, then that many bytes.
+// A request body is an int64 time budget in nanoseconds followed by the request; a response
+// body is a status byte followed by the payload. The worker's protocol descriptors are
+// private duplicates: its fd 0 is /dev/null and its fd 1 is its stderr, so a stray print
+// from handler code cannot corrupt the stream.
+//
+// The package is Linux only.
+package sandbox
+
+import (
+	"errors"
+)
+
+// Errors of Call. They are wrapped with details; test with errors.Is.
+var (
+	// ErrDeadline: the call outlived its deadline (the smaller of Options.Deadline and the
+	// context's deadline); the worker was killed and is being replaced. When the context's
+	// deadline was the binding one the error also matches context.DeadlineExceeded.
+	ErrDeadline = errors.New("sandbox: deadline exceeded, worker killed")
+	// ErrMemory: the worker hit its memory ceiling (out-of-memory fatal error, the parent's
+	// resident-size watchdog, or a SIGKILL the pool did not send, which on Linux is almost
+	// always the kernel's OOM killer); it is being replaced.
+	ErrMemory = errors.New("sandbox: memory limit exceeded, worker killed")
+	// ErrCrashed: the worker died for another reason or broke the protocol; it is being
+	// replaced.
+	ErrCrashed = errors.New("sandbox: worker crashed")
+	// ErrPanic: the handler panicked; the worker recovered and keeps serving. The error text
+	// carries the panic value and stack.
+	ErrPanic = errors.New("sandbox: handler panicked")
+	// ErrRequestTooLarge: the request exceeds Options.MaxRequestBytes; no worker was used.
+	ErrRequestTooLarge = errors.New("sandbox: request too large")
+	// ErrResponseTooLarge: the handler's response exceeds Options.MaxResponseBytes; the
+	// worker dropped it and keeps serving.
+	ErrResponseTooLarge = errors.New("sandbox: response too large")
+	// ErrClosed: the pool is closed.
+	ErrClosed = errors.New("sandbox: pool closed")
+)

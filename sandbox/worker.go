@@ -1,0 +1,293 @@
+package sandbox
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Handler computes a worker's response to one request. ctx expires a little before the
+// parent kills the worker (see Serve); req belongs to the handler. A handler reports its own
+// errors inside the response; a panic is recovered and reported to the caller as ErrPanic.
+type Handler func(ctx context.Context, req []byte) []byte
+
+// IsWorker reports whether this process was started by a Pool as one of its workers. A
+// binary's main calls it first thing and, when true, hands over to Serve.
+func IsWorker() bool { return os.Getenv(envWorker) == "1" }
+
+// Serve runs the worker loop: it reads requests from the pool on stdin, answers each with
+// handler on stdout, and exits when the pool closes the pipe. It never returns.
+//
+// Before serving, the worker: takes private duplicates of stdin and stdout for the protocol
+// and points fd 0 at /dev/null and fd 1 at stderr; replaces with /dev/null every other
+// descriptor it inherited (any fd above 2 without close-on-exec: Go opens everything
+// close-on-exec, so such descriptors leaked from whatever started the parent); sets
+// GOMAXPROCS to 1, the memory ceiling (see the package documentation) and no core dumps;
+// and removes the sandbox's variables from its environment.
+//
+// Each call's handler context carries a deadline 10% (at most 100ms) before the parent's
+// hard deadline, so that a cooperative handler can stop in time and keep its worker.
+// Serve handles one request at a time.
+func Serve(handler Handler) {
+	err := serve(handler)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sandbox worker: %v\n", err)
+		os.Exit(3)
+	}
+	os.Exit(0)
+}
+
+// noticePrefix starts the worker's start-up notices on stderr.
+const noticePrefix = "sandbox worker notice: "
+
+type workerConfig struct {
+	memoryLimit  int64
+	maxRequest   int
+	maxResponse  int
+	addressLimit bool
+}
+
+func serve(handler Handler) error {
+	if handler == nil {
+		return errors.New("nil handler")
+	}
+	cfg, err := readWorkerEnv()
+	if err != nil {
+		return err
+	}
+	runtime.GOMAXPROCS(1)
+	in, out, err := takeStdio()
+	if err != nil {
+		return err
+	}
+	if err := setLimits(cfg); err != nil {
+		return err
+	}
+	w := &workerLoop{
+		handler: handler,
+		cfg:     cfg,
+		in:      bufio.NewReaderSize(in, bufSize),
+		out:     out,
+	}
+	if err := w.write(statusHello, []byte(helloPayload)); err != nil {
+		return err
+	}
+	return w.run()
+}
+
+func readWorkerEnv() (workerConfig, error) {
+	num := func(name string, lo, hi int64) (int64, error) {
+		v, err := strconv.ParseInt(os.Getenv(name), 10, 64)
+		if err != nil || v < lo || v > hi {
+			return 0, fmt.Errorf("%s=%q: want an integer in %d..%d (was this process started by a sandbox.Pool?)", name, os.Getenv(name), lo, hi)
+		}
+		return v, nil
+	}
+	var cfg workerConfig
+	var err error
+	if cfg.memoryLimit, err = num(envMemoryLimit, MinMemoryLimit, 1<<50); err != nil {
+		return cfg, err
+	}
+	req, err := num(envMaxRequest, 0, MaxMessageBytes)
+	if err != nil {
+		return cfg, err
+	}
+	resp, err := num(envMaxResponse, 0, MaxMessageBytes)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.maxRequest, cfg.maxResponse = int(req), int(resp)
+	cfg.addressLimit = os.Getenv(envAddressLimit) != "0"
+	for _, name := range []string{envWorker, envMemoryLimit, envMaxRequest, envMaxResponse, envAddressLimit} {
+		os.Unsetenv(name)
+	}
+	return cfg, nil
+}
+
+// takeStdio moves the protocol pipes off fds 0 and 1, neutralises inherited descriptors and
+// returns the protocol's private files.
+func takeStdio() (in, out *os.File, err error) {
+	devnull, err := syscall.Open("/dev/null", syscall.O_RDWR|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open /dev/null: %w", err)
+	}
+	defer syscall.Close(devnull)
+	if err := neutraliseInherited(devnull); err != nil {
+		return nil, nil, err
+	}
+	inFD, err := dupCloexec(0)
+	if err != nil {
+		return nil, nil, err
+	}
+	outFD, err := dupCloexec(1)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := syscall.Dup3(devnull, 0, 0); err != nil {
+		return nil, nil, fmt.Errorf("dup3 /dev/null onto stdin: %w", err)
+	}
+	if err := syscall.Dup3(2, 1, 0); err != nil {
+		return nil, nil, fmt.Errorf("dup3 stderr onto stdout: %w", err)
+	}
+	return os.NewFile(uintptr(inFD), "sandbox-request"), os.NewFile(uintptr(outFD), "sandbox-response"), nil
+}
+
+func dupCloexec(fd int) (int, error) {
+	r, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 3)
+	if errno != 0 {
+		return -1, fmt.Errorf("dup fd %d: %w", fd, errno)
+	}
+	return int(r), nil
+}
+
+// neutraliseInherited points every descriptor above 2 that lacks close-on-exec at
+// /dev/null. Such descriptors were inherited: the Go runtime and standard library open
+// everything close-on-exec. Pointing them at /dev/null (rather than closing them) keeps their
+// numbers taken, so nothing that might still hold one can close a reused number.
+func neutraliseInherited(devnull int) error {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("list descriptors: %w", err)
+	}
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd <= 2 || fd == devnull {
+			continue
+		}
+		flags, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_GETFD, 0)
+		if errno != 0 || flags&syscall.FD_CLOEXEC != 0 {
+			continue // closed since the listing (the listing's own fd), or ours
+		}
+		target, _ := os.Readlink("/proc/self/fd/" + e.Name())
+		if err := syscall.Dup3(devnull, fd, syscall.O_CLOEXEC); err != nil {
+			return fmt.Errorf("neutralise inherited fd %d (%s): %w", fd, target, err)
+		}
+		fmt.Fprintf(os.Stderr, "%sneutralised inherited fd %d (%s)\n", noticePrefix, fd, target)
+	}
+	return nil
+}
+
+func setLimits(cfg workerConfig) error {
+	if err := syscall.Setrlimit(syscall.RLIMIT_CORE, &syscall.Rlimit{}); err != nil {
+		return fmt.Errorf("setrlimit RLIMIT_CORE: %w", err)
+	}
+	debug.SetMemoryLimit(cfg.memoryLimit - cfg.memoryLimit/8)
+	if !cfg.addressLimit || raceEnabled {
+		return nil
+	}
+	vsz, _, err := statm(os.Getpid())
+	if err != nil {
+		return err
+	}
+	lim := uint64(vsz + cfg.memoryLimit)
+	if err := syscall.Setrlimit(syscall.RLIMIT_AS, &syscall.Rlimit{Cur: lim, Max: lim}); err != nil {
+		return fmt.Errorf("setrlimit RLIMIT_AS: %w", err)
+	}
+	return nil
+}
+
+// statm returns the address-space and resident sizes of process pid in bytes.
+func statm(pid int) (vsz, rss int64, err error) {
+	var buf [128]byte
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/statm")
+	if err != nil {
+		return 0, 0, err
+	}
+	n, err := f.Read(buf[:])
+	f.Close()
+	if err != nil {
+		return 0, 0, err
+	}
+	fields := strings.Fields(string(buf[:n]))
+	if len(fields) < 2 {
+		return 0, 0, fmt.Errorf("parse /proc/%d/statm %q", pid, buf[:n])
+	}
+	v, err1 := strconv.ParseInt(fields[0], 10, 64)
+	r, err2 := strconv.ParseInt(fields[1], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("parse /proc/%d/statm %q", pid, buf[:n])
+	}
+	page := int64(os.Getpagesize())
+	return v * page, r * page, nil
+}
+
+type workerLoop struct {
+	handler Handler
+	cfg     workerConfig
+	in      *bufio.Reader
+	out     *os.File
+	wbuf    []byte
+}
+
+func (w *workerLoop) run() error {
+	var hdr [reqHeader]byte
+	for {
+		if _, err := io.ReadFull(w.in, hdr[:4]); err != nil {
+			if err == io.EOF {
+				return nil // the pool closed the pipe
+			}
+			return fmt.Errorf("read request: %w", err)
+		}
+		n := binary.BigEndian.Uint32(hdr[:4])
+		if n < 8 || uint64(n-8) > uint64(w.cfg.maxRequest) {
+			return fmt.Errorf("protocol: request frame of %d bytes", n)
+		}
+		if _, err := io.ReadFull(w.in, hdr[4:]); err != nil {
+			return fmt.Errorf("read request: %w", err)
+		}
+		budget := time.Duration(binary.BigEndian.Uint64(hdr[4:]))
+		req := make([]byte, n-8)
+		if _, err := io.ReadFull(w.in, req); err != nil {
+			return fmt.Errorf("read request: %w", err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), softBudget(budget))
+		status, resp := w.call(ctx, req)
+		cancel()
+		if status == statusOK && len(resp) > w.cfg.maxResponse {
+			status = statusTooLarge
+			resp = fmt.Appendf(nil, "%d bytes, limit %d", len(resp), w.cfg.maxResponse)
+		}
+		if err := w.write(status, resp); err != nil {
+			return err
+		}
+	}
+}
+
+func (w *workerLoop) call(ctx context.Context, req []byte) (status byte, resp []byte) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg := fmt.Appendf(nil, "%v\n\n%s", r, debug.Stack())
+			if len(msg) > panicMessageMax {
+				msg = append(msg[:panicMessageMax-len("…")], "…"...)
+			}
+			status, resp = statusPanic, msg
+		}
+	}()
+	return statusOK, w.handler(ctx, req)
+}
+
+// write sends one response frame in a single write.
+func (w *workerLoop) write(status byte, payload []byte) error {
+	n := 5 + len(payload)
+	if cap(w.wbuf) < n || cap(w.wbuf) > bufSize && n <= bufSize {
+		w.wbuf = make([]byte, max(n, bufSize))
+	}
+	buf := w.wbuf[:n]
+	binary.BigEndian.PutUint32(buf, uint32(1+len(payload)))
+	buf[4] = status
+	copy(buf[5:], payload)
+	if _, err := w.out.Write(buf); err != nil {
+		return fmt.Errorf("write response: %w", err)
+	}
+	return nil
+}
