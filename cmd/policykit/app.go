@@ -124,7 +124,9 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	close(errc)
-	return <-errc // nil when the shutdown was asked for
+	err := <-errc // nil when the shutdown was asked for
+	a.log.Info("stopped", "err", err)
+	return err
 }
 
 // Close releases the database pool. Call it after Run returns.
