@@ -1,0 +1,146 @@
+// Package policysandbox evaluates policy blocks in sandbox worker processes, so that hostile
+// or runaway policy code (a huge allocation inside one interpreter step, an endless loop) can
+// only take down a worker, never the engine. The worker side runs the ordinary in-process
+// runtime of package policy; the two sides exchange JSON-encoded policy.Input and
+// policy.Output frames over the sandbox pool's pipes.
+//
+// A binary that uses an Evaluator must start with
+//
+//	if sandbox.IsWorker() {
+//		policysandbox.ServeWorker()
+//	}
+//
+// so that the pool can re-execute it as a worker.
+package policysandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/policykit-go/policykit/domain/policy"
+	"github.com/policykit-go/policykit/sandbox"
+)
+
+// Options configures the worker pool and the interpreter limits inside each worker.
+type Options struct {
+	Workers     int           // worker processes (default 2)
+	MemoryLimit int64         // bytes per worker (default 256 MiB)
+	Deadline    time.Duration // wall-clock limit per block, process kill included (default 1s)
+	Command     string        // executable to run as worker (default: this binary)
+	Args        []string      // extra arguments for the worker command (tests pass -test.run=^$)
+}
+
+// Evaluator runs policy blocks in a sandbox.Pool. It implements evaluation.Evaluator and is
+// safe for concurrent use; at most Workers blocks run at once and callers queue for a worker.
+type Evaluator struct {
+	pool     *sandbox.Pool
+	deadline time.Duration
+}
+
+// New starts the worker pool.
+func New(ctx context.Context, opts Options, logger *slog.Logger) (*Evaluator, error) {
+	if opts.Deadline <= 0 {
+		opts.Deadline = time.Second
+	}
+	pool, err := sandbox.NewPool(ctx, sandbox.Options{
+		Command:     opts.Command,
+		Args:        opts.Args,
+		Size:        opts.Workers,
+		MemoryLimit: opts.MemoryLimit,
+		Deadline:    opts.Deadline,
+	}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("policy sandbox: %w", err)
+	}
+	return &Evaluator{pool: pool, deadline: opts.Deadline}, nil
+}
+
+// Close stops every worker.
+func (e *Evaluator) Close() error { return e.pool.Close() }
+
+// Stats reports the pool's counters (calls, kills, restarts).
+func (e *Evaluator) Stats() sandbox.Stats { return e.pool.Stats() }
+
+// Evaluate runs one block in a worker. Whatever happens to the worker, the result is an
+// Output: a killed or crashed worker becomes an EvalError of type TimeoutError or
+// MemoryError for that block.
+func (e *Evaluator) Evaluate(ctx context.Context, in policy.Input) policy.Output {
+	if in.CodeHash == "" {
+		in.CodeHash = policy.Hash(in.Code)
+	}
+	req, err := json.Marshal(in)
+	if err != nil {
+		return failed(in.Block, "InputError", fmt.Sprintf("cannot encode the evaluation input: %v", err))
+	}
+	resp, err := e.pool.Call(ctx, req)
+	if err != nil {
+		return failed(in.Block, errorType(err), describe(err, e.deadline))
+	}
+	var out policy.Output
+	if err := json.Unmarshal(resp, &out); err != nil {
+		return failed(in.Block, "SandboxError", fmt.Sprintf("unreadable worker response: %v", err))
+	}
+	return out
+}
+
+func errorType(err error) string {
+	switch {
+	case errors.Is(err, sandbox.ErrDeadline), errors.Is(err, context.DeadlineExceeded):
+		return "TimeoutError"
+	case errors.Is(err, sandbox.ErrMemory):
+		return "MemoryError"
+	case errors.Is(err, sandbox.ErrRequestTooLarge):
+		return "CodeTooLarge"
+	case errors.Is(err, context.Canceled):
+		return "Canceled"
+	}
+	return "SandboxError"
+}
+
+func describe(err error, deadline time.Duration) string {
+	switch {
+	case errors.Is(err, sandbox.ErrDeadline):
+		return fmt.Sprintf("the block ran longer than %s and was stopped", deadline)
+	case errors.Is(err, sandbox.ErrMemory):
+		return "the block used more memory than allowed and was stopped"
+	case errors.Is(err, sandbox.ErrRequestTooLarge):
+		return "the policy code and its inputs are too large to evaluate"
+	}
+	return err.Error()
+}
+
+func failed(b policy.Block, typ, detail string) policy.Output {
+	return policy.Output{Err: &policy.EvalError{Type: typ, Block: b, Detail: detail}}
+}
+
+// ServeWorker runs this process as a sandbox worker and never returns. The runtime's own
+// limits sit inside the pool's: the step limit and the ctx the pool cancels before its kill.
+func ServeWorker() {
+	rt, err := policy.New(policy.Options{})
+	if err != nil {
+		panic(err) // the options are constants; an error here is a programming error
+	}
+	sandbox.Serve(Handler(rt))
+}
+
+// Handler adapts a runtime to the sandbox worker protocol.
+func Handler(rt *policy.Runtime) sandbox.Handler {
+	return func(ctx context.Context, req []byte) []byte {
+		var in policy.Input
+		var out policy.Output
+		if err := json.Unmarshal(req, &in); err != nil {
+			out = failed(in.Block, "InputError", fmt.Sprintf("unreadable evaluation input: %v", err))
+		} else {
+			out = rt.Evaluate(ctx, in)
+		}
+		resp, err := json.Marshal(out)
+		if err != nil {
+			resp, _ = json.Marshal(failed(in.Block, "OutputError", fmt.Sprintf("cannot encode the block's output: %v", err)))
+		}
+		return resp
+	}
+}
