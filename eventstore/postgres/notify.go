@@ -1,0 +1,58 @@
+package postgres
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// notifyTimeout bounds one NOTIFY of the notifier.
+const notifyTimeout = 5 * time.Second
+
+// notifier sends NOTIFYs on NotifyChannel after appends have committed, coalescing bursts: it
+// guarantees that after each call of notify a NOTIFY starts (and so is delivered) later than
+// the call. At most one NOTIFY is in flight per Store, sent by a goroutine that lives only
+// while there is something to send.
+type notifier struct {
+	pool   *pgxpool.Pool
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	running bool // a goroutine is sending
+	again   bool // notify was called after the running NOTIFY started
+}
+
+// notify asks for a NOTIFY that starts after this call. It does not block.
+func (n *notifier) notify() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.running {
+		n.again = true
+		return
+	}
+	n.running = true
+	go n.run()
+}
+
+func (n *notifier) run() {
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
+		_, err := n.pool.Exec(ctx, "SELECT pg_notify($1, '')", NotifyChannel)
+		cancel()
+		if err != nil {
+			// Subscribers still poll, so a lost notification only delays them.
+			n.logger.Debug("eventstore: notify failed", "error", err)
+		}
+		n.mu.Lock()
+		if !n.again {
+			n.running = false
+			n.mu.Unlock()
+			return
+		}
+		n.again = false
+		n.mu.Unlock()
+	}
+}

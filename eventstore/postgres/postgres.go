@@ -1,0 +1,361 @@
+// Package postgres is the Postgres backend of eventstore.Store (Postgres 13 or newer).
+//
+// # Schema
+//
+// Migrate creates the tables events and streams and the function eventstore_append. Every
+// append is one call of eventstore_append in autocommit mode: one round trip that locks the
+// stream's row in streams, checks idempotency and the expected version and inserts the batch.
+//
+// # Notifications
+//
+// Subscribers wake on notifications of the channel policykit_events (NotifyChannel). The
+// simplest way is a NOTIFY inside the appending transaction, delivered at commit, but
+// Postgres serializes the commits of all notifying transactions of the cluster:
+// PreCommit_Notify takes a global lock that is held through the commit's WAL flush, so
+// concurrent notifying appends cannot share flushes and writers stop scaling. So Append
+// notifies inside its transaction only when no other Append of the same Store is in flight;
+// otherwise it leaves the NOTIFY to a background notifier that sends one right after the
+// commit, coalescing bursts. Either way every append is followed by a NOTIFY that is
+// delivered after its commit, and Append itself takes one round trip.
+// WithNotifyInTransaction makes every append notify inside its transaction. SQL callers of
+// eventstore_append notify at commit by default (its p_notify parameter).
+//
+// # Global order without gaps
+//
+// global_position is a bigserial, assigned when a row is inserted. Transactions commit in
+// another order than they draw numbers, so a reader that pages by global_position alone can
+// pass over a row that commits later with a lower number, and never see it. This package
+// instead orders the global log by (transaction_id, global_position), where transaction_id is
+// the appending transaction's xid8, and ReadAll returns only rows whose transaction_id is
+// below the xmin of the reading statement's snapshot. Every transaction below xmin has ended,
+// so that prefix of the order is final: a row can neither appear in it later nor move. A
+// reader that pages with the Position of the last row it got never skips and never repeats
+// an event. The price is latency: while any transaction of the Postgres cluster that holds a
+// transaction id stays open (in any database), newer events are held back until it ends.
+//
+// Positions are Position{Commit: transaction_id, Seq: global_position}.
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/policykit-go/policykit/eventstore"
+)
+
+// NotifyChannel is the channel subscribers LISTEN on. Appends notify it with an empty payload;
+// see the package documentation.
+const NotifyChannel = "policykit_events"
+
+// SQLSTATEs raised by eventstore_append.
+const (
+	codeConcurrency = "PK001" // the stream does not match the expected version
+	codeIdempotency = "PK002" // the batch's first id was appended before, with other events
+	codeNoEvents    = "PK003" // an empty batch
+
+	codeUniqueViolation = "23505"
+)
+
+const (
+	defaultPollInterval = time.Second
+	defaultBatchSize    = 500
+	minRetryDelay       = 10 * time.Millisecond
+	maxRetryDelay       = 5 * time.Second
+	// maxHeldDelay caps the polling interval while committed events are held back by an open
+	// transaction (ours or any other of the cluster), which usually ends within milliseconds.
+	maxHeldDelay = 500 * time.Millisecond
+)
+
+var _ eventstore.Store = (*Store)(nil)
+
+// Store is the Postgres event store. It is safe for concurrent use. Create it with New on a
+// database that Migrate has brought up to date.
+type Store struct {
+	pool         *pgxpool.Pool
+	pollInterval time.Duration
+	batchSize    int
+	logger       *slog.Logger
+
+	notifyInTx bool // always notify inside the appending transaction
+	notifier   *notifier
+	inflight   atomic.Int64 // appends in flight
+
+	// afterDrain, when set (by tests), runs each time Subscribe has read all it can read.
+	afterDrain func(eventstore.Position)
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithPollInterval sets how often a live subscription reads the log when no notification
+// woke it (default 1s). Polling is the safety net for events that become readable without a
+// notification of their own, when an unrelated transaction that held back the snapshot's
+// xmin ends. Values <= 0 are ignored.
+func WithPollInterval(d time.Duration) Option {
+	return func(s *Store) {
+		if d > 0 {
+			s.pollInterval = d
+		}
+	}
+}
+
+// WithBatchSize sets the largest batch Subscribe reads and hands to its handler (default
+// 500). Values <= 0 are ignored.
+func WithBatchSize(n int) Option {
+	return func(s *Store) {
+		if n > 0 {
+			s.batchSize = n
+		}
+	}
+}
+
+// WithLogger sets the logger for problems the store recovers from by itself: a subscription's
+// failed read or lost LISTEN connection (Warn), a failed notification (Debug). The default is
+// slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Store) {
+		if l != nil {
+			s.logger = l
+		}
+	}
+}
+
+// WithNotifyInTransaction makes every append NOTIFY inside its own transaction, so that the
+// notification is delivered exactly at commit, also when other appends are in flight. This
+// costs write throughput with concurrent writers; see the package documentation.
+func WithNotifyInTransaction() Option {
+	return func(s *Store) { s.notifyInTx = true }
+}
+
+// New returns a Store on pool, which must allow one connection per concurrent Append or
+// read, plus one per running Subscribe: each Subscribe takes a connection out of the pool
+// (pgxpool's Hijack, so the pool may open a replacement) to LISTEN on, and closes it when it
+// returns.
+func New(pool *pgxpool.Pool, opts ...Option) *Store {
+	s := &Store{
+		pool:         pool,
+		pollInterval: defaultPollInterval,
+		batchSize:    defaultBatchSize,
+		logger:       slog.Default(),
+	}
+	for _, opt := range opts {
+		opt(s)
+	}
+	s.notifier = &notifier{pool: pool, logger: s.logger}
+	return s
+}
+
+const appendSQL = `SELECT next_version, duplicate FROM eventstore_append($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+
+// appendArgs returns the arguments of appendSQL for events that eventstore.PrepareAppend
+// accepted. notify makes the function NOTIFY inside the transaction.
+func appendArgs(stream string, expected eventstore.ExpectedVersion, events []eventstore.EventData, notify bool) []any {
+	n := len(events)
+	ids := make([]pgtype.UUID, n)
+	types := make([]string, n)
+	schemaVersions := make([]int32, n)
+	datas := make([]json.RawMessage, n)
+	causations := make([]pgtype.UUID, n)
+	correlations := make([]pgtype.UUID, n)
+	for i, e := range events {
+		ids[i] = pgUUID(e.ID)
+		types[i] = e.Type
+		schemaVersions[i] = int32(min(e.SchemaVersion, math.MaxInt32))
+		datas[i] = e.Data
+		causations[i] = pgUUID(e.CausationID)
+		correlations[i] = pgUUID(e.CorrelationID)
+	}
+	return []any{stream, expected.Code(), ids, types, schemaVersions, datas, causations, correlations, notify}
+}
+
+// pgUUID maps uuid.Nil to SQL NULL.
+func pgUUID(id uuid.UUID) pgtype.UUID {
+	return pgtype.UUID{Bytes: id, Valid: id != uuid.Nil}
+}
+
+// Append adds events to the end of stream atomically, in one round trip; see
+// eventstore.Store.
+//
+// Events get versions current+1, current+2, ... in slice order, and increasing global
+// positions in the same order. An event whose ID is uuid.Nil gets a fresh random ID (so it
+// is not idempotent). Errors wrap:
+//   - eventstore.ErrInvalid when eventstore.PrepareAppend rejects the request or Postgres
+//     rejects a value (for instance JSON that jsonb cannot hold); nothing is written;
+//   - eventstore.ErrConcurrency when the stream does not match expected;
+//   - eventstore.ErrIdempotency when some of the ids were appended before but not as this
+//     very batch of this stream, or an id is used in another stream.
+//
+// When every id of the batch is already in the stream, in the same order at consecutive
+// versions, Append writes nothing and returns the original result (the version of the
+// batch's last event) with Duplicate set, whatever expected is. Errors from Postgres stay in
+// the chain, for errors.As with *pgconn.PgError.
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events []eventstore.EventData) (eventstore.AppendResult, error) {
+	evs, err := eventstore.PrepareAppend(stream, events)
+	if err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, err)
+	}
+	// Alone, notifying at commit is cheapest; with company, it would serialize the commits.
+	notifyInTx := s.inflight.Add(1) == 1 || s.notifyInTx
+	defer s.inflight.Add(-1)
+	var res eventstore.AppendResult
+	err = s.pool.QueryRow(ctx, appendSQL, appendArgs(stream, expected, evs, notifyInTx)...).
+		Scan(&res.NextExpectedVersion, &res.Duplicate)
+	if err != nil {
+		var pgErr *pgconn.PgError
+		if !notifyInTx && !errors.As(err, &pgErr) {
+			// The outcome is unknown (connection lost, ctx ended): the append may have
+			// committed, and a spare notification costs little.
+			s.notifier.notify()
+		}
+		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, classify(err))
+	}
+	if !res.Duplicate && !notifyInTx {
+		s.notifier.notify()
+	}
+	return res, nil
+}
+
+// classify wraps the store's sentinel errors around the Postgres errors that mean them,
+// keeping the original error in the chain.
+func classify(err error) error {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return err
+	}
+	switch {
+	case pgErr.Code == codeConcurrency:
+		return fmt.Errorf("%w: %w", eventstore.ErrConcurrency, err)
+	case pgErr.Code == codeIdempotency:
+		return fmt.Errorf("%w: %w", eventstore.ErrIdempotency, err)
+	case pgErr.Code == codeNoEvents:
+		return fmt.Errorf("%w: %w", eventstore.ErrInvalid, err)
+	case pgErr.Code == codeUniqueViolation && pgErr.ConstraintName == "events_pkey":
+		// An id that exists, but is not the batch's first (or was committed by a concurrent
+		// append to another stream after the check).
+		return fmt.Errorf("%w: %w", eventstore.ErrIdempotency, err)
+	case pgErr.Code == codeUniqueViolation:
+		// (stream, version) or streams_pkey: another writer got there first. The stream
+		// lock makes this unexpected, but it means the same.
+		return fmt.Errorf("%w: %w", eventstore.ErrConcurrency, err)
+	case len(pgErr.Code) == 5 && pgErr.Code[:2] == "22":
+		// Class 22, data exception: a value Postgres cannot store (bad encoding, \u0000 in
+		// jsonb, a number out of range).
+		return fmt.Errorf("%w: %w", eventstore.ErrInvalid, err)
+	}
+	return err
+}
+
+const selectColumns = `SELECT transaction_id::text::bigint AS commit_xid, global_position, id, stream, version, type,
+	schema_version, data, recorded_at, causation_id, correlation_id FROM events `
+
+const (
+	readForwardSQL  = selectColumns + `WHERE stream = $1 AND version >= $2 ORDER BY version LIMIT $3`
+	readBackwardSQL = selectColumns + `WHERE stream = $1 AND version <= $2 ORDER BY version DESC LIMIT $3`
+
+	// The scalar subquery evaluates the xmin once, from the statement's own snapshot.
+	readAllSQL = selectColumns + `WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)
+	  AND transaction_id < (SELECT pg_snapshot_xmin(pg_current_snapshot()))
+	ORDER BY transaction_id, global_position
+	LIMIT $3`
+
+	// pendingSQL tells whether committed events after a position exist that ReadAll does not
+	// return yet, because a transaction below them is still open.
+	pendingSQL = `SELECT EXISTS (SELECT 1 FROM events
+	  WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint))`
+)
+
+// ReadStream returns up to limit events of stream starting at version from (inclusive); see
+// eventstore.Store. Forward with from < 1 starts at version 1; Backward with from <= 0 starts
+// at the last event. It reads committed events whatever their position in the global log.
+// limit must be positive, otherwise the error wraps eventstore.ErrInvalid.
+func (s *Store) ReadStream(ctx context.Context, stream string, dir eventstore.Direction, from int64, limit int) ([]eventstore.RecordedEvent, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("read stream %s: %w: limit %d is not positive", stream, eventstore.ErrInvalid, limit)
+	}
+	var query string
+	switch dir {
+	case eventstore.Forward:
+		query = readForwardSQL
+		from = max(from, 1)
+	case eventstore.Backward:
+		query = readBackwardSQL
+		if from <= 0 {
+			from = math.MaxInt64
+		}
+	default:
+		return nil, fmt.Errorf("read stream %s: %w: unknown direction %d", stream, eventstore.ErrInvalid, dir)
+	}
+	events, err := s.query(ctx, limit, query, stream, from, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read stream %s: %w", stream, classify(err))
+	}
+	return events, nil
+}
+
+// ReadAll returns up to limit events strictly after position after, ordered by Position
+// (transaction id, then global position), and only events whose transactions are below the
+// snapshot's xmin, so that their order is final; see the package documentation. limit must
+// be positive, otherwise the error wraps eventstore.ErrInvalid.
+func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.RecordedEvent, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("read all: %w: limit %d is not positive", eventstore.ErrInvalid, limit)
+	}
+	events, err := s.query(ctx, limit, readAllSQL, formatCommit(after.Commit), after.Seq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read all after %s: %w", after, classify(err))
+	}
+	return events, nil
+}
+
+func (s *Store) query(ctx context.Context, sizeHint int, sql string, args ...any) ([]eventstore.RecordedEvent, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]eventstore.RecordedEvent, 0, min(sizeHint, 1024))
+	for rows.Next() {
+		var (
+			e           eventstore.RecordedEvent
+			commit      int64
+			schema      int32
+			causation   pgtype.UUID
+			correlation pgtype.UUID
+			id          pgtype.UUID
+		)
+		if err := rows.Scan(&commit, &e.GlobalPosition, &id, &e.Stream, &e.Version, &e.Type,
+			&schema, &e.Data, &e.RecordedAt, &causation, &correlation); err != nil {
+			return nil, err
+		}
+		e.ID = id.Bytes
+		e.Position = eventstore.Position{Commit: uint64(commit), Seq: e.GlobalPosition}
+		e.SchemaVersion = int(schema)
+		if causation.Valid {
+			e.CausationID = causation.Bytes
+		}
+		if correlation.Valid {
+			e.CorrelationID = correlation.Bytes
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// formatCommit renders a Position.Commit for a $n::text::xid8 parameter: xid8 has no binary
+// mapping in pgx, and its values exceed int64 only in theory.
+func formatCommit(c uint64) string { return strconv.FormatUint(c, 10) }
