@@ -1,0 +1,42 @@
+package policy
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// FuzzTranslate checks that translation never panics and never adds or
+// removes a line, and that evaluation of arbitrary code never panics.
+func FuzzTranslate(f *testing.F) {
+	for _, s := range []string{
+		`x = f"{a!r:>{w}} {'s' if n else ''} {{}}"`,
+		"a = f\"\"\"x\n{y}\n\"\"\"\nb = '''q\nr'''",
+		`import datetime` + "\n" + `from datetime import timedelta as td, datetime`,
+		`x = ("a"  # c` + "\n" + ` "b" f'{c}')`,
+		`s = "\d\xe9\101" if x is not None else rb'\q'`,
+		"if x:\n\treturn PASSED\nreturn FAILED",
+		`f"{x=} {y = !s:^5}"`,
+	} {
+		f.Add(s)
+	}
+	r, err := New(Options{MaxSteps: 10_000})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		out, terr := translateBlock(src)
+		if terr == nil {
+			want := strings.Count(normalizeNewlines(src), "\n") + strings.Count(blockHeader, "\n") + 2
+			if got := strings.Count(out, "\n"); got != want {
+				t.Fatalf("%q: %d lines after translation, want %d:\n%s", src, got, want, out)
+			}
+		} else if terr.Line < 1 {
+			t.Fatalf("%q: error without a line: %v", src, terr)
+		}
+		res := r.Evaluate(context.Background(), Input{Block: BlockCheck, Code: Code{Check: src}})
+		if res.Err != nil && res.Err.Type == "InternalError" {
+			t.Fatalf("%q: %v", src, res.Err)
+		}
+	})
+}

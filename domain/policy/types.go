@@ -1,0 +1,319 @@
+package policy
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/gob"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Block names one of the six code blocks of a policy.
+type Block string
+
+// The six blocks, in the order the engine runs them. BlockSuccess is the
+// "pass" block; it keeps PolicyKit's stored name.
+const (
+	BlockFilter     Block = "filter"
+	BlockInitialize Block = "initialize"
+	BlockCheck      Block = "check"
+	BlockNotify     Block = "notify"
+	BlockSuccess    Block = "success"
+	BlockFail       Block = "fail"
+)
+
+// Blocks lists every block in evaluation order.
+var Blocks = []Block{BlockFilter, BlockInitialize, BlockCheck, BlockNotify, BlockSuccess, BlockFail}
+
+// Languages a block may be written in. LangStarlark is the default ("" means
+// Starlark); LangExpr is only accepted for the filter and check blocks.
+const (
+	LangStarlark = "starlark"
+	LangExpr     = "expr"
+)
+
+// Check statuses as reported in Output.Status.
+const (
+	StatusPassed   = "PASSED"
+	StatusFailed   = "FAILED"
+	StatusProposed = "PROPOSED"
+)
+
+// Code is the source of one policy version: six blocks, plus the language of
+// the two blocks that may be written as one-line expr-lang conditions.
+type Code struct {
+	Filter     string `json:"filter"`
+	Initialize string `json:"initialize"`
+	Check      string `json:"check"`
+	Notify     string `json:"notify"`
+	Success    string `json:"success"`
+	Fail       string `json:"fail"`
+	FilterLang string `json:"filter_lang,omitempty"`
+	CheckLang  string `json:"check_lang,omitempty"`
+}
+
+// Source returns the code and language of block b; ok is false for an
+// unknown block name.
+func (c Code) Source(b Block) (src, lang string, ok bool) {
+	switch b {
+	case BlockFilter:
+		return c.Filter, normLang(c.FilterLang), true
+	case BlockInitialize:
+		return c.Initialize, LangStarlark, true
+	case BlockCheck:
+		return c.Check, normLang(c.CheckLang), true
+	case BlockNotify:
+		return c.Notify, LangStarlark, true
+	case BlockSuccess:
+		return c.Success, LangStarlark, true
+	case BlockFail:
+		return c.Fail, LangStarlark, true
+	}
+	return "", "", false
+}
+
+func normLang(l string) string {
+	if l == "" {
+		return LangStarlark
+	}
+	return l
+}
+
+// Hash returns a stable hex digest of the code (all blocks and languages).
+// It is the cache key of compiled programs, so two policy versions with the
+// same code share compiled blocks.
+func Hash(code Code) string {
+	h := sha256.New()
+	var n [8]byte
+	h.Write([]byte("policykit-code-v1"))
+	for _, s := range []string{code.Filter, code.Initialize, code.Check, code.Notify, code.Success, code.Fail,
+		normLang(code.FilterLang), normLang(code.CheckLang)} {
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Input is everything one block evaluation may see. The caller maps domain
+// state into it; nothing else reaches policy code (no clock, no randomness,
+// no I/O).
+type Input struct {
+	Block Block `json:"block"`
+	Code  Code  `json:"code"`
+	// CodeHash is the cache key of Code; Hash(Code) is computed when empty.
+	// A caller that sets it must pass Hash(Code) (or another value that
+	// changes whenever Code changes).
+	CodeHash string `json:"code_hash,omitempty"`
+	// Now is the clock of this evaluation (datetime.datetime.now(),
+	// proposal.get_time_elapsed(), expr's now and elapsed).
+	Now time.Time `json:"now"`
+	// Seed drives the policy's random module.
+	Seed      int64          `json:"seed"`
+	Policy    PolicyInfo     `json:"policy"`
+	Action    ActionInfo     `json:"action"`
+	Proposal  ProposalInfo   `json:"proposal"`
+	Variables map[string]any `json:"variables,omitempty"`
+	Community CommunityInfo  `json:"community"`
+	// Answers holds the recorded answers to data-returning platform calls,
+	// by AnswerKey. See the package documentation.
+	Answers map[string]any `json:"answers,omitempty"`
+}
+
+// PolicyInfo describes the policy being evaluated (the policy object).
+type PolicyInfo struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Kind        string   `json:"kind"`
+	ActionTypes []string `json:"action_types,omitempty"`
+}
+
+// ActionInfo describes the action that triggered the evaluation.
+type ActionInfo struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Kind     string `json:"kind"`
+	Platform string `json:"platform"`
+	// Fields are the action type's own fields (action.channel, action.name,
+	// action.expense_id, ...). JSON-like values.
+	Fields    map[string]any `json:"fields,omitempty"`
+	Initiator *UserInfo      `json:"initiator,omitempty"`
+	// Description is str(action).
+	Description string `json:"description"`
+}
+
+// UserInfo is a community user (action.initiator, vote.user, get_users()).
+type UserInfo struct {
+	ID           string   `json:"id"`
+	Username     string   `json:"username"`
+	ReadableName string   `json:"readable_name"`
+	Platform     string   `json:"platform"`
+	IsAdmin      bool     `json:"is_admin"`
+	Roles        []string `json:"roles,omitempty"`
+	Avatar       string   `json:"avatar,omitempty"`
+}
+
+// ProposalInfo is the state of the proposal under evaluation.
+type ProposalInfo struct {
+	ID           string    `json:"id"`
+	Status       string    `json:"status"`
+	ProposalTime time.Time `json:"proposal_time"`
+	VotePostID   string    `json:"vote_post_id,omitempty"`
+	VoteURL      string    `json:"vote_url,omitempty"`
+	IsVoteClosed bool      `json:"is_vote_closed"`
+	// Data is the proposal's DataStore before this block runs.
+	Data              map[string]any `json:"data,omitempty"`
+	Votes             []VoteInfo     `json:"votes,omitempty"`
+	GovernanceProcess map[string]any `json:"governance_process,omitempty"`
+}
+
+// Vote kinds.
+const (
+	VoteBoolean = "boolean"
+	VoteChoice  = "choice"
+	VoteNumber  = "number"
+)
+
+// VoteInfo is one cast vote. Kind selects which value field is meaningful.
+type VoteInfo struct {
+	User    UserInfo  `json:"user"`
+	Kind    string    `json:"kind"`
+	Boolean bool      `json:"boolean,omitempty"`
+	Choice  string    `json:"choice,omitempty"`
+	Number  int       `json:"number,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// CommunityInfo is what platform objects (slack.get_users(), ...) can see.
+type CommunityInfo struct {
+	// Platforms are the connected platforms ("slack", "discord", ...).
+	// Calling a method of any other platform is an error.
+	Platforms []string   `json:"platforms,omitempty"`
+	Users     []UserInfo `json:"users,omitempty"`
+	Roles     []RoleInfo `json:"roles,omitempty"`
+}
+
+// RoleInfo is a community role.
+type RoleInfo struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	IsBase      bool     `json:"is_base,omitempty"`
+	Permissions []string `json:"permissions,omitempty"`
+}
+
+// Output is the result of one block evaluation.
+//
+// When Question is set the evaluation stopped at an unanswered platform
+// call and every other field is empty: the block must be re-run with the
+// answer recorded in Input.Answers.
+type Output struct {
+	// Filter is the filter block's verdict.
+	Filter bool `json:"filter,omitempty"`
+	// Status is the check block's verdict: StatusPassed, StatusFailed or
+	// StatusProposed (returning None or nothing means StatusProposed).
+	Status string `json:"status,omitempty"`
+	// Variables is the dict returned by the initialize block, if any.
+	Variables map[string]any `json:"variables,omitempty"`
+	// Effects are the platform calls the block made, in call order.
+	Effects []Effect  `json:"effects,omitempty"`
+	Logs    []LogLine `json:"logs,omitempty"`
+	// DataOps are the proposal.data changes, in order; Data is the DataStore
+	// after applying them (a copy; nil when the store is empty).
+	DataOps []DataOp       `json:"data_ops,omitempty"`
+	Data    map[string]any `json:"data,omitempty"`
+	// VotePostID and VoteURL are set when an answered initiate_vote ran.
+	VotePostID string `json:"vote_post_id,omitempty"`
+	VoteURL    string `json:"vote_url,omitempty"`
+	// Question is the unanswered data-returning call that stopped the block.
+	Question *Question `json:"question,omitempty"`
+	// Err is set when the block failed (syntax error, runtime error, limit).
+	Err *EvalError `json:"error,omitempty"`
+}
+
+// Effect is a platform call recorded by policy code; the engine turns it
+// into an effect request. Args are JSON-like (user objects became their
+// username, datetimes RFC 3339 strings, timedeltas seconds). Seq is the
+// 0-based position of the effect within the block's output.
+type Effect struct {
+	Platform string         `json:"platform"`
+	Method   string         `json:"method"`
+	Args     map[string]any `json:"args,omitempty"`
+	Seq      int            `json:"seq"`
+}
+
+// LogLine is one logger.* or print() line.
+type LogLine struct {
+	Level   string `json:"level"`
+	Message string `json:"message"`
+}
+
+// DataOp kinds.
+const (
+	DataSet    = "set"
+	DataRemove = "remove"
+)
+
+// DataOp is one proposal.data change.
+type DataOp struct {
+	Op    string `json:"op"`
+	Key   string `json:"key"`
+	Value any    `json:"value,omitempty"`
+}
+
+// Question is a data-returning platform call that has no recorded answer.
+// Key is AnswerKey(Platform, Method, Args).
+type Question struct {
+	Key      string         `json:"key"`
+	Platform string         `json:"platform"`
+	Method   string         `json:"method"`
+	Args     map[string]any `json:"args,omitempty"`
+}
+
+// AnswerKey is the key under which the answer to a data-returning platform
+// call is recorded in Input.Answers: a hex SHA-256 of the platform, the
+// method and the canonical JSON of the (already JSON-like) arguments.
+func AnswerKey(platform, method string, args map[string]any) string {
+	b, err := json.Marshal(args) // map keys are sorted: canonical
+	if err != nil {
+		b = []byte(fmt.Sprintf("%v", args))
+	}
+	h := sha256.New()
+	h.Write([]byte(platform))
+	h.Write([]byte{0})
+	h.Write([]byte(method))
+	h.Write([]byte{0})
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// EvalError is a failed evaluation. Type is a Python-style error class
+// (SyntaxError, NameError, AttributeError, TypeError, ValueError, KeyError,
+// IndexError, ZeroDivisionError, RecursionError, ImportError, PlatformError,
+// TimeoutError, CancelledError, StepLimitError, CodeSizeError, Error).
+// Line is the 1-based line in the author's block (0 when unknown).
+type EvalError struct {
+	Type   string `json:"type"`
+	Line   int    `json:"line"`
+	Block  Block  `json:"block"`
+	Detail string `json:"detail"`
+}
+
+// Error formats "Type at line N of block: detail" (or "Type in block:
+// detail" when the line is unknown).
+func (e *EvalError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s at line %d of %s: %s", e.Type, e.Line, e.Block, e.Detail)
+	}
+	return fmt.Sprintf("%s in %s: %s", e.Type, e.Block, e.Detail)
+}
+
+func init() {
+	// Input and Output carry JSON-like values in interface fields; gob needs
+	// their concrete composite types registered to ship them to workers.
+	gob.Register(map[string]any{})
+	gob.Register([]any{})
+	gob.Register(json.Number(""))
+}
