@@ -427,3 +427,142 @@ func TestDueRecheckFailsAfterDeadline(t *testing.T) {
 		t.Fatalf("after the deadline: proposal %s action %s", p.Status, rec.Status)
 	}
 }
+
+func TestTriggerActionOpensOneProposalPerMatchingTriggerPolicy(t *testing.T) {
+	ctx := context.Background()
+	loop := evaluation.New(mustRuntime(t), 0)
+	c := mustCommunity(t, "propose:*")
+	mustApply(t, c)(c.DecideConnectPlatform(domain.ConnectPlatform{Platform: domain.PlatformOpenCollective}, t0))
+	mustPolicy(t, c, "t-one", domain.KindTrigger, []string{"expensecreated"}, domain.PolicyCode{Check: "return PASSED"}, 0)
+	mustPolicy(t, c, "t-two", domain.KindTrigger, nil, domain.PolicyCode{Check: "return None"}, 0)
+	mustPolicy(t, c, "t-skip", domain.KindTrigger, []string{"expensecreated"}, domain.PolicyCode{Filter: "return action.amount > 100", Check: "return PASSED"}, 0)
+	mustPolicy(t, c, "t-other", domain.KindTrigger, []string{"expensepaid"}, domain.PolicyCode{Check: "return PASSED"}, 0)
+	rec := mustAction(t, domain.Action{ID: "a-exp", CommunityID: "c1", Kind: domain.KindTrigger, Type: "expensecreated",
+		Platform: domain.PlatformOpenCollective, Fields: map[string]any{"amount": 50, "description": "paint"}, ProposedAt: t0})
+	out, err := loop.ActionProposed(ctx, c, rec, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := proposalOf(t, out, evaluation.DeriveID("trigger", "a-exp", "t-one"))
+	two := proposalOf(t, out, evaluation.DeriveID("trigger", "a-exp", "t-two"))
+	if one.Status != domain.StatusPassed || two.Status != domain.StatusProposed {
+		t.Fatalf("statuses %s / %s; want PASSED and PROPOSED (None means PROPOSED)", one.Status, two.Status)
+	}
+	if len(rec.ProposalIDs) != 2 {
+		t.Fatalf("proposals = %v, want exactly the two matching trigger policies", rec.ProposalIDs)
+	}
+	for _, e := range effects(out) {
+		if e.Purpose == domain.PurposeRevert || e.Purpose == domain.PurposeExecute {
+			t.Fatalf("a trigger action was reverted or executed: %+v", e)
+		}
+	}
+}
+
+func TestInitializeRunsOnceAndNotifyRunsOnce(t *testing.T) {
+	ctx := context.Background()
+	loop := evaluation.New(mustRuntime(t), 0)
+	c := mustCommunity(t, "propose:*", "vote:*")
+	code := domain.PolicyCode{
+		Initialize: "logger.info('initialized')\nreturn {'quorum': 2}",
+		Check:      "if proposal.get_yes_votes().count() >= variables['quorum']:\n  return PASSED",
+		Notify:     "slack.post_message(text='please vote', channel='C1')",
+	}
+	mustPolicy(t, c, "p-quorum", domain.KindPlatform, nil, code, 0)
+	a := renameAction("u-alice")
+	a.Reversible = false // proposed from the web: nothing to revert
+	rec := mustAction(t, a)
+	out, err := loop.ActionProposed(ctx, c, rec, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := proposalOf(t, out, evaluation.DeriveID("proposal", "a-rename", "p-quorum"))
+	if p.Variables["quorum"] != float64(2) {
+		t.Fatalf("variables = %v", p.Variables)
+	}
+	if rec.Reverted || rec.Status != domain.ActionStatusProposed {
+		t.Fatalf("a web-proposed action was reverted (status %s)", rec.Status)
+	}
+	countNotify := func() int {
+		n := 0
+		for _, e := range p.Effects {
+			if e.Method == "post_message" {
+				n++
+			}
+		}
+		return n
+	}
+	for i, user := range []string{"u-bob", "u-mod"} {
+		if _, err := loop.CastVote(ctx, c, rec, p, domain.Vote{UserID: user, Kind: domain.VoteBoolean, Boolean: true}, t0.Add(time.Duration(i+1)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p.BlockRuns[domain.BlockInitialize] != 1 || countNotify() != 1 || p.BlockRuns[domain.BlockNotify] != 1 {
+		t.Fatalf("initialize ran %d times, notify %d times (%d posts)", p.BlockRuns[domain.BlockInitialize], p.BlockRuns[domain.BlockNotify], countNotify())
+	}
+	if p.Status != domain.StatusPassed {
+		t.Fatalf("status %s after two yes votes with quorum 2", p.Status)
+	}
+	if rec.Status != domain.ActionStatusExecuted {
+		t.Fatalf("action %s", rec.Status)
+	}
+}
+
+func TestFirstEvaluationFailureRevertsAndFails(t *testing.T) {
+	ctx := context.Background()
+	loop := evaluation.New(mustRuntime(t), 0)
+	c := mustCommunity(t, "propose:*")
+	mustPolicy(t, c, "p-no", domain.KindPlatform, nil, domain.PolicyCode{
+		Check: "return FAILED",
+		Fail:  "slack.post_message(text='not allowed', channel=action.channel, users=[action.initiator], post_type='ephemeral')",
+	}, 0)
+	rec := mustAction(t, renameAction("u-alice"))
+	out, err := loop.ActionProposed(ctx, c, rec, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var methods []string
+	for _, e := range effects(out) {
+		methods = append(methods, e.Method)
+	}
+	if strings.Join(methods, ",") != "revert,post_message" {
+		t.Fatalf("effects %v, want the revert and then the fail block's post", methods)
+	}
+	if !rec.Reverted || rec.Status != domain.ActionStatusRejected {
+		t.Fatalf("action reverted=%v status=%s", rec.Reverted, rec.Status)
+	}
+	post := effects(out)[1]
+	if users, _ := post.Args["users"].([]any); len(users) != 1 || users[0] != "U1" {
+		t.Fatalf("ephemeral post users = %v", post.Args["users"])
+	}
+}
+
+func TestErrorInALaterCheckFailsTheProposalWithItsReason(t *testing.T) {
+	ctx := context.Background()
+	loop := evaluation.New(mustRuntime(t), 0)
+	c := mustCommunity(t, "propose:*", "vote:*")
+	mustPolicy(t, c, "p-fragile", domain.KindPlatform, nil, domain.PolicyCode{
+		Check: "if proposal.get_yes_votes().count() > 0:\n  return {}['missing']\nreturn PROPOSED",
+	}, 0)
+	rec := mustAction(t, renameAction("u-alice"))
+	out, err := loop.ActionProposed(ctx, c, rec, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := proposalOf(t, out, evaluation.DeriveID("proposal", "a-rename", "p-fragile"))
+	out, err = loop.CastVote(ctx, c, rec, p, domain.Vote{UserID: "u-bob", Kind: domain.VoteBoolean, Boolean: true}, t0.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != domain.StatusFailed || rec.Status != domain.ActionStatusRejected {
+		t.Fatalf("proposal %s action %s", p.Status, rec.Status)
+	}
+	var logged string
+	for _, e := range out.Events() {
+		if ev, ok := e.(domain.ProposalEvaluated); ok && ev.Error != "" {
+			logged = ev.Error
+		}
+	}
+	if !strings.HasPrefix(logged, "KeyError at line 2 of check:") {
+		t.Fatalf("logged error %q", logged)
+	}
+}
