@@ -263,7 +263,7 @@ func (r *ActionRecord) DecideMarkActionExecutionFailed(cmd MarkActionExecutionFa
 	switch r.Status {
 	case ActionStatusExecutionFailed:
 		return nil, nil
-	case ActionStatusProposed:
+	case ActionStatusProposed, ActionStatusExecuted: // the execution was requested and its effect failed
 		return []Event{ActionExecutionFailed{ActionHeader: r.header(now), ProposalID: cmd.ProposalID, Reason: cmd.Reason}}, nil
 	}
 	return nil, Conflict("action %s is %s: cannot mark its execution failed", r.Action.ID, r.Status)

@@ -4,6 +4,9 @@
 //	policykit migrate   create or update the database schema
 //	policykit replay    drop and rebuild every read model from the event log
 //	policykit events    tail the event log, or export it as JSON lines
+//	policykit community create a community with a starter kit; show its state
+//	policykit kit       list the starter kits
+//	policykit policy    test policies against scenarios; import and export PolicyKit JSON
 package main
 
 import (
@@ -52,6 +55,9 @@ func newRootCommand() *cobra.Command {
 		newReplayCommand(&cfg),
 		newEventsCommand(&cfg),
 		newHealthcheckCommand(&cfg),
+		newCommunityCommand(&cfg),
+		newKitCommand(),
+		newPolicyCommandWithIO(&cfg),
 	)
 	return root
 }

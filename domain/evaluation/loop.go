@@ -272,6 +272,9 @@ type step struct {
 	evs  map[string][]domain.Event
 	// order of first touch, by kind, so the outcome appends proposals, action, community
 	proposals []string
+	// selecting is true while candidate policies are tried for a new action: a block error
+	// then passes the action to the next candidate instead of rejecting it.
+	selecting bool
 	info      communityInfo
 }
 
@@ -389,6 +392,8 @@ func (s *step) actionProposed() error {
 		}
 	}
 	var tried []string
+	s.selecting = true
+	defer func() { s.selecting = false }()
 	for _, pol := range s.c.CandidatePolicies(a.Kind, a.Type) {
 		if err := s.ctx.Err(); err != nil {
 			return err
@@ -572,8 +577,9 @@ func (s *step) advance(p *domain.Proposal) (failed bool, err error) {
 }
 
 // stopped handles a block that did not complete: a question (wait; a first evaluation reverts
-// the action as PROPOSED would) or an error (the proposal already failed in run; on a first
-// evaluation the caller moves on to the next candidate, later the action is rejected).
+// the action as PROPOSED would) or an error (the proposal already failed in run; while
+// candidates are being tried the caller moves on to the next one, later the action is
+// rejected).
 func (s *step) stopped(p *domain.Proposal, out policy.Output, first bool, err error) (bool, error) {
 	if err != nil {
 		return false, err
@@ -584,7 +590,7 @@ func (s *step) stopped(p *domain.Proposal, out policy.Output, first bool, err er
 		}
 		return false, nil
 	}
-	if first {
+	if s.selecting {
 		return true, nil
 	}
 	if s.rec == nil || p.PolicyKind == domain.KindTrigger || s.rec.GoverningProposalID != p.ID {

@@ -566,3 +566,36 @@ func TestErrorInALaterCheckFailsTheProposalWithItsReason(t *testing.T) {
 		t.Fatalf("logged error %q", logged)
 	}
 }
+
+func TestFailedExecuteEffectMarksTheActionExecutionFailed(t *testing.T) {
+	ctx := context.Background()
+	loop := evaluation.New(mustRuntime(t), 0)
+	c := mustCommunity(t, "propose:*")
+	mustPolicy(t, c, "p-pass", domain.KindPlatform, nil, domain.PolicyCode{Check: "return PASSED"}, 0)
+	a := renameAction("u-alice")
+	a.Reversible = false // proposed from the web: passing it asks Slack to do it
+	rec := mustAction(t, a)
+	out, err := loop.ActionProposed(ctx, c, rec, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := proposalOf(t, out, evaluation.DeriveID("proposal", "a-rename", "p-pass"))
+	var exec string
+	for _, e := range p.Effects {
+		if e.Purpose == domain.PurposeExecute {
+			exec = e.ID
+		}
+	}
+	if exec == "" || rec.Status != domain.ActionStatusExecuted {
+		t.Fatalf("execute effect %q, action %s", exec, rec.Status)
+	}
+	if _, err := loop.EffectResult(ctx, c, rec, p, exec, nil, "channel_not_found", t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Status != domain.ActionStatusExecutionFailed || rec.Reason != "channel_not_found" {
+		t.Fatalf("action %s (%q) after the execute effect failed", rec.Status, rec.Reason)
+	}
+	if p.Effects[exec].Status != domain.EffectStatusFailed {
+		t.Fatalf("effect status %s", p.Effects[exec].Status)
+	}
+}

@@ -428,6 +428,7 @@ var interpreterErrors = []struct{ contains, typ string }{
 	{"modulo by zero", "ZeroDivisionError"},
 	{"unknown binary op", "TypeError"},
 	{"unsupported", "TypeError"},
+	{" not implemented", "TypeError"}, // comparisons and operators between mismatched types
 	{"not iterable", "TypeError"},
 	{"has no len", "TypeError"},
 	{"not callable", "TypeError"},
