@@ -187,8 +187,21 @@ const (
 	Backward
 )
 
+// StreamAppend is one stream's part of an AppendMulti.
+type StreamAppend struct {
+	Stream   string
+	Expected ExpectedVersion
+	Events   []EventData
+}
+
 // Store is the event store port. Implementations are safe for concurrent use.
 type Store interface {
+	// AppendMulti appends to several distinct streams atomically: every part is written or
+	// none is. Each part is checked as Append checks it (expected version, idempotency by
+	// event id); the first failing part's error is returned and nothing is written. Results
+	// are in the order of appends. A decision that spans a proposal, its action and its
+	// community is appended this way, so a crash never leaves half of it in the log.
+	AppendMulti(ctx context.Context, appends []StreamAppend) ([]AppendResult, error)
 	// Append adds events to the end of stream atomically. It returns ErrConcurrency when the
 	// stream does not match expected, and is idempotent by event id (see EventData).
 	Append(ctx context.Context, stream string, expected ExpectedVersion, events []EventData) (AppendResult, error)

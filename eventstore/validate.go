@@ -95,3 +95,33 @@ func checkJSON(data json.RawMessage) error {
 		}
 	}
 }
+
+// PrepareAppendMulti validates a multi-stream append: at least one part, distinct streams,
+// each part valid for PrepareAppend, and no event id used twice across parts. It returns the
+// parts with their events prepared.
+func PrepareAppendMulti(appends []StreamAppend) ([]StreamAppend, error) {
+	if len(appends) == 0 {
+		return nil, fmt.Errorf("%w: no streams to append to", ErrInvalid)
+	}
+	out := make([]StreamAppend, len(appends))
+	streams := make(map[string]bool, len(appends))
+	ids := map[[16]byte]bool{}
+	for i, a := range appends {
+		if streams[a.Stream] {
+			return nil, fmt.Errorf("%w: stream %q appears twice in one multi-stream append", ErrInvalid, a.Stream)
+		}
+		streams[a.Stream] = true
+		evs, err := PrepareAppend(a.Stream, a.Events)
+		if err != nil {
+			return nil, fmt.Errorf("append %s: %w", a.Stream, err)
+		}
+		for _, e := range evs {
+			if ids[e.ID] {
+				return nil, fmt.Errorf("%w: event id %s used twice in one multi-stream append", ErrInvalid, e.ID)
+			}
+			ids[e.ID] = true
+		}
+		out[i] = StreamAppend{Stream: a.Stream, Expected: a.Expected, Events: evs}
+	}
+	return out, nil
+}

@@ -63,25 +63,80 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	current, dup, err := s.checkLocked(stream, expected, evs)
+	if err != nil || dup != nil {
+		return deref(dup), err
+	}
+	s.writeLocked(stream, current, evs)
+	s.wake()
+	return eventstore.AppendResult{NextExpectedVersion: current + int64(len(evs))}, nil
+}
 
-	idx := s.streams[stream]
-	current := int64(len(idx))
+// AppendMulti appends to several streams atomically; see eventstore.Store.
+func (s *Store) AppendMulti(ctx context.Context, appends []eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("append: %w", err)
+	}
+	parts, err := eventstore.PrepareAppendMulti(appends)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	results := make([]eventstore.AppendResult, len(parts))
+	currents := make([]int64, len(parts))
+	for i, a := range parts {
+		current, dup, err := s.checkLocked(a.Stream, a.Expected, a.Events)
+		if err != nil {
+			return nil, err
+		}
+		if dup != nil {
+			results[i], currents[i] = *dup, -1
+			continue
+		}
+		currents[i] = current
+		results[i] = eventstore.AppendResult{NextExpectedVersion: current + int64(len(a.Events))}
+	}
+	for i, a := range parts {
+		if currents[i] >= 0 {
+			s.writeLocked(a.Stream, currents[i], a.Events)
+		}
+	}
+	s.wake()
+	return results, nil
+}
 
+func deref(r *eventstore.AppendResult) eventstore.AppendResult {
+	if r == nil {
+		return eventstore.AppendResult{}
+	}
+	return *r
+}
+
+// checkLocked checks an append to stream: it returns the stream's version, or the original
+// result when the batch is a duplicate, or the error. s.mu must be held.
+func (s *Store) checkLocked(stream string, expected eventstore.ExpectedVersion, evs []eventstore.EventData) (int64, *eventstore.AppendResult, error) {
+	current := int64(len(s.streams[stream]))
 	if first, ok := s.ids[evs[0].ID]; ok {
 		if v, ok := s.duplicateOf(stream, first, evs); ok {
-			return eventstore.AppendResult{NextExpectedVersion: v, Duplicate: true}, nil
+			return 0, &eventstore.AppendResult{NextExpectedVersion: v, Duplicate: true}, nil
 		}
-		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w: event %s was appended before with other events", stream, eventstore.ErrIdempotency, evs[0].ID)
+		return 0, nil, fmt.Errorf("append %s: %w: event %s was appended before with other events", stream, eventstore.ErrIdempotency, evs[0].ID)
 	}
 	if !expected.Check(current) {
-		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w: stream is at version %d, expected %s", stream, eventstore.ErrConcurrency, current, expected)
+		return 0, nil, fmt.Errorf("append %s: %w: stream is at version %d, expected %s", stream, eventstore.ErrConcurrency, current, expected)
 	}
 	for _, e := range evs[1:] {
 		if _, ok := s.ids[e.ID]; ok {
-			return eventstore.AppendResult{}, fmt.Errorf("append %s: %w: event %s was appended before", stream, eventstore.ErrIdempotency, e.ID)
+			return 0, nil, fmt.Errorf("append %s: %w: event %s was appended before", stream, eventstore.ErrIdempotency, e.ID)
 		}
 	}
+	return current, nil, nil
+}
 
+// writeLocked appends checked events after version current. s.mu must be held.
+func (s *Store) writeLocked(stream string, current int64, evs []eventstore.EventData) {
+	idx := s.streams[stream]
 	now := time.Now().Truncate(time.Microsecond) // the resolution Postgres keeps
 	for i, e := range evs {
 		n := len(s.log)
@@ -102,9 +157,12 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		s.ids[e.ID] = n
 	}
 	s.streams[stream] = idx
+}
+
+// wake tells subscribers that the log grew. s.mu must be held.
+func (s *Store) wake() {
 	close(s.changed)
 	s.changed = make(chan struct{})
-	return eventstore.AppendResult{NextExpectedVersion: current + int64(len(evs))}, nil
 }
 
 // duplicateOf reports whether evs were appended to stream before as one run of consecutive

@@ -43,11 +43,13 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"sort"
 	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -225,6 +227,48 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		s.notifier.notify()
 	}
 	return res, nil
+}
+
+// AppendMulti appends to several streams in one transaction; see eventstore.Store. The
+// streams are locked in name order, so two multi-stream appends sharing streams cannot
+// deadlock.
+func (s *Store) AppendMulti(ctx context.Context, appends []eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
+	parts, err := eventstore.PrepareAppendMulti(appends)
+	if err != nil {
+		return nil, err
+	}
+	order := make([]int, len(parts))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return parts[order[a]].Stream < parts[order[b]].Stream })
+	results := make([]eventstore.AppendResult, len(parts))
+	wrote := false
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		wrote = false
+		for _, i := range order {
+			a := parts[i]
+			var res eventstore.AppendResult
+			if err := tx.QueryRow(ctx, appendSQL, appendArgs(a.Stream, a.Expected, a.Events, false)...).
+				Scan(&res.NextExpectedVersion, &res.Duplicate); err != nil {
+				return fmt.Errorf("append %s: %w", a.Stream, classify(err))
+			}
+			results[i] = res
+			wrote = wrote || !res.Duplicate
+		}
+		return nil
+	})
+	if err != nil {
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) {
+			s.notifier.notify() // the outcome of the commit is unknown
+		}
+		return nil, err
+	}
+	if wrote {
+		s.notifier.notify()
+	}
+	return results, nil
 }
 
 // classify wraps the store's sentinel errors around the Postgres errors that mean them,

@@ -48,6 +48,8 @@ func Run(t *testing.T, newStore func(t *testing.T) eventstore.Store) {
 		{"SubscribeFromMiddle", testSubscribeFromMiddle},
 		{"SubscribeHandlerError", testSubscribeHandlerError},
 		{"InvalidInput", testInvalidInput},
+		{"AppendMultiAtomic", testAppendMultiAtomic},
+		{"AppendMultiRace", testAppendMultiRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -724,5 +726,99 @@ func testInvalidInput(t *testing.T, s eventstore.Store) {
 	got := readStream(t, s, "s")
 	if len(got) != 2 || !bytes.Contains(got[1].Data, []byte(`\\u0000`)) {
 		t.Fatalf("stored %v", got)
+	}
+}
+
+func testAppendMultiAtomic(t *testing.T, s eventstore.Store) {
+	ctx := testCtx(t)
+	mustAppend(t, s, "multi-b", eventstore.NoStream(), NewEvents(2, "seed"))
+
+	a1, b1 := NewEvents(2, "a"), NewEvents(1, "b")
+	parts := []eventstore.StreamAppend{
+		{Stream: "multi-a", Expected: eventstore.NoStream(), Events: a1},
+		{Stream: "multi-b", Expected: eventstore.Exact(2), Events: b1},
+	}
+	res, err := s.AppendMulti(ctx, parts)
+	if err != nil {
+		t.Fatalf("AppendMulti: %v", err)
+	}
+	if len(res) != 2 || res[0].NextExpectedVersion != 2 || res[1].NextExpectedVersion != 3 || res[0].Duplicate || res[1].Duplicate {
+		t.Fatalf("results = %+v", res)
+	}
+	checkStream(t, s, "multi-a", dataIDs(a1))
+
+	// The same parts again: every part is a duplicate and nothing is written.
+	res, err = s.AppendMulti(ctx, parts)
+	if err != nil || !res[0].Duplicate || !res[1].Duplicate {
+		t.Fatalf("retry = %+v, %v", res, err)
+	}
+
+	// One stale part: nothing of the other part is written either.
+	a2, b2 := NewEvents(1, "a"), NewEvents(1, "b")
+	_, err = s.AppendMulti(ctx, []eventstore.StreamAppend{
+		{Stream: "multi-a", Expected: eventstore.Exact(2), Events: a2},
+		{Stream: "multi-b", Expected: eventstore.Exact(2), Events: b2},
+	})
+	if !errors.Is(err, eventstore.ErrConcurrency) {
+		t.Fatalf("stale part: err = %v, want ErrConcurrency", err)
+	}
+	if got := readStream(t, s, "multi-a"); len(got) != 2 {
+		t.Fatalf("multi-a has %d events after a failed multi-append, want 2", len(got))
+	}
+	if all := ReadAllEventually(t, s, eventstore.Start, 100, 5); len(all) != 5 {
+		t.Fatalf("log has %d events, want 5", len(all))
+	}
+
+	// Invalid: the same stream twice, no parts.
+	if _, err := s.AppendMulti(ctx, []eventstore.StreamAppend{
+		{Stream: "x", Expected: eventstore.Any(), Events: NewEvents(1, "x")},
+		{Stream: "x", Expected: eventstore.Any(), Events: NewEvents(1, "x")},
+	}); !errors.Is(err, eventstore.ErrInvalid) {
+		t.Fatalf("same stream twice: %v", err)
+	}
+	if _, err := s.AppendMulti(ctx, nil); !errors.Is(err, eventstore.ErrInvalid) {
+		t.Fatalf("no parts: %v", err)
+	}
+}
+
+// testAppendMultiRace: writers deciding on the same pair of streams at the same versions;
+// exactly one wins, in both streams, and no multi-append deadlocks with another that lists
+// the streams in the other order.
+func testAppendMultiRace(t *testing.T, s eventstore.Store) {
+	ctx := testCtx(t)
+	const n = 8
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			parts := []eventstore.StreamAppend{
+				{Stream: "race-x", Expected: eventstore.NoStream(), Events: NewEvents(1, "x")},
+				{Stream: "race-y", Expected: eventstore.NoStream(), Events: NewEvents(1, "y")},
+			}
+			if i%2 == 1 {
+				parts[0], parts[1] = parts[1], parts[0]
+			}
+			_, err := s.AppendMulti(ctx, parts)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	wins := 0
+	for err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case !errors.Is(err, eventstore.ErrConcurrency):
+			t.Fatalf("loser got %v, want ErrConcurrency", err)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d writers won, want exactly 1", wins)
+	}
+	if len(readStream(t, s, "race-x")) != 1 || len(readStream(t, s, "race-y")) != 1 {
+		t.Fatal("a stream holds other than exactly the winner's event")
 	}
 }
