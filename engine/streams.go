@@ -84,11 +84,23 @@ func Append(ctx context.Context, store eventstore.Store, stream string, expected
 	if len(events) == 0 {
 		return nil
 	}
+	data, err := encode(stream, expected, events, meta)
+	if err != nil {
+		return err
+	}
+	if _, err := store.Append(ctx, stream, eventstore.Exact(expected), data); err != nil {
+		return fmt.Errorf("append %s: %w", stream, err)
+	}
+	return nil
+}
+
+// encode turns domain events into store events with derived ids (see Meta).
+func encode(stream string, expected int64, events []domain.Event, meta Meta) ([]eventstore.EventData, error) {
 	data := make([]eventstore.EventData, len(events))
 	for i, e := range events {
 		typ, v, raw, err := domain.Marshal(e)
 		if err != nil {
-			return fmt.Errorf("encode %s: %w", e.EventType(), err)
+			return nil, fmt.Errorf("encode %s: %w", e.EventType(), err)
 		}
 		id := uuid.New()
 		if meta.CausationID != uuid.Nil {
@@ -99,10 +111,7 @@ func Append(ctx context.Context, store eventstore.Store, stream string, expected
 			CausationID: meta.CausationID, CorrelationID: meta.CorrelationID,
 		}
 	}
-	if _, err := store.Append(ctx, stream, eventstore.Exact(expected), data); err != nil {
-		return fmt.Errorf("append %s: %w", stream, err)
-	}
-	return nil
+	return data, nil
 }
 
 // derivedEventID names the event at stream@version caused by cause (a name-based UUID with

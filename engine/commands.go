@@ -1,0 +1,47 @@
+package engine
+
+import "github.com/policykit-go/policykit/domain"
+
+// Command payloads, as they travel on the bus (JSON; see docs/bus.md). Names are
+// imperative; each has a stable message type name.
+const (
+	CommandProposeAction      = "propose_action"
+	CommandCastVote           = "cast_vote"
+	CommandRecordEffectResult = "record_effect_result"
+	CommandRecheckProposal    = "recheck_proposal"
+)
+
+// ProposeAction asks the engine to govern an action: a platform event an adapter saw (a
+// Slack channel rename, with Reversible set), an action proposed on PolicyKit's site, or a
+// constitution action (see domain.NewConstitutionAction). Action.ID is the idempotency key:
+// adapters derive it from the platform's event id.
+type ProposeAction struct {
+	Action domain.Action `json:"action"`
+}
+
+// CastVote records a vote on a proposal. The voter is Vote.UserID, or Vote.Username on
+// Platform (as a platform adapter knows voters).
+type CastVote struct {
+	CommunityID string      `json:"community_id"`
+	ProposalID  string      `json:"proposal_id"`
+	Platform    string      `json:"platform,omitempty"`
+	Vote        domain.Vote `json:"vote"`
+}
+
+// RecordEffectResult is an adapter's report on an effect it was asked to perform. Error
+// set means the effect failed. ProposalID is empty for effects of an action decided without
+// a proposal (its execute or revert by the permission gate); ActionID names it then.
+type RecordEffectResult struct {
+	CommunityID string         `json:"community_id"`
+	ProposalID  string         `json:"proposal_id,omitempty"`
+	ActionID    string         `json:"action_id,omitempty"`
+	EffectID    string         `json:"effect_id"`
+	Result      map[string]any `json:"result,omitempty"`
+	Error       string         `json:"error,omitempty"`
+}
+
+// RecheckProposal asks for an open proposal to be checked again.
+type RecheckProposal struct {
+	CommunityID string `json:"community_id"`
+	ProposalID  string `json:"proposal_id"`
+}

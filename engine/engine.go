@@ -1,0 +1,258 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/domain/evaluation"
+	"github.com/policykit-go/policykit/eventstore"
+)
+
+// Engine carries out commands through the evaluation loop: it loads the community, the
+// action and the proposal a command concerns, lets the loop decide at the current time, and
+// appends every stream the decision touched in one atomic multi-stream append at the
+// versions it loaded. A lost version race (another engine decided first) is retried from a
+// fresh load; a redelivered command decides nothing new, because the loop is idempotent on
+// the state it finds and event ids are derived from the command's id.
+//
+// Decisions of one community are serialised within a process; different communities decide
+// in parallel.
+type Engine struct {
+	store eventstore.Store
+	loop  *evaluation.Loop
+	log   *slog.Logger
+	now   func() time.Time
+	locks keyedMutex
+}
+
+// New returns an engine deciding with loop over store. now is the clock (time.Now when nil).
+func New(store eventstore.Store, loop *evaluation.Loop, logger *slog.Logger, now func() time.Time) *Engine {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Engine{store: store, loop: loop, log: logger, now: now}
+}
+
+// Loop is the evaluation loop the engine decides with.
+func (e *Engine) Loop() *evaluation.Loop { return e.loop }
+
+// ProposeAction records an action (ActionProposed on its stream); the engine evaluates it
+// when the event comes back from the log (see HandleActionProposed). Proposing the same
+// action again records nothing. The action's type must be known and its community must
+// exist and have the action's platform connected.
+func (e *Engine) ProposeAction(ctx context.Context, cmd ProposeAction, meta Meta) error {
+	a := cmd.Action
+	if a.ID == "" {
+		return domain.Invalid("action id is empty")
+	}
+	c, err := LoadCommunity(ctx, e.store, a.CommunityID)
+	if err != nil {
+		return err
+	}
+	if a.Kind == domain.KindConstitution {
+		if err := domain.ValidateConstitutionAction(c, a); err != nil {
+			return err
+		}
+	}
+	if p, ok := c.Platforms[a.Platform]; (!ok || !p.Active) && a.Platform != domain.PlatformConstitution && a.Platform != domain.PlatformWeb {
+		return domain.Invalid("platform %q is not connected to community %s", a.Platform, c.ID)
+	}
+	return e.retry(ctx, "propose "+a.ID, func() error {
+		rec, err := LoadAction(ctx, e.store, a.ID)
+		if err != nil {
+			return err
+		}
+		evs, err := rec.DecideProposeAction(domain.ProposeAction{Action: a}, e.now())
+		if err != nil {
+			return err
+		}
+		return Append(ctx, e.store, domain.ActionStream(a.ID), rec.Version, evs, meta)
+	})
+}
+
+// HandleActionProposed evaluates a recorded action: permission gate, governing policy,
+// trigger policies. It is what the engine does when ActionProposed reaches it.
+func (e *Engine) HandleActionProposed(ctx context.Context, communityID, actionID string, meta Meta) (evaluation.Outcome, error) {
+	return e.decide(ctx, communityID, "evaluate action "+actionID, meta, func(c *domain.Community, now time.Time) (evaluation.Outcome, error) {
+		rec, err := LoadAction(ctx, e.store, actionID)
+		if err != nil {
+			return evaluation.Outcome{}, err
+		}
+		if !rec.Proposed() {
+			return evaluation.Outcome{}, domain.NotFound("action %q", actionID)
+		}
+		return e.loop.ActionProposed(ctx, c, rec, now)
+	})
+}
+
+// CastVote records a vote and re-checks its proposal at once.
+func (e *Engine) CastVote(ctx context.Context, cmd CastVote, meta Meta) (evaluation.Outcome, error) {
+	return e.onProposal(ctx, cmd.CommunityID, cmd.ProposalID, "vote on "+cmd.ProposalID, meta,
+		func(c *domain.Community, rec *domain.ActionRecord, p *domain.Proposal, now time.Time) (evaluation.Outcome, error) {
+			v := cmd.Vote
+			if v.UserID == "" && v.Username != "" {
+				u, ok := c.UserByUsername(cmd.Platform, v.Username)
+				if !ok {
+					return evaluation.Outcome{}, domain.NotFound("user %q on %s", v.Username, cmd.Platform)
+				}
+				v.UserID = u.ID
+			}
+			return e.loop.CastVote(ctx, c, rec, p, v, now)
+		})
+}
+
+// RecordEffectResult records what an adapter reported for an effect, and re-checks the
+// proposal it belongs to (an answer may be what a block was waiting for).
+func (e *Engine) RecordEffectResult(ctx context.Context, cmd RecordEffectResult, meta Meta) (evaluation.Outcome, error) {
+	if cmd.ProposalID == "" {
+		return e.decide(ctx, cmd.CommunityID, "effect "+cmd.EffectID, meta, func(c *domain.Community, now time.Time) (evaluation.Outcome, error) {
+			rec, err := LoadAction(ctx, e.store, cmd.ActionID)
+			if err != nil {
+				return evaluation.Outcome{}, err
+			}
+			if !rec.Proposed() {
+				return evaluation.Outcome{}, domain.NotFound("action %q", cmd.ActionID)
+			}
+			return e.loop.ActionEffectResult(ctx, c, rec, cmd.EffectID, cmd.Result, cmd.Error, now)
+		})
+	}
+	return e.onProposal(ctx, cmd.CommunityID, cmd.ProposalID, "effect "+cmd.EffectID, meta,
+		func(c *domain.Community, rec *domain.ActionRecord, p *domain.Proposal, now time.Time) (evaluation.Outcome, error) {
+			return e.loop.EffectResult(ctx, c, rec, p, cmd.EffectID, cmd.Result, cmd.Error, now)
+		})
+}
+
+// Recheck evaluates an open proposal again (its re-check came due).
+func (e *Engine) Recheck(ctx context.Context, cmd RecheckProposal, meta Meta) (evaluation.Outcome, error) {
+	return e.onProposal(ctx, cmd.CommunityID, cmd.ProposalID, "recheck "+cmd.ProposalID, meta,
+		func(c *domain.Community, rec *domain.ActionRecord, p *domain.Proposal, now time.Time) (evaluation.Outcome, error) {
+			return e.loop.Recheck(ctx, c, rec, p, now)
+		})
+}
+
+func (e *Engine) onProposal(ctx context.Context, communityID, proposalID, what string, meta Meta,
+	fn func(*domain.Community, *domain.ActionRecord, *domain.Proposal, time.Time) (evaluation.Outcome, error)) (evaluation.Outcome, error) {
+	return e.decide(ctx, communityID, what, meta, func(c *domain.Community, now time.Time) (evaluation.Outcome, error) {
+		p, err := LoadProposal(ctx, e.store, proposalID)
+		if err != nil {
+			return evaluation.Outcome{}, err
+		}
+		if p.CommunityID != c.ID {
+			return evaluation.Outcome{}, domain.NotFound("proposal %q in community %s", proposalID, c.ID)
+		}
+		rec, err := LoadAction(ctx, e.store, p.ActionID)
+		if err != nil {
+			return evaluation.Outcome{}, err
+		}
+		return fn(c, rec, p, now)
+	})
+}
+
+// decide runs one loop step for a community and appends its outcome atomically, again from
+// a fresh load after a lost version race.
+func (e *Engine) decide(ctx context.Context, communityID, what string, meta Meta,
+	step func(c *domain.Community, now time.Time) (evaluation.Outcome, error)) (evaluation.Outcome, error) {
+	unlock := e.locks.lock(communityID)
+	defer unlock()
+	var out evaluation.Outcome
+	err := e.retry(ctx, what, func() error {
+		c, err := LoadCommunity(ctx, e.store, communityID)
+		if err != nil {
+			return err
+		}
+		out, err = step(c, e.now())
+		if err != nil {
+			return err
+		}
+		return AppendOutcome(ctx, e.store, out, meta)
+	})
+	return out, err
+}
+
+// AppendOutcome appends every change of a loop outcome in one atomic multi-stream append.
+func AppendOutcome(ctx context.Context, store eventstore.Store, out evaluation.Outcome, meta Meta) error {
+	var parts []eventstore.StreamAppend
+	for _, ch := range out.Changes {
+		data, err := encode(ch.Stream, ch.Expected, ch.Events, meta)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, eventstore.StreamAppend{Stream: ch.Stream, Expected: eventstore.Exact(ch.Expected), Events: data})
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	if _, err := store.AppendMulti(ctx, parts); err != nil {
+		return fmt.Errorf("append outcome: %w", err)
+	}
+	return nil
+}
+
+// retry runs fn until it succeeds, fails with an error other than a version conflict, or
+// has lost maxAttempts races (then the conflict is returned: the caller's message is
+// redelivered later).
+func (e *Engine) retry(ctx context.Context, what string, fn func() error) error {
+	var err error
+	for attempt := range maxAttempts {
+		if err = fn(); !errors.Is(err, eventstore.ErrConcurrency) {
+			return err
+		}
+		e.log.Debug("version conflict; deciding again", "what", what, "attempt", attempt+1)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt*attempt) * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("%s: gave up after %d version conflicts: %w", what, maxAttempts, err)
+}
+
+// NewMeta starts the metadata of a command that has no message id of its own.
+func NewMeta() Meta {
+	id := uuid.New()
+	return Meta{CausationID: id, CorrelationID: id}
+}
+
+// keyedMutex serialises work per key; entries are dropped when unused.
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*keyedLock
+}
+
+type keyedLock struct {
+	mu   sync.Mutex
+	refs int
+}
+
+func (k *keyedMutex) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*keyedLock{}
+	}
+	l := k.locks[key]
+	if l == nil {
+		l = &keyedLock{}
+		k.locks[key] = l
+	}
+	l.refs++
+	k.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		k.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
+}
