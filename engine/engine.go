@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/domain/evaluation"
 	"github.com/policykit-go/policykit/eventstore"
@@ -50,7 +51,7 @@ func (e *Engine) Loop() *evaluation.Loop { return e.loop }
 // when the event comes back from the log (see HandleActionProposed). Proposing the same
 // action again records nothing. The action's type must be known and its community must
 // exist and have the action's platform connected.
-func (e *Engine) ProposeAction(ctx context.Context, cmd ProposeAction, meta Meta) error {
+func (e *Engine) ProposeAction(ctx context.Context, cmd bus.ProposeAction, meta Meta) error {
 	a := cmd.Action
 	if a.ID == "" {
 		return domain.Invalid("action id is empty")
@@ -96,7 +97,7 @@ func (e *Engine) HandleActionProposed(ctx context.Context, communityID, actionID
 }
 
 // CastVote records a vote and re-checks its proposal at once.
-func (e *Engine) CastVote(ctx context.Context, cmd CastVote, meta Meta) (evaluation.Outcome, error) {
+func (e *Engine) CastVote(ctx context.Context, cmd bus.CastVote, meta Meta) (evaluation.Outcome, error) {
 	return e.onProposal(ctx, cmd.CommunityID, cmd.ProposalID, "vote on "+cmd.ProposalID, meta,
 		func(c *domain.Community, rec *domain.ActionRecord, p *domain.Proposal, now time.Time) (evaluation.Outcome, error) {
 			v := cmd.Vote
@@ -113,7 +114,7 @@ func (e *Engine) CastVote(ctx context.Context, cmd CastVote, meta Meta) (evaluat
 
 // RecordEffectResult records what an adapter reported for an effect, and re-checks the
 // proposal it belongs to (an answer may be what a block was waiting for).
-func (e *Engine) RecordEffectResult(ctx context.Context, cmd RecordEffectResult, meta Meta) (evaluation.Outcome, error) {
+func (e *Engine) RecordEffectResult(ctx context.Context, cmd bus.RecordEffectResult, meta Meta) (evaluation.Outcome, error) {
 	if cmd.ProposalID == "" {
 		return e.decide(ctx, cmd.CommunityID, "effect "+cmd.EffectID, meta, func(c *domain.Community, now time.Time) (evaluation.Outcome, error) {
 			rec, err := LoadAction(ctx, e.store, cmd.ActionID)
@@ -133,7 +134,7 @@ func (e *Engine) RecordEffectResult(ctx context.Context, cmd RecordEffectResult,
 }
 
 // Recheck evaluates an open proposal again (its re-check came due).
-func (e *Engine) Recheck(ctx context.Context, cmd RecheckProposal, meta Meta) (evaluation.Outcome, error) {
+func (e *Engine) Recheck(ctx context.Context, cmd bus.RecheckProposal, meta Meta) (evaluation.Outcome, error) {
 	return e.onProposal(ctx, cmd.CommunityID, cmd.ProposalID, "recheck "+cmd.ProposalID, meta,
 		func(c *domain.Community, rec *domain.ActionRecord, p *domain.Proposal, now time.Time) (evaluation.Outcome, error) {
 			return e.loop.Recheck(ctx, c, rec, p, now)

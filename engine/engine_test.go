@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/domain/evaluation"
 	"github.com/policykit-go/policykit/domain/policy"
@@ -79,11 +80,11 @@ func TestEngineDecidesFromProposalToExecution(t *testing.T) {
 	e := mustEngine(t, store)
 	mustSlackCommunity(t, store, 3, "if proposal.get_yes_votes().count() >= 2:\n  return PASSED")
 
-	if err := e.ProposeAction(ctx, engine.ProposeAction{Action: rename("a1")}, engine.NewMeta()); err != nil {
+	if err := e.ProposeAction(ctx, bus.ProposeAction{Action: rename("a1")}, engine.NewMeta()); err != nil {
 		t.Fatal(err)
 	}
 	// Proposing again (a redelivered platform event) records nothing.
-	if err := e.ProposeAction(ctx, engine.ProposeAction{Action: rename("a1")}, engine.NewMeta()); err != nil {
+	if err := e.ProposeAction(ctx, bus.ProposeAction{Action: rename("a1")}, engine.NewMeta()); err != nil {
 		t.Fatal(err)
 	}
 	meta := engine.NewMeta()
@@ -100,7 +101,7 @@ func TestEngineDecidesFromProposalToExecution(t *testing.T) {
 		t.Fatalf("redelivery: %v %v", again.Events(), err)
 	}
 	for _, u := range []string{"u2", "u3"} {
-		if _, err := e.CastVote(ctx, engine.CastVote{CommunityID: "c1", ProposalID: pid, Vote: domain.Vote{UserID: u, Kind: domain.VoteBoolean, Boolean: true}}, engine.NewMeta()); err != nil {
+		if _, err := e.CastVote(ctx, bus.CastVote{CommunityID: "c1", ProposalID: pid, Vote: domain.Vote{UserID: u, Kind: domain.VoteBoolean, Boolean: true}}, engine.NewMeta()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -118,14 +119,14 @@ func TestEngineDecidesFromProposalToExecution(t *testing.T) {
 			exec = f.ID
 		}
 	}
-	if _, err := e.RecordEffectResult(ctx, engine.RecordEffectResult{CommunityID: "c1", ProposalID: pid, EffectID: exec, Result: map[string]any{"ok": true}}, engine.NewMeta()); err != nil {
+	if _, err := e.RecordEffectResult(ctx, bus.RecordEffectResult{CommunityID: "c1", ProposalID: pid, EffectID: exec, Result: map[string]any{"ok": true}}, engine.NewMeta()); err != nil {
 		t.Fatal(err)
 	}
 	p, _ = engine.LoadProposal(ctx, store, pid)
 	if p.Effects[exec].Status != domain.EffectStatusCompleted {
 		t.Fatalf("execute effect %s", p.Effects[exec].Status)
 	}
-	if err := e.ProposeAction(ctx, engine.ProposeAction{Action: domain.Action{ID: "a2", CommunityID: "c1", Kind: domain.KindPlatform, Type: "nosuchaction", Platform: domain.PlatformSlack}}, engine.NewMeta()); domain.ErrorCode(err) != domain.CodeInvalid {
+	if err := e.ProposeAction(ctx, bus.ProposeAction{Action: domain.Action{ID: "a2", CommunityID: "c1", Kind: domain.KindPlatform, Type: "nosuchaction", Platform: domain.PlatformSlack}}, engine.NewMeta()); domain.ErrorCode(err) != domain.CodeInvalid {
 		t.Fatalf("unknown action type: %v", err)
 	}
 }
@@ -138,7 +139,7 @@ func TestTwoEnginesDecideEachProposalOnce(t *testing.T) {
 	engines := []*engine.Engine{mustEngine(t, store), mustEngine(t, store)}
 	const voters = 12
 	mustSlackCommunity(t, store, voters, "if proposal.get_yes_votes().count() >= 12:\n  return PASSED")
-	if err := engines[0].ProposeAction(ctx, engine.ProposeAction{Action: rename("a1")}, engine.NewMeta()); err != nil {
+	if err := engines[0].ProposeAction(ctx, bus.ProposeAction{Action: rename("a1")}, engine.NewMeta()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := engines[1].HandleActionProposed(ctx, "c1", "a1", engine.NewMeta()); err != nil {
@@ -151,7 +152,7 @@ func TestTwoEnginesDecideEachProposalOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := engines[i%2].CastVote(ctx, engine.CastVote{CommunityID: "c1", ProposalID: pid,
+			_, err := engines[i%2].CastVote(ctx, bus.CastVote{CommunityID: "c1", ProposalID: pid,
 				Vote: domain.Vote{UserID: fmt.Sprintf("u%d", i), Kind: domain.VoteBoolean, Boolean: true}}, engine.NewMeta())
 			errs <- err
 		}()

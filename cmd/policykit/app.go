@@ -13,8 +13,16 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/policykit-go/policykit/adapters/effects"
+	"github.com/policykit-go/policykit/adapters/logplatform"
+	"github.com/policykit-go/policykit/adapters/web"
+	"github.com/policykit-go/policykit/bus"
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/domain/evaluation"
+	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore"
 	"github.com/policykit-go/policykit/eventstore/postgres"
+	"github.com/policykit-go/policykit/policysandbox"
 	"github.com/policykit-go/policykit/projections"
 )
 
@@ -28,6 +36,12 @@ type App struct {
 	runner   *projections.Runner
 	listener net.Listener
 	server   *http.Server
+
+	bus       *bus.Bus
+	evaluator *policysandbox.Evaluator
+	engine    *engine.Engine
+	service   *engine.Service
+	logp      *logplatform.Platform
 
 	mu      sync.Mutex
 	running bool
@@ -50,10 +64,75 @@ func NewApp(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) 
 			return nil, err
 		}
 	}
-	a.store = postgres.New(pool)
+	a.store = postgres.New(pool, postgres.WithLogger(logger.With("component", "eventstore")))
 	a.runner = projections.NewRunner(a.store, pool, cfg.ProjectionBatch, logger.With("component", "projections"), projections.All()...)
+	if cfg.Engine {
+		if err := a.startEngine(ctx); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
 	return a, nil
 }
+
+// startEngine connects the bus, starts the policy sandbox and builds the engine service and
+// the built-in adapters; Run runs them.
+func (a *App) startEngine(ctx context.Context) error {
+	bcfg := a.cfg.Bus
+	bcfg.Postgres = a.pool
+	b, err := bus.Open(ctx, bcfg, a.log.With("component", "bus"))
+	if err != nil {
+		return fmt.Errorf("bus: %w", err)
+	}
+	a.bus = b
+	ev, err := policysandbox.New(ctx, policysandbox.Options{
+		Workers: a.cfg.SandboxWorkers, MemoryLimit: a.cfg.SandboxMemory, Deadline: a.cfg.SandboxDeadline,
+		Command: a.cfg.sandboxCommand, Args: a.cfg.sandboxArgs,
+	}, a.log.With("component", "sandbox"))
+	if err != nil {
+		return err
+	}
+	a.evaluator = ev
+	a.engine = engine.New(a.store, evaluation.New(ev, a.cfg.RecheckInterval), a.log.With("component", "engine"), nil)
+	a.service = &engine.Service{
+		Engine: a.engine, Store: a.store, Bus: b,
+		Checkpoints:   engine.PostgresCheckpoints{Pool: a.pool},
+		OpenProposals: a.openProposals,
+		Leadership: func(ctx context.Context, fn func(context.Context) error) error {
+			return engine.RunAsLeader(ctx, a.pool, "engine", 2*time.Second, fn)
+		},
+		Log: a.log.With("component", "engine"),
+	}
+	a.logp = logplatform.New(logplatform.PostgresLedger{Pool: a.pool}, a.log.With("component", "log-platform"))
+	return nil
+}
+
+// openProposals lists the pending proposals from the read model, for the re-check schedule.
+func (a *App) openProposals(ctx context.Context) ([]engine.ProposalRef, error) {
+	rows, err := a.pool.Query(ctx, `SELECT community_id, id FROM proposals WHERE status = 'PROPOSED'`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []engine.ProposalRef
+	for rows.Next() {
+		var r engine.ProposalRef
+		if err := rows.Scan(&r.CommunityID, &r.ProposalID); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Bus is the App's message bus (nil when the engine is off).
+func (a *App) Bus() *bus.Bus { return a.bus }
+
+// Engine is the App's engine (nil when the engine is off).
+func (a *App) Engine() *engine.Engine { return a.engine }
+
+// LogPlatform is the built-in log adapter's record of the effects it performed.
+func (a *App) LogPlatform() *logplatform.Platform { return a.logp }
 
 func migrateAll(ctx context.Context, pool *pgxpool.Pool) error {
 	if err := postgres.Migrate(ctx, pool); err != nil {
@@ -61,6 +140,12 @@ func migrateAll(ctx context.Context, pool *pgxpool.Pool) error {
 	}
 	if err := projections.Migrate(ctx, pool); err != nil {
 		return fmt.Errorf("migrate projections: %w", err)
+	}
+	if err := engine.Migrate(ctx, pool); err != nil {
+		return fmt.Errorf("migrate engine: %w", err)
+	}
+	if err := logplatform.Migrate(ctx, pool); err != nil {
+		return fmt.Errorf("migrate log platform: %w", err)
 	}
 	return nil
 }
@@ -96,8 +181,11 @@ func (a *App) Run(ctx context.Context) error {
 	a.log.Info("serving", "addr", a.listener.Addr().String())
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 2)
+	errc := make(chan error, 5)
 	var wg sync.WaitGroup
+	if a.service != nil {
+		a.runEngine(ctx, cancel, &wg, errc)
+	}
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
@@ -129,8 +217,45 @@ func (a *App) Run(ctx context.Context) error {
 	return err
 }
 
-// Close releases the database pool. Call it after Run returns.
+// runEngine starts the engine service and the built-in adapters (web, log), and waits until
+// they are subscribed, so that the App is ready when Run reports it running.
+func (a *App) runEngine(ctx context.Context, cancel context.CancelFunc, wg *sync.WaitGroup, errc chan<- error) {
+	run := func(name string, fn func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(); err != nil && !errors.Is(err, context.Canceled) {
+				errc <- fmt.Errorf("%s: %w", name, err)
+				cancel()
+			}
+		}()
+	}
+	webReady, logReady := make(chan struct{}), make(chan struct{})
+	run("engine", func() error { return a.service.Run(ctx) })
+	run("web adapter", func() error {
+		return effects.Run(ctx, a.bus, "web", []string{domain.PlatformWeb, domain.PlatformConstitution}, web.Platform{BaseURL: a.cfg.WebBaseURL}, a.log.With("component", "web-platform"), webReady)
+	})
+	run("log adapter", func() error {
+		return effects.Run(ctx, a.bus, "log", a.cfg.LogPlatforms, a.logp, a.log.With("component", "log-platform"), logReady)
+	})
+	for _, ch := range []<-chan struct{}{a.service.Ready(), webReady, logReady} {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// Close releases the bus, the sandbox workers and the database pool. Call it after Run
+// returns.
 func (a *App) Close() error {
+	if a.bus != nil {
+		_ = a.bus.Close()
+	}
+	if a.evaluator != nil {
+		_ = a.evaluator.Close()
+	}
 	a.pool.Close()
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,11 +18,21 @@ import (
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/eventstore"
 	"github.com/policykit-go/policykit/internal/pgtest"
+	"github.com/policykit-go/policykit/policysandbox"
+	"github.com/policykit-go/policykit/sandbox"
 )
+
+func TestMain(m *testing.M) {
+	if sandbox.IsWorker() {
+		policysandbox.ServeWorker()
+	}
+	os.Exit(m.Run())
+}
 
 func testConfig(tb testing.TB) Config {
 	tb.Helper()
 	cfg := DefaultConfig()
+	cfg.sandboxCommand, cfg.sandboxArgs = os.Args[0], []string{"-test.run=^$"}
 	cfg.DatabaseURL = pgtest.NewDatabase(tb)
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.ShutdownTimeout = 5 * time.Second

@@ -21,7 +21,9 @@ will resume from their checkpoints once the rebuild commits.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			app, err := NewApp(ctx, *cfg, newLogger(cfg.LogLevel))
+			rcfg := *cfg
+			rcfg.Engine = false // a rebuild only reads the log
+			app, err := NewApp(ctx, rcfg, newLogger(cfg.LogLevel))
 			if err != nil {
 				return err
 			}

@@ -6,8 +6,13 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/policykit-go/policykit/bus"
 )
 
 // Config is everything the binary needs to start. Defaults come first (DefaultConfig), then
@@ -19,6 +24,24 @@ type Config struct {
 	ShutdownTimeout time.Duration // how long serve waits for in-flight work on SIGTERM
 	ProjectionBatch int           // events per projection transaction
 	AutoMigrate     bool          // serve applies migrations before starting
+
+	Bus             bus.Config    // POLICYKIT_BUS and friends
+	Engine          bool          // run the engine (commands, evaluation, effects, re-checks)
+	RecheckInterval time.Duration // POLICYKIT_RECHECK_INTERVAL: how often pending proposals are checked
+	SandboxWorkers  int           // POLICYKIT_SANDBOX_WORKERS: policy evaluation processes
+	SandboxMemory   int64         // bytes per evaluation process
+	SandboxDeadline time.Duration // wall-clock limit of one policy block
+	// LogPlatforms are the platforms whose effects the built-in log adapter performs
+	// (POLICYKIT_LOG_PLATFORMS, comma-separated): "log" itself, and any platform it stands in
+	// for in demos and tests.
+	LogPlatforms []string
+	// WebBaseURL prefixes links to proposals made by the web platform (POLICYKIT_BASE_URL).
+	WebBaseURL string
+
+	// sandboxCommand and sandboxArgs start evaluation workers; empty means this binary.
+	// Tests point them at the test binary.
+	sandboxCommand string
+	sandboxArgs    []string
 }
 
 // DefaultConfig returns the configuration a newcomer gets with nothing set.
@@ -30,6 +53,14 @@ func DefaultConfig() Config {
 		ShutdownTimeout: 10 * time.Second,
 		ProjectionBatch: 500,
 		AutoMigrate:     true,
+		Bus:             bus.DefaultConfig(),
+		Engine:          true,
+		RecheckInterval: 30 * time.Second,
+		SandboxWorkers:  2,
+		SandboxMemory:   256 << 20,
+		SandboxDeadline: time.Second,
+		LogPlatforms:    []string{"log"},
+		WebBaseURL:      "http://127.0.0.1:8080",
 	}
 }
 
@@ -43,6 +74,27 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 	}
 	if v := getenv("POLICYKIT_LOG_LEVEL"); v != "" {
 		c.LogLevel = v
+	}
+	c.Bus = c.Bus.FromEnv(getenv)
+	if v := getenv("POLICYKIT_RECHECK_INTERVAL"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			c.RecheckInterval = d
+		} else {
+			c.RecheckInterval = -1 // reported by Validate
+		}
+	}
+	if v := getenv("POLICYKIT_SANDBOX_WORKERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			n = -1
+		}
+		c.SandboxWorkers = n
+	}
+	if v := getenv("POLICYKIT_LOG_PLATFORMS"); v != "" {
+		c.LogPlatforms = strings.Split(v, ",")
+	}
+	if v := getenv("POLICYKIT_BASE_URL"); v != "" {
+		c.WebBaseURL = strings.TrimRight(v, "/")
 	}
 	return c
 }
@@ -64,6 +116,19 @@ func (c Config) Validate() error {
 	}
 	if c.ProjectionBatch <= 0 || c.ProjectionBatch > 10000 {
 		errs = append(errs, fmt.Errorf("projection batch %d: must be 1..10000", c.ProjectionBatch))
+	}
+	if c.RecheckInterval <= 0 {
+		errs = append(errs, fmt.Errorf("recheck interval: must be a positive duration such as 30s"))
+	}
+	if c.SandboxWorkers < 1 || c.SandboxWorkers > 64 {
+		errs = append(errs, fmt.Errorf("sandbox workers %d: must be 1..64", c.SandboxWorkers))
+	}
+	b := c.Bus.WithDefaults()
+	if b.Transport == bus.TransportPostgres && b.Postgres == nil {
+		b.Postgres = &pgxpool.Pool{} // the App passes its own pool; only the other fields are checked here
+	}
+	if err := b.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("bus: %w", err))
 	}
 	return errors.Join(errs...)
 }

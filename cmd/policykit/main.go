@@ -18,9 +18,15 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/policykit-go/policykit/policysandbox"
+	"github.com/policykit-go/policykit/sandbox"
 )
 
 func main() {
+	if sandbox.IsWorker() {
+		policysandbox.ServeWorker() // a policy evaluation process started by this binary
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCommand().ExecuteContext(ctx)
 	stop()

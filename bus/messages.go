@@ -1,9 +1,14 @@
-package engine
+package bus
 
-import "github.com/policykit-go/policykit/domain"
+import (
+	"time"
+
+	"github.com/policykit-go/policykit/domain"
+)
 
 // Command payloads, as they travel on the bus (JSON; see docs/bus.md). Names are
-// imperative; each has a stable message type name.
+// imperative; each has a stable message type name. Adapters publish them; the engine
+// handles them.
 const (
 	CommandProposeAction      = "propose_action"
 	CommandCastVote           = "cast_vote"
@@ -45,3 +50,22 @@ type RecheckProposal struct {
 	CommunityID string `json:"community_id"`
 	ProposalID  string `json:"proposal_id"`
 }
+
+// EffectRequest is the payload the engine publishes on a platform's effects topic
+// (EffectsTopic) for every EffectRequested in the log. The message UUID is EffectID:
+// delivery is at least once, and an adapter performs each effect once by that key.
+type EffectRequest struct {
+	CommunityID    string         `json:"community_id"`
+	ProposalID     string         `json:"proposal_id,omitempty"`
+	ActionID       string         `json:"action_id,omitempty"`
+	EffectID       string         `json:"effect_id"`
+	IdempotencyKey string         `json:"idempotency_key"`
+	Platform       string         `json:"platform"`
+	Method         string         `json:"method"`
+	Purpose        string         `json:"purpose"`
+	Args           map[string]any `json:"args,omitempty"`
+	RequestedAt    time.Time      `json:"requested_at"`
+}
+
+// MessageEffectRequest is the message_type of EffectRequest messages.
+const MessageEffectRequest = "effect_request"

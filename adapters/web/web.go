@@ -1,0 +1,35 @@
+// Package web is PolicyKit's own site as a platform: actions proposed and votes cast
+// through the API. Its effects need no outside call: executing a web action is recording
+// it, a vote started on the web is open on the proposal's page, and a message is a
+// notification shown there.
+package web
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/policykit-go/policykit/bus"
+)
+
+// Platform performs the web platform's effects.
+type Platform struct {
+	// BaseURL prefixes the links of votes (e.g. "https://policykit.example.org").
+	BaseURL string
+}
+
+// Perform answers initiate_vote with the proposal's page and acknowledges everything else.
+func (p Platform) Perform(_ context.Context, req bus.EffectRequest) (map[string]any, error) {
+	switch req.Method {
+	case "initiate_vote":
+		if req.ProposalID == "" {
+			return nil, fmt.Errorf("initiate_vote without a proposal")
+		}
+		return map[string]any{"post_id": req.ProposalID, "url": p.BaseURL + "/proposals/" + req.ProposalID}, nil
+	case "execute", "revert", "post_message":
+		return map[string]any{"ok": true}, nil
+	}
+	if req.Purpose == "query" {
+		return map[string]any{"value": nil}, nil
+	}
+	return nil, fmt.Errorf("the web platform cannot %s", req.Method)
+}

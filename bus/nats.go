@@ -1,0 +1,199 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go"
+)
+
+// natsMaxAckPending bounds the messages a group's durable consumer has out unacked; past it
+// JetStream waits for acks. Kept well below what a subscriber can handle within AckTimeout.
+const natsMaxAckPending = 256
+
+// natsDuplicateWindow is how long JetStream remembers message UUIDs (Nats-Msg-Id) to drop a
+// republished duplicate, e.g. from an outbox forwarder retrying after a lost ack.
+const natsDuplicateWindow = 2 * time.Minute
+
+// openNATS returns the JetStream transport. Each topic is a subject with a stream of its own
+// (named after the topic with '.' replaced by '_', file storage, limits retention: messages are
+// kept, not removed on ack, so that every group can read them). Each consumer group is a
+// durable push consumer of that stream whose deliveries go to a queue group of the same name:
+// the group's subscribers compete for messages, every group gets every message, and a group
+// resumes where it stopped. The bus creates the streams and consumers itself, before
+// watermill-nats binds to them, so that a subscriber closing never deletes its group's
+// durable consumer. A nacked message comes again after RedeliveryDelay; one not acked within
+// AckTimeout comes again too.
+func openNATS(ctx context.Context, cfg Config, logger watermill.LoggerAdapter) (*transport, error) {
+	connect := func(role string) (*nats.Conn, error) {
+		opts := []nats.Option{
+			nats.Name("policykit-" + role),
+			nats.Timeout(5 * time.Second),
+			nats.MaxReconnects(-1),
+		}
+		if d, ok := ctx.Deadline(); ok {
+			opts = append(opts, nats.Timeout(time.Until(d)))
+		}
+		nc, err := nats.Connect(cfg.NATSURL, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("connect to %s: %w", redact(cfg.NATSURL), err)
+		}
+		return nc, nil
+	}
+
+	pubConn, err := connect("publisher")
+	if err != nil {
+		return nil, err
+	}
+	js, err := pubConn.JetStream()
+	if err != nil {
+		pubConn.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	prov := &natsProvisioner{js: js, ackWait: cfg.AckTimeout}
+	wpub, err := wmnats.NewPublisherWithNatsConn(pubConn, wmnats.PublisherPublishConfig{
+		Marshaler:         &wmnats.NATSMarshaler{},
+		SubjectCalculator: wmnats.DefaultSubjectCalculator,
+		JetStream:         wmnats.JetStreamConfig{TrackMsgId: true},
+	}, logger)
+	if err != nil {
+		pubConn.Close()
+		return nil, err
+	}
+
+	newSub := func(group string) (message.Subscriber, error) {
+		nc, err := connect("subscriber-" + group)
+		if err != nil {
+			return nil, err
+		}
+		wsub, err := wmnats.NewSubscriberWithNatsConn(nc, wmnats.SubscriberSubscriptionConfig{
+			Unmarshaler:      &wmnats.NATSMarshaler{},
+			QueueGroupPrefix: group, // the default subject calculator uses it as the queue group
+			SubscribersCount: 1,
+			AckWaitTimeout:   cfg.AckTimeout,
+			CloseTimeout:     cfg.CloseTimeout,
+			SubscribeTimeout: 30 * time.Second,
+			NakDelay:         wmnats.NewStaticDelay(cfg.RedeliveryDelay),
+			JetStream: wmnats.JetStreamConfig{
+				SubscribeOptions:  []nats.SubOpt{nats.ManualAck()},
+				DurableCalculator: func(string, string) string { return group },
+			},
+		}, logger)
+		if err != nil {
+			nc.Close()
+			return nil, err
+		}
+		return &natsSubscriber{Subscriber: wsub, prov: prov, group: group}, nil
+	}
+	return &transport{
+		pub:           &natsPublisher{Publisher: wpub, prov: prov},
+		newSubscriber: newSub,
+		close:         wpub.Close,
+	}, nil
+}
+
+// natsPublisher makes sure a topic's stream exists before publishing to it: JetStream refuses
+// a subject no stream captures.
+type natsPublisher struct {
+	*wmnats.Publisher
+	prov *natsProvisioner
+}
+
+func (p *natsPublisher) Publish(topic string, msgs ...*message.Message) error {
+	if _, err := p.prov.ensureStream(topic); err != nil {
+		return err
+	}
+	return p.Publisher.Publish(topic, msgs...)
+}
+
+// natsSubscriber provisions the stream and the group's durable consumer before subscribing.
+type natsSubscriber struct {
+	*wmnats.Subscriber
+	prov  *natsProvisioner
+	group string
+}
+
+func (s *natsSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	if err := s.SubscribeInitialize(topic); err != nil {
+		return nil, err
+	}
+	return s.Subscriber.Subscribe(ctx, topic)
+}
+
+func (s *natsSubscriber) SubscribeInitialize(topic string) error {
+	return s.prov.ensureConsumer(topic, s.group)
+}
+
+// natsProvisioner creates streams and durable consumers.
+type natsProvisioner struct {
+	js      nats.JetStreamContext
+	ackWait time.Duration
+	streams sync.Map // topic -> stream name, for streams known to exist
+}
+
+func natsStreamName(topic string) string { return strings.ReplaceAll(topic, ".", "_") }
+
+// ensureStream returns the name of the topic's stream, creating the stream if needed.
+func (p *natsProvisioner) ensureStream(topic string) (string, error) {
+	if name, ok := p.streams.Load(topic); ok {
+		return name.(string), nil
+	}
+	name := natsStreamName(topic)
+	info, err := p.js.StreamInfo(name)
+	if errors.Is(err, nats.ErrStreamNotFound) {
+		// Creating a stream with the same configuration again is a no-op, so concurrent
+		// creators agree.
+		info, err = p.js.AddStream(&nats.StreamConfig{
+			Name:       name,
+			Subjects:   []string{topic},
+			Storage:    nats.FileStorage,
+			Retention:  nats.LimitsPolicy,
+			Duplicates: natsDuplicateWindow,
+		})
+	}
+	if err != nil {
+		return "", fmt.Errorf("stream %s for topic %s: %w", name, topic, err)
+	}
+	if !slices.Contains(info.Config.Subjects, topic) {
+		// "a.b" and "a_b" would share a stream name.
+		return "", fmt.Errorf("stream %s exists for subjects %v, not for topic %s", name, info.Config.Subjects, topic)
+	}
+	p.streams.Store(topic, name)
+	return name, nil
+}
+
+// ensureConsumer creates (or updates) the durable push consumer of group on topic's stream.
+// Because the consumer exists before watermill-nats subscribes, nats.go binds to it and will
+// not delete it when the subscription ends.
+func (p *natsProvisioner) ensureConsumer(topic, group string) error {
+	stream, err := p.ensureStream(topic)
+	if err != nil {
+		return err
+	}
+	cfg := &nats.ConsumerConfig{
+		Durable:        group,
+		DeliverSubject: "_policykit.deliver." + stream + "." + group,
+		DeliverGroup:   group,
+		DeliverPolicy:  nats.DeliverAllPolicy,
+		AckPolicy:      nats.AckExplicitPolicy,
+		AckWait:        p.ackWait,
+		MaxAckPending:  natsMaxAckPending,
+		FilterSubject:  topic,
+		ReplayPolicy:   nats.ReplayInstantPolicy,
+	}
+	if _, err := p.js.AddConsumer(stream, cfg); err != nil {
+		// It exists with another configuration (say, another AckWait): update what can be.
+		if _, uerr := p.js.UpdateConsumer(stream, cfg); uerr != nil {
+			return fmt.Errorf("consumer %s on stream %s: %w", group, stream, errors.Join(err, uerr))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+package engine
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/policykit-go/policykit/eventstore"
+	"github.com/policykit-go/policykit/internal/migrate"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrate creates or updates the engine's tables.
+func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	_, err := migrate.Apply(ctx, pool, "engine_schema_migrations", migrations, "migrations")
+	return err
+}
+
+// PostgresCheckpoints keeps named log positions in Postgres.
+type PostgresCheckpoints struct{ Pool *pgxpool.Pool }
+
+// Load returns the saved position (eventstore.Start when none is saved).
+func (p PostgresCheckpoints) Load(ctx context.Context, name string) (eventstore.Position, error) {
+	var commit, seq int64
+	err := p.Pool.QueryRow(ctx, `SELECT commit_id, seq FROM engine_checkpoints WHERE name = $1`, name).Scan(&commit, &seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return eventstore.Start, nil
+	}
+	if err != nil {
+		return eventstore.Position{}, fmt.Errorf("load checkpoint %s: %w", name, err)
+	}
+	return eventstore.Position{Commit: uint64(commit), Seq: seq}, nil
+}
+
+// Save stores the position.
+func (p PostgresCheckpoints) Save(ctx context.Context, name string, pos eventstore.Position) error {
+	_, err := p.Pool.Exec(ctx, `INSERT INTO engine_checkpoints (name, commit_id, seq, updated_at) VALUES ($1, $2, $3, now())
+		ON CONFLICT (name) DO UPDATE SET commit_id = EXCLUDED.commit_id, seq = EXCLUDED.seq, updated_at = now()`,
+		name, int64(pos.Commit), pos.Seq)
+	if err != nil {
+		return fmt.Errorf("save checkpoint %s: %w", name, err)
+	}
+	return nil
+}
+
+// RunAsLeader runs fn while this process holds the Postgres advisory lock named name, so
+// that among several engine processes on one database exactly one runs fn at a time. It
+// waits for the lock, retrying every retry, until ctx ends; when the lock's connection is
+// lost, fn's context is cancelled and the wait starts again.
+func RunAsLeader(ctx context.Context, pool *pgxpool.Pool, name string, retry time.Duration, fn func(ctx context.Context) error) error {
+	h := fnv.New64a()
+	h.Write([]byte("policykit-leader:" + name))
+	key := int64(h.Sum64() >> 1)
+	for {
+		err := leadOnce(ctx, pool, key, fn)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil && !errors.Is(err, errNotLeader) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(retry):
+		}
+	}
+}
+
+var errNotLeader = errors.New("not the leader")
+
+func leadOnce(ctx context.Context, pool *pgxpool.Pool, key int64, fn func(ctx context.Context) error) error {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return errNotLeader // the database is away; try again later
+	}
+	defer conn.Release()
+	var got bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&got); err != nil || !got {
+		return errNotLeader
+	}
+	defer func() {
+		unlockCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := conn.Exec(unlockCtx, `SELECT pg_advisory_unlock($1)`, key); err != nil {
+			conn.Conn().Close(unlockCtx) // closing the session releases the lock
+		}
+	}()
+	leadCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { // lose the lock's connection, lose the lead
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-leadCtx.Done():
+				return
+			case <-t.C:
+				if err := conn.Ping(leadCtx); err != nil {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return fn(leadCtx)
+}

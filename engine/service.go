@@ -1,0 +1,397 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/uuid"
+
+	"github.com/policykit-go/policykit/bus"
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/eventstore"
+)
+
+// Checkpoints keeps named positions in the log.
+type Checkpoints interface {
+	Load(ctx context.Context, name string) (eventstore.Position, error)
+	Save(ctx context.Context, name string, pos eventstore.Position) error
+}
+
+// ProposalRef names an open proposal, for the re-check schedule.
+type ProposalRef struct {
+	CommunityID string
+	ProposalID  string
+}
+
+// OpenProposals lists the proposals still PROPOSED (from the read models), so that a
+// starting engine re-checks every one of them: no deadline is lost across a restart.
+type OpenProposals func(ctx context.Context) ([]ProposalRef, error)
+
+// Leadership runs fn while this process is the one leader among the engines sharing the
+// database (see RunAsLeader); a single-process setup may just call fn.
+type Leadership func(ctx context.Context, fn func(ctx context.Context) error) error
+
+// Service runs an Engine on the bus: command and event handlers in the engine's consumer
+// group (so several engine processes share the work), and, in the leader only, the
+// forwarder that publishes the log to the bus and the re-check schedule.
+type Service struct {
+	Engine        *Engine
+	Store         eventstore.Store
+	Bus           *bus.Bus
+	Checkpoints   Checkpoints
+	OpenProposals OpenProposals
+	Leadership    Leadership
+	Log           *slog.Logger
+	// Tick is how often the schedule looks for due re-checks (default 1s).
+	Tick time.Duration
+
+	ready chan struct{}
+	once  sync.Once
+}
+
+const forwarderCheckpoint = "forwarder"
+
+// Ready is closed once the handlers are subscribed.
+func (s *Service) Ready() <-chan struct{} {
+	s.once.Do(func() { s.ready = make(chan struct{}) })
+	return s.ready
+}
+
+// Run serves until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	s.Ready()
+	if s.Log == nil {
+		s.Log = slog.New(slog.DiscardHandler)
+	}
+	if s.Tick <= 0 {
+		s.Tick = time.Second
+	}
+	router, err := s.Bus.NewRouter("engine")
+	if err != nil {
+		return err
+	}
+	sub := s.Bus.Subscriber()
+	handlers := map[string]message.NoPublishHandlerFunc{
+		bus.TopicEvents:                              s.onEvent,
+		bus.TopicProposeAction:                       s.onProposeAction,
+		bus.TopicCastVote:                            s.onCastVote,
+		bus.TopicRecordEffectResult:                  s.onEffectResult,
+		bus.CommandTopic(bus.CommandRecheckProposal): s.onRecheck,
+	}
+	for topic, h := range handlers {
+		router.AddNoPublisherHandler("engine-"+strings.ReplaceAll(topic, ".", "-"), topic, sub, h)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() { errc <- router.Run(ctx) }()
+	select {
+	case <-router.Running():
+		close(s.ready)
+	case err := <-errc:
+		return fmt.Errorf("engine router: %w", err)
+	}
+	lead := s.Leadership
+	if lead == nil {
+		lead = func(ctx context.Context, fn func(context.Context) error) error { return fn(ctx) }
+	}
+	go func() { errc <- lead(ctx, s.lead) }()
+	err = <-errc
+	cancel()
+	_ = router.Close()
+	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
+		return nil
+	}
+	return err
+}
+
+// lead runs the leader's duties: publish the log to the bus and keep the re-check schedule.
+func (s *Service) lead(ctx context.Context) error {
+	s.Log.Info("engine leads: forwarding the log and scheduling re-checks")
+	sched := newSchedule(s.Engine.Loop().RecheckInterval())
+	if s.OpenProposals != nil {
+		open, err := s.OpenProposals(ctx)
+		if err != nil {
+			return fmt.Errorf("open proposals: %w", err)
+		}
+		now := s.Engine.now()
+		for _, p := range open {
+			sched.add(p, now) // due at once: whatever came due while no leader ran
+		}
+	}
+	from, err := s.Checkpoints.Load(ctx, forwarderCheckpoint)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 2)
+	go func() {
+		errc <- s.Store.Subscribe(ctx, from, func(ctx context.Context, evs []eventstore.RecordedEvent) error {
+			if err := s.forward(ctx, evs, sched); err != nil {
+				return err
+			}
+			return s.Checkpoints.Save(ctx, forwarderCheckpoint, evs[len(evs)-1].Position)
+		})
+	}()
+	go func() { errc <- s.runSchedule(ctx, sched) }()
+	return <-errc
+}
+
+// forward publishes a batch of stored events to the bus: every event on the events topic,
+// and each requested effect on its platform's effects topic. A crash before the checkpoint
+// is saved publishes the batch again; consumers recognise messages by their UUIDs.
+func (s *Service) forward(ctx context.Context, evs []eventstore.RecordedEvent, sched *schedule) error {
+	msgs := make([]*message.Message, 0, len(evs))
+	for _, ev := range evs {
+		payload, err := json.Marshal(envelopeOf(ev))
+		if err != nil {
+			return err
+		}
+		m := bus.NewMessage(ev.ID.String(), ev.Type, payload)
+		setMeta(m, ev.CausationID, ev.CorrelationID)
+		msgs = append(msgs, m)
+
+		de, err := domain.Unmarshal(ev.Type, ev.SchemaVersion, ev.Data)
+		if err != nil {
+			s.Log.Warn("unreadable event in the log; forwarded as is", "event", ev.ID, "type", ev.Type, "err", err)
+			continue
+		}
+		sched.observe(de)
+		if req, ok := de.(domain.EffectRequested); ok {
+			if err := s.publishEffect(ev, req); err != nil {
+				return err
+			}
+		}
+	}
+	if err := s.Bus.Publisher().Publish(bus.TopicEvents, msgs...); err != nil {
+		return fmt.Errorf("publish events: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) publishEffect(ev eventstore.RecordedEvent, req domain.EffectRequested) error {
+	r := bus.EffectRequest{
+		CommunityID: req.CommunityID, ProposalID: req.ProposalID, EffectID: req.EffectID,
+		IdempotencyKey: req.IdempotencyKey, Platform: req.Platform, Method: req.Method, Purpose: req.Purpose,
+		Args: req.Args, RequestedAt: req.At,
+	}
+	if domain.StreamCategory(ev.Stream) == domain.CategoryAction {
+		r.ActionID = domain.StreamID(ev.Stream)
+	}
+	payload, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	m := bus.NewMessage(uuid.NewSHA1(uuid.NameSpaceOID, []byte("effect:"+req.EffectID)).String(), bus.MessageEffectRequest, payload)
+	setMeta(m, ev.ID, ev.CorrelationID)
+	if err := s.Bus.Publisher().Publish(bus.EffectsTopic(req.Platform), m); err != nil {
+		return fmt.Errorf("publish effect %s: %w", req.EffectID, err)
+	}
+	return nil
+}
+
+func setMeta(m *message.Message, causation, correlation uuid.UUID) {
+	if causation != uuid.Nil {
+		m.Metadata.Set(bus.MetadataCausationID, causation.String())
+	}
+	if correlation != uuid.Nil {
+		m.Metadata.Set(bus.MetadataCorrelationID, correlation.String())
+	}
+}
+
+func envelopeOf(ev eventstore.RecordedEvent) bus.EventEnvelope {
+	env := bus.EventEnvelope{
+		ID: ev.ID, Position: ev.Position.String(), GlobalPosition: ev.GlobalPosition, Stream: ev.Stream,
+		Version: ev.Version, Type: ev.Type, SchemaVersion: ev.SchemaVersion, RecordedAt: ev.RecordedAt.UTC(), Data: ev.Data,
+	}
+	if ev.CausationID != uuid.Nil {
+		c := ev.CausationID
+		env.CausationID = &c
+	}
+	if ev.CorrelationID != uuid.Nil {
+		c := ev.CorrelationID
+		env.CorrelationID = &c
+	}
+	return env
+}
+
+// runSchedule publishes a RecheckProposal command for each proposal that comes due.
+func (s *Service) runSchedule(ctx context.Context, sched *schedule) error {
+	t := time.NewTicker(s.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		now := s.Engine.now()
+		for _, p := range sched.due(now) {
+			payload, _ := json.Marshal(bus.RecheckProposal{CommunityID: p.CommunityID, ProposalID: p.ProposalID})
+			id := uuid.NewSHA1(uuid.NameSpaceOID, []byte("recheck:"+p.ProposalID+":"+now.UTC().Format(time.RFC3339Nano)))
+			if err := s.Bus.Publisher().Publish(bus.CommandTopic(bus.CommandRecheckProposal), bus.NewMessage(id.String(), bus.CommandRecheckProposal, payload)); err != nil {
+				s.Log.Warn("publish re-check", "proposal", p.ProposalID, "err", err)
+			}
+		}
+	}
+}
+
+// metaOf makes the metadata of the events a handled message causes.
+func metaOf(msg *message.Message) Meta {
+	m := Meta{}
+	if id, err := uuid.Parse(msg.UUID); err == nil {
+		m.CausationID = id
+	} else {
+		m.CausationID = uuid.NewSHA1(uuid.NameSpaceOID, []byte(msg.UUID))
+	}
+	if id, err := uuid.Parse(bus.CorrelationID(msg)); err == nil {
+		m.CorrelationID = id
+	} else {
+		m.CorrelationID = m.CausationID
+	}
+	return m
+}
+
+// handled turns a handler's error into the router's vocabulary: domain errors (bad input,
+// unknown ids, refused votes, decided proposals) cannot be fixed by retrying.
+func (s *Service) handled(msg *message.Message, err error) error {
+	if err == nil {
+		return nil
+	}
+	if domain.ErrorCode(err) != "" || errors.Is(err, eventstore.ErrInvalid) {
+		s.Log.Info("command refused", "message", msg.UUID, "type", bus.MessageType(msg), "err", err)
+		return bus.Permanent(err)
+	}
+	return err
+}
+
+func decode[T any](msg *message.Message) (T, error) {
+	var v T
+	if err := json.Unmarshal(msg.Payload, &v); err != nil {
+		return v, bus.Permanent(fmt.Errorf("malformed %s payload: %w", bus.MessageType(msg), err))
+	}
+	return v, nil
+}
+
+func (s *Service) onEvent(msg *message.Message) error {
+	if bus.MessageType(msg) != domain.EventActionProposed {
+		return nil
+	}
+	env, err := decode[bus.EventEnvelope](msg)
+	if err != nil {
+		return err
+	}
+	e, err := domain.Unmarshal(env.Type, env.SchemaVersion, env.Data)
+	if err != nil {
+		return bus.Permanent(err)
+	}
+	ap, ok := e.(domain.ActionProposed)
+	if !ok {
+		return nil
+	}
+	_, err = s.Engine.HandleActionProposed(msg.Context(), ap.CommunityID, ap.ActionID, metaOf(msg))
+	return s.handled(msg, err)
+}
+
+func (s *Service) onProposeAction(msg *message.Message) error {
+	cmd, err := decode[bus.ProposeAction](msg)
+	if err != nil {
+		return err
+	}
+	return s.handled(msg, s.Engine.ProposeAction(msg.Context(), cmd, metaOf(msg)))
+}
+
+func (s *Service) onCastVote(msg *message.Message) error {
+	cmd, err := decode[bus.CastVote](msg)
+	if err != nil {
+		return err
+	}
+	_, err = s.Engine.CastVote(msg.Context(), cmd, metaOf(msg))
+	return s.handled(msg, err)
+}
+
+func (s *Service) onEffectResult(msg *message.Message) error {
+	cmd, err := decode[bus.RecordEffectResult](msg)
+	if err != nil {
+		return err
+	}
+	_, err = s.Engine.RecordEffectResult(msg.Context(), cmd, metaOf(msg))
+	return s.handled(msg, err)
+}
+
+func (s *Service) onRecheck(msg *message.Message) error {
+	cmd, err := decode[bus.RecheckProposal](msg)
+	if err != nil {
+		return err
+	}
+	_, err = s.Engine.Recheck(msg.Context(), cmd, metaOf(msg))
+	return s.handled(msg, err)
+}
+
+// schedule holds when each open proposal is next due for a re-check.
+type schedule struct {
+	mu       sync.Mutex
+	interval time.Duration
+	next     map[string]scheduled
+}
+
+type scheduled struct {
+	ref ProposalRef
+	at  time.Time
+}
+
+func newSchedule(interval time.Duration) *schedule {
+	return &schedule{interval: interval, next: map[string]scheduled{}}
+}
+
+func (s *schedule) add(p ProposalRef, at time.Time) {
+	s.mu.Lock()
+	s.next[p.ProposalID] = scheduled{ref: p, at: at}
+	s.mu.Unlock()
+}
+
+// observe follows the log: an opened or checked proposal is due an interval later; a decided
+// one leaves the schedule.
+func (s *schedule) observe(e domain.Event) {
+	switch e := e.(type) {
+	case domain.ProposalOpened:
+		s.add(ProposalRef{CommunityID: e.CommunityID, ProposalID: e.ProposalID}, e.At.Add(s.interval))
+	case domain.ProposalEvaluated:
+		s.mu.Lock()
+		if cur, ok := s.next[e.ProposalID]; ok && e.Block == domain.BlockCheck {
+			cur.at = e.At.Add(s.interval)
+			s.next[e.ProposalID] = cur
+		}
+		s.mu.Unlock()
+	case domain.ProposalPassed:
+		s.remove(e.ProposalID)
+	case domain.ProposalFailed:
+		s.remove(e.ProposalID)
+	}
+}
+
+func (s *schedule) remove(id string) {
+	s.mu.Lock()
+	delete(s.next, id)
+	s.mu.Unlock()
+}
+
+// due returns the proposals due at now and schedules each an interval later.
+func (s *schedule) due(now time.Time) []ProposalRef {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []ProposalRef
+	for id, p := range s.next {
+		if !p.at.After(now) {
+			out = append(out, p.ref)
+			s.next[id] = scheduled{ref: p.ref, at: now.Add(s.interval)}
+		}
+	}
+	return out
+}
