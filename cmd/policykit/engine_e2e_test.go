@@ -283,6 +283,29 @@ func TestAppDecidesTheSeedPoliciesOnEveryBus(t *testing.T) {
 			defer stop()
 			seedCommunity(t, app)
 			driveSeedPolicies(t, app)
+			auditLog(t, app.cfg.DatabaseURL)
 		})
+	}
+}
+
+// auditLog checks every decision in the log with `policykit audit verify`, and that
+// `audit explain` tells the rename's story.
+func auditLog(t *testing.T, dbURL string) {
+	t.Helper()
+	out, _, err := runCLI(t, "audit", "verify", "-q", "--database-url", dbURL)
+	if err != nil {
+		t.Fatalf("audit verify: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, " 0 mismatches") {
+		t.Fatalf("audit verify: %s", out)
+	}
+	out, _, err = runCLI(t, "audit", "explain", evaluation.DeriveID("proposal", "rename-1", "rename-vote"), "--database-url", dbURL)
+	if err != nil {
+		t.Fatalf("audit explain: %v", err)
+	}
+	for _, want := range []string{"Vote on renaming Slack channels", "check -> PROPOSED", "vote by UBOB: yes", "check -> PASSED", "slack.execute", "status: PASSED"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("audit explain lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -7,6 +7,8 @@
 //	policykit community create a community with a starter kit; show its state
 //	policykit kit       list the starter kits
 //	policykit policy    test policies against scenarios; import and export PolicyKit JSON
+//	policykit propose   propose an action as a member; vote: vote on a proposal
+//	policykit audit     verify every recorded decision; explain one proposal
 package main
 
 import (
@@ -64,6 +66,9 @@ func newRootCommand() *cobra.Command {
 		newCommunityCommand(&cfg),
 		newKitCommand(),
 		newPolicyCommandWithIO(&cfg),
+		newProposeCommand(&cfg),
+		newVoteCommand(&cfg),
+		newAuditCommand(&cfg),
 	)
 	return root
 }
