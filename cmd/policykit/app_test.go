@@ -26,8 +26,15 @@ func TestMain(m *testing.M) {
 	if sandbox.IsWorker() {
 		policysandbox.ServeWorker()
 	}
+	if os.Getenv(runAsBinary) == "1" {
+		main() // the restart tests run the binary itself, to kill it
+		os.Exit(0)
+	}
 	os.Exit(m.Run())
 }
+
+// runAsBinary, set in a test binary's environment, makes it run as policykit itself.
+const runAsBinary = "POLICYKIT_TEST_RUN_MAIN"
 
 func testConfig(tb testing.TB) Config {
 	tb.Helper()
