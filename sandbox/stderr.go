@@ -120,7 +120,8 @@ func (s *stderrSink) emit() {
 	s.logged += len(line) + 1
 	s.lines++
 	level := slog.LevelWarn
-	if s.lines > stderrWarnMax {
+	if s.lines > stderrWarnMax || strings.HasPrefix(line, noticePrefix) {
+		// Start-up notices (an inherited descriptor closed) are routine, not trouble.
 		level = slog.LevelDebug
 	}
 	s.log.Log(context.Background(), level, "sandbox worker stderr", "line", line)

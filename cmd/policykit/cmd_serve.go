@@ -5,13 +5,16 @@ import (
 )
 
 func newServeCommand(cfg *Config) *cobra.Command {
+	var demo bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the server: event store, projections and the HTTP endpoints",
 		Long: `Run the server until SIGINT or SIGTERM.
 
 It creates the database if it does not exist, applies migrations (unless --migrate=false),
-keeps the read models caught up with the event log and serves /healthz and /readyz.`,
+keeps the read models caught up with the event log, runs the engine (policy evaluation,
+effects, re-checks) with the built-in web and log platforms on the configured bus
+(POLICYKIT_BUS, default in-process), and serves /healthz and /readyz.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger := newLogger(cfg.LogLevel)
@@ -20,11 +23,17 @@ keeps the read models caught up with the event log and serves /healthz and /read
 				return err
 			}
 			defer app.Close()
+			if demo {
+				if err := setupDemo(cmd.Context(), app, cmd.OutOrStdout()); err != nil {
+					return err
+				}
+			}
 			return app.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "address to listen on (env POLICYKIT_HTTP_ADDR)")
 	cmd.Flags().BoolVar(&cfg.AutoMigrate, "migrate", cfg.AutoMigrate, "apply database migrations before starting")
+	cmd.Flags().BoolVar(&demo, "demo", false, "create (once) a demo community with three members and print how to act as them")
 	cmd.Flags().DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long to wait for in-flight work on shutdown")
 	return cmd
 }

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/engine"
+	"github.com/policykit-go/policykit/starterkits"
+)
+
+// DemoCommunity is the id of the community `serve --demo` creates.
+const DemoCommunity = "demo"
+
+// demoVote decides the demo's constitution changes: two approvals pass one, two objections
+// fail it.
+var demoVote = domain.AddPolicy{
+	PolicyID: "demo-two-approvals", Kind: domain.KindConstitution, Priority: -1,
+	Name:        "Two approvals",
+	Description: "A constitution change passes with two yes votes and fails with two no votes.",
+	PolicyCode: domain.PolicyCode{
+		Check: `yes = proposal.get_yes_votes().count()
+no = proposal.get_no_votes().count()
+logger.info(f"{yes} for, {no} against")
+if yes >= 2:
+    return PASSED
+if no >= 2:
+    return FAILED
+return PROPOSED`,
+		Notify:  `logger.info(f"Vote on: {action} (proposed by {action.initiator.readable_name})")`,
+		Success: `logger.info("accepted")`,
+		Fail:    `logger.info("rejected")`,
+	},
+}
+
+// setupDemo creates the demo community once: the web platform, the Testing starter kit,
+// three members and a two-approvals vote on constitution changes. It prints how to act as
+// the members.
+func setupDemo(ctx context.Context, app *App, w io.Writer) error {
+	kit, err := starterkits.Load("testing")
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	if _, err := engine.LoadCommunity(ctx, app.Store(), DemoCommunity); domain.ErrorCode(err) == domain.CodeNotFound {
+		if _, err := engine.NewCommunity(ctx, app.Store(), domain.CreateCommunity{CommunityID: DemoCommunity, Name: "Demo garden", Platform: domain.PlatformWeb},
+			kit, domain.RegisterUser{UserID: "alice", Username: "alice", ReadableName: "Alice", IsAdmin: true}, now); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		if _, err := engine.UpdateCommunity(ctx, app.Store(), DemoCommunity, engine.NewMeta(), func(c *domain.Community) ([]domain.Event, error) {
+			var all []domain.Event
+			for _, u := range []domain.RegisterUser{
+				{UserID: "bob", Platform: domain.PlatformWeb, Username: "bob", ReadableName: "Bob"},
+				{UserID: "carol", Platform: domain.PlatformWeb, Username: "carol", ReadableName: "Carol"},
+			} {
+				evs, err := c.DecideRegisterUser(u, now)
+				if err != nil {
+					return nil, err
+				}
+				for _, e := range evs {
+					c.Apply(e)
+				}
+				all = append(all, evs...)
+			}
+			evs, err := c.DecideAddPolicy(demoVote, now)
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range evs {
+				c.Apply(e)
+			}
+			return append(all, evs...), nil
+		}); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, `
+The demo community %q is ready: members alice, bob and carol (Testing starter kit; a
+constitution change needs two yes votes). From another terminal, in this directory:
+
+  go run ./cmd/policykit propose --community demo --by alice --type policykitaddcommunitydoc --fields '{"name":"Charter","text":"Be kind."}'
+  go run ./cmd/policykit vote --community demo --by bob --value yes --proposal PROPOSAL
+  go run ./cmd/policykit vote --community demo --by carol --value yes --proposal PROPOSAL
+  go run ./cmd/policykit audit explain PROPOSAL
+  go run ./cmd/policykit community show demo
+
+(PROPOSAL is the id the propose command prints.)
+
+`, DemoCommunity)
+	return nil
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/domain/evaluation"
+	"github.com/policykit-go/policykit/engine"
+)
+
+// The README's demo: serve --demo, propose as alice, vote as bob and carol, explain.
+func TestDemoFromProposalToDecision(t *testing.T) {
+	cfg := testConfig(t)
+	app, stop := startApp(t, cfg)
+	defer stop()
+	var out bytes.Buffer
+	for range 2 { // creating the demo is done once; a second start finds it
+		if err := setupDemo(t.Context(), app, &out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !strings.Contains(out.String(), "policykit propose --community demo --by alice") {
+		t.Fatalf("demo instructions:\n%s", out.String())
+	}
+	c, err := engine.LoadCommunity(t.Context(), app.Store(), DemoCommunity)
+	if err != nil || len(c.Users) != 3 || len(c.Policies) != 3 {
+		t.Fatalf("demo community: %v users, %v policies (%v)", len(c.Users), len(c.Policies), err)
+	}
+
+	db := []string{"--database-url", cfg.DatabaseURL}
+	stdout, _, err := runCLI(t, append([]string{"propose", "--community", "demo", "--by", "alice", "--type", "policykitaddcommunitydoc",
+		"--fields", `{"name":"Charter","text":"Be kind."}`}, db...)...)
+	if err != nil {
+		t.Fatalf("propose: %v", err)
+	}
+	m := regexp.MustCompile(`action ([0-9a-f-]{36}) proposed`).FindStringSubmatch(stdout)
+	if m == nil || !strings.Contains(stdout, "is PROPOSED") {
+		t.Fatalf("propose printed:\n%s", stdout)
+	}
+	pid := evaluation.DeriveID("proposal", m[1], demoVote.PolicyID)
+	if !strings.Contains(stdout, pid) {
+		t.Fatalf("propose does not print the proposal id %s:\n%s", pid, stdout)
+	}
+	for _, who := range []string{"bob", "carol"} {
+		if _, _, err := runCLI(t, append([]string{"vote", "--community", "demo", "--by", who, "--value", "yes", "--proposal", pid}, db...)...); err != nil {
+			t.Fatalf("vote by %s: %v", who, err)
+		}
+	}
+	waitFor(t, "the charter adopted", func() bool {
+		c, err := engine.LoadCommunity(t.Context(), app.Store(), DemoCommunity)
+		return err == nil && len(c.ActiveDocs()) == 1
+	})
+	p, _ := engine.LoadProposal(t.Context(), app.Store(), pid)
+	if p.Status != domain.StatusPassed {
+		t.Fatalf("proposal %s", p.Status)
+	}
+	stdout, _, err = runCLI(t, append([]string{"audit", "explain", pid}, db...)...)
+	if err != nil || !strings.Contains(stdout, "check -> PASSED") {
+		t.Fatalf("explain: %v\n%s", err, stdout)
+	}
+}
