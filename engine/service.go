@@ -299,12 +299,20 @@ func (s *Service) onEvent(msg *message.Message) error {
 	return s.handled(msg, err)
 }
 
+// onProposeAction records the action and evaluates it at once; ActionProposed coming back
+// from the log later finds it decided and does nothing (it decides only when this handler
+// died between the two steps).
 func (s *Service) onProposeAction(msg *message.Message) error {
 	cmd, err := decode[bus.ProposeAction](msg)
 	if err != nil {
 		return err
 	}
-	return s.handled(msg, s.Engine.ProposeAction(msg.Context(), cmd, metaOf(msg)))
+	meta := metaOf(msg)
+	if err := s.Engine.ProposeAction(msg.Context(), cmd, meta); err != nil {
+		return s.handled(msg, err)
+	}
+	_, err = s.Engine.HandleActionProposed(msg.Context(), cmd.Action.CommunityID, cmd.Action.ID, meta)
+	return s.handled(msg, err)
 }
 
 func (s *Service) onCastVote(msg *message.Message) error {

@@ -101,7 +101,7 @@ func randomName() string {
 
 // startApp runs the whole App (as the binary wires it) on a fresh database and the given bus,
 // with the log platform standing in for Slack.
-func startApp(t *testing.T, cfg Config) (*App, context.CancelFunc) {
+func startApp(t testing.TB, cfg Config) (*App, context.CancelFunc) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	app, err := NewApp(ctx, cfg, discardLogger())
@@ -143,7 +143,7 @@ func engineConfig(t *testing.T, transport string) Config {
 
 // seedCommunity: a Slack community on the Testing kit, with alice and bob, and the two seed
 // policies.
-func seedCommunity(t *testing.T, app *App) *domain.Community {
+func seedCommunity(t testing.TB, app *App) *domain.Community {
 	t.Helper()
 	ctx := context.Background()
 	kit, err := starterkits.Load("testing")
@@ -184,7 +184,7 @@ func seedCommunity(t *testing.T, app *App) *domain.Community {
 	return c
 }
 
-func publishCommand(t *testing.T, app *App, topic, typ string, v any) {
+func publishCommand(t testing.TB, app *App, topic, typ string, v any) {
 	t.Helper()
 	payload, err := json.Marshal(v)
 	if err != nil {

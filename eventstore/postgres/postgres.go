@@ -77,7 +77,10 @@ const (
 	maxRetryDelay       = 5 * time.Second
 	// maxHeldDelay caps the polling interval while committed events are held back by an open
 	// transaction (ours or any other of the cluster), which usually ends within milliseconds.
-	maxHeldDelay = 500 * time.Millisecond
+	// Events held back by an open transaction are usually released within milliseconds
+	// (transactions here are short), so look again soon.
+	minHeldDelay = time.Millisecond
+	maxHeldDelay = 50 * time.Millisecond
 )
 
 var _ eventstore.Store = (*Store)(nil)

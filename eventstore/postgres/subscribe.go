@@ -81,7 +81,7 @@ func (s *Store) Subscribe(ctx context.Context, after eventstore.Position, handle
 			s.logger.DebugContext(ctx, "eventstore: subscription pending check failed", "error", err)
 			heldDelay = 0
 		case held:
-			heldDelay = backoff(heldDelay, minRetryDelay, min(s.pollInterval, maxHeldDelay))
+			heldDelay = backoff(heldDelay, minHeldDelay, min(s.pollInterval, maxHeldDelay))
 			wait = heldDelay
 		default:
 			heldDelay = 0
