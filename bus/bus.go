@@ -66,7 +66,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Bus, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	logger = logger.With("component", "bus", "transport", cfg.Transport)
+	logger = logger.With("transport", cfg.Transport)
 	// Watermill reports routine lifecycle steps at info; they are debug detail for us.
 	wmLog := watermill.NewSlogLoggerWithLevelMapping(logger, map[slog.Level]slog.Level{
 		slog.LevelInfo: slog.LevelDebug,

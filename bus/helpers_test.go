@@ -23,7 +23,7 @@ func testConfig(transport, group, namespace string) bus.Config {
 		AMQPURL:         os.Getenv("POLICYKIT_AMQP_URL"),
 		ConsumerGroup:   group,
 		Namespace:       namespace,
-		AckTimeout:      2 * time.Second,
+		AckTimeout:      3 * time.Second,
 		RedeliveryDelay: 50 * time.Millisecond,
 		PollInterval:    50 * time.Millisecond,
 		CloseTimeout:    5 * time.Second,

@@ -2,10 +2,17 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+)
+
+var (
+	_ message.Publisher            = namespacedPublisher{}
+	_ message.Subscriber           = namespacedSubscriber{}
+	_ message.SubscribeInitializer = namespacedSubscriber{}
 )
 
 // wireTopic checks a logical topic and returns its name on the wire: "<ns>.<topic>", or the
@@ -62,6 +69,11 @@ func (p namespacedPublisher) Publish(topic string, msgs ...*message.Message) err
 	if err != nil {
 		return err
 	}
+	for _, m := range msgs {
+		if err := checkMessage(m); err != nil {
+			return err
+		}
+	}
 	if !p.gate.enter() {
 		return ErrClosed
 	}
@@ -73,6 +85,23 @@ func (p namespacedPublisher) Publish(topic string, msgs ...*message.Message) err
 }
 
 func (p namespacedPublisher) Close() error { return nil }
+
+// maxUUIDLen is the longest message UUID every transport keeps (watermill-sql stores it in a
+// VARCHAR(36) column).
+const maxUUIDLen = 36
+
+// ErrInvalidMessage is returned (wrapped) for a message the bus will not publish.
+var ErrInvalidMessage = errors.New("invalid message")
+
+func checkMessage(m *message.Message) error {
+	switch {
+	case m == nil:
+		return fmt.Errorf("%w: nil", ErrInvalidMessage)
+	case m.UUID == "" || len(m.UUID) > maxUUIDLen:
+		return fmt.Errorf("%w: UUID %q: want 1 to %d bytes (a UUID)", ErrInvalidMessage, m.UUID, maxUUIDLen)
+	}
+	return nil
+}
 
 // namespacedSubscriber validates topics and adds the namespace. Close does nothing: the Bus
 // owns the transport's subscriber, and a subscription ends when its context is cancelled (a

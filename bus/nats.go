@@ -2,8 +2,10 @@ package bus
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/textproto"
 	"slices"
 	"strings"
 	"sync"
@@ -34,15 +36,15 @@ const natsDuplicateWindow = 2 * time.Minute
 // AckTimeout comes again too.
 func openNATS(ctx context.Context, cfg Config, logger watermill.LoggerAdapter) (*transport, error) {
 	connect := func(role string) (*nats.Conn, error) {
-		opts := []nats.Option{
-			nats.Name("policykit-" + role),
-			nats.Timeout(5 * time.Second),
-			nats.MaxReconnects(-1),
-		}
+		timeout := 5 * time.Second
 		if d, ok := ctx.Deadline(); ok {
-			opts = append(opts, nats.Timeout(time.Until(d)))
+			timeout = max(min(timeout, time.Until(d)), time.Millisecond)
 		}
-		nc, err := nats.Connect(cfg.NATSURL, opts...)
+		nc, err := nats.Connect(cfg.NATSURL,
+			nats.Name("policykit-"+role),
+			nats.Timeout(timeout),
+			nats.MaxReconnects(-1), // keep reconnecting: the broker may restart under us
+		)
 		if err != nil {
 			return nil, fmt.Errorf("connect to %s: %w", redact(cfg.NATSURL), err)
 		}
@@ -60,7 +62,7 @@ func openNATS(ctx context.Context, cfg Config, logger watermill.LoggerAdapter) (
 	}
 	prov := &natsProvisioner{js: js, ackWait: cfg.AckTimeout}
 	wpub, err := wmnats.NewPublisherWithNatsConn(pubConn, wmnats.PublisherPublishConfig{
-		Marshaler:         &wmnats.NATSMarshaler{},
+		Marshaler:         &natsMarshaler{},
 		SubjectCalculator: wmnats.DefaultSubjectCalculator,
 		JetStream:         wmnats.JetStreamConfig{TrackMsgId: true},
 	}, logger)
@@ -75,7 +77,7 @@ func openNATS(ctx context.Context, cfg Config, logger watermill.LoggerAdapter) (
 			return nil, err
 		}
 		wsub, err := wmnats.NewSubscriberWithNatsConn(nc, wmnats.SubscriberSubscriptionConfig{
-			Unmarshaler:      &wmnats.NATSMarshaler{},
+			Unmarshaler:      &natsMarshaler{},
 			QueueGroupPrefix: group, // the default subject calculator uses it as the queue group
 			SubscribersCount: 1,
 			AckWaitTimeout:   cfg.AckTimeout,
@@ -100,6 +102,11 @@ func openNATS(ctx context.Context, cfg Config, logger watermill.LoggerAdapter) (
 	}, nil
 }
 
+var (
+	_ message.Publisher            = (*natsPublisher)(nil)
+	_ message.SubscribeInitializer = (*natsSubscriber)(nil)
+)
+
 // natsPublisher makes sure a topic's stream exists before publishing to it: JetStream refuses
 // a subject no stream captures.
 type natsPublisher struct {
@@ -111,7 +118,12 @@ func (p *natsPublisher) Publish(topic string, msgs ...*message.Message) error {
 	if _, err := p.prov.ensureStream(topic); err != nil {
 		return err
 	}
-	return p.Publisher.Publish(topic, msgs...)
+	if err := p.Publisher.Publish(topic, msgs...); err != nil {
+		// Perhaps the stream was deleted behind our back: look again next time.
+		p.prov.streams.Delete(topic)
+		return err
+	}
+	return nil
 }
 
 // natsSubscriber provisions the stream and the group's durable consumer before subscribing.
@@ -196,4 +208,56 @@ func (p *natsProvisioner) ensureConsumer(topic, group string) error {
 		}
 	}
 	return nil
+}
+
+// natsEncodedKeysHeader lists (comma-separated) the metadata keys whose values travel base64
+// encoded, because NATS headers cannot carry them: nats.go writes headers the way net/http
+// does, turning line breaks into spaces and trimming surrounding white space.
+const natsEncodedKeysHeader = "Policykit-Base64-Metadata"
+
+// natsMarshaler is watermill-nats' NATSMarshaler (payload as the body, UUID and metadata as
+// headers) with metadata values that headers would alter sent base64 encoded, so that every
+// value comes back exactly as it was sent. A reader in another language decodes the values of
+// the keys listed in the Policykit-Base64-Metadata header.
+type natsMarshaler struct{ inner wmnats.NATSMarshaler }
+
+var _ wmnats.MarshalerUnmarshaler = (*natsMarshaler)(nil)
+
+func (m *natsMarshaler) Marshal(topic string, msg *message.Message) (*nats.Msg, error) {
+	nm, err := m.inner.Marshal(topic, msg)
+	if err != nil {
+		return nil, err
+	}
+	var encoded []string
+	for k, v := range msg.Metadata {
+		if textproto.TrimString(v) != v || strings.ContainsAny(v, "\r\n") {
+			nm.Header.Set(k, base64.StdEncoding.EncodeToString([]byte(v)))
+			encoded = append(encoded, k)
+		}
+	}
+	if len(encoded) > 0 {
+		slices.Sort(encoded)
+		nm.Header.Set(natsEncodedKeysHeader, strings.Join(encoded, ","))
+	}
+	return nm, nil
+}
+
+func (m *natsMarshaler) Unmarshal(nm *nats.Msg) (*message.Message, error) {
+	msg, err := m.inner.Unmarshal(nm)
+	if err != nil {
+		return nil, err
+	}
+	keys := msg.Metadata.Get(natsEncodedKeysHeader)
+	delete(msg.Metadata, natsEncodedKeysHeader)
+	if keys == "" {
+		return msg, nil
+	}
+	for _, k := range strings.Split(keys, ",") {
+		v, err := base64.StdEncoding.DecodeString(msg.Metadata.Get(k))
+		if err != nil {
+			return nil, fmt.Errorf("metadata %s: base64: %w", k, err)
+		}
+		msg.Metadata.Set(k, string(v))
+	}
+	return msg, nil
 }

@@ -75,9 +75,9 @@ var ErrInvalidTopic = errors.New("invalid topic")
 // watermill-sql table names.
 var topicRule = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9][A-Za-z0-9_-]*)*$`)
 
-// maxTopicLen bounds topic names (NATS and AMQP allow 255 bytes; the namespace and the
-// consumer group are added to some of the names derived from a topic).
-const maxTopicLen = 200
+// maxTopicLen bounds topic names, namespace included: AMQP names are at most 255 bytes, and a
+// queue is named "<topic>_<group>" with a group of up to 64 bytes.
+const maxTopicLen = 180
 
 // ValidateTopic reports whether topic follows the naming rule of docs/bus.md.
 func ValidateTopic(topic string) error {

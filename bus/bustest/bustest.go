@@ -42,7 +42,7 @@ func Run(t *testing.T, newBus NewBus) {
 	checkGoroutines(t)
 
 	t.Run("RoundTripKeepsUUIDPayloadAndMetadata", func(t *testing.T) { testRoundTrip(t, newBus) })
-	t.Run("InvalidTopicIsRefused", func(t *testing.T) { testInvalidTopic(t, newBus) })
+	t.Run("InvalidTopicOrMessageIsRefused", func(t *testing.T) { testInvalid(t, newBus) })
 	t.Run("NackedMessageIsRedelivered", func(t *testing.T) { testNackRedelivers(t, newBus) })
 	t.Run("RouterRetriesThenSucceeds", func(t *testing.T) { testRouterRetries(t, newBus) })
 	t.Run("RouterPoisonsAfterRetries", func(t *testing.T) { testRouterPoison(t, newBus) })
@@ -64,6 +64,9 @@ func testRoundTrip(t *testing.T, newBus NewBus) {
 	msg.Metadata.Set(bus.MetadataCausationID, watermill.NewUUID())
 	msg.Metadata.Set(bus.MetadataMessageType, "test.round_trip")
 	msg.Metadata.Set("custom_key", "value with spaces, ünïcode")
+	msg.Metadata.Set("multi_line", "first line\nsecond line\r\nthird: line")
+	msg.Metadata.Set("padded", "  surrounded by spaces\t")
+	msg.Metadata.Set("empty", "")
 	mustPublish(t, b, topic, msg)
 
 	got := receive(t, ch)
@@ -75,8 +78,8 @@ func testRoundTrip(t *testing.T, newBus NewBus) {
 		t.Errorf("payload = %q, want %q", got.Payload, payload)
 	}
 	for k, v := range msg.Metadata {
-		if got.Metadata.Get(k) != v {
-			t.Errorf("metadata %s = %q, want %q (all: %v)", k, got.Metadata.Get(k), v, got.Metadata)
+		if gv, ok := got.Metadata[k]; !ok || gv != v {
+			t.Errorf("metadata %s = %q (present: %v), want %q (all: %q)", k, gv, ok, v, got.Metadata)
 		}
 	}
 	if bus.CorrelationID(got) != msg.Metadata.Get(bus.MetadataCorrelationID) || bus.MessageType(got) != "test.round_trip" {
@@ -84,7 +87,7 @@ func testRoundTrip(t *testing.T, newBus NewBus) {
 	}
 }
 
-func testInvalidTopic(t *testing.T, newBus NewBus) {
+func testInvalid(t *testing.T, newBus NewBus) {
 	b := newBus(t, group(t))
 	for _, topic := range []string{"", "has space", "a..b", ".a", "a.", "wild.*", "wild.>", "_internal", "quote\"d"} {
 		err := b.Publisher().Publish(topic, message.NewMessage(watermill.NewUUID(), nil))
@@ -93,6 +96,12 @@ func testInvalidTopic(t *testing.T, newBus NewBus) {
 		}
 		if _, err := b.Subscriber().Subscribe(context.Background(), topic); !errors.Is(err, bus.ErrInvalidTopic) {
 			t.Errorf("Subscribe(%q) = %v, want ErrInvalidTopic", topic, err)
+		}
+	}
+	for _, id := range []string{"", "0123456789-0123456789-0123456789-0123456789"} {
+		err := b.Publisher().Publish(Topic(t, "invalid"), message.NewMessage(id, nil))
+		if !errors.Is(err, bus.ErrInvalidMessage) {
+			t.Errorf("Publish of a message with UUID %q = %v, want ErrInvalidMessage", id, err)
 		}
 	}
 }

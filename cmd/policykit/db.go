@@ -20,8 +20,10 @@ func openPool(ctx context.Context, dbURL string, create bool) (*pgxpool.Pool, er
 	if err != nil {
 		return nil, fmt.Errorf("database URL %s: %w", redact(dbURL), err)
 	}
-	if cfg.MaxConns < 16 {
-		cfg.MaxConns = 16
+	// The store, its listener, the projections, the engine's leader lock and (on the Postgres
+	// bus) one connection per busy subscription share the pool.
+	if cfg.MaxConns < 40 {
+		cfg.MaxConns = 40
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
