@@ -51,7 +51,7 @@ func DefaultConfig() Config {
 		HTTPAddr:        "127.0.0.1:8080",
 		LogLevel:        "info",
 		ShutdownTimeout: 10 * time.Second,
-		ProjectionBatch: 500,
+		ProjectionBatch: 2000,
 		AutoMigrate:     true,
 		Bus:             bus.DefaultConfig(),
 		Engine:          true,
