@@ -218,15 +218,26 @@ func verifyOne(ctx context.Context, loop *evaluation.Loop, f *folds, d Decision)
 	if actionID != "" {
 		rec = f.action(actionID)
 	}
+	// The engine records votes and effect results in steps of their own and checks the
+	// proposal in the next; a vote or result decided together with its check (the CLI's
+	// vote, the scenario harness) is one step.
+	checked := false
+	for _, ev := range d.Events {
+		checked = checked || ev.Type == domain.EventProposalEvaluated
+	}
 	var out evaluation.Outcome
 	var err error
 	switch {
-	case d.Kind == "vote" && p != nil && p.Opened():
+	case d.Kind == "vote" && p != nil && p.Opened() && checked:
 		out, err = loop.CastVote(ctx, c, rec, p, *vote, d.At)
+	case d.Kind == "vote" && p != nil && p.Opened():
+		out, err = loop.RecordVote(c, p, *vote, d.At)
 	case d.Kind == "effect" && effect != nil:
 		id, res, errText := effectResult(*effect)
-		if p != nil && p.Opened() {
+		if p != nil && p.Opened() && checked {
 			out, err = loop.EffectResult(ctx, c, rec, p, id, res, errText, d.At)
+		} else if p != nil && p.Opened() {
+			out, err = loop.RecordEffect(c, rec, p, id, res, errText, d.At)
 		} else {
 			out, err = loop.ActionEffectResult(ctx, c, rec, id, res, errText, d.At)
 		}

@@ -100,16 +100,53 @@ func (e *Engine) HandleActionProposed(ctx context.Context, communityID, actionID
 func (e *Engine) CastVote(ctx context.Context, cmd bus.CastVote, meta Meta) (evaluation.Outcome, error) {
 	return e.onProposal(ctx, cmd.CommunityID, cmd.ProposalID, "vote on "+cmd.ProposalID, meta,
 		func(c *domain.Community, rec *domain.ActionRecord, p *domain.Proposal, now time.Time) (evaluation.Outcome, error) {
-			v := cmd.Vote
-			if v.UserID == "" && v.Username != "" {
-				u, ok := c.UserByUsername(cmd.Platform, v.Username)
-				if !ok {
-					return evaluation.Outcome{}, domain.NotFound("user %q on %s", v.Username, cmd.Platform)
-				}
-				v.UserID = u.ID
+			v, err := voter(c, cmd)
+			if err != nil {
+				return evaluation.Outcome{}, err
 			}
 			return e.loop.CastVote(ctx, c, rec, p, v, now)
 		})
+}
+
+// RecordVote records a vote without checking the proposal (see Service: the check runs in
+// its own step, so that recording votes never waits on policy code). changed is false when
+// the vote was already recorded.
+func (e *Engine) RecordVote(ctx context.Context, cmd bus.CastVote, meta Meta) (changed bool, err error) {
+	out, err := e.onProposal(ctx, cmd.CommunityID, cmd.ProposalID, "record vote on "+cmd.ProposalID, meta,
+		func(c *domain.Community, _ *domain.ActionRecord, p *domain.Proposal, now time.Time) (evaluation.Outcome, error) {
+			v, err := voter(c, cmd)
+			if err != nil {
+				return evaluation.Outcome{}, err
+			}
+			return e.loop.RecordVote(c, p, v, now)
+		})
+	return !out.Empty(), err
+}
+
+// RecordEffect records an adapter's report on an effect without checking the proposal; see
+// RecordVote. Effects of actions decided without a proposal need no check at all.
+func (e *Engine) RecordEffect(ctx context.Context, cmd bus.RecordEffectResult, meta Meta) (changed bool, err error) {
+	if cmd.ProposalID == "" {
+		out, err := e.RecordEffectResult(ctx, cmd, meta)
+		return !out.Empty(), err
+	}
+	out, err := e.onProposal(ctx, cmd.CommunityID, cmd.ProposalID, "record effect "+cmd.EffectID, meta,
+		func(c *domain.Community, rec *domain.ActionRecord, p *domain.Proposal, now time.Time) (evaluation.Outcome, error) {
+			return e.loop.RecordEffect(c, rec, p, cmd.EffectID, cmd.Result, cmd.Error, now)
+		})
+	return !out.Empty(), err
+}
+
+func voter(c *domain.Community, cmd bus.CastVote) (domain.Vote, error) {
+	v := cmd.Vote
+	if v.UserID == "" && v.Username != "" {
+		u, ok := c.UserByUsername(cmd.Platform, v.Username)
+		if !ok {
+			return v, domain.NotFound("user %q on %s", v.Username, cmd.Platform)
+		}
+		v.UserID = u.ID
+	}
+	return v, nil
 }
 
 // RecordEffectResult records what an adapter reported for an effect, and re-checks the

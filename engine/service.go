@@ -24,6 +24,12 @@ type Checkpoints interface {
 	Save(ctx context.Context, name string, pos eventstore.Position) error
 }
 
+// ActionRef names a recorded action.
+type ActionRef struct {
+	CommunityID string
+	ActionID    string
+}
+
 // ProposalRef names an open proposal, for the re-check schedule.
 type ProposalRef struct {
 	CommunityID string
@@ -51,6 +57,13 @@ type Service struct {
 	Log           *slog.Logger
 	// Tick is how often the schedule looks for due re-checks (default 1s).
 	Tick time.Duration
+	// Parallel bounds how many communities decide at once (default 4).
+	Parallel int
+	// PendingActions lists actions recorded but not yet decided (from the read models), for
+	// the leader's start-up sweep.
+	PendingActions func(ctx context.Context) ([]ActionRef, error)
+
+	dispatch *dispatcher
 
 	ready chan struct{}
 	once  sync.Once
@@ -73,6 +86,13 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.Tick <= 0 {
 		s.Tick = time.Second
 	}
+	if s.Parallel <= 0 {
+		s.Parallel = 4
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.dispatch = newDispatcher(ctx, s.Parallel, s.Log)
+	defer s.dispatch.wait()
 	router, err := s.Bus.NewRouter("engine")
 	if err != nil {
 		return err
@@ -88,8 +108,6 @@ func (s *Service) Run(ctx context.Context) error {
 	for topic, h := range handlers {
 		router.AddNoPublisherHandler("engine-"+strings.ReplaceAll(topic, ".", "-"), topic, sub, h)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	errc := make(chan error, 2)
 	go func() { errc <- router.Run(ctx) }()
 	select {
@@ -124,6 +142,15 @@ func (s *Service) lead(ctx context.Context) error {
 		now := s.Engine.now()
 		for _, p := range open {
 			sched.add(p, now) // due at once: whatever came due while no leader ran
+		}
+	}
+	if s.PendingActions != nil {
+		pending, err := s.PendingActions(ctx)
+		if err != nil {
+			return fmt.Errorf("pending actions: %w", err)
+		}
+		for _, a := range pending {
+			s.evaluateAction(a.CommunityID, a.ActionID, NewMeta())
 		}
 	}
 	from, err := s.Checkpoints.Load(ctx, forwarderCheckpoint)
@@ -279,6 +306,11 @@ func decode[T any](msg *message.Message) (T, error) {
 	return v, nil
 }
 
+// The handlers record what a message brings durably (an action, a vote, an effect's
+// result) and acknowledge it; deciding (running policy code) happens in the dispatcher. A
+// crash in between loses nothing: the start-up sweep decides recorded actions, and the
+// schedule re-checks every open proposal at start and then every interval.
+
 func (s *Service) onEvent(msg *message.Message) error {
 	if bus.MessageType(msg) != domain.EventActionProposed {
 		return nil
@@ -291,17 +323,12 @@ func (s *Service) onEvent(msg *message.Message) error {
 	if err != nil {
 		return bus.Permanent(err)
 	}
-	ap, ok := e.(domain.ActionProposed)
-	if !ok {
-		return nil
+	if ap, ok := e.(domain.ActionProposed); ok {
+		s.evaluateAction(ap.CommunityID, ap.ActionID, metaOf(msg))
 	}
-	_, err = s.Engine.HandleActionProposed(msg.Context(), ap.CommunityID, ap.ActionID, metaOf(msg))
-	return s.handled(msg, err)
+	return nil
 }
 
-// onProposeAction records the action and evaluates it at once; ActionProposed coming back
-// from the log later finds it decided and does nothing (it decides only when this handler
-// died between the two steps).
 func (s *Service) onProposeAction(msg *message.Message) error {
 	cmd, err := decode[bus.ProposeAction](msg)
 	if err != nil {
@@ -311,8 +338,8 @@ func (s *Service) onProposeAction(msg *message.Message) error {
 	if err := s.Engine.ProposeAction(msg.Context(), cmd, meta); err != nil {
 		return s.handled(msg, err)
 	}
-	_, err = s.Engine.HandleActionProposed(msg.Context(), cmd.Action.CommunityID, cmd.Action.ID, meta)
-	return s.handled(msg, err)
+	s.evaluateAction(cmd.Action.CommunityID, cmd.Action.ID, meta)
+	return nil
 }
 
 func (s *Service) onCastVote(msg *message.Message) error {
@@ -320,8 +347,15 @@ func (s *Service) onCastVote(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.Engine.CastVote(msg.Context(), cmd, metaOf(msg))
-	return s.handled(msg, err)
+	meta := metaOf(msg)
+	changed, err := s.Engine.RecordVote(msg.Context(), cmd, meta)
+	if err != nil {
+		return s.handled(msg, err)
+	}
+	if changed { // a vote wakes its proposal at once
+		s.recheck(cmd.CommunityID, cmd.ProposalID, meta)
+	}
+	return nil
 }
 
 func (s *Service) onEffectResult(msg *message.Message) error {
@@ -329,8 +363,15 @@ func (s *Service) onEffectResult(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.Engine.RecordEffectResult(msg.Context(), cmd, metaOf(msg))
-	return s.handled(msg, err)
+	meta := metaOf(msg)
+	changed, err := s.Engine.RecordEffect(msg.Context(), cmd, meta)
+	if err != nil {
+		return s.handled(msg, err)
+	}
+	if changed && cmd.ProposalID != "" {
+		s.recheck(cmd.CommunityID, cmd.ProposalID, meta)
+	}
+	return nil
 }
 
 func (s *Service) onRecheck(msg *message.Message) error {
@@ -338,9 +379,29 @@ func (s *Service) onRecheck(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.Engine.Recheck(msg.Context(), cmd, metaOf(msg))
-	return s.handled(msg, err)
+	s.recheck(cmd.CommunityID, cmd.ProposalID, metaOf(msg))
+	return nil
 }
+
+func (s *Service) evaluateAction(communityID, actionID string, meta Meta) {
+	s.dispatch.submit(communityID, "evaluate action "+actionID, func(ctx context.Context) error {
+		_, err := s.Engine.HandleActionProposed(ctx, communityID, actionID, meta)
+		return err
+	})
+}
+
+// recheck checks a proposal in its own step, caused by (but not named as) the message that
+// woke it, so that its events form a decision of their own in the log.
+func (s *Service) recheck(communityID, proposalID string, cause Meta) {
+	meta := Meta{CausationID: uuid.NewSHA1(cause.CausationID, []byte("recheck")), CorrelationID: cause.CorrelationID}
+	s.dispatch.submit(communityID, "recheck "+proposalID, func(ctx context.Context) error {
+		_, err := s.Engine.Recheck(ctx, bus.RecheckProposal{CommunityID: communityID, ProposalID: proposalID}, meta)
+		return err
+	})
+}
+
+// isFinal tells errors that retrying cannot fix (domain errors: unknown ids, refused votes).
+func isFinal(err error) bool { return domain.ErrorCode(err) != "" }
 
 // schedule holds when each open proposal is next due for a re-check.
 type schedule struct {

@@ -96,8 +96,10 @@ func (a *App) startEngine(ctx context.Context) error {
 	a.engine = engine.New(a.store, evaluation.New(ev, a.cfg.RecheckInterval), a.log.With("component", "engine"), nil)
 	a.service = &engine.Service{
 		Engine: a.engine, Store: a.store, Bus: b,
-		Checkpoints:   engine.PostgresCheckpoints{Pool: a.pool},
-		OpenProposals: a.openProposals,
+		Checkpoints:    engine.PostgresCheckpoints{Pool: a.pool},
+		OpenProposals:  a.openProposals,
+		PendingActions: a.pendingActions,
+		Parallel:       2 * a.cfg.SandboxWorkers,
 		Leadership: func(ctx context.Context, fn func(context.Context) error) error {
 			return engine.RunAsLeader(ctx, a.pool, "engine", 2*time.Second, fn)
 		},
@@ -118,6 +120,24 @@ func (a *App) openProposals(ctx context.Context) ([]engine.ProposalRef, error) {
 	for rows.Next() {
 		var r engine.ProposalRef
 		if err := rows.Scan(&r.CommunityID, &r.ProposalID); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// pendingActions lists the actions recorded but not decided yet, from the read model.
+func (a *App) pendingActions(ctx context.Context) ([]engine.ActionRef, error) {
+	rows, err := a.pool.Query(ctx, `SELECT community_id, id FROM actions WHERE status = 'proposed' ORDER BY proposed_at`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []engine.ActionRef
+	for rows.Next() {
+		var r engine.ActionRef
+		if err := rows.Scan(&r.CommunityID, &r.ActionID); err != nil {
 			return nil, err
 		}
 		out = append(out, r)

@@ -148,25 +148,41 @@ func (l *Loop) Recheck(ctx context.Context, c *domain.Community, rec *domain.Act
 // CastVote records a vote and re-checks the proposal at once. The voter needs the vote
 // permission for the proposal's action type (Forbidden otherwise).
 func (l *Loop) CastVote(ctx context.Context, c *domain.Community, rec *domain.ActionRecord, p *domain.Proposal, v domain.Vote, now time.Time) (Outcome, error) {
-	if !p.Opened() {
-		return Outcome{}, domain.NotFound("proposal has not been opened")
+	return l.recordThenResume(ctx, c, rec, p, now, func(s *step) error { return s.recordVote(p, v) })
+}
+
+// RecordVote records a vote without checking the proposal: the engine records votes as they
+// come and re-checks the proposal in its own step (Recheck), so that the intake of votes
+// never waits on policy code.
+func (l *Loop) RecordVote(c *domain.Community, p *domain.Proposal, v domain.Vote, now time.Time) (Outcome, error) {
+	s := l.newStep(context.Background(), c, nil, now)
+	if err := s.recordVote(p, v); err != nil {
+		return Outcome{}, err
 	}
-	u, ok := c.Users[v.UserID]
-	if !ok {
-		return Outcome{}, domain.NotFound("user %q is not a member of community %s", v.UserID, c.ID)
+	return s.outcome(), nil
+}
+
+// EffectResult records what a platform reported for an effect of a proposal and re-checks
+// it. The answer to a query effect becomes the recorded answer its block needs.
+func (l *Loop) EffectResult(ctx context.Context, c *domain.Community, rec *domain.ActionRecord, p *domain.Proposal, effectID string, result map[string]any, errText string, now time.Time) (Outcome, error) {
+	return l.recordThenResume(ctx, c, rec, p, now, func(s *step) error { return s.recordEffect(p, effectID, result, errText) })
+}
+
+// RecordEffect records an effect's result (and the answer it carries, or the failed
+// execution it reports) without checking the proposal; see RecordVote.
+func (l *Loop) RecordEffect(c *domain.Community, rec *domain.ActionRecord, p *domain.Proposal, effectID string, result map[string]any, errText string, now time.Time) (Outcome, error) {
+	s := l.newStep(context.Background(), c, rec, now)
+	if err := s.recordEffect(p, effectID, result, errText); err != nil {
+		return Outcome{}, err
 	}
-	if !c.Can(v.UserID, domain.VerbVote, p.Action.Type, p.Action.Kind) {
-		return Outcome{}, domain.Forbidden("user %s may not vote on %s proposals", u.Username, p.Action.Type)
-	}
-	if v.Username == "" {
-		v.Username = u.Username
-	}
-	if v.At.IsZero() {
-		v.At = now
-	}
+	return s.outcome(), nil
+}
+
+// recordThenResume records something that happened to a proposal and, when that changed
+// the proposal, moves it on at once.
+func (l *Loop) recordThenResume(ctx context.Context, c *domain.Community, rec *domain.ActionRecord, p *domain.Proposal, now time.Time, record func(*step) error) (Outcome, error) {
 	s := l.newStep(ctx, c, rec, now)
-	s.track(p)
-	if err := s.proposal(p, func() ([]domain.Event, error) { return p.DecideCastVote(domain.CastVote{Vote: v}, now) }); err != nil {
+	if err := record(s); err != nil {
 		return Outcome{}, err
 	}
 	if s.changed(p) {
@@ -177,48 +193,59 @@ func (l *Loop) CastVote(ctx context.Context, c *domain.Community, rec *domain.Ac
 	return s.outcome(), nil
 }
 
-// EffectResult records what a platform reported for an effect of a proposal and re-checks
-// it. The answer to a query effect becomes the recorded answer its block needs.
-func (l *Loop) EffectResult(ctx context.Context, c *domain.Community, rec *domain.ActionRecord, p *domain.Proposal, effectID string, result map[string]any, errText string, now time.Time) (Outcome, error) {
+func (s *step) recordVote(p *domain.Proposal, v domain.Vote) error {
 	if !p.Opened() {
-		return Outcome{}, domain.NotFound("proposal has not been opened")
+		return domain.NotFound("proposal has not been opened")
+	}
+	u, ok := s.c.Users[v.UserID]
+	if !ok {
+		return domain.NotFound("user %q is not a member of community %s", v.UserID, s.c.ID)
+	}
+	if !s.c.Can(v.UserID, domain.VerbVote, p.Action.Type, p.Action.Kind) {
+		return domain.Forbidden("user %s may not vote on %s proposals", u.Username, p.Action.Type)
+	}
+	if v.Username == "" {
+		v.Username = u.Username
+	}
+	if v.At.IsZero() {
+		v.At = s.now
+	}
+	s.track(p)
+	return s.proposal(p, func() ([]domain.Event, error) { return p.DecideCastVote(domain.CastVote{Vote: v}, s.now) })
+}
+
+func (s *step) recordEffect(p *domain.Proposal, effectID string, result map[string]any, errText string) error {
+	if !p.Opened() {
+		return domain.NotFound("proposal has not been opened")
 	}
 	eff, ok := p.Effects[effectID]
 	if !ok {
-		return Outcome{}, domain.NotFound("effect %q of proposal %s", effectID, p.ID)
+		return domain.NotFound("effect %q of proposal %s", effectID, p.ID)
 	}
-	s := l.newStep(ctx, c, rec, now)
 	s.track(p)
 	if err := s.proposal(p, func() ([]domain.Event, error) {
-		return p.DecideRecordEffectResult(domain.RecordEffectResult{EffectID: effectID, Result: result, Error: errText}, now)
+		return p.DecideRecordEffectResult(domain.RecordEffectResult{EffectID: effectID, Result: result, Error: errText}, s.now)
 	}); err != nil {
-		return Outcome{}, err
+		return err
 	}
 	if !s.changed(p) {
-		return s.outcome(), nil // a redelivered result
+		return nil // a redelivered result
 	}
 	switch eff.Purpose {
 	case domain.PurposeQuery:
 		// A failed query answers None, so the block runs on instead of waiting forever; the
 		// failure stays visible in EffectFailed.
-		if err := s.proposal(p, func() ([]domain.Event, error) {
-			return p.DecideRecordAnswer(domain.RecordAnswer{Key: eff.IdempotencyKey, Value: answerValue(result, errText)}, now)
-		}); err != nil {
-			return Outcome{}, err
-		}
+		return s.proposal(p, func() ([]domain.Event, error) {
+			return p.DecideRecordAnswer(domain.RecordAnswer{Key: eff.IdempotencyKey, Value: answerValue(result, errText)}, s.now)
+		})
 	case domain.PurposeExecute:
-		if errText != "" && rec != nil {
-			if err := s.action(func() ([]domain.Event, error) {
-				return rec.DecideMarkActionExecutionFailed(domain.MarkActionExecutionFailed{ProposalID: p.ID, Reason: errText}, now)
-			}); err != nil {
-				return Outcome{}, err
-			}
+		if errText != "" && s.rec != nil {
+			return s.action(func() ([]domain.Event, error) {
+				return s.rec.DecideMarkActionExecutionFailed(domain.MarkActionExecutionFailed{ProposalID: p.ID, Reason: errText}, s.now)
+			})
 		}
 	}
-	if err := s.resume(p); err != nil {
-		return Outcome{}, err
-	}
-	return s.outcome(), nil
+	return nil
 }
 
 // ActionEffectResult records the result of an execute or revert effect that the permission
