@@ -13,6 +13,7 @@ import (
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/domain/evaluation"
+	"github.com/policykit-go/policykit/domain/policy"
 	"github.com/policykit-go/policykit/eventstore"
 )
 
@@ -64,6 +65,9 @@ func (e *Engine) ProposeAction(ctx context.Context, cmd bus.ProposeAction, meta 
 		if err := domain.ValidateConstitutionAction(c, a); err != nil {
 			return err
 		}
+		if err := compilePolicyOf(a); err != nil {
+			return err
+		}
 	}
 	if p, ok := c.Platforms[a.Platform]; (!ok || !p.Active) && a.Platform != domain.PlatformConstitution && a.Platform != domain.PlatformWeb {
 		return domain.Invalid("platform %q is not connected to community %s", a.Platform, c.ID)
@@ -79,6 +83,32 @@ func (e *Engine) ProposeAction(ctx context.Context, cmd bus.ProposeAction, meta 
 		}
 		return Append(ctx, e.store, domain.ActionStream(a.ID), rec.Version, evs, meta)
 	})
+}
+
+// compilePolicyOf refuses a proposal to add or change a policy whose code does not compile
+// (a Starlark syntax error, an expr condition that does not type-check), with the block and
+// position, before anyone votes on it.
+func compilePolicyOf(a domain.Action) error {
+	payload, err := domain.DecodeConstitutionPayload(a)
+	if err != nil {
+		return err
+	}
+	var code domain.PolicyCode
+	switch p := payload.(type) {
+	case domain.AddPolicy:
+		code = p.PolicyCode
+	case domain.ChangePolicy:
+		code = p.PolicyCode
+	default:
+		return nil
+	}
+	if err := policy.Compile(policy.Code{
+		Filter: code.Filter, Initialize: code.Initialize, Check: code.Check, Notify: code.Notify,
+		Success: code.Success, Fail: code.Fail, FilterLang: code.FilterLang, CheckLang: code.CheckLang,
+	}); err != nil {
+		return domain.Invalid("policy code: %v", err)
+	}
+	return nil
 }
 
 // HandleActionProposed evaluates a recorded action: permission gate, governing policy,

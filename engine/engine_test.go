@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -184,5 +185,30 @@ func TestTwoEnginesDecideEachProposalOnce(t *testing.T) {
 	}
 	if votes != voters || passed != 1 || executes != 1 {
 		t.Fatalf("%d votes, %d ProposalPassed, %d execute effects; want %d, 1, 1", votes, passed, executes, voters)
+	}
+}
+
+// A proposal to add a policy whose code does not compile is refused before anyone votes,
+// with the block and the position of the mistake.
+func TestProposingABrokenPolicyIsRefused(t *testing.T) {
+	ctx := context.Background()
+	store := memory.New()
+	e := mustEngine(t, store)
+	mustSlackCommunity(t, store, 2, "return PASSED")
+	for name, code := range map[string]domain.PolicyCode{
+		"starlark": {Check: "if True\n  return PASSED"},
+		"expr":     {Check: "yes >= ", CheckLang: domain.LangExpr},
+	} {
+		a, err := domain.NewConstitutionAction("add-"+name, "c1", "u1", domain.AddPolicy{Kind: domain.KindPlatform, Name: "broken " + name, PolicyCode: code}, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = e.ProposeAction(ctx, bus.ProposeAction{Action: a}, engine.NewMeta())
+		if domain.ErrorCode(err) != domain.CodeInvalid || !strings.Contains(err.Error(), "check") {
+			t.Fatalf("%s: err = %v, want an invalid-code error naming the check block", name, err)
+		}
+		if rec, _ := engine.LoadAction(ctx, store, a.ID); rec.Proposed() {
+			t.Fatalf("%s: the broken proposal was recorded", name)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/domain/evaluation"
 	"github.com/policykit-go/policykit/engine"
+	"github.com/policykit-go/policykit/eventstore"
 	"github.com/policykit-go/policykit/starterkits"
 )
 
@@ -307,5 +309,75 @@ func auditLog(t *testing.T, dbURL string) {
 		if !strings.Contains(out, want) {
 			t.Fatalf("audit explain lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// Two engine processes (two Apps) on one database and one broker share the work, and every
+// decision is made once: one ProposalPassed per proposal, each effect performed once.
+func TestTwoEnginesShareTheWork(t *testing.T) {
+	for _, transport := range []string{bus.TransportNATS, bus.TransportAMQP} {
+		t.Run(transport, func(t *testing.T) {
+			requireTransport(t, transport)
+			ctx := context.Background()
+			cfg := engineConfig(t, transport)
+			app1, stop1 := startApp(t, cfg)
+			defer stop1()
+			app2, stop2 := startApp(t, cfg)
+			defer stop2()
+			seedCommunity(t, app1)
+
+			const n = 8
+			var pids []string
+			for i := range n {
+				id := fmt.Sprintf("rename-%d", i)
+				via := []*App{app1, app2}[i%2]
+				publishCommand(t, via, bus.TopicProposeAction, bus.CommandProposeAction, bus.ProposeAction{Action: domain.Action{
+					ID: id, CommunityID: "garden", Kind: domain.KindPlatform, Type: "slackrenameconversation", Platform: domain.PlatformSlack,
+					InitiatorID: "alice", Reversible: true, Fields: map[string]any{"channel": "C0GENERAL", "name": id},
+				}})
+				pids = append(pids, evaluation.DeriveID("proposal", id, "rename-vote"))
+			}
+			for i, pid := range pids {
+				waitNotified(t, app1, pid)
+				via := []*App{app2, app1}[i%2]
+				publishCommand(t, via, bus.TopicCastVote, bus.CommandCastVote, bus.CastVote{CommunityID: "garden", ProposalID: pid,
+					Vote: domain.Vote{UserID: "bob", Kind: domain.VoteBoolean, Boolean: true}})
+			}
+			for _, pid := range pids {
+				waitFor(t, "proposal "+pid+" passed with every effect done", func() bool {
+					p, err := engine.LoadProposal(ctx, app1.Store(), pid)
+					if err != nil || p.Status != domain.StatusPassed {
+						return false
+					}
+					for _, f := range p.Effects {
+						if !f.Done() {
+							return false
+						}
+					}
+					return true
+				})
+			}
+			for _, pid := range pids {
+				evs, err := app1.Store().ReadStream(ctx, domain.ProposalStream(pid), eventstore.Forward, 1, 1000)
+				if err != nil {
+					t.Fatal(err)
+				}
+				count := map[string]int{}
+				for _, ev := range evs {
+					count[ev.Type]++
+				}
+				if count[domain.EventProposalPassed] != 1 || count[domain.EventProposalOpened] != 1 || count[domain.EventEffectCompleted] != count[domain.EventEffectRequested] {
+					t.Fatalf("proposal %s: %v", pid, count)
+				}
+			}
+			var performed, distinct int
+			if err := app1.Pool().QueryRow(ctx, `SELECT count(*), count(DISTINCT effect_id) FROM log_platform_effects`).Scan(&performed, &distinct); err != nil {
+				t.Fatal(err)
+			}
+			if performed != distinct || performed < 4*n {
+				t.Fatalf("%d effects performed, %d distinct; want each of at least %d once", performed, distinct, 4*n)
+			}
+			auditLog(t, cfg.DatabaseURL)
+		})
 	}
 }
