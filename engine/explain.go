@@ -16,17 +16,9 @@ import (
 // the votes counted at that moment and the status returned, the data it kept, the effects it
 // asked for and what the platforms answered, and how it ended.
 func Explain(ctx context.Context, store eventstore.Store, proposalID string, w io.Writer) error {
-	var evs []eventstore.RecordedEvent
-	for from := int64(1); ; {
-		page, err := store.ReadStream(ctx, domain.ProposalStream(proposalID), eventstore.Forward, from, readPage)
-		if err != nil {
-			return err
-		}
-		evs = append(evs, page...)
-		if len(page) < readPage {
-			break
-		}
-		from = page[len(page)-1].Version + 1
+	evs, err := ReadStream(ctx, store, domain.ProposalStream(proposalID))
+	if err != nil {
+		return err
 	}
 	if len(evs) == 0 {
 		return domain.NotFound("proposal %q", proposalID)

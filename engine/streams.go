@@ -18,25 +18,36 @@ import (
 
 const readPage = 1000
 
-// readStream folds every event of a stream through apply. A missing stream applies nothing.
-func readStream(ctx context.Context, store eventstore.Store, stream string, apply func(domain.Event)) error {
+// ReadStream returns every event of a stream in order (none for a missing stream).
+func ReadStream(ctx context.Context, store eventstore.Store, stream string) ([]eventstore.RecordedEvent, error) {
+	var out []eventstore.RecordedEvent
 	for from := int64(1); ; {
 		evs, err := store.ReadStream(ctx, stream, eventstore.Forward, from, readPage)
 		if err != nil {
-			return fmt.Errorf("read %s: %w", stream, err)
+			return nil, fmt.Errorf("read %s: %w", stream, err)
 		}
-		for _, ev := range evs {
-			e, err := domain.Unmarshal(ev.Type, ev.SchemaVersion, ev.Data)
-			if err != nil {
-				return fmt.Errorf("read %s@%d: %w", stream, ev.Version, err)
-			}
-			apply(e)
-		}
+		out = append(out, evs...)
 		if len(evs) < readPage {
-			return nil
+			return out, nil
 		}
 		from = evs[len(evs)-1].Version + 1
 	}
+}
+
+// readStream folds every event of a stream through apply. A missing stream applies nothing.
+func readStream(ctx context.Context, store eventstore.Store, stream string, apply func(domain.Event)) error {
+	evs, err := ReadStream(ctx, store, stream)
+	if err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		e, err := domain.Unmarshal(ev.Type, ev.SchemaVersion, ev.Data)
+		if err != nil {
+			return fmt.Errorf("read %s@%d: %w", stream, ev.Version, err)
+		}
+		apply(e)
+	}
+	return nil
 }
 
 // LoadCommunity folds a community's stream. A community that does not exist is NotFound.

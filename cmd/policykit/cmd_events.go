@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
+	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore"
 	"github.com/policykit-go/policykit/eventstore/postgres"
 )
@@ -104,17 +105,11 @@ func tailStream(ctx context.Context, store eventstore.Store, stream string, last
 			evs = append(evs, back[i])
 		}
 	} else {
-		for from := int64(1); ; {
-			page, err := store.ReadStream(ctx, stream, eventstore.Forward, from, 1000)
-			if err != nil {
-				return err
-			}
-			evs = append(evs, page...)
-			if len(page) < 1000 {
-				break
-			}
-			from = page[len(page)-1].Version + 1
+		all, err := engine.ReadStream(ctx, store, stream)
+		if err != nil {
+			return err
 		}
+		evs = all
 	}
 	if len(evs) == 0 {
 		return fmt.Errorf("stream %q has no events", stream)
