@@ -120,7 +120,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if lead == nil {
 		lead = func(ctx context.Context, fn func(context.Context) error) error { return fn(ctx) }
 	}
-	go func() { errc <- lead(ctx, s.lead) }()
+	go func() { errc <- lead(ctx, s.leadUntilDone) }()
 	err = <-errc
 	cancel()
 	_ = router.Close()
@@ -129,6 +129,25 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	return err
 }
+
+// leadUntilDone runs the leader's duties until ctx ends, starting them again after a
+// failure (the broker or the database away for a while) rather than stopping the process.
+func (s *Service) leadUntilDone(ctx context.Context) error {
+	for {
+		err := s.lead(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		s.Log.Warn("leader duties stopped; starting them again", "err", err, "in", leaderRetry)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(leaderRetry):
+		}
+	}
+}
+
+const leaderRetry = 2 * time.Second
 
 // lead runs the leader's duties: publish the log to the bus and keep the re-check schedule.
 func (s *Service) lead(ctx context.Context) error {
