@@ -13,7 +13,7 @@ import (
 func newPolicyCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "policy",
-		Short: "Work with policies offline: test them against scenarios",
+		Short: "Test policies against scenarios; import and export them as PolicyKit JSON",
 	}
 	cmd.AddCommand(newPolicyTestCommand())
 	return cmd

@@ -8,7 +8,7 @@ func newServeCommand(cfg *Config) *cobra.Command {
 	var demo bool
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the server: event store, projections and the HTTP endpoints",
+		Short: "Run the server: the engine, projections, built-in platforms and HTTP endpoints",
 		Long: `Run the server until SIGINT or SIGTERM.
 
 It creates the database if it does not exist, applies migrations (unless --migrate=false),
