@@ -1,0 +1,196 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/policykit-go/policykit/bus"
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/domain/evaluation"
+	"github.com/policykit-go/policykit/engine"
+	"github.com/policykit-go/policykit/eventstore"
+	"github.com/policykit-go/policykit/graph/model"
+)
+
+// Mapping mutation inputs to commands, and reading back what the engine decided. Every
+// problem with the input is a domain Invalid error (INVALID to the client).
+
+// jsonObject decodes an optional JSON object argument.
+func jsonObject(arg, s string) (map[string]any, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var m map[string]any
+	dec := json.NewDecoder(strings.NewReader(s))
+	if err := dec.Decode(&m); err != nil || dec.More() {
+		return nil, domain.Invalid("%s is not a JSON object", arg)
+	}
+	return m, nil
+}
+
+// platformAction builds the action proposeAction proposes.
+func (r *Resolver) platformAction(in model.ProposeActionInput) (domain.Action, error) {
+	info, ok := domain.LookupActionType(in.ActionType)
+	if !ok {
+		return domain.Action{}, domain.Invalid("unknown action type %q", in.ActionType)
+	}
+	var fields string
+	if in.FieldsJSON != nil {
+		fields = *in.FieldsJSON
+	}
+	f, err := jsonObject("fieldsJSON", fields)
+	if err != nil {
+		return domain.Action{}, err
+	}
+	platform := info.Platform
+	if in.Platform != nil && *in.Platform != "" {
+		platform = *in.Platform
+	}
+	return domain.Action{
+		ID: r.deps.NewID(), CommunityID: in.CommunityID, Kind: info.Kind, Type: in.ActionType, Platform: platform,
+		InitiatorID: in.InitiatorID, Fields: f, ProposedAt: r.deps.Now(),
+	}, nil
+}
+
+// constitutionAction builds the constitution action proposeConstitutionAction proposes,
+// through the payload struct of its type (unknown keys are refused).
+func (r *Resolver) constitutionAction(in model.ProposeConstitutionActionInput) (domain.Action, error) {
+	f, err := jsonObject("payloadJSON", in.PayloadJSON)
+	if err != nil {
+		return domain.Action{}, err
+	}
+	id := r.deps.NewID()
+	payload, err := domain.DecodeConstitutionPayload(domain.Action{ID: id, Type: in.Type, Fields: f})
+	if err != nil {
+		return domain.Action{}, err
+	}
+	return domain.NewConstitutionAction(id, in.CommunityID, in.InitiatorID, payload, r.deps.Now())
+}
+
+// propose records an action, evaluates it at once (as the engine does when ActionProposed
+// reaches it; a concurrent evaluation by the engine's service decides nothing twice), brings
+// the read models up to date and returns the action with its governing proposal.
+func (r *Resolver) propose(ctx context.Context, a domain.Action) (*model.ProposeActionPayload, error) {
+	if err := r.deps.Engine.ProposeAction(ctx, bus.ProposeAction{Action: a}, engine.NewMeta()); err != nil {
+		return nil, err
+	}
+	out, err := r.deps.Engine.HandleActionProposed(ctx, a.CommunityID, a.ID, engine.NewMeta())
+	if err != nil {
+		return nil, err
+	}
+	if err := r.awaitReadModels(ctx, out, domain.ActionStream(a.ID)); err != nil {
+		return nil, err
+	}
+	act, err := r.read.action(ctx, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	payload := &model.ProposeActionPayload{Action: act}
+	if act.GoverningProposalID != "" {
+		if payload.Proposal, err = r.proposalByID(ctx, act.GoverningProposalID); err != nil {
+			return nil, err
+		}
+	}
+	return payload, nil
+}
+
+// awaitReadModels brings the read models up to the last event of the given streams and of
+// every stream out changed, waiting for the Postgres store to release events that a
+// concurrent older transaction still holds back (see projections.Runner.CatchUp). It gives
+// up after Deps.ReadModelTimeout.
+func (r *Resolver) awaitReadModels(ctx context.Context, out evaluation.Outcome, streams ...string) error {
+	for _, ch := range out.Changes {
+		streams = append(streams, ch.Stream)
+	}
+	var target eventstore.Position
+	for _, s := range streams {
+		last, err := r.deps.Store.ReadStream(ctx, s, eventstore.Backward, 0, 1)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", s, err)
+		}
+		if len(last) > 0 && target.Less(last[0].Position) {
+			target = last[0].Position
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.deps.ReadModelTimeout)
+	defer cancel()
+	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		if _, err := r.deps.Projections.CatchUp(ctx, nil); err != nil {
+			return fmt.Errorf("catch up read models: %w", err)
+		}
+		cp, err := r.deps.Projections.Checkpoint(ctx)
+		if err != nil {
+			return fmt.Errorf("read models checkpoint: %w", err)
+		}
+		if !cp.Less(target) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("read models at %s did not reach %s: %w", cp, target, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+// vote parses a vote value as the CLI does: yes or no, an integer, or else a choice.
+func vote(userID, value string) (domain.Vote, error) {
+	v := domain.Vote{UserID: userID}
+	value = strings.TrimSpace(value)
+	switch {
+	case value == "":
+		return v, domain.Invalid("vote value is empty")
+	case strings.EqualFold(value, "yes"), strings.EqualFold(value, "no"):
+		v.Kind, v.Boolean = domain.VoteBoolean, strings.EqualFold(value, "yes")
+	default:
+		if n, err := strconv.Atoi(value); err == nil {
+			v.Kind, v.Number = domain.VoteNumber, n
+		} else {
+			v.Kind, v.Choice = domain.VoteChoice, value
+		}
+	}
+	return v, v.Validate()
+}
+
+func (r *Resolver) castVote(ctx context.Context, in model.CastVoteInput) (*model.CastVotePayload, error) {
+	v, err := vote(in.UserID, in.Value)
+	if err != nil {
+		return nil, err
+	}
+	out, err := r.deps.Engine.CastVote(ctx, bus.CastVote{CommunityID: in.CommunityID, ProposalID: in.ProposalID, Vote: v}, engine.NewMeta())
+	if err != nil {
+		return nil, err
+	}
+	if err := r.awaitReadModels(ctx, out, domain.ProposalStream(in.ProposalID)); err != nil {
+		return nil, err
+	}
+	p, err := r.proposalByID(ctx, in.ProposalID)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CastVotePayload{Proposal: p}, nil
+}
+
+// proposalByID reads one proposal and primes the request's loaders with it.
+func (r *Resolver) proposalByID(ctx context.Context, id string) (*model.Proposal, error) {
+	p, err := r.read.proposal(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	r.loadersOf(ctx).primeProposals(*p)
+	return p, nil
+}
+
+// trace is the decision trace engine.Explain writes, read from the event log.
+func (r *Resolver) trace(ctx context.Context, proposalID string) (string, error) {
+	var b bytes.Buffer
+	if err := engine.Explain(ctx, r.deps.Store, proposalID, &b); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}

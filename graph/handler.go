@@ -1,0 +1,277 @@
+// Package graph is PolicyKit's GraphQL API (gqlgen): queries read the read models, mutations
+// issue commands to the engine and return what it decided. The schema is schema.graphqls;
+// generated.go and model/models_gen.go are generated from it (`go tool gqlgen generate`).
+//
+// Errors reach clients with extensions.code NOT_FOUND, FORBIDDEN, INVALID, CONFLICT (the
+// domain's codes) or INTERNAL (anything else, logged, never shown). gqlgen's own request
+// errors keep its codes (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED,
+// COMPLEXITY_LIMIT_EXCEEDED); a query nested too deep is INVALID.
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/google/uuid"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/policykit-go/policykit/bus"
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/domain/evaluation"
+	"github.com/policykit-go/policykit/engine"
+	"github.com/policykit-go/policykit/eventstore"
+	"github.com/policykit-go/policykit/graph/model"
+	"github.com/policykit-go/policykit/projections"
+)
+
+// Engine is what the mutations need from the engine; *engine.Engine satisfies it.
+type Engine interface {
+	ProposeAction(ctx context.Context, cmd bus.ProposeAction, meta engine.Meta) error
+	HandleActionProposed(ctx context.Context, communityID, actionID string, meta engine.Meta) (evaluation.Outcome, error)
+	CastVote(ctx context.Context, cmd bus.CastVote, meta engine.Meta) (evaluation.Outcome, error)
+}
+
+var _ Engine = (*engine.Engine)(nil)
+
+// Projections is what the mutations need from the projection runner; *projections.Runner
+// satisfies it.
+type Projections interface {
+	CatchUp(ctx context.Context, progress func(applied int)) (int, error)
+	Checkpoint(ctx context.Context) (eventstore.Position, error)
+}
+
+var _ Projections = (*projections.Runner)(nil)
+
+// Limits that keep hostile queries cheap.
+const (
+	// MaxBodyBytes bounds a request body; a larger one is refused with 413.
+	MaxBodyBytes = 1 << 20
+	// MaxDepth bounds how deeply fields nest (introspection fields are not counted).
+	MaxDepth = 10
+	// MaxComplexity bounds an operation's complexity (one per field; a connection's
+	// fields count once per requested node).
+	MaxComplexity = 2000
+)
+
+// Deps are what the API is built from.
+type Deps struct {
+	// DB reads the read models (the App's pool).
+	DB DB
+	// Engine decides the mutations' commands.
+	Engine Engine
+	// Store is the event log, read for a proposal's decision trace (engine.Explain).
+	Store eventstore.Store
+	// Projections are the read models' runner (*projections.Runner). After its command, a
+	// mutation brings them up to the events the command appended (see ReadModelTimeout), so
+	// that what it returns includes the decision.
+	Projections Projections
+	// ReadModelTimeout bounds how long a mutation waits for the read models to reach its
+	// events. Default: 10s.
+	ReadModelTimeout time.Duration
+	// Log receives internal errors (their details never reach clients). Default: discard.
+	Log *slog.Logger
+	// Now is the clock actions are proposed at. Default: time.Now.
+	Now func() time.Time
+	// NewID makes action ids. Default: random UUIDs.
+	NewID func() string
+}
+
+// Validate reports every missing dependency at once.
+func (d Deps) Validate() error {
+	var errs []error
+	if d.DB == nil {
+		errs = append(errs, errors.New("graph: DB is required"))
+	}
+	if d.Engine == nil {
+		errs = append(errs, errors.New("graph: Engine is required"))
+	}
+	if d.Store == nil {
+		errs = append(errs, errors.New("graph: Store is required"))
+	}
+	if d.Projections == nil {
+		errs = append(errs, errors.New("graph: Projections is required"))
+	}
+	return errors.Join(errs...)
+}
+
+func (d Deps) withDefaults() Deps {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.NewID == nil {
+		d.NewID = uuid.NewString
+	}
+	if d.ReadModelTimeout <= 0 {
+		d.ReadModelTimeout = 10 * time.Second
+	}
+	return d
+}
+
+// NewHandler returns the GraphQL endpoint (POST and GET; introspection on), with the
+// body, depth and complexity limits above.
+func NewHandler(deps Deps) (http.Handler, error) {
+	if err := deps.Validate(); err != nil {
+		return nil, err
+	}
+	deps = deps.withDefaults()
+	res := &Resolver{deps: deps, read: reader{db: deps.DB}}
+	cfg := Config{Resolvers: res}
+	cfg.Complexity.Community.Proposals = func(child int, _ *model.ProposalFilter, first *int, _ *string) int {
+		n := 20
+		if first != nil && *first > 0 {
+			n = *first
+		}
+		return 1 + child*n
+	}
+	cfg.Complexity.Proposal.Trace = func(int) int { return 10 }
+	srv := handler.New(NewExecutableSchema(cfg))
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.Introspection{})
+	srv.Use(depthLimit{max: MaxDepth})
+	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
+	srv.SetErrorPresenter(presenter(deps.Log))
+	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
+		deps.Log.Error("graphql: panic", "panic", fmt.Sprint(v), "path", graphql.GetPath(ctx).String())
+		return errPanic // presented as INTERNAL
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBodyBytes {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", MaxBodyBytes), "INVALID")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		srv.ServeHTTP(w, r.WithContext(withLoaders(r.Context(), newLoaders(res.read))))
+	}), nil
+}
+
+// Playground returns a GraphiQL page that talks to endpoint (e.g. "/graphql").
+func Playground(endpoint string) http.Handler {
+	return playground.Handler("PolicyKit GraphQL", endpoint)
+}
+
+func writeError(w http.ResponseWriter, status int, msg, code string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []any{map[string]any{"message": msg, "extensions": map[string]any{"code": code}}},
+	})
+}
+
+// codes is the one table from domain error codes to the API's extensions.code.
+var codes = map[domain.Code]string{
+	domain.CodeNotFound:  "NOT_FOUND",
+	domain.CodeForbidden: "FORBIDDEN",
+	domain.CodeInvalid:   "INVALID",
+	domain.CodeConflict:  "CONFLICT",
+}
+
+// CodeInternal is the code of every error that is not the client's: its details are logged,
+// and the client sees only "internal error".
+const CodeInternal = "INTERNAL"
+
+// presenter translates resolver errors once: domain errors keep their message and get their
+// code (a version race the engine gave up on is CONFLICT); errors gqlgen raised about the request itself (an argument that does not coerce)
+// are INVALID unless gqlgen coded them; anything else is INTERNAL.
+func presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		path := graphql.GetPath(ctx)
+		var de *domain.Error
+		if errors.As(err, &de) {
+			msg := de.Msg
+			if msg == "" {
+				msg = de.Error()
+			}
+			return &gqlerror.Error{Message: msg, Path: path, Extensions: map[string]any{"code": codes[de.Code]}}
+		}
+		if errors.Is(err, eventstore.ErrConcurrency) {
+			// The engine lost every version race it retried: the caller may try again.
+			return &gqlerror.Error{Message: "the community changed too often meanwhile; try again", Path: path, Extensions: map[string]any{"code": codes[domain.CodeConflict]}}
+		}
+		var ge *gqlerror.Error
+		if errors.As(err, &ge) && ge.Err == nil {
+			if ge.Extensions == nil {
+				ge.Extensions = map[string]any{}
+			}
+			if _, ok := ge.Extensions["code"]; !ok {
+				ge.Extensions["code"] = codes[domain.CodeInvalid]
+			}
+			if ge.Path == nil {
+				ge.Path = path
+			}
+			return ge
+		}
+		log.Error("graphql: internal error", "err", err, "path", path.String())
+		return &gqlerror.Error{Message: "internal error", Path: path, Extensions: map[string]any{"code": CodeInternal}}
+	}
+}
+
+var errPanic = errors.New("panic in resolver")
+
+// depthLimit refuses operations whose fields nest deeper than max, following fragments.
+// Introspection fields (__schema, __type) are not counted: standard clients' introspection
+// query nests type references deeply, and introspection is bounded by the schema.
+type depthLimit struct{ max int }
+
+var _ interface {
+	graphql.OperationContextMutator
+	graphql.HandlerExtension
+} = depthLimit{}
+
+func (depthLimit) ExtensionName() string                   { return "DepthLimit" }
+func (depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
+func (d depthLimit) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	op := oc.Doc.Operations.ForName(oc.OperationName)
+	if op == nil {
+		return nil
+	}
+	if n := depth(op.SelectionSet, 0); n > d.max {
+		return &gqlerror.Error{
+			Message:    fmt.Sprintf("query is nested %d levels deep; at most %d are allowed", n, d.max),
+			Extensions: map[string]any{"code": codes[domain.CodeInvalid]},
+		}
+	}
+	return nil
+}
+
+// depth returns the deepest field nesting of set (a fragment's fields count at the level it
+// is spread). Validation has refused fragment cycles already; the level bound is a guard.
+func depth(set ast.SelectionSet, level int) int {
+	deepest := level
+	for _, s := range set {
+		var n int
+		switch s := s.(type) {
+		case *ast.Field:
+			if strings.HasPrefix(s.Name, "__") {
+				continue
+			}
+			n = depth(s.SelectionSet, level+1)
+		case *ast.InlineFragment:
+			n = depth(s.SelectionSet, level)
+		case *ast.FragmentSpread:
+			if s.Definition != nil && level < 100 {
+				n = depth(s.Definition.SelectionSet, level)
+			}
+		}
+		deepest = max(deepest, n)
+	}
+	return deepest
+}

@@ -1,0 +1,365 @@
+package graph
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/graph/model"
+)
+
+// DB is what the API needs from the read models' database: a *pgxpool.Pool satisfies it.
+type DB interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// reader reads the read models (projections/migrations) and maps their rows to the API's
+// types. Every method issues exactly one SQL statement, except where its comment says so.
+// A row that is missing is a domain NotFound error.
+type reader struct{ db DB }
+
+// MaxPageSize bounds the first argument of connections; more is INVALID.
+const MaxPageSize = 100
+
+func (r reader) communities(ctx context.Context) ([]model.Community, error) {
+	rows, _ := r.db.Query(ctx, `SELECT id, name, created_at FROM communities ORDER BY name, id`)
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (model.Community, error) {
+		var c model.Community
+		err := row.Scan(&c.ID, &c.Name, &c.CreatedAt)
+		return c, err
+	})
+}
+
+func (r reader) community(ctx context.Context, id string) (*model.Community, error) {
+	var c model.Community
+	err := r.db.QueryRow(ctx, `SELECT id, name, created_at FROM communities WHERE id = $1`, id).Scan(&c.ID, &c.Name, &c.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, domain.NotFound("community %q", id)
+	}
+	return &c, err
+}
+
+func (r reader) platforms(ctx context.Context, communityID string) ([]model.Platform, error) {
+	rows, _ := r.db.Query(ctx, `SELECT platform, external_id, name, active, connected_at
+		FROM community_platforms WHERE community_id = $1 ORDER BY platform`, communityID)
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (model.Platform, error) {
+		var p model.Platform
+		err := row.Scan(&p.Name, &p.ExternalID, &p.DisplayName, &p.Active, &p.ConnectedAt)
+		return p, err
+	})
+}
+
+// members reads a community's users with their roles: the roles given explicitly and the
+// base roles every member holds (three statements for the whole community).
+func (r reader) members(ctx context.Context, communityID string) ([]model.Member, error) {
+	rows, _ := r.db.Query(ctx, `SELECT id, platform, username, readable_name, is_admin, avatar, joined_at
+		FROM community_users WHERE community_id = $1 ORDER BY platform, username, id`, communityID)
+	members, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (model.Member, error) {
+		var m model.Member
+		err := row.Scan(&m.ID, &m.Platform, &m.Username, &m.ReadableName, &m.IsAdmin, &m.Avatar, &m.JoinedAt)
+		return m, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	rows, _ = r.db.Query(ctx, `SELECT name FROM roles WHERE community_id = $1 AND is_base`, communityID)
+	base, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	rows, _ = r.db.Query(ctx, `SELECT user_id, role FROM user_roles WHERE community_id = $1`, communityID)
+	given := map[string][]string{}
+	var user, role string
+	if _, err := pgx.ForEachRow(rows, []any{&user, &role}, func() error {
+		given[user] = append(given[user], role)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for i := range members {
+		members[i].Roles = uniqueSorted(append(append([]string{}, base...), given[members[i].ID]...))
+	}
+	return members, nil
+}
+
+// roles reads a community's roles with their permissions (two statements).
+func (r reader) roles(ctx context.Context, communityID string) ([]model.Role, error) {
+	rows, _ := r.db.Query(ctx, `SELECT name, description, is_base, created_at FROM roles
+		WHERE community_id = $1 ORDER BY name`, communityID)
+	roles, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (model.Role, error) {
+		var ro model.Role
+		err := row.Scan(&ro.Name, &ro.Description, &ro.IsBase, &ro.CreatedAt)
+		return ro, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	rows, _ = r.db.Query(ctx, `SELECT role, permission FROM role_permissions WHERE community_id = $1 ORDER BY role, permission`, communityID)
+	perms := map[string][]string{}
+	var role, perm string
+	if _, err := pgx.ForEachRow(rows, []any{&role, &perm}, func() error {
+		perms[role] = append(perms[role], perm)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for i := range roles {
+		roles[i].Permissions = perms[roles[i].Name]
+		if roles[i].Permissions == nil {
+			roles[i].Permissions = []string{}
+		}
+	}
+	return roles, nil
+}
+
+func (r reader) documents(ctx context.Context, communityID string) ([]model.Document, error) {
+	rows, _ := r.db.Query(ctx, `SELECT id, name, text, active, created_at, updated_at
+		FROM documents WHERE community_id = $1 ORDER BY created_at, id`, communityID)
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (model.Document, error) {
+		var d model.Document
+		err := row.Scan(&d.ID, &d.Name, &d.Text, &d.Active, &d.CreatedAt, &d.UpdatedAt)
+		return d, err
+	})
+}
+
+func (r reader) policies(ctx context.Context, communityID string) ([]model.Policy, error) {
+	rows, _ := r.db.Query(ctx, `SELECT id, community_id, kind, name, description, action_types, priority, active,
+			hash, version, code::text, variables::text, created_at, modified_at
+		FROM policies WHERE community_id = $1 ORDER BY kind, priority, name, id`, communityID)
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (model.Policy, error) {
+		var p model.Policy
+		err := row.Scan(&p.ID, &p.CommunityID, &p.Kind, &p.Name, &p.Description, &p.ActionTypes, &p.Priority, &p.Active,
+			&p.Hash, &p.Version, &p.CodeJSON, &p.VariablesJSON, &p.CreatedAt, &p.ModifiedAt)
+		return p, err
+	})
+}
+
+// policyVersions reads the histories of several policies, oldest change first.
+func (r reader) policyVersions(ctx context.Context, policyIDs []string) (map[string][]model.PolicyVersion, error) {
+	rows, _ := r.db.Query(ctx, `SELECT policy_id, version, change, active, hash, content::text, changed_at, action_id
+		FROM policy_versions WHERE policy_id = ANY($1) ORDER BY policy_id, stream_version`, policyIDs)
+	out := map[string][]model.PolicyVersion{}
+	var id string
+	var v model.PolicyVersion
+	_, err := pgx.ForEachRow(rows, []any{&id, &v.Version, &v.Change, &v.Active, &v.Hash, &v.ContentJSON, &v.ChangedAt, &v.ActionID}, func() error {
+		out[id] = append(out[id], v)
+		return nil
+	})
+	return out, err
+}
+
+const proposalColumns = `id, community_id, action_id, action_type, action_kind, initiator_id, policy_id, policy_name,
+	policy_kind, policy_version, status, reason, proposal_time, decided_at, vote_post_id, vote_url`
+
+func scanProposal(row pgx.Row) (model.Proposal, error) {
+	var p model.Proposal
+	var status string
+	err := row.Scan(&p.ID, &p.CommunityID, &p.ActionID, &p.ActionType, &p.ActionKind, &p.InitiatorID, &p.PolicyID, &p.PolicyName,
+		&p.PolicyKind, &p.PolicyVersion, &status, &p.Reason, &p.ProposalTime, &p.DecidedAt, &p.VotePostID, &p.VoteURL)
+	p.Status = model.ProposalStatus(status)
+	return p, err
+}
+
+func (r reader) proposal(ctx context.Context, id string) (*model.Proposal, error) {
+	p, err := scanProposal(r.db.QueryRow(ctx, `SELECT `+proposalColumns+` FROM proposals WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, domain.NotFound("proposal %q", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// proposalPage reads one page of a community's proposals, newest first (keyset paging on
+// proposal_time, id, which the proposals_community_time index serves), and whether more
+// follow. first must be in 1..MaxPageSize; after is a cursor from a previous page.
+func (r reader) proposalPage(ctx context.Context, communityID string, f model.ProposalFilter, first int, after string) ([]model.Proposal, bool, error) {
+	where := []string{"community_id = $1"}
+	args := []any{communityID}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if f.Status != nil {
+		add("status = $%d", string(*f.Status))
+	}
+	if f.Kind != nil {
+		add("action_kind = $%d", *f.Kind)
+	}
+	if f.ActionType != nil {
+		add("action_type = $%d", *f.ActionType)
+	}
+	if f.PolicyID != nil {
+		add("policy_id = $%d", *f.PolicyID)
+	}
+	if f.InitiatorID != nil {
+		add("initiator_id = $%d", *f.InitiatorID)
+	}
+	if f.From != nil {
+		add("proposal_time >= $%d", *f.From)
+	}
+	if f.To != nil {
+		add("proposal_time < $%d", *f.To)
+	}
+	if after != "" {
+		at, id, err := decodeCursor(after)
+		if err != nil {
+			return nil, false, err
+		}
+		args = append(args, at, id)
+		where = append(where, fmt.Sprintf("(proposal_time, id) < ($%d, $%d)", len(args)-1, len(args)))
+	}
+	args = append(args, first+1)
+	sql := `SELECT ` + proposalColumns + ` FROM proposals WHERE ` + strings.Join(where, " AND ") +
+		fmt.Sprintf(` ORDER BY proposal_time DESC, id DESC LIMIT $%d`, len(args))
+	rows, _ := r.db.Query(ctx, sql, args...)
+	page, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (model.Proposal, error) { return scanProposal(row) })
+	if err != nil {
+		return nil, false, err
+	}
+	if len(page) > first {
+		return page[:first], true, nil
+	}
+	return page, false, nil
+}
+
+// A cursor is opaque to clients: the base64 of a proposal's time and id.
+func encodeCursor(p model.Proposal) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(p.ProposalTime.UTC().Format(time.RFC3339Nano) + "|" + p.ID))
+}
+
+func decodeCursor(s string) (time.Time, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		if at, id, ok := strings.Cut(string(b), "|"); ok {
+			t, err := time.Parse(time.RFC3339Nano, at)
+			if err == nil && id != "" {
+				return t, id, nil
+			}
+		}
+	}
+	return time.Time{}, "", domain.Invalid("cursor %q is not one this API gave out", s)
+}
+
+// votes reads the current votes on several proposals.
+func (r reader) votes(ctx context.Context, proposalIDs []string) (map[string][]model.Vote, error) {
+	rows, _ := r.db.Query(ctx, `SELECT proposal_id, user_id, username, kind, boolean_value, choice, number_value, cast_at
+		FROM votes WHERE proposal_id = ANY($1) ORDER BY proposal_id, cast_at, user_id`, proposalIDs)
+	out := map[string][]model.Vote{}
+	var id string
+	var v model.Vote
+	var number *int64
+	_, err := pgx.ForEachRow(rows, []any{&id, &v.UserID, &v.Username, &v.Kind, &v.Boolean, &v.Choice, &number, &v.CastAt}, func() error {
+		vote := v
+		if number != nil {
+			n := int(*number)
+			vote.Number = &n
+		}
+		out[id] = append(out[id], vote)
+		return nil
+	})
+	return out, err
+}
+
+// effects reads the effects several proposals requested, in the order they were requested.
+func (r reader) effects(ctx context.Context, proposalIDs []string) (map[string][]model.Effect, error) {
+	rows, _ := r.db.Query(ctx, `SELECT proposal_id, id, platform, method, purpose, args::text, status, result::text, error,
+			requested_at, finished_at
+		FROM effects WHERE proposal_id = ANY($1) ORDER BY proposal_id, requested_at, id`, proposalIDs)
+	out := map[string][]model.Effect{}
+	var id string
+	var e model.Effect
+	_, err := pgx.ForEachRow(rows, []any{&id, &e.ID, &e.Platform, &e.Method, &e.Purpose, &e.ArgsJSON, &e.Status, &e.ResultJSON, &e.Error,
+		&e.RequestedAt, &e.FinishedAt}, func() error {
+		out[id] = append(out[id], e)
+		return nil
+	})
+	return out, err
+}
+
+// evaluationLogs reads the recorded block runs of several proposals, in stream order.
+func (r reader) evaluationLogs(ctx context.Context, proposalIDs []string) (map[string][]model.EvaluationLog, error) {
+	rows, _ := r.db.Query(ctx, `SELECT proposal_id, block, result, error, logs::text, evaluated_at
+		FROM evaluation_logs WHERE proposal_id = ANY($1) ORDER BY proposal_id, stream_version`, proposalIDs)
+	out := map[string][]model.EvaluationLog{}
+	var id string
+	var l model.EvaluationLog
+	_, err := pgx.ForEachRow(rows, []any{&id, &l.Block, &l.Result, &l.Error, &l.LogsJSON, &l.EvaluatedAt}, func() error {
+		out[id] = append(out[id], l)
+		return nil
+	})
+	return out, err
+}
+
+const actionColumns = `id, community_id, kind, type, platform, initiator_id, fields::text, reversible, status, reason,
+	proposed_at, decided_at, governing_proposal_id`
+
+func scanAction(row pgx.Row) (model.Action, error) {
+	var a model.Action
+	err := row.Scan(&a.ID, &a.CommunityID, &a.Kind, &a.Type, &a.Platform, &a.InitiatorID, &a.FieldsJSON, &a.Reversible, &a.Status, &a.Reason,
+		&a.ProposedAt, &a.DecidedAt, &a.GoverningProposalID)
+	return a, err
+}
+
+// actions reads several actions by id.
+func (r reader) actions(ctx context.Context, ids []string) (map[string][]model.Action, error) {
+	rows, _ := r.db.Query(ctx, `SELECT `+actionColumns+` FROM actions WHERE id = ANY($1)`, ids)
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (model.Action, error) { return scanAction(row) })
+	out := map[string][]model.Action{}
+	for _, a := range list {
+		out[a.ID] = []model.Action{a}
+	}
+	return out, err
+}
+
+func (r reader) action(ctx context.Context, id string) (*model.Action, error) {
+	a, err := scanAction(r.db.QueryRow(ctx, `SELECT `+actionColumns+` FROM actions WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, domain.NotFound("action %q", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// tally counts current votes: boolean yes and no, every vote, and choice votes per choice.
+func tally(votes []model.Vote) *model.Tally {
+	t := &model.Tally{Total: len(votes), Choices: []model.ChoiceCount{}}
+	counts := map[string]int{}
+	for _, v := range votes {
+		switch {
+		case v.Kind == domain.VoteBoolean && v.Boolean != nil && *v.Boolean:
+			t.Yes++
+		case v.Kind == domain.VoteBoolean:
+			t.No++
+		case v.Kind == domain.VoteChoice && v.Choice != nil:
+			counts[*v.Choice]++
+		}
+	}
+	for c, n := range counts {
+		t.Choices = append(t.Choices, model.ChoiceCount{Choice: c, Count: n})
+	}
+	sort.Slice(t.Choices, func(i, j int) bool { return t.Choices[i].Choice < t.Choices[j].Choice })
+	return t
+}
+
+func uniqueSorted(s []string) []string {
+	sort.Strings(s)
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
