@@ -22,6 +22,7 @@ import (
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore"
 	"github.com/policykit-go/policykit/eventstore/postgres"
+	"github.com/policykit-go/policykit/graph"
 	"github.com/policykit-go/policykit/policysandbox"
 	"github.com/policykit-go/policykit/projections"
 )
@@ -42,6 +43,7 @@ type App struct {
 	engine    *engine.Engine
 	service   *engine.Service
 	logp      *logplatform.Platform
+	graphql   http.Handler
 
 	mu      sync.Mutex
 	running bool
@@ -106,6 +108,16 @@ func (a *App) startEngine(ctx context.Context) error {
 		Log: a.log.With("component", "engine"),
 	}
 	a.logp = logplatform.New(logplatform.PostgresLedger{Pool: a.pool}, a.log.With("component", "log-platform"))
+	if a.cfg.GraphQL {
+		a.log.Warn("the GraphQL API is on and does not authenticate callers yet: expose it to trusted callers only")
+		a.graphql, err = graph.NewHandler(graph.Deps{
+			DB: a.pool, Engine: a.engine, Store: a.store, Projections: a.runner,
+			Log: a.log.With("component", "graphql"),
+		})
+		if err != nil {
+			return fmt.Errorf("graphql: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -292,6 +304,10 @@ func (a *App) routes() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", a.readyz)
+	if a.graphql != nil {
+		mux.Handle("/graphql", a.graphql)
+		mux.Handle("GET /graphiql", graph.Playground("/graphql"))
+	}
 	return mux
 }
 

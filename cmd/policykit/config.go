@@ -37,6 +37,10 @@ type Config struct {
 	LogPlatforms []string
 	// WebBaseURL prefixes links to proposals made by the web platform (POLICYKIT_BASE_URL).
 	WebBaseURL string
+	// GraphQL serves the GraphQL API at /graphql and GraphiQL at /graphiql
+	// (POLICYKIT_GRAPHQL=true). The API does not authenticate its callers yet, so it is off
+	// unless asked for: turn it on only where every caller is trusted.
+	GraphQL bool
 
 	// sandboxCommand and sandboxArgs start evaluation workers; empty means this binary.
 	// Tests point them at the test binary.
@@ -92,6 +96,9 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 	}
 	if v := getenv("POLICYKIT_LOG_PLATFORMS"); v != "" {
 		c.LogPlatforms = strings.Split(v, ",")
+	}
+	if v := getenv("POLICYKIT_GRAPHQL"); v != "" {
+		c.GraphQL = v == "true" || v == "1"
 	}
 	if v := getenv("POLICYKIT_BASE_URL"); v != "" {
 		c.WebBaseURL = strings.TrimRight(v, "/")
