@@ -75,7 +75,7 @@ func readAll(ctx context.Context, store eventstore.Store) ([]eventstore.Recorded
 	var out []eventstore.RecordedEvent
 	after := eventstore.Start
 	for {
-		evs, err := store.ReadAll(ctx, after, 1000)
+		evs, err := eventstore.ReadAllSettled(ctx, store, after, 1000)
 		if err != nil {
 			return nil, err
 		}

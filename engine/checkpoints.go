@@ -87,16 +87,10 @@ func leadOnce(ctx context.Context, pool *pgxpool.Pool, key int64, fn func(ctx co
 	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&got); err != nil || !got {
 		return errNotLeader
 	}
-	defer func() {
-		unlockCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if _, err := conn.Exec(unlockCtx, `SELECT pg_advisory_unlock($1)`, key); err != nil {
-			conn.Conn().Close(unlockCtx) // closing the session releases the lock
-		}
-	}()
 	leadCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	pinged := make(chan struct{})
 	go func() { // lose the lock's connection, lose the lead
+		defer close(pinged)
 		t := time.NewTicker(2 * time.Second)
 		defer t.Stop()
 		for {
@@ -109,6 +103,15 @@ func leadOnce(ctx context.Context, pool *pgxpool.Pool, key int64, fn func(ctx co
 					return
 				}
 			}
+		}
+	}()
+	defer func() {
+		cancel()
+		<-pinged // the connection is the pinger's until it stops
+		unlockCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
+		defer done()
+		if _, err := conn.Exec(unlockCtx, `SELECT pg_advisory_unlock($1)`, key); err != nil {
+			conn.Conn().Close(unlockCtx) // closing the session releases the lock
 		}
 	}()
 	return fn(leadCtx)

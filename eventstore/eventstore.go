@@ -218,3 +218,38 @@ type Store interface {
 	// It returns when ctx ends (with ctx's error) or when handle returns an error (with it).
 	Subscribe(ctx context.Context, after Position, handle func(context.Context, []RecordedEvent) error) error
 }
+
+// HeldReader is implemented by stores whose ReadAll can hold committed events back for a
+// while: the Postgres store returns events only below the oldest transaction still running
+// on the server, so an event that committed after a still-open transaction started waits
+// for it. HeldBack reports whether committed events after a position are held back now.
+type HeldReader interface {
+	HeldBack(ctx context.Context, after Position) (bool, error)
+}
+
+// ReadAllSettled is ReadAll for readers that must reach the end of the log as it stands:
+// when ReadAll returns nothing while events are held back (see HeldReader), it waits for
+// them, polling with a short backoff, until they can be read or ctx ends.
+func ReadAllSettled(ctx context.Context, s Store, after Position, limit int) ([]RecordedEvent, error) {
+	delay := time.Millisecond
+	for {
+		evs, err := s.ReadAll(ctx, after, limit)
+		if err != nil || len(evs) > 0 {
+			return evs, err
+		}
+		h, ok := s.(HeldReader)
+		if !ok {
+			return nil, nil
+		}
+		held, err := h.HeldBack(ctx, after)
+		if err != nil || !held {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 50*time.Millisecond)
+	}
+}

@@ -168,12 +168,13 @@ type page struct {
 	err  error
 }
 
-// readPages sends the decoded batches of the log after from until the log (as ReadAll sees
-// it) ends, an error occurs or ctx ends, then closes pages.
+// readPages sends the decoded batches of the log after from until the end of the log as it
+// stands (waiting for events an open transaction holds back), an error occurs or ctx ends,
+// then closes pages.
 func (r *Runner) readPages(ctx context.Context, from eventstore.Position, pages chan<- page) {
 	defer close(pages)
 	for {
-		evs, err := r.store.ReadAll(ctx, from, r.batch)
+		evs, err := eventstore.ReadAllSettled(ctx, r.store, from, r.batch)
 		var envs []Envelope
 		if err != nil {
 			err = fmt.Errorf("read log after %s: %w", from, err)

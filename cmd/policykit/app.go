@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 
 	"github.com/policykit-go/policykit/adapters/effects"
 	"github.com/policykit-go/policykit/adapters/logplatform"
+	slackadapter "github.com/policykit-go/policykit/adapters/slack"
 	"github.com/policykit-go/policykit/adapters/web"
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
@@ -44,6 +47,7 @@ type App struct {
 	service   *engine.Service
 	logp      *logplatform.Platform
 	graphql   http.Handler
+	slack     *slackadapter.Adapter
 
 	mu      sync.Mutex
 	running bool
@@ -108,6 +112,17 @@ func (a *App) startEngine(ctx context.Context) error {
 		Log: a.log.With("component", "engine"),
 	}
 	a.logp = logplatform.New(logplatform.PostgresLedger{Pool: a.pool}, a.log.With("component", "log-platform"))
+	getenv := a.cfg.getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if a.slack, err = newSlackAdapter(ctx, a.pool, a.store, b, getenv, a.log.With("component", "slack")); err != nil {
+		return err
+	}
+	if a.slack != nil && slices.Contains(a.cfg.LogPlatforms, domain.PlatformSlack) {
+		a.log.Warn("Slack is configured: the log platform no longer stands in for it")
+		a.cfg.LogPlatforms = slices.DeleteFunc(slices.Clone(a.cfg.LogPlatforms), func(p string) bool { return p == domain.PlatformSlack })
+	}
 	if a.cfg.GraphQL {
 		a.log.Warn("the GraphQL API is on and does not authenticate callers yet: expose it to trusted callers only")
 		a.graphql, err = graph.NewHandler(graph.Deps{
@@ -270,7 +285,13 @@ func (a *App) runEngine(ctx context.Context, cancel context.CancelFunc, wg *sync
 	run("log adapter", func() error {
 		return effects.Run(ctx, a.bus, "log", a.cfg.LogPlatforms, a.logp, a.log.With("component", "log-platform"), logReady)
 	})
-	for _, ch := range []<-chan struct{}{a.service.Ready(), webReady, logReady} {
+	waits := []<-chan struct{}{a.service.Ready(), webReady, logReady}
+	if a.slack != nil {
+		slackReady := make(chan struct{})
+		run("slack adapter", func() error { return a.slack.Run(ctx, a.bus, slackReady) })
+		waits = append(waits, slackReady)
+	}
+	for _, ch := range waits {
 		select {
 		case <-ch:
 		case <-ctx.Done():
@@ -282,6 +303,9 @@ func (a *App) runEngine(ctx context.Context, cancel context.CancelFunc, wg *sync
 // Close releases the bus, the sandbox workers and the database pool. Call it after Run
 // returns.
 func (a *App) Close() error {
+	if a.slack != nil {
+		_ = a.slack.Close() // waits for its background work, which publishes on the bus
+	}
 	if a.bus != nil {
 		_ = a.bus.Close()
 	}
@@ -304,11 +328,26 @@ func (a *App) routes() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", a.readyz)
+	if a.slack != nil {
+		mux.Handle("POST /api/hooks/slack", a.slack)
+	} else {
+		mux.HandleFunc("/api/hooks/slack", notConfigured("Slack", "SLACK_SIGNING_SECRET"))
+	}
+	mux.HandleFunc("/auth/slack/", notConfigured("Slack sign-in and installation", "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (not supported yet)"))
 	if a.graphql != nil {
 		mux.Handle("/graphql", a.graphql)
 		mux.Handle("GET /graphiql", graph.Playground("/graphql"))
 	}
 	return mux
+}
+
+// notConfigured answers the routes of an integration that is not set up, saying so.
+func notConfigured(what, settings string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{
+			"error": what + " is not configured on this server: set " + settings,
+		})
+	}
 }
 
 // readyz answers 200 when the database answers and the App is running, with the projections'

@@ -205,7 +205,7 @@ func exportLine(ev eventstore.RecordedEvent) exportedEvent {
 func forEachEvent(ctx context.Context, store eventstore.Store, after eventstore.Position, fn func(eventstore.RecordedEvent) error) (int, error) {
 	n := 0
 	for {
-		evs, err := store.ReadAll(ctx, after, 1000)
+		evs, err := eventstore.ReadAllSettled(ctx, store, after, 1000)
 		if err != nil {
 			return n, err
 		}

@@ -46,6 +46,8 @@ type Config struct {
 	// Tests point them at the test binary.
 	sandboxCommand string
 	sandboxArgs    []string
+	// getenv reads the platform adapters' settings (SLACK_*); nil means os.Getenv.
+	getenv func(string) string
 }
 
 // DefaultConfig returns the configuration a newcomer gets with nothing set.

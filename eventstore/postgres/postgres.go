@@ -83,7 +83,10 @@ const (
 	maxHeldDelay = 50 * time.Millisecond
 )
 
-var _ eventstore.Store = (*Store)(nil)
+var (
+	_ eventstore.Store      = (*Store)(nil)
+	_ eventstore.HeldReader = (*Store)(nil)
+)
 
 // Store is the Postgres event store. It is safe for concurrent use. Create it with New on a
 // database that Migrate has brought up to date.

@@ -566,3 +566,46 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+// ReadAllSettled waits for events an open transaction holds back, where ReadAll returns
+// nothing: a rebuild or an export reaches the end of the log as it stands.
+func TestReadAllSettledWaitsForHeldEvents(t *testing.T) {
+	ctx := context.Background()
+	s, pool, _ := newTestStore(t)
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	heldAppend(t, tx, "held", storetest.NewEvents(1, "Held"))
+	if _, err := s.Append(ctx, "later", eventstore.NoStream(), storetest.NewEvents(1, "Later")); err != nil {
+		t.Fatal(err)
+	}
+	if evs, err := s.ReadAll(ctx, eventstore.Start, 10); err != nil || len(evs) != 0 {
+		t.Fatalf("ReadAll while held: %d events, %v", len(evs), err)
+	}
+	got := make(chan []eventstore.RecordedEvent, 1)
+	go func() {
+		evs, err := eventstore.ReadAllSettled(ctx, s, eventstore.Start, 10)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- evs
+	}()
+	select {
+	case evs := <-got:
+		t.Fatalf("ReadAllSettled returned %d events while they were held back", len(evs))
+	case <-time.After(100 * time.Millisecond):
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case evs := <-got:
+		if len(evs) != 2 {
+			t.Fatalf("ReadAllSettled returned %d events, want both", len(evs))
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("ReadAllSettled did not return after the transaction committed")
+	}
+}

@@ -96,6 +96,12 @@ func (s *Store) Subscribe(ctx context.Context, after eventstore.Position, handle
 	}
 }
 
+// HeldBack reports whether committed events after pos exist that ReadAll does not return
+// yet, because a transaction that started before they committed is still open.
+func (s *Store) HeldBack(ctx context.Context, pos eventstore.Position) (bool, error) {
+	return s.held(ctx, pos)
+}
+
 // held reports whether committed events after pos exist that ReadAll does not return yet.
 func (s *Store) held(ctx context.Context, pos eventstore.Position) (bool, error) {
 	var held bool

@@ -1,0 +1,233 @@
+// Package slack is the Slack platform adapter. Its ingress (an http.Handler for
+// POST /api/hooks/slack) verifies Slack's signed Events API and interactivity requests and
+// publishes ProposeAction and CastVote commands; its Performer carries out the engine's
+// effect requests for platform "slack" (posts, Block Kit votes, executes and reverts of
+// governable Slack actions) through the Slack Web API, each once by idempotency key.
+// It meets the engine only on the bus.
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/slack-go/slack"
+
+	"github.com/policykit-go/policykit/adapters/effects"
+	"github.com/policykit-go/policykit/bus"
+	"github.com/policykit-go/policykit/domain"
+)
+
+// ErrUnknownWorkspace is returned (wrapped) for a Slack team no community is connected to.
+var ErrUnknownWorkspace = errors.New("slack: unknown workspace")
+
+// Directory maps Slack workspaces to communities and Slack members to community users.
+type Directory interface {
+	CommunityOfTeam(ctx context.Context, teamID string) (string, error)
+	TeamOfCommunity(ctx context.Context, communityID string) (string, error)
+	// UserID returns the community user id of a Slack member, "" when not registered.
+	UserID(ctx context.Context, communityID, memberID string) (string, error)
+}
+
+var _ Directory = StaticDirectory{}
+
+// StaticDirectory is a Directory from fixed maps (tests, demos).
+type StaticDirectory struct {
+	Teams map[string]string            // team id -> community id
+	Users map[string]map[string]string // community id -> member id -> user id
+}
+
+func (d StaticDirectory) CommunityOfTeam(_ context.Context, teamID string) (string, error) {
+	if c, ok := d.Teams[teamID]; ok {
+		return c, nil
+	}
+	return "", fmt.Errorf("%w: team %q", ErrUnknownWorkspace, teamID)
+}
+
+func (d StaticDirectory) TeamOfCommunity(_ context.Context, communityID string) (string, error) {
+	for t, c := range d.Teams {
+		if c == communityID {
+			return t, nil
+		}
+	}
+	return "", fmt.Errorf("%w: community %q", ErrUnknownWorkspace, communityID)
+}
+
+func (d StaticDirectory) UserID(_ context.Context, communityID, memberID string) (string, error) {
+	return d.Users[communityID][memberID], nil
+}
+
+// Deps are the adapter's collaborators.
+type Deps struct {
+	// Publisher receives the commands (bus.Bus.Publisher()). Required.
+	Publisher message.Publisher
+	// Tokens holds each workspace's bot token. Required.
+	Tokens TokenStore
+	// Directory maps teams to communities and members to users. Required.
+	Directory Directory
+	// State is the adapter's memory (default: NewMemoryState()).
+	State State
+	// EnsureUser, when set, registers a Slack member the Directory does not know as a
+	// community user and returns its id (the App wires it to the community aggregate).
+	// Unset, such a member's actions are proposed without initiator_id.
+	EnsureUser func(ctx context.Context, communityID, memberID string) (string, error)
+	Logger     *slog.Logger
+	// Now is the clock of votes (default time.Now).
+	Now func() time.Time
+}
+
+// Adapter is the Slack adapter: ServeHTTP is the ingress, Perform the effects. Safe for
+// concurrent use. Close waits for the events being handled.
+type Adapter struct {
+	cfg   Config
+	deps  Deps
+	log   *slog.Logger
+	state State
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	sem    chan struct{}
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	closed   bool
+	clients  map[string]*slack.Client // by token
+	botUsers map[string]string        // team id -> our bot's user id
+}
+
+var _ effects.Performer = (*Adapter)(nil)
+
+// New returns an adapter; cfg gets its defaults and is validated.
+func New(cfg Config, deps Deps) (*Adapter, error) {
+	cfg = cfg.WithDefaults()
+	errs := []error{cfg.Validate()}
+	if deps.Publisher == nil {
+		errs = append(errs, errors.New("slack: Deps.Publisher is nil"))
+	}
+	if deps.Tokens == nil {
+		errs = append(errs, errors.New("slack: Deps.Tokens is nil"))
+	}
+	if deps.Directory == nil {
+		errs = append(errs, errors.New("slack: Deps.Directory is nil"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if deps.State == nil {
+		deps.State = NewMemoryState()
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Adapter{
+		cfg: cfg, deps: deps, log: deps.Logger, state: deps.State,
+		ctx: ctx, cancel: cancel, sem: make(chan struct{}, cfg.Workers),
+		clients: map[string]*slack.Client{}, botUsers: map[string]string{},
+	}, nil
+}
+
+// Run performs the engine's effect requests for platform "slack" from b until ctx ends
+// (consumer group "adapter-slack"). ready, if not nil, is closed once subscribed.
+func (a *Adapter) Run(ctx context.Context, b *bus.Bus, ready chan<- struct{}) error {
+	return effects.Run(ctx, b, "slack", []string{domain.PlatformSlack}, a, a.log, ready)
+}
+
+// Close stops accepting background work and waits for the events being handled.
+func (a *Adapter) Close() error {
+	a.mu.Lock()
+	a.closed = true
+	a.mu.Unlock()
+	a.cancel()
+	a.wg.Wait()
+	return nil
+}
+
+// startWork reserves a worker for an acknowledged event; false when all are busy or the
+// adapter is closed.
+func (a *Adapter) startWork() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return false
+	}
+	select {
+	case a.sem <- struct{}{}:
+		a.wg.Add(1)
+		return true
+	default:
+		return false
+	}
+}
+
+func (a *Adapter) endWork() {
+	<-a.sem
+	a.wg.Done()
+}
+
+// client returns the Web API client of a team.
+func (a *Adapter) client(ctx context.Context, teamID string) (*slack.Client, error) {
+	token, err := a.deps.Tokens.BotToken(ctx, teamID)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c, ok := a.clients[token]
+	if !ok {
+		c = slack.New(token, slack.OptionAPIURL(a.cfg.APIURL))
+		a.clients[token] = c
+	}
+	return c, nil
+}
+
+// botUser returns our bot's member id in the team ("" when auth.test fails).
+func (a *Adapter) botUser(ctx context.Context, teamID string, c *slack.Client) string {
+	a.mu.Lock()
+	id, ok := a.botUsers[teamID]
+	a.mu.Unlock()
+	if ok {
+		return id
+	}
+	var resp *slack.AuthTestResponse
+	err := a.retry(ctx, func() (err error) { resp, err = c.AuthTestContext(ctx); return err })
+	if err != nil {
+		a.log.Warn("slack auth.test failed", "team", teamID, "err", err)
+		return ""
+	}
+	a.mu.Lock()
+	a.botUsers[teamID] = resp.UserID
+	a.mu.Unlock()
+	return resp.UserID
+}
+
+// retry runs call, waiting out Slack's rate limit (429 with Retry-After) up to
+// cfg.RateLimitRetries times.
+func (a *Adapter) retry(ctx context.Context, call func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := call()
+		var rl *slack.RateLimitedError
+		if !errors.As(err, &rl) || attempt >= a.cfg.RateLimitRetries {
+			return err
+		}
+		wait := rl.RetryAfter
+		if wait <= 0 {
+			wait = time.Second
+		}
+		a.log.Info("slack rate limited; waiting", "retry_after", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,389 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/slack-go/slack"
+
+	"github.com/policykit-go/policykit/bus"
+	"github.com/policykit-go/policykit/domain"
+)
+
+// Perform carries out one effect request for platform "slack", once per idempotency key:
+// a request whose key is in the ledger (State) is answered with the stored result without
+// calling Slack. A failed call is not recorded, so a redelivery tries again. Calls answered
+// 429 are retried after Retry-After.
+//
+// Methods: post_message, initiate_vote (answers {"post_id": ts, "url": permalink}),
+// rename_conversation, join_conversation, kick_conversation, pin_message,
+// schedule_message, delete_message, and execute / revert of the governable Slack actions.
+func (a *Adapter) Perform(ctx context.Context, req bus.EffectRequest) (map[string]any, error) {
+	if req.IdempotencyKey == "" {
+		return nil, errors.New("slack: effect request without idempotency key")
+	}
+	if res, ok, err := a.state.Effect(ctx, req.IdempotencyKey); err != nil || ok {
+		return res, err
+	}
+	team, err := a.deps.Directory.TeamOfCommunity(ctx, req.CommunityID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := a.client(ctx, team)
+	if err != nil {
+		return nil, err
+	}
+	res, err := a.perform(ctx, team, c, req)
+	if err != nil {
+		return nil, fmt.Errorf("slack %s: %w", req.Method, err)
+	}
+	return a.state.SaveEffect(ctx, req.IdempotencyKey, EffectRecord{
+		EffectID: req.EffectID, CommunityID: req.CommunityID, Method: req.Method, Purpose: req.Purpose, Result: res,
+	})
+}
+
+func (a *Adapter) perform(ctx context.Context, team string, c *slack.Client, req bus.EffectRequest) (map[string]any, error) {
+	args := req.Args
+	switch req.Method {
+	case "post_message":
+		return a.postMessage(ctx, c, args)
+	case "initiate_vote":
+		return a.initiateVote(ctx, team, c, req)
+	case "rename_conversation":
+		return a.rename(ctx, team, c, str(args, "channel"), str(args, "name"))
+	case "join_conversation":
+		return a.invite(ctx, c, str(args, "channel"), strs(args, "users"))
+	case "kick_conversation":
+		return a.kick(ctx, c, str(args, "channel"), []string{str(args, "user")})
+	case "pin_message":
+		return a.pin(ctx, c, str(args, "channel"), str(args, "timestamp"), true)
+	case "schedule_message":
+		return a.schedule(ctx, c, str(args, "channel"), str(args, "text"), str(args, "post_at"))
+	case "delete_message":
+		return a.deleteMessage(ctx, c, str(args, "channel"), str(args, "ts"))
+	case "execute", "revert":
+		return a.govern(ctx, team, c, req.Method == "execute", args)
+	}
+	return nil, fmt.Errorf("unsupported method %q", req.Method)
+}
+
+// govern executes (or reverts) a governable Slack action from its fields.
+func (a *Adapter) govern(ctx context.Context, team string, c *slack.Client, execute bool, args map[string]any) (map[string]any, error) {
+	f, _ := args["fields"].(map[string]any)
+	typ := str(args, "action_type")
+	ch := str(f, "channel")
+	switch typ {
+	case domain.ActionSlackPostMessage:
+		ts := str(f, "timestamp")
+		if ts == "" {
+			ts = str(f, "ts")
+		}
+		if !execute {
+			return a.deleteMessage(ctx, c, ch, ts)
+		}
+		text := str(f, "text")
+		if u := str(f, "user"); u != "" {
+			text += "\n_posted on behalf of <@" + u + ">_"
+		}
+		return a.postMessage(ctx, c, map[string]any{"channel": ch, "text": text, "thread_ts": str(f, "thread_ts")})
+	case domain.ActionSlackRenameConversation:
+		name := str(f, "name")
+		if !execute {
+			name = str(f, "previous_name")
+			if name == "" {
+				return nil, fmt.Errorf("cannot revert the rename of %s: its previous name is unknown", ch)
+			}
+		}
+		return a.rename(ctx, team, c, ch, name)
+	case domain.ActionSlackJoinConversation:
+		if execute {
+			return a.invite(ctx, c, ch, strs(f, "users"))
+		}
+		return a.kick(ctx, c, ch, strs(f, "users"))
+	case domain.ActionSlackPinMessage:
+		return a.pin(ctx, c, ch, str(f, "timestamp"), execute)
+	case domain.ActionSlackScheduleMessage:
+		if !execute {
+			return nil, errors.New("a scheduled message is only executed, never reverted")
+		}
+		return a.schedule(ctx, c, ch, str(f, "text"), str(f, "post_at"))
+	case domain.ActionSlackKickConversation:
+		if execute {
+			return a.kick(ctx, c, ch, []string{str(f, "user")})
+		}
+		return a.invite(ctx, c, ch, []string{str(f, "user")})
+	}
+	return nil, fmt.Errorf("cannot govern action type %q", typ)
+}
+
+// postMessage posts text to a channel (post_type "channel", the default; thread_ts and
+// reply_broadcast apply), ephemerally to each of users in the channel ("ephemeral"), to
+// each user in a direct message ("im"), or to all of them in one group DM ("mpim").
+func (a *Adapter) postMessage(ctx context.Context, c *slack.Client, args map[string]any) (map[string]any, error) {
+	text, channel, thread := str(args, "text"), str(args, "channel"), str(args, "thread_ts")
+	users := strs(args, "users")
+	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
+	if thread != "" {
+		opts = append(opts, slack.MsgOptionTS(thread))
+		if b, _ := args["reply_broadcast"].(bool); b {
+			opts = append(opts, slack.MsgOptionBroadcast())
+		}
+	}
+	switch postType := str(args, "post_type"); postType {
+	case "ephemeral":
+		if channel == "" || len(users) == 0 {
+			return nil, errors.New("an ephemeral post needs a channel and users")
+		}
+		for _, u := range users {
+			err := a.retry(ctx, func() error { _, err := c.PostEphemeralContext(ctx, channel, u, opts...); return err })
+			if err != nil {
+				return nil, fmt.Errorf("ephemeral to %s: %w", u, err)
+			}
+		}
+		return map[string]any{"channel": channel, "users": toAny(users)}, nil
+	case "im", "mpim":
+		if len(users) == 0 {
+			return nil, fmt.Errorf("a %s post needs users", postType)
+		}
+		groups := [][]string{users}
+		if postType == "im" {
+			groups = groups[:0]
+			for _, u := range users {
+				groups = append(groups, []string{u})
+			}
+		}
+		var last map[string]any
+		for _, g := range groups {
+			dm, err := a.open(ctx, c, g)
+			if err != nil {
+				return nil, err
+			}
+			if last, err = a.post(ctx, c, dm, opts...); err != nil {
+				return nil, err
+			}
+		}
+		return last, nil
+	case "", "channel":
+		if channel == "" {
+			return nil, errors.New("post_message needs a channel")
+		}
+		return a.post(ctx, c, channel, opts...)
+	default:
+		return nil, fmt.Errorf("unknown post_type %q", postType)
+	}
+}
+
+func (a *Adapter) post(ctx context.Context, c *slack.Client, channel string, opts ...slack.MsgOption) (map[string]any, error) {
+	var ch, ts string
+	err := a.retry(ctx, func() (err error) { ch, ts, err = c.PostMessageContext(ctx, channel, opts...); return err })
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"channel": ch, "ts": ts}, nil
+}
+
+func (a *Adapter) open(ctx context.Context, c *slack.Client, users []string) (string, error) {
+	var ch *slack.Channel
+	err := a.retry(ctx, func() (err error) {
+		ch, _, _, err = c.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: users})
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("conversations.open: %w", err)
+	}
+	return ch.ID, nil
+}
+
+// initiateVote posts the vote message with its buttons (thumbs up / down, or one per
+// option), remembers it, and answers {"post_id": ts, "url": permalink, "channel"}.
+func (a *Adapter) initiateVote(ctx context.Context, team string, c *slack.Client, req bus.EffectRequest) (map[string]any, error) {
+	if req.ProposalID == "" {
+		return nil, errors.New("initiate_vote without a proposal")
+	}
+	args := req.Args
+	text, channel, users, options := str(args, "text"), str(args, "channel"), strs(args, "users"), strs(args, "options")
+	if text == "" {
+		text = "Please vote on this proposal."
+	}
+	if str(args, "post_type") == "mpim" {
+		dm, err := a.open(ctx, c, users)
+		if err != nil {
+			return nil, err
+		}
+		channel = dm
+	}
+	if channel == "" {
+		return nil, errors.New("initiate_vote needs a channel")
+	}
+	kind := domain.VoteBoolean
+	var buttons []slack.BlockElement
+	if len(options) > 0 {
+		kind = domain.VoteChoice
+		for i, o := range options {
+			buttons = append(buttons, slack.NewButtonBlockElement(voteActionPrefix+strconv.Itoa(i), o,
+				slack.NewTextBlockObject(slack.PlainTextType, o, false, false)))
+		}
+	} else {
+		buttons = []slack.BlockElement{
+			slack.NewButtonBlockElement(voteActionPrefix+valueYes, valueYes, slack.NewTextBlockObject(slack.PlainTextType, ":thumbsup:", true, false)),
+			slack.NewButtonBlockElement(voteActionPrefix+valueNo, valueNo, slack.NewTextBlockObject(slack.PlainTextType, ":thumbsdown:", true, false)),
+		}
+	}
+	res, err := a.post(ctx, c, channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, false), nil, nil),
+		slack.NewActionBlock(voteBlockID, buttons...),
+	))
+	if err != nil {
+		return nil, err
+	}
+	ch, ts := res["channel"].(string), res["ts"].(string)
+	if ch == "" {
+		ch = channel
+	}
+	if err := a.state.SaveVote(ctx, VotePost{TeamID: team, Channel: ch, TS: ts, CommunityID: req.CommunityID,
+		ProposalID: req.ProposalID, Kind: kind, Options: options, Users: users}); err != nil {
+		return nil, err
+	}
+	var link string
+	err = a.retry(ctx, func() (err error) {
+		link, err = c.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: ch, Ts: ts})
+		return err
+	})
+	if err != nil {
+		a.log.Warn("slack chat.getPermalink failed; vote answered without url", "channel", ch, "ts", ts, "err", err)
+	}
+	return map[string]any{"post_id": ts, "url": link, "channel": ch}, nil
+}
+
+// rename renames a channel, noting the rename as the adapter's own first so that its
+// channel_rename event is not governed again.
+func (a *Adapter) rename(ctx context.Context, team string, c *slack.Client, channel, name string) (map[string]any, error) {
+	if channel == "" || name == "" {
+		return nil, errors.New("rename needs a channel and a name")
+	}
+	if err := a.state.ExpectRename(ctx, team, channel, name); err != nil {
+		return nil, err
+	}
+	err := a.retry(ctx, func() error { _, err := c.RenameConversationContext(ctx, channel, name); return err })
+	if err != nil {
+		_, _ = a.state.TakeRename(ctx, team, channel, name)
+		return nil, err
+	}
+	if err := a.state.SetChannelName(ctx, team, channel, name); err != nil {
+		return nil, err
+	}
+	return map[string]any{"channel": channel, "name": name}, nil
+}
+
+func (a *Adapter) invite(ctx context.Context, c *slack.Client, channel string, users []string) (map[string]any, error) {
+	if channel == "" || len(users) == 0 {
+		return nil, errors.New("invite needs a channel and users")
+	}
+	err := a.retry(ctx, func() error { _, err := c.InviteUsersToConversationContext(ctx, channel, users...); return err })
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"channel": channel, "users": toAny(users)}, nil
+}
+
+func (a *Adapter) kick(ctx context.Context, c *slack.Client, channel string, users []string) (map[string]any, error) {
+	if channel == "" || len(users) == 0 || users[0] == "" {
+		return nil, errors.New("kick needs a channel and a user")
+	}
+	for _, u := range users {
+		if err := a.retry(ctx, func() error { return c.KickUserFromConversationContext(ctx, channel, u) }); err != nil {
+			return nil, fmt.Errorf("kick %s: %w", u, err)
+		}
+	}
+	return map[string]any{"channel": channel, "users": toAny(users)}, nil
+}
+
+func (a *Adapter) pin(ctx context.Context, c *slack.Client, channel, ts string, add bool) (map[string]any, error) {
+	if channel == "" || ts == "" {
+		return nil, errors.New("pin needs a channel and a timestamp")
+	}
+	item := slack.NewRefToMessage(channel, ts)
+	err := a.retry(ctx, func() error {
+		if add {
+			return c.AddPinContext(ctx, channel, item)
+		}
+		return c.RemovePinContext(ctx, channel, item)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"channel": channel, "timestamp": ts, "pinned": add}, nil
+}
+
+func (a *Adapter) schedule(ctx context.Context, c *slack.Client, channel, text, postAt string) (map[string]any, error) {
+	if channel == "" || text == "" || postAt == "" {
+		return nil, errors.New("schedule_message needs a channel, a text and post_at")
+	}
+	var ch, id string
+	err := a.retry(ctx, func() (err error) {
+		ch, id, err = c.ScheduleMessageContext(ctx, channel, postAt, slack.MsgOptionText(text, false))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"channel": ch, "scheduled_message_id": id}, nil
+}
+
+func (a *Adapter) deleteMessage(ctx context.Context, c *slack.Client, channel, ts string) (map[string]any, error) {
+	if channel == "" || ts == "" {
+		return nil, errors.New("delete needs a channel and a ts")
+	}
+	err := a.retry(ctx, func() error { _, _, err := c.DeleteMessageContext(ctx, channel, ts); return err })
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"channel": channel, "ts": ts, "deleted": true}, nil
+}
+
+// str reads a string argument; numbers (JSON float64) are formatted without exponent.
+func str(m map[string]any, key string) string {
+	switch v := m[key].(type) {
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case int:
+		return strconv.Itoa(v)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	}
+	return ""
+}
+
+// strs reads a list of strings (or one string) argument.
+func strs(m map[string]any, key string) []string {
+	switch v := m[key].(type) {
+	case string:
+		if v == "" {
+			return nil
+		}
+		return []string{v}
+	case []string:
+		return v
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, x := range v {
+			if s := str(map[string]any{"x": x}, "x"); s != "" {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+func toAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, x := range s {
+		out[i] = x
+	}
+	return out
+}

@@ -1,0 +1,366 @@
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+
+	"github.com/policykit-go/policykit/bus"
+	"github.com/policykit-go/policykit/domain"
+)
+
+// Vote buttons: the action_id of every vote button starts with voteActionPrefix; the
+// button's value is "yes" or "no" (boolean votes) or the chosen option.
+const (
+	voteBlockID      = "policykit_vote"
+	voteActionPrefix = "policykit_vote_"
+	valueYes         = "yes"
+	valueNo          = "no"
+)
+
+// ServeHTTP is the hook Slack calls (POST /api/hooks/slack) for Events API deliveries
+// (JSON) and interactivity payloads (form-encoded "payload"). Every request must carry a
+// valid v0 signature made within the last five minutes (else 401); a body over
+// Config.MaxBodyBytes gets 413. Nothing is published for a refused request.
+//
+// An event_callback is acknowledged with 200 at once and handled in the background (at most
+// Config.Workers at a time; beyond that 503, and Slack delivers it again). Each event is
+// handled once per (team, event_id); the ProposeAction it yields has an Action.ID derived
+// from them, so the engine too recognises a repeat.
+func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "cannot read body", http.StatusBadRequest)
+		return
+	}
+	if err := a.verify(r.Header, body); err != nil {
+		a.log.Warn("slack request refused", "err", err)
+		http.Error(w, "invalid signature", http.StatusUnauthorized)
+		return
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt == "application/x-www-form-urlencoded" {
+		a.serveInteraction(w, r, body)
+		return
+	}
+	a.serveEvent(w, r, body)
+}
+
+// verify checks Slack's v0 signature and the timestamp's age (slack.NewSecretsVerifier).
+func (a *Adapter) verify(h http.Header, body []byte) error {
+	sv, err := slack.NewSecretsVerifier(h, a.cfg.SigningSecret)
+	if err != nil {
+		return err
+	}
+	if _, err := sv.Write(body); err != nil {
+		return err
+	}
+	return sv.Ensure()
+}
+
+type outerEvent struct {
+	Type      string `json:"type"`
+	Challenge string `json:"challenge"`
+	TeamID    string `json:"team_id"`
+	EventID   string `json:"event_id"`
+	EventTime int64  `json:"event_time"`
+}
+
+func (a *Adapter) serveEvent(w http.ResponseWriter, r *http.Request, body []byte) {
+	var outer outerEvent
+	if err := json.Unmarshal(body, &outer); err != nil {
+		http.Error(w, "malformed JSON", http.StatusBadRequest)
+		return
+	}
+	switch outer.Type {
+	case slackevents.URLVerification:
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, outer.Challenge)
+		return
+	case slackevents.CallbackEvent:
+	default:
+		w.WriteHeader(http.StatusOK) // app_rate_limited and others: nothing to do
+		return
+	}
+	if outer.TeamID == "" || outer.EventID == "" {
+		http.Error(w, "event without team_id or event_id", http.StatusBadRequest)
+		return
+	}
+	ev, err := slackevents.ParseEvent(json.RawMessage(body), slackevents.OptionNoVerifyToken())
+	if err != nil {
+		http.Error(w, "malformed event", http.StatusBadRequest)
+		return
+	}
+	if !a.startWork() {
+		http.Error(w, "busy", http.StatusServiceUnavailable) // Slack delivers it again later
+		return
+	}
+	retry := r.Header.Get("X-Slack-Retry-Num")
+	go func() {
+		defer a.endWork()
+		ctx, cancel := context.WithTimeout(a.ctx, a.cfg.WorkTimeout)
+		defer cancel()
+		if err := a.handleEvent(ctx, outer, ev); err != nil {
+			a.log.Error("slack event not handled", "team", outer.TeamID, "event", outer.EventID,
+				"retry", retry, "err", err)
+		}
+	}()
+	w.WriteHeader(http.StatusOK)
+}
+
+// handleEvent turns one event_callback into (at most) one ProposeAction.
+func (a *Adapter) handleEvent(ctx context.Context, outer outerEvent, ev slackevents.EventsAPIEvent) error {
+	team := outer.TeamID
+	communityID, err := a.deps.Directory.CommunityOfTeam(ctx, team)
+	if err != nil {
+		return err
+	}
+	c, err := a.client(ctx, team)
+	if err != nil {
+		return err
+	}
+	// Claimed once the workspace is known, so that a retry of an event that found no
+	// community or token yet is handled again.
+	first, err := a.state.FirstSeen(ctx, team, outer.EventID)
+	if err != nil || !first {
+		return err
+	}
+	var (
+		typ    string
+		member string
+		fields map[string]any
+	)
+	switch e := ev.InnerEvent.Data.(type) {
+	case *slackevents.MessageEvent:
+		if (e.SubType != "" && e.SubType != "thread_broadcast" && e.SubType != "file_share") || e.BotID != "" || e.User == "" ||
+			e.User == a.botUser(ctx, team, c) {
+			return nil // edits, deletions, joins, and what bots (we) posted
+		}
+		a.learnChannelName(ctx, team, e.Channel, c)
+		typ, member = domain.ActionSlackPostMessage, e.User
+		fields = map[string]any{"channel": e.Channel, "text": e.Text, "timestamp": e.TimeStamp, "ts": e.TimeStamp, "user": e.User}
+		if e.ThreadTimeStamp != "" {
+			fields["thread_ts"] = e.ThreadTimeStamp
+		}
+	case *slackevents.ChannelRenameEvent:
+		ch := e.Channel
+		previous, err := a.state.ChannelName(ctx, team, ch.ID)
+		if err != nil {
+			return err
+		}
+		if err := a.state.SetChannelName(ctx, team, ch.ID, ch.Name); err != nil {
+			return err
+		}
+		own, err := a.state.TakeRename(ctx, team, ch.ID, ch.Name)
+		if err != nil || own {
+			return err // our own revert or execute
+		}
+		typ = domain.ActionSlackRenameConversation
+		fields = map[string]any{"channel": ch.ID, "name": ch.Name, "previous_name": previous}
+	case *slackevents.MemberJoinedChannelEvent:
+		bot := a.botUser(ctx, team, c)
+		if e.User == bot || (e.Inviter != "" && e.Inviter == bot) {
+			return nil
+		}
+		a.learnChannelName(ctx, team, e.Channel, c)
+		typ, member = domain.ActionSlackJoinConversation, e.User
+		if e.Inviter != "" {
+			member = e.Inviter
+		}
+		fields = map[string]any{"channel": e.Channel, "users": []any{e.User}, "user": e.User}
+		if e.Inviter != "" {
+			fields["inviter"] = e.Inviter
+		}
+	case *slackevents.PinAddedEvent:
+		if e.User == a.botUser(ctx, team, c) {
+			return nil
+		}
+		channel, ts := e.Channel, e.Item.Timestamp
+		if channel == "" {
+			channel = e.Item.Channel
+		}
+		if e.Item.Message != nil && e.Item.Message.Timestamp != "" {
+			ts = e.Item.Message.Timestamp
+		}
+		typ, member = domain.ActionSlackPinMessage, e.User
+		fields = map[string]any{"channel": channel, "timestamp": ts, "user": e.User}
+	default:
+		return nil
+	}
+	initiator := ""
+	if member != "" {
+		if initiator, err = a.userID(ctx, communityID, member); err != nil {
+			return err
+		}
+	}
+	at := time.Unix(outer.EventTime, 0).UTC()
+	if outer.EventTime == 0 {
+		at = a.deps.Now().UTC()
+	}
+	id := eventActionID(team, outer.EventID)
+	cmd := bus.ProposeAction{Action: domain.Action{
+		ID: id, CommunityID: communityID, Kind: domain.KindPlatform, Type: typ, Platform: domain.PlatformSlack,
+		InitiatorID: initiator, Fields: fields, Reversible: true, ExternalID: outer.EventID, ProposedAt: at,
+	}}
+	return a.publish(bus.TopicProposeAction, id, bus.CommandProposeAction, cmd)
+}
+
+// eventActionID is the ProposeAction id (and Action.ID) of a Slack event.
+func eventActionID(teamID, eventID string) string {
+	return uuid.NewSHA1(uuid.NameSpaceOID, []byte("slack-event:"+teamID+":"+eventID)).String()
+}
+
+func (a *Adapter) userID(ctx context.Context, communityID, member string) (string, error) {
+	id, err := a.deps.Directory.UserID(ctx, communityID, member)
+	if err != nil || id != "" || a.deps.EnsureUser == nil {
+		return id, err
+	}
+	return a.deps.EnsureUser(ctx, communityID, member)
+}
+
+// learnChannelName remembers a channel's name the first time the adapter meets it, so that
+// a later rename can say what the name was (Slack's channel_rename carries only the new
+// one). Best effort.
+func (a *Adapter) learnChannelName(ctx context.Context, team, channel string, c *slack.Client) {
+	if name, err := a.state.ChannelName(ctx, team, channel); err != nil || name != "" {
+		return
+	}
+	var ch *slack.Channel
+	err := a.retry(ctx, func() (err error) {
+		ch, err = c.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channel})
+		return err
+	})
+	if err != nil || ch.Name == "" {
+		a.log.Debug("slack conversations.info failed", "channel", channel, "err", err)
+		return
+	}
+	_ = a.state.SetChannelName(ctx, team, channel, ch.Name)
+}
+
+func (a *Adapter) publish(topic, id, typ string, payload any) error {
+	data, err := json.Marshal(payload)
+	if err != nil {
+		return err
+	}
+	msg := bus.NewMessage(id, typ, data)
+	msg.Metadata.Set(bus.MetadataCorrelationID, id)
+	if err := a.deps.Publisher.Publish(topic, msg); err != nil {
+		return fmt.Errorf("publish %s: %w", typ, err)
+	}
+	return nil
+}
+
+// serveInteraction handles a click on a vote button: a CastVote for an eligible member, an
+// ephemeral refusal for the others. Slack wants the answer within three seconds; this does
+// one lookup, one publish or one API call.
+func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request, body []byte) {
+	form, err := url.ParseQuery(string(body))
+	if err != nil || form.Get("payload") == "" {
+		http.Error(w, "missing payload", http.StatusBadRequest)
+		return
+	}
+	var cb slack.InteractionCallback
+	if err := json.Unmarshal([]byte(form.Get("payload")), &cb); err != nil {
+		http.Error(w, "malformed payload", http.StatusBadRequest)
+		return
+	}
+	if cb.Type != slack.InteractionTypeBlockActions {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if err := a.handleVoteClick(r.Context(), cb); err != nil {
+		a.log.Error("slack vote click not handled", "team", cb.Team.ID, "user", cb.User.ID, "err", err)
+		http.Error(w, "vote not recorded", http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func (a *Adapter) handleVoteClick(ctx context.Context, cb slack.InteractionCallback) error {
+	var act *slack.BlockAction
+	for _, ba := range cb.ActionCallback.BlockActions {
+		if strings.HasPrefix(ba.ActionID, voteActionPrefix) {
+			act = ba
+			break
+		}
+	}
+	if act == nil {
+		a.log.Debug("slack click on something not a vote button", "team", cb.Team.ID)
+		return nil
+	}
+	team := cb.Team.ID
+	channel, ts := cb.Container.ChannelID, cb.Container.MessageTs
+	if channel == "" {
+		channel = cb.Channel.ID
+	}
+	if ts == "" {
+		ts = cb.Message.Timestamp
+	}
+	vp, ok, err := a.state.Vote(ctx, team, channel, ts)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		a.log.Debug("slack click on an unknown vote message", "team", team, "channel", channel, "ts", ts)
+		return nil // not one of our votes (or from before the state was kept)
+	}
+	member := cb.User.ID
+	if len(vp.Users) > 0 && !slices.Contains(vp.Users, member) {
+		c, err := a.client(ctx, team)
+		if err != nil {
+			return err
+		}
+		return a.retry(ctx, func() error {
+			_, err := c.PostEphemeralContext(ctx, channel, member,
+				slack.MsgOptionText("Sorry, you are not eligible to vote on this proposal.", false))
+			return err
+		})
+	}
+	userID, err := a.userID(ctx, vp.CommunityID, member)
+	if err != nil {
+		return err
+	}
+	vote := domain.Vote{UserID: userID, Username: member, Kind: vp.Kind, At: a.deps.Now().UTC()}
+	switch vp.Kind {
+	case domain.VoteBoolean:
+		if act.Value != valueYes && act.Value != valueNo {
+			return fmt.Errorf("boolean vote with value %q", act.Value)
+		}
+		vote.Boolean = act.Value == valueYes
+	default:
+		if !slices.Contains(vp.Options, act.Value) {
+			return fmt.Errorf("vote for %q, not an option", act.Value)
+		}
+		vote.Choice = act.Value
+	}
+	cmd := bus.CastVote{CommunityID: vp.CommunityID, ProposalID: vp.ProposalID, Platform: domain.PlatformSlack, Vote: vote}
+	actionTS := act.ActionTs
+	if actionTS == "" {
+		actionTS = strconv.FormatInt(vote.At.UnixNano(), 10)
+	}
+	id := uuid.NewSHA1(uuid.NameSpaceOID, []byte("slack-vote:"+team+":"+channel+":"+ts+":"+member+":"+actionTS)).String()
+	return a.publish(bus.TopicCastVote, id, bus.CommandCastVote, cmd)
+}

@@ -1,0 +1,187 @@
+package slack
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/policykit-go/policykit/internal/migrate"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrate creates the adapter's tables (slack_*).
+func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	_, err := migrate.Apply(ctx, pool, "slack_schema_migrations", migrations, "migrations")
+	return err
+}
+
+var _ State = PostgresState{}
+
+// PostgresState keeps the adapter's State in Postgres, so that a restart performs nothing
+// twice and still recognises its vote buttons.
+type PostgresState struct{ Pool *pgxpool.Pool }
+
+func (s PostgresState) Effect(ctx context.Context, key string) (map[string]any, bool, error) {
+	var raw []byte
+	err := s.Pool.QueryRow(ctx, `SELECT result FROM slack_effects WHERE idempotency_key = $1`, key).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("slack effect %s: %w", key, err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, false, err
+	}
+	return out, true, nil
+}
+
+func (s PostgresState) SaveEffect(ctx context.Context, key string, rec EffectRecord) (map[string]any, error) {
+	if rec.Result == nil {
+		rec.Result = map[string]any{}
+	}
+	result, err := json.Marshal(rec.Result)
+	if err != nil {
+		return nil, err
+	}
+	var stored []byte
+	err = s.Pool.QueryRow(ctx, `WITH ins AS (
+		INSERT INTO slack_effects (idempotency_key, effect_id, community_id, method, purpose, result)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (idempotency_key) DO NOTHING
+		RETURNING result)
+		SELECT result FROM ins UNION ALL SELECT result FROM slack_effects WHERE idempotency_key = $1 LIMIT 1`,
+		key, rec.EffectID, rec.CommunityID, rec.Method, rec.Purpose, result).Scan(&stored)
+	if err != nil {
+		return nil, fmt.Errorf("slack: record effect %s: %w", rec.EffectID, err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(stored, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s PostgresState) SaveVote(ctx context.Context, v VotePost) error {
+	opts, _ := json.Marshal(nonNil(v.Options))
+	users, _ := json.Marshal(nonNil(v.Users))
+	_, err := s.Pool.Exec(ctx, `INSERT INTO slack_votes (team_id, channel, ts, community_id, proposal_id, kind, options, users)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (team_id, channel, ts) DO UPDATE SET community_id = excluded.community_id, proposal_id = excluded.proposal_id,
+			kind = excluded.kind, options = excluded.options, users = excluded.users`,
+		v.TeamID, v.Channel, v.TS, v.CommunityID, v.ProposalID, v.Kind, opts, users)
+	if err != nil {
+		return fmt.Errorf("slack: save vote %s: %w", v.TS, err)
+	}
+	return nil
+}
+
+func (s PostgresState) Vote(ctx context.Context, teamID, channel, ts string) (VotePost, bool, error) {
+	v := VotePost{TeamID: teamID, Channel: channel, TS: ts}
+	var opts, users []byte
+	err := s.Pool.QueryRow(ctx, `SELECT community_id, proposal_id, kind, options, users FROM slack_votes
+		WHERE team_id = $1 AND channel = $2 AND ts = $3`, teamID, channel, ts).Scan(&v.CommunityID, &v.ProposalID, &v.Kind, &opts, &users)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return VotePost{}, false, nil
+	}
+	if err != nil {
+		return VotePost{}, false, fmt.Errorf("slack: vote %s: %w", ts, err)
+	}
+	if err := json.Unmarshal(opts, &v.Options); err != nil {
+		return VotePost{}, false, err
+	}
+	if err := json.Unmarshal(users, &v.Users); err != nil {
+		return VotePost{}, false, err
+	}
+	return v, true, nil
+}
+
+func (s PostgresState) SetChannelName(ctx context.Context, teamID, channel, name string) error {
+	_, err := s.Pool.Exec(ctx, `INSERT INTO slack_channel_names (team_id, channel, name) VALUES ($1, $2, $3)
+		ON CONFLICT (team_id, channel) DO UPDATE SET name = excluded.name`, teamID, channel, name)
+	return err
+}
+
+func (s PostgresState) ChannelName(ctx context.Context, teamID, channel string) (string, error) {
+	var name string
+	err := s.Pool.QueryRow(ctx, `SELECT name FROM slack_channel_names WHERE team_id = $1 AND channel = $2`, teamID, channel).Scan(&name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return name, err
+}
+
+func (s PostgresState) ExpectRename(ctx context.Context, teamID, channel, name string) error {
+	_, err := s.Pool.Exec(ctx, `INSERT INTO slack_own_renames (team_id, channel, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, teamID, channel, name)
+	return err
+}
+
+func (s PostgresState) TakeRename(ctx context.Context, teamID, channel, name string) (bool, error) {
+	tag, err := s.Pool.Exec(ctx, `DELETE FROM slack_own_renames WHERE team_id = $1 AND channel = $2 AND name = $3`, teamID, channel, name)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+func (s PostgresState) FirstSeen(ctx context.Context, teamID, eventID string) (bool, error) {
+	tag, err := s.Pool.Exec(ctx, `INSERT INTO slack_seen_events (team_id, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, teamID, eventID)
+	if err != nil {
+		return false, fmt.Errorf("slack: seen event %s: %w", eventID, err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// PostgresDirectory maps workspaces to communities and Slack members to community users by
+// reading the engine's read models (community_platforms, community_users). It only reads.
+type PostgresDirectory struct{ Pool *pgxpool.Pool }
+
+var _ Directory = PostgresDirectory{}
+
+// CommunityOfTeam returns the community whose slack platform has external id teamID.
+func (d PostgresDirectory) CommunityOfTeam(ctx context.Context, teamID string) (string, error) {
+	var id string
+	err := d.Pool.QueryRow(ctx, `SELECT community_id FROM community_platforms
+		WHERE platform = 'slack' AND external_id = $1 AND active ORDER BY connected_at DESC LIMIT 1`, teamID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("%w: team %q", ErrUnknownWorkspace, teamID)
+	}
+	return id, err
+}
+
+// TeamOfCommunity returns the Slack team id the community is connected to.
+func (d PostgresDirectory) TeamOfCommunity(ctx context.Context, communityID string) (string, error) {
+	var id string
+	err := d.Pool.QueryRow(ctx, `SELECT external_id FROM community_platforms
+		WHERE platform = 'slack' AND community_id = $1 AND active`, communityID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && id == "") {
+		return "", fmt.Errorf("%w: community %q", ErrUnknownWorkspace, communityID)
+	}
+	return id, err
+}
+
+// UserID returns the community user whose slack username is memberID ("" when unknown).
+func (d PostgresDirectory) UserID(ctx context.Context, communityID, memberID string) (string, error) {
+	var id string
+	err := d.Pool.QueryRow(ctx, `SELECT id FROM community_users WHERE community_id = $1 AND platform = 'slack' AND username = $2`,
+		communityID, memberID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return id, err
+}

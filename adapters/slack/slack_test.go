@@ -1,0 +1,597 @@
+package slack
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/uuid"
+
+	"github.com/policykit-go/policykit/bus"
+	"github.com/policykit-go/policykit/domain"
+)
+
+const testSecret = "8f742231b10e8888abcd99yyyzzz85a5"
+
+// harness is one adapter wired to the in-process bus, a fake Slack and an HTTP server with
+// the hook route, with subscriptions observing the commands it publishes.
+type harness struct {
+	t       *testing.T
+	a       *Adapter
+	fake    *fakeSlack
+	hook    string
+	b       *bus.Bus
+	propose chan *message.Message
+	votes   chan *message.Message
+	results chan *message.Message
+}
+
+func newHarness(t *testing.T, state State) *harness {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	b, err := bus.Open(ctx, bus.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	h := &harness{t: t, fake: newFakeSlack(t), b: b}
+	h.propose = h.observe(ctx, bus.TopicProposeAction)
+	h.votes = h.observe(ctx, bus.TopicCastVote)
+	h.results = h.observe(ctx, bus.TopicRecordEffectResult)
+
+	tokens := &MemoryTokens{}
+	if err := tokens.SaveBotToken(ctx, "T1", "xoxb-test"); err != nil {
+		t.Fatal(err)
+	}
+	h.a, err = New(Config{SigningSecret: testSecret, APIURL: h.fake.srv.GetAPIURL()}, Deps{
+		Publisher: b.Publisher(), Tokens: tokens, State: state,
+		Directory: StaticDirectory{Teams: map[string]string{"T1": "c1"}, Users: map[string]map[string]string{"c1": {"U1": "user-1"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.a.Close() })
+	ready := make(chan struct{})
+	runErr := make(chan error, 1)
+	go func() { runErr <- h.a.Run(ctx, b, ready) }()
+	select {
+	case <-ready:
+	case err := <-runErr:
+		t.Fatal(err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("effects consumer not ready")
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/hooks/slack", h.a)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	h.hook = srv.URL + "/api/hooks/slack"
+	return h
+}
+
+func (h *harness) observe(ctx context.Context, topic string) chan *message.Message {
+	h.t.Helper()
+	msgs, err := h.b.Subscriber().Subscribe(ctx, topic)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	out := make(chan *message.Message, 64)
+	go func() {
+		for m := range msgs {
+			m.Ack()
+			out <- m
+		}
+	}()
+	return out
+}
+
+// sign returns Slack's v0 signature of body at ts.
+func sign(secret, ts string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte("v0:" + ts + ":"))
+	mac.Write(body)
+	return "v0=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+type delivery struct {
+	body        []byte
+	contentType string
+	secret      string
+	at          time.Time
+	retryNum    int
+}
+
+func (h *harness) deliver(d delivery) *http.Response {
+	h.t.Helper()
+	if d.secret == "" {
+		d.secret = testSecret
+	}
+	if d.at.IsZero() {
+		d.at = time.Now()
+	}
+	if d.contentType == "" {
+		d.contentType = "application/json"
+	}
+	ts := strconv.FormatInt(d.at.Unix(), 10)
+	req, err := http.NewRequest(http.MethodPost, h.hook, bytes.NewReader(d.body))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", d.contentType)
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", sign(d.secret, ts, d.body))
+	if d.retryNum > 0 {
+		req.Header.Set("X-Slack-Retry-Num", strconv.Itoa(d.retryNum))
+		req.Header.Set("X-Slack-Retry-Reason", "http_timeout")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	return resp
+}
+
+// event posts an event_callback and expects the 200 acknowledgement.
+func (h *harness) event(eventID string, inner map[string]any, retryNum int) {
+	h.t.Helper()
+	body := mustJSON(h.t, map[string]any{
+		"token": "x", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
+		"event_id": eventID, "event_time": 1700000000, "event": inner,
+	})
+	if resp := h.deliver(delivery{body: body, retryNum: retryNum}); resp.StatusCode != http.StatusOK {
+		h.t.Fatalf("event %s answered %d", eventID, resp.StatusCode)
+	}
+}
+
+// click posts a signed block_actions payload: member clicks the button with value on the
+// vote message ts in channel.
+func (h *harness) click(member, channel, ts, value string) *http.Response {
+	h.t.Helper()
+	payload := mustJSON(h.t, map[string]any{
+		"type": "block_actions", "team": map[string]any{"id": "T1"}, "user": map[string]any{"id": member},
+		"container": map[string]any{"type": "message", "message_ts": ts, "channel_id": channel},
+		"channel":   map[string]any{"id": channel}, "message": map[string]any{"ts": ts},
+		"actions": []any{map[string]any{"type": "button", "block_id": voteBlockID, "action_id": voteActionPrefix + value,
+			"value": value, "action_ts": strconv.FormatInt(time.Now().UnixNano(), 10)}},
+	})
+	form := url.Values{"payload": {string(payload)}}.Encode()
+	return h.deliver(delivery{body: []byte(form), contentType: "application/x-www-form-urlencoded"})
+}
+
+// effect publishes an effect request on the bus and returns the adapter's reply.
+func (h *harness) effect(req bus.EffectRequest) bus.RecordEffectResult {
+	h.t.Helper()
+	req.Platform = "slack"
+	req.CommunityID = "c1"
+	if req.IdempotencyKey == "" {
+		req.IdempotencyKey = req.EffectID
+	}
+	msg := bus.NewMessage(uuid.NewSHA1(uuid.NameSpaceOID, []byte("effect:"+req.EffectID)).String(), bus.MessageEffectRequest, mustJSON(h.t, req))
+	if err := h.b.Publisher().Publish(bus.EffectsTopic("slack"), msg); err != nil {
+		h.t.Fatal(err)
+	}
+	for {
+		var res bus.RecordEffectResult
+		decode(h.t, h.next(h.results, "effect result of "+req.EffectID), &res)
+		if res.EffectID == req.EffectID {
+			if res.Error != "" {
+				h.t.Fatalf("effect %s (%s) failed: %s", req.EffectID, req.Method, res.Error)
+			}
+			return res
+		}
+	}
+}
+
+func (h *harness) next(ch chan *message.Message, what string) *message.Message {
+	h.t.Helper()
+	select {
+	case m := <-ch:
+		return m
+	case <-time.After(10 * time.Second):
+		h.t.Fatalf("no %s", what)
+		return nil
+	}
+}
+
+// quiet waits for the background work to finish and checks nothing more was published on ch.
+func (h *harness) quiet(ch chan *message.Message, what string) {
+	h.t.Helper()
+	h.a.wg.Wait()
+	select {
+	case m := <-ch:
+		h.t.Fatalf("unexpected %s: %s", what, m.Payload)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+func (h *harness) proposed() domain.Action {
+	h.t.Helper()
+	var cmd bus.ProposeAction
+	m := h.next(h.propose, "ProposeAction")
+	decode(h.t, m, &cmd)
+	if m.UUID != cmd.Action.ID || m.Metadata.Get(bus.MetadataMessageType) != bus.CommandProposeAction {
+		h.t.Fatalf("message %s (%s) carries action %s", m.UUID, m.Metadata.Get(bus.MetadataMessageType), cmd.Action.ID)
+	}
+	return cmd.Action
+}
+
+func (h *harness) castVote() bus.CastVote {
+	h.t.Helper()
+	var cmd bus.CastVote
+	decode(h.t, h.next(h.votes, "CastVote"), &cmd)
+	return cmd
+}
+
+func mustJSON(tb testing.TB, v any) []byte {
+	tb.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+func decode(tb testing.TB, m *message.Message, v any) {
+	tb.Helper()
+	if err := json.Unmarshal(m.Payload, v); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func messageEvent(user, channel, text, ts string) map[string]any {
+	return map[string]any{"type": "message", "channel": channel, "user": user, "text": text, "ts": ts, "event_ts": ts, "channel_type": "channel"}
+}
+
+func renameEvent(channel, name string) map[string]any {
+	return map[string]any{"type": "channel_rename", "channel": map[string]any{"id": channel, "name": name, "created": 1600000000}, "event_ts": "1700000001.000100"}
+}
+
+// The seed's "Vote on renaming Slack channels" (5.1), at the adapter's edges.
+func TestRenameVoteFlow(t *testing.T) {
+	h := newHarness(t, nil)
+
+	// A message first: the adapter learns the channel's name (conversations.info).
+	h.event("Ev-msg", messageEvent("U1", "C1", "hello", "1699999999.000100"), 0)
+	if a := h.proposed(); a.Type != domain.ActionSlackPostMessage {
+		t.Fatalf("proposed %s", a.Type)
+	}
+
+	h.event("Ev-rename", renameEvent("C1", "new-name"), 0)
+	a := h.proposed()
+	if a.Type != domain.ActionSlackRenameConversation || a.Kind != domain.KindPlatform || a.Platform != "slack" || !a.Reversible ||
+		a.CommunityID != "c1" || a.ExternalID != "Ev-rename" || a.ID != eventActionID("T1", "Ev-rename") {
+		t.Fatalf("rename proposed as %+v", a)
+	}
+	if a.Field("channel") != "C1" || a.Field("name") != "new-name" || a.Field("previous_name") != "general" {
+		t.Fatalf("rename fields %v", a.Fields)
+	}
+
+	// The engine reverts it (the policy has not passed yet).
+	govern := map[string]any{"action_id": a.ID, "action_type": a.Type, "fields": a.Fields, "external_id": a.ExternalID}
+	h.effect(bus.EffectRequest{ProposalID: "p1", ActionID: a.ID, EffectID: "e-revert", Method: "revert", Purpose: "revert", Args: govern})
+	if got := h.fake.seen("conversations.rename"); len(got) != 1 || got[0].Get("channel") != "C1" || got[0].Get("name") != "general" {
+		t.Fatalf("revert renamed %v", got)
+	}
+	// Slack reports our own revert as a channel_rename: it is not governed again.
+	h.event("Ev-own-revert", renameEvent("C1", "general"), 0)
+	h.quiet(h.propose, "ProposeAction for our own rename")
+
+	// notify: slack.initiate_vote(text=...) (the runtime infers the channel).
+	vote := bus.EffectRequest{ProposalID: "p1", ActionID: a.ID, EffectID: "e-vote", Method: "initiate_vote", Purpose: "query",
+		Args: map[string]any{"text": "Should this channel be renamed to #new-name?", "channel": "C1"}}
+	res := h.effect(vote)
+	posts := h.fake.seen("chat.postMessage")
+	if len(posts) != 1 || posts[0].Get("channel") != "C1" {
+		t.Fatalf("vote posted as %v", posts)
+	}
+	for _, want := range []string{voteActionPrefix + valueYes, voteActionPrefix + valueNo, ":thumbsup:", ":thumbsdown:"} {
+		if !strings.Contains(posts[0].Get("blocks"), want) {
+			t.Fatalf("vote blocks lack %q: %s", want, posts[0].Get("blocks"))
+		}
+	}
+	postID, _ := res.Result["post_id"].(string)
+	if postID == "" || !strings.Contains(res.Result["url"].(string), postID) {
+		t.Fatalf("initiate_vote answered %v", res.Result)
+	}
+	// A redelivered request is answered from the ledger, without posting again.
+	if again := h.effect(vote); again.Result["post_id"] != postID || len(h.fake.seen("chat.postMessage")) != 1 {
+		t.Fatalf("redelivery answered %v after %d posts", again.Result, len(h.fake.seen("chat.postMessage")))
+	}
+
+	// A member clicks thumbs up.
+	if resp := h.click("U1", "C1", postID, valueYes); resp.StatusCode != http.StatusOK {
+		t.Fatalf("click answered %d", resp.StatusCode)
+	}
+	cv := h.castVote()
+	if cv.CommunityID != "c1" || cv.ProposalID != "p1" || cv.Platform != "slack" || cv.Vote.Username != "U1" || cv.Vote.UserID != "user-1" ||
+		cv.Vote.Kind != domain.VoteBoolean || !cv.Vote.Boolean {
+		t.Fatalf("cast %+v", cv)
+	}
+
+	// pass: execute the rename, then post in the vote's thread.
+	h.effect(bus.EffectRequest{ProposalID: "p1", ActionID: a.ID, EffectID: "e-exec", Method: "execute", Purpose: "execute", Args: govern})
+	if got := h.fake.seen("conversations.rename"); len(got) != 2 || got[1].Get("name") != "new-name" {
+		t.Fatalf("execute renamed %v", got)
+	}
+	h.effect(bus.EffectRequest{ProposalID: "p1", EffectID: "e-pass", Method: "post_message", Purpose: "policy",
+		Args: map[string]any{"text": "Proposal to rename this channel to #new-name passed.", "channel": "C1", "thread_ts": postID}})
+	posts = h.fake.seen("chat.postMessage")
+	if len(posts) != 2 || posts[1].Get("thread_ts") != postID || posts[1].Get("channel") != "C1" {
+		t.Fatalf("pass posted %v", posts)
+	}
+}
+
+// The seed's "Don't allow posts in Slack channel" (5.6).
+func TestDontAllowPosts(t *testing.T) {
+	h := newHarness(t, nil)
+	h.event("Ev-post", messageEvent("U1", "C025LDZ76R3", "hi all", "1700000000.000200"), 0)
+	a := h.proposed()
+	if a.Type != domain.ActionSlackPostMessage || a.InitiatorID != "user-1" || !a.Reversible ||
+		a.Field("channel") != "C025LDZ76R3" || a.Field("text") != "hi all" || a.Field("timestamp") != "1700000000.000200" || a.Field("user") != "U1" {
+		t.Fatalf("post proposed as %+v", a)
+	}
+	h.effect(bus.EffectRequest{ActionID: a.ID, EffectID: "e-revert", Method: "revert", Purpose: "revert",
+		Args: map[string]any{"action_id": a.ID, "action_type": a.Type, "fields": a.Fields}})
+	if got := h.fake.seen("chat.delete"); len(got) != 1 || got[0].Get("channel") != "C025LDZ76R3" || got[0].Get("ts") != "1700000000.000200" {
+		t.Fatalf("revert deleted %v", got)
+	}
+	h.effect(bus.EffectRequest{ActionID: a.ID, EffectID: "e-fail", Method: "post_message", Purpose: "policy",
+		Args: map[string]any{"channel": "C025LDZ76R3", "users": []any{"U1"}, "post_type": "ephemeral", "text": "Post was deleted because of policy 'quiet'"}})
+	if got := h.fake.seen("chat.postEphemeral"); len(got) != 1 || got[0].Get("user") != "U1" || got[0].Get("channel") != "C025LDZ76R3" {
+		t.Fatalf("ephemeral %v", got)
+	}
+	if len(h.fake.seen("chat.postMessage")) != 0 {
+		t.Fatal("an ephemeral notice was posted publicly")
+	}
+}
+
+// The seed's "Consensus vote in Slack with restricted voting" (5.8).
+func TestRestrictedChoiceVote(t *testing.T) {
+	h := newHarness(t, nil)
+	res := h.effect(bus.EffectRequest{ProposalID: "p8", EffectID: "e-vote", Method: "initiate_vote", Purpose: "query",
+		Args: map[string]any{"text": "please respond", "channel": "C0ABC123", "users": []any{"U01", "U02"}, "options": []any{"consent", "object", "abstain"}}})
+	postID := res.Result["post_id"].(string)
+	blocks := h.fake.seen("chat.postMessage")[0].Get("blocks")
+	for _, o := range []string{"consent", "object", "abstain"} {
+		if !strings.Contains(blocks, `"value":"`+o+`"`) {
+			t.Fatalf("no button for %s: %s", o, blocks)
+		}
+	}
+
+	// Not eligible: refused ephemerally, no vote.
+	if resp := h.click("U99", "C0ABC123", postID, "consent"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("click answered %d", resp.StatusCode)
+	}
+	if got := h.fake.seen("chat.postEphemeral"); len(got) != 1 || got[0].Get("user") != "U99" || got[0].Get("channel") != "C0ABC123" {
+		t.Fatalf("refusal %v", got)
+	}
+	h.quiet(h.votes, "CastVote from an ineligible member")
+
+	// Eligible, then a change of mind: two votes (the engine keeps the last).
+	h.click("U01", "C0ABC123", postID, "consent")
+	if cv := h.castVote(); cv.ProposalID != "p8" || cv.Vote.Kind != domain.VoteChoice || cv.Vote.Choice != "consent" || cv.Vote.Username != "U01" {
+		t.Fatalf("cast %+v", cv)
+	}
+	h.click("U01", "C0ABC123", postID, "object")
+	if cv := h.castVote(); cv.Vote.Choice != "object" {
+		t.Fatalf("revote %+v", cv)
+	}
+	// A click on a message that is not a vote of ours changes nothing.
+	h.click("U01", "C0ABC123", "1.000", "consent")
+	h.quiet(h.votes, "CastVote for an unknown message")
+}
+
+func TestRefusedRequestsChangeNothing(t *testing.T) {
+	h := newHarness(t, nil)
+	body := mustJSON(t, map[string]any{"type": "event_callback", "team_id": "T1", "event_id": "Ev-1", "event_time": 1700000000,
+		"event": messageEvent("U1", "C1", "hi", "1700000000.000300")})
+	cases := []struct {
+		name string
+		d    delivery
+		want int
+	}{
+		{"forged signature", delivery{body: body, secret: "not-the-secret"}, http.StatusUnauthorized},
+		{"stale timestamp", delivery{body: body, at: time.Now().Add(-6 * time.Minute)}, http.StatusUnauthorized},
+		{"future timestamp", delivery{body: body, at: time.Now().Add(6 * time.Minute)}, http.StatusUnauthorized},
+		{"forged vote click", delivery{body: []byte("payload=%7B%7D"), contentType: "application/x-www-form-urlencoded", secret: "nope"}, http.StatusUnauthorized},
+		{"oversized body", delivery{body: append(body, bytes.Repeat([]byte(" "), 1<<20)...)}, http.StatusRequestEntityTooLarge},
+		{"malformed JSON", delivery{body: []byte("{")}, http.StatusBadRequest},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if resp := h.deliver(c.d); resp.StatusCode != c.want {
+				t.Fatalf("answered %d, want %d", resp.StatusCode, c.want)
+			}
+		})
+	}
+	// Unsigned.
+	resp, err := http.Post(h.hook, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("unsigned request answered %d", resp.StatusCode)
+	}
+	h.quiet(h.propose, "ProposeAction from a refused request")
+	if n := len(h.fake.seen("auth.test")) + len(h.fake.seen("conversations.info")); n != 0 {
+		t.Fatalf("a refused request reached Slack %d times", n)
+	}
+}
+
+func TestURLVerification(t *testing.T) {
+	h := newHarness(t, nil)
+	body := mustJSON(t, map[string]any{"token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification"})
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req, _ := http.NewRequest(http.MethodPost, h.hook, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", sign(testSecret, ts, body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got bytes.Buffer
+	_, _ = got.ReadFrom(resp.Body)
+	if resp.StatusCode != http.StatusOK || got.String() != "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" {
+		t.Fatalf("answered %d %q", resp.StatusCode, got.String())
+	}
+}
+
+func TestReplayedEventPublishesNothingNew(t *testing.T) {
+	h := newHarness(t, nil)
+	ev := messageEvent("U1", "C1", "once", "1700000000.000400")
+	h.event("Ev-replay", ev, 0)
+	first := h.proposed()
+	h.event("Ev-replay", ev, 1) // Slack's retry
+	h.event("Ev-replay", ev, 2)
+	h.quiet(h.propose, "ProposeAction for a replayed event")
+	if first.ID != eventActionID("T1", "Ev-replay") {
+		t.Fatalf("action id %s is not derived from the event id", first.ID)
+	}
+}
+
+func TestOwnAndIrrelevantEventsAreIgnored(t *testing.T) {
+	h := newHarness(t, nil)
+	h.event("Ev-bot", map[string]any{"type": "message", "channel": "C1", "bot_id": "BBOT", "text": "posted by us", "ts": "1.1"}, 0)
+	h.event("Ev-botmsg", map[string]any{"type": "message", "subtype": "bot_message", "channel": "C1", "text": "x", "ts": "1.2"}, 0)
+	h.event("Ev-us", messageEvent("UBOT", "C1", "our user", "1.3"), 0)
+	h.event("Ev-edit", map[string]any{"type": "message", "subtype": "message_changed", "channel": "C1", "ts": "1.4",
+		"message": map[string]any{"user": "U1", "text": "edited", "ts": "1.0"}}, 0)
+	h.event("Ev-pin-us", map[string]any{"type": "pin_added", "user": "UBOT", "channel_id": "C1", "item": map[string]any{"type": "message", "channel": "C1", "message": map[string]any{"ts": "1.0"}}}, 0)
+	h.event("Ev-invited-by-us", map[string]any{"type": "member_joined_channel", "user": "U5", "channel": "C1", "inviter": "UBOT"}, 0)
+	h.event("Ev-reaction", map[string]any{"type": "reaction_added", "user": "U1", "reaction": "+1", "item": map[string]any{"type": "message", "channel": "C1", "ts": "1.0"}}, 0)
+	h.quiet(h.propose, "ProposeAction for our own or an ungoverned event")
+}
+
+func TestJoinAndPinEvents(t *testing.T) {
+	h := newHarness(t, nil)
+	h.event("Ev-join", map[string]any{"type": "member_joined_channel", "user": "U7", "channel": "C1", "channel_type": "C", "team": "T1"}, 0)
+	join := h.proposed()
+	if join.Type != domain.ActionSlackJoinConversation || join.Field("channel") != "C1" || join.Field("user") != "U7" {
+		t.Fatalf("join proposed as %+v", join)
+	}
+	h.event("Ev-pin", map[string]any{"type": "pin_added", "user": "U1", "channel_id": "C1",
+		"item": map[string]any{"type": "message", "channel": "C1", "message": map[string]any{"ts": "1700000000.000500", "text": "x"}}}, 0)
+	pin := h.proposed()
+	if pin.Type != domain.ActionSlackPinMessage || pin.InitiatorID != "user-1" || pin.Field("channel") != "C1" || pin.Field("timestamp") != "1700000000.000500" {
+		t.Fatalf("pin proposed as %+v", pin)
+	}
+}
+
+// Every governable action's execute and revert call the Web API method that does it.
+func TestExecuteAndRevert(t *testing.T) {
+	cases := []struct {
+		name, typ, method string
+		execute           bool
+		fields            map[string]any
+		apiMethod         string
+		want              map[string]string
+	}{
+		{"repost message", domain.ActionSlackPostMessage, "execute", true, map[string]any{"channel": "C1", "text": "hi", "user": "U1", "timestamp": "1.5"},
+			"chat.postMessage", map[string]string{"channel": "C1", "text": "hi\n_posted on behalf of <@U1>_"}},
+		{"invite joiner", domain.ActionSlackJoinConversation, "execute", true, map[string]any{"channel": "C1", "users": []any{"U7"}},
+			"conversations.invite", map[string]string{"channel": "C1", "users": "U7"}},
+		{"kick joiner", domain.ActionSlackJoinConversation, "revert", false, map[string]any{"channel": "C1", "users": []any{"U7"}},
+			"conversations.kick", map[string]string{"channel": "C1", "user": "U7"}},
+		{"pin", domain.ActionSlackPinMessage, "execute", true, map[string]any{"channel": "C1", "timestamp": "1.6"},
+			"pins.add", map[string]string{"channel": "C1", "timestamp": "1.6"}},
+		{"unpin", domain.ActionSlackPinMessage, "revert", false, map[string]any{"channel": "C1", "timestamp": "1.6"},
+			"pins.remove", map[string]string{"channel": "C1", "timestamp": "1.6"}},
+		{"schedule", domain.ActionSlackScheduleMessage, "execute", true, map[string]any{"channel": "C1", "text": "later", "post_at": float64(1800000000)},
+			"chat.scheduleMessage", map[string]string{"channel": "C1", "text": "later", "post_at": "1800000000"}},
+		{"kick", domain.ActionSlackKickConversation, "execute", true, map[string]any{"channel": "C1", "user": "U8"},
+			"conversations.kick", map[string]string{"channel": "C1", "user": "U8"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			h.effect(bus.EffectRequest{ActionID: "a1", EffectID: "e-" + c.name, Method: c.method, Purpose: c.method,
+				Args: map[string]any{"action_id": "a1", "action_type": c.typ, "fields": c.fields}})
+			got := h.fake.seen(c.apiMethod)
+			if len(got) != 1 {
+				t.Fatalf("%s called %d times", c.apiMethod, len(got))
+			}
+			for k, v := range c.want {
+				if got[0].Get(k) != v {
+					t.Errorf("%s %s = %q, want %q", c.apiMethod, k, got[0].Get(k), v)
+				}
+			}
+		})
+	}
+}
+
+func TestDirectMessages(t *testing.T) {
+	h := newHarness(t, nil)
+	h.effect(bus.EffectRequest{EffectID: "e-im", Method: "post_message", Purpose: "policy",
+		Args: map[string]any{"text": "psst", "users": []any{"U1", "U2"}, "post_type": "im"}})
+	h.effect(bus.EffectRequest{EffectID: "e-mpim", Method: "post_message", Purpose: "policy",
+		Args: map[string]any{"text": "all of you", "users": []any{"U1", "U2"}, "post_type": "mpim"}})
+	opens := h.fake.seen("conversations.open")
+	if len(opens) != 3 || opens[0].Get("users") != "U1" || opens[1].Get("users") != "U2" || opens[2].Get("users") != "U1,U2" {
+		t.Fatalf("opened %v", opens)
+	}
+	posts := h.fake.seen("chat.postMessage")
+	if len(posts) != 3 || posts[0].Get("channel") != "D-U1" || posts[2].Get("channel") != "D-U1,U2" {
+		t.Fatalf("posted %v", posts)
+	}
+}
+
+func TestRateLimitedCallWaitsAndSucceedsOnce(t *testing.T) {
+	h := newHarness(t, nil)
+	h.fake.rateLimit("conversations.rename", 1)
+	start := time.Now()
+	res := h.effect(bus.EffectRequest{EffectID: "e-rl", Method: "rename_conversation", Purpose: "policy",
+		Args: map[string]any{"channel": "C1", "name": "renamed"}})
+	if waited := time.Since(start); waited < time.Second {
+		t.Fatalf("retried after %s, before Retry-After", waited)
+	}
+	if res.Result["name"] != "renamed" {
+		t.Fatalf("answered %v", res.Result)
+	}
+	if got := h.fake.seen("conversations.rename"); len(got) != 2 {
+		t.Fatalf("conversations.rename called %d times, want 429 then success", len(got))
+	}
+	h.effect(bus.EffectRequest{EffectID: "e-rl", Method: "rename_conversation", Purpose: "policy",
+		Args: map[string]any{"channel": "C1", "name": "renamed"}})
+	if got := h.fake.seen("conversations.rename"); len(got) != 2 {
+		t.Fatalf("a redelivered effect called Slack again (%d calls)", len(got))
+	}
+}
+
+func TestConfigValidateReportsEveryProblem(t *testing.T) {
+	err := Config{APIURL: "not a url", TokenKey: "short", MaxBodyBytes: -1, Workers: -1, WorkTimeout: -1, RateLimitRetries: -1}.Validate()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, field := range []string{"SigningSecret", "APIURL", "TokenKey", "MaxBodyBytes", "Workers", "WorkTimeout", "RateLimitRetries"} {
+		if !strings.Contains(err.Error(), field) {
+			t.Errorf("error does not name %s: %v", field, err)
+		}
+	}
+	if err := (Config{SigningSecret: "s"}).WithDefaults().Validate(); err != nil {
+		t.Fatalf("defaults invalid: %v", err)
+	}
+	if _, err := New(Config{SigningSecret: "s"}, Deps{}); err == nil || !strings.Contains(err.Error(), "Publisher") || !strings.Contains(err.Error(), "Directory") {
+		t.Fatalf("New without deps: %v", err)
+	}
+}
+
+func busVote(effectID, proposalID, channel string) bus.EffectRequest {
+	return bus.EffectRequest{ProposalID: proposalID, EffectID: effectID, Method: "initiate_vote", Purpose: "query",
+		Args: map[string]any{"text": "vote?", "channel": channel}}
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack/slacktest"
+
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/engine"
+	"github.com/policykit-go/policykit/starterkits"
+)
+
+// e2eSlack is slacktest's fake Slack with recording handlers for the calls the seed's rename
+// flow makes.
+type e2eSlack struct {
+	mu    sync.Mutex
+	calls map[string][]url.Values
+	ts    int
+}
+
+func newE2ESlack(t *testing.T) (*e2eSlack, string) {
+	f := &e2eSlack{calls: map[string][]url.Values{}}
+	answer := func(method string, v url.Values) map[string]any {
+		switch method {
+		case "auth.test":
+			return map[string]any{"user_id": "UBOT", "team_id": "T1"}
+		case "chat.postMessage":
+			f.ts++
+			return map[string]any{"channel": v.Get("channel"), "ts": fmt.Sprintf("1700000000.%06d", f.ts)}
+		case "chat.getPermalink":
+			return map[string]any{"permalink": "https://garden.slack.com/archives/" + v.Get("channel") + "/p" + v.Get("message_ts")}
+		case "conversations.rename":
+			return map[string]any{"channel": map[string]any{"id": v.Get("channel"), "name": v.Get("name")}}
+		}
+		return map[string]any{}
+	}
+	srv := slacktest.NewTestServer(func(c slacktest.Customize) {
+		for _, m := range []string{"auth.test", "chat.postMessage", "chat.getPermalink", "conversations.rename"} {
+			c.Handle("/"+m, func(w http.ResponseWriter, r *http.Request) {
+				_ = r.ParseForm()
+				f.mu.Lock()
+				f.calls[m] = append(f.calls[m], r.Form)
+				res := answer(m, r.Form)
+				f.mu.Unlock()
+				res["ok"] = true
+				_ = json.NewEncoder(w).Encode(res)
+			})
+		}
+	})
+	srv.Start()
+	t.Cleanup(srv.Stop)
+	return f, srv.GetAPIURL()
+}
+
+func (f *e2eSlack) seen(method string) []url.Values {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]url.Values(nil), f.calls[method]...)
+}
+
+func signedPost(t *testing.T, hook, secret, contentType string, body []byte) int {
+	t.Helper()
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte("v0:" + ts + ":"))
+	mac.Write(body)
+	req, _ := http.NewRequest(http.MethodPost, hook, bytes.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
+
+// The seed's "Vote on renaming Slack channels" through the whole App and the Slack adapter:
+// a signed channel_rename comes in; the engine reverts it and starts a vote; a member clicks
+// thumbs up; the engine executes the rename and posts in the vote's thread.
+func TestSlackRenameVoteEndToEnd(t *testing.T) {
+	cfg := engineConfig(t, "gochannel")
+	cfg.LogPlatforms = []string{domain.PlatformLog}
+	app, stop := startApp(t, cfg)
+	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	kit, err := starterkits.Load("testing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := engine.NewCommunity(ctx, app.Store(), domain.CreateCommunity{CommunityID: "garden", Name: "Garden", Platform: domain.PlatformSlack, ExternalID: "T1"},
+		kit, domain.RegisterUser{UserID: "alice", Username: "UALICE", ReadableName: "Alice", IsAdmin: true}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := engine.UpdateCommunity(ctx, app.Store(), "garden", engine.NewMeta(), func(c *domain.Community) ([]domain.Event, error) {
+		return c.DecideAddPolicy(domain.AddPolicy{PolicyID: "rename-vote", Kind: domain.KindPlatform, Name: "Vote on renaming Slack channels",
+			ActionTypes: []string{domain.ActionSlackRenameConversation}, PolicyCode: renameVote}, time.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	fake, apiURL := newE2ESlack(t)
+	env := map[string]string{"SLACK_SIGNING_SECRET": "shh", "SLACK_API_URL": apiURL, "SLACK_TEAM_ID": "T1", "SLACK_BOT_TOKEN": "xoxb-garden"}
+	a, err := newSlackAdapter(ctx, app.Pool(), app.Store(), app.Bus(), func(k string) string { return env[k] }, discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ready := make(chan struct{})
+	go func() { _ = a.Run(ctx, app.Bus(), ready) }()
+	<-ready
+	hook := httptest.NewServer(a)
+	defer hook.Close()
+	if _, err := app.Pool().Exec(ctx, `INSERT INTO slack_channel_names (team_id, channel, name) VALUES ('T1', 'C1', 'general')`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the slack platform in the read model", func() bool {
+		var n int
+		_ = app.Pool().QueryRow(ctx, `SELECT count(*) FROM community_platforms WHERE external_id = 'T1'`).Scan(&n)
+		return n == 1
+	})
+
+	rename := fmt.Sprintf(`{"type":"event_callback","team_id":"T1","event_id":"Ev-e2e","event_time":%d,
+		"event":{"type":"channel_rename","channel":{"id":"C1","name":"new-name","created":1600000000}}}`, time.Now().Unix())
+	if code := signedPost(t, hook.URL, "shh", "application/json", []byte(rename)); code != http.StatusOK {
+		t.Fatalf("rename event answered %d", code)
+	}
+	waitFor(t, "the rename reverted and a vote posted", func() bool {
+		r, p := fake.seen("conversations.rename"), fake.seen("chat.postMessage")
+		return len(r) == 1 && r[0].Get("name") == "general" && len(p) == 1 && strings.Contains(p[0].Get("blocks"), "policykit_vote_yes")
+	})
+	vote := fake.seen("chat.postMessage")[0]
+	if vote.Get("channel") != "C1" {
+		t.Fatalf("vote posted to %q", vote.Get("channel"))
+	}
+	ts := "1700000000.000001"
+	waitFor(t, "the engine to record the vote post", func() bool { // a click before it would pass with no vote_post_id
+		var n int
+		_ = app.Pool().QueryRow(ctx, `SELECT count(*) FROM events WHERE type = $1`, domain.EventVotePostRecorded).Scan(&n)
+		return n == 1
+	})
+
+	payload, _ := json.Marshal(map[string]any{"type": "block_actions", "team": map[string]any{"id": "T1"}, "user": map[string]any{"id": "UBOB"},
+		"container": map[string]any{"type": "message", "message_ts": ts, "channel_id": "C1"},
+		"actions":   []any{map[string]any{"type": "button", "block_id": "policykit_vote", "action_id": "policykit_vote_yes", "value": "yes", "action_ts": "1700000100.000001"}}})
+	if code := signedPost(t, hook.URL, "shh", "application/x-www-form-urlencoded", []byte(url.Values{"payload": {string(payload)}}.Encode())); code != http.StatusOK {
+		t.Fatalf("click answered %d", code)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		r, p := fake.seen("conversations.rename"), fake.seen("chat.postMessage")
+		if len(r) == 2 && r[1].Get("name") == "new-name" && len(p) == 2 && p[1].Get("thread_ts") == ts {
+			break
+		}
+		if time.Now().After(deadline) {
+			rows, _ := app.Pool().Query(ctx, `SELECT stream, type, data::text FROM events WHERE global_position > 8 ORDER BY global_position`)
+			for rows.Next() {
+				var s, ty, d string
+				_ = rows.Scan(&s, &ty, &d)
+				t.Logf("%.20s %s %.250s", s, ty, d)
+			}
+			rows.Close()
+			t.Fatalf("timed out waiting for the rename executed and the result posted in the vote's thread: renames %v posts %v", r, p)
+		}
+	}
+	c, err := engine.LoadCommunity(ctx, app.Store(), "garden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.UserByUsername(domain.PlatformSlack, "UBOB"); !ok {
+		t.Fatal("the voter was not registered")
+	}
+}
