@@ -16,12 +16,12 @@ import (
 
 func newCommunityCommand(cfg *Config) *cobra.Command {
 	cmd := &cobra.Command{Use: "community", Short: "Create and inspect communities"}
-	var name, platform, kitName, admin, adminName, id string
+	var name, platform, externalID, kitName, admin, adminName, id string
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create a community with a starter kit (and its first, admin member)",
 		Example: `  policykit community create --name "Garden club" --kit testing --admin alice
-  policykit community create --name Acme --platform slack --kit moderators`,
+  policykit community create --name Acme --platform slack --external-id T0123ABCD --kit moderators --admin U0123ADMIN`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -35,7 +35,7 @@ func newCommunityCommand(cfg *Config) *cobra.Command {
 			}
 			defer closeFn()
 			creator := domain.RegisterUser{Username: admin, ReadableName: adminName, IsAdmin: true}
-			c, err := engine.NewCommunity(ctx, store, domain.CreateCommunity{CommunityID: id, Name: name, Platform: platform}, kit, creator, time.Now())
+			c, err := engine.NewCommunity(ctx, store, domain.CreateCommunity{CommunityID: id, Name: name, Platform: platform, ExternalID: externalID}, kit, creator, time.Now())
 			if err != nil {
 				return err
 			}
@@ -46,6 +46,7 @@ func newCommunityCommand(cfg *Config) *cobra.Command {
 	create.Flags().StringVar(&id, "id", "", "community id (default: a new UUID)")
 	create.Flags().StringVar(&name, "name", "", "community name")
 	create.Flags().StringVar(&platform, "platform", domain.PlatformWeb, "initial platform ("+strings.Join(domain.KnownPlatforms(), ", ")+")")
+	create.Flags().StringVar(&externalID, "external-id", "", "the community's id on its platform (a Slack team id, a Discord guild id)")
 	create.Flags().StringVar(&kitName, "kit", "testing", "starter kit ("+strings.Join(starterkits.Names(), ", ")+")")
 	create.Flags().StringVar(&admin, "admin", "", "username of the first member, an admin who gets the kit's creator roles")
 	create.Flags().StringVar(&adminName, "admin-name", "", "readable name of the first member")
