@@ -9,6 +9,7 @@
 //	policykit policy    test policies against scenarios; import and export PolicyKit JSON
 //	policykit propose   propose an action as a member; vote: vote on a proposal
 //	policykit audit     verify every recorded decision; explain one proposal
+//	policykit adapter   run a platform adapter (slack) as its own process
 package main
 
 import (
@@ -69,6 +70,7 @@ func newRootCommand() *cobra.Command {
 		newProposeCommand(&cfg),
 		newVoteCommand(&cfg),
 		newAuditCommand(&cfg),
+		newAdapterCommand(&cfg),
 	)
 	return root
 }

@@ -54,23 +54,35 @@ func freeAddr(t *testing.T) string {
 func startServer(t *testing.T, dbURL, namespace string) *server {
 	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(os.Args[0], "serve", "--database-url", dbURL, "--http-addr", addr, "--log-level", "debug")
-	cmd.Env = append(os.Environ(), runAsBinary+"=1",
-		"POLICYKIT_BUS=postgres", "POLICYKIT_BUS_NAMESPACE="+namespace,
-		"POLICYKIT_LOG_PLATFORMS=log,slack", "POLICYKIT_RECHECK_INTERVAL=1s")
+	s := startProcess(t, []string{"serve", "--database-url", dbURL, "--http-addr", addr, "--log-level", "debug"},
+		[]string{"POLICYKIT_BUS=postgres", "POLICYKIT_BUS_NAMESPACE=" + namespace, "POLICYKIT_LOG_PLATFORMS=log,slack", "POLICYKIT_RECHECK_INTERVAL=1s"})
+	waitFor(t, "the server at "+addr+" ready", func() bool {
+		s.mustRun(t)
+		return get(t, "http://"+addr+"/readyz") == 200
+	})
+	return s
+}
+
+// startProcess runs this binary as policykit with args and extra environment.
+func startProcess(t *testing.T, args, env []string) *server {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(append(os.Environ(), runAsBinary+"=1"), env...)
 	s := &server{cmd: cmd, out: &lockedBuffer{}}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.kill() })
-	waitFor(t, "the server at "+addr+" ready", func() bool {
-		if cmd.ProcessState != nil {
-			t.Fatalf("server exited:\n%s", s.out.String())
-		}
-		return get(t, "http://"+addr+"/readyz") == 200
-	})
 	return s
+}
+
+// mustRun fails the test when the process has exited.
+func (s *server) mustRun(t *testing.T) {
+	t.Helper()
+	if s.cmd.ProcessState != nil {
+		t.Fatalf("%v exited:\n%s", s.cmd.Args[1:], s.out.String())
+	}
 }
 
 // kill ends the server at once, as a crash or an OOM kill would.
