@@ -140,6 +140,9 @@ func (a *Adapter) Run(ctx context.Context, b *bus.Bus, ready chan<- struct{}) er
 	return effects.Run(ctx, b, "slack", []string{domain.PlatformSlack}, a, a.log, ready)
 }
 
+// Tokens is the adapter's store of bot tokens (the install flow saves into it).
+func (a *Adapter) Tokens() TokenStore { return a.deps.Tokens }
+
 // Close stops accepting background work and waits for the events being handled.
 func (a *Adapter) Close() error {
 	a.mu.Lock()

@@ -333,7 +333,7 @@ func (a *App) routes() http.Handler {
 	} else {
 		mux.HandleFunc("/api/hooks/slack", notConfigured("Slack", "SLACK_SIGNING_SECRET"))
 	}
-	mux.HandleFunc("/auth/slack/", notConfigured("Slack sign-in and installation", "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (not supported yet)"))
+	mux.Handle("/auth/slack/", a.slackAuthRoutes())
 	if a.graphql != nil {
 		mux.Handle("/graphql", a.graphql)
 		mux.Handle("GET /graphiql", graph.Playground("/graphql"))

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"os"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,6 +17,7 @@ import (
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore"
+	"github.com/policykit-go/policykit/starterkits"
 )
 
 // newSlackAdapter builds the Slack adapter from the environment, or returns nil, nil when
@@ -84,5 +88,70 @@ func slackUserRegistrar(store eventstore.Store, now func() time.Time) func(ctx c
 			return "", fmt.Errorf("register slack member %s: %w", memberID, err)
 		}
 		return id, nil
+	}
+}
+
+// slackAuthRoutes is the handler of /auth/slack/: Slack's OAuth v2 install flow
+// (/auth/slack/install, /auth/slack/callback) when Slack is configured and SLACK_CLIENT_ID
+// and SLACK_CLIENT_SECRET are set; otherwise an answer saying it is not configured.
+// The callback's redirect URL is <POLICYKIT_BASE_URL>/auth/slack/callback; the state is
+// signed with a key derived from SLACK_CLIENT_SECRET.
+func (a *App) slackAuthRoutes() http.Handler {
+	getenv := a.cfg.getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	id, secret := getenv("SLACK_CLIENT_ID"), getenv("SLACK_CLIENT_SECRET")
+	if a.slack == nil || id == "" || secret == "" {
+		return notConfigured("Slack installation", "SLACK_SIGNING_SECRET, SLACK_CLIENT_ID and SLACK_CLIENT_SECRET")
+	}
+	if getenv("SLACK_TOKEN_KEY") == "" {
+		a.log.Warn("SLACK_TOKEN_KEY is unset: the bot tokens of installed workspaces are kept in memory and lost on restart")
+	}
+	in, err := slackadapter.NewInstaller(slackadapter.InstallConfig{
+		ClientID: id, ClientSecret: secret,
+		RedirectURL: a.cfg.WebBaseURL + "/auth/slack/callback",
+		APIURL:      getenv("SLACK_API_URL"),
+	}, slackadapter.InstallDeps{
+		Tokens:          a.slack.Tokens(),
+		Directory:       slackadapter.PostgresDirectory{Pool: a.pool},
+		CreateCommunity: slackCommunityCreator(a.store, time.Now),
+		CheckKit:        func(name string) error { _, err := starterkits.Load(name); return err },
+		Logger:          a.log.With("component", "slack-install"),
+	})
+	if err != nil {
+		a.log.Error("the Slack install flow is not served", "err", err)
+		return notConfigured("Slack installation", "SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and POLICYKIT_BASE_URL ("+err.Error()+")")
+	}
+	return in
+}
+
+// slackCommunityCreator returns the install flow's CreateCommunity: a community on the
+// installed workspace with the chosen starter kit and the installer as its admin. Its id is
+// derived from the team id, so that concurrent or repeated installs create one community.
+func slackCommunityCreator(store eventstore.Store, now func() time.Time) func(ctx context.Context, in slackadapter.Installation) (string, bool, error) {
+	return func(ctx context.Context, in slackadapter.Installation) (string, bool, error) {
+		kit, err := starterkits.Load(in.Kit)
+		if err != nil {
+			return "", false, err
+		}
+		communityID := uuid.NewSHA1(uuid.NameSpaceOID, []byte("slack-team:"+in.TeamID)).String()
+		name := in.TeamName
+		if name == "" {
+			name = in.TeamID
+		}
+		admin := domain.RegisterUser{
+			UserID:   uuid.NewSHA1(uuid.NameSpaceOID, []byte("slack-user:"+communityID+":"+in.InstallerID)).String(),
+			Platform: domain.PlatformSlack, Username: in.InstallerID, IsAdmin: true,
+		}
+		_, err = engine.NewCommunity(ctx, store, domain.CreateCommunity{CommunityID: communityID, Name: name,
+			Platform: domain.PlatformSlack, ExternalID: in.TeamID, PlatformName: in.TeamName}, kit, admin, now())
+		if errors.Is(err, domain.ErrConflict) {
+			return communityID, false, nil // installed before; the read model had not caught up
+		}
+		if err != nil {
+			return "", false, err
+		}
+		return communityID, true, nil
 	}
 }

@@ -1,0 +1,288 @@
+package slack
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+)
+
+// Scopes the app asks for when it is installed (README, "Connecting Slack").
+var (
+	BotScopes = []string{
+		"app_mentions:read", "channels:history", "channels:join", "channels:manage", "channels:read",
+		"chat:write", "chat:write.customize", "chat:write.public", "commands", "dnd:read", "emoji:read",
+		"files:read", "groups:read", "groups:write", "im:history", "im:read", "im:write",
+		"incoming-webhook", "links:read", "links:write", "mpim:history", "mpim:read", "mpim:write",
+		"pins:read", "pins:write", "reactions:read", "reactions:write", "team:read", "usergroups:read",
+		"usergroups:write", "users.profile:read", "users:read", "users:read.email", "users:write",
+	}
+	UserScopes = []string{"chat:write", "reactions:read"}
+)
+
+// AuthorizeURL is Slack's OAuth v2 authorization page.
+const AuthorizeURL = "https://slack.com/oauth/v2/authorize"
+
+// InstallConfig configures the OAuth v2 install flow.
+type InstallConfig struct {
+	ClientID     string // SLACK_CLIENT_ID
+	ClientSecret string // SLACK_CLIENT_SECRET
+	// RedirectURL is the callback Slack sends the installer back to
+	// (<POLICYKIT_BASE_URL>/auth/slack/callback); it must be one of the app's redirect URLs.
+	RedirectURL string
+	// APIURL is the Web API base for oauth.v2.access, ending in "/" (default slack.APIURL).
+	APIURL string
+	// AuthorizeURL is Slack's authorization page (default AuthorizeURL).
+	AuthorizeURL string
+	// StateKey signs the state parameter (HMAC-SHA256). Default: derived from ClientSecret.
+	StateKey []byte
+	// StateTTL is how long an install link stays good (default 10 minutes).
+	StateTTL time.Duration
+	// DefaultKit is the starter kit when the install link names none (default "testing").
+	DefaultKit string
+}
+
+// Installation is a completed OAuth exchange: the workspace, its bot, the installing member
+// and the starter kit they chose.
+type Installation struct {
+	TeamID      string
+	TeamName    string
+	BotUserID   string
+	InstallerID string // the installing member (authed_user.id)
+	Kit         string
+}
+
+// InstallDeps are the install flow's collaborators.
+type InstallDeps struct {
+	// Tokens receives the workspace's bot token. Required.
+	Tokens TokenStore
+	// Directory tells whether the workspace already has a community. Required.
+	Directory Directory
+	// CreateCommunity creates the community of a workspace that has none (its first admin is
+	// the installer) and returns its id; created is false when it already existed. Required.
+	CreateCommunity func(ctx context.Context, in Installation) (communityID string, created bool, err error)
+	// CheckKit reports an unknown starter kit name (nil: every name is accepted).
+	CheckKit   func(name string) error
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Installer serves GET /auth/slack/install (a redirect to Slack's authorization page with a
+// signed, expiring state carrying the chosen starter kit) and GET /auth/slack/callback (the
+// code exchange: the bot token is stored and the workspace's community created if it has
+// none). It keeps no server-side session.
+type Installer struct {
+	cfg  InstallConfig
+	deps InstallDeps
+}
+
+// NewInstaller returns the install flow's handler.
+func NewInstaller(cfg InstallConfig, deps InstallDeps) (*Installer, error) {
+	var errs []error
+	if cfg.ClientID == "" || cfg.ClientSecret == "" {
+		errs = append(errs, errors.New("slack install: ClientID and ClientSecret are required"))
+	}
+	if u, err := url.Parse(cfg.RedirectURL); err != nil || u.Scheme == "" || u.Host == "" {
+		errs = append(errs, fmt.Errorf("slack install: RedirectURL %q is not an absolute URL", cfg.RedirectURL))
+	}
+	if deps.Tokens == nil || deps.Directory == nil || deps.CreateCommunity == nil {
+		errs = append(errs, errors.New("slack install: Tokens, Directory and CreateCommunity are required"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = slack.APIURL
+	}
+	if cfg.AuthorizeURL == "" {
+		cfg.AuthorizeURL = AuthorizeURL
+	}
+	if len(cfg.StateKey) == 0 {
+		k := sha256.Sum256([]byte("policykit slack oauth state\x00" + cfg.ClientSecret))
+		cfg.StateKey = k[:]
+	}
+	if cfg.StateTTL <= 0 {
+		cfg.StateTTL = 10 * time.Minute
+	}
+	if cfg.DefaultKit == "" {
+		cfg.DefaultKit = "testing"
+	}
+	if deps.HTTPClient == nil {
+		deps.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	return &Installer{cfg: cfg, deps: deps}, nil
+}
+
+// ServeHTTP routes /auth/slack/install and /auth/slack/callback (GET only).
+func (in *Installer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", http.MethodGet)
+		installJSON(w, http.StatusMethodNotAllowed, map[string]any{"error": "method not allowed"})
+		return
+	}
+	switch strings.TrimSuffix(r.URL.Path, "/") {
+	case "/auth/slack/install":
+		in.install(w, r)
+	case "/auth/slack/callback":
+		in.callback(w, r)
+	default:
+		installJSON(w, http.StatusNotFound, map[string]any{"error": "not found"})
+	}
+}
+
+func (in *Installer) install(w http.ResponseWriter, r *http.Request) {
+	kit := strings.TrimSpace(r.URL.Query().Get("kit"))
+	if kit == "" {
+		kit = in.cfg.DefaultKit
+	}
+	if in.deps.CheckKit != nil {
+		if err := in.deps.CheckKit(kit); err != nil {
+			installJSON(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
+			return
+		}
+	}
+	state, err := in.signState(kit)
+	if err != nil {
+		installJSON(w, http.StatusInternalServerError, map[string]any{"error": "cannot make state"})
+		return
+	}
+	q := url.Values{
+		"client_id":    {in.cfg.ClientID},
+		"scope":        {strings.Join(BotScopes, ",")},
+		"user_scope":   {strings.Join(UserScopes, ",")},
+		"redirect_uri": {in.cfg.RedirectURL},
+		"state":        {state},
+	}
+	http.Redirect(w, r, in.cfg.AuthorizeURL+"?"+q.Encode(), http.StatusFound)
+}
+
+func (in *Installer) callback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	kit, err := in.verifyState(q.Get("state"))
+	if err != nil {
+		in.deps.Logger.Warn("slack install callback refused", "err", err)
+		installJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid or expired state: start the installation again"})
+		return
+	}
+	if e := q.Get("error"); e != "" {
+		installJSON(w, http.StatusBadRequest, map[string]any{"error": "Slack did not authorize the installation: " + e})
+		return
+	}
+	code := q.Get("code")
+	if code == "" {
+		installJSON(w, http.StatusBadRequest, map[string]any{"error": "missing code"})
+		return
+	}
+	ctx := r.Context()
+	resp, err := slack.GetOAuthV2ResponseContext(ctx, in.deps.HTTPClient, in.cfg.ClientID, in.cfg.ClientSecret, code,
+		in.cfg.RedirectURL, slack.OAuthOptionAPIURL(in.cfg.APIURL))
+	if err != nil {
+		in.deps.Logger.Warn("slack oauth.v2.access failed", "err", err)
+		installJSON(w, http.StatusBadGateway, map[string]any{"error": "Slack refused the code: " + err.Error()})
+		return
+	}
+	if resp.Team.ID == "" || resp.AccessToken == "" || resp.AuthedUser.ID == "" {
+		installJSON(w, http.StatusBadGateway, map[string]any{"error": "Slack's answer lacks the team, the bot token or the installing user"})
+		return
+	}
+	inst := Installation{TeamID: resp.Team.ID, TeamName: resp.Team.Name, BotUserID: resp.BotUserID,
+		InstallerID: resp.AuthedUser.ID, Kit: kit}
+	if err := in.deps.Tokens.SaveBotToken(ctx, inst.TeamID, resp.AccessToken); err != nil {
+		in.deps.Logger.Error("slack install: token not stored", "team", inst.TeamID, "err", err)
+		installJSON(w, http.StatusInternalServerError, map[string]any{"error": "the bot token could not be stored"})
+		return
+	}
+	communityID, err := in.deps.Directory.CommunityOfTeam(ctx, inst.TeamID)
+	created := false
+	if errors.Is(err, ErrUnknownWorkspace) {
+		communityID, created, err = in.deps.CreateCommunity(ctx, inst)
+	}
+	if err != nil {
+		in.deps.Logger.Error("slack install: community not created", "team", inst.TeamID, "err", err)
+		installJSON(w, http.StatusInternalServerError, map[string]any{"error": "the community could not be created"})
+		return
+	}
+	in.deps.Logger.Info("slack app installed", "team", inst.TeamID, "community", communityID, "created", created, "kit", kit)
+	installJSON(w, http.StatusOK, map[string]any{
+		"ok": true, "team_id": inst.TeamID, "team_name": inst.TeamName, "community_id": communityID, "created": created,
+	})
+}
+
+type installState struct {
+	Kit   string `json:"kit"`
+	Exp   int64  `json:"exp"`
+	Nonce string `json:"n"`
+}
+
+// signState returns base64url(payload) "." base64url(HMAC-SHA256(payload)).
+func (in *Installer) signState(kit string) (string, error) {
+	var nonce [12]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return "", err
+	}
+	payload, err := json.Marshal(installState{Kit: kit, Exp: in.deps.Now().Add(in.cfg.StateTTL).Unix(),
+		Nonce: base64.RawURLEncoding.EncodeToString(nonce[:])})
+	if err != nil {
+		return "", err
+	}
+	p := base64.RawURLEncoding.EncodeToString(payload)
+	return p + "." + base64.RawURLEncoding.EncodeToString(in.mac(p)), nil
+}
+
+func (in *Installer) mac(p string) []byte {
+	m := hmac.New(sha256.New, in.cfg.StateKey)
+	m.Write([]byte(p))
+	return m.Sum(nil)
+}
+
+// verifyState checks the state's signature and expiry and returns its kit.
+func (in *Installer) verifyState(state string) (string, error) {
+	p, sig, ok := strings.Cut(state, ".")
+	if !ok || p == "" {
+		return "", errors.New("malformed state")
+	}
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || !hmac.Equal(got, in.mac(p)) {
+		return "", errors.New("state signature does not match")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(p)
+	if err != nil {
+		return "", errors.New("malformed state payload")
+	}
+	var s installState
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", errors.New("malformed state payload")
+	}
+	if in.deps.Now().Unix() > s.Exp {
+		return "", errors.New("state expired")
+	}
+	if s.Kit == "" {
+		return "", errors.New("state without kit")
+	}
+	return s.Kit, nil
+}
+
+func installJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
