@@ -6,6 +6,8 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
+
+	"github.com/policykit-go/policykit/eventstore"
 )
 
 // EventEnvelope is the JSON payload of every message on TopicEvents: one stored event with
@@ -47,3 +49,20 @@ func CausationID(msg *message.Message) string { return msg.Metadata.Get(Metadata
 
 // CorrelationID returns the correlation_id metadata of msg ("" when unset).
 func CorrelationID(msg *message.Message) string { return msg.Metadata.Get(MetadataCorrelationID) }
+
+// EnvelopeOf is the envelope of a stored event.
+func EnvelopeOf(ev eventstore.RecordedEvent) EventEnvelope {
+	env := EventEnvelope{
+		ID: ev.ID, Position: ev.Position.String(), GlobalPosition: ev.GlobalPosition, Stream: ev.Stream,
+		Version: ev.Version, Type: ev.Type, SchemaVersion: ev.SchemaVersion, RecordedAt: ev.RecordedAt.UTC(), Data: ev.Data,
+	}
+	if ev.CausationID != uuid.Nil {
+		c := ev.CausationID
+		env.CausationID = &c
+	}
+	if ev.CorrelationID != uuid.Nil {
+		c := ev.CorrelationID
+		env.CorrelationID = &c
+	}
+	return env
+}

@@ -195,7 +195,7 @@ func (s *Service) lead(ctx context.Context) error {
 func (s *Service) forward(ctx context.Context, evs []eventstore.RecordedEvent, sched *schedule) error {
 	msgs := make([]*message.Message, 0, len(evs))
 	for _, ev := range evs {
-		payload, err := json.Marshal(envelopeOf(ev))
+		payload, err := json.Marshal(bus.EnvelopeOf(ev))
 		if err != nil {
 			return err
 		}
@@ -249,22 +249,6 @@ func setMeta(m *message.Message, causation, correlation uuid.UUID) {
 	if correlation != uuid.Nil {
 		m.Metadata.Set(bus.MetadataCorrelationID, correlation.String())
 	}
-}
-
-func envelopeOf(ev eventstore.RecordedEvent) bus.EventEnvelope {
-	env := bus.EventEnvelope{
-		ID: ev.ID, Position: ev.Position.String(), GlobalPosition: ev.GlobalPosition, Stream: ev.Stream,
-		Version: ev.Version, Type: ev.Type, SchemaVersion: ev.SchemaVersion, RecordedAt: ev.RecordedAt.UTC(), Data: ev.Data,
-	}
-	if ev.CausationID != uuid.Nil {
-		c := ev.CausationID
-		env.CausationID = &c
-	}
-	if ev.CorrelationID != uuid.Nil {
-		c := ev.CorrelationID
-		env.CorrelationID = &c
-	}
-	return env
 }
 
 // runSchedule publishes a RecheckProposal command for each proposal that comes due.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/eventstore"
 	"github.com/policykit-go/policykit/internal/pgtest"
@@ -188,11 +189,11 @@ func TestMigrateReplayAndExportCommands(t *testing.T) {
 	if err != nil {
 		t.Fatalf("export: %v", err)
 	}
-	var lines []exportedEvent
+	var lines []bus.EventEnvelope
 	sc := bufio.NewScanner(strings.NewReader(out))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		var e exportedEvent
+		var e bus.EventEnvelope
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			t.Fatalf("export line %q: %v", sc.Text(), err)
 		}

@@ -9,9 +9,9 @@ import (
 	"os"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
+	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore"
 	"github.com/policykit-go/policykit/eventstore/postgres"
@@ -157,7 +157,7 @@ func newEventsExportCommand(cfg *Config) *cobra.Command {
 			}
 			enc := json.NewEncoder(w)
 			n, err := forEachEvent(ctx, store, after, func(ev eventstore.RecordedEvent) error {
-				return enc.Encode(exportLine(ev))
+				return enc.Encode(bus.EnvelopeOf(ev))
 			})
 			if err != nil {
 				return err
@@ -169,36 +169,6 @@ func newEventsExportCommand(cfg *Config) *cobra.Command {
 	cmd.Flags().StringVar(&from, "from", "", "start after this position (commit:seq)")
 	cmd.Flags().StringVarP(&output, "output", "o", "-", "file to write (default standard output)")
 	return cmd
-}
-
-// exportedEvent is the JSON-lines form of an event: every envelope field and the payload.
-type exportedEvent struct {
-	ID             uuid.UUID       `json:"id"`
-	Position       string          `json:"position"`
-	GlobalPosition int64           `json:"global_position"`
-	Stream         string          `json:"stream"`
-	Version        int64           `json:"version"`
-	Type           string          `json:"type"`
-	SchemaVersion  int             `json:"schema_version"`
-	RecordedAt     time.Time       `json:"recorded_at"`
-	CausationID    *uuid.UUID      `json:"causation_id,omitempty"`
-	CorrelationID  *uuid.UUID      `json:"correlation_id,omitempty"`
-	Data           json.RawMessage `json:"data"`
-}
-
-func exportLine(ev eventstore.RecordedEvent) exportedEvent {
-	out := exportedEvent{
-		ID: ev.ID, Position: ev.Position.String(), GlobalPosition: ev.GlobalPosition,
-		Stream: ev.Stream, Version: ev.Version, Type: ev.Type, SchemaVersion: ev.SchemaVersion,
-		RecordedAt: ev.RecordedAt.UTC(), Data: ev.Data,
-	}
-	if ev.CausationID != uuid.Nil {
-		out.CausationID = &ev.CausationID
-	}
-	if ev.CorrelationID != uuid.Nil {
-		out.CorrelationID = &ev.CorrelationID
-	}
-	return out
 }
 
 // forEachEvent pages through the committed log after a position.
