@@ -10,6 +10,7 @@
 //	policykit propose   propose an action as a member; vote: vote on a proposal
 //	policykit audit     verify every recorded decision; explain one proposal
 //	policykit adapter   run a platform adapter (slack) as its own process
+//	policykit engine    run one more engine process sharing the work over the bus
 package main
 
 import (
@@ -71,6 +72,7 @@ func newRootCommand() *cobra.Command {
 		newVoteCommand(&cfg),
 		newAuditCommand(&cfg),
 		newAdapterCommand(&cfg),
+		newEngineCommand(&cfg),
 	)
 	return root
 }
