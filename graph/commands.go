@@ -33,8 +33,8 @@ func jsonObject(arg, s string) (map[string]any, error) {
 	return m, nil
 }
 
-// platformAction builds the action proposeAction proposes.
-func (r *Resolver) platformAction(in model.ProposeActionInput) (domain.Action, error) {
+// platformAction builds the action proposeAction proposes as the user initiatorID.
+func (r *Resolver) platformAction(in model.ProposeActionInput, initiatorID string) (domain.Action, error) {
 	info, ok := domain.LookupActionType(in.ActionType)
 	if !ok {
 		return domain.Action{}, domain.Invalid("unknown action type %q", in.ActionType)
@@ -53,13 +53,13 @@ func (r *Resolver) platformAction(in model.ProposeActionInput) (domain.Action, e
 	}
 	return domain.Action{
 		ID: r.deps.NewID(), CommunityID: in.CommunityID, Kind: info.Kind, Type: in.ActionType, Platform: platform,
-		InitiatorID: in.InitiatorID, Fields: f, ProposedAt: r.deps.Now(),
+		InitiatorID: initiatorID, Fields: f, ProposedAt: r.deps.Now(),
 	}, nil
 }
 
-// constitutionAction builds the constitution action proposeConstitutionAction proposes,
-// through the payload struct of its type (unknown keys are refused).
-func (r *Resolver) constitutionAction(in model.ProposeConstitutionActionInput) (domain.Action, error) {
+// constitutionAction builds the constitution action proposeConstitutionAction proposes as
+// the user initiatorID, through the payload struct of its type (unknown keys are refused).
+func (r *Resolver) constitutionAction(in model.ProposeConstitutionActionInput, initiatorID string) (domain.Action, error) {
 	f, err := jsonObject("payloadJSON", in.PayloadJSON)
 	if err != nil {
 		return domain.Action{}, err
@@ -69,7 +69,7 @@ func (r *Resolver) constitutionAction(in model.ProposeConstitutionActionInput) (
 	if err != nil {
 		return domain.Action{}, err
 	}
-	return domain.NewConstitutionAction(id, in.CommunityID, in.InitiatorID, payload, r.deps.Now())
+	return domain.NewConstitutionAction(id, in.CommunityID, initiatorID, payload, r.deps.Now())
 }
 
 // propose records an action, evaluates it at once (as the engine does when ActionProposed
@@ -157,8 +157,10 @@ func vote(userID, value string) (domain.Vote, error) {
 	return v, v.Validate()
 }
 
-func (r *Resolver) castVote(ctx context.Context, in model.CastVoteInput) (*model.CastVotePayload, error) {
-	v, err := vote(in.UserID, in.Value)
+// castVote records the vote of the user userID (the engine checks that the proposal is the
+// community's and that the user may vote on it).
+func (r *Resolver) castVote(ctx context.Context, in model.CastVoteInput, userID string) (*model.CastVotePayload, error) {
+	v, err := vote(userID, in.Value)
 	if err != nil {
 		return nil, err
 	}

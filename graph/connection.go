@@ -8,8 +8,13 @@ import (
 )
 
 // proposalConnection reads one page of a community's proposals as a Relay connection and
-// primes the request's loaders with them. first defaults to 20 and must be 1..MaxPageSize.
+// primes the request's loaders with them; it lists only what the caller may view. first
+// defaults to 20 and must be 1..MaxPageSize.
 func (r *Resolver) proposalConnection(ctx context.Context, communityID string, filter *model.ProposalFilter, first *int, after *string) (*model.ProposalConnection, error) {
+	m, err := viewer(ctx, communityID)
+	if err != nil {
+		return nil, err
+	}
 	n := 20
 	if first != nil {
 		n = *first
@@ -25,7 +30,7 @@ func (r *Resolver) proposalConnection(ctx context.Context, communityID string, f
 	if after != nil {
 		cursor = *after
 	}
-	page, more, err := r.read.proposalPage(ctx, communityID, f, n, cursor)
+	page, more, err := r.read.proposalPage(ctx, communityID, viewFilterOf(m), f, n, cursor)
 	if err != nil {
 		return nil, err
 	}

@@ -44,7 +44,11 @@ type env struct {
 	statements *statementCounter
 	runner     *projections.Runner
 	handler    http.Handler
-	client     *client.Client
+	// client posts without credentials; mustQuery and mustFail add a member's token.
+	client *client.Client
+	// tokens are the API tokens of the accounts linked to garden's members alice, bob and
+	// carol, by user id.
+	tokens map[string]string
 }
 
 func newEnv(t *testing.T, db graph.DB) *env {
@@ -67,6 +71,9 @@ func newEnv(t *testing.T, db graph.DB) *env {
 	if err := projections.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
+	if err := graph.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
 	store := postgres.New(pool)
 	rt, err := policy.New(policy.Options{})
 	if err != nil {
@@ -85,9 +92,37 @@ func newEnv(t *testing.T, db graph.DB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{pool: pool, statements: counter, runner: runner, handler: h, client: client.New(h)}
+	e := &env{pool: pool, statements: counter, runner: runner, handler: h, client: client.New(h), tokens: map[string]string{}}
 	e.seed(t)
+	for _, user := range []string{"alice", "bob", "carol"} {
+		e.tokens[user] = e.mustAccount(t, user, "garden", user)
+	}
 	return e
+}
+
+// mustAccount registers an account, links it to the user of the community and returns an
+// API token of it.
+func (e *env) mustAccount(t testing.TB, username, communityID, userID string) string {
+	t.Helper()
+	ctx := context.Background()
+	accounts := graph.NewAccounts(e.pool)
+	acc, err := accounts.Register(ctx, username, username+"-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := accounts.LinkMember(ctx, acc.ID, communityID, userID); err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := accounts.CreateAPIToken(ctx, acc.ID, "tests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret
+}
+
+// as authenticates a gqlgen client request with the token of the account linked to user.
+func (e *env) as(user string) client.Option {
+	return client.AddHeader("Authorization", "Bearer "+e.tokens[user])
 }
 
 // seed creates the community "garden" on Slack with the Testing kit (every action passes),
@@ -174,10 +209,17 @@ type gqlError struct {
 	Extensions map[string]any `json:"extensions"`
 }
 
-// mustQuery runs a document that must succeed and decodes its data into out.
+// mustQuery runs a document as alice that must succeed and decodes its data into out.
 func (e *env) mustQuery(t *testing.T, out any, query string, opts ...client.Option) {
 	t.Helper()
-	resp, err := e.client.RawPost(query, opts...)
+	e.mustQueryAs(t, "alice", out, query, opts...)
+}
+
+// mustQueryAs runs a document as the account linked to user that must succeed and decodes
+// its data into out.
+func (e *env) mustQueryAs(t *testing.T, user string, out any, query string, opts ...client.Option) {
+	t.Helper()
+	resp, err := e.client.RawPost(query, append([]client.Option{e.as(user)}, opts...)...)
 	if err != nil {
 		t.Fatalf("post: %v", err)
 	}
@@ -193,9 +235,15 @@ func (e *env) mustQuery(t *testing.T, out any, query string, opts ...client.Opti
 	}
 }
 
-// mustFail runs a document that must fail and returns its errors. It posts over plain HTTP,
-// since gqlgen answers some refusals (validation) with a status other than 200.
+// mustFail runs a document as alice that must fail and returns its errors. It posts over
+// plain HTTP, since gqlgen answers some refusals (validation) with a status other than 200.
 func (e *env) mustFail(t *testing.T, query string, vars ...map[string]any) []gqlError {
+	t.Helper()
+	return e.mustFailAs(t, "Bearer "+e.tokens["alice"], query, vars...)
+}
+
+// mustFailAs is mustFail with the given Authorization header ("" for none).
+func (e *env) mustFailAs(t *testing.T, authorization, query string, vars ...map[string]any) []gqlError {
 	t.Helper()
 	body := map[string]any{"query": query}
 	if len(vars) > 0 {
@@ -207,6 +255,9 @@ func (e *env) mustFail(t *testing.T, query string, vars ...map[string]any) []gql
 	}
 	req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(b))
 	req.Header.Set("Content-Type", "application/json")
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
 	rec := httptest.NewRecorder()
 	e.handler.ServeHTTP(rec, req)
 	var resp struct {
@@ -229,8 +280,8 @@ func wantCode(t *testing.T, errs []gqlError, code string) {
 	}
 }
 
-const proposeRename = `mutation($by: ID!, $name: String!) {
-  proposeAction(input: {communityId: "garden", initiatorId: $by, actionType: "slackrenameconversation", fieldsJSON: $name}) {
+const proposeRename = `mutation($name: String!) {
+  proposeAction(input: {communityId: "garden", actionType: "slackrenameconversation", fieldsJSON: $name}) {
     action { id type status governingProposalId }
     proposal { id status policyId actionType tally { yes no total } }
   }
@@ -248,12 +299,12 @@ type proposeResp struct {
 	}
 }
 
-// mustPropose proposes a channel rename (it goes to the vote policy) and returns its
-// proposal id.
+// mustPropose proposes a channel rename as the user by (it goes to the vote policy) and
+// returns its proposal id.
 func (e *env) mustPropose(t *testing.T, by, name string) string {
 	t.Helper()
 	var resp proposeResp
-	e.mustQuery(t, &resp, proposeRename, client.Var("by", by), client.Var("name", fmt.Sprintf(`{"channel":"C1","name":%q}`, name)))
+	e.mustQueryAs(t, by, &resp, proposeRename, client.Var("name", fmt.Sprintf(`{"channel":"C1","name":%q}`, name)))
 	if resp.ProposeAction.Proposal == nil {
 		t.Fatalf("no governing proposal: %+v", resp.ProposeAction)
 	}
@@ -269,7 +320,7 @@ func TestConstitutionActionAddingARolePassesAndShows(t *testing.T) {
 		}
 	}
 	e.mustQuery(t, &resp, `mutation($payload: String!) {
-  proposeConstitutionAction(input: {communityId: "garden", initiatorId: "alice", type: "policykitaddrole", payloadJSON: $payload}) {
+  proposeConstitutionAction(input: {communityId: "garden", type: "policykitaddrole", payloadJSON: $payload}) {
     action { type status kind fieldsJSON }
     proposal { status policyKind }
   }
@@ -337,7 +388,7 @@ func TestConstitutionActionAddingARolePassesAndShows(t *testing.T) {
 func TestVotePolicyKeepsProposalOpenUntilVote(t *testing.T) {
 	e := newEnv(t, nil)
 	var resp proposeResp
-	e.mustQuery(t, &resp, proposeRename, client.Var("by", "alice"), client.Var("name", `{"channel":"C1","name":"veggies"}`))
+	e.mustQuery(t, &resp, proposeRename, client.Var("name", `{"channel":"C1","name":"veggies"}`))
 	p := resp.ProposeAction.Proposal
 	if p == nil || p.Status != "PROPOSED" || p.PolicyID != "rename-vote" || p.Tally.Total != 0 {
 		t.Fatalf("proposal = %+v, want PROPOSED under rename-vote with no votes", p)
@@ -361,8 +412,8 @@ func TestVotePolicyKeepsProposalOpenUntilVote(t *testing.T) {
 			}
 		}
 	}
-	e.mustQuery(t, &voted, `mutation($p: ID!) {
-  castVote(input: {communityId: "garden", proposalId: $p, userId: "bob", value: "yes"}) {
+	e.mustQueryAs(t, "bob", &voted, `mutation($p: ID!) {
+  castVote(input: {communityId: "garden", proposalId: $p, value: "yes"}) {
     proposal { id status tally { yes no total } votes { userId username kind boolean } action { status } evaluationLogs { block } trace }
   }
 }`, client.Var("p", p.ID))
@@ -384,7 +435,7 @@ func TestVotePolicyKeepsProposalOpenUntilVote(t *testing.T) {
 	}
 
 	// A vote on a decided proposal is the domain's to refuse, with its code.
-	errs := e.mustFail(t, `mutation($p: ID!) { castVote(input: {communityId: "garden", proposalId: $p, userId: "carol", value: "no"}) { proposal { status } } }`, map[string]any{"p": p.ID})
+	errs := e.mustFailAs(t, "Bearer "+e.tokens["carol"], `mutation($p: ID!) { castVote(input: {communityId: "garden", proposalId: $p, value: "no"}) { proposal { status } } }`, map[string]any{"p": p.ID})
 	if code := errs[0].Extensions["code"]; code != "CONFLICT" && code != "INVALID" {
 		t.Errorf("vote on a decided proposal: %+v, want CONFLICT or INVALID", errs)
 	}
@@ -487,8 +538,8 @@ func TestNotFound(t *testing.T) {
 		`{ proposal(id: "nope") { id } }`,
 		`{ community(id: "nope") { id } }`,
 		`{ action(id: "nope") { id } }`,
-		`mutation { castVote(input: {communityId: "garden", proposalId: "nope", userId: "bob", value: "yes"}) { proposal { id } } }`,
-		`mutation { proposeAction(input: {communityId: "nope", initiatorId: "bob", actionType: "slackpostmessage"}) { action { id } } }`,
+		`mutation { castVote(input: {communityId: "garden", proposalId: "nope", value: "yes"}) { proposal { id } } }`,
+		`mutation { proposeAction(input: {communityId: "nope", actionType: "slackpostmessage"}) { action { id } } }`,
 	} {
 		errs := e.mustFail(t, q)
 		wantCode(t, errs, "NOT_FOUND")
@@ -501,12 +552,12 @@ func TestNotFound(t *testing.T) {
 func TestBadInputIsInvalid(t *testing.T) {
 	e := newEnv(t, nil)
 	for name, q := range map[string]string{
-		"fields not JSON":      `mutation { proposeAction(input: {communityId: "garden", initiatorId: "bob", actionType: "slackpostmessage", fieldsJSON: "{not json"}) { action { id } } }`,
-		"unknown action type":  `mutation { proposeAction(input: {communityId: "garden", initiatorId: "bob", actionType: "slackdance"}) { action { id } } }`,
-		"not a constitution":   `mutation { proposeConstitutionAction(input: {communityId: "garden", initiatorId: "bob", type: "slackpostmessage", payloadJSON: "{}"}) { action { id } } }`,
-		"unknown payload key":  `mutation { proposeConstitutionAction(input: {communityId: "garden", initiatorId: "bob", type: "policykitaddrole", payloadJSON: "{\"name\": \"X\", \"colour\": \"red\"}"}) { action { id } } }`,
-		"payload not JSON":     `mutation { proposeConstitutionAction(input: {communityId: "garden", initiatorId: "bob", type: "policykitaddrole", payloadJSON: "[1]"}) { action { id } } }`,
-		"empty vote":           `mutation { castVote(input: {communityId: "garden", proposalId: "p", userId: "bob", value: " "}) { proposal { id } } }`,
+		"fields not JSON":      `mutation { proposeAction(input: {communityId: "garden", actionType: "slackpostmessage", fieldsJSON: "{not json"}) { action { id } } }`,
+		"unknown action type":  `mutation { proposeAction(input: {communityId: "garden", actionType: "slackdance"}) { action { id } } }`,
+		"not a constitution":   `mutation { proposeConstitutionAction(input: {communityId: "garden", type: "slackpostmessage", payloadJSON: "{}"}) { action { id } } }`,
+		"unknown payload key":  `mutation { proposeConstitutionAction(input: {communityId: "garden", type: "policykitaddrole", payloadJSON: "{\"name\": \"X\", \"colour\": \"red\"}"}) { action { id } } }`,
+		"payload not JSON":     `mutation { proposeConstitutionAction(input: {communityId: "garden", type: "policykitaddrole", payloadJSON: "[1]"}) { action { id } } }`,
+		"empty vote":           `mutation { castVote(input: {communityId: "garden", proposalId: "p", value: " "}) { proposal { id } } }`,
 		"bad status in filter": `{ community(id: "garden") { proposals(filter: {status: MAYBE}) { edges { cursor } } } }`,
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -546,7 +597,7 @@ func TestInternalErrorsAreHidden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := client.New(h).RawPost(`{ community(id: "garden") { name documents { id } } }`)
+	resp, err := client.New(h).RawPost(`{ community(id: "garden") { name documents { id } } }`, e.as("alice"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,11 @@
 // issue commands to the engine and return what it decided. The schema is schema.graphqls;
 // generated.go and model/models_gen.go are generated from it (`go tool gqlgen generate`).
 //
+// Callers authenticate with an API token (Authorization: Bearer) or the session cookie
+// login sets (see auth.go); every root field but register, login, logout and introspection
+// is FORBIDDEN without a caller. A community the caller is not a member of is NOT_FOUND to
+// it; a member without the view permission gets FORBIDDEN (see authz.go).
+//
 // Errors reach clients with extensions.code NOT_FOUND, FORBIDDEN, INVALID, CONFLICT (the
 // domain's codes) or INTERNAL (anything else, logged, never shown). gqlgen's own request
 // errors keep its codes (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED,
@@ -87,6 +92,8 @@ type Deps struct {
 	Now func() time.Time
 	// NewID makes action ids. Default: random UUIDs.
 	NewID func() string
+	// SessionTTL is how long a browser session lasts after login. Default: 7 days.
+	SessionTTL time.Duration
 }
 
 // Validate reports every missing dependency at once.
@@ -120,17 +127,23 @@ func (d Deps) withDefaults() Deps {
 	if d.ReadModelTimeout <= 0 {
 		d.ReadModelTimeout = 10 * time.Second
 	}
+	if d.SessionTTL <= 0 {
+		d.SessionTTL = 7 * 24 * time.Hour
+	}
 	return d
 }
 
 // NewHandler returns the GraphQL endpoint (POST and GET; introspection on), with the
-// body, depth and complexity limits above.
+// body, depth and complexity limits above. It authenticates every request (one statement
+// when it carries a token or session) and needs the auth_* tables (Migrate).
 func NewHandler(deps Deps) (http.Handler, error) {
 	if err := deps.Validate(); err != nil {
 		return nil, err
 	}
 	deps = deps.withDefaults()
-	res := &Resolver{deps: deps, read: reader{db: deps.DB}}
+	accounts := NewAccounts(deps.DB)
+	accounts.now = deps.Now
+	res := &Resolver{deps: deps, read: reader{db: deps.DB}, accounts: accounts}
 	cfg := Config{Resolvers: res}
 	cfg.Complexity.Community.Proposals = func(child int, _ *model.ProposalFilter, first *int, _ *string) int {
 		n := 20
@@ -148,6 +161,7 @@ func NewHandler(deps Deps) (http.Handler, error) {
 	srv.Use(extension.Introspection{})
 	srv.Use(depthLimit{max: MaxDepth})
 	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
+	srv.AroundRootFields(requireCaller)
 	srv.SetErrorPresenter(presenter(deps.Log))
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		deps.Log.Error("graphql: panic", "panic", fmt.Sprint(v), "path", graphql.GetPath(ctx).String())
@@ -159,7 +173,14 @@ func NewHandler(deps Deps) (http.Handler, error) {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-		srv.ServeHTTP(w, r.WithContext(withLoaders(r.Context(), newLoaders(res.read))))
+		x, err := accounts.authenticate(w, r)
+		if err != nil {
+			deps.Log.Error("graphql: authenticate", "err", err)
+			writeError(w, http.StatusInternalServerError, "internal error", CodeInternal)
+			return
+		}
+		ctx := context.WithValue(r.Context(), exchangeKey{}, x)
+		srv.ServeHTTP(w, r.WithContext(withLoaders(ctx, newLoaders(res.read))))
 	}), nil
 }
 

@@ -53,7 +53,7 @@ func TestOversizedBodyIsRefused(t *testing.T) {
 	srv := httptest.NewServer(e.handler)
 	defer srv.Close()
 	pad := strings.Repeat(" ", graph.MaxBodyBytes)
-	body, _ := json.Marshal(map[string]any{"query": `mutation { proposeConstitutionAction(input: {communityId: "garden", initiatorId: "alice", type: "policykitaddrole", payloadJSON: "{\"name\": \"Big\"}"}) { action { id } } }` + pad})
+	body, _ := json.Marshal(map[string]any{"query": `mutation { proposeConstitutionAction(input: {communityId: "garden", type: "policykitaddrole", payloadJSON: "{\"name\": \"Big\"}"}) { action { id } } }` + pad})
 
 	resp, err := http.Post(srv.URL, "application/json", bytes.NewReader(body))
 	if err != nil {
@@ -177,7 +177,7 @@ func TestDashboardQueryHasNoNPlusOne(t *testing.T) {
 		var r struct {
 			CastVote struct{ Proposal struct{ Status string } }
 		}
-		e.mustQuery(t, &r, `mutation($p: ID!, $v: String!) { castVote(input: {communityId: "garden", proposalId: $p, userId: "carol", value: $v}) { proposal { status } } }`,
+		e.mustQueryAs(t, "carol", &r, `mutation($p: ID!, $v: String!) { castVote(input: {communityId: "garden", proposalId: $p, value: $v}) { proposal { status } } }`,
 			client.Var("p", id), client.Var("v", value))
 	}
 	const dashboard = `{ community(id: "garden") { id name proposals(first: 20) { edges { node {
@@ -215,9 +215,10 @@ func TestDashboardQueryHasNoNPlusOne(t *testing.T) {
 	if voted != 6 {
 		t.Errorf("%d votes on the page, want 6", voted)
 	}
-	// community, the page of proposals, the votes of the page.
-	if statements != 3 {
-		t.Errorf("the dashboard query ran %d statements, want 3", statements)
+	// the caller (token, memberships and permissions), community, the page of proposals,
+	// the votes of the page.
+	if statements != 4 {
+		t.Errorf("the dashboard query ran %d statements, want 4", statements)
 	}
 }
 
@@ -226,7 +227,9 @@ func TestQueriesOverGET(t *testing.T) {
 	srv := httptest.NewServer(e.handler)
 	defer srv.Close()
 	get := func(q string) (int, string) {
-		resp, err := http.Get(srv.URL + "?query=" + url.QueryEscape(q))
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"?query="+url.QueryEscape(q), nil)
+		req.Header.Set("Authorization", "Bearer "+e.tokens["alice"])
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -238,7 +241,7 @@ func TestQueriesOverGET(t *testing.T) {
 		t.Errorf("GET query: %d %s", code, body)
 	}
 	// A mutation is never carried out over GET.
-	if _, body := get(`mutation { proposeConstitutionAction(input: {communityId: "garden", initiatorId: "alice", type: "policykitaddrole", payloadJSON: "{\"name\": \"ViaGet\"}"}) { action { id } } }`); !strings.Contains(body, "errors") {
+	if _, body := get(`mutation { proposeConstitutionAction(input: {communityId: "garden", type: "policykitaddrole", payloadJSON: "{\"name\": \"ViaGet\"}"}) { action { id } } }`); !strings.Contains(body, "errors") {
 		t.Errorf("GET mutation: %s", body)
 	}
 	if _, body := get(`{ community(id: "garden") { roles { name } } }`); strings.Contains(body, "ViaGet") {

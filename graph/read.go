@@ -29,8 +29,12 @@ type reader struct{ db DB }
 // MaxPageSize bounds the first argument of connections; more is INVALID.
 const MaxPageSize = 100
 
-func (r reader) communities(ctx context.Context) ([]model.Community, error) {
-	rows, _ := r.db.Query(ctx, `SELECT id, name, created_at FROM communities ORDER BY name, id`)
+// communities reads the communities with the given ids, by name.
+func (r reader) communities(ctx context.Context, ids []string) ([]model.Community, error) {
+	if ids == nil {
+		ids = []string{}
+	}
+	rows, _ := r.db.Query(ctx, `SELECT id, name, created_at FROM communities WHERE id = ANY($1) ORDER BY name, id`, ids)
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (model.Community, error) {
 		var c model.Community
 		err := row.Scan(&c.ID, &c.Name, &c.CreatedAt)
@@ -181,13 +185,18 @@ func (r reader) proposal(ctx context.Context, id string) (*model.Proposal, error
 
 // proposalPage reads one page of a community's proposals, newest first (keyset paging on
 // proposal_time, id, which the proposals_community_time index serves), and whether more
-// follow. first must be in 1..MaxPageSize; after is a cursor from a previous page.
-func (r reader) proposalPage(ctx context.Context, communityID string, f model.ProposalFilter, first int, after string) ([]model.Proposal, bool, error) {
+// follow, leaving out the proposals whose action views does not cover. first must be in
+// 1..MaxPageSize; after is a cursor from a previous page.
+func (r reader) proposalPage(ctx context.Context, communityID string, views viewFilter, f model.ProposalFilter, first int, after string) ([]model.Proposal, bool, error) {
 	where := []string{"community_id = $1"}
 	args := []any{communityID}
 	add := func(cond string, v any) {
 		args = append(args, v)
 		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if !views.all {
+		args = append(args, append([]string{}, views.kinds...), append([]string{}, views.types...))
+		where = append(where, fmt.Sprintf("(action_kind = ANY($%d) OR action_type = ANY($%d))", len(args)-1, len(args)))
 	}
 	if f.Status != nil {
 		add("status = $%d", string(*f.Status))

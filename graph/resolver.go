@@ -4,6 +4,7 @@ package graph
 // reader (relations through the request's loaders), mutations issue one command through
 // Engine and read back what it decided.
 type Resolver struct {
-	deps Deps
-	read reader
+	deps     Deps
+	read     reader
+	accounts *Accounts
 }

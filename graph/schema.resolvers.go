@@ -8,8 +8,23 @@ package graph
 import (
 	"context"
 
+	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/graph/model"
 )
+
+// APITokens is the resolver for the apiTokens field.
+func (r *accountResolver) APITokens(ctx context.Context, obj *model.Account) ([]model.APIToken, error) {
+	// Accounts reach clients only as their own caller's (me, login, register).
+	ts, err := r.accounts.APITokens(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]model.APIToken, len(ts))
+	for i, t := range ts {
+		out[i] = *apiToken(t)
+	}
+	return out, nil
+}
 
 // GoverningProposal is the resolver for the governingProposal field.
 func (r *actionResolver) GoverningProposal(ctx context.Context, obj *model.Action) (*model.Proposal, error) {
@@ -59,7 +74,11 @@ func (r *communityResolver) Proposals(ctx context.Context, obj *model.Community,
 
 // ProposeAction is the resolver for the proposeAction field.
 func (r *mutationResolver) ProposeAction(ctx context.Context, input model.ProposeActionInput) (*model.ProposeActionPayload, error) {
-	a, err := r.platformAction(input)
+	m, err := member(ctx, input.CommunityID)
+	if err != nil {
+		return nil, err
+	}
+	a, err := r.platformAction(input, m.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +87,11 @@ func (r *mutationResolver) ProposeAction(ctx context.Context, input model.Propos
 
 // ProposeConstitutionAction is the resolver for the proposeConstitutionAction field.
 func (r *mutationResolver) ProposeConstitutionAction(ctx context.Context, input model.ProposeConstitutionActionInput) (*model.ProposeActionPayload, error) {
-	a, err := r.constitutionAction(input)
+	m, err := member(ctx, input.CommunityID)
+	if err != nil {
+		return nil, err
+	}
+	a, err := r.constitutionAction(input, m.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +100,56 @@ func (r *mutationResolver) ProposeConstitutionAction(ctx context.Context, input 
 
 // CastVote is the resolver for the castVote field.
 func (r *mutationResolver) CastVote(ctx context.Context, input model.CastVoteInput) (*model.CastVotePayload, error) {
-	return r.castVote(ctx, input)
+	m, err := member(ctx, input.CommunityID)
+	if err != nil {
+		return nil, err
+	}
+	return r.castVote(ctx, input, m.UserID)
+}
+
+// Register is the resolver for the register field.
+func (r *mutationResolver) Register(ctx context.Context, username string, password string) (*model.Account, error) {
+	a, err := r.accounts.Register(ctx, username, password)
+	if err != nil {
+		return nil, err
+	}
+	return &model.Account{ID: a.ID, Username: a.Username, CreatedAt: a.CreatedAt, Memberships: []model.Membership{}}, nil
+}
+
+// Login is the resolver for the login field.
+func (r *mutationResolver) Login(ctx context.Context, username string, password string) (*model.Account, error) {
+	return r.login(ctx, username, password)
+}
+
+// Logout is the resolver for the logout field.
+func (r *mutationResolver) Logout(ctx context.Context) (bool, error) {
+	return r.logout(ctx)
+}
+
+// CreateAPIToken is the resolver for the createApiToken field.
+func (r *mutationResolver) CreateAPIToken(ctx context.Context, name string) (*model.CreateAPITokenPayload, error) {
+	c, err := CallerOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t, secret, err := r.accounts.CreateAPIToken(ctx, c.Account.ID, name)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CreateAPITokenPayload{Token: apiToken(t), Secret: secret}, nil
+}
+
+// RevokeAPIToken is the resolver for the revokeApiToken field.
+func (r *mutationResolver) RevokeAPIToken(ctx context.Context, id string) (*model.APIToken, error) {
+	c, err := CallerOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t, err := r.accounts.RevokeAPIToken(ctx, c.Account.ID, id)
+	if err != nil {
+		return nil, err
+	}
+	return apiToken(t), nil
 }
 
 // Versions is the resolver for the versions field.
@@ -123,25 +195,65 @@ func (r *proposalResolver) Trace(ctx context.Context, obj *model.Proposal) (stri
 	return r.trace(ctx, obj.ID)
 }
 
+// Me is the resolver for the me field.
+func (r *queryResolver) Me(ctx context.Context) (*model.Account, error) {
+	c, err := CallerOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return account(c), nil
+}
+
 // Communities is the resolver for the communities field.
 func (r *queryResolver) Communities(ctx context.Context) ([]model.Community, error) {
-	return r.read.communities(ctx)
+	c, err := CallerOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for id, m := range c.Members {
+		if m.viewsAnything() {
+			ids = append(ids, id)
+		}
+	}
+	return r.read.communities(ctx, ids)
 }
 
 // Community is the resolver for the community field.
 func (r *queryResolver) Community(ctx context.Context, id string) (*model.Community, error) {
+	if _, err := viewer(ctx, id); err != nil {
+		return nil, err
+	}
 	return r.read.community(ctx, id)
 }
 
 // Proposal is the resolver for the proposal field.
 func (r *queryResolver) Proposal(ctx context.Context, id string) (*model.Proposal, error) {
-	return r.proposalByID(ctx, id)
+	p, err := r.read.proposal(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := mayView(ctx, p.CommunityID, p.ActionType, p.ActionKind, domain.NotFound("proposal %q", id)); err != nil {
+		return nil, err
+	}
+	r.loadersOf(ctx).primeProposals(*p)
+	return p, nil
 }
 
 // Action is the resolver for the action field.
 func (r *queryResolver) Action(ctx context.Context, id string) (*model.Action, error) {
-	return r.read.action(ctx, id)
+	a, err := r.read.action(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := mayView(ctx, a.CommunityID, a.Type, a.Kind, domain.NotFound("action %q", id)); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
+
+// Account returns AccountResolver implementation.
+func (r *Resolver) Account() AccountResolver { return &accountResolver{r} }
 
 // Action returns ActionResolver implementation.
 func (r *Resolver) Action() ActionResolver { return &actionResolver{r} }
@@ -162,6 +274,7 @@ func (r *Resolver) Proposal() ProposalResolver { return &proposalResolver{r} }
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
 type (
+	accountResolver   struct{ *Resolver }
 	actionResolver    struct{ *Resolver }
 	communityResolver struct{ *Resolver }
 	mutationResolver  struct{ *Resolver }

@@ -124,7 +124,6 @@ func (a *App) startEngine(ctx context.Context) error {
 		a.cfg.LogPlatforms = slices.DeleteFunc(slices.Clone(a.cfg.LogPlatforms), func(p string) bool { return p == domain.PlatformSlack })
 	}
 	if a.cfg.GraphQL {
-		a.log.Warn("the GraphQL API is on and does not authenticate callers yet: expose it to trusted callers only")
 		a.graphql, err = graph.NewHandler(graph.Deps{
 			DB: a.pool, Engine: a.engine, Store: a.store, Projections: a.runner,
 			Log: a.log.With("component", "graphql"),
@@ -193,6 +192,9 @@ func migrateAll(ctx context.Context, pool *pgxpool.Pool) error {
 	}
 	if err := logplatform.Migrate(ctx, pool); err != nil {
 		return fmt.Errorf("migrate log platform: %w", err)
+	}
+	if err := graph.Migrate(ctx, pool); err != nil {
+		return fmt.Errorf("migrate graphql accounts: %w", err)
 	}
 	return nil
 }

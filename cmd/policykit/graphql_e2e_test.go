@@ -2,14 +2,20 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
+
+	"github.com/policykit-go/policykit/graph"
 )
 
-// The App serves the GraphQL API when asked: a member's proposal through a mutation comes
-// back decided, and the dashboard query pages through proposals.
+// The App serves the GraphQL API when asked, to authenticated callers only: a member's
+// proposal through a mutation comes back decided, and the dashboard query pages through
+// proposals.
 func TestAppServesGraphQL(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.GraphQL = true
@@ -17,11 +23,29 @@ func TestAppServesGraphQL(t *testing.T) {
 	defer stop()
 	seedCommunity(t, app)
 	base := "http://" + app.listener.Addr().String()
+	ctx := context.Background()
+	accounts := graph.NewAccounts(app.Pool())
+	acc, err := accounts.Register(ctx, "alice", "alice-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := accounts.LinkMember(ctx, acc.ID, "garden", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	_, token, err := accounts.CreateAPIToken(ctx, acc.ID, "e2e")
+	if err != nil {
+		t.Fatal(err)
+	}
 
-	post := func(query string, vars map[string]any) map[string]any {
+	send := func(authorization, query string, vars map[string]any) map[string]any {
 		t.Helper()
 		body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-		resp, err := http.Post(base+"/graphql", "application/json", bytes.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if authorization != "" {
+			req.Header.Set("Authorization", authorization)
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -31,14 +55,22 @@ func TestAppServesGraphQL(t *testing.T) {
 		if err := json.Unmarshal(raw, &out); err != nil {
 			t.Fatalf("response %s: %v", raw, err)
 		}
+		return out
+	}
+	post := func(query string, vars map[string]any) map[string]any {
+		t.Helper()
+		out := send("Bearer "+token, query, vars)
 		if errs, ok := out["errors"]; ok {
 			t.Fatalf("errors: %v", errs)
 		}
 		return out["data"].(map[string]any)
 	}
+	if out := send("", `{ communities { id } }`, nil); !strings.Contains(fmt.Sprint(out["errors"]), "FORBIDDEN") {
+		t.Fatalf("without a token: %v, want FORBIDDEN", out)
+	}
 	for i := range 3 {
 		data := post(`mutation($in: ProposeActionInput!) { proposeAction(input: $in) { proposal { status } } }`, map[string]any{"in": map[string]any{
-			"communityId": "garden", "initiatorId": "alice", "actionType": "slackrenameconversation", "platform": "slack",
+			"communityId": "garden", "actionType": "slackrenameconversation", "platform": "slack",
 			"fieldsJSON": `{"channel":"C0GENERAL","name":"room-` + string(rune('a'+i)) + `"}`,
 		}})
 		if got := data["proposeAction"].(map[string]any)["proposal"].(map[string]any)["status"]; got != "PROPOSED" {
@@ -56,7 +88,7 @@ func TestAppServesGraphQL(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	// Off by default: it does not authenticate callers yet.
+	// Off by default.
 	if DefaultConfig().GraphQL {
 		t.Fatal("the GraphQL API is on by default")
 	}

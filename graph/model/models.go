@@ -69,3 +69,11 @@ type Action struct {
 	DecidedAt           *time.Time
 	GoverningProposalID string
 }
+
+// Account is an account with its memberships; its API tokens are resolved on demand.
+type Account struct {
+	ID          string
+	Username    string
+	CreatedAt   time.Time
+	Memberships []Membership
+}

@@ -10,10 +10,17 @@ import (
 	"time"
 )
 
+type APIToken struct {
+	ID        string     `json:"id"`
+	Name      string     `json:"name"`
+	CreatedAt time.Time  `json:"createdAt"`
+	RevokedAt *time.Time `json:"revokedAt,omitempty"`
+}
+
+// The caller's user in the community votes.
 type CastVoteInput struct {
 	CommunityID string `json:"communityId"`
 	ProposalID  string `json:"proposalId"`
-	UserID      string `json:"userId"`
 	// yes, no, an integer, or a choice.
 	Value string `json:"value"`
 }
@@ -25,6 +32,12 @@ type CastVotePayload struct {
 type ChoiceCount struct {
 	Choice string `json:"choice"`
 	Count  int    `json:"count"`
+}
+
+type CreateAPITokenPayload struct {
+	Token *APIToken `json:"token"`
+	// The token to send as `Authorization: Bearer <secret>`. Only its hash is stored.
+	Secret string `json:"secret"`
 }
 
 type Document struct {
@@ -70,6 +83,14 @@ type Member struct {
 	JoinedAt     time.Time `json:"joinedAt"`
 	// Role names, base roles included, sorted.
 	Roles []string `json:"roles"`
+}
+
+type Membership struct {
+	CommunityID string `json:"communityId"`
+	UserID      string `json:"userId"`
+	IsAdmin     bool   `json:"isAdmin"`
+	// The user's permissions through their roles (base roles included), as verb:actiontype.
+	Permissions []string `json:"permissions"`
 }
 
 type Mutation struct {
@@ -124,9 +145,9 @@ type ProposalFilter struct {
 	To *time.Time `json:"to,omitempty"`
 }
 
+// The caller's user in the community proposes.
 type ProposeActionInput struct {
 	CommunityID string `json:"communityId"`
-	InitiatorID string `json:"initiatorId"`
 	ActionType  string `json:"actionType"`
 	// Default: the action type's platform.
 	Platform *string `json:"platform,omitempty"`
@@ -140,9 +161,9 @@ type ProposeActionPayload struct {
 	Proposal *Proposal `json:"proposal,omitempty"`
 }
 
+// The caller's user in the community proposes.
 type ProposeConstitutionActionInput struct {
 	CommunityID string `json:"communityId"`
-	InitiatorID string `json:"initiatorId"`
 	// One of the 21 policykit* constitution action types.
 	Type string `json:"type"`
 	// The payload as a JSON object, e.g. {"name": "Gardener", "permissions": []}.

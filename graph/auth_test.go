@@ -1,0 +1,416 @@
+package graph_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/client"
+
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/engine"
+	"github.com/policykit-go/policykit/eventstore/postgres"
+	"github.com/policykit-go/policykit/graph"
+	"github.com/policykit-go/policykit/starterkits"
+)
+
+// post sends a document over HTTP with the given cookies and Authorization header ("" for
+// none) and returns the response and its decoded body.
+func (e *env) post(t *testing.T, authorization string, cookies []*http.Cookie, query string, vars map[string]any) (*http.Response, struct {
+	Data   json.RawMessage
+	Errors []gqlError
+}) {
+	t.Helper()
+	b, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	rec := httptest.NewRecorder()
+	e.handler.ServeHTTP(rec, req)
+	var out struct {
+		Data   json.RawMessage
+		Errors []gqlError
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		t.Fatalf("response %d %s: %v", rec.Code, rec.Body, err)
+	}
+	return rec.Result(), out
+}
+
+func sessionCookie(t *testing.T, resp *http.Response) *http.Cookie {
+	t.Helper()
+	for _, c := range resp.Cookies() {
+		if c.Name == graph.SessionCookie {
+			return c
+		}
+	}
+	t.Fatalf("no %s cookie in %v", graph.SessionCookie, resp.Header["Set-Cookie"])
+	return nil
+}
+
+func TestLoginSetsASessionCookieThatWorks(t *testing.T) {
+	e := newEnv(t, nil)
+	const me = `{ me { username memberships { communityId userId permissions } } communities { id } }`
+
+	_, out := e.post(t, "", nil, `mutation { login(username: "alice", password: "wrong-password") { id } }`, nil)
+	if len(out.Errors) == 0 || out.Errors[0].Extensions["code"] != "FORBIDDEN" {
+		t.Fatalf("wrong password: %+v, want FORBIDDEN", out.Errors)
+	}
+	_, out = e.post(t, "", nil, `mutation { login(username: "nobody", password: "whatever1") { id } }`, nil)
+	if len(out.Errors) == 0 || out.Errors[0].Extensions["code"] != "FORBIDDEN" {
+		t.Fatalf("unknown user: %+v, want FORBIDDEN", out.Errors)
+	}
+
+	resp, out := e.post(t, "", nil, `mutation { login(username: "Alice", password: "alice-secret") { username memberships { communityId userId } } }`, nil)
+	if len(out.Errors) > 0 || !strings.Contains(string(out.Data), `"userId":"alice"`) {
+		t.Fatalf("login: %s %+v", out.Data, out.Errors)
+	}
+	cookie := sessionCookie(t, resp)
+	if !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode || cookie.Value == "" || cookie.MaxAge <= 0 {
+		t.Errorf("cookie %+v, want a lasting http-only SameSite=Lax session", cookie)
+	}
+
+	_, out = e.post(t, "", []*http.Cookie{{Name: graph.SessionCookie, Value: cookie.Value}}, me, nil)
+	if len(out.Errors) > 0 || !strings.Contains(string(out.Data), `"username":"alice"`) || !strings.Contains(string(out.Data), `"communities":[{"id":"garden"}]`) ||
+		!strings.Contains(string(out.Data), `"view:platform:*"`) {
+		t.Fatalf("with the session: %s %+v", out.Data, out.Errors)
+	}
+
+	resp, out = e.post(t, "", []*http.Cookie{{Name: graph.SessionCookie, Value: cookie.Value}}, `mutation { logout }`, nil)
+	if string(out.Data) != `{"logout":true}` {
+		t.Fatalf("logout: %s %+v", out.Data, out.Errors)
+	}
+	if c := sessionCookie(t, resp); c.Value != "" || c.MaxAge >= 0 {
+		t.Errorf("logout cookie %+v, want it cleared", c)
+	}
+	_, out = e.post(t, "", []*http.Cookie{{Name: graph.SessionCookie, Value: cookie.Value}}, me, nil)
+	if len(out.Errors) == 0 || out.Errors[0].Extensions["code"] != "FORBIDDEN" {
+		t.Fatalf("after logout: %s %+v, want FORBIDDEN", out.Data, out.Errors)
+	}
+}
+
+func TestRegister(t *testing.T) {
+	e := newEnv(t, nil)
+	_, out := e.post(t, "", nil, `mutation { register(username: "Dave", password: "dave-password") { username memberships { communityId } apiTokens { id } } }`, nil)
+	if len(out.Errors) > 0 || string(out.Data) != `{"register":{"username":"dave","memberships":[],"apiTokens":[]}}` {
+		t.Fatalf("register: %s %+v", out.Data, out.Errors)
+	}
+	for name, c := range map[string]struct{ query, code string }{
+		"taken":          {`mutation { register(username: "dave", password: "other-password") { id } }`, "CONFLICT"},
+		"short password": {`mutation { register(username: "erin", password: "short") { id } }`, "INVALID"},
+		"bad username":   {`mutation { register(username: "e rin", password: "erin-password") { id } }`, "INVALID"},
+	} {
+		if _, out := e.post(t, "", nil, c.query, nil); len(out.Errors) == 0 || out.Errors[0].Extensions["code"] != c.code {
+			t.Errorf("%s: %+v, want %s", name, out.Errors, c.code)
+		}
+	}
+	// A new account is no member of anything.
+	resp, _ := e.post(t, "", nil, `mutation { login(username: "dave", password: "dave-password") { id } }`, nil)
+	_, out = e.post(t, "", []*http.Cookie{sessionCookie(t, resp)}, `{ communities { id } }`, nil)
+	if string(out.Data) != `{"communities":[]}` {
+		t.Errorf("dave's communities: %s %+v", out.Data, out.Errors)
+	}
+	if _, out = e.post(t, "", []*http.Cookie{sessionCookie(t, resp)}, `{ community(id: "garden") { id } }`, nil); len(out.Errors) == 0 || out.Errors[0].Extensions["code"] != "NOT_FOUND" {
+		t.Errorf("dave reads garden: %s %+v, want NOT_FOUND", out.Data, out.Errors)
+	}
+}
+
+func TestAPITokenWorksUntilRevoked(t *testing.T) {
+	e := newEnv(t, nil)
+	var created struct {
+		CreateAPIToken struct {
+			Token  struct{ ID, Name string }
+			Secret string
+		}
+	}
+	e.mustQuery(t, &created, `mutation { createApiToken(name: "nightly report") { token { id name } secret } }`)
+	tok := created.CreateAPIToken
+	if tok.Token.Name != "nightly report" || !strings.HasPrefix(tok.Secret, "pk_") {
+		t.Fatalf("created %+v", tok)
+	}
+	var n int
+	if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM auth_api_tokens WHERE token_hash = $1`, tok.Secret).Scan(&n); err != nil || n != 0 {
+		t.Errorf("the secret is stored as is (%d, %v)", n, err)
+	}
+
+	_, out := e.post(t, "Bearer "+tok.Secret, nil, `{ me { username apiTokens { name revokedAt } } }`, nil)
+	if len(out.Errors) > 0 || !strings.Contains(string(out.Data), `{"name":"nightly report","revokedAt":null}`) {
+		t.Fatalf("with the new token: %s %+v", out.Data, out.Errors)
+	}
+
+	// Bob cannot revoke alice's token.
+	errs := e.mustFailAs(t, "Bearer "+e.tokens["bob"], `mutation($id: ID!) { revokeApiToken(id: $id) { id } }`, map[string]any{"id": tok.Token.ID})
+	wantCode(t, errs, "NOT_FOUND")
+
+	var revoked struct {
+		RevokeAPIToken struct {
+			ID        string
+			RevokedAt *time.Time
+		} `json:"revokeApiToken"`
+	}
+	e.mustQuery(t, &revoked, `mutation($id: ID!) { revokeApiToken(id: $id) { id revokedAt } }`, client.Var("id", tok.Token.ID))
+	if revoked.RevokeAPIToken.RevokedAt == nil {
+		t.Fatalf("revoked %+v", revoked)
+	}
+	wantCode(t, e.mustFailAs(t, "Bearer "+tok.Secret, `{ me { username } }`), "FORBIDDEN")
+	// Alice's other token still works.
+	var me struct{ Me struct{ Username string } }
+	e.mustQuery(t, &me, `{ me { username } }`)
+}
+
+func TestUnauthenticatedCallsAreForbidden(t *testing.T) {
+	e := newEnv(t, nil)
+	id := e.mustPropose(t, "alice", "x")
+	for _, auth := range []string{"", "Bearer pk_not-a-token", "Basic YWxpY2U6YWxpY2Utc2VjcmV0"} {
+		for _, q := range []string{
+			`{ communities { id } }`,
+			`{ community(id: "garden") { id } }`,
+			`{ proposal(id: "` + id + `") { id } }`,
+			`{ action(id: "a") { id } }`,
+			`{ me { id } }`,
+			`mutation { proposeAction(input: {communityId: "garden", actionType: "slackpostmessage"}) { action { id } } }`,
+			`mutation { proposeConstitutionAction(input: {communityId: "garden", type: "policykitaddrole", payloadJSON: "{\"name\": \"X\"}"}) { action { id } } }`,
+			`mutation { castVote(input: {communityId: "garden", proposalId: "` + id + `", value: "yes"}) { proposal { id } } }`,
+			`mutation { createApiToken(name: "x") { secret } }`,
+			`mutation { revokeApiToken(id: "x") { id } }`,
+		} {
+			errs := e.mustFailAs(t, auth, q)
+			if errs[0].Extensions["code"] != "FORBIDDEN" || !strings.Contains(errs[0].Message, "authentication required") {
+				t.Errorf("%q %s: %+v, want FORBIDDEN", auth, q, errs)
+			}
+		}
+	}
+	// Nothing was recorded: still one proposal, no roles named X, no votes.
+	var c struct {
+		Community struct {
+			Proposals struct {
+				Edges []struct {
+					Node struct{ Tally struct{ Total int } }
+				}
+			}
+			Roles []struct{ Name string }
+		}
+	}
+	e.mustQuery(t, &c, `{ community(id: "garden") { proposals { edges { node { tally { total } } } } roles { name } } }`)
+	if len(c.Community.Proposals.Edges) != 1 || c.Community.Proposals.Edges[0].Node.Tally.Total != 0 || strings.Contains(fmt.Sprint(c.Community.Roles), "X") {
+		t.Errorf("unauthenticated calls changed something: %+v", c.Community)
+	}
+	// Introspection needs no caller.
+	if _, out := e.post(t, "", nil, `{ __typename __schema { queryType { name } } }`, nil); len(out.Errors) > 0 {
+		t.Errorf("introspection: %+v", out.Errors)
+	}
+}
+
+// orchard is a second community whose base role may propose and vote but view nothing:
+// erin holds Steward (view:*), gwen Auditor (view:constitution:*), frank only the base role.
+// Erin proposed a channel rename (platform) and a new role (constitution); both passed.
+type orchard struct {
+	platformProposal, platformAction, constitutionProposal string
+}
+
+func (e *env) mustSeedOrchard(t *testing.T) orchard {
+	t.Helper()
+	ctx := context.Background()
+	store := postgres.New(e.pool)
+	kit, err := starterkits.Load("testing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range kit.Roles {
+		kit.Roles[i].PlatformPermissionSets = []string{domain.VerbPropose}
+		kit.Roles[i].ConstitutionPermissionSets = []string{domain.VerbPropose}
+		kit.Roles[i].TriggerPermissionSets = []string{domain.VerbPropose}
+	}
+	now := time.Now()
+	if _, err := engine.NewCommunity(ctx, store, domain.CreateCommunity{CommunityID: "orchard", Name: "Orchard", Platform: domain.PlatformSlack},
+		kit, domain.RegisterUser{UserID: "erin", Username: "UERIN", ReadableName: "Erin", IsAdmin: true}, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := engine.UpdateCommunity(ctx, store, "orchard", engine.NewMeta(), func(c *domain.Community) ([]domain.Event, error) {
+		var all []domain.Event
+		for _, step := range []func() ([]domain.Event, error){
+			func() ([]domain.Event, error) {
+				return c.DecideRegisterUser(domain.RegisterUser{UserID: "frank", Platform: domain.PlatformSlack, Username: "UFRANK"}, now)
+			},
+			func() ([]domain.Event, error) {
+				return c.DecideRegisterUser(domain.RegisterUser{UserID: "gwen", Platform: domain.PlatformSlack, Username: "UGWEN"}, now)
+			},
+			func() ([]domain.Event, error) {
+				return c.DecideAddRole(domain.AddRole{Name: "Steward", Permissions: []domain.Permission{{Verb: domain.VerbView, ActionType: domain.AnyActionType}}}, now)
+			},
+			func() ([]domain.Event, error) {
+				return c.DecideAddRole(domain.AddRole{Name: "Auditor", Permissions: []domain.Permission{{Verb: domain.VerbView, ActionType: domain.AnyConstitutionAction}}}, now)
+			},
+			func() ([]domain.Event, error) {
+				return c.DecideAddUserRole(domain.AddUserRole{Role: "Steward", UserIDs: []string{"erin"}}, now)
+			},
+			func() ([]domain.Event, error) {
+				return c.DecideAddUserRole(domain.AddUserRole{Role: "Auditor", UserIDs: []string{"gwen"}}, now)
+			},
+		} {
+			evs, err := step()
+			if err != nil {
+				return nil, err
+			}
+			for _, ev := range evs {
+				c.Apply(ev)
+			}
+			all = append(all, evs...)
+		}
+		return all, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.mustCatchUp(t, domain.CommunityStream("orchard"))
+	for _, user := range []string{"erin", "frank", "gwen"} {
+		e.tokens[user] = e.mustAccount(t, user, "orchard", user)
+	}
+
+	var o orchard
+	var p proposeResp
+	e.mustQueryAs(t, "erin", &p, `mutation { proposeAction(input: {communityId: "orchard", actionType: "slackrenameconversation", fieldsJSON: "{\"channel\":\"C1\",\"name\":\"apples\"}"}) {
+    action { id type status governingProposalId } proposal { id status policyId actionType tally { yes no total } } } }`)
+	if p.ProposeAction.Proposal == nil {
+		t.Fatalf("orchard rename: %+v", p)
+	}
+	o.platformProposal, o.platformAction = p.ProposeAction.Proposal.ID, p.ProposeAction.Action.ID
+	var c struct {
+		ProposeConstitutionAction struct{ Proposal *struct{ ID string } }
+	}
+	e.mustQueryAs(t, "erin", &c, `mutation { proposeConstitutionAction(input: {communityId: "orchard", type: "policykitaddrole", payloadJSON: "{\"name\": \"Picker\"}"}) { proposal { id } } }`)
+	if c.ProposeConstitutionAction.Proposal == nil {
+		t.Fatal("orchard add role: no proposal")
+	}
+	o.constitutionProposal = c.ProposeConstitutionAction.Proposal.ID
+	return o
+}
+
+func TestMembersOfOneCommunityCannotReachAnother(t *testing.T) {
+	e := newEnv(t, nil)
+	o := e.mustSeedOrchard(t)
+	gardenProposal := e.mustPropose(t, "alice", "g")
+
+	var list struct{ Communities []struct{ ID string } }
+	e.mustQuery(t, &list, `{ communities { id } }`)
+	if len(list.Communities) != 1 || list.Communities[0].ID != "garden" {
+		t.Errorf("alice's communities: %+v, want garden only", list.Communities)
+	}
+	e.mustQueryAs(t, "erin", &list, `{ communities { id } }`)
+	if len(list.Communities) != 1 || list.Communities[0].ID != "orchard" {
+		t.Errorf("erin's communities: %+v, want orchard only", list.Communities)
+	}
+
+	alice := "Bearer " + e.tokens["alice"]
+	for name, q := range map[string]string{
+		"community":            `{ community(id: "orchard") { id } }`,
+		"proposal":             `{ proposal(id: "` + o.platformProposal + `") { id } }`,
+		"action":               `{ action(id: "` + o.platformAction + `") { id } }`,
+		"propose":              `mutation { proposeAction(input: {communityId: "orchard", actionType: "slackpostmessage"}) { action { id } } }`,
+		"propose constitution": `mutation { proposeConstitutionAction(input: {communityId: "orchard", type: "policykitaddrole", payloadJSON: "{\"name\": \"X\"}"}) { action { id } } }`,
+		"vote":                 `mutation { castVote(input: {communityId: "orchard", proposalId: "` + o.platformProposal + `", value: "yes"}) { proposal { id } } }`,
+		"vote through own":     `mutation { castVote(input: {communityId: "garden", proposalId: "` + o.platformProposal + `", value: "yes"}) { proposal { id } } }`,
+	} {
+		errs := e.mustFailAs(t, alice, q)
+		if errs[0].Extensions["code"] != "NOT_FOUND" {
+			t.Errorf("%s: %+v, want NOT_FOUND", name, errs)
+		}
+	}
+	// And the other way round; a proposal of another community looks like no proposal at all.
+	errs := e.mustFailAs(t, "Bearer "+e.tokens["erin"], `{ proposal(id: "`+gardenProposal+`") { id } }`)
+	wantCode(t, errs, "NOT_FOUND")
+	if other := e.mustFailAs(t, "Bearer "+e.tokens["erin"], `{ proposal(id: "nope") { id } }`); other[0].Message != strings.ReplaceAll(errs[0].Message, gardenProposal, "nope") {
+		t.Errorf("messages differ: %q and %q", errs[0].Message, other[0].Message)
+	}
+	wantCode(t, e.mustFailAs(t, "Bearer "+e.tokens["erin"], `{ community(id: "garden") { id } }`), "NOT_FOUND")
+}
+
+func TestViewPermissionIsNeeded(t *testing.T) {
+	e := newEnv(t, nil)
+	o := e.mustSeedOrchard(t)
+	frank, gwen := "Bearer "+e.tokens["frank"], "Bearer "+e.tokens["gwen"]
+
+	// Frank may view nothing: the community is FORBIDDEN and not listed, its proposals too.
+	for _, q := range []string{
+		`{ community(id: "orchard") { id } }`,
+		`{ proposal(id: "` + o.platformProposal + `") { id } }`,
+		`{ proposal(id: "` + o.constitutionProposal + `") { id } }`,
+		`{ action(id: "` + o.platformAction + `") { id } }`,
+	} {
+		wantCode(t, e.mustFailAs(t, frank, q), "FORBIDDEN")
+	}
+	var list struct{ Communities []struct{ ID string } }
+	e.mustQueryAs(t, "frank", &list, `{ communities { id } }`)
+	if len(list.Communities) != 0 {
+		t.Errorf("frank's communities: %+v, want none", list.Communities)
+	}
+	// He may still propose: proposing needs propose, which the engine checks.
+	var p proposeResp
+	e.mustQueryAs(t, "frank", &p, `mutation { proposeAction(input: {communityId: "orchard", actionType: "slackrenameconversation", fieldsJSON: "{\"channel\":\"C1\",\"name\":\"pears\"}"}) {
+    action { id type status governingProposalId } proposal { id status policyId actionType tally { yes no total } } } }`)
+	if p.ProposeAction.Action.Status != "executed" {
+		t.Errorf("frank's rename: %+v", p.ProposeAction)
+	}
+
+	// Gwen views constitution actions only.
+	wantCode(t, e.mustFailAs(t, gwen, `{ proposal(id: "`+o.platformProposal+`") { id } }`), "FORBIDDEN")
+	wantCode(t, e.mustFailAs(t, gwen, `{ action(id: "`+o.platformAction+`") { id } }`), "FORBIDDEN")
+	var one struct {
+		Proposal struct{ ID, ActionKind string }
+	}
+	e.mustQueryAs(t, "gwen", &one, `query($p: ID!) { proposal(id: $p) { id actionKind } }`, client.Var("p", o.constitutionProposal))
+	if one.Proposal.ActionKind != "constitution" {
+		t.Errorf("gwen's proposal: %+v", one.Proposal)
+	}
+	var c struct {
+		Community struct {
+			Proposals struct {
+				Edges []struct {
+					Node struct{ ID, ActionKind string }
+				}
+			}
+		}
+	}
+	e.mustQueryAs(t, "gwen", &c, `{ community(id: "orchard") { proposals { edges { node { id actionKind } } } } }`)
+	if len(c.Community.Proposals.Edges) != 1 || c.Community.Proposals.Edges[0].Node.ID != o.constitutionProposal {
+		t.Errorf("gwen's list: %+v, want the constitution proposal only", c.Community.Proposals.Edges)
+	}
+	// Erin views everything: both of hers and frank's.
+	e.mustQueryAs(t, "erin", &c, `{ community(id: "orchard") { proposals { edges { node { id actionKind } } } } }`)
+	if len(c.Community.Proposals.Edges) != 3 {
+		t.Errorf("erin's list: %+v, want 3 proposals", c.Community.Proposals.Edges)
+	}
+}
+
+func TestMutationsActAsTheCaller(t *testing.T) {
+	e := newEnv(t, nil)
+	id := e.mustPropose(t, "bob", "by-bob")
+	var voted struct {
+		CastVote struct {
+			Proposal struct {
+				InitiatorID string
+				Action      struct{ InitiatorID string }
+				Votes       []struct{ UserID string }
+			}
+		}
+	}
+	e.mustQueryAs(t, "carol", &voted, `mutation($p: ID!) { castVote(input: {communityId: "garden", proposalId: $p, value: "yes"}) {
+    proposal { initiatorId action { initiatorId } votes { userId } } } }`, client.Var("p", id))
+	got := voted.CastVote.Proposal
+	if got.InitiatorID != "bob" || got.Action.InitiatorID != "bob" {
+		t.Errorf("initiator %q / %q, want bob", got.InitiatorID, got.Action.InitiatorID)
+	}
+	if len(got.Votes) != 1 || got.Votes[0].UserID != "carol" {
+		t.Errorf("votes %+v, want carol's", got.Votes)
+	}
+}
