@@ -38,8 +38,8 @@ type Config struct {
 	// WebBaseURL prefixes links to proposals made by the web platform (POLICYKIT_BASE_URL).
 	WebBaseURL string
 	// GraphQL serves the GraphQL API at /graphql and GraphiQL at /graphiql
-	// (POLICYKIT_GRAPHQL=true). The API does not authenticate its callers yet, so it is off
-	// unless asked for: turn it on only where every caller is trusted.
+	// (POLICYKIT_GRAPHQL=true). Callers authenticate with an account's session or API token
+	// (policykit account); it stays off until asked for, as the API is new.
 	GraphQL bool
 
 	// sandboxCommand and sandboxArgs start evaluation workers; empty means this binary.

@@ -11,6 +11,7 @@
 //	policykit audit     verify every recorded decision; explain one proposal
 //	policykit adapter   run a platform adapter (slack) as its own process
 //	policykit engine    run one more engine process sharing the work over the bus
+//	policykit account   accounts of the GraphQL API: create, link to a member, API tokens
 package main
 
 import (
@@ -73,6 +74,7 @@ func newRootCommand() *cobra.Command {
 		newAuditCommand(&cfg),
 		newAdapterCommand(&cfg),
 		newEngineCommand(&cfg),
+		newAccountCommand(&cfg),
 	)
 	return root
 }
