@@ -152,7 +152,15 @@ func NewHandler(deps Deps) (http.Handler, error) {
 		}
 		return 1 + child*n
 	}
+	cfg.Complexity.Community.Events = func(child int, _ *model.EventFilter, first *int, _ *string) int {
+		n := 50
+		if first != nil && *first > 0 {
+			n = *first
+		}
+		return 1 + child*n
+	}
 	cfg.Complexity.Proposal.Trace = func(int) int { return 10 }
+	cfg.Complexity.Proposal.Verification = func(child int) int { return 10 + child }
 	srv := handler.New(NewExecutableSchema(cfg))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})

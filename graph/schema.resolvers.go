@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"time"
 
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/graph/model"
@@ -41,21 +42,49 @@ func (r *communityResolver) Platforms(ctx context.Context, obj *model.Community)
 
 // Members is the resolver for the members field.
 func (r *communityResolver) Members(ctx context.Context, obj *model.Community) ([]model.Member, error) {
+	if obj.AsOf != nil {
+		c, err := r.communityAsOf(ctx, obj.ID, *obj.AsOf)
+		if err != nil {
+			return nil, err
+		}
+		return membersOf(c), nil
+	}
 	return r.read.members(ctx, obj.ID)
 }
 
 // Roles is the resolver for the roles field.
 func (r *communityResolver) Roles(ctx context.Context, obj *model.Community) ([]model.Role, error) {
+	if obj.AsOf != nil {
+		c, err := r.communityAsOf(ctx, obj.ID, *obj.AsOf)
+		if err != nil {
+			return nil, err
+		}
+		return rolesOf(c), nil
+	}
 	return r.read.roles(ctx, obj.ID)
 }
 
 // Documents is the resolver for the documents field.
 func (r *communityResolver) Documents(ctx context.Context, obj *model.Community) ([]model.Document, error) {
+	if obj.AsOf != nil {
+		c, err := r.communityAsOf(ctx, obj.ID, *obj.AsOf)
+		if err != nil {
+			return nil, err
+		}
+		return documentsOf(c), nil
+	}
 	return r.read.documents(ctx, obj.ID)
 }
 
 // Policies is the resolver for the policies field.
 func (r *communityResolver) Policies(ctx context.Context, obj *model.Community) ([]model.Policy, error) {
+	if obj.AsOf != nil {
+		c, err := r.communityAsOf(ctx, obj.ID, *obj.AsOf)
+		if err != nil {
+			return nil, err
+		}
+		return policiesOf(c)
+	}
 	ps, err := r.read.policies(ctx, obj.ID)
 	if err != nil {
 		return nil, err
@@ -69,7 +98,23 @@ func (r *communityResolver) Policies(ctx context.Context, obj *model.Community) 
 
 // Proposals is the resolver for the proposals field.
 func (r *communityResolver) Proposals(ctx context.Context, obj *model.Community, filter *model.ProposalFilter, first *int, after *string) (*model.ProposalConnection, error) {
+	if obj.AsOf != nil {
+		// As of a time: only the proposals opened before it.
+		f := model.ProposalFilter{}
+		if filter != nil {
+			f = *filter
+		}
+		if f.To == nil || obj.AsOf.Before(*f.To) {
+			f.To = obj.AsOf
+		}
+		filter = &f
+	}
 	return r.proposalConnection(ctx, obj.ID, filter, first, after)
+}
+
+// Events is the resolver for the events field.
+func (r *communityResolver) Events(ctx context.Context, obj *model.Community, filter *model.EventFilter, first *int, after *string) (*model.EventConnection, error) {
+	return r.eventConnection(ctx, obj, filter, first, after)
 }
 
 // ProposeAction is the resolver for the proposeAction field.
@@ -105,6 +150,16 @@ func (r *mutationResolver) CastVote(ctx context.Context, input model.CastVoteInp
 		return nil, err
 	}
 	return r.castVote(ctx, input, m.UserID)
+}
+
+// CreateCommunity is the resolver for the createCommunity field.
+func (r *mutationResolver) CreateCommunity(ctx context.Context, input model.CreateCommunityInput) (*model.Community, error) {
+	return r.createCommunity(ctx, input)
+}
+
+// ImportPolicy is the resolver for the importPolicy field.
+func (r *mutationResolver) ImportPolicy(ctx context.Context, input model.ImportPolicyInput) (*model.ProposeActionPayload, error) {
+	return r.importPolicy(ctx, input)
 }
 
 // Register is the resolver for the register field.
@@ -157,6 +212,11 @@ func (r *policyResolver) Versions(ctx context.Context, obj *model.Policy) ([]mod
 	return r.loadersOf(ctx).versions.load(ctx, obj.ID)
 }
 
+// Diff is the resolver for the diff field.
+func (r *policyResolver) Diff(ctx context.Context, obj *model.Policy, fromVersion int, toVersion int) (string, error) {
+	return r.policyDiff(ctx, obj, fromVersion, toVersion)
+}
+
 // Action is the resolver for the action field.
 func (r *proposalResolver) Action(ctx context.Context, obj *model.Proposal) (*model.Action, error) {
 	as, err := r.loadersOf(ctx).actions.load(ctx, obj.ActionID)
@@ -195,6 +255,11 @@ func (r *proposalResolver) Trace(ctx context.Context, obj *model.Proposal) (stri
 	return r.trace(ctx, obj.ID)
 }
 
+// Verification is the resolver for the verification field.
+func (r *proposalResolver) Verification(ctx context.Context, obj *model.Proposal) (*model.Verification, error) {
+	return r.verification(ctx, obj)
+}
+
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*model.Account, error) {
 	c, err := CallerOf(ctx)
@@ -220,11 +285,19 @@ func (r *queryResolver) Communities(ctx context.Context) ([]model.Community, err
 }
 
 // Community is the resolver for the community field.
-func (r *queryResolver) Community(ctx context.Context, id string) (*model.Community, error) {
+func (r *queryResolver) Community(ctx context.Context, id string, asOf *time.Time) (*model.Community, error) {
 	if _, err := viewer(ctx, id); err != nil {
 		return nil, err
 	}
-	return r.read.community(ctx, id)
+	if asOf == nil {
+		return r.read.community(ctx, id)
+	}
+	c, err := r.communityAsOf(ctx, id, *asOf)
+	if err != nil {
+		return nil, err
+	}
+	at := *asOf
+	return &model.Community{ID: c.ID, Name: c.Name, CreatedAt: c.CreatedAt, AsOf: &at}, nil
 }
 
 // Proposal is the resolver for the proposal field.
@@ -250,6 +323,11 @@ func (r *queryResolver) Action(ctx context.Context, id string) (*model.Action, e
 		return nil, err
 	}
 	return a, nil
+}
+
+// ExportPolicy is the resolver for the exportPolicy field.
+func (r *queryResolver) ExportPolicy(ctx context.Context, id string) (string, error) {
+	return r.exportPolicy(ctx, id)
 }
 
 // Account returns AccountResolver implementation.

@@ -12,6 +12,8 @@ type Community struct {
 	ID        string
 	Name      string
 	CreatedAt time.Time
+	// AsOf, when set, makes the community's fields the state as of then (see query community).
+	AsOf *time.Time
 }
 
 // Policy is the current version of a policy; its versions are resolved on demand.

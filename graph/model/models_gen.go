@@ -40,6 +40,12 @@ type CreateAPITokenPayload struct {
 	Secret string `json:"secret"`
 }
 
+type CreateCommunityInput struct {
+	Name string `json:"name"`
+	// Starter kit name (default: testing).
+	Kit *string `json:"kit,omitempty"`
+}
+
 type Document struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
@@ -71,6 +77,48 @@ type EvaluationLog struct {
 	Error       string    `json:"error"`
 	LogsJSON    string    `json:"logsJSON"`
 	EvaluatedAt time.Time `json:"evaluatedAt"`
+}
+
+// An event as the log recorded it.
+type Event struct {
+	ID string `json:"id"`
+	// The log position, commit:seq.
+	Position      string    `json:"position"`
+	Stream        string    `json:"stream"`
+	Version       int       `json:"version"`
+	Type          string    `json:"type"`
+	SchemaVersion int       `json:"schemaVersion"`
+	RecordedAt    time.Time `json:"recordedAt"`
+	CausationID   *string   `json:"causationId,omitempty"`
+	CorrelationID *string   `json:"correlationId,omitempty"`
+	DataJSON      string    `json:"dataJSON"`
+}
+
+type EventConnection struct {
+	Edges    []EventEdge `json:"edges"`
+	PageInfo *PageInfo   `json:"pageInfo"`
+}
+
+type EventEdge struct {
+	Cursor string `json:"cursor"`
+	Node   *Event `json:"node"`
+}
+
+type EventFilter struct {
+	// Only this stream, e.g. community-garden.
+	Stream *string `json:"stream,omitempty"`
+	// Only these event types, e.g. community.role_added.
+	Types []string `json:"types,omitempty"`
+	// Events recorded at or after this time.
+	From *time.Time `json:"from,omitempty"`
+	// Events recorded before this time.
+	To *time.Time `json:"to,omitempty"`
+}
+
+type ImportPolicyInput struct {
+	CommunityID string `json:"communityId"`
+	// A PolicyKit policy file, as exportPolicy returns.
+	PolicyJSON string `json:"policyJSON"`
 }
 
 type Member struct {
@@ -189,6 +237,15 @@ type Tally struct {
 	Total int `json:"total"`
 	// Current choice votes, counted per choice.
 	Choices []ChoiceCount `json:"choices"`
+}
+
+// Re-running a proposal's recorded decisions (what `policykit audit verify` does, for one proposal).
+type Verification struct {
+	Ok bool `json:"ok"`
+	// The recorded decisions that touch the proposal.
+	Decisions int `json:"decisions"`
+	// One line per decision that comes out differently now.
+	Mismatches []string `json:"mismatches"`
 }
 
 type Vote struct {

@@ -1,0 +1,526 @@
+package graph
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/policykit-go/policykit/bus"
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/domain/evaluation"
+	"github.com/policykit-go/policykit/engine"
+	"github.com/policykit-go/policykit/eventstore"
+	"github.com/policykit-go/policykit/graph/model"
+	"github.com/policykit-go/policykit/starterkits"
+)
+
+// History: the audit fields (Community.events, Proposal.verification), communities as of
+// a time, and policy import, export and diff. They read the event log, not the read models.
+
+// eventPage scans the log after the cursor for the community's events (by the decoded
+// event's community id) that pass the filter, and returns up to first of them and whether
+// more follow. An action or proposal stream's events are included only when views allows
+// its stream. asOf, when set, leaves out events recorded after it.
+func (r *Resolver) eventPage(ctx context.Context, communityID string, f model.EventFilter, first int, after string, views func(stream string) bool, asOf *time.Time) ([]model.Event, bool, error) {
+	pos := eventstore.Start
+	if after != "" {
+		b, err := base64.RawURLEncoding.DecodeString(after)
+		if err == nil {
+			pos, err = eventstore.ParsePosition(string(b))
+		}
+		if err != nil {
+			return nil, false, domain.Invalid("cursor %q is not one this API gave out", after)
+		}
+	}
+	var out []model.Event
+	for {
+		evs, err := eventstore.ReadAllSettled(ctx, r.deps.Store, pos, 1000)
+		if err != nil {
+			return nil, false, err
+		}
+		if len(evs) == 0 {
+			return out, false, nil
+		}
+		pos = evs[len(evs)-1].Position
+		for _, ev := range evs {
+			if !eventMatches(ev, communityID, f, views, asOf) {
+				continue
+			}
+			if len(out) == first {
+				return out, true, nil
+			}
+			out = append(out, eventOf(ev))
+		}
+	}
+}
+
+func eventMatches(ev eventstore.RecordedEvent, communityID string, f model.EventFilter, views func(stream string) bool, asOf *time.Time) bool {
+	if f.Stream != nil && ev.Stream != *f.Stream {
+		return false
+	}
+	if f.Types != nil && !slices.Contains(f.Types, ev.Type) {
+		return false
+	}
+	if f.From != nil && ev.RecordedAt.Before(*f.From) {
+		return false
+	}
+	if f.To != nil && !ev.RecordedAt.Before(*f.To) {
+		return false
+	}
+	if asOf != nil && ev.RecordedAt.After(*asOf) {
+		return false
+	}
+	if ev.Stream != domain.CommunityStream(communityID) {
+		if cat := domain.StreamCategory(ev.Stream); cat != domain.CategoryAction && cat != domain.CategoryProposal {
+			return false
+		}
+		if !views(ev.Stream) {
+			return false
+		}
+	}
+	e, err := domain.Unmarshal(ev.Type, ev.SchemaVersion, ev.Data)
+	return err == nil && e.Meta().CommunityID == communityID
+}
+
+func eventOf(ev eventstore.RecordedEvent) model.Event {
+	env := bus.EnvelopeOf(ev)
+	e := model.Event{
+		ID: env.ID.String(), Position: env.Position, Stream: env.Stream, Version: int(env.Version), Type: env.Type,
+		SchemaVersion: env.SchemaVersion, RecordedAt: env.RecordedAt, DataJSON: string(env.Data),
+	}
+	if env.CausationID != nil {
+		s := env.CausationID.String()
+		e.CausationID = &s
+	}
+	if env.CorrelationID != nil {
+		s := env.CorrelationID.String()
+		e.CorrelationID = &s
+	}
+	return e
+}
+
+// eventConnection is Community.events: the caller must view the community; the events of an
+// action or proposal are included only when the caller may view the action's type (as the
+// read models know it).
+func (r *Resolver) eventConnection(ctx context.Context, c *model.Community, filter *model.EventFilter, first *int, after *string) (*model.EventConnection, error) {
+	m, err := viewer(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	n := 50
+	if first != nil {
+		n = *first
+	}
+	if n < 1 || n > MaxPageSize {
+		return nil, domain.Invalid("first must be between 1 and %d, not %d", MaxPageSize, n)
+	}
+	var f model.EventFilter
+	if filter != nil {
+		f = *filter
+	}
+	var cursor string
+	if after != nil {
+		cursor = *after
+	}
+	views, err := r.viewableStreams(ctx, c.ID, m)
+	if err != nil {
+		return nil, err
+	}
+	page, more, err := r.eventPage(ctx, c.ID, f, n, cursor, func(stream string) bool { return views[stream] }, c.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.EventConnection{Edges: make([]model.EventEdge, len(page)), PageInfo: &model.PageInfo{HasNextPage: more}}
+	for i := range page {
+		conn.Edges[i] = model.EventEdge{Cursor: base64.RawURLEncoding.EncodeToString([]byte(page[i].Position)), Node: &page[i]}
+	}
+	if len(page) > 0 {
+		conn.PageInfo.EndCursor = &conn.Edges[len(page)-1].Cursor
+	}
+	return conn, nil
+}
+
+// viewableStreams lists the action and proposal streams of the community whose action m may
+// view (one statement).
+func (r *Resolver) viewableStreams(ctx context.Context, communityID string, m Membership) (map[string]bool, error) {
+	rows, _ := r.deps.DB.Query(ctx, `SELECT a.id, a.type, a.kind, COALESCE(array_agg(p.id) FILTER (WHERE p.id IS NOT NULL), '{}')
+		FROM actions a LEFT JOIN proposals p ON p.action_id = a.id WHERE a.community_id = $1 GROUP BY a.id, a.type, a.kind`, communityID)
+	out := map[string]bool{}
+	var id, typ, kind string
+	var proposals []string
+	_, err := pgx.ForEachRow(rows, []any{&id, &typ, &kind, &proposals}, func() error {
+		if m.Can(domain.VerbView, typ, domain.Kind(kind)) {
+			out[domain.ActionStream(id)] = true
+			for _, p := range proposals {
+				out[domain.ProposalStream(p)] = true
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// streamsStore is a store whose ReadAll returns only the events of some streams: Verify over
+// it re-runs only the decisions on those streams.
+type streamsStore struct {
+	eventstore.Store
+	streams map[string]bool
+}
+
+func (s streamsStore) ReadAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.RecordedEvent, error) {
+	for {
+		evs, err := s.Store.ReadAll(ctx, after, limit)
+		if err != nil || len(evs) == 0 {
+			return evs, err
+		}
+		var out []eventstore.RecordedEvent
+		for _, ev := range evs {
+			if s.streams[ev.Stream] {
+				out = append(out, ev)
+			}
+		}
+		if len(out) > 0 {
+			return out, nil
+		}
+		after = evs[len(evs)-1].Position
+	}
+}
+
+func (s streamsStore) HeldBack(ctx context.Context, after eventstore.Position) (bool, error) {
+	if h, ok := s.Store.(eventstore.HeldReader); ok {
+		return h.HeldBack(ctx, after)
+	}
+	return false, nil
+}
+
+// VerifyProposal re-runs the recorded decisions of one proposal (engine.Verify over the log
+// restricted to the streams of the proposal, its action and its community).
+func VerifyProposal(ctx context.Context, store eventstore.Store, loop *evaluation.Loop, communityID, actionID, proposalID string) (engine.AuditReport, error) {
+	return engine.Verify(ctx, streamsStore{Store: store, streams: map[string]bool{
+		domain.CommunityStream(communityID): true, domain.ActionStream(actionID): true, domain.ProposalStream(proposalID): true,
+	}}, loop, nil)
+}
+
+func (r *Resolver) verification(ctx context.Context, p *model.Proposal) (*model.Verification, error) {
+	e, ok := r.deps.Engine.(interface{ Loop() *evaluation.Loop })
+	if !ok {
+		return nil, fmt.Errorf("verification: engine %T has no evaluation loop", r.deps.Engine)
+	}
+	rep, err := VerifyProposal(ctx, r.deps.Store, e.Loop(), p.CommunityID, p.ActionID, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	v := &model.Verification{Ok: len(rep.Mismatches) == 0, Decisions: rep.Decisions, Mismatches: []string{}}
+	for _, m := range rep.Mismatches {
+		v.Mismatches = append(v.Mismatches, fmt.Sprintf("%s decision at %s: %s", m.Decision.Kind, m.Decision.At.UTC().Format(time.RFC3339Nano), m.Reason))
+	}
+	return v, nil
+}
+
+// communityAsOf folds the community stream up to asOf (by each event's own time).
+func (r *Resolver) communityAsOf(ctx context.Context, id string, asOf time.Time) (*domain.Community, error) {
+	evs, err := engine.ReadStream(ctx, r.deps.Store, domain.CommunityStream(id))
+	if err != nil {
+		return nil, err
+	}
+	var events []domain.Event
+	for _, ev := range evs {
+		e, err := domain.Unmarshal(ev.Type, ev.SchemaVersion, ev.Data)
+		if err != nil {
+			e = &domain.UnknownEvent{Type: ev.Type, SchemaVersion: ev.SchemaVersion, Data: ev.Data}
+		}
+		at := ev.RecordedAt
+		if err == nil && !e.Meta().At.IsZero() {
+			at = e.Meta().At
+		}
+		if at.After(asOf) {
+			break
+		}
+		events = append(events, e)
+	}
+	c := domain.NewCommunityFromEvents(events)
+	if !c.Created() {
+		return nil, domain.NotFound("community %q as of %s", id, asOf.UTC().Format(time.RFC3339))
+	}
+	return c, nil
+}
+
+func baseRoles(c *domain.Community) []string {
+	var out []string
+	for _, ro := range c.Roles {
+		if ro.IsBase {
+			out = append(out, ro.Name)
+		}
+	}
+	return out
+}
+
+func membersOf(c *domain.Community) []model.Member {
+	base := baseRoles(c)
+	out := []model.Member{}
+	for _, u := range c.Users {
+		out = append(out, model.Member{ID: u.ID, Platform: u.Platform, Username: u.Username, ReadableName: u.ReadableName,
+			IsAdmin: u.IsAdmin, Avatar: u.Avatar, JoinedAt: u.JoinedAt, Roles: uniqueSorted(append(append([]string{}, base...), u.Roles...))})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Platform != b.Platform {
+			return a.Platform < b.Platform
+		}
+		if a.Username != b.Username {
+			return a.Username < b.Username
+		}
+		return a.ID < b.ID
+	})
+	return out
+}
+
+// rolesOf maps the roles; the event log keeps no creation time of a role, so createdAt is
+// the community's.
+func rolesOf(c *domain.Community) []model.Role {
+	out := []model.Role{}
+	for _, ro := range c.Roles {
+		perms := []string{}
+		for _, p := range ro.Permissions {
+			perms = append(perms, p.String())
+		}
+		sort.Strings(perms)
+		out = append(out, model.Role{Name: ro.Name, Description: ro.Description, IsBase: ro.IsBase, Permissions: perms, CreatedAt: c.CreatedAt})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func documentsOf(c *domain.Community) []model.Document {
+	out := []model.Document{}
+	for _, d := range c.Docs {
+		out = append(out, model.Document{ID: d.ID, Name: d.Name, Text: d.Text, Active: d.Active, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+func policiesOf(c *domain.Community) ([]model.Policy, error) {
+	out := []model.Policy{}
+	for _, p := range c.Policies {
+		code, err := json.Marshal(p.Code)
+		if err != nil {
+			return nil, err
+		}
+		vars := []byte("[]")
+		if len(p.Variables) > 0 {
+			if vars, err = json.Marshal(p.Variables); err != nil {
+				return nil, err
+			}
+		}
+		types := p.ActionTypes
+		if types == nil {
+			types = []string{}
+		}
+		out = append(out, model.Policy{ID: p.ID, CommunityID: c.ID, Kind: string(p.Kind), Name: p.Name, Description: p.Description,
+			ActionTypes: types, Priority: p.Priority, Active: p.Active, Hash: p.Hash, Version: p.Version,
+			CodeJSON: string(code), VariablesJSON: string(vars), CreatedAt: p.CreatedAt, ModifiedAt: p.ModifiedAt})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		if a.Priority != b.Priority {
+			return a.Priority < b.Priority
+		}
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		return a.ID < b.ID
+	})
+	return out, nil
+}
+
+// createCommunity creates a community on the web platform with a starter kit; the caller's
+// account becomes its admin member.
+func (r *Resolver) createCommunity(ctx context.Context, in model.CreateCommunityInput) (*model.Community, error) {
+	caller, err := CallerOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(in.Name) == "" {
+		return nil, domain.Invalid("name is required")
+	}
+	kitName := "testing"
+	if in.Kit != nil && *in.Kit != "" {
+		kitName = *in.Kit
+	}
+	kit, err := starterkits.Load(kitName)
+	if err != nil {
+		return nil, domain.Invalid("starter kit %q: %v", kitName, err)
+	}
+	id, userID := r.deps.NewID(), r.deps.NewID()
+	if _, err := engine.NewCommunity(ctx, r.deps.Store, domain.CreateCommunity{CommunityID: id, Name: in.Name, Platform: domain.PlatformWeb}, kit,
+		domain.RegisterUser{UserID: userID, Platform: domain.PlatformWeb, Username: caller.Account.Username, ReadableName: caller.Account.Username, IsAdmin: true},
+		r.deps.Now()); err != nil {
+		return nil, err
+	}
+	if err := r.awaitReadModels(ctx, evaluation.Outcome{}, domain.CommunityStream(id)); err != nil {
+		return nil, err
+	}
+	if err := r.accounts.LinkMember(ctx, caller.Account.ID, id, userID); err != nil {
+		return nil, err
+	}
+	return r.read.community(ctx, id)
+}
+
+// importPolicy proposes a policy file as the constitution action that adds it.
+func (r *Resolver) importPolicy(ctx context.Context, in model.ImportPolicyInput) (*model.ProposeActionPayload, error) {
+	m, err := member(ctx, in.CommunityID)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := domain.ParsePolicyFile([]byte(in.PolicyJSON))
+	if err != nil {
+		return nil, err
+	}
+	a, err := domain.NewConstitutionAction(r.deps.NewID(), in.CommunityID, m.UserID, domain.AddPolicyOf("", spec), r.deps.Now())
+	if err != nil {
+		return nil, err
+	}
+	return r.propose(ctx, a)
+}
+
+// policyCommunity finds a policy's community in the read models.
+func (r *Resolver) policyCommunity(ctx context.Context, id string) (string, error) {
+	var communityID string
+	if err := r.deps.DB.QueryRow(ctx, `SELECT community_id FROM policies WHERE id = $1`, id).Scan(&communityID); err != nil {
+		return "", domain.NotFound("policy %q", id)
+	}
+	return communityID, nil
+}
+
+// exportPolicy returns a policy's current version as a PolicyKit policy file.
+func (r *Resolver) exportPolicy(ctx context.Context, id string) (string, error) {
+	communityID, err := r.policyCommunity(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if _, err := member(ctx, communityID); err != nil {
+		if errors.Is(err, ErrUnauthenticated) {
+			return "", err
+		}
+		return "", domain.NotFound("policy %q", id) // as if it did not exist
+	}
+	if _, err := viewer(ctx, communityID); err != nil {
+		return "", err
+	}
+	c, err := engine.LoadCommunity(ctx, r.deps.Store, communityID)
+	if err != nil {
+		return "", err
+	}
+	p, ok := c.Policies[id]
+	if !ok {
+		return "", domain.NotFound("policy %q", id)
+	}
+	b, err := json.MarshalIndent(domain.PolicyFileOf(p.PolicySpec), "", "  ")
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// policyDiff diffs the code of two versions of a policy.
+func (r *Resolver) policyDiff(ctx context.Context, p *model.Policy, from, to int) (string, error) {
+	if _, err := viewer(ctx, p.CommunityID); err != nil {
+		return "", err
+	}
+	versions, err := r.loadersOf(ctx).versions.load(ctx, p.ID)
+	if err != nil {
+		return "", err
+	}
+	hashes := map[int]string{}
+	for _, v := range versions {
+		hashes[v.Version] = v.Hash
+	}
+	for _, n := range []int{from, to} {
+		if _, ok := hashes[n]; !ok {
+			return "", domain.Invalid("policy %q has no version %d", p.ID, n)
+		}
+	}
+	c, err := engine.LoadCommunity(ctx, r.deps.Store, p.CommunityID)
+	if err != nil {
+		return "", err
+	}
+	a, ok1 := c.PolicyVersions[hashes[from]]
+	b, ok2 := c.PolicyVersions[hashes[to]]
+	if !ok1 || !ok2 {
+		return "", fmt.Errorf("policy %s: a version's content is not in the community stream", p.ID)
+	}
+	return LineDiff(codeText(a.Code), codeText(b.Code)), nil
+}
+
+// codeText lays a policy's blocks out as text, one "# block" header each.
+func codeText(c domain.PolicyCode) string {
+	var b strings.Builder
+	for _, blk := range []struct{ name, code string }{{"filter", c.Filter}, {"initialize", c.Initialize}, {"check", c.Check},
+		{"notify", c.Notify}, {"success", c.Success}, {"fail", c.Fail}} {
+		fmt.Fprintf(&b, "# %s\n%s", blk.name, blk.code)
+		if !strings.HasSuffix(blk.code, "\n") {
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
+}
+
+// LineDiff is a longest-common-subsequence line diff of a and b: each line of the result
+// starts with "  " (in both), "- " (only in a) or "+ " (only in b).
+func LineDiff(a, b string) string {
+	x, y := splitLines(a), splitLines(b)
+	n, m := len(x), len(y)
+	lcs := make([][]int, n+1)
+	for i := range lcs {
+		lcs[i] = make([]int, m+1)
+	}
+	for i := n - 1; i >= 0; i-- {
+		for j := m - 1; j >= 0; j-- {
+			if x[i] == y[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	var out strings.Builder
+	i, j := 0, 0
+	for i < n || j < m {
+		switch {
+		case i < n && j < m && x[i] == y[j]:
+			out.WriteString("  " + x[i] + "\n")
+			i, j = i+1, j+1
+		case i < n && (j == m || lcs[i+1][j] >= lcs[i][j+1]):
+			out.WriteString("- " + x[i] + "\n")
+			i++
+		default:
+			out.WriteString("+ " + y[j] + "\n")
+			j++
+		}
+	}
+	return out.String()
+}
+
+func splitLines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+}
