@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -337,10 +338,23 @@ func (a *App) routes() http.Handler {
 	}
 	mux.Handle("/auth/slack/", a.slackAuthRoutes())
 	if a.graphql != nil {
-		mux.Handle("/graphql", a.graphql)
-		mux.Handle("GET /graphiql", graph.Playground("/graphql"))
+		playground := graph.Playground("/graphql")
+		mux.Handle("/graphql", withGraphiQL(a.graphql, playground))
+		mux.Handle("GET /graphiql", playground)
 	}
 	return mux
+}
+
+// withGraphiQL answers a browser opening /graphql (a GET asking for HTML) with GraphiQL, and
+// every API request with the API.
+func withGraphiQL(api, playground http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.RawQuery == "" && strings.Contains(r.Header.Get("Accept"), "text/html") {
+			playground.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
 }
 
 // notConfigured answers the routes of an integration that is not set up, saying so.

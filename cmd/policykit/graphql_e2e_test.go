@@ -82,11 +82,19 @@ func TestAppServesGraphQL(t *testing.T) {
 	if len(conn["edges"].([]any)) != 2 || conn["pageInfo"].(map[string]any)["hasNextPage"] != true {
 		t.Fatalf("proposals page: %v", conn)
 	}
-	resp, err := http.Get(base + "/graphiql")
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("graphiql: %v %v", resp, err)
+	for _, path := range []string{"/graphiql", "/graphql"} { // a browser opening /graphql gets GraphiQL
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		req.Header.Set("Accept", "text/html,application/xhtml+xml")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(strings.ToLower(string(page)), "graphiql") {
+			t.Fatalf("GET %s as a browser: %d", path, resp.StatusCode)
+		}
 	}
-	resp.Body.Close()
 
 	// Off by default.
 	if DefaultConfig().GraphQL {
