@@ -117,6 +117,11 @@ func (r *Resolver) awaitReadModels(ctx context.Context, out evaluation.Outcome, 
 			target = last[0].Position
 		}
 	}
+	return r.awaitPosition(ctx, target)
+}
+
+// awaitPosition brings the read models up to the event at target (see awaitReadModels).
+func (r *Resolver) awaitPosition(ctx context.Context, target eventstore.Position) error {
 	ctx, cancel := context.WithTimeout(ctx, r.deps.ReadModelTimeout)
 	defer cancel()
 	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {

@@ -53,6 +53,12 @@ type env struct {
 
 func newEnv(t *testing.T, db graph.DB) *env {
 	t.Helper()
+	return newEnvWith(t, db, nil)
+}
+
+// newEnvWith is newEnv with the handler's dependencies adjusted by tweak (when not nil).
+func newEnvWith(t *testing.T, db graph.DB, tweak func(*graph.Deps)) *env {
+	t.Helper()
 	ctx := context.Background()
 	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(t))
 	if err != nil {
@@ -83,12 +89,16 @@ func newEnv(t *testing.T, db graph.DB) *env {
 	if db == nil {
 		db = pool
 	}
-	h, err := graph.NewHandler(graph.Deps{
+	deps := graph.Deps{
 		DB:          db,
 		Engine:      engine.New(store, evaluation.New(rt, 0), nil, nil),
 		Store:       store,
 		Projections: runner,
-	})
+	}
+	if tweak != nil {
+		tweak(&deps)
+	}
+	h, err := graph.NewHandler(deps)
 	if err != nil {
 		t.Fatal(err)
 	}

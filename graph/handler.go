@@ -3,8 +3,10 @@
 // generated.go and model/models_gen.go are generated from it (`go tool gqlgen generate`).
 //
 // Callers authenticate with an API token (Authorization: Bearer) or the session cookie
-// login sets (see auth.go); every root field but register, login, logout and introspection
-// is FORBIDDEN without a caller. A community the caller is not a member of is NOT_FOUND to
+// login sets (see auth.go); subscriptions, over a websocket (graphql-transport-ws or
+// graphql-ws), with an API token in connection_init's payload (see subscriptions.go).
+// Every root field but register, login, logout and introspection is FORBIDDEN without a
+// caller. A community the caller is not a member of is NOT_FOUND to
 // it; a member without the view permission gets FORBIDDEN (see authz.go).
 //
 // Errors reach clients with extensions.code NOT_FOUND, FORBIDDEN, INVALID, CONFLICT (the
@@ -94,6 +96,10 @@ type Deps struct {
 	NewID func() string
 	// SessionTTL is how long a browser session lasts after login. Default: 7 days.
 	SessionTTL time.Duration
+	// KeepAlive is how often a websocket connection is pinged (subscriptions); a
+	// graphql-transport-ws client that does not answer within twice as long is disconnected.
+	// Default: 15s.
+	KeepAlive time.Duration
 }
 
 // Validate reports every missing dependency at once.
@@ -127,15 +133,19 @@ func (d Deps) withDefaults() Deps {
 	if d.ReadModelTimeout <= 0 {
 		d.ReadModelTimeout = 10 * time.Second
 	}
+	if d.KeepAlive <= 0 {
+		d.KeepAlive = 15 * time.Second
+	}
 	if d.SessionTTL <= 0 {
 		d.SessionTTL = 7 * 24 * time.Hour
 	}
 	return d
 }
 
-// NewHandler returns the GraphQL endpoint (POST and GET; introspection on), with the
-// body, depth and complexity limits above. It authenticates every request (one statement
-// when it carries a token or session) and needs the auth_* tables (Migrate).
+// NewHandler returns the GraphQL endpoint (POST, GET and websockets for subscriptions;
+// introspection on), with the body, depth and complexity limits above. It authenticates
+// every request (one statement when it carries a token or session) and needs the auth_*
+// tables (Migrate).
 func NewHandler(deps Deps) (http.Handler, error) {
 	if err := deps.Validate(); err != nil {
 		return nil, err
@@ -165,11 +175,13 @@ func NewHandler(deps Deps) (http.Handler, error) {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
+	srv.AddTransport(websocket(accounts, deps.Log.Error, deps.KeepAlive))
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
 	srv.Use(depthLimit{max: MaxDepth})
 	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
 	srv.AroundRootFields(requireCaller)
+	srv.AroundResponses(freshLoaders(res.read))
 	srv.SetErrorPresenter(presenter(deps.Log))
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		deps.Log.Error("graphql: panic", "panic", fmt.Sprint(v), "path", graphql.GetPath(ctx).String())

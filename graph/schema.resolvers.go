@@ -330,6 +330,16 @@ func (r *queryResolver) ExportPolicy(ctx context.Context, id string) (string, er
 	return r.exportPolicy(ctx, id)
 }
 
+// ProposalUpdated is the resolver for the proposalUpdated field.
+func (r *subscriptionResolver) ProposalUpdated(ctx context.Context, id string) (<-chan *model.Proposal, error) {
+	return r.proposalUpdates(ctx, id)
+}
+
+// CommunityEvents is the resolver for the communityEvents field.
+func (r *subscriptionResolver) CommunityEvents(ctx context.Context, communityID string) (<-chan *model.Event, error) {
+	return r.communityEventTail(ctx, communityID)
+}
+
 // Account returns AccountResolver implementation.
 func (r *Resolver) Account() AccountResolver { return &accountResolver{r} }
 
@@ -351,12 +361,16 @@ func (r *Resolver) Proposal() ProposalResolver { return &proposalResolver{r} }
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// Subscription returns SubscriptionResolver implementation.
+func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
+
 type (
-	accountResolver   struct{ *Resolver }
-	actionResolver    struct{ *Resolver }
-	communityResolver struct{ *Resolver }
-	mutationResolver  struct{ *Resolver }
-	policyResolver    struct{ *Resolver }
-	proposalResolver  struct{ *Resolver }
-	queryResolver     struct{ *Resolver }
+	accountResolver      struct{ *Resolver }
+	actionResolver       struct{ *Resolver }
+	communityResolver    struct{ *Resolver }
+	mutationResolver     struct{ *Resolver }
+	policyResolver       struct{ *Resolver }
+	proposalResolver     struct{ *Resolver }
+	queryResolver        struct{ *Resolver }
+	subscriptionResolver struct{ *Resolver }
 )

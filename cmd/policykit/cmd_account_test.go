@@ -45,25 +45,37 @@ func TestAccountCommandsGiveAWorkingToken(t *testing.T) {
 		t.Fatalf("account token printed %q", stdout)
 	}
 
-	body, _ := json.Marshal(map[string]any{"query": `{ me { username } communities { id } }`})
-	req, _ := http.NewRequest(http.MethodPost, "http://"+app.listener.Addr().String()+"/graphql", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+tm[1])
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var got struct {
+	type meResult struct {
 		Data struct {
 			Me          struct{ Username string }
 			Communities []struct{ ID string }
 		}
 		Errors []any
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || len(got.Errors) > 0 {
-		t.Fatalf("me: %v %v", err, got.Errors)
+	ask := func() meResult {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"query": `{ me { username } communities { id } }`})
+		req, _ := http.NewRequest(http.MethodPost, "http://"+app.listener.Addr().String()+"/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tm[1])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var got meResult
+		if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || len(got.Errors) > 0 {
+			t.Fatalf("me: %v %v", err, got.Errors)
+		}
+		return got
 	}
+	// The member's community and permissions come from the read models, which follow the
+	// log a moment behind the seeding.
+	var got meResult
+	waitFor(t, "the community visible to the account", func() bool {
+		got = ask()
+		return len(got.Data.Communities) == 1
+	})
 	if got.Data.Me.Username != "alice" || len(got.Data.Communities) != 1 || got.Data.Communities[0].ID != "garden" {
 		t.Fatalf("me = %+v", got.Data)
 	}

@@ -231,6 +231,12 @@ type Role struct {
 	CreatedAt   time.Time `json:"createdAt"`
 }
 
+// Live updates over a websocket (the graphql-transport-ws protocol, or the older graphql-ws).
+// The connection_init payload authenticates the connection: {"authorization": "Bearer <token>"};
+// without a valid token the connection is refused. Authorization is as for queries.
+type Subscription struct {
+}
+
 type Tally struct {
 	Yes   int `json:"yes"`
 	No    int `json:"no"`
