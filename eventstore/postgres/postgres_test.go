@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"reflect"
@@ -147,7 +148,7 @@ func TestMigrateConcurrently(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	migrations, err := loadMigrations()
+	migrations, err := fs.Glob(migrationFiles, "migrations/*.sql")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,10 +27,6 @@ func Apply(ctx context.Context, pool *pgxpool.Pool, table string, fsys fs.FS, di
 		return 0, err
 	}
 	ident := pgx.Identifier{table}.Sanitize()
-	if _, err := pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+ident+` (
-		version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		return 0, fmt.Errorf("migrate %s: create table: %w", table, err)
-	}
 	lockKey := lockKeyFor(table)
 	applied := 0
 	for _, f := range files {
@@ -43,6 +39,11 @@ func Apply(ctx context.Context, pool *pgxpool.Pool, table string, fsys fs.FS, di
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey); err != nil {
 				return err
 			}
+			// Under the lock: two processes creating the table at once would collide.
+			if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+ident+` (
+				version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+				return err
+			}
 			var exists bool
 			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+ident+` WHERE version = $1)`, f.version).Scan(&exists); err != nil {
 				return err
@@ -50,6 +51,7 @@ func Apply(ctx context.Context, pool *pgxpool.Pool, table string, fsys fs.FS, di
 			if exists {
 				return nil
 			}
+			// No arguments: pgx sends it with the simple protocol, so it may hold many statements.
 			if _, err := tx.Exec(ctx, string(sql)); err != nil {
 				return err
 			}
