@@ -88,15 +88,8 @@ func newAccountCommand(cfg *Config) *cobra.Command {
 }
 
 func openAccounts(cmd *cobra.Command, cfg *Config) (*graph.Accounts, func(), error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("configuration: %w", err)
-	}
-	pool, err := openPool(cmd.Context(), cfg.DatabaseURL, true)
+	pool, err := openDatabase(cmd.Context(), cfg)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := migrateAll(cmd.Context(), pool); err != nil {
-		pool.Close()
 		return nil, nil, err
 	}
 	return graph.NewAccounts(pool), pool.Close, nil

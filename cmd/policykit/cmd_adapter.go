@@ -32,17 +32,11 @@ is configured as for serve (SLACK_SIGNING_SECRET, SLACK_TEAM_ID, SLACK_BOT_TOKEN
 				return errors.New("the adapter alone needs a bus shared with the server: set POLICYKIT_BUS to postgres, nats or amqp")
 			}
 			logger := newLogger(cfg.LogLevel)
-			if err := cfg.Validate(); err != nil {
-				return fmt.Errorf("configuration: %w", err)
-			}
-			pool, err := openPool(ctx, cfg.DatabaseURL, true)
+			pool, err := openDatabase(ctx, cfg)
 			if err != nil {
 				return err
 			}
 			defer pool.Close()
-			if err := migrateAll(ctx, pool); err != nil {
-				return err
-			}
 			store := postgres.New(pool)
 			bcfg := cfg.Bus
 			bcfg.Postgres = pool

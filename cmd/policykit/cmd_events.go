@@ -28,15 +28,8 @@ func newEventsCommand(cfg *Config) *cobra.Command {
 
 // openStore connects and migrates, for commands that read or write the log without serving.
 func openStore(ctx context.Context, cfg *Config) (eventstore.Store, func(), error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("configuration: %w", err)
-	}
-	pool, err := openPool(ctx, cfg.DatabaseURL, true)
+	pool, err := openDatabase(ctx, cfg)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := migrateAll(ctx, pool); err != nil {
-		pool.Close()
 		return nil, nil, err
 	}
 	return postgres.New(pool), pool.Close, nil

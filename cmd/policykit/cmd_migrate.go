@@ -12,17 +12,11 @@ func newMigrateCommand(cfg *Config) *cobra.Command {
 		Short: "Create the database if needed and apply every schema migration",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := cfg.Validate(); err != nil {
-				return fmt.Errorf("configuration: %w", err)
-			}
-			pool, err := openPool(cmd.Context(), cfg.DatabaseURL, true)
+			pool, err := openDatabase(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
-			defer pool.Close()
-			if err := migrateAll(cmd.Context(), pool); err != nil {
-				return err
-			}
+			pool.Close()
 			fmt.Fprintln(cmd.OutOrStdout(), "database is up to date:", redact(cfg.DatabaseURL))
 			return nil
 		},

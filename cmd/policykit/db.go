@@ -67,3 +67,20 @@ func createDatabase(ctx context.Context, dbURL, name string) error {
 	}
 	return nil
 }
+
+// openDatabase checks the configuration, connects (creating the database when absent) and
+// brings the schema up to date: what every command that works on the database does first.
+func openDatabase(ctx context.Context, cfg *Config) (*pgxpool.Pool, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	pool, err := openPool(ctx, cfg.DatabaseURL, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrateAll(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}
