@@ -1,6 +1,10 @@
 package domain
 
-import "time"
+import (
+	"strconv"
+	"strings"
+	"time"
+)
 
 // Vote kinds.
 const (
@@ -54,4 +58,24 @@ func (v Vote) Validate() error {
 // username.
 func (v Vote) SameValue(w Vote) bool {
 	return v.UserID == w.UserID && v.Kind == w.Kind && v.Boolean == w.Boolean && v.Choice == w.Choice && v.Number == w.Number
+}
+
+// ParseVote reads a vote as people type it: yes or no (a boolean vote), an integer (a number
+// vote), or else the name of a choice. Errors are Invalid.
+func ParseVote(userID, value string) (Vote, error) {
+	v := Vote{UserID: userID}
+	value = strings.TrimSpace(value)
+	switch {
+	case value == "":
+		return v, Invalid("vote value is empty")
+	case strings.EqualFold(value, "yes"), strings.EqualFold(value, "no"):
+		v.Kind, v.Boolean = VoteBoolean, strings.EqualFold(value, "yes")
+	default:
+		if n, err := strconv.Atoi(value); err == nil {
+			v.Kind, v.Number = VoteNumber, n
+		} else {
+			v.Kind, v.Choice = VoteChoice, value
+		}
+	}
+	return v, v.Validate()
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -143,29 +142,10 @@ func (r *Resolver) awaitPosition(ctx context.Context, target eventstore.Position
 	}
 }
 
-// vote parses a vote value as the CLI does: yes or no, an integer, or else a choice.
-func vote(userID, value string) (domain.Vote, error) {
-	v := domain.Vote{UserID: userID}
-	value = strings.TrimSpace(value)
-	switch {
-	case value == "":
-		return v, domain.Invalid("vote value is empty")
-	case strings.EqualFold(value, "yes"), strings.EqualFold(value, "no"):
-		v.Kind, v.Boolean = domain.VoteBoolean, strings.EqualFold(value, "yes")
-	default:
-		if n, err := strconv.Atoi(value); err == nil {
-			v.Kind, v.Number = domain.VoteNumber, n
-		} else {
-			v.Kind, v.Choice = domain.VoteChoice, value
-		}
-	}
-	return v, v.Validate()
-}
-
 // castVote records the vote of the user userID (the engine checks that the proposal is the
 // community's and that the user may vote on it).
 func (r *Resolver) castVote(ctx context.Context, in model.CastVoteInput, userID string) (*model.CastVotePayload, error) {
-	v, err := vote(userID, in.Value)
+	v, err := domain.ParseVote(userID, in.Value)
 	if err != nil {
 		return nil, err
 	}

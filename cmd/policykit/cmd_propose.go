@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -45,11 +44,7 @@ func newProposeCommand(cfg *Config) *cobra.Command {
 				return err
 			}
 			defer closeFn()
-			c, err := engine.LoadCommunity(ctx, store, community)
-			if err != nil {
-				return err
-			}
-			user, err := memberByName(c, by)
+			c, user, err := loadMember(ctx, store, community, by)
 			if err != nil {
 				return err
 			}
@@ -95,26 +90,15 @@ func newVoteCommand(cfg *Config) *cobra.Command {
 				return err
 			}
 			defer closeFn()
-			c, err := engine.LoadCommunity(ctx, store, community)
+			c, user, err := loadMember(ctx, store, community, by)
 			if err != nil {
 				return err
 			}
-			user, err := memberByName(c, by)
+			v, err := domain.ParseVote(user.ID, value)
 			if err != nil {
 				return err
 			}
-			v := domain.Vote{UserID: user.ID, Username: user.Username}
-			switch strings.ToLower(value) {
-			case "yes", "no":
-				v.Kind, v.Boolean = domain.VoteBoolean, strings.EqualFold(value, "yes")
-			default:
-				var n int
-				if _, err := fmt.Sscanf(value, "%d", &n); err == nil && fmt.Sprint(n) == value {
-					v.Kind, v.Number = domain.VoteNumber, n
-				} else {
-					v.Kind, v.Choice = domain.VoteChoice, value
-				}
-			}
+			v.Username = user.Username
 			ev, closeEval, err := newEvaluator(ctx, cfg)
 			if err != nil {
 				return err
@@ -142,16 +126,21 @@ func newVoteCommand(cfg *Config) *cobra.Command {
 	return cmd
 }
 
-func memberByName(c *domain.Community, name string) (domain.User, error) {
+// loadMember loads a community and finds a member by username or user id.
+func loadMember(ctx context.Context, store eventstore.Store, communityID, name string) (*domain.Community, domain.User, error) {
+	c, err := engine.LoadCommunity(ctx, store, communityID)
+	if err != nil {
+		return nil, domain.User{}, err
+	}
 	if u, ok := c.Users[name]; ok {
-		return u, nil
+		return c, u, nil
 	}
 	for _, u := range c.Users {
 		if u.Username == name {
-			return u, nil
+			return c, u, nil
 		}
 	}
-	return domain.User{}, domain.NotFound("member %q of community %s", name, c.ID)
+	return nil, domain.User{}, domain.NotFound("member %q of community %s", name, c.ID)
 }
 
 // waitForDecision reports what the running server decided about an action, if it does
