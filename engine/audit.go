@@ -73,18 +73,13 @@ func Verify(ctx context.Context, store eventstore.Store, loop *evaluation.Loop, 
 
 func readAll(ctx context.Context, store eventstore.Store) ([]eventstore.RecordedEvent, error) {
 	var out []eventstore.RecordedEvent
-	after := eventstore.Start
-	for {
-		evs, err := eventstore.ReadAllSettled(ctx, store, after, 1000)
+	for ev, err := range eventstore.All(ctx, store, eventstore.Start) {
 		if err != nil {
 			return nil, err
 		}
-		if len(evs) == 0 {
-			return out, nil
-		}
-		out = append(out, evs...)
-		after = evs[len(evs)-1].Position
+		out = append(out, ev)
 	}
+	return out, nil
 }
 
 // groupDecisions finds the loop's decisions: runs of events with one causation id that

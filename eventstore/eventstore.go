@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"strconv"
 	"strings"
 	"time"
@@ -251,5 +252,29 @@ func ReadAllSettled(ctx context.Context, s Store, after Position, limit int) ([]
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, 50*time.Millisecond)
+	}
+}
+
+// All yields every event of the log after position after, in order, up to the end of the
+// log as it stands (see ReadAllSettled), reading pages as it goes. A read error is yielded
+// once, with a zero event, and ends the sequence.
+func All(ctx context.Context, s Store, after Position) iter.Seq2[RecordedEvent, error] {
+	return func(yield func(RecordedEvent, error) bool) {
+		for {
+			evs, err := ReadAllSettled(ctx, s, after, 1000)
+			if err != nil {
+				yield(RecordedEvent{}, err)
+				return
+			}
+			if len(evs) == 0 {
+				return
+			}
+			for _, ev := range evs {
+				if !yield(ev, nil) {
+					return
+				}
+			}
+			after = evs[len(evs)-1].Position
+		}
 	}
 }

@@ -41,25 +41,19 @@ func (r *Resolver) eventPage(ctx context.Context, communityID string, f model.Ev
 		}
 	}
 	var out []model.Event
-	for {
-		evs, err := eventstore.ReadAllSettled(ctx, r.deps.Store, pos, 1000)
+	for ev, err := range eventstore.All(ctx, r.deps.Store, pos) {
 		if err != nil {
 			return nil, false, err
 		}
-		if len(evs) == 0 {
-			return out, false, nil
+		if !eventMatches(ev, communityID, f, views, asOf) {
+			continue
 		}
-		pos = evs[len(evs)-1].Position
-		for _, ev := range evs {
-			if !eventMatches(ev, communityID, f, views, asOf) {
-				continue
-			}
-			if len(out) == first {
-				return out, true, nil
-			}
-			out = append(out, eventOf(ev))
+		if len(out) == first {
+			return out, true, nil
 		}
+		out = append(out, eventOf(ev))
 	}
+	return out, false, nil
 }
 
 func eventMatches(ev eventstore.RecordedEvent, communityID string, f model.EventFilter, views func(stream string) bool, asOf *time.Time) bool {

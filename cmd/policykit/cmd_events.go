@@ -61,10 +61,15 @@ func newEventsTailCommand(cfg *Config) *cobra.Command {
 				}
 			}
 			if !follow {
-				_, err := forEachEvent(ctx, store, after, func(ev eventstore.RecordedEvent) error {
-					return printEvent(out, ev)
-				})
-				return err
+				for ev, err := range eventstore.All(ctx, store, after) {
+					if err == nil {
+						err = printEvent(out, ev)
+					}
+					if err != nil {
+						return err
+					}
+				}
+				return nil
 			}
 			err = store.Subscribe(ctx, after, func(_ context.Context, evs []eventstore.RecordedEvent) error {
 				for _, ev := range evs {
@@ -149,11 +154,15 @@ func newEventsExportCommand(cfg *Config) *cobra.Command {
 				w = f
 			}
 			enc := json.NewEncoder(w)
-			n, err := forEachEvent(ctx, store, after, func(ev eventstore.RecordedEvent) error {
-				return enc.Encode(bus.EnvelopeOf(ev))
-			})
-			if err != nil {
-				return err
+			n := 0
+			for ev, err := range eventstore.All(ctx, store, after) {
+				if err == nil {
+					err = enc.Encode(bus.EnvelopeOf(ev))
+				}
+				if err != nil {
+					return err
+				}
+				n++
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "exported %d events\n", n)
 			return nil
@@ -162,25 +171,4 @@ func newEventsExportCommand(cfg *Config) *cobra.Command {
 	cmd.Flags().StringVar(&from, "from", "", "start after this position (commit:seq)")
 	cmd.Flags().StringVarP(&output, "output", "o", "-", "file to write (default standard output)")
 	return cmd
-}
-
-// forEachEvent pages through the committed log after a position.
-func forEachEvent(ctx context.Context, store eventstore.Store, after eventstore.Position, fn func(eventstore.RecordedEvent) error) (int, error) {
-	n := 0
-	for {
-		evs, err := eventstore.ReadAllSettled(ctx, store, after, 1000)
-		if err != nil {
-			return n, err
-		}
-		if len(evs) == 0 {
-			return n, nil
-		}
-		for _, ev := range evs {
-			if err := fn(ev); err != nil {
-				return n, err
-			}
-			n++
-		}
-		after = evs[len(evs)-1].Position
-	}
 }
