@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/policykit-go/policykit/adapters/effects"
@@ -138,38 +139,21 @@ func (a *App) startEngine(ctx context.Context) error {
 
 // openProposals lists the pending proposals from the read model, for the re-check schedule.
 func (a *App) openProposals(ctx context.Context) ([]engine.ProposalRef, error) {
-	rows, err := a.pool.Query(ctx, `SELECT community_id, id FROM proposals WHERE status = 'PROPOSED'`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []engine.ProposalRef
-	for rows.Next() {
-		var r engine.ProposalRef
-		if err := rows.Scan(&r.CommunityID, &r.ProposalID); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryRefs[engine.ProposalRef](ctx, a.pool, `SELECT community_id, id FROM proposals WHERE status = 'PROPOSED'`)
 }
 
 // pendingActions lists the actions recorded but not decided yet, from the read model.
 func (a *App) pendingActions(ctx context.Context) ([]engine.ActionRef, error) {
-	rows, err := a.pool.Query(ctx, `SELECT community_id, id FROM actions WHERE status = 'proposed' ORDER BY proposed_at`)
+	return queryRefs[engine.ActionRef](ctx, a.pool, `SELECT community_id, id FROM actions WHERE status = 'proposed' ORDER BY proposed_at`)
+}
+
+// queryRefs reads (community id, id) rows into T's two fields.
+func queryRefs[T any](ctx context.Context, pool *pgxpool.Pool, sql string) ([]T, error) {
+	rows, err := pool.Query(ctx, sql)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []engine.ActionRef
-	for rows.Next() {
-		var r engine.ActionRef
-		if err := rows.Scan(&r.CommunityID, &r.ActionID); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[T])
 }
 
 // Bus is the App's message bus (nil when the engine is off).
