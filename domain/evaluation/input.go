@@ -51,6 +51,10 @@ func (s *step) input(pol domain.Policy, p *domain.Proposal, b policy.Block) poli
 	if p != nil {
 		a = p.Action
 	}
+	if s.info == nil {
+		info := newCommunityInfo(s.c)
+		s.info = &info
+	}
 	in := policy.Input{
 		Block: b,
 		Code: policy.Code{

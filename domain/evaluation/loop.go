@@ -302,13 +302,13 @@ type step struct {
 	// selecting is true while candidate policies are tried for a new action: a block error
 	// then passes the action to the next candidate instead of rejecting it.
 	selecting bool
-	info      communityInfo
+	// info is the community as policy code sees it, built when a block first needs it (steps
+	// that only record a vote or a result never do) and dropped when the community changes.
+	info *communityInfo
 }
 
 func (l *Loop) newStep(ctx context.Context, c *domain.Community, rec *domain.ActionRecord, now time.Time) *step {
-	s := &step{l: l, ctx: ctx, c: c, rec: rec, now: now.UTC(), base: map[string]int64{}, evs: map[string][]domain.Event{}}
-	s.info = newCommunityInfo(c)
-	return s
+	return &step{l: l, ctx: ctx, c: c, rec: rec, now: now.UTC(), base: map[string]int64{}, evs: map[string][]domain.Event{}}
 }
 
 func (s *step) track(p *domain.Proposal) {
@@ -367,7 +367,7 @@ func (s *step) community(evs []domain.Event) {
 		s.c.Apply(e)
 	}
 	s.evs[st] = append(s.evs[st], evs...)
-	s.info = newCommunityInfo(s.c)
+	s.info = nil
 }
 
 func (s *step) outcome() Outcome {
