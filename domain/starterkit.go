@@ -155,7 +155,7 @@ func (c *Community) DecideApplyStarterKit(cmd ApplyStarterKit, now time.Time) ([
 		if r.IsBaseRole {
 			continue
 		}
-		users, err := scratch.userGroup(r.UserGroup, cmd.CreatorID)
+		users, err := scratch.UserGroup(r.UserGroup, cmd.CreatorID)
 		if err != nil {
 			return nil, err
 		}
@@ -174,8 +174,8 @@ func (c *Community) DecideApplyStarterKit(cmd ApplyStarterKit, now time.Time) ([
 	return out, nil
 }
 
-// userGroup lists the ids of the current users of a starter kit user group.
-func (c *Community) userGroup(group, creatorID string) ([]string, error) {
+// UserGroup lists the ids of the current users of a starter kit user group.
+func (c *Community) UserGroup(group, creatorID string) ([]string, error) {
 	var ids []string
 	switch group {
 	case UserGroupAll, UserGroupAdmins, UserGroupNonAdmins:

@@ -76,6 +76,11 @@ type ComplexityRoot struct {
 		RevokedAt func(childComplexity int) int
 	}
 
+	ApplyStarterKitPayload struct {
+		Proposed func(childComplexity int) int
+		Skipped  func(childComplexity int) int
+	}
+
 	CastVotePayload struct {
 		Proposal func(childComplexity int) int
 	}
@@ -175,6 +180,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		ApplyStarterKit           func(childComplexity int, input model.ApplyStarterKitInput) int
 		CastVote                  func(childComplexity int, input model.CastVoteInput) int
 		CreateAPIToken            func(childComplexity int, name string) int
 		CreateCommunity           func(childComplexity int, input model.CreateCommunityInput) int
@@ -275,7 +281,9 @@ type ComplexityRoot struct {
 		Community    func(childComplexity int, id string, asOf *time.Time) int
 		ExportPolicy func(childComplexity int, id string) int
 		Me           func(childComplexity int) int
+		Policy       func(childComplexity int, id string) int
 		Proposal     func(childComplexity int, id string) int
+		StarterKits  func(childComplexity int) int
 	}
 
 	Role struct {
@@ -284,6 +292,13 @@ type ComplexityRoot struct {
 		IsBase      func(childComplexity int) int
 		Name        func(childComplexity int) int
 		Permissions func(childComplexity int) int
+	}
+
+	StarterKit struct {
+		Description func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Policies    func(childComplexity int) int
+		Roles       func(childComplexity int) int
 	}
 
 	Subscription struct {
@@ -340,6 +355,7 @@ type MutationResolver interface {
 	CastVote(ctx context.Context, input model.CastVoteInput) (*model.CastVotePayload, error)
 	CreateCommunity(ctx context.Context, input model.CreateCommunityInput) (*model.Community, error)
 	ImportPolicy(ctx context.Context, input model.ImportPolicyInput) (*model.ProposeActionPayload, error)
+	ApplyStarterKit(ctx context.Context, input model.ApplyStarterKitInput) (*model.ApplyStarterKitPayload, error)
 	Register(ctx context.Context, username string, password string) (*model.Account, error)
 	Login(ctx context.Context, username string, password string) (*model.Account, error)
 	Logout(ctx context.Context) (bool, error)
@@ -365,7 +381,9 @@ type QueryResolver interface {
 	Community(ctx context.Context, id string, asOf *time.Time) (*model.Community, error)
 	Proposal(ctx context.Context, id string) (*model.Proposal, error)
 	Action(ctx context.Context, id string) (*model.Action, error)
+	Policy(ctx context.Context, id string) (*model.Policy, error)
 	ExportPolicy(ctx context.Context, id string) (string, error)
+	StarterKits(ctx context.Context) ([]model.StarterKit, error)
 }
 type SubscriptionResolver interface {
 	ProposalUpdated(ctx context.Context, id string) (<-chan *model.Proposal, error)
@@ -530,6 +548,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ApiToken.RevokedAt(childComplexity), true
+
+	case "ApplyStarterKitPayload.proposed":
+		if e.ComplexityRoot.ApplyStarterKitPayload.Proposed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApplyStarterKitPayload.Proposed(childComplexity), true
+	case "ApplyStarterKitPayload.skipped":
+		if e.ComplexityRoot.ApplyStarterKitPayload.Skipped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApplyStarterKitPayload.Skipped(childComplexity), true
 
 	case "CastVotePayload.proposal":
 		if e.ComplexityRoot.CastVotePayload.Proposal == nil {
@@ -925,6 +956,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Membership.UserID(childComplexity), true
 
+	case "Mutation.applyStarterKit":
+		if e.ComplexityRoot.Mutation.ApplyStarterKit == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_applyStarterKit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApplyStarterKit(childComplexity, args["input"].(model.ApplyStarterKitInput)), true
 	case "Mutation.castVote":
 		if e.ComplexityRoot.Mutation.CastVote == nil {
 			break
@@ -1438,6 +1480,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.policy":
+		if e.ComplexityRoot.Query.Policy == nil {
+			break
+		}
+
+		args, err := ec.field_Query_policy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Policy(childComplexity, args["id"].(string)), true
 	case "Query.proposal":
 		if e.ComplexityRoot.Query.Proposal == nil {
 			break
@@ -1449,6 +1502,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Proposal(childComplexity, args["id"].(string)), true
+	case "Query.starterKits":
+		if e.ComplexityRoot.Query.StarterKits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.StarterKits(childComplexity), true
 
 	case "Role.createdAt":
 		if e.ComplexityRoot.Role.CreatedAt == nil {
@@ -1480,6 +1539,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Role.Permissions(childComplexity), true
+
+	case "StarterKit.description":
+		if e.ComplexityRoot.StarterKit.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StarterKit.Description(childComplexity), true
+	case "StarterKit.name":
+		if e.ComplexityRoot.StarterKit.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StarterKit.Name(childComplexity), true
+	case "StarterKit.policies":
+		if e.ComplexityRoot.StarterKit.Policies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StarterKit.Policies(childComplexity), true
+	case "StarterKit.roles":
+		if e.ComplexityRoot.StarterKit.Roles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StarterKit.Roles(childComplexity), true
 
 	case "Subscription.communityEvents":
 		if e.ComplexityRoot.Subscription.CommunityEvents == nil {
@@ -1600,6 +1684,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("ApplyStarterKitInput", ec.unmarshalInputApplyStarterKitInput),
 			graphql.NewInputUnmarshaler("CastVoteInput", ec.unmarshalInputCastVoteInput),
 			graphql.NewInputUnmarshaler("CreateCommunityInput", ec.unmarshalInputCreateCommunityInput),
 			graphql.NewInputUnmarshaler("EventFilter", ec.unmarshalInputEventFilter),
@@ -1781,6 +1866,16 @@ func (ec *executionContext) childFields_ApiToken(ctx context.Context, field grap
 		return ec.fieldContext_ApiToken_revokedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ApiToken", field.Name)
+}
+
+func (ec *executionContext) childFields_ApplyStarterKitPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "proposed":
+		return ec.fieldContext_ApplyStarterKitPayload_proposed(ctx, field)
+	case "skipped":
+		return ec.fieldContext_ApplyStarterKitPayload_skipped(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApplyStarterKitPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_CastVotePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2159,6 +2254,20 @@ func (ec *executionContext) childFields_Role(ctx context.Context, field graphql.
 	return nil, fmt.Errorf("no field named %q was found under type Role", field.Name)
 }
 
+func (ec *executionContext) childFields_StarterKit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_StarterKit_name(ctx, field)
+	case "description":
+		return ec.fieldContext_StarterKit_description(ctx, field)
+	case "roles":
+		return ec.fieldContext_StarterKit_roles(ctx, field)
+	case "policies":
+		return ec.fieldContext_StarterKit_policies(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StarterKit", field.Name)
+}
+
 func (ec *executionContext) childFields_Tally(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "yes":
@@ -2381,6 +2490,20 @@ func (ec *executionContext) field_Community_proposals_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_applyStarterKit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ApplyStarterKitInput, error) {
+			return ec.unmarshalNApplyStarterKitInput2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐApplyStarterKitInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_castVote_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2596,6 +2719,20 @@ func (ec *executionContext) field_Query_community_args(ctx context.Context, rawA
 }
 
 func (ec *executionContext) field_Query_exportPolicy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_policy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
@@ -3279,6 +3416,61 @@ func (ec *executionContext) _ApiToken_revokedAt(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_ApiToken_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ApiToken", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ApplyStarterKitPayload_proposed(ctx context.Context, field graphql.CollectedField, obj *model.ApplyStarterKitPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApplyStarterKitPayload_proposed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Proposed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ProposeActionPayload) graphql.Marshaler {
+			return ec.marshalNProposeActionPayload2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐProposeActionPayloadᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApplyStarterKitPayload_proposed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApplyStarterKitPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProposeActionPayload(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApplyStarterKitPayload_skipped(ctx context.Context, field graphql.CollectedField, obj *model.ApplyStarterKitPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApplyStarterKitPayload_skipped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Skipped, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApplyStarterKitPayload_skipped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApplyStarterKitPayload", field, false, false, "String")
 }
 
 func (ec *executionContext) _CastVotePayload_proposal(ctx context.Context, field graphql.CollectedField, obj *model.CastVotePayload) (ret graphql.Marshaler) {
@@ -5053,6 +5245,50 @@ func (ec *executionContext) fieldContext_Mutation_importPolicy(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_importPolicy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_applyStarterKit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_applyStarterKit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ApplyStarterKit(ctx, fc.Args["input"].(model.ApplyStarterKitInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ApplyStarterKitPayload) graphql.Marshaler {
+			return ec.marshalNApplyStarterKitPayload2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐApplyStarterKitPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_applyStarterKit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApplyStarterKitPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_applyStarterKit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -6917,6 +7153,50 @@ func (ec *executionContext) fieldContext_Query_action(ctx context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_policy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_policy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Policy(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Policy) graphql.Marshaler {
+			return ec.marshalOPolicy2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicy(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_policy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Policy(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_policy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_exportPolicy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6957,6 +7237,38 @@ func (ec *executionContext) fieldContext_Query_exportPolicy(ctx context.Context,
 	if fc.Args, err = ec.field_Query_exportPolicy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_starterKits(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_starterKits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().StarterKits(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.StarterKit) graphql.Marshaler {
+			return ec.marshalNStarterKit2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐStarterKitᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_starterKits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StarterKit(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -7150,6 +7462,98 @@ func (ec *executionContext) _Role_createdAt(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Role_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Role", field, false, false, "Time")
+}
+
+func (ec *executionContext) _StarterKit_name(ctx context.Context, field graphql.CollectedField, obj *model.StarterKit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StarterKit_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StarterKit_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StarterKit", field, false, false, "String")
+}
+
+func (ec *executionContext) _StarterKit_description(ctx context.Context, field graphql.CollectedField, obj *model.StarterKit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StarterKit_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StarterKit_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StarterKit", field, false, false, "String")
+}
+
+func (ec *executionContext) _StarterKit_roles(ctx context.Context, field graphql.CollectedField, obj *model.StarterKit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StarterKit_roles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Roles, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StarterKit_roles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StarterKit", field, false, false, "String")
+}
+
+func (ec *executionContext) _StarterKit_policies(ctx context.Context, field graphql.CollectedField, obj *model.StarterKit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StarterKit_policies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Policies, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StarterKit_policies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StarterKit", field, false, false, "String")
 }
 
 func (ec *executionContext) _Subscription_proposalUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
@@ -8644,6 +9048,62 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputApplyStarterKitInput(ctx context.Context, obj any) (model.ApplyStarterKitInput, error) {
+	var it model.ApplyStarterKitInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"communityId", "kit", "platform"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "communityId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("communityId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CommunityID = data
+		case "kit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kit"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kit = data
+		case "platform":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("platform"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Platform = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalApplyStarterKitInput unmarshals raw into the ApplyStarterKitInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalApplyStarterKitInput(ctx context.Context, raw any) (model.ApplyStarterKitInput, error) {
+	var out model.ApplyStarterKitInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ApplyStarterKitInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCastVoteInput(ctx context.Context, obj any) (model.CastVoteInput, error) {
 	var it model.CastVoteInput
 	if obj == nil {
@@ -9254,6 +9714,44 @@ func (ec *executionContext) _ApiToken(ctx context.Context, sel ast.SelectionSet,
 		case "revokedAt":
 			out.Values[i] = ec._ApiToken_revokedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var applyStarterKitPayloadImplementors = []string{"ApplyStarterKitPayload"}
+
+func (ec *executionContext) _ApplyStarterKitPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ApplyStarterKitPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, applyStarterKitPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ApplyStarterKitPayload")
+		case "proposed":
+			out.Values[i] = ec._ApplyStarterKitPayload_proposed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "skipped":
+			out.Values[i] = ec._ApplyStarterKitPayload_skipped(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -9980,6 +10478,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "applyStarterKit":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_applyStarterKit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "register":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_register(ctx, field)
@@ -10604,11 +11109,23 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_action(ctx, field)
 				})
+		case "policy":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_policy(ctx, field)
+				})
 		case "exportPolicy":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_exportPolicy(ctx, field)
+				})
+		case "starterKits":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_starterKits(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -10674,6 +11191,54 @@ func (ec *executionContext) _Role(ctx context.Context, sel ast.SelectionSet, obj
 			}
 		case "createdAt":
 			out.Values[i] = ec._Role_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var starterKitImplementors = []string{"StarterKit"}
+
+func (ec *executionContext) _StarterKit(ctx context.Context, sel ast.SelectionSet, obj *model.StarterKit) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, starterKitImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StarterKit")
+		case "name":
+			out.Values[i] = ec._StarterKit_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._StarterKit_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "roles":
+			out.Values[i] = ec._StarterKit_roles(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "policies":
+			out.Values[i] = ec._StarterKit_policies(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -11276,6 +11841,19 @@ func (ec *executionContext) marshalNApiToken2ᚖgithubᚗcomᚋpolicykitᚑgoᚋ
 	return ec._ApiToken(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNApplyStarterKitInput2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐApplyStarterKitInput(ctx context.Context, v any) (model.ApplyStarterKitInput, error) {
+	res, err := ec.unmarshalInputApplyStarterKitInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNApplyStarterKitPayload2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐApplyStarterKitPayload(ctx context.Context, sel ast.SelectionSet, v *model.ApplyStarterKitPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ApplyStarterKitPayload!")
+		return graphql.Null
+	}
+	return ec._ApplyStarterKitPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -11652,6 +12230,26 @@ func (ec *executionContext) unmarshalNProposeActionInput2githubᚗcomᚋpolicyki
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNProposeActionPayload2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐProposeActionPayload(ctx context.Context, sel ast.SelectionSet, v model.ProposeActionPayload) graphql.Marshaler {
+	return ec._ProposeActionPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNProposeActionPayload2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐProposeActionPayloadᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ProposeActionPayload) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProposeActionPayload2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐProposeActionPayload(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNProposeActionPayload2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐProposeActionPayload(ctx context.Context, sel ast.SelectionSet, v *model.ProposeActionPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ProposeActionPayload!")
@@ -11674,6 +12272,26 @@ func (ec *executionContext) marshalNRole2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpoli
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNRole2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐRole(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStarterKit2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐStarterKit(ctx context.Context, sel ast.SelectionSet, v model.StarterKit) graphql.Marshaler {
+	return ec._StarterKit(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNStarterKit2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐStarterKitᚄ(ctx context.Context, sel ast.SelectionSet, v []model.StarterKit) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStarterKit2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐStarterKit(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -12006,6 +12624,13 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = ctx
 	res := graphql.MarshalInt(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOPolicy2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicy(ctx context.Context, sel ast.SelectionSet, v *model.Policy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Policy(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOProposal2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐProposal(ctx context.Context, sel ast.SelectionSet, v *model.Proposal) graphql.Marshaler {

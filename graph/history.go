@@ -307,7 +307,7 @@ func documentsOf(c *domain.Community) []model.Document {
 	return out
 }
 
-func policiesOf(c *domain.Community) ([]model.Policy, error) {
+func policiesOf(c *domain.Community, asOf *time.Time) ([]model.Policy, error) {
 	out := []model.Policy{}
 	for _, p := range c.Policies {
 		code, err := json.Marshal(p.Code)
@@ -326,7 +326,7 @@ func policiesOf(c *domain.Community) ([]model.Policy, error) {
 		}
 		out = append(out, model.Policy{ID: p.ID, CommunityID: c.ID, Kind: string(p.Kind), Name: p.Name, Description: p.Description,
 			ActionTypes: types, Priority: p.Priority, Active: p.Active, Hash: p.Hash, Version: p.Version,
-			CodeJSON: string(code), VariablesJSON: string(vars), CreatedAt: p.CreatedAt, ModifiedAt: p.ModifiedAt})
+			CodeJSON: string(code), VariablesJSON: string(vars), CreatedAt: p.CreatedAt, ModifiedAt: p.ModifiedAt, AsOf: asOf})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -403,8 +403,9 @@ func (r *Resolver) policyCommunity(ctx context.Context, id string) (string, erro
 	return communityID, nil
 }
 
-// exportPolicy returns a policy's current version as a PolicyKit policy file.
-func (r *Resolver) exportPolicy(ctx context.Context, id string) (string, error) {
+// viewablePolicy returns the community of a policy the caller may view; a policy of a
+// community the caller is not a member of does not exist for it.
+func (r *Resolver) viewablePolicy(ctx context.Context, id string) (string, error) {
 	communityID, err := r.policyCommunity(ctx, id)
 	if err != nil {
 		return "", err
@@ -416,6 +417,23 @@ func (r *Resolver) exportPolicy(ctx context.Context, id string) (string, error) 
 		return "", domain.NotFound("policy %q", id) // as if it did not exist
 	}
 	if _, err := viewer(ctx, communityID); err != nil {
+		return "", err
+	}
+	return communityID, nil
+}
+
+// policy reads a policy the caller may view.
+func (r *Resolver) policy(ctx context.Context, id string) (*model.Policy, error) {
+	if _, err := r.viewablePolicy(ctx, id); err != nil {
+		return nil, err
+	}
+	return r.read.policy(ctx, id)
+}
+
+// exportPolicy returns a policy's current version as a PolicyKit policy file.
+func (r *Resolver) exportPolicy(ctx context.Context, id string) (string, error) {
+	communityID, err := r.viewablePolicy(ctx, id)
+	if err != nil {
 		return "", err
 	}
 	c, err := engine.LoadCommunity(ctx, r.deps.Store, communityID)
@@ -438,7 +456,7 @@ func (r *Resolver) policyDiff(ctx context.Context, p *model.Policy, from, to int
 	if _, err := viewer(ctx, p.CommunityID); err != nil {
 		return "", err
 	}
-	versions, err := r.loadersOf(ctx).versions.load(ctx, p.ID)
+	versions, err := r.policyVersions(ctx, p)
 	if err != nil {
 		return "", err
 	}
@@ -517,4 +535,19 @@ func splitLines(s string) []string {
 		return nil
 	}
 	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+}
+
+// policyVersions is a policy's history, up to its AsOf when set.
+func (r *Resolver) policyVersions(ctx context.Context, p *model.Policy) ([]model.PolicyVersion, error) {
+	versions, err := r.loadersOf(ctx).versions.load(ctx, p.ID)
+	return until(p.AsOf, versions, func(v model.PolicyVersion) time.Time { return v.ChangedAt }), err
+}
+
+func platformsOf(c *domain.Community) []model.Platform {
+	out := []model.Platform{}
+	for _, p := range c.Platforms {
+		out = append(out, model.Platform{Name: p.Platform, ExternalID: p.ExternalID, DisplayName: p.Name, Active: p.Active, ConnectedAt: p.ConnectedAt})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }

@@ -135,9 +135,24 @@ func (r reader) documents(ctx context.Context, communityID string) ([]model.Docu
 }
 
 func (r reader) policies(ctx context.Context, communityID string) ([]model.Policy, error) {
+	return r.policyRows(ctx, `community_id = $1`, communityID)
+}
+
+func (r reader) policy(ctx context.Context, id string) (*model.Policy, error) {
+	ps, err := r.policyRows(ctx, `id = $1`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) == 0 {
+		return nil, domain.NotFound("policy %q", id)
+	}
+	return &ps[0], nil
+}
+
+func (r reader) policyRows(ctx context.Context, where string, arg any) ([]model.Policy, error) {
 	rows, _ := r.db.Query(ctx, `SELECT id, community_id, kind, name, description, action_types, priority, active,
 			hash, version, code::text, variables::text, created_at, modified_at
-		FROM policies WHERE community_id = $1 ORDER BY kind, priority, name, id`, communityID)
+		FROM policies WHERE `+where+` ORDER BY kind, priority, name, id`, arg)
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (model.Policy, error) {
 		var p model.Policy
 		err := row.Scan(&p.ID, &p.CommunityID, &p.Kind, &p.Name, &p.Description, &p.ActionTypes, &p.Priority, &p.Active,
@@ -187,7 +202,7 @@ func (r reader) proposal(ctx context.Context, id string) (*model.Proposal, error
 // proposal_time, id, which the proposals_community_time index serves), and whether more
 // follow, leaving out the proposals whose action views does not cover. first must be in
 // 1..MaxPageSize; after is a cursor from a previous page.
-func (r reader) proposalPage(ctx context.Context, communityID string, views viewFilter, f model.ProposalFilter, first int, after string) ([]model.Proposal, bool, error) {
+func (r reader) proposalPage(ctx context.Context, communityID string, views viewFilter, f model.ProposalFilter, first int, after string, asOf *time.Time) ([]model.Proposal, bool, error) {
 	where := []string{"community_id = $1"}
 	args := []any{communityID}
 	add := func(cond string, v any) {
@@ -198,7 +213,12 @@ func (r reader) proposalPage(ctx context.Context, communityID string, views view
 		args = append(args, append([]string{}, views.kinds...), append([]string{}, views.types...))
 		where = append(where, fmt.Sprintf("(action_kind = ANY($%d) OR action_type = ANY($%d))", len(args)-1, len(args)))
 	}
-	if f.Status != nil {
+	switch {
+	case f.Status != nil && asOf != nil:
+		// The status it had then: decided later means still proposed then.
+		args = append(args, *asOf)
+		add(fmt.Sprintf("(CASE WHEN decided_at IS NOT NULL AND decided_at <= $%d THEN status ELSE 'PROPOSED' END) = $%%d", len(args)), string(*f.Status))
+	case f.Status != nil:
 		add("status = $%d", string(*f.Status))
 	}
 	if f.Kind != nil {

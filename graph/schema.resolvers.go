@@ -37,6 +37,13 @@ func (r *actionResolver) GoverningProposal(ctx context.Context, obj *model.Actio
 
 // Platforms is the resolver for the platforms field.
 func (r *communityResolver) Platforms(ctx context.Context, obj *model.Community) ([]model.Platform, error) {
+	if obj.AsOf != nil {
+		c, err := r.communityAsOf(ctx, obj.ID, *obj.AsOf)
+		if err != nil {
+			return nil, err
+		}
+		return platformsOf(c), nil
+	}
 	return r.read.platforms(ctx, obj.ID)
 }
 
@@ -83,7 +90,7 @@ func (r *communityResolver) Policies(ctx context.Context, obj *model.Community) 
 		if err != nil {
 			return nil, err
 		}
-		return policiesOf(c)
+		return policiesOf(c, obj.AsOf)
 	}
 	ps, err := r.read.policies(ctx, obj.ID)
 	if err != nil {
@@ -109,7 +116,7 @@ func (r *communityResolver) Proposals(ctx context.Context, obj *model.Community,
 		}
 		filter = &f
 	}
-	return r.proposalConnection(ctx, obj.ID, filter, first, after)
+	return r.proposalConnection(ctx, obj.ID, filter, first, after, obj.AsOf)
 }
 
 // Events is the resolver for the events field.
@@ -162,6 +169,11 @@ func (r *mutationResolver) ImportPolicy(ctx context.Context, input model.ImportP
 	return r.importPolicy(ctx, input)
 }
 
+// ApplyStarterKit is the resolver for the applyStarterKit field.
+func (r *mutationResolver) ApplyStarterKit(ctx context.Context, input model.ApplyStarterKitInput) (*model.ApplyStarterKitPayload, error) {
+	return r.applyStarterKit(ctx, input)
+}
+
 // Register is the resolver for the register field.
 func (r *mutationResolver) Register(ctx context.Context, username string, password string) (*model.Account, error) {
 	a, err := r.accounts.Register(ctx, username, password)
@@ -209,7 +221,7 @@ func (r *mutationResolver) RevokeAPIToken(ctx context.Context, id string) (*mode
 
 // Versions is the resolver for the versions field.
 func (r *policyResolver) Versions(ctx context.Context, obj *model.Policy) ([]model.PolicyVersion, error) {
-	return r.loadersOf(ctx).versions.load(ctx, obj.ID)
+	return r.policyVersions(ctx, obj)
 }
 
 // Diff is the resolver for the diff field.
@@ -228,7 +240,8 @@ func (r *proposalResolver) Action(ctx context.Context, obj *model.Proposal) (*mo
 
 // Votes is the resolver for the votes field.
 func (r *proposalResolver) Votes(ctx context.Context, obj *model.Proposal) ([]model.Vote, error) {
-	return r.loadersOf(ctx).votes.load(ctx, obj.ID)
+	votes, err := r.loadersOf(ctx).votes.load(ctx, obj.ID)
+	return until(obj.AsOf, votes, func(v model.Vote) time.Time { return v.CastAt }), err
 }
 
 // Tally is the resolver for the tally field.
@@ -237,17 +250,19 @@ func (r *proposalResolver) Tally(ctx context.Context, obj *model.Proposal) (*mod
 	if err != nil {
 		return nil, err
 	}
-	return tally(votes), nil
+	return tally(until(obj.AsOf, votes, func(v model.Vote) time.Time { return v.CastAt })), nil
 }
 
 // Effects is the resolver for the effects field.
 func (r *proposalResolver) Effects(ctx context.Context, obj *model.Proposal) ([]model.Effect, error) {
-	return r.loadersOf(ctx).effects.load(ctx, obj.ID)
+	effects, err := r.loadersOf(ctx).effects.load(ctx, obj.ID)
+	return until(obj.AsOf, effects, func(e model.Effect) time.Time { return e.RequestedAt }), err
 }
 
 // EvaluationLogs is the resolver for the evaluationLogs field.
 func (r *proposalResolver) EvaluationLogs(ctx context.Context, obj *model.Proposal) ([]model.EvaluationLog, error) {
-	return r.loadersOf(ctx).logs.load(ctx, obj.ID)
+	logs, err := r.loadersOf(ctx).logs.load(ctx, obj.ID)
+	return until(obj.AsOf, logs, func(l model.EvaluationLog) time.Time { return l.EvaluatedAt }), err
 }
 
 // Trace is the resolver for the trace field.
@@ -325,9 +340,19 @@ func (r *queryResolver) Action(ctx context.Context, id string) (*model.Action, e
 	return a, nil
 }
 
+// Policy is the resolver for the policy field.
+func (r *queryResolver) Policy(ctx context.Context, id string) (*model.Policy, error) {
+	return r.policy(ctx, id)
+}
+
 // ExportPolicy is the resolver for the exportPolicy field.
 func (r *queryResolver) ExportPolicy(ctx context.Context, id string) (string, error) {
 	return r.exportPolicy(ctx, id)
+}
+
+// StarterKits is the resolver for the starterKits field.
+func (r *queryResolver) StarterKits(ctx context.Context) ([]model.StarterKit, error) {
+	return starterKits()
 }
 
 // ProposalUpdated is the resolver for the proposalUpdated field.

@@ -17,7 +17,9 @@ import (
 
 // Subscriptions: live updates over a websocket (graphql-transport-ws, and the older
 // graphql-ws). The connection_init payload carries the API token
-// ({"authorization": "Bearer <token>"}); a connection without a valid one is refused. Each
+// ({"authorization": "Bearer <token>"}); without one, the upgrade request's session cookie
+// authenticates (the websocket library refuses upgrades from another origin, so a page
+// elsewhere cannot ride a member's session). A connection with neither is refused. Each
 // subscription follows the event log (Store.Subscribe) from its end at subscription time and
 // stops when the client stops it or disconnects (the subscription's context ends, which ends
 // Subscribe and the goroutine that runs it).
@@ -34,6 +36,12 @@ func websocket(accounts *Accounts, log func(msg string, args ...any), keepAlive 
 			refuse := func(err error) (context.Context, *transport.InitPayload, error) {
 				// 4403 Forbidden, as graphql-transport-ws closes refused connections.
 				return transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, 4403), "Forbidden"), nil, err
+			}
+			if p.Authorization() == "" {
+				if x := exchangeOf(ctx); x != nil && x.caller != nil {
+					return context.WithValue(ctx, exchangeKey{}, &exchange{caller: x.caller}), nil, nil
+				}
+				return refuse(ErrUnauthenticated)
 			}
 			scheme, token, ok := strings.Cut(p.Authorization(), " ")
 			token = strings.TrimSpace(token)

@@ -1,8 +1,10 @@
 package graph_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
@@ -39,8 +41,14 @@ type wsMessage struct {
 // as its payload (nil: none).
 func dialWS(t *testing.T, srv *httptest.Server, proto string, init map[string]any) *wsClient {
 	t.Helper()
+	return dialWSWith(t, srv, proto, init, nil)
+}
+
+// dialWSWith is dialWS with the upgrade request's headers (cookies, Origin).
+func dialWSWith(t *testing.T, srv *httptest.Server, proto string, init map[string]any, header http.Header) *wsClient {
+	t.Helper()
 	d := websocket.Dialer{Subprotocols: []string{proto}, HandshakeTimeout: 5 * time.Second}
-	conn, _, err := d.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	conn, _, err := d.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), header)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
@@ -349,4 +357,46 @@ func TestSubscriptionsToAnotherCommunityAreNotFound(t *testing.T) {
 	wantCode(t, f.mustFail("e"), "FORBIDDEN")
 	f.subscribe("p", `subscription { proposalUpdated(id: "`+o.platformProposal+`") { id } }`)
 	wantCode(t, f.mustFail("p"), "FORBIDDEN")
+}
+
+func TestSubscriptionsWithTheSessionCookie(t *testing.T) {
+	e := newEnv(t, nil)
+	srv := httptest.NewServer(e.handler)
+	defer srv.Close()
+	proposal := e.mustPropose(t, "alice", "beds")
+	_, session, err := graph.NewAccounts(e.pool).Login(context.Background(), "alice", "alice-secret", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie := http.Header{"Cookie": {graph.SessionCookie + "=" + session}}
+
+	// A page of the same origin: the browser sends the session cookie with the upgrade.
+	c := dialWSWith(t, srv, "graphql-transport-ws", map[string]any{}, cookie)
+	c.mustAck()
+	c.subscribe("1", `subscription { proposalUpdated(id: "`+proposal+`") { status } }`)
+	var p struct{ ProposalUpdated struct{ Status string } }
+	c.next("1", &p, nil)
+	if p.ProposalUpdated.Status != "PROPOSED" {
+		t.Errorf("status = %s", p.ProposalUpdated.Status)
+	}
+
+	// An unknown session is no session.
+	bad := dialWSWith(t, srv, "graphql-transport-ws", map[string]any{}, http.Header{"Cookie": {graph.SessionCookie + "=nope"}})
+	var ce *websocket.CloseError
+	if m, err := bad.read(10 * time.Second); !errors.As(err, &ce) || ce.Code != 4403 {
+		t.Errorf("unknown session: got %s %s, %v; want the connection closed with 4403", m.Type, m.Payload, err)
+	}
+
+	// A page of another origin cannot ride the member's session.
+	h := cookie.Clone()
+	h.Set("Origin", "https://elsewhere.example")
+	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 5 * time.Second}
+	conn, resp, err := d.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), h)
+	if err == nil {
+		conn.Close()
+		t.Fatal("an upgrade from another origin was accepted")
+	}
+	if resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("upgrade from another origin: %v %v, want 403", resp, err)
+	}
 }

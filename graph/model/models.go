@@ -32,6 +32,8 @@ type Policy struct {
 	VariablesJSON string
 	CreatedAt     time.Time
 	ModifiedAt    time.Time
+	// AsOf, when set, limits its versions to those made by then (see query community).
+	AsOf *time.Time
 }
 
 // Proposal is a proposal's row; its action, votes, tally, effects, evaluation logs and trace
@@ -53,6 +55,8 @@ type Proposal struct {
 	DecidedAt     *time.Time
 	VotePostID    string
 	VoteURL       string
+	// AsOf, when set, limits its votes to those cast by then (see query community).
+	AsOf *time.Time
 }
 
 // Action is an action's row; its governing proposal is resolved on demand.

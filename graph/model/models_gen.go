@@ -17,6 +17,22 @@ type APIToken struct {
 	RevokedAt *time.Time `json:"revokedAt,omitempty"`
 }
 
+type ApplyStarterKitInput struct {
+	CommunityID string `json:"communityId"`
+	// Starter kit name, as starterKits lists them.
+	Kit string `json:"kit"`
+	// Replaces ${PLATFORM} in the kit's policies. Default: the community's first active platform
+	// other than PolicyKit's own web platform, else web.
+	Platform *string `json:"platform,omitempty"`
+}
+
+type ApplyStarterKitPayload struct {
+	// The constitution actions proposed, in the order proposed, each with its proposal.
+	Proposed []ProposeActionPayload `json:"proposed"`
+	// What was left out, one line each.
+	Skipped []string `json:"skipped"`
+}
+
 // The caller's user in the community votes.
 type CastVoteInput struct {
 	CommunityID string `json:"communityId"`
@@ -231,9 +247,21 @@ type Role struct {
 	CreatedAt   time.Time `json:"createdAt"`
 }
 
+// A starter kit: the roles and policies a community can start with.
+type StarterKit struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// Role names.
+	Roles []string `json:"roles"`
+	// Policy names, platform then constitution then trigger policies.
+	Policies []string `json:"policies"`
+}
+
 // Live updates over a websocket (the graphql-transport-ws protocol, or the older graphql-ws).
 // The connection_init payload authenticates the connection: {"authorization": "Bearer <token>"};
-// without a valid token the connection is refused. Authorization is as for queries.
+// without one, the session cookie of the upgrade request does (browsers send it only to the same
+// origin, and connections from another origin are refused). Without a valid token or session the
+// connection is refused. Authorization is as for queries.
 type Subscription struct {
 }
 

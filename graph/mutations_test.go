@@ -1,0 +1,436 @@
+package graph_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/client"
+
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/engine"
+	"github.com/policykit-go/policykit/eventstore/postgres"
+)
+
+// snapshot is what the constitution tests read back of garden after each action.
+type snapshot struct {
+	Community struct {
+		Roles []struct {
+			Name        string
+			Permissions []string
+		}
+		Members []struct {
+			ID    string
+			Roles []string
+		}
+		Documents []struct {
+			ID, Name, Text string
+			Active         bool
+		}
+		Policies []struct {
+			ID, Kind, Name string
+			Active         bool
+			Version        int
+			Versions       []struct{ Change string }
+		}
+	}
+}
+
+func (s snapshot) role(name string) ([]string, bool) {
+	for _, r := range s.Community.Roles {
+		if r.Name == name {
+			return r.Permissions, true
+		}
+	}
+	return nil, false
+}
+
+func (s snapshot) memberRoles(id string) []string {
+	for _, m := range s.Community.Members {
+		if m.ID == id {
+			return m.Roles
+		}
+	}
+	return nil
+}
+
+// mustConstitution proposes a constitution action as alice and returns its action id; under
+// the Testing kit it must pass and be executed.
+func (e *env) mustConstitution(t *testing.T, typ, payload string) string {
+	t.Helper()
+	var resp struct {
+		ProposeConstitutionAction struct {
+			Action   struct{ ID, Type, Status, Reason string }
+			Proposal *struct{ Status string }
+		}
+	}
+	e.mustQuery(t, &resp, `mutation($type: String!, $payload: String!) {
+  proposeConstitutionAction(input: {communityId: "garden", type: $type, payloadJSON: $payload}) {
+    action { id type status reason } proposal { status }
+  }
+}`, client.Var("type", typ), client.Var("payload", payload))
+	got := resp.ProposeConstitutionAction
+	if got.Action.Type != typ || got.Action.Status != domain.ActionStatusExecuted || got.Proposal == nil || got.Proposal.Status != "PASSED" {
+		t.Fatalf("%s %s: %+v, want it passed and executed", typ, payload, got)
+	}
+	return got.Action.ID
+}
+
+func (e *env) snapshot(t *testing.T) snapshot {
+	t.Helper()
+	var s snapshot
+	e.mustQuery(t, &s, `{ community(id: "garden") {
+  roles { name permissions } members { id roles } documents { id name text active }
+  policies { id kind name active version versions { change } } } }`)
+	return s
+}
+
+func TestEveryConstitutionActionThroughTheAPI(t *testing.T) {
+	e := newEnv(t, nil)
+
+	e.mustConstitution(t, domain.ActionAddRole, `{"name": "Gardener", "description": "Tends", "permissions": ["propose:slackpostmessage"]}`)
+	if perms, ok := e.snapshot(t).role("Gardener"); !ok || !slices.Equal(perms, []string{"propose:slackpostmessage"}) {
+		t.Fatalf("after add role: Gardener %v %v", ok, perms)
+	}
+	e.mustConstitution(t, domain.ActionEditRole, `{"role": "Gardener", "name": "Grower", "description": "Grows", "permissions": ["propose:slackpostmessage", "vote:*"]}`)
+	s := e.snapshot(t)
+	if _, ok := s.role("Gardener"); ok {
+		t.Error("after edit role: Gardener still there")
+	}
+	if perms, ok := s.role("Grower"); !ok || len(perms) != 2 {
+		t.Errorf("after edit role: Grower %v %v", ok, perms)
+	}
+	e.mustConstitution(t, domain.ActionAddUserRole, `{"role": "Grower", "user_ids": ["bob"]}`)
+	if !slices.Contains(e.snapshot(t).memberRoles("bob"), "Grower") {
+		t.Error("after add user role: bob is no Grower")
+	}
+	e.mustConstitution(t, domain.ActionRemoveUserRole, `{"role": "Grower", "user_ids": ["bob"]}`)
+	if slices.Contains(e.snapshot(t).memberRoles("bob"), "Grower") {
+		t.Error("after remove user role: bob is still a Grower")
+	}
+	e.mustConstitution(t, domain.ActionDeleteRole, `{"role": "Grower"}`)
+	if _, ok := e.snapshot(t).role("Grower"); ok {
+		t.Error("after delete role: Grower still there")
+	}
+
+	doc := e.mustConstitution(t, domain.ActionAddCommunityDoc, `{"name": "Charter", "text": "Be kind."}`)
+	document := func() (name, text string, active, found bool) {
+		for _, d := range e.snapshot(t).Community.Documents {
+			if d.ID == doc {
+				return d.Name, d.Text, d.Active, true
+			}
+		}
+		return "", "", false, false
+	}
+	if name, _, active, ok := document(); !ok || name != "Charter" || !active {
+		t.Fatalf("after add document: %q %v %v", name, active, ok)
+	}
+	e.mustConstitution(t, domain.ActionChangeCommunityDoc, fmt.Sprintf(`{"document_id": %q, "name": "Charter", "text": "Be kinder."}`, doc))
+	if _, text, _, _ := document(); text != "Be kinder." {
+		t.Errorf("after change document: text %q", text)
+	}
+	e.mustConstitution(t, domain.ActionDeleteCommunityDoc, fmt.Sprintf(`{"document_id": %q}`, doc))
+	if _, _, active, _ := document(); active {
+		t.Error("after delete document: still active")
+	}
+	e.mustConstitution(t, domain.ActionRecoverCommunityDoc, fmt.Sprintf(`{"document_id": %q}`, doc))
+	if _, _, active, _ := document(); !active {
+		t.Error("after recover document: not active")
+	}
+
+	// Each kind's policies; their filters match nothing, so that they govern none of the
+	// actions that follow.
+	code := `"filter": "return False\n", "initialize": "pass\n", "check": "return PASSED\n", "notify": "pass\n", "success": "pass\n", "fail": "pass\n"`
+	for _, kind := range []string{"platform", "constitution", "trigger"} {
+		id := e.mustConstitution(t, "policykitadd"+kind+"policy", `{"name": "Quiet `+kind+`", "description": "", "action_types": [], `+code+`}`)
+		policy := func() (name string, active bool, version int, changes []string) {
+			for _, p := range e.snapshot(t).Community.Policies {
+				if p.ID == id {
+					for _, v := range p.Versions {
+						changes = append(changes, v.Change)
+					}
+					return p.Name, p.Active, p.Version, changes
+				}
+			}
+			t.Fatalf("%s policy %s is not listed", kind, id)
+			return
+		}
+		if name, active, _, _ := policy(); name != "Quiet "+kind || !active {
+			t.Errorf("after add %s policy: %q active %v", kind, name, active)
+		}
+		e.mustConstitution(t, "policykitchange"+kind+"policy", fmt.Sprintf(`{"policy_id": %q, "name": "Calm %s", "description": "", "action_types": [], %s}`, id, kind, code))
+		if name, _, version, _ := policy(); name != "Calm "+kind || version != 2 {
+			t.Errorf("after change %s policy: %q version %d", kind, name, version)
+		}
+		e.mustConstitution(t, "policykitremove"+kind+"policy", fmt.Sprintf(`{"policy_id": %q}`, id))
+		if _, active, _, _ := policy(); active {
+			t.Errorf("after remove %s policy: still active", kind)
+		}
+		e.mustConstitution(t, "policykitrecover"+kind+"policy", fmt.Sprintf(`{"policy_id": %q}`, id))
+		if _, active, _, changes := policy(); !active || strings.Join(changes, ",") != "added,changed,removed,recovered" {
+			t.Errorf("after recover %s policy: active %v, versions %v", kind, active, changes)
+		}
+	}
+
+	// Bad input changes nothing.
+	wantCode(t, e.mustFail(t, `mutation { proposeConstitutionAction(input: {communityId: "garden", type: "policykitnosuchthing", payloadJSON: "{}"}) { action { id } } }`), "INVALID")
+	wantCode(t, e.mustFail(t, `mutation { proposeConstitutionAction(input: {communityId: "garden", type: "policykitaddrole", payloadJSON: "{\"name\": \"X\", \"bogus\": 1}"}) { action { id } } }`), "INVALID")
+}
+
+func TestChangingAVoteInTheApp(t *testing.T) {
+	e := newEnv(t, nil)
+	// A vote that needs two yes votes keeps the proposal open while bob changes his mind.
+	e.mustConstitution(t, domain.ActionChangePlatformPolicy, `{"policy_id": "rename-vote", "name": "Vote on renames", "description": "", "action_types": ["slackrenameconversation"],
+ "filter": "return True\n", "initialize": "pass\n", "notify": "pass\n", "success": "pass\n", "fail": "pass\n",
+ "check": "if proposal.get_yes_votes().count() >= 2:\n    return PASSED\nreturn PROPOSED\n"}`)
+	p := e.mustPropose(t, "alice", "veggies")
+	const vote = `mutation($p: ID!, $v: String!) {
+  castVote(input: {communityId: "garden", proposalId: $p, value: $v}) { proposal { status tally { yes no total } votes { userId boolean } } }
+}`
+	type voteResp struct {
+		CastVote struct {
+			Proposal struct {
+				Status string
+				Tally  struct{ Yes, No, Total int }
+				Votes  []struct {
+					UserID  string
+					Boolean *bool
+				}
+			}
+		}
+	}
+	var first, changed, second voteResp
+	e.mustQueryAs(t, "bob", &first, vote, client.Var("p", p), client.Var("v", "yes"))
+	if got := first.CastVote.Proposal; got.Status != "PROPOSED" || got.Tally.Yes != 1 || got.Tally.Total != 1 {
+		t.Fatalf("after bob's yes: %+v", got)
+	}
+	wantCode(t, e.mustFail(t, vote, map[string]any{"p": p, "v": "  "}), "INVALID")
+	e.mustQueryAs(t, "bob", &changed, vote, client.Var("p", p), client.Var("v", "no"))
+	got := changed.CastVote.Proposal
+	if got.Status != "PROPOSED" || got.Tally.Yes != 0 || got.Tally.No != 1 || got.Tally.Total != 1 {
+		t.Fatalf("after bob changed to no: %+v, want one no and no yes", got)
+	}
+	if len(got.Votes) != 1 || got.Votes[0].UserID != "bob" || got.Votes[0].Boolean == nil || *got.Votes[0].Boolean {
+		t.Errorf("votes = %+v, want bob's no only", got.Votes)
+	}
+	// Two yes votes pass it: bob's change back and carol's.
+	e.mustQueryAs(t, "bob", &second, vote, client.Var("p", p), client.Var("v", "yes"))
+	e.mustQueryAs(t, "carol", &second, vote, client.Var("p", p), client.Var("v", "yes"))
+	if got := second.CastVote.Proposal; got.Status != "PASSED" || got.Tally.Yes != 2 || got.Tally.Total != 2 {
+		t.Errorf("after two yes votes: %+v, want PASSED", got)
+	}
+}
+
+func TestPolicyDiffBetweenTwoVersions(t *testing.T) {
+	e := newEnv(t, nil)
+	e.mustConstitution(t, domain.ActionChangePlatformPolicy, `{"policy_id": "rename-vote", "name": "Vote on renames", "description": "", "action_types": ["slackrenameconversation"],
+ "filter": "return True\n", "initialize": "pass\n", "notify": "pass\n", "success": "pass\n", "fail": "pass\n",
+ "check": "if proposal.get_yes_votes().count() >= 2:\n    return PASSED\nreturn PROPOSED\n"}`)
+	var resp struct {
+		Policy struct {
+			Version  int
+			Versions []struct {
+				Version  int
+				Change   string
+				ActionID string
+			}
+			Diff string
+		}
+	}
+	e.mustQuery(t, &resp, `{ policy(id: "rename-vote") { version versions { version change actionId } diff(fromVersion: 1, toVersion: 2) } }`)
+	p := resp.Policy
+	if p.Version != 2 || len(p.Versions) != 2 || p.Versions[1].Change != "changed" || p.Versions[1].ActionID == "" {
+		t.Fatalf("policy = %+v, want two versions, the second changed by an action", p)
+	}
+	for _, line := range []string{
+		"- if proposal.get_yes_votes().count() >= 1:\n",
+		"+ if proposal.get_yes_votes().count() >= 2:\n",
+		"- if proposal.get_no_votes().count() >= 1:\n",
+		"  return PROPOSED\n",
+		"  # filter\n",
+	} {
+		if !strings.Contains(p.Diff, line) {
+			t.Errorf("diff lacks %q:\n%s", line, p.Diff)
+		}
+	}
+	wantCode(t, e.mustFail(t, `{ policy(id: "rename-vote") { diff(fromVersion: 1, toVersion: 3) } }`), "INVALID")
+	wantCode(t, e.mustFail(t, `{ policy(id: "nope") { id } }`), "NOT_FOUND")
+}
+
+func TestApplyStarterKitProposesItsRolesAndPolicies(t *testing.T) {
+	e := newEnv(t, nil)
+	var kits struct {
+		StarterKits []struct {
+			Name            string
+			Roles, Policies []string
+		}
+	}
+	e.mustQuery(t, &kits, `{ starterKits { name roles policies } }`)
+	var moderators []string
+	for _, k := range kits.StarterKits {
+		if k.Name == "moderators" {
+			moderators = k.Roles
+		}
+	}
+	if len(moderators) == 0 {
+		t.Fatalf("starterKits = %+v, want the moderators kit with its roles", kits.StarterKits)
+	}
+
+	const apply = `mutation($kit: String!) {
+  applyStarterKit(input: {communityId: "garden", kit: $kit}) {
+    proposed { action { type status initiatorId } proposal { status } }
+    skipped
+  }
+}`
+	type applyResp struct {
+		ApplyStarterKit struct {
+			Proposed []struct {
+				Action   struct{ Type, Status, InitiatorID string }
+				Proposal *struct{ Status string }
+			}
+			Skipped []string
+		}
+	}
+	var first applyResp
+	e.mustQuery(t, &first, apply, client.Var("kit", "moderators"))
+	var types []string
+	for _, p := range first.ApplyStarterKit.Proposed {
+		types = append(types, p.Action.Type)
+		if p.Action.Status != domain.ActionStatusExecuted || p.Action.InitiatorID != "alice" || p.Proposal == nil || p.Proposal.Status != "PASSED" {
+			t.Errorf("%s: %+v, want alice's proposal passed by the constitution policy", p.Action.Type, p)
+		}
+	}
+	// Garden has a base role and the Testing kit's platform policy already; the Moderator
+	// role goes to its user group (alice, the admin) once it has passed.
+	if want := []string{domain.ActionAddRole, domain.ActionAddUserRole, domain.ActionAddConstitutionPolicy}; !slices.Equal(types, want) {
+		t.Fatalf("proposed %v, want %v (skipped: %v)", types, want, first.ApplyStarterKit.Skipped)
+	}
+	if len(first.ApplyStarterKit.Skipped) != 2 {
+		t.Errorf("skipped %q, want the base role and the platform policy", first.ApplyStarterKit.Skipped)
+	}
+	s := e.snapshot(t)
+	if _, ok := s.role("Moderator"); !ok || !slices.Contains(s.memberRoles("alice"), "Moderator") {
+		t.Errorf("roles %+v, alice's %v; want Moderator, held by alice", s.Community.Roles, s.memberRoles("alice"))
+	}
+
+	// Applying it again proposes nothing: everything is there.
+	var again applyResp
+	e.mustQuery(t, &again, apply, client.Var("kit", "moderators"))
+	if len(again.ApplyStarterKit.Proposed) != 0 || len(again.ApplyStarterKit.Skipped) == 0 {
+		t.Errorf("second application: %+v, want nothing proposed and everything skipped", again.ApplyStarterKit)
+	}
+
+	wantCode(t, e.mustFail(t, apply, map[string]any{"kit": "nope"}), "NOT_FOUND")
+	wantCode(t, e.mustFail(t, `mutation { applyStarterKit(input: {communityId: "orchard", kit: "testing"}) { skipped } }`), "NOT_FOUND")
+}
+
+func TestCommunityAsOfShowsPlatformsPolicyVersionsAndProposalsThen(t *testing.T) {
+	e := newEnv(t, nil)
+	p := e.mustPropose(t, "alice", "veggies")
+	time.Sleep(10 * time.Millisecond)
+	beforeChange := time.Now()
+	time.Sleep(10 * time.Millisecond)
+	e.mustConstitution(t, domain.ActionChangePlatformPolicy, `{"policy_id": "rename-vote", "name": "Vote on renames", "description": "", "action_types": ["slackrenameconversation"],
+ "filter": "return True\n", "initialize": "pass\n", "notify": "pass\n", "success": "pass\n", "fail": "pass\n",
+ "check": "if proposal.get_yes_votes().count() >= 1:\n    return PASSED\nreturn PROPOSED\n"}`)
+	time.Sleep(10 * time.Millisecond)
+	between := time.Now()
+	time.Sleep(10 * time.Millisecond)
+	if _, err := engine.UpdateCommunity(context.Background(), postgres.New(e.pool), "garden", engine.NewMeta(), func(c *domain.Community) ([]domain.Event, error) {
+		return c.DecideConnectPlatform(domain.ConnectPlatform{Platform: domain.PlatformDiscord, ExternalID: "G1", Name: "Garden Discord"}, time.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var voted struct{ CastVote struct{ Proposal struct{ Status string } } }
+	e.mustQueryAs(t, "bob", &voted, `mutation($p: ID!) { castVote(input: {communityId: "garden", proposalId: $p, value: "yes"}) { proposal { status } } }`, client.Var("p", p))
+	if voted.CastVote.Proposal.Status != "PASSED" {
+		t.Fatalf("after bob's yes: %+v", voted)
+	}
+
+	type asOfResp struct {
+		Community struct {
+			Platforms []struct{ Name string }
+			Policies  []struct {
+				ID       string
+				Version  int
+				Versions []struct{ Version int }
+			}
+			Proposals struct {
+				Edges []struct {
+					Node struct {
+						ID, Status string
+						DecidedAt  *time.Time
+						Votes      []struct{ UserID string }
+						Tally      struct{ Total int }
+					}
+				}
+			}
+			Passed struct{ Edges []struct{ Node struct{ ID string } } }
+		}
+	}
+	const q = `query($at: Time) { community(id: "garden", asOf: $at) {
+  platforms { name }
+  policies { id version versions { version } }
+  proposals { edges { node { id status decidedAt votes { userId } tally { total } } } }
+  passed: proposals(filter: {status: PASSED}) { edges { node { id } } }
+} }`
+	var then, now asOfResp
+	e.mustQuery(t, &then, q, client.Var("at", between))
+	e.mustQuery(t, &now, q)
+
+	platforms := func(r asOfResp) (names []string) {
+		for _, p := range r.Community.Platforms {
+			names = append(names, p.Name)
+		}
+		return names
+	}
+	if got := platforms(then); !slices.Contains(got, domain.PlatformSlack) || slices.Contains(got, domain.PlatformDiscord) {
+		t.Errorf("platforms then = %v, want slack and no discord yet", got)
+	}
+	if got := platforms(now); !slices.Contains(got, domain.PlatformDiscord) {
+		t.Errorf("platforms now = %v, want discord too", got)
+	}
+	for _, pol := range then.Community.Policies {
+		if pol.ID == "rename-vote" && (pol.Version != 2 || len(pol.Versions) != 2) {
+			t.Errorf("rename-vote then: %+v, want its two versions", pol)
+		}
+	}
+	nodeOf := func(r asOfResp) (status string, decided bool, votes int) {
+		for _, e := range r.Community.Proposals.Edges {
+			if e.Node.ID == p {
+				return e.Node.Status, e.Node.DecidedAt != nil, len(e.Node.Votes) + e.Node.Tally.Total
+			}
+		}
+		t.Fatalf("proposal %s not listed: %+v", p, r.Community.Proposals)
+		return
+	}
+	if status, decided, votes := nodeOf(then); status != "PROPOSED" || decided || votes != 0 {
+		t.Errorf("proposal then: %s decided %v votes %d, want PROPOSED, undecided, no votes", status, decided, votes)
+	}
+	if status, decided, votes := nodeOf(now); status != "PASSED" || !decided || votes != 2 {
+		t.Errorf("proposal now: %s decided %v votes %d, want PASSED with bob's vote", status, decided, votes)
+	}
+	passed := func(r asOfResp) bool {
+		for _, e := range r.Community.Passed.Edges {
+			if e.Node.ID == p {
+				return true
+			}
+		}
+		return false
+	}
+	if passed(then) || !passed(now) {
+		t.Errorf("among passed proposals then %v, now %v; want only now", passed(then), passed(now))
+	}
+
+	// Before the change, the policy had one version (and its current one was that).
+	var first asOfResp
+	e.mustQuery(t, &first, q, client.Var("at", beforeChange))
+	for _, pol := range first.Community.Policies {
+		if pol.ID == "rename-vote" && (pol.Version != 1 || len(pol.Versions) != 1) {
+			t.Errorf("rename-vote before its change: %+v, want version 1 only", pol)
+		}
+	}
+}
