@@ -344,7 +344,9 @@ func TestCommunityAsOfShowsPlatformsPolicyVersionsAndProposalsThen(t *testing.T)
 	}); err != nil {
 		t.Fatal(err)
 	}
-	var voted struct{ CastVote struct{ Proposal struct{ Status string } } }
+	var voted struct {
+		CastVote struct{ Proposal struct{ Status string } }
+	}
 	e.mustQueryAs(t, "bob", &voted, `mutation($p: ID!) { castVote(input: {communityId: "garden", proposalId: $p, value: "yes"}) { proposal { status } } }`, client.Var("p", p))
 	if voted.CastVote.Proposal.Status != "PASSED" {
 		t.Fatalf("after bob's yes: %+v", voted)
@@ -368,7 +370,9 @@ func TestCommunityAsOfShowsPlatformsPolicyVersionsAndProposalsThen(t *testing.T)
 					}
 				}
 			}
-			Passed struct{ Edges []struct{ Node struct{ ID string } } }
+			Passed struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
 		}
 	}
 	const q = `query($at: Time) { community(id: "garden", asOf: $at) {
