@@ -100,6 +100,12 @@ type Deps struct {
 	// graphql-transport-ws client that does not answer within twice as long is disconnected.
 	// Default: 15s.
 	KeepAlive time.Duration
+	// AllowList, when not nil, is the only operations the API runs (LoadAllowList): a
+	// request names one by its sha256 (Apollo's persistedQuery extension) or sends its
+	// exact text; anything else, introspection included, is FORBIDDEN before it is parsed,
+	// and clients cannot register new persisted queries. GraphiQL does not work then.
+	// Default: nil, every operation runs, and clients may persist theirs automatically.
+	AllowList AllowList
 }
 
 // Validate reports every missing dependency at once.
@@ -143,9 +149,9 @@ func (d Deps) withDefaults() Deps {
 }
 
 // NewHandler returns the GraphQL endpoint (POST, GET and websockets for subscriptions;
-// introspection on), with the body, depth and complexity limits above. It authenticates
-// every request (one statement when it carries a token or session) and needs the auth_*
-// tables (Migrate).
+// introspection on unless deps.AllowList leaves it out; automatic persisted queries), with
+// the body, depth and complexity limits above. It authenticates every request (one
+// statement when it carries a token or session) and needs the auth_* tables (Migrate).
 func NewHandler(deps Deps) (http.Handler, error) {
 	if err := deps.Validate(); err != nil {
 		return nil, err
@@ -177,6 +183,11 @@ func NewHandler(deps Deps) (http.Handler, error) {
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(websocket(accounts, deps.Log.Error, deps.KeepAlive))
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	if deps.AllowList != nil {
+		srv.Use(allowListOnly{list: deps.AllowList})
+	} else {
+		srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](MaxPersistedQueries)})
+	}
 	srv.Use(extension.Introspection{})
 	srv.Use(depthLimit{max: MaxDepth})
 	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
