@@ -4,10 +4,14 @@
 //
 // Callers authenticate with an API token (Authorization: Bearer) or the session cookie
 // login sets (see auth.go); subscriptions, over a websocket (graphql-transport-ws or
-// graphql-ws), with an API token in connection_init's payload (see subscriptions.go).
-// Every root field but register, login, logout and introspection is FORBIDDEN without a
-// caller. A community the caller is not a member of is NOT_FOUND to
-// it; a member without the view permission gets FORBIDDEN (see authz.go).
+// graphql-ws), with an API token in connection_init's payload or else the upgrade
+// request's session cookie (see subscriptions.go). Every root field but register, login,
+// logout and introspection is FORBIDDEN without a caller. A community the caller is not a
+// member of is NOT_FOUND to it; a member without the view permission gets FORBIDDEN (see
+// authz.go).
+//
+// Clients may send a query's sha256 instead of its text (automatic persisted queries); with
+// Deps.AllowList set, only the listed operations run (see persisted.go).
 //
 // Errors reach clients with extensions.code NOT_FOUND, FORBIDDEN, INVALID, CONFLICT (the
 // domain's codes) or INTERNAL (anything else, logged, never shown). gqlgen's own request
