@@ -139,16 +139,142 @@ func (a *Accounts) Login(ctx context.Context, username, password string, ttl tim
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
 		return Account{}, "", errBadLogin
 	}
-	secret, err := newSecret("")
+	secret, err := a.startSession(ctx, acc.ID, ttl)
 	if err != nil {
 		return Account{}, "", err
 	}
+	return acc, secret, nil
+}
+
+// startSession stores a new session of the account ending after ttl and returns its secret.
+func (a *Accounts) startSession(ctx context.Context, accountID string, ttl time.Duration) (string, error) {
+	secret, err := newSecret("")
+	if err != nil {
+		return "", err
+	}
 	now := a.now().UTC()
 	if err := exec(ctx, a.db, `INSERT INTO auth_sessions (id, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
-		hashSecret(secret), acc.ID, now, now.Add(ttl)); err != nil {
-		return Account{}, "", fmt.Errorf("insert session: %w", err)
+		hashSecret(secret), accountID, now, now.Add(ttl)); err != nil {
+		return "", fmt.Errorf("insert session: %w", err)
+	}
+	return secret, nil
+}
+
+// SignInMember starts a session, ending after ttl, for the account linked to the user userID
+// of the community, after a platform's own sign-in (Sign in with Slack) vouched that the
+// caller is that member. A member no account is linked to gets a new one, linked to it and
+// named after usernameHint (fitted to the username rules, with a random suffix when taken).
+// Such an account has no usable password: its stored hash is "!" and random characters,
+// which is no bcrypt hash, so that no password ever matches it and Login refuses it; the
+// member signs in through the platform again. It returns the account and the session's
+// secret (the cookie's value).
+func (a *Accounts) SignInMember(ctx context.Context, communityID, userID, usernameHint string, ttl time.Duration) (Account, string, error) {
+	if communityID == "" || userID == "" {
+		return Account{}, "", domain.Invalid("community id and user id are required")
+	}
+	acc, found, err := a.memberAccount(ctx, communityID, userID)
+	if err != nil {
+		return Account{}, "", err
+	}
+	if !found {
+		if acc, err = a.createMemberAccount(ctx, communityID, userID, usernameHint); err != nil {
+			return Account{}, "", err
+		}
+	}
+	secret, err := a.startSession(ctx, acc.ID, ttl)
+	if err != nil {
+		return Account{}, "", err
 	}
 	return acc, secret, nil
+}
+
+// memberAccount returns the account linked to the community's user; false when none is.
+func (a *Accounts) memberAccount(ctx context.Context, communityID, userID string) (Account, bool, error) {
+	var acc Account
+	err := a.db.QueryRow(ctx, `SELECT a.id, a.username, a.created_at FROM auth_account_members m
+		JOIN auth_accounts a ON a.id = m.account_id WHERE m.community_id = $1 AND m.user_id = $2`, communityID, userID).
+		Scan(&acc.ID, &acc.Username, &acc.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Account{}, false, nil
+	}
+	if err != nil {
+		return Account{}, false, fmt.Errorf("read member's account: %w", err)
+	}
+	return acc, true, nil
+}
+
+// createMemberAccount creates an account without a usable password and links it to the
+// community's user. When a concurrent sign-in of the same member linked its own account
+// first, that account is the answer and ours is removed.
+func (a *Accounts) createMemberAccount(ctx context.Context, communityID, userID, usernameHint string) (Account, error) {
+	unusable, err := newSecret("!")
+	if err != nil {
+		return Account{}, err
+	}
+	base := usernameFrom(usernameHint)
+	for attempt := 0; attempt < 5; attempt++ {
+		username := base
+		if attempt > 0 {
+			username = base[:min(len(base), 64-9)] + "-" + strings.ToLower(rand.Text()[:8])
+		}
+		acc := Account{ID: uuid.NewString(), Username: username, CreatedAt: a.now().UTC()}
+		err := exec(ctx, a.db, `INSERT INTO auth_accounts (id, username, password_hash, created_at) VALUES ($1, $2, $3, $4)`,
+			acc.ID, acc.Username, unusable, acc.CreatedAt)
+		if isUniqueViolation(err) {
+			continue
+		}
+		if err != nil {
+			return Account{}, fmt.Errorf("insert account: %w", err)
+		}
+		err = a.LinkMember(ctx, acc.ID, communityID, userID)
+		if errors.Is(err, domain.ErrConflict) {
+			if err := exec(ctx, a.db, `DELETE FROM auth_accounts WHERE id = $1`, acc.ID); err != nil {
+				return Account{}, fmt.Errorf("remove unlinked account: %w", err)
+			}
+			other, found, err := a.memberAccount(ctx, communityID, userID)
+			if err == nil && !found {
+				err = fmt.Errorf("user %q of community %q: linked account vanished", userID, communityID)
+			}
+			return other, err
+		}
+		if err != nil {
+			return Account{}, err
+		}
+		return acc, nil
+	}
+	return Account{}, domain.Conflict("no free username for %q", base)
+}
+
+// usernameFrom fits a hint to the username rules: lower case, other characters than
+// letters, digits, '.', '_' and '-' replaced by '-', at most 64 bytes, "member" when too
+// short.
+func usernameFrom(hint string) string {
+	name := []byte(strings.Map(func(c rune) rune {
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' {
+			return c
+		}
+		return '-'
+	}, strings.ToLower(strings.TrimSpace(hint))))
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	if len(name) < 3 {
+		return "member"
+	}
+	return string(name)
+}
+
+// DefaultSessionTTL is how long a browser session lasts unless configured otherwise.
+const DefaultSessionTTL = 7 * 24 * time.Hour
+
+// SetSessionCookie sets the browser session's cookie on w: the session's secret, for the
+// whole site, lasting ttl, out of scripts' reach (HttpOnly), not sent on cross-site
+// subrequests (SameSite=Lax) and, when secure (the site is served over TLS), only over TLS.
+func SetSessionCookie(w http.ResponseWriter, secret string, ttl time.Duration, secure bool) {
+	http.SetCookie(w, &http.Cookie{
+		Name: SessionCookie, Value: secret, Path: "/", MaxAge: int(ttl / time.Second),
+		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
+	})
 }
 
 // Logout ends the session whose secret is given; false when there was none.
@@ -431,12 +557,8 @@ func (r *Resolver) login(ctx context.Context, username, password string) (*model
 	if err != nil {
 		return nil, err
 	}
-	x := exchangeOf(ctx)
-	if x.w != nil {
-		http.SetCookie(x.w, &http.Cookie{
-			Name: SessionCookie, Value: secret, Path: "/", MaxAge: int(r.deps.SessionTTL / time.Second),
-			HttpOnly: true, Secure: x.secure, SameSite: http.SameSiteLaxMode,
-		})
+	if x := exchangeOf(ctx); x.w != nil {
+		SetSessionCookie(x.w, secret, r.deps.SessionTTL, x.secure)
 	}
 	c, err := r.accounts.CallerBySession(ctx, secret)
 	if err != nil {

@@ -175,12 +175,29 @@ func (a *Adapter) endWork() {
 	a.wg.Done()
 }
 
-// client returns the Web API client of a team.
+// client returns the Web API client of a team's bot.
 func (a *Adapter) client(ctx context.Context, teamID string) (*slack.Client, error) {
 	token, err := a.deps.Tokens.BotToken(ctx, teamID)
 	if err != nil {
 		return nil, err
 	}
+	return a.clientOf(token), nil
+}
+
+// userClient returns the Web API client of the member who installed the app in the team;
+// nil, nil when no user token is stored.
+func (a *Adapter) userClient(ctx context.Context, teamID string) (*slack.Client, error) {
+	token, err := a.deps.Tokens.UserToken(ctx, teamID)
+	if errors.Is(err, ErrNoToken) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return a.clientOf(token), nil
+}
+
+func (a *Adapter) clientOf(token string) *slack.Client {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	c, ok := a.clients[token]
@@ -188,7 +205,7 @@ func (a *Adapter) client(ctx context.Context, teamID string) (*slack.Client, err
 		c = slack.New(token, slack.OptionAPIURL(a.cfg.APIURL))
 		a.clients[token] = c
 	}
-	return c, nil
+	return c
 }
 
 // botUser returns our bot's member id in the team ("" when auth.test fails).

@@ -20,6 +20,10 @@ type Config struct {
 	// APIURL is the Slack Web API base, ending in "/" (default slack.APIURL; tests point it
 	// at slacktest).
 	APIURL string
+	// AppToken is an app-level token ("xapp-...", SLACK_APP_TOKEN) with the connections:write
+	// scope. Set, the adapter can also receive events and vote clicks over Socket Mode
+	// (RunSocketMode), so that Slack needs no public Request URL; the hook keeps working.
+	AppToken string
 	// TokenKey is the base64 of the 32-byte AES-256-GCM key that encrypts bot tokens at rest
 	// (SLACK_TOKEN_KEY); needed only by PostgresTokens.
 	TokenKey string
@@ -54,11 +58,13 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// ConfigFromEnv reads SLACK_SIGNING_SECRET, SLACK_API_URL and SLACK_TOKEN_KEY.
+// ConfigFromEnv reads SLACK_SIGNING_SECRET, SLACK_API_URL, SLACK_APP_TOKEN and
+// SLACK_TOKEN_KEY.
 func ConfigFromEnv(getenv func(string) string) Config {
 	return Config{
 		SigningSecret: getenv("SLACK_SIGNING_SECRET"),
 		APIURL:        getenv("SLACK_API_URL"),
+		AppToken:      getenv("SLACK_APP_TOKEN"),
 		TokenKey:      getenv("SLACK_TOKEN_KEY"),
 	}
 }
@@ -71,6 +77,10 @@ func (c Config) Validate() error {
 	}
 	if u, err := url.Parse(c.APIURL); err != nil || u.Scheme == "" || u.Host == "" || !strings.HasSuffix(c.APIURL, "/") {
 		errs = append(errs, fmt.Errorf("slack: APIURL %q is not an absolute URL ending in /", c.APIURL))
+	}
+	// A bot or user token here is a common mistake; apps.connections.open refuses it.
+	if c.AppToken != "" && !strings.HasPrefix(c.AppToken, "xapp-") {
+		errs = append(errs, errors.New("slack: AppToken is not an app-level token (xapp-...)"))
 	}
 	if c.TokenKey != "" {
 		if _, err := decodeKey(c.TokenKey); err != nil {

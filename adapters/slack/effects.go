@@ -62,7 +62,7 @@ func (a *Adapter) perform(ctx context.Context, team string, c *slack.Client, req
 	case "schedule_message":
 		return a.schedule(ctx, c, str(args, "channel"), str(args, "text"), str(args, "post_at"))
 	case "delete_message":
-		return a.deleteMessage(ctx, c, str(args, "channel"), str(args, "ts"))
+		return a.deleteMessage(ctx, team, c, str(args, "channel"), str(args, "ts"))
 	case "execute", "revert":
 		return a.govern(ctx, team, c, req.Method == "execute", args)
 	}
@@ -81,7 +81,7 @@ func (a *Adapter) govern(ctx context.Context, team string, c *slack.Client, exec
 			ts = str(f, "ts")
 		}
 		if !execute {
-			return a.deleteMessage(ctx, c, ch, ts)
+			return a.deleteMessage(ctx, team, c, ch, ts)
 		}
 		text := str(f, "text")
 		if u := str(f, "user"); u != "" {
@@ -332,15 +332,47 @@ func (a *Adapter) schedule(ctx context.Context, c *slack.Client, channel, text, 
 	return map[string]any{"channel": ch, "scheduled_message_id": id}, nil
 }
 
-func (a *Adapter) deleteMessage(ctx context.Context, c *slack.Client, channel, ts string) (map[string]any, error) {
+// deleteMessage deletes a message with the installing admin's user token when the team has
+// one, since a bot may delete only its own messages; with the bot's token (c) otherwise, or
+// when Slack refuses the user token (revoked, or a message the admin may not delete).
+func (a *Adapter) deleteMessage(ctx context.Context, team string, c *slack.Client, channel, ts string) (map[string]any, error) {
 	if channel == "" || ts == "" {
 		return nil, errors.New("delete needs a channel and a ts")
 	}
-	err := a.retry(ctx, func() error { _, _, err := c.DeleteMessageContext(ctx, channel, ts); return err })
+	del := func(c *slack.Client) error {
+		return a.retry(ctx, func() error { _, _, err := c.DeleteMessageContext(ctx, channel, ts); return err })
+	}
+	uc, err := a.userClient(ctx, team)
 	if err != nil {
 		return nil, err
 	}
+	if uc != nil {
+		err = del(uc)
+		if !userTokenRefused(err) {
+			if err != nil {
+				return nil, err
+			}
+			return map[string]any{"channel": channel, "ts": ts, "deleted": true}, nil
+		}
+		a.log.Warn("slack chat.delete refused the admin's user token; trying the bot's", "team", team, "channel", channel, "err", err)
+	}
+	if err := del(c); err != nil {
+		return nil, err
+	}
 	return map[string]any{"channel": channel, "ts": ts, "deleted": true}, nil
+}
+
+// userTokenRefused reports a Slack error after which the bot token may still succeed.
+func userTokenRefused(err error) bool {
+	var se slack.SlackErrorResponse
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Err {
+	case "cant_delete_message", "token_revoked", "token_expired", "invalid_auth", "not_authed", "account_inactive", "missing_scope", "no_permission":
+		return true
+	}
+	return false
 }
 
 // str reads a string argument; numbers (JSON float64) are formatted without exponent.

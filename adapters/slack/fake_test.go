@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 
@@ -19,17 +20,19 @@ type fakeSlack struct {
 	mu      sync.Mutex
 	calls   []apiCall
 	ts      int
-	limited map[string]int // method -> how many more calls get 429
+	limited map[string]int    // method -> how many more calls get 429
+	refused map[string]string // token -> the Slack error every call made with it gets
 }
 
 type apiCall struct {
 	Method string
 	Form   url.Values
+	Token  string // from the Authorization header or the token form field
 }
 
 func newFakeSlack(t *testing.T) *fakeSlack {
 	t.Helper()
-	f := &fakeSlack{limited: map[string]int{}}
+	f := &fakeSlack{limited: map[string]int{}, refused: map[string]string{}}
 	answers := map[string]func(url.Values) map[string]any{
 		"auth.test": func(url.Values) map[string]any {
 			return map[string]any{"user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1"}
@@ -70,16 +73,26 @@ func newFakeSlack(t *testing.T) *fakeSlack {
 					http.Error(w, err.Error(), http.StatusBadRequest)
 					return
 				}
+				token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+				if token == "" {
+					token = r.Form.Get("token")
+				}
 				f.mu.Lock()
-				f.calls = append(f.calls, apiCall{Method: method, Form: r.Form})
+				f.calls = append(f.calls, apiCall{Method: method, Form: r.Form, Token: token})
 				limited := f.limited[method] > 0
 				if limited {
 					f.limited[method]--
 				}
+				refusal := f.refused[token]
 				f.mu.Unlock()
 				if limited {
 					w.Header().Set("Retry-After", "1")
 					w.WriteHeader(http.StatusTooManyRequests)
+					return
+				}
+				if refusal != "" {
+					w.Header().Set("Content-Type", "application/json")
+					_ = json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": refusal})
 					return
 				}
 				res := answer(r.Form)
@@ -107,6 +120,26 @@ func (f *fakeSlack) rateLimit(method string, n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.limited[method] = n
+}
+
+// refuse makes every call made with token answer {"ok": false, "error": slackErr}.
+func (f *fakeSlack) refuse(token, slackErr string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refused[token] = slackErr
+}
+
+// tokens returns the tokens the calls of method so far were made with.
+func (f *fakeSlack) tokens(method string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, c := range f.calls {
+		if c.Method == method {
+			out = append(out, c.Token)
+		}
+	}
+	return out
 }
 
 // seen returns the calls of method so far.

@@ -105,20 +105,39 @@ func (a *Adapter) serveEvent(w http.ResponseWriter, r *http.Request, body []byte
 		w.WriteHeader(http.StatusOK) // app_rate_limited and others: nothing to do
 		return
 	}
+	switch err := a.acceptEvent(outer, body, r.Header.Get("X-Slack-Retry-Num")); {
+	case errors.Is(err, errBusy):
+		http.Error(w, "busy", http.StatusServiceUnavailable) // Slack delivers it again later
+	case err != nil:
+		http.Error(w, err.Error(), http.StatusBadRequest)
+	default:
+		w.WriteHeader(http.StatusOK)
+	}
+}
+
+var (
+	// errBusy: every worker is busy, or the adapter is closing. Slack delivers the event again
+	// when it is not acknowledged.
+	errBusy = errors.New("slack: busy")
+	// errMalformed: the delivery can never be handled, however often Slack repeats it.
+	errMalformed = errors.New("slack: malformed delivery")
+)
+
+// acceptEvent starts handling an event_callback in the background and returns at once, so
+// that the caller can acknowledge it within Slack's three seconds. body is the delivery as
+// Slack sent it: an HTTP request's body, or a Socket Mode events_api payload (the same JSON).
+// retry is Slack's retry count, for the log. Errors: errMalformed (wrapped) or errBusy.
+func (a *Adapter) acceptEvent(outer outerEvent, body []byte, retry string) error {
 	if outer.TeamID == "" || outer.EventID == "" {
-		http.Error(w, "event without team_id or event_id", http.StatusBadRequest)
-		return
+		return fmt.Errorf("%w: event without team_id or event_id", errMalformed)
 	}
 	ev, err := slackevents.ParseEvent(json.RawMessage(body), slackevents.OptionNoVerifyToken())
 	if err != nil {
-		http.Error(w, "malformed event", http.StatusBadRequest)
-		return
+		return fmt.Errorf("%w: %w", errMalformed, err)
 	}
 	if !a.startWork() {
-		http.Error(w, "busy", http.StatusServiceUnavailable) // Slack delivers it again later
-		return
+		return errBusy
 	}
-	retry := r.Header.Get("X-Slack-Retry-Num")
 	go func() {
 		defer a.endWork()
 		ctx, cancel := context.WithTimeout(a.ctx, a.cfg.WorkTimeout)
@@ -128,7 +147,7 @@ func (a *Adapter) serveEvent(w http.ResponseWriter, r *http.Request, body []byte
 				"retry", retry, "err", err)
 		}
 	}()
-	w.WriteHeader(http.StatusOK)
+	return nil
 }
 
 // handleEvent turns one event_callback into (at most) one ProposeAction.
@@ -273,9 +292,8 @@ func (a *Adapter) publish(topic, id, typ string, payload any) error {
 	return nil
 }
 
-// serveInteraction handles a click on a vote button: a CastVote for an eligible member, an
-// ephemeral refusal for the others. Slack wants the answer within three seconds; this does
-// one lookup, one publish or one API call.
+// serveInteraction answers an interactivity payload once it is handled (acceptInteraction);
+// 500 when it could not be, and Slack tells the member so.
 func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request, body []byte) {
 	form, err := url.ParseQuery(string(body))
 	if err != nil || form.Get("payload") == "" {
@@ -287,16 +305,23 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request, body 
 		http.Error(w, "malformed payload", http.StatusBadRequest)
 		return
 	}
-	if cb.Type != slack.InteractionTypeBlockActions {
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	if err := a.handleVoteClick(r.Context(), cb); err != nil {
+	if err := a.acceptInteraction(r.Context(), cb); err != nil {
 		a.log.Error("slack vote click not handled", "team", cb.Team.ID, "user", cb.User.ID, "err", err)
 		http.Error(w, "vote not recorded", http.StatusInternalServerError)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// acceptInteraction handles an interactivity payload, from the HTTP hook or Socket Mode: a
+// click on a vote button becomes a CastVote for an eligible member and an ephemeral refusal
+// for the others; everything else is ignored. Slack wants the answer within three seconds;
+// this does one lookup, one publish or one API call.
+func (a *Adapter) acceptInteraction(ctx context.Context, cb slack.InteractionCallback) error {
+	if cb.Type != slack.InteractionTypeBlockActions {
+		return nil
+	}
+	return a.handleVoteClick(ctx, cb)
 }
 
 func (a *Adapter) handleVoteClick(ctx context.Context, cb slack.InteractionCallback) error {

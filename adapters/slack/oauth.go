@@ -65,7 +65,7 @@ type Installation struct {
 
 // InstallDeps are the install flow's collaborators.
 type InstallDeps struct {
-	// Tokens receives the workspace's bot token. Required.
+	// Tokens receives the workspace's bot token and the installer's user token. Required.
 	Tokens TokenStore
 	// Directory tells whether the workspace already has a community. Required.
 	Directory Directory
@@ -110,8 +110,7 @@ func NewInstaller(cfg InstallConfig, deps InstallDeps) (*Installer, error) {
 		cfg.AuthorizeURL = AuthorizeURL
 	}
 	if len(cfg.StateKey) == 0 {
-		k := sha256.Sum256([]byte("policykit slack oauth state\x00" + cfg.ClientSecret))
-		cfg.StateKey = k[:]
+		cfg.StateKey = defaultStateKey(cfg.ClientSecret)
 	}
 	if cfg.StateTTL <= 0 {
 		cfg.StateTTL = 10 * time.Minute
@@ -210,6 +209,14 @@ func (in *Installer) callback(w http.ResponseWriter, r *http.Request) {
 		installJSON(w, http.StatusInternalServerError, map[string]any{"error": "the bot token could not be stored"})
 		return
 	}
+	// The installer's own token is what lets the adapter delete other members' posts.
+	if t := resp.AuthedUser.AccessToken; t != "" {
+		if err := in.deps.Tokens.SaveUserToken(ctx, inst.TeamID, t); err != nil {
+			in.deps.Logger.Error("slack install: user token not stored", "team", inst.TeamID, "err", err)
+			installJSON(w, http.StatusInternalServerError, map[string]any{"error": "the installer's user token could not be stored"})
+			return
+		}
+	}
 	communityID, err := in.deps.Directory.CommunityOfTeam(ctx, inst.TeamID)
 	created := false
 	if errors.Is(err, ErrUnknownWorkspace) {
@@ -226,58 +233,105 @@ func (in *Installer) callback(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-type installState struct {
-	Kit   string `json:"kit"`
-	Exp   int64  `json:"exp"`
-	Nonce string `json:"n"`
-}
-
-// signState returns base64url(payload) "." base64url(HMAC-SHA256(payload)).
+// signState returns an install state carrying the starter kit.
 func (in *Installer) signState(kit string) (string, error) {
-	var nonce [12]byte
-	if _, err := rand.Read(nonce[:]); err != nil {
-		return "", err
-	}
-	payload, err := json.Marshal(installState{Kit: kit, Exp: in.deps.Now().Add(in.cfg.StateTTL).Unix(),
-		Nonce: base64.RawURLEncoding.EncodeToString(nonce[:])})
-	if err != nil {
-		return "", err
-	}
-	p := base64.RawURLEncoding.EncodeToString(payload)
-	return p + "." + base64.RawURLEncoding.EncodeToString(in.mac(p)), nil
+	state, _, err := in.states().sign(oauthState{Flow: flowInstall, Kit: kit})
+	return state, err
 }
 
-func (in *Installer) mac(p string) []byte {
-	m := hmac.New(sha256.New, in.cfg.StateKey)
-	m.Write([]byte(p))
-	return m.Sum(nil)
-}
-
-// verifyState checks the state's signature and expiry and returns its kit.
+// verifyState checks an install state and returns its kit.
 func (in *Installer) verifyState(state string) (string, error) {
-	p, sig, ok := strings.Cut(state, ".")
-	if !ok || p == "" {
-		return "", errors.New("malformed state")
-	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, in.mac(p)) {
-		return "", errors.New("state signature does not match")
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(p)
+	s, err := in.states().verify(state, flowInstall)
 	if err != nil {
-		return "", errors.New("malformed state payload")
-	}
-	var s installState
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", errors.New("malformed state payload")
-	}
-	if in.deps.Now().Unix() > s.Exp {
-		return "", errors.New("state expired")
+		return "", err
 	}
 	if s.Kit == "" {
 		return "", errors.New("state without kit")
 	}
 	return s.Kit, nil
+}
+
+func (in *Installer) states() stateSigner {
+	return stateSigner{key: in.cfg.StateKey, ttl: in.cfg.StateTTL, now: in.deps.Now}
+}
+
+// The flows a state is signed for: a state made for one is refused by the other.
+const (
+	flowInstall = "install"
+	flowSignIn  = "signin"
+)
+
+// oauthState is what the state parameter carries through Slack's authorization page.
+type oauthState struct {
+	Flow  string `json:"f"`
+	Kit   string `json:"kit,omitempty"`
+	Next  string `json:"next,omitempty"`
+	Exp   int64  `json:"exp"`
+	Nonce string `json:"n"`
+}
+
+// stateSigner signs and checks the state parameter of the OAuth flows, so that they keep
+// no server-side session: base64url(JSON payload) "." base64url(HMAC-SHA256(payload)).
+type stateSigner struct {
+	key []byte
+	ttl time.Duration
+	now func() time.Time
+}
+
+// defaultStateKey derives the state's signing key from the app's client secret.
+func defaultStateKey(clientSecret string) []byte {
+	k := sha256.Sum256([]byte("policykit slack oauth state\x00" + clientSecret))
+	return k[:]
+}
+
+// sign gives s a fresh random nonce and an expiry ttl from now, and returns it signed and
+// as signed.
+func (ss stateSigner) sign(s oauthState) (string, oauthState, error) {
+	var nonce [12]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return "", oauthState{}, err
+	}
+	s.Nonce = base64.RawURLEncoding.EncodeToString(nonce[:])
+	s.Exp = ss.now().Add(ss.ttl).Unix()
+	payload, err := json.Marshal(s)
+	if err != nil {
+		return "", oauthState{}, err
+	}
+	p := base64.RawURLEncoding.EncodeToString(payload)
+	return p + "." + base64.RawURLEncoding.EncodeToString(ss.mac(p)), s, nil
+}
+
+func (ss stateSigner) mac(p string) []byte {
+	m := hmac.New(sha256.New, ss.key)
+	m.Write([]byte(p))
+	return m.Sum(nil)
+}
+
+// verify checks the state's signature, expiry and flow and returns its payload.
+func (ss stateSigner) verify(state, flow string) (oauthState, error) {
+	p, sig, ok := strings.Cut(state, ".")
+	if !ok || p == "" {
+		return oauthState{}, errors.New("malformed state")
+	}
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || !hmac.Equal(got, ss.mac(p)) {
+		return oauthState{}, errors.New("state signature does not match")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(p)
+	if err != nil {
+		return oauthState{}, errors.New("malformed state payload")
+	}
+	var s oauthState
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return oauthState{}, errors.New("malformed state payload")
+	}
+	if ss.now().Unix() > s.Exp {
+		return oauthState{}, errors.New("state expired")
+	}
+	if s.Flow != flow {
+		return oauthState{}, fmt.Errorf("state of flow %q, want %q", s.Flow, flow)
+	}
+	return s, nil
 }
 
 func installJSON(w http.ResponseWriter, code int, v any) {

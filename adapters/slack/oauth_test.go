@@ -21,22 +21,25 @@ type installHarness struct {
 	created []Installation
 	oauth   int
 	slackOK bool
+	// userToken is the installer's token Slack answers with ("" for none).
+	userToken string
 }
 
 func newInstallHarness(t *testing.T, dir Directory) *installHarness {
-	h := &installHarness{tokens: &MemoryTokens{}, now: time.Unix(1_800_000_000, 0), slackOK: true}
+	h := &installHarness{tokens: &MemoryTokens{}, now: time.Unix(1_800_000_000, 0), slackOK: true, userToken: "xoxp-admin"}
 	srv := slacktest.NewTestServer(func(c slacktest.Customize) {
 		c.Handle("/oauth.v2.access", func(w http.ResponseWriter, r *http.Request) {
 			h.mu.Lock()
 			h.oauth++
-			ok := h.slackOK
+			ok, userToken := h.slackOK, h.userToken
 			h.mu.Unlock()
 			if !ok {
 				_ = json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": "invalid_code"})
 				return
 			}
 			_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "access_token": "xoxb-new", "bot_user_id": "UBOT",
-				"team": map[string]any{"id": "T1", "name": "Garden"}, "authed_user": map[string]any{"id": "UADMIN"}})
+				"team":        map[string]any{"id": "T1", "name": "Garden"},
+				"authed_user": map[string]any{"id": "UADMIN", "scope": "chat:write,reactions:read", "access_token": userToken, "token_type": "user"}})
 		})
 	})
 	srv.Start()
@@ -108,6 +111,9 @@ func TestInstallStateExpires(t *testing.T) {
 	if tok, _ := h.tokens.BotToken(context.Background(), "T1"); tok != "xoxb-new" {
 		t.Fatalf("token %q", tok)
 	}
+	if tok, err := h.tokens.UserToken(context.Background(), "T1"); err != nil || tok != "xoxp-admin" {
+		t.Fatalf("the installer's user token %q (%v)", tok, err)
+	}
 	// A state signed with another secret is refused.
 	other := newInstallHarness(t, StaticDirectory{})
 	other.in.cfg.StateKey = []byte("another key")
@@ -142,5 +148,26 @@ func TestInstallRefusedCodeChangesNothing(t *testing.T) {
 	}
 	if _, err := h.tokens.BotToken(context.Background(), "T1"); err == nil || len(h.created) != 0 {
 		t.Fatal("a refused install changed something")
+	}
+	if _, err := h.tokens.UserToken(context.Background(), "T1"); err == nil {
+		t.Fatal("a refused install stored a user token")
+	}
+}
+
+// An install whose answer carries no user token (the app asked for no user scope, say)
+// keeps the user token an earlier install stored.
+func TestInstallWithoutUserTokenKeepsTheStoredOne(t *testing.T) {
+	h := newInstallHarness(t, StaticDirectory{Teams: map[string]string{"T1": "c-old"}})
+	if rec := h.get(t, "/auth/slack/callback?code=c&state="+url.QueryEscape(h.state(t, "testing"))); rec.Code != http.StatusOK {
+		t.Fatalf("install answered %d %s", rec.Code, rec.Body)
+	}
+	h.mu.Lock()
+	h.userToken = ""
+	h.mu.Unlock()
+	if rec := h.get(t, "/auth/slack/callback?code=c&state="+url.QueryEscape(h.state(t, "testing"))); rec.Code != http.StatusOK {
+		t.Fatalf("second install answered %d %s", rec.Code, rec.Body)
+	}
+	if tok, err := h.tokens.UserToken(context.Background(), "T1"); err != nil || tok != "xoxp-admin" {
+		t.Fatalf("user token %q (%v)", tok, err)
 	}
 }

@@ -134,6 +134,23 @@ func TestTokenStores(t *testing.T) {
 			if tok, err := s.BotToken(ctx, "T1"); err != nil || tok != "xoxb-secret-token" {
 				t.Fatalf("token %q (%v)", tok, err)
 			}
+			// The installer's user token is kept apart from the bot token.
+			if _, err := s.UserToken(ctx, "T1"); !errors.Is(err, ErrNoToken) {
+				t.Fatalf("missing user token: %v", err)
+			}
+			_ = s.SaveUserToken(ctx, "T1", "xoxp-old")
+			if err := s.SaveUserToken(ctx, "T1", "xoxp-secret-token"); err != nil {
+				t.Fatal(err)
+			}
+			if tok, err := s.UserToken(ctx, "T1"); err != nil || tok != "xoxp-secret-token" {
+				t.Fatalf("user token %q (%v)", tok, err)
+			}
+			if tok, err := s.BotToken(ctx, "T1"); err != nil || tok != "xoxb-secret-token" {
+				t.Fatalf("saving the user token changed the bot token: %q (%v)", tok, err)
+			}
+			if _, err := s.UserToken(ctx, "T2"); !errors.Is(err, ErrNoToken) {
+				t.Fatalf("another team's user token: %v", err)
+			}
 		})
 	}
 	ctx := context.Background()
@@ -143,6 +160,12 @@ func TestTokenStores(t *testing.T) {
 	}
 	if bytes.Contains(sealed, []byte("xoxb")) {
 		t.Fatal("token stored in clear")
+	}
+	if err := pool.QueryRow(ctx, `SELECT ciphertext FROM slack_user_tokens WHERE team_id = 'T1'`).Scan(&sealed); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(sealed, []byte("xoxp")) {
+		t.Fatal("user token stored in clear")
 	}
 	other := make([]byte, 32)
 	_, _ = rand.Read(other)
@@ -156,6 +179,17 @@ func TestTokenStores(t *testing.T) {
 	}
 	if _, err := pg.BotToken(ctx, "T2"); err == nil {
 		t.Fatal("a token moved to another team decrypted")
+	}
+	if _, err := wrong.UserToken(ctx, "T1"); err == nil {
+		t.Fatal("a user token decrypted with the wrong key")
+	}
+	// A bot token moved into the user tokens' table does not decrypt as the user token.
+	if _, err := pool.Exec(ctx, `UPDATE slack_user_tokens u SET nonce = b.nonce, ciphertext = b.ciphertext
+		FROM slack_tokens b WHERE b.team_id = 'T1' AND u.team_id = 'T1'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pg.UserToken(ctx, "T1"); err == nil {
+		t.Fatal("a bot token moved to the user tokens decrypted")
 	}
 	if _, err := NewPostgresTokens(pool, key[:16]); err == nil {
 		t.Fatal("a 16-byte key accepted")

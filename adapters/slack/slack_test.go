@@ -147,10 +147,7 @@ func (h *harness) deliver(d delivery) *http.Response {
 // event posts an event_callback and expects the 200 acknowledgement.
 func (h *harness) event(eventID string, inner map[string]any, retryNum int) {
 	h.t.Helper()
-	body := mustJSON(h.t, map[string]any{
-		"token": "x", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
-		"event_id": eventID, "event_time": 1700000000, "event": inner,
-	})
+	body := mustJSON(h.t, callback(eventID, inner))
 	if resp := h.deliver(delivery{body: body, retryNum: retryNum}); resp.StatusCode != http.StatusOK {
 		h.t.Fatalf("event %s answered %d", eventID, resp.StatusCode)
 	}
@@ -160,15 +157,29 @@ func (h *harness) event(eventID string, inner map[string]any, retryNum int) {
 // vote message ts in channel.
 func (h *harness) click(member, channel, ts, value string) *http.Response {
 	h.t.Helper()
-	payload := mustJSON(h.t, map[string]any{
+	payload := mustJSON(h.t, voteClick(member, channel, ts, value))
+	form := url.Values{"payload": {string(payload)}}.Encode()
+	return h.deliver(delivery{body: []byte(form), contentType: "application/x-www-form-urlencoded"})
+}
+
+// callback is the event_callback of team T1 carrying inner, as Slack delivers it to the hook
+// (and in a Socket Mode events_api envelope).
+func callback(eventID string, inner map[string]any) map[string]any {
+	return map[string]any{"token": "x", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
+		"event_id": eventID, "event_time": 1700000000, "event": inner}
+}
+
+// voteClick is the block_actions payload of member clicking the button with value on the
+// vote message ts in channel (the hook's form field "payload", or a Socket Mode interactive
+// envelope's payload).
+func voteClick(member, channel, ts, value string) map[string]any {
+	return map[string]any{
 		"type": "block_actions", "team": map[string]any{"id": "T1"}, "user": map[string]any{"id": member},
 		"container": map[string]any{"type": "message", "message_ts": ts, "channel_id": channel},
 		"channel":   map[string]any{"id": channel}, "message": map[string]any{"ts": ts},
 		"actions": []any{map[string]any{"type": "button", "block_id": voteBlockID, "action_id": voteActionPrefix + value,
 			"value": value, "action_ts": strconv.FormatInt(time.Now().UnixNano(), 10)}},
-	})
-	form := url.Values{"payload": {string(payload)}}.Encode()
-	return h.deliver(delivery{body: []byte(form), contentType: "application/x-www-form-urlencoded"})
+	}
 }
 
 // effect publishes an effect request on the bus and returns the adapter's reply.
@@ -574,11 +585,11 @@ func TestRateLimitedCallWaitsAndSucceedsOnce(t *testing.T) {
 }
 
 func TestConfigValidateReportsEveryProblem(t *testing.T) {
-	err := Config{APIURL: "not a url", TokenKey: "short", MaxBodyBytes: -1, Workers: -1, WorkTimeout: -1, RateLimitRetries: -1}.Validate()
+	err := Config{APIURL: "not a url", AppToken: "xoxb-not-an-app-token", TokenKey: "short", MaxBodyBytes: -1, Workers: -1, WorkTimeout: -1, RateLimitRetries: -1}.Validate()
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, field := range []string{"SigningSecret", "APIURL", "TokenKey", "MaxBodyBytes", "Workers", "WorkTimeout", "RateLimitRetries"} {
+	for _, field := range []string{"SigningSecret", "APIURL", "AppToken", "TokenKey", "MaxBodyBytes", "Workers", "WorkTimeout", "RateLimitRetries"} {
 		if !strings.Contains(err.Error(), field) {
 			t.Errorf("error does not name %s: %v", field, err)
 		}

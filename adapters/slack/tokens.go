@@ -14,13 +14,17 @@ import (
 )
 
 // ErrNoToken is returned (wrapped) by a TokenStore for a workspace it has no token of.
-var ErrNoToken = errors.New("slack: no bot token for workspace")
+var ErrNoToken = errors.New("slack: no token for workspace")
 
-// TokenStore keeps the bot token of each Slack workspace (team id) the app is installed in.
-// Implementations are safe for concurrent use.
+// TokenStore keeps, for each Slack workspace (team id) the app is installed in, its bot
+// token and the user token of the member who installed it. The user token is kept because
+// a bot may not delete other members' messages and the installing admin may. Implementations
+// are safe for concurrent use; a missing token is ErrNoToken (wrapped).
 type TokenStore interface {
 	BotToken(ctx context.Context, teamID string) (string, error)
 	SaveBotToken(ctx context.Context, teamID, token string) error
+	UserToken(ctx context.Context, teamID string) (string, error)
+	SaveUserToken(ctx context.Context, teamID, token string) error
 }
 
 var (
@@ -30,35 +34,56 @@ var (
 
 // MemoryTokens is a TokenStore in memory.
 type MemoryTokens struct {
-	mu     sync.RWMutex
-	tokens map[string]string
+	mu    sync.RWMutex
+	bots  map[string]string
+	users map[string]string
 }
 
-// BotToken returns the team's token or ErrNoToken.
+// BotToken returns the team's bot token or ErrNoToken.
 func (m *MemoryTokens) BotToken(_ context.Context, teamID string) (string, error) {
+	return m.load(m.bots, "bot", teamID)
+}
+
+// SaveBotToken stores (or replaces) the team's bot token.
+func (m *MemoryTokens) SaveBotToken(_ context.Context, teamID, token string) error {
+	m.save(&m.bots, teamID, token)
+	return nil
+}
+
+// UserToken returns the installing member's token of the team or ErrNoToken.
+func (m *MemoryTokens) UserToken(_ context.Context, teamID string) (string, error) {
+	return m.load(m.users, "user", teamID)
+}
+
+// SaveUserToken stores (or replaces) the installing member's token of the team.
+func (m *MemoryTokens) SaveUserToken(_ context.Context, teamID, token string) error {
+	m.save(&m.users, teamID, token)
+	return nil
+}
+
+func (m *MemoryTokens) load(tokens map[string]string, kind, teamID string) (string, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	t, ok := m.tokens[teamID]
+	t, ok := tokens[teamID]
 	if !ok {
-		return "", fmt.Errorf("%w %q", ErrNoToken, teamID)
+		return "", fmt.Errorf("%s token: %w %q", kind, ErrNoToken, teamID)
 	}
 	return t, nil
 }
 
-// SaveBotToken stores (or replaces) the team's token.
-func (m *MemoryTokens) SaveBotToken(_ context.Context, teamID, token string) error {
+func (m *MemoryTokens) save(tokens *map[string]string, teamID, token string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.tokens == nil {
-		m.tokens = map[string]string{}
+	if *tokens == nil {
+		*tokens = map[string]string{}
 	}
-	m.tokens[teamID] = token
-	return nil
+	(*tokens)[teamID] = token
 }
 
-// PostgresTokens keeps bot tokens in the slack_tokens table, encrypted with AES-256-GCM
-// (a random nonce per token; the team id is the additional data, so a ciphertext moved to
-// another team's row does not decrypt).
+// PostgresTokens keeps bot tokens in the slack_tokens table and user tokens in
+// slack_user_tokens, encrypted with AES-256-GCM (a random nonce per token). The additional
+// data names the team and the kind of token, so that a ciphertext moved to another team's
+// row, or from one table to the other, does not decrypt.
 type PostgresTokens struct {
 	pool *pgxpool.Pool
 	aead cipher.AEAD
@@ -80,35 +105,62 @@ func NewPostgresTokens(pool *pgxpool.Pool, key []byte) (*PostgresTokens, error) 
 	return &PostgresTokens{pool: pool, aead: aead}, nil
 }
 
-// SaveBotToken encrypts and stores (or replaces) the team's token.
+// The two kinds of token: their table and additional data. The bot token's additional data
+// is the bare team id, as it was before user tokens were kept, so stored tokens still open.
+var (
+	botTokens  = tokenKind{name: "bot", table: "slack_tokens"}
+	userTokens = tokenKind{name: "user", table: "slack_user_tokens", adPrefix: "user:"}
+)
+
+type tokenKind struct{ name, table, adPrefix string }
+
+// SaveBotToken encrypts and stores (or replaces) the team's bot token.
 func (p *PostgresTokens) SaveBotToken(ctx context.Context, teamID, token string) error {
+	return p.save(ctx, botTokens, teamID, token)
+}
+
+// BotToken decrypts the team's bot token; ErrNoToken when there is none.
+func (p *PostgresTokens) BotToken(ctx context.Context, teamID string) (string, error) {
+	return p.load(ctx, botTokens, teamID)
+}
+
+// SaveUserToken encrypts and stores (or replaces) the installing member's token of the team.
+func (p *PostgresTokens) SaveUserToken(ctx context.Context, teamID, token string) error {
+	return p.save(ctx, userTokens, teamID, token)
+}
+
+// UserToken decrypts the installing member's token of the team; ErrNoToken when there is none.
+func (p *PostgresTokens) UserToken(ctx context.Context, teamID string) (string, error) {
+	return p.load(ctx, userTokens, teamID)
+}
+
+func (p *PostgresTokens) save(ctx context.Context, k tokenKind, teamID, token string) error {
 	nonce := make([]byte, p.aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		return err
 	}
-	sealed := p.aead.Seal(nil, nonce, []byte(token), []byte(teamID))
-	_, err := p.pool.Exec(ctx, `INSERT INTO slack_tokens (team_id, nonce, ciphertext) VALUES ($1, $2, $3)
+	sealed := p.aead.Seal(nil, nonce, []byte(token), []byte(k.adPrefix+teamID))
+	_, err := p.pool.Exec(ctx, `INSERT INTO `+k.table+` (team_id, nonce, ciphertext) VALUES ($1, $2, $3)
 		ON CONFLICT (team_id) DO UPDATE SET nonce = excluded.nonce, ciphertext = excluded.ciphertext, updated_at = now()`,
 		teamID, nonce, sealed)
 	if err != nil {
-		return fmt.Errorf("save slack token %s: %w", teamID, err)
+		return fmt.Errorf("save slack %s token %s: %w", k.name, teamID, err)
 	}
 	return nil
 }
 
-// BotToken decrypts the team's token; ErrNoToken when there is none.
-func (p *PostgresTokens) BotToken(ctx context.Context, teamID string) (string, error) {
+func (p *PostgresTokens) load(ctx context.Context, k tokenKind, teamID string) (string, error) {
 	var nonce, sealed []byte
-	err := p.pool.QueryRow(ctx, `SELECT nonce, ciphertext FROM slack_tokens WHERE team_id = $1`, teamID).Scan(&nonce, &sealed)
+	err := p.pool.QueryRow(ctx, `SELECT nonce, ciphertext FROM `+k.table+` WHERE team_id = $1`, teamID).Scan(&nonce, &sealed)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", fmt.Errorf("%w %q", ErrNoToken, teamID)
+		return "", fmt.Errorf("%s token: %w %q", k.name, ErrNoToken, teamID)
 	}
 	if err != nil {
-		return "", fmt.Errorf("load slack token %s: %w", teamID, err)
+		return "", fmt.Errorf("load slack %s token %s: %w", k.name, teamID, err)
 	}
-	plain, err := p.aead.Open(nil, nonce, sealed, []byte(teamID))
+	plain, err := p.aead.Open(nil, nonce, sealed, []byte(k.adPrefix+teamID))
 	if err != nil {
-		return "", fmt.Errorf("decrypt slack token %s: %w", teamID, err)
+		return "", fmt.Errorf("decrypt slack %s token %s: %w", k.name, teamID, err)
 	}
 	return string(plain), nil
 }

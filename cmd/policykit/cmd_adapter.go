@@ -24,7 +24,9 @@ func newAdapterCommand(cfg *Config) *cobra.Command {
 		Long: `Serve Slack's Events API and interactivity at POST /api/hooks/slack and carry out the
 engine's Slack effects, talking to the engine (a policykit serve elsewhere) only through the
 bus. The bus must be one both processes reach: POLICYKIT_BUS=postgres, nats or amqp. Slack
-is configured as for serve (SLACK_SIGNING_SECRET, SLACK_TEAM_ID, SLACK_BOT_TOKEN, ...).`,
+is configured as for serve (SLACK_SIGNING_SECRET, SLACK_TEAM_ID, SLACK_BOT_TOKEN, ...). With
+SLACK_APP_TOKEN set, events and vote clicks also arrive over Socket Mode, so that Slack needs
+no public Request URL.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -64,9 +66,12 @@ is configured as for serve (SLACK_SIGNING_SECRET, SLACK_TEAM_ID, SLACK_BOT_TOKEN
 			mux := http.NewServeMux()
 			mux.Handle("POST /api/hooks/slack", a)
 			srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-			errc := make(chan error, 2)
+			errc := make(chan error, 3)
 			go func() { errc <- a.Run(ctx, b, nil) }()
 			go func() { errc <- srv.Serve(ln) }()
+			if a.SocketMode() {
+				go func() { errc <- a.RunSocketMode(ctx) }()
+			}
 			logger.Info("slack adapter serving", "addr", ln.Addr().String(), "bus", bcfg.Transport)
 			select {
 			case <-ctx.Done():

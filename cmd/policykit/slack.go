@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,6 +18,7 @@ import (
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore"
+	"github.com/policykit-go/policykit/graph"
 	"github.com/policykit-go/policykit/starterkits"
 )
 
@@ -27,11 +29,13 @@ import (
 //
 // Environment: SLACK_SIGNING_SECRET (required), SLACK_TOKEN_KEY (base64 of 32 bytes: bot
 // tokens are kept encrypted in Postgres; unset: in memory only), SLACK_TEAM_ID and
-// SLACK_BOT_TOKEN (a workspace's bot token, stored at start), SLACK_API_URL (tests).
+// SLACK_BOT_TOKEN (a workspace's bot token, stored at start), SLACK_APP_TOKEN (xapp-...:
+// also receive over Socket Mode), SLACK_API_URL (tests).
 //
 // The caller serves the adapter at POST /api/hooks/slack, runs Adapter.Run(ctx, bus, ready)
-// for its effects, and Closes it on shutdown. Remove "slack" from POLICYKIT_LOG_PLATFORMS,
-// or both adapters would answer Slack's effects.
+// for its effects and, when Adapter.SocketMode, Adapter.RunSocketMode(ctx), and Closes it on
+// shutdown. Remove "slack" from POLICYKIT_LOG_PLATFORMS, or both adapters would answer
+// Slack's effects.
 func newSlackAdapter(ctx context.Context, pool *pgxpool.Pool, store eventstore.Store, b *bus.Bus, getenv func(string) string, logger *slog.Logger) (*slackadapter.Adapter, error) {
 	if getenv("SLACK_SIGNING_SECRET") == "" {
 		return nil, nil
@@ -92,10 +96,12 @@ func slackUserRegistrar(store eventstore.Store, now func() time.Time) func(ctx c
 }
 
 // slackAuthRoutes is the handler of /auth/slack/: Slack's OAuth v2 install flow
-// (/auth/slack/install, /auth/slack/callback) when Slack is configured and SLACK_CLIENT_ID
-// and SLACK_CLIENT_SECRET are set; otherwise an answer saying it is not configured.
-// The callback's redirect URL is <POLICYKIT_BASE_URL>/auth/slack/callback; the state is
-// signed with a key derived from SLACK_CLIENT_SECRET.
+// (/auth/slack/install, /auth/slack/callback) and "Sign in with Slack" for the members of
+// installed workspaces (/auth/slack/login, /auth/slack/signin/callback) when Slack is
+// configured and SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set; otherwise an answer
+// saying it is not configured. The redirect URLs are <POLICYKIT_BASE_URL>/auth/slack/callback
+// and <POLICYKIT_BASE_URL>/auth/slack/signin/callback; the states are signed with a key
+// derived from SLACK_CLIENT_SECRET.
 func (a *App) slackAuthRoutes() http.Handler {
 	getenv := a.cfg.getenv
 	if getenv == nil {
@@ -123,7 +129,40 @@ func (a *App) slackAuthRoutes() http.Handler {
 		a.log.Error("the Slack install flow is not served", "err", err)
 		return notConfigured("Slack installation", "SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and POLICYKIT_BASE_URL ("+err.Error()+")")
 	}
-	return in
+	signIn, err := slackadapter.NewSignInHandler(slackadapter.SignInConfig{
+		ClientID: id, ClientSecret: secret,
+		RedirectURL: a.cfg.WebBaseURL + "/auth/slack/signin/callback",
+		APIURL:      getenv("SLACK_API_URL"),
+	}, slackadapter.SignInDeps{
+		Directory:  slackadapter.PostgresDirectory{Pool: a.pool},
+		EnsureUser: slackUserRegistrar(a.store, time.Now),
+		SignIn:     slackSessionStarter(graph.NewAccounts(a.pool), graph.DefaultSessionTTL, strings.HasPrefix(a.cfg.WebBaseURL, "https://")),
+		Logger:     a.log.With("component", "slack-signin"),
+	})
+	if err != nil {
+		a.log.Error("Sign in with Slack is not served", "err", err)
+		return notConfigured("Sign in with Slack", "SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and POLICYKIT_BASE_URL ("+err.Error()+")")
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/auth/slack/login", signIn)
+	mux.Handle("/auth/slack/signin/", signIn)
+	mux.Handle("/auth/slack/", in)
+	return mux
+}
+
+// slackSessionStarter returns the sign-in flow's SignIn: the browser session of the account
+// linked to the community user (one made for the member, named slack-<member id>, when none
+// is), its cookie set as a password login sets it. The cookie is Secure when the site's base
+// URL is https, the address the browser comes back to from Slack.
+func slackSessionStarter(accounts *graph.Accounts, ttl time.Duration, secure bool) func(ctx context.Context, communityID, userID, slackUserID string, w http.ResponseWriter) error {
+	return func(ctx context.Context, communityID, userID, slackUserID string, w http.ResponseWriter) error {
+		_, secret, err := accounts.SignInMember(ctx, communityID, userID, "slack-"+slackUserID, ttl)
+		if err != nil {
+			return fmt.Errorf("sign in slack member %s: %w", slackUserID, err)
+		}
+		graph.SetSessionCookie(w, secret, ttl, secure)
+		return nil
+	}
 }
 
 // slackCommunityCreator returns the install flow's CreateCommunity: a community on the
