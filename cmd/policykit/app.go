@@ -101,7 +101,7 @@ func (a *App) startEngine(ctx context.Context) error {
 		return err
 	}
 	a.evaluator = ev
-	a.engine = engine.New(a.store, evaluation.New(ev, a.cfg.RecheckInterval), a.log.With("component", "engine"), nil)
+	a.engine = engine.New(a.store, evaluation.New(ev, a.cfg.RecheckInterval), a.log.With("component", "engine"), a.cfg.now)
 	a.service = &engine.Service{
 		Engine: a.engine, Store: a.store, Bus: b,
 		Checkpoints:    engine.PostgresCheckpoints{Pool: a.pool},
@@ -126,9 +126,16 @@ func (a *App) startEngine(ctx context.Context) error {
 		a.cfg.LogPlatforms = slices.DeleteFunc(slices.Clone(a.cfg.LogPlatforms), func(p string) bool { return p == domain.PlatformSlack })
 	}
 	if a.cfg.GraphQL {
+		var allow graph.AllowList
+		if a.cfg.GraphQLAllowList != "" {
+			if allow, err = graph.LoadAllowList(a.cfg.GraphQLAllowList); err != nil {
+				return fmt.Errorf("graphql: %w", err)
+			}
+			a.log.Info("graphql: only the allow-list's operations run", "operations", len(allow))
+		}
 		a.graphql, err = graph.NewHandler(graph.Deps{
 			DB: a.pool, Engine: a.engine, Store: a.store, Projections: a.runner,
-			Log: a.log.With("component", "graphql"),
+			Log: a.log.With("component", "graphql"), AllowList: allow, Now: a.cfg.now,
 		})
 		if err != nil {
 			return fmt.Errorf("graphql: %w", err)
@@ -277,6 +284,10 @@ func (a *App) runEngine(ctx context.Context, cancel context.CancelFunc, wg *sync
 		slackReady := make(chan struct{})
 		run("slack adapter", func() error { return a.slack.Run(ctx, a.bus, slackReady) })
 		waits = append(waits, slackReady)
+		if a.slack.SocketMode() {
+			// Not waited for: connecting depends on Slack, and the hook serves meanwhile.
+			run("slack socket mode", func() error { return a.slack.RunSocketMode(ctx) })
+		}
 	}
 	for _, ch := range waits {
 		select {

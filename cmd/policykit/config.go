@@ -41,6 +41,10 @@ type Config struct {
 	// (POLICYKIT_GRAPHQL=true). Callers authenticate with an account's session or API token
 	// (policykit account); it stays off until asked for, as the API is new.
 	GraphQL bool
+	// GraphQLAllowList is a file or directory of the only operations the GraphQL API runs
+	// (POLICYKIT_GRAPHQL_ALLOWLIST; graph.LoadAllowList reads it). Empty: any operation runs.
+	// A list that cannot be read or verified stops start-up rather than leave the API open.
+	GraphQLAllowList string
 
 	// sandboxCommand and sandboxArgs start evaluation workers; empty means this binary.
 	// Tests point them at the test binary.
@@ -48,6 +52,9 @@ type Config struct {
 	sandboxArgs    []string
 	// getenv reads the platform adapters' settings (SLACK_*); nil means os.Getenv.
 	getenv func(string) string
+	// now is the engine's clock, by which proposals age and come due for re-checks; nil
+	// means time.Now. Tests set a virtual clock to live through a vote of several days.
+	now func() time.Time
 }
 
 // DefaultConfig returns the configuration a newcomer gets with nothing set.
@@ -101,6 +108,9 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 	}
 	if v := getenv("POLICYKIT_GRAPHQL"); v != "" {
 		c.GraphQL = v == "true" || v == "1"
+	}
+	if v := getenv("POLICYKIT_GRAPHQL_ALLOWLIST"); v != "" {
+		c.GraphQLAllowList = v
 	}
 	if v := getenv("POLICYKIT_BASE_URL"); v != "" {
 		c.WebBaseURL = strings.TrimRight(v, "/")

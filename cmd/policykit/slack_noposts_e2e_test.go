@@ -58,6 +58,10 @@ func newRecordingSlack(t *testing.T) (*recordingSlack, string) {
 			f.ts++
 			return map[string]any{"channel": v.Get("channel"), "ts": fmt.Sprintf("1700000001.%06d", f.ts)}
 		},
+		"chat.scheduleMessage": func(v url.Values) map[string]any {
+			return map[string]any{"channel": v.Get("channel"), "scheduled_message_id": "Q1", "post_at": v.Get("post_at")}
+		},
+		"conversations.kick": func(url.Values) map[string]any { return map[string]any{} },
 		"chat.getPermalink": func(v url.Values) map[string]any {
 			return map[string]any{"permalink": "https://garden.slack.com/archives/" + v.Get("channel") + "/p" + v.Get("message_ts")}
 		},

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/engine"
+	"github.com/policykit-go/policykit/graph"
+	"github.com/policykit-go/policykit/starterkits"
+)
+
+// Slack actions proposed from PolicyKit's web (the GraphQL API) rather than from Slack: once
+// passed, the App's Slack adapter carries them out in the workspace: a scheduled message is
+// scheduled with chat.scheduleMessage, a kick is conversations.kick.
+func TestSlackActionsProposedFromTheWeb(t *testing.T) {
+	fake, apiURL := newRecordingSlack(t)
+	cfg := engineConfig(t, "gochannel")
+	cfg.LogPlatforms = []string{domain.PlatformLog}
+	cfg.GraphQL = true
+	env := map[string]string{"SLACK_SIGNING_SECRET": "shh", "SLACK_API_URL": apiURL, "SLACK_TEAM_ID": "T1", "SLACK_BOT_TOKEN": "xoxb-garden"}
+	cfg.getenv = func(k string) string { return env[k] }
+	app, stop := startApp(t, cfg)
+	defer stop()
+	ctx := context.Background()
+
+	kit, err := starterkits.Load("testing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := engine.NewCommunity(ctx, app.Store(), domain.CreateCommunity{CommunityID: "garden", Name: "Garden", Platform: domain.PlatformSlack, ExternalID: "T1"},
+		kit, domain.RegisterUser{UserID: "alice", Username: "UALICE", ReadableName: "Alice", IsAdmin: true}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the community in the read model", func() bool {
+		var n int
+		_ = app.Pool().QueryRow(ctx, `SELECT count(*) FROM community_platforms WHERE external_id = 'T1'`).Scan(&n)
+		return n == 1
+	})
+	accounts := graph.NewAccounts(app.Pool())
+	acc, err := accounts.Register(ctx, "alice", "alice-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := accounts.LinkMember(ctx, acc.ID, "garden", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	_, token, err := accounts.CreateAPIToken(ctx, acc.ID, "e2e")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	propose := func(actionType, fields string) string {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{
+			"query":     `mutation($in: ProposeActionInput!) { proposeAction(input: $in) { action { id status } proposal { status } } }`,
+			"variables": map[string]any{"in": map[string]any{"communityId": "garden", "actionType": actionType, "fieldsJSON": fields}},
+		})
+		req, _ := http.NewRequest(http.MethodPost, "http://"+app.listener.Addr().String()+"/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		var out struct {
+			Data struct {
+				ProposeAction struct {
+					Action   struct{ ID, Status string }
+					Proposal *struct{ Status string }
+				}
+			}
+			Errors []any
+		}
+		if err := json.Unmarshal(raw, &out); err != nil || len(out.Errors) > 0 {
+			t.Fatalf("propose %s: %s (%v)", actionType, raw, err)
+		}
+		if p := out.Data.ProposeAction.Proposal; p == nil || p.Status != "PASSED" {
+			t.Fatalf("propose %s: %s, want it passed by the Testing kit", actionType, raw)
+		}
+		return out.Data.ProposeAction.Action.ID
+	}
+	executed := func(actionID string) bool {
+		var status string
+		_ = app.Pool().QueryRow(ctx, `SELECT status FROM actions WHERE id = $1`, actionID).Scan(&status)
+		return status == domain.ActionStatusExecuted
+	}
+
+	scheduled := propose(domain.ActionSlackScheduleMessage, `{"channel": "C0GENERAL", "text": "Garden work day on Saturday", "post_at": "1900000000"}`)
+	waitFor(t, "chat.scheduleMessage", func() bool { return len(fake.seen("chat.scheduleMessage")) == 1 })
+	if got := fake.seen("chat.scheduleMessage")[0]; got.Get("channel") != "C0GENERAL" || got.Get("text") != "Garden work day on Saturday" || got.Get("post_at") != "1900000000" {
+		t.Errorf("chat.scheduleMessage %v", got)
+	}
+	waitFor(t, "the scheduled message executed", func() bool { return executed(scheduled) })
+
+	kicked := propose(domain.ActionSlackKickConversation, `{"channel": "C0GENERAL", "user": "UTROLL"}`)
+	waitFor(t, "conversations.kick", func() bool { return len(fake.seen("conversations.kick")) == 1 })
+	if got := fake.seen("conversations.kick")[0]; got.Get("channel") != "C0GENERAL" || got.Get("user") != "UTROLL" {
+		t.Errorf("conversations.kick %v", got)
+	}
+	waitFor(t, "the kick executed", func() bool { return executed(kicked) })
+	time.Sleep(200 * time.Millisecond) // each effect is carried out once
+	if n, m := len(fake.seen("chat.scheduleMessage")), len(fake.seen("conversations.kick")); n != 1 || m != 1 {
+		t.Errorf("calls: %d chat.scheduleMessage, %d conversations.kick; want one each", n, m)
+	}
+}
