@@ -34,21 +34,111 @@ var (
 // AuthorizeURL is Slack's OAuth v2 authorization page.
 const AuthorizeURL = "https://slack.com/oauth/v2/authorize"
 
-// InstallConfig configures the OAuth v2 install flow.
-type InstallConfig struct {
+// OAuthApp is the Slack app as an OAuth client, as both the install flow and "Sign in with
+// Slack" use it.
+type OAuthApp struct {
 	ClientID     string // SLACK_CLIENT_ID
 	ClientSecret string // SLACK_CLIENT_SECRET
-	// RedirectURL is the callback Slack sends the installer back to
-	// (<POLICYKIT_BASE_URL>/auth/slack/callback); it must be one of the app's redirect URLs.
+	// RedirectURL is the flow's callback, which Slack sends the browser back to; it must be
+	// one of the app's redirect URLs (install: <POLICYKIT_BASE_URL>/auth/slack/callback,
+	// sign-in: <POLICYKIT_BASE_URL>/auth/slack/signin/callback).
 	RedirectURL string
-	// APIURL is the Web API base for oauth.v2.access, ending in "/" (default slack.APIURL).
+	// APIURL is the Web API base for the code exchange (oauth.v2.access, or
+	// openid.connect.token and openid.connect.userInfo), ending in "/" (default slack.APIURL).
 	APIURL string
-	// AuthorizeURL is Slack's authorization page (default AuthorizeURL).
+	// AuthorizeURL is Slack's authorization page (default AuthorizeURL for the install flow,
+	// OpenIDAuthorizeURL for sign-in).
 	AuthorizeURL string
-	// StateKey signs the state parameter (HMAC-SHA256). Default: derived from ClientSecret.
+	// StateKey signs the state parameter (HMAC-SHA256). Default: derived from ClientSecret,
+	// the same for both flows; a state made for one flow is refused by the other.
 	StateKey []byte
-	// StateTTL is how long an install link stays good (default 10 minutes).
+	// StateTTL is how long a link to the authorization page stays good (default 10 minutes).
 	StateTTL time.Duration
+}
+
+// validate reports every problem of a, each message starting with flow ("slack install").
+func (a OAuthApp) validate(flow string) []error {
+	var errs []error
+	if a.ClientID == "" || a.ClientSecret == "" {
+		errs = append(errs, fmt.Errorf("%s: ClientID and ClientSecret are required", flow))
+	}
+	if u, err := url.Parse(a.RedirectURL); err != nil || u.Scheme == "" || u.Host == "" {
+		errs = append(errs, fmt.Errorf("%s: RedirectURL %q is not an absolute URL", flow, a.RedirectURL))
+	}
+	return errs
+}
+
+// withDefaults returns a with its unset fields defaulted; authorizeURL is the flow's
+// authorization page.
+func (a OAuthApp) withDefaults(authorizeURL string) OAuthApp {
+	if a.APIURL == "" {
+		a.APIURL = slack.APIURL
+	}
+	if a.AuthorizeURL == "" {
+		a.AuthorizeURL = authorizeURL
+	}
+	if len(a.StateKey) == 0 {
+		a.StateKey = defaultStateKey(a.ClientSecret)
+	}
+	if a.StateTTL <= 0 {
+		a.StateTTL = 10 * time.Minute
+	}
+	return a
+}
+
+// OAuthDeps are the collaborators both OAuth flows share; each defaults when nil.
+type OAuthDeps struct {
+	HTTPClient *http.Client     // talks to Slack (default: a 30-second timeout)
+	Logger     *slog.Logger     // default: discards
+	Now        func() time.Time // the clock of the state's expiry (default time.Now)
+}
+
+func (d OAuthDeps) withDefaults() OAuthDeps {
+	if d.HTTPClient == nil {
+		d.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return d
+}
+
+// serveGET answers a GET or HEAD request with the route of its path, a trailing "/" aside;
+// other methods get 405 and other paths 404, in JSON.
+func serveGET(w http.ResponseWriter, r *http.Request, routes map[string]http.HandlerFunc) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", http.MethodGet)
+		installJSON(w, http.StatusMethodNotAllowed, map[string]any{"error": "method not allowed"})
+		return
+	}
+	route, ok := routes[strings.TrimSuffix(r.URL.Path, "/")]
+	if !ok {
+		installJSON(w, http.StatusNotFound, map[string]any{"error": "not found"})
+		return
+	}
+	route(w, r)
+}
+
+// authorizedCode returns the code of Slack's callback query q, or answers 400 and returns ""
+// when Slack did not authorize the flow (what: "the installation") or sent no code.
+func authorizedCode(w http.ResponseWriter, q url.Values, what string) string {
+	if e := q.Get("error"); e != "" {
+		installJSON(w, http.StatusBadRequest, map[string]any{"error": "Slack did not authorize " + what + ": " + e})
+		return ""
+	}
+	code := q.Get("code")
+	if code == "" {
+		installJSON(w, http.StatusBadRequest, map[string]any{"error": "missing code"})
+	}
+	return code
+}
+
+// InstallConfig configures the OAuth v2 install flow.
+type InstallConfig struct {
+	OAuthApp
 	// DefaultKit is the starter kit when the install link names none (default "testing").
 	DefaultKit string
 }
@@ -73,10 +163,8 @@ type InstallDeps struct {
 	// the installer) and returns its id; created is false when it already existed. Required.
 	CreateCommunity func(ctx context.Context, in Installation) (communityID string, created bool, err error)
 	// CheckKit reports an unknown starter kit name (nil: every name is accepted).
-	CheckKit   func(name string) error
-	HTTPClient *http.Client
-	Logger     *slog.Logger
-	Now        func() time.Time
+	CheckKit func(name string) error
+	OAuthDeps
 }
 
 // Installer serves GET /auth/slack/install (a redirect to Slack's authorization page with a
@@ -90,61 +178,27 @@ type Installer struct {
 
 // NewInstaller returns the install flow's handler.
 func NewInstaller(cfg InstallConfig, deps InstallDeps) (*Installer, error) {
-	var errs []error
-	if cfg.ClientID == "" || cfg.ClientSecret == "" {
-		errs = append(errs, errors.New("slack install: ClientID and ClientSecret are required"))
-	}
-	if u, err := url.Parse(cfg.RedirectURL); err != nil || u.Scheme == "" || u.Host == "" {
-		errs = append(errs, fmt.Errorf("slack install: RedirectURL %q is not an absolute URL", cfg.RedirectURL))
-	}
+	errs := cfg.validate("slack install")
 	if deps.Tokens == nil || deps.Directory == nil || deps.CreateCommunity == nil {
 		errs = append(errs, errors.New("slack install: Tokens, Directory and CreateCommunity are required"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	if cfg.APIURL == "" {
-		cfg.APIURL = slack.APIURL
-	}
-	if cfg.AuthorizeURL == "" {
-		cfg.AuthorizeURL = AuthorizeURL
-	}
-	if len(cfg.StateKey) == 0 {
-		cfg.StateKey = defaultStateKey(cfg.ClientSecret)
-	}
-	if cfg.StateTTL <= 0 {
-		cfg.StateTTL = 10 * time.Minute
-	}
+	cfg.OAuthApp = cfg.withDefaults(AuthorizeURL)
 	if cfg.DefaultKit == "" {
 		cfg.DefaultKit = "testing"
 	}
-	if deps.HTTPClient == nil {
-		deps.HTTPClient = &http.Client{Timeout: 30 * time.Second}
-	}
-	if deps.Logger == nil {
-		deps.Logger = slog.New(slog.DiscardHandler)
-	}
-	if deps.Now == nil {
-		deps.Now = time.Now
-	}
+	deps.OAuthDeps = deps.OAuthDeps.withDefaults()
 	return &Installer{cfg: cfg, deps: deps}, nil
 }
 
 // ServeHTTP routes /auth/slack/install and /auth/slack/callback (GET only).
 func (in *Installer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", http.MethodGet)
-		installJSON(w, http.StatusMethodNotAllowed, map[string]any{"error": "method not allowed"})
-		return
-	}
-	switch strings.TrimSuffix(r.URL.Path, "/") {
-	case "/auth/slack/install":
-		in.install(w, r)
-	case "/auth/slack/callback":
-		in.callback(w, r)
-	default:
-		installJSON(w, http.StatusNotFound, map[string]any{"error": "not found"})
-	}
+	serveGET(w, r, map[string]http.HandlerFunc{
+		"/auth/slack/install":  in.install,
+		"/auth/slack/callback": in.callback,
+	})
 }
 
 func (in *Installer) install(w http.ResponseWriter, r *http.Request) {
@@ -181,13 +235,8 @@ func (in *Installer) callback(w http.ResponseWriter, r *http.Request) {
 		installJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid or expired state: start the installation again"})
 		return
 	}
-	if e := q.Get("error"); e != "" {
-		installJSON(w, http.StatusBadRequest, map[string]any{"error": "Slack did not authorize the installation: " + e})
-		return
-	}
-	code := q.Get("code")
+	code := authorizedCode(w, q, "the installation")
 	if code == "" {
-		installJSON(w, http.StatusBadRequest, map[string]any{"error": "missing code"})
 		return
 	}
 	ctx := r.Context()

@@ -44,8 +44,8 @@ func newInstallHarness(t *testing.T, dir Directory) *installHarness {
 	})
 	srv.Start()
 	t.Cleanup(srv.Stop)
-	in, err := NewInstaller(InstallConfig{ClientID: "cid", ClientSecret: "csecret", RedirectURL: "https://pk.example/auth/slack/callback",
-		APIURL: srv.GetAPIURL()}, InstallDeps{
+	in, err := NewInstaller(InstallConfig{OAuthApp: OAuthApp{ClientID: "cid", ClientSecret: "csecret",
+		RedirectURL: "https://pk.example/auth/slack/callback", APIURL: srv.GetAPIURL()}}, InstallDeps{
 		Tokens: h.tokens, Directory: dir,
 		CreateCommunity: func(_ context.Context, in Installation) (string, bool, error) {
 			h.mu.Lock()
@@ -53,7 +53,7 @@ func newInstallHarness(t *testing.T, dir Directory) *installHarness {
 			h.created = append(h.created, in)
 			return "c-new", true, nil
 		},
-		Now: func() time.Time { h.mu.Lock(); defer h.mu.Unlock(); return h.now },
+		OAuthDeps: OAuthDeps{Now: func() time.Time { h.mu.Lock(); defer h.mu.Unlock(); return h.now }},
 	})
 	if err != nil {
 		t.Fatal(err)

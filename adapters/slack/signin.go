@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -29,22 +28,7 @@ const signInCookie = "policykit_slack_signin"
 
 // SignInConfig configures "Sign in with Slack".
 type SignInConfig struct {
-	ClientID     string // SLACK_CLIENT_ID
-	ClientSecret string // SLACK_CLIENT_SECRET
-	// RedirectURL is the callback Slack sends the member back to
-	// (<POLICYKIT_BASE_URL>/auth/slack/signin/callback); it must be one of the app's
-	// redirect URLs.
-	RedirectURL string
-	// APIURL is the Web API base for openid.connect.token and openid.connect.userInfo,
-	// ending in "/" (default slack.APIURL).
-	APIURL string
-	// AuthorizeURL is Slack's authorization page (default OpenIDAuthorizeURL).
-	AuthorizeURL string
-	// StateKey signs the state parameter (HMAC-SHA256). Default: derived from ClientSecret,
-	// as the install flow's; a state made for one flow is refused by the other.
-	StateKey []byte
-	// StateTTL is how long a sign-in link stays good (default 10 minutes).
-	StateTTL time.Duration
+	OAuthApp
 }
 
 // SignInDeps are the sign-in flow's collaborators.
@@ -56,10 +40,8 @@ type SignInDeps struct {
 	EnsureUser func(ctx context.Context, communityID, memberID string) (string, error)
 	// SignIn starts the browser session of the community user userID, whose Slack member id
 	// is slackUserID, and sets its cookie on w. Required.
-	SignIn     func(ctx context.Context, communityID, userID, slackUserID string, w http.ResponseWriter) error
-	HTTPClient *http.Client
-	Logger     *slog.Logger
-	Now        func() time.Time
+	SignIn func(ctx context.Context, communityID, userID, slackUserID string, w http.ResponseWriter) error
+	OAuthDeps
 }
 
 // SignInHandler serves GET /auth/slack/login (a redirect to Slack's OpenID Connect
@@ -74,58 +56,24 @@ type SignInHandler struct {
 
 // NewSignInHandler returns the sign-in flow's handler.
 func NewSignInHandler(cfg SignInConfig, deps SignInDeps) (*SignInHandler, error) {
-	var errs []error
-	if cfg.ClientID == "" || cfg.ClientSecret == "" {
-		errs = append(errs, errors.New("slack sign-in: ClientID and ClientSecret are required"))
-	}
-	if u, err := url.Parse(cfg.RedirectURL); err != nil || u.Scheme == "" || u.Host == "" {
-		errs = append(errs, fmt.Errorf("slack sign-in: RedirectURL %q is not an absolute URL", cfg.RedirectURL))
-	}
+	errs := cfg.validate("slack sign-in")
 	if deps.Directory == nil || deps.SignIn == nil {
 		errs = append(errs, errors.New("slack sign-in: Directory and SignIn are required"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	if cfg.APIURL == "" {
-		cfg.APIURL = slack.APIURL
-	}
-	if cfg.AuthorizeURL == "" {
-		cfg.AuthorizeURL = OpenIDAuthorizeURL
-	}
-	if len(cfg.StateKey) == 0 {
-		cfg.StateKey = defaultStateKey(cfg.ClientSecret)
-	}
-	if cfg.StateTTL <= 0 {
-		cfg.StateTTL = 10 * time.Minute
-	}
-	if deps.HTTPClient == nil {
-		deps.HTTPClient = &http.Client{Timeout: 30 * time.Second}
-	}
-	if deps.Logger == nil {
-		deps.Logger = slog.New(slog.DiscardHandler)
-	}
-	if deps.Now == nil {
-		deps.Now = time.Now
-	}
+	cfg.OAuthApp = cfg.withDefaults(OpenIDAuthorizeURL)
+	deps.OAuthDeps = deps.OAuthDeps.withDefaults()
 	return &SignInHandler{cfg: cfg, deps: deps}, nil
 }
 
 // ServeHTTP routes /auth/slack/login and /auth/slack/signin/callback (GET only).
 func (h *SignInHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", http.MethodGet)
-		installJSON(w, http.StatusMethodNotAllowed, map[string]any{"error": "method not allowed"})
-		return
-	}
-	switch strings.TrimSuffix(r.URL.Path, "/") {
-	case "/auth/slack/login":
-		h.login(w, r)
-	case "/auth/slack/signin/callback":
-		h.callback(w, r)
-	default:
-		installJSON(w, http.StatusNotFound, map[string]any{"error": "not found"})
-	}
+	serveGET(w, r, map[string]http.HandlerFunc{
+		"/auth/slack/login":           h.login,
+		"/auth/slack/signin/callback": h.callback,
+	})
 }
 
 func (h *SignInHandler) states() stateSigner {
@@ -176,13 +124,8 @@ func (h *SignInHandler) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.setNonceCookie(w, "", -1)
-	if e := q.Get("error"); e != "" {
-		installJSON(w, http.StatusBadRequest, map[string]any{"error": "Slack did not authorize the sign-in: " + e})
-		return
-	}
-	code := q.Get("code")
+	code := authorizedCode(w, q, "the sign-in")
 	if code == "" {
-		installJSON(w, http.StatusBadRequest, map[string]any{"error": "missing code"})
 		return
 	}
 	ctx := r.Context()

@@ -71,8 +71,8 @@ func newSignInHarness(t *testing.T) *signInHarness {
 	t.Cleanup(srv.Close)
 
 	var err error
-	sh.h, err = NewSignInHandler(SignInConfig{ClientID: "cid", ClientSecret: "csecret",
-		RedirectURL: "https://pk.example/auth/slack/signin/callback", APIURL: srv.URL + "/api/"}, SignInDeps{
+	sh.h, err = NewSignInHandler(SignInConfig{OAuthApp: OAuthApp{ClientID: "cid", ClientSecret: "csecret",
+		RedirectURL: "https://pk.example/auth/slack/signin/callback", APIURL: srv.URL + "/api/"}}, SignInDeps{
 		Directory: StaticDirectory{Teams: map[string]string{"T123": "c1"}, Users: map[string]map[string]string{"c1": {"U123": "user-1"}}},
 		EnsureUser: func(_ context.Context, communityID, member string) (string, error) {
 			sh.mu.Lock()
@@ -87,7 +87,7 @@ func newSignInHarness(t *testing.T) *signInHarness {
 			http.SetCookie(w, &http.Cookie{Name: "policykit_session", Value: "session-of-" + userID, Path: "/"})
 			return nil
 		},
-		Now: func() time.Time { sh.mu.Lock(); defer sh.mu.Unlock(); return sh.now },
+		OAuthDeps: OAuthDeps{Now: func() time.Time { sh.mu.Lock(); defer sh.mu.Unlock(); return sh.now }},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -303,7 +303,7 @@ func TestSignInCallbackRefusals(t *testing.T) {
 }
 
 func TestNewSignInHandlerReportsEveryProblem(t *testing.T) {
-	_, err := NewSignInHandler(SignInConfig{RedirectURL: "/relative"}, SignInDeps{})
+	_, err := NewSignInHandler(SignInConfig{OAuthApp: OAuthApp{RedirectURL: "/relative"}}, SignInDeps{})
 	for _, want := range []string{"ClientID", "RedirectURL", "Directory and SignIn"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("error %v does not name %s", err, want)

@@ -10,8 +10,6 @@ import (
 
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
-	"github.com/policykit-go/policykit/engine"
-	"github.com/policykit-go/policykit/starterkits"
 )
 
 // `policykit adapter slack` as its own process meets `policykit serve` (another process)
@@ -26,20 +24,8 @@ func TestSlackAdapterAsItsOwnProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer app.Close()
-	kit, err := starterkits.Load("testing")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := engine.NewCommunity(ctx, app.Store(), domain.CreateCommunity{CommunityID: "garden", Name: "Garden", Platform: domain.PlatformSlack, ExternalID: "T1"},
-		kit, domain.RegisterUser{UserID: "alice", Username: "UALICE", ReadableName: "Alice", IsAdmin: true}, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := engine.UpdateCommunity(ctx, app.Store(), "garden", engine.NewMeta(), func(c *domain.Community) ([]domain.Event, error) {
-		return c.DecideAddPolicy(domain.AddPolicy{PolicyID: "rename-vote", Kind: domain.KindPlatform, Name: "Vote on renaming Slack channels",
-			ActionTypes: []string{domain.ActionSlackRenameConversation}, PolicyCode: renameVote}, time.Now())
-	}); err != nil {
-		t.Fatal(err)
-	}
+	newSlackGarden(t, app, domain.AddPolicy{PolicyID: "rename-vote", Kind: domain.KindPlatform, Name: "Vote on renaming Slack channels",
+		ActionTypes: []string{domain.ActionSlackRenameConversation}, PolicyCode: renameVote})
 	fake, apiURL := newE2ESlack(t)
 	busEnv := []string{"POLICYKIT_BUS=postgres", "POLICYKIT_BUS_NAMESPACE=" + cfg.Bus.Namespace}
 

@@ -80,18 +80,7 @@ func TestAppServesOnlyTheGraphQLAllowList(t *testing.T) {
 		_ = app.Pool().QueryRow(ctx, `SELECT count(*) FROM communities WHERE id = 'garden'`).Scan(&n)
 		return n == 1
 	})
-	accounts := graph.NewAccounts(app.Pool())
-	acc, err := accounts.Register(ctx, "alice", "alice-secret")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := accounts.LinkMember(ctx, acc.ID, "garden", "alice"); err != nil {
-		t.Fatal(err)
-	}
-	_, token, err := accounts.CreateAPIToken(ctx, acc.ID, "e2e")
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := mustAPIToken(t, app, "alice", "garden", "alice")
 	post := func(body map[string]any) string {
 		t.Helper()
 		b, _ := json.Marshal(body)

@@ -23,19 +23,7 @@ func TestAppServesGraphQL(t *testing.T) {
 	defer stop()
 	seedCommunity(t, app)
 	base := "http://" + app.listener.Addr().String()
-	ctx := context.Background()
-	accounts := graph.NewAccounts(app.Pool())
-	acc, err := accounts.Register(ctx, "alice", "alice-secret")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := accounts.LinkMember(ctx, acc.ID, "garden", "alice"); err != nil {
-		t.Fatal(err)
-	}
-	_, token, err := accounts.CreateAPIToken(ctx, acc.ID, "e2e")
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := mustAPIToken(t, app, "alice", "garden", "alice")
 
 	send := func(authorization, query string, vars map[string]any) map[string]any {
 		t.Helper()
@@ -100,4 +88,24 @@ func TestAppServesGraphQL(t *testing.T) {
 	if DefaultConfig().GraphQL {
 		t.Fatal("the GraphQL API is on by default")
 	}
+}
+
+// mustAPIToken registers an account (password username+"-secret"), links it to the user of
+// the community and returns an API token of it.
+func mustAPIToken(t testing.TB, app *App, username, communityID, userID string) string {
+	t.Helper()
+	ctx := context.Background()
+	accounts := graph.NewAccounts(app.Pool())
+	acc, err := accounts.Register(ctx, username, username+"-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := accounts.LinkMember(ctx, acc.ID, communityID, userID); err != nil {
+		t.Fatal(err)
+	}
+	_, token, err := accounts.CreateAPIToken(ctx, acc.ID, "e2e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
 }

@@ -114,30 +114,27 @@ func (a *App) slackAuthRoutes() http.Handler {
 	if getenv("SLACK_TOKEN_KEY") == "" {
 		a.log.Warn("SLACK_TOKEN_KEY is unset: the bot tokens of installed workspaces are kept in memory and lost on restart")
 	}
-	in, err := slackadapter.NewInstaller(slackadapter.InstallConfig{
-		ClientID: id, ClientSecret: secret,
-		RedirectURL: a.cfg.WebBaseURL + "/auth/slack/callback",
-		APIURL:      getenv("SLACK_API_URL"),
-	}, slackadapter.InstallDeps{
+	// One Slack app serves both flows, each with its own callback.
+	oauthApp := func(callback string) slackadapter.OAuthApp {
+		return slackadapter.OAuthApp{ClientID: id, ClientSecret: secret,
+			RedirectURL: a.cfg.WebBaseURL + callback, APIURL: getenv("SLACK_API_URL")}
+	}
+	in, err := slackadapter.NewInstaller(slackadapter.InstallConfig{OAuthApp: oauthApp("/auth/slack/callback")}, slackadapter.InstallDeps{
 		Tokens:          a.slack.Tokens(),
 		Directory:       slackadapter.PostgresDirectory{Pool: a.pool},
 		CreateCommunity: slackCommunityCreator(a.store, time.Now),
 		CheckKit:        func(name string) error { _, err := starterkits.Load(name); return err },
-		Logger:          a.log.With("component", "slack-install"),
+		OAuthDeps:       slackadapter.OAuthDeps{Logger: a.log.With("component", "slack-install")},
 	})
 	if err != nil {
 		a.log.Error("the Slack install flow is not served", "err", err)
 		return notConfigured("Slack installation", "SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and POLICYKIT_BASE_URL ("+err.Error()+")")
 	}
-	signIn, err := slackadapter.NewSignInHandler(slackadapter.SignInConfig{
-		ClientID: id, ClientSecret: secret,
-		RedirectURL: a.cfg.WebBaseURL + "/auth/slack/signin/callback",
-		APIURL:      getenv("SLACK_API_URL"),
-	}, slackadapter.SignInDeps{
+	signIn, err := slackadapter.NewSignInHandler(slackadapter.SignInConfig{OAuthApp: oauthApp("/auth/slack/signin/callback")}, slackadapter.SignInDeps{
 		Directory:  slackadapter.PostgresDirectory{Pool: a.pool},
 		EnsureUser: slackUserRegistrar(a.store, time.Now),
 		SignIn:     slackSessionStarter(graph.NewAccounts(a.pool), graph.DefaultSessionTTL, strings.HasPrefix(a.cfg.WebBaseURL, "https://")),
-		Logger:     a.log.With("component", "slack-signin"),
+		OAuthDeps:  slackadapter.OAuthDeps{Logger: a.log.With("component", "slack-signin")},
 	})
 	if err != nil {
 		a.log.Error("Sign in with Slack is not served", "err", err)

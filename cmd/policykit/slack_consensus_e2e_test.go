@@ -12,9 +12,7 @@ import (
 	"time"
 
 	"github.com/policykit-go/policykit/domain"
-	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/policytest"
-	"github.com/policykit-go/policykit/starterkits"
 )
 
 // consensusVote is seed 5.8 "Consensus vote in Slack with restricted voting + reminder"
@@ -41,35 +39,14 @@ func startConsensusVote(t *testing.T, now func() time.Time) *consensusVote {
 		now = time.Now
 	}
 	fake, apiURL := newRecordingSlack(t)
-	cfg := engineConfig(t, "gochannel")
-	cfg.LogPlatforms = []string{domain.PlatformLog}
-	cfg.RecheckInterval = 100 * time.Millisecond
-	cfg.now = now
-	env := map[string]string{"SLACK_SIGNING_SECRET": "shh", "SLACK_API_URL": apiURL, "SLACK_TEAM_ID": "T1", "SLACK_BOT_TOKEN": "xoxb-garden"}
-	cfg.getenv = func(k string) string { return env[k] }
-	app, stop := startApp(t, cfg)
-	t.Cleanup(stop)
-	ctx := context.Background()
-	v := &consensusVote{t: t, app: app, fake: fake, hook: "http://" + app.listener.Addr().String() + "/api/hooks/slack", voteTS: "1700000001.000001"}
-
-	kit, err := starterkits.Load("testing")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := engine.NewCommunity(ctx, app.Store(), domain.CreateCommunity{CommunityID: "garden", Name: "Garden", Platform: domain.PlatformSlack, ExternalID: "T1"},
-		kit, domain.RegisterUser{UserID: "admin", Username: "UADMIN", ReadableName: "Admin", IsAdmin: true}, now()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := engine.UpdateCommunity(ctx, app.Store(), "garden", engine.NewMeta(), func(c *domain.Community) ([]domain.Event, error) {
-		return c.DecideAddPolicy(domain.AddPolicyOf("consensus", scenario.Policies[0].Spec), now())
-	}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the slack platform in the read model", func() bool {
-		var n int
-		_ = app.Pool().QueryRow(ctx, `SELECT count(*) FROM community_platforms WHERE external_id = 'T1'`).Scan(&n)
-		return n == 1
+	app, hook := startSlackApp(t, apiURL, func(cfg *Config) {
+		cfg.RecheckInterval = 100 * time.Millisecond
+		cfg.now = now
 	})
+	ctx := context.Background()
+	v := &consensusVote{t: t, app: app, fake: fake, hook: hook, voteTS: "1700000001.000001"}
+	newSlackGarden(t, app, domain.AddPolicyOf("consensus", scenario.Policies[0].Spec))
+	awaitSlackGarden(t, app)
 
 	body := fmt.Sprintf(`{"type":"event_callback","team_id":"T1","event_id":"Ev-core","event_time":%d,
 		"event":{"type":"message","channel":"C0CORE","user":"U01","text":"core-group-vote adopt the new code of conduct","ts":"1700000000.000100","channel_type":"channel"}}`,

@@ -100,6 +100,56 @@ func trySignedPost(hook, secret, contentType string, body []byte) (int, error) {
 	return resp.StatusCode, nil
 }
 
+// startSlackApp starts the App with its own Slack adapter, which talks to the fake Slack at
+// apiURL for workspace T1 (bot token xoxb-garden, signing secret "shh") and serves the hook
+// it returns; tweak (when not nil) adjusts the configuration first.
+func startSlackApp(t *testing.T, apiURL string, tweak func(*Config)) (app *App, hook string) {
+	t.Helper()
+	cfg := engineConfig(t, "gochannel")
+	cfg.LogPlatforms = []string{domain.PlatformLog}
+	env := map[string]string{"SLACK_SIGNING_SECRET": "shh", "SLACK_API_URL": apiURL, "SLACK_TEAM_ID": "T1", "SLACK_BOT_TOKEN": "xoxb-garden"}
+	cfg.getenv = func(k string) string { return env[k] }
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	app, stop := startApp(t, cfg)
+	t.Cleanup(stop)
+	return app, "http://" + app.listener.Addr().String() + "/api/hooks/slack"
+}
+
+// newSlackGarden creates the community "garden" of Slack workspace T1 with the Testing kit
+// and alice (UALICE) its admin, and adds the policies.
+func newSlackGarden(t testing.TB, app *App, policies ...domain.AddPolicy) {
+	t.Helper()
+	ctx := context.Background()
+	kit, err := starterkits.Load("testing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := engine.NewCommunity(ctx, app.Store(), domain.CreateCommunity{CommunityID: "garden", Name: "Garden", Platform: domain.PlatformSlack, ExternalID: "T1"},
+		kit, domain.RegisterUser{UserID: "alice", Username: "UALICE", ReadableName: "Alice", IsAdmin: true}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range policies {
+		if _, err := engine.UpdateCommunity(ctx, app.Store(), "garden", engine.NewMeta(), func(c *domain.Community) ([]domain.Event, error) {
+			return c.DecideAddPolicy(p, time.Now())
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// awaitSlackGarden waits for garden's workspace to reach the read models, where the adapter
+// looks communities up.
+func awaitSlackGarden(t testing.TB, app *App) {
+	t.Helper()
+	waitFor(t, "the slack platform in the read model", func() bool {
+		var n int
+		_ = app.Pool().QueryRow(context.Background(), `SELECT count(*) FROM community_platforms WHERE external_id = 'T1'`).Scan(&n)
+		return n == 1
+	})
+}
+
 // The seed's "Vote on renaming Slack channels" through the whole App and the Slack adapter:
 // a signed channel_rename comes in; the engine reverts it and starts a vote; a member clicks
 // thumbs up; the engine executes the rename and posts in the vote's thread.
@@ -111,20 +161,8 @@ func TestSlackRenameVoteEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	kit, err := starterkits.Load("testing")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := engine.NewCommunity(ctx, app.Store(), domain.CreateCommunity{CommunityID: "garden", Name: "Garden", Platform: domain.PlatformSlack, ExternalID: "T1"},
-		kit, domain.RegisterUser{UserID: "alice", Username: "UALICE", ReadableName: "Alice", IsAdmin: true}, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := engine.UpdateCommunity(ctx, app.Store(), "garden", engine.NewMeta(), func(c *domain.Community) ([]domain.Event, error) {
-		return c.DecideAddPolicy(domain.AddPolicy{PolicyID: "rename-vote", Kind: domain.KindPlatform, Name: "Vote on renaming Slack channels",
-			ActionTypes: []string{domain.ActionSlackRenameConversation}, PolicyCode: renameVote}, time.Now())
-	}); err != nil {
-		t.Fatal(err)
-	}
+	newSlackGarden(t, app, domain.AddPolicy{PolicyID: "rename-vote", Kind: domain.KindPlatform, Name: "Vote on renaming Slack channels",
+		ActionTypes: []string{domain.ActionSlackRenameConversation}, PolicyCode: renameVote})
 
 	fake, apiURL := newE2ESlack(t)
 	env := map[string]string{"SLACK_SIGNING_SECRET": "shh", "SLACK_API_URL": apiURL, "SLACK_TEAM_ID": "T1", "SLACK_BOT_TOKEN": "xoxb-garden"}
@@ -141,11 +179,7 @@ func TestSlackRenameVoteEndToEnd(t *testing.T) {
 	if _, err := app.Pool().Exec(ctx, `INSERT INTO slack_channel_names (team_id, channel, name) VALUES ('T1', 'C1', 'general')`); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the slack platform in the read model", func() bool {
-		var n int
-		_ = app.Pool().QueryRow(ctx, `SELECT count(*) FROM community_platforms WHERE external_id = 'T1'`).Scan(&n)
-		return n == 1
-	})
+	awaitSlackGarden(t, app)
 
 	rename := fmt.Sprintf(`{"type":"event_callback","team_id":"T1","event_id":"Ev-e2e","event_time":%d,
 		"event":{"type":"channel_rename","channel":{"id":"C1","name":"new-name","created":1600000000}}}`, time.Now().Unix())

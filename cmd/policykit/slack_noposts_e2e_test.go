@@ -14,7 +14,6 @@ import (
 
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/engine"
-	"github.com/policykit-go/policykit/starterkits"
 )
 
 // The seed's "Don't allow posts in Slack channel" (5.6), as testdata/scenarios gives it.
@@ -95,34 +94,11 @@ func (f *recordingSlack) seen(method string) []url.Values {
 // left alone.
 func TestSlackDontAllowPostsEndToEnd(t *testing.T) {
 	fake, apiURL := newRecordingSlack(t)
-	cfg := engineConfig(t, "gochannel")
-	cfg.LogPlatforms = []string{domain.PlatformLog}
-	env := map[string]string{"SLACK_SIGNING_SECRET": "shh", "SLACK_API_URL": apiURL, "SLACK_TEAM_ID": "T1", "SLACK_BOT_TOKEN": "xoxb-garden"}
-	cfg.getenv = func(k string) string { return env[k] }
-	app, stop := startApp(t, cfg)
-	defer stop()
+	app, hook := startSlackApp(t, apiURL, nil)
+	newSlackGarden(t, app, domain.AddPolicy{PolicyID: "no-posts", Kind: domain.KindPlatform, Name: "Don't allow posts in Slack channel",
+		ActionTypes: []string{domain.ActionSlackPostMessage}, PolicyCode: dontAllowPosts})
+	awaitSlackGarden(t, app)
 	ctx := context.Background()
-	hook := "http://" + app.listener.Addr().String() + "/api/hooks/slack"
-
-	kit, err := starterkits.Load("testing")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := engine.NewCommunity(ctx, app.Store(), domain.CreateCommunity{CommunityID: "garden", Name: "Garden", Platform: domain.PlatformSlack, ExternalID: "T1"},
-		kit, domain.RegisterUser{UserID: "alice", Username: "UALICE", ReadableName: "Alice", IsAdmin: true}, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := engine.UpdateCommunity(ctx, app.Store(), "garden", engine.NewMeta(), func(c *domain.Community) ([]domain.Event, error) {
-		return c.DecideAddPolicy(domain.AddPolicy{PolicyID: "no-posts", Kind: domain.KindPlatform, Name: "Don't allow posts in Slack channel",
-			ActionTypes: []string{domain.ActionSlackPostMessage}, PolicyCode: dontAllowPosts}, time.Now())
-	}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the slack platform in the read model", func() bool {
-		var n int
-		_ = app.Pool().QueryRow(ctx, `SELECT count(*) FROM community_platforms WHERE external_id = 'T1'`).Scan(&n)
-		return n == 1
-	})
 	post := func(eventID, channel, ts string) {
 		t.Helper()
 		body := fmt.Sprintf(`{"type":"event_callback","team_id":"T1","event_id":%q,"event_time":%d,

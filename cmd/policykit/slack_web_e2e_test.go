@@ -10,9 +10,6 @@ import (
 	"time"
 
 	"github.com/policykit-go/policykit/domain"
-	"github.com/policykit-go/policykit/engine"
-	"github.com/policykit-go/policykit/graph"
-	"github.com/policykit-go/policykit/starterkits"
 )
 
 // Slack actions proposed from PolicyKit's web (the GraphQL API) rather than from Slack: once
@@ -20,40 +17,11 @@ import (
 // scheduled with chat.scheduleMessage, a kick is conversations.kick.
 func TestSlackActionsProposedFromTheWeb(t *testing.T) {
 	fake, apiURL := newRecordingSlack(t)
-	cfg := engineConfig(t, "gochannel")
-	cfg.LogPlatforms = []string{domain.PlatformLog}
-	cfg.GraphQL = true
-	env := map[string]string{"SLACK_SIGNING_SECRET": "shh", "SLACK_API_URL": apiURL, "SLACK_TEAM_ID": "T1", "SLACK_BOT_TOKEN": "xoxb-garden"}
-	cfg.getenv = func(k string) string { return env[k] }
-	app, stop := startApp(t, cfg)
-	defer stop()
+	app, _ := startSlackApp(t, apiURL, func(cfg *Config) { cfg.GraphQL = true })
 	ctx := context.Background()
-
-	kit, err := starterkits.Load("testing")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := engine.NewCommunity(ctx, app.Store(), domain.CreateCommunity{CommunityID: "garden", Name: "Garden", Platform: domain.PlatformSlack, ExternalID: "T1"},
-		kit, domain.RegisterUser{UserID: "alice", Username: "UALICE", ReadableName: "Alice", IsAdmin: true}, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the community in the read model", func() bool {
-		var n int
-		_ = app.Pool().QueryRow(ctx, `SELECT count(*) FROM community_platforms WHERE external_id = 'T1'`).Scan(&n)
-		return n == 1
-	})
-	accounts := graph.NewAccounts(app.Pool())
-	acc, err := accounts.Register(ctx, "alice", "alice-secret")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := accounts.LinkMember(ctx, acc.ID, "garden", "alice"); err != nil {
-		t.Fatal(err)
-	}
-	_, token, err := accounts.CreateAPIToken(ctx, acc.ID, "e2e")
-	if err != nil {
-		t.Fatal(err)
-	}
+	newSlackGarden(t, app)
+	awaitSlackGarden(t, app)
+	token := mustAPIToken(t, app, "alice", "garden", "alice")
 
 	propose := func(actionType, fields string) string {
 		t.Helper()
