@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,17 +80,7 @@ func TestAppServesOnlyTheGraphQLAllowList(t *testing.T) {
 	token := mustAPIToken(t, app, "alice", "garden", "alice")
 	post := func(body map[string]any) string {
 		t.Helper()
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest(http.MethodPost, "http://"+app.listener.Addr().String()+"/graphql", bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		out, _ := io.ReadAll(resp.Body)
-		return string(out)
+		return string(postGraphQL(t, app, "Bearer "+token, body))
 	}
 	byHash := map[string]any{"extensions": map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": graph.QueryHash(listed)}}}
 	if out := post(byHash); !strings.Contains(out, `"garden"`) {

@@ -27,18 +27,7 @@ func TestAppServesGraphQL(t *testing.T) {
 
 	send := func(authorization, query string, vars map[string]any) map[string]any {
 		t.Helper()
-		body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-		req, _ := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if authorization != "" {
-			req.Header.Set("Authorization", authorization)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
+		raw := postGraphQL(t, app, authorization, map[string]any{"query": query, "variables": vars})
 		var out map[string]any
 		if err := json.Unmarshal(raw, &out); err != nil {
 			t.Fatalf("response %s: %v", raw, err)
@@ -108,4 +97,29 @@ func mustAPIToken(t testing.TB, app *App, username, communityID, userID string) 
 		t.Fatal(err)
 	}
 	return token
+}
+
+// postGraphQL posts a request body (JSON-encoded) to the App's /graphql with the
+// Authorization header ("" for none) and returns the response body.
+func postGraphQL(t testing.TB, app *App, authorization string, body any) []byte {
+	t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+app.listener.Addr().String()+"/graphql", bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }

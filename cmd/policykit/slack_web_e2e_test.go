@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"testing"
 	"time"
 
@@ -25,19 +22,10 @@ func TestSlackActionsProposedFromTheWeb(t *testing.T) {
 
 	propose := func(actionType, fields string) string {
 		t.Helper()
-		body, _ := json.Marshal(map[string]any{
+		raw := postGraphQL(t, app, "Bearer "+token, map[string]any{
 			"query":     `mutation($in: ProposeActionInput!) { proposeAction(input: $in) { action { id status } proposal { status } } }`,
 			"variables": map[string]any{"in": map[string]any{"communityId": "garden", "actionType": actionType, "fieldsJSON": fields}},
 		})
-		req, _ := http.NewRequest(http.MethodPost, "http://"+app.listener.Addr().String()+"/graphql", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
 		var out struct {
 			Data struct {
 				ProposeAction struct {
