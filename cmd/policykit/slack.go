@@ -29,7 +29,8 @@ import (
 //
 // Environment: SLACK_SIGNING_SECRET (required), SLACK_TOKEN_KEY (base64 of 32 bytes: bot
 // tokens are kept encrypted in Postgres; unset: in memory only), SLACK_TEAM_ID and
-// SLACK_BOT_TOKEN (a workspace's bot token, stored at start), SLACK_APP_TOKEN (xapp-...:
+// SLACK_BOT_TOKEN (a workspace's bot token, stored at start), SLACK_USER_TOKEN (with them:
+// a workspace admin's user token, which deletes members' posts), SLACK_APP_TOKEN (xapp-...:
 // also receive over Socket Mode), SLACK_API_URL (tests).
 //
 // The caller serves the adapter at POST /api/hooks/slack, runs Adapter.Run(ctx, bus, ready)
@@ -60,6 +61,11 @@ func newSlackAdapter(ctx context.Context, pool *pgxpool.Pool, store eventstore.S
 	if team, token := getenv("SLACK_TEAM_ID"), getenv("SLACK_BOT_TOKEN"); team != "" && token != "" {
 		if err := tokens.SaveBotToken(ctx, team, token); err != nil {
 			return nil, err
+		}
+		if user := getenv("SLACK_USER_TOKEN"); user != "" {
+			if err := tokens.SaveUserToken(ctx, team, user); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return slackadapter.New(cfg, slackadapter.Deps{

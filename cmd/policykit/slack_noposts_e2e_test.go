@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -69,6 +70,9 @@ func newRecordingSlack(t *testing.T) (*recordingSlack, string) {
 		for m, answer := range answers {
 			c.Handle("/"+m, func(w http.ResponseWriter, r *http.Request) {
 				_ = r.ParseForm()
+				if token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "); token != "" && r.Form.Get("token") == "" {
+					r.Form.Set("token", token) // recorded with the call's form
+				}
 				f.mu.Lock()
 				f.calls[m] = append(f.calls[m], r.Form)
 				res := answer(r.Form)
@@ -94,7 +98,15 @@ func (f *recordingSlack) seen(method string) []url.Values {
 // left alone.
 func TestSlackDontAllowPostsEndToEnd(t *testing.T) {
 	fake, apiURL := newRecordingSlack(t)
-	app, hook := startSlackApp(t, apiURL, nil)
+	app, hook := startSlackApp(t, apiURL, func(cfg *Config) {
+		getenv := cfg.getenv
+		cfg.getenv = func(k string) string {
+			if k == "SLACK_USER_TOKEN" {
+				return "xoxp-admin"
+			}
+			return getenv(k)
+		}
+	})
 	newSlackGarden(t, app, domain.AddPolicy{PolicyID: "no-posts", Kind: domain.KindPlatform, Name: "Don't allow posts in Slack channel",
 		ActionTypes: []string{domain.ActionSlackPostMessage}, PolicyCode: dontAllowPosts})
 	awaitSlackGarden(t, app)
@@ -127,6 +139,13 @@ func TestSlackDontAllowPostsEndToEnd(t *testing.T) {
 	del := fake.seen("chat.delete")
 	if len(del) != 1 || del[0].Get("channel") != "C025LDZ76R3" || del[0].Get("ts") != "1700000000.000200" {
 		t.Fatalf("deleted %v", del)
+	}
+	// Slack lets a bot delete only its own posts: the member's is deleted with the admin's token.
+	if tok := del[0].Get("token"); tok != "xoxp-admin" {
+		t.Errorf("chat.delete with token %q, want the admin's user token", tok)
+	}
+	if eph := fake.seen("chat.postEphemeral"); len(eph) > 0 && eph[0].Get("token") != "xoxb-garden" {
+		t.Errorf("notice posted with token %q, want the bot's", eph[0].Get("token"))
 	}
 	eph := fake.seen("chat.postEphemeral")
 	if len(eph) != 1 || eph[0].Get("channel") != "C025LDZ76R3" || eph[0].Get("user") != "UBOB" ||
