@@ -88,6 +88,19 @@ type Community struct {
 	Version int64
 }
 
+// Clone copies the state, so that applying events to the copy leaves c unchanged. Apply
+// replaces map values and never changes a slice in place, so copying the maps is enough.
+func (c *Community) Clone() *Community {
+	d := *c
+	d.Platforms = copyOf(c.Platforms)
+	d.Users = copyOf(c.Users)
+	d.Roles = copyOf(c.Roles)
+	d.Docs = copyOf(c.Docs)
+	d.Policies = copyOf(c.Policies)
+	d.PolicyVersions = copyOf(c.PolicyVersions)
+	return &d
+}
+
 // NewCommunityFromEvents folds a community stream into its state.
 func NewCommunityFromEvents(events []Event) *Community {
 	c := &Community{}

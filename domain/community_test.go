@@ -396,3 +396,21 @@ func TestPolicyVersionsAndHash(t *testing.T) {
 	_, err = c.DecideChangePolicy(change, at(10))
 	mustCode(t, err, domain.CodeInvalid)
 }
+
+func TestCloneIsIndependent(t *testing.T) {
+	c, _ := mustCommunity(t)
+	before := len(c.PolicyVersions)
+	d := c.Clone()
+	mustApply(t, d)(d.DecideAddPolicy(domain.AddPolicy{PolicyID: "p-clone", Kind: domain.KindPlatform, Name: "Cloned",
+		PolicyCode: domain.PolicyCode{Filter: "return True\n", Initialize: "pass\n", Check: "return PASSED\n", Notify: "pass\n", Success: "pass\n", Fail: "pass\n"}}, at(5)))
+	mustApply(t, d)(d.DecideRegisterUser(domain.RegisterUser{UserID: "u-clone", Platform: domain.PlatformSlack, Username: "UCLONE"}, at(5)))
+	if _, ok := d.Policies["p-clone"]; !ok || len(d.PolicyVersions) != before+1 {
+		t.Fatalf("clone: policies %v, %d versions", d.Policies, len(d.PolicyVersions))
+	}
+	if _, ok := c.Policies["p-clone"]; ok || len(c.PolicyVersions) != before || c.Version == d.Version {
+		t.Errorf("the original changed with its clone: %d versions, version %d", len(c.PolicyVersions), c.Version)
+	}
+	if _, ok := c.Users["u-clone"]; ok {
+		t.Error("the original gained the clone's user")
+	}
+}

@@ -134,7 +134,7 @@ func (c *Community) DecideApplyStarterKit(cmd ApplyStarterKit, now time.Time) ([
 	if len(cmd.PolicyIDs) != len(specs) {
 		return nil, Invalid("starter kit %q has %d policies, %d ids given", cmd.Kit.Name, len(specs), len(cmd.PolicyIDs))
 	}
-	scratch := c.clone()
+	scratch := c.Clone()
 	h := c.header(now, "")
 	var out []Event
 	emit := func(events []Event, err error) error {
@@ -196,18 +196,6 @@ func (c *Community) UserGroup(group, creatorID string) ([]string, error) {
 		return nil, Invalid("unknown user group %q", group)
 	}
 	return ids, nil
-}
-
-// clone copies the state so that applying events to the copy leaves c unchanged. Apply
-// replaces map values and never changes a slice in place, so copying the maps is enough.
-func (c *Community) clone() *Community {
-	d := *c
-	d.Platforms = copyOf(c.Platforms)
-	d.Users = copyOf(c.Users)
-	d.Roles = copyOf(c.Roles)
-	d.Docs = copyOf(c.Docs)
-	d.Policies = copyOf(c.Policies)
-	return &d
 }
 
 func copyOf[V any](m map[string]V) map[string]V {
