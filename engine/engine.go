@@ -32,6 +32,8 @@ type Engine struct {
 	log   *slog.Logger
 	now   func() time.Time
 	locks keyedMutex
+	// communities caches community state between commands.
+	communities communities
 }
 
 // New returns an engine deciding with loop over store. now is the clock (time.Now when nil).
@@ -57,7 +59,7 @@ func (e *Engine) ProposeAction(ctx context.Context, cmd bus.ProposeAction, meta 
 	if a.ID == "" {
 		return domain.Invalid("action id is empty")
 	}
-	c, err := LoadCommunity(ctx, e.store, a.CommunityID)
+	c, err := e.communities.load(ctx, e.store, a.CommunityID)
 	if err != nil {
 		return err
 	}
@@ -234,7 +236,7 @@ func (e *Engine) decide(ctx context.Context, communityID, what string, meta Meta
 	defer unlock()
 	var out evaluation.Outcome
 	err := e.retry(ctx, what, func() error {
-		c, err := LoadCommunity(ctx, e.store, communityID)
+		c, err := e.communities.load(ctx, e.store, communityID)
 		if err != nil {
 			return err
 		}

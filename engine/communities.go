@@ -1,0 +1,69 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/eventstore"
+)
+
+// communities keeps the folded state of each community the engine has loaded, so that a
+// load reads only the events appended to the community stream since (usually none) instead
+// of reading and decoding the whole stream for every command. The log stays the truth: every
+// load asks the store for newer events, and an append made on stale state loses its version
+// race and is decided again from a fresh load.
+type communities struct {
+	mu sync.Mutex
+	// state holds one community each, never changed once stored: loads hand out copies.
+	state map[string]*domain.Community
+}
+
+// load returns the community's current state, which the caller owns and may change.
+func (cs *communities) load(ctx context.Context, store eventstore.Store, id string) (*domain.Community, error) {
+	cs.mu.Lock()
+	cached := cs.state[id]
+	cs.mu.Unlock()
+	c := &domain.Community{}
+	if cached != nil {
+		c = cached.Clone()
+	}
+	stream := domain.CommunityStream(id)
+	applied := 0
+	for {
+		evs, err := store.ReadStream(ctx, stream, eventstore.Forward, c.Version+1, readPage)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", stream, err)
+		}
+		for _, ev := range evs {
+			if ev.Version != c.Version+1 {
+				return nil, fmt.Errorf("read %s: event %d follows version %d", stream, ev.Version, c.Version)
+			}
+			e, err := domain.Unmarshal(ev.Type, ev.SchemaVersion, ev.Data)
+			if err != nil {
+				return nil, fmt.Errorf("read %s@%d: %w", stream, ev.Version, err)
+			}
+			c.Apply(e)
+		}
+		applied += len(evs)
+		if len(evs) < readPage {
+			break
+		}
+	}
+	if !c.Created() {
+		return nil, domain.NotFound("community %q", id)
+	}
+	if applied > 0 {
+		keep := c.Clone()
+		cs.mu.Lock()
+		if cur := cs.state[id]; cur == nil || cur.Version < keep.Version {
+			if cs.state == nil {
+				cs.state = map[string]*domain.Community{}
+			}
+			cs.state[id] = keep
+		}
+		cs.mu.Unlock()
+	}
+	return c, nil
+}
