@@ -278,7 +278,7 @@ type ComplexityRoot struct {
 	Query struct {
 		Action       func(childComplexity int, id string) int
 		Communities  func(childComplexity int) int
-		Community    func(childComplexity int, id string, asOf *time.Time) int
+		Community    func(childComplexity int, id string, asOf *time.Time, asOfPosition *string) int
 		ExportPolicy func(childComplexity int, id string) int
 		Me           func(childComplexity int) int
 		Policy       func(childComplexity int, id string) int
@@ -378,7 +378,7 @@ type ProposalResolver interface {
 type QueryResolver interface {
 	Me(ctx context.Context) (*model.Account, error)
 	Communities(ctx context.Context) ([]model.Community, error)
-	Community(ctx context.Context, id string, asOf *time.Time) (*model.Community, error)
+	Community(ctx context.Context, id string, asOf *time.Time, asOfPosition *string) (*model.Community, error)
 	Proposal(ctx context.Context, id string) (*model.Proposal, error)
 	Action(ctx context.Context, id string) (*model.Action, error)
 	Policy(ctx context.Context, id string) (*model.Policy, error)
@@ -1461,7 +1461,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Community(childComplexity, args["id"].(string), args["asOf"].(*time.Time)), true
+		return e.ComplexityRoot.Query.Community(childComplexity, args["id"].(string), args["asOf"].(*time.Time), args["asOfPosition"].(*string)), true
 	case "Query.exportPolicy":
 		if e.ComplexityRoot.Query.ExportPolicy == nil {
 			break
@@ -2715,6 +2715,14 @@ func (ec *executionContext) field_Query_community_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["asOf"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "asOfPosition",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOfPosition"] = arg2
 	return args, nil
 }
 
@@ -7031,7 +7039,7 @@ func (ec *executionContext) _Query_community(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Community(ctx, fc.Args["id"].(string), fc.Args["asOf"].(*time.Time))
+			return ec.Resolvers.Query().Community(ctx, fc.Args["id"].(string), fc.Args["asOf"].(*time.Time), fc.Args["asOfPosition"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Community) graphql.Marshaler {

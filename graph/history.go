@@ -28,16 +28,16 @@ import (
 // eventPage scans the log after the cursor for the community's events (by the decoded
 // event's community id) that pass the filter, and returns up to first of them and whether
 // more follow. An action or proposal stream's events are included only when views allows
-// its stream. asOf, when set, leaves out events recorded after it.
-func (r *Resolver) eventPage(ctx context.Context, communityID string, f model.EventFilter, first int, after string, views func(stream string) bool, asOf *time.Time) ([]model.Event, bool, error) {
+// its stream. then, when not nil, leaves out the events after where it ends the log.
+func (r *Resolver) eventPage(ctx context.Context, communityID string, f model.EventFilter, first int, cursor string, views func(stream string) bool, then *model.Community) ([]model.Event, bool, error) {
 	pos := eventstore.Start
-	if after != "" {
-		b, err := base64.RawURLEncoding.DecodeString(after)
+	if cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(cursor)
 		if err == nil {
 			pos, err = eventstore.ParsePosition(string(b))
 		}
 		if err != nil {
-			return nil, false, domain.Invalid("cursor %q is not one this API gave out", after)
+			return nil, false, domain.Invalid("cursor %q is not one this API gave out", cursor)
 		}
 	}
 	var out []model.Event
@@ -45,7 +45,7 @@ func (r *Resolver) eventPage(ctx context.Context, communityID string, f model.Ev
 		if err != nil {
 			return nil, false, err
 		}
-		if !eventMatches(ev, communityID, f, views, asOf) {
+		if !eventMatches(ev, communityID, f, views, then) {
 			continue
 		}
 		if len(out) == first {
@@ -56,7 +56,7 @@ func (r *Resolver) eventPage(ctx context.Context, communityID string, f model.Ev
 	return out, false, nil
 }
 
-func eventMatches(ev eventstore.RecordedEvent, communityID string, f model.EventFilter, views func(stream string) bool, asOf *time.Time) bool {
+func eventMatches(ev eventstore.RecordedEvent, communityID string, f model.EventFilter, views func(stream string) bool, then *model.Community) bool {
 	if f.Stream != nil && ev.Stream != *f.Stream {
 		return false
 	}
@@ -69,7 +69,7 @@ func eventMatches(ev eventstore.RecordedEvent, communityID string, f model.Event
 	if f.To != nil && !ev.RecordedAt.Before(*f.To) {
 		return false
 	}
-	if asOf != nil && ev.RecordedAt.After(*asOf) {
+	if then != nil && then.AsOf != nil && after(then, ev, nil) {
 		return false
 	}
 	if ev.Stream != domain.CommunityStream(communityID) {
@@ -128,7 +128,7 @@ func (r *Resolver) eventConnection(ctx context.Context, c *model.Community, filt
 	if err != nil {
 		return nil, err
 	}
-	page, more, err := r.eventPage(ctx, c.ID, f, n, cursor, func(stream string) bool { return views[stream] }, c.AsOf)
+	page, more, err := r.eventPage(ctx, c.ID, f, n, cursor, func(stream string) bool { return views[stream] }, c)
 	if err != nil {
 		return nil, err
 	}
@@ -219,9 +219,69 @@ func (r *Resolver) verification(ctx context.Context, p *model.Proposal) (*model.
 	return v, nil
 }
 
-// communityAsOf folds the community stream up to asOf (by each event's own time).
-func (r *Resolver) communityAsOf(ctx context.Context, id string, asOf time.Time) (*domain.Community, error) {
-	evs, err := engine.ReadStream(ctx, r.deps.Store, domain.CommunityStream(id))
+// communityThen is query community: the current community, or the one as of a time or a
+// log position.
+func (r *Resolver) communityThen(ctx context.Context, id string, asOf *time.Time, asOfPosition *string) (*model.Community, error) {
+	if asOf != nil && asOfPosition != nil {
+		return nil, domain.Invalid("give asOf or asOfPosition, not both")
+	}
+	if asOf == nil && asOfPosition == nil {
+		return r.read.community(ctx, id)
+	}
+	then := &model.Community{ID: id}
+	if asOf != nil {
+		at := *asOf
+		then.AsOf = &at
+	} else {
+		ev, err := r.eventAt(ctx, *asOfPosition)
+		if err != nil {
+			return nil, err
+		}
+		then.AsOf, then.AsOfPosition = &ev.RecordedAt, ev.Position.String()
+	}
+	c, err := r.communityAsOf(ctx, then)
+	if err != nil {
+		return nil, err
+	}
+	then.Name, then.CreatedAt = c.Name, c.CreatedAt
+	return then, nil
+}
+
+// eventAt reads the event at a log position (the first after the position just before it:
+// positions of one commit have consecutive sequence numbers).
+func (r *Resolver) eventAt(ctx context.Context, position string) (eventstore.RecordedEvent, error) {
+	pos, err := eventstore.ParsePosition(position)
+	if err != nil || pos.Seq < 1 {
+		return eventstore.RecordedEvent{}, domain.Invalid("asOfPosition %q is not a log position (commit:seq, as Event.position shows)", position)
+	}
+	evs, err := r.deps.Store.ReadAll(ctx, eventstore.Position{Commit: pos.Commit, Seq: pos.Seq - 1}, 1)
+	if err != nil {
+		return eventstore.RecordedEvent{}, err
+	}
+	if len(evs) == 0 || evs[0].Position != pos {
+		return eventstore.RecordedEvent{}, domain.NotFound("event at log position %s", position)
+	}
+	return evs[0], nil
+}
+
+// after tells whether ev comes after the end of the log a community as of then sees: its
+// position when it has one, else its time (the event's own time when it carries one, as the
+// community's events do).
+func after(then *model.Community, ev eventstore.RecordedEvent, e domain.Event) bool {
+	if then.AsOfPosition != "" {
+		pos, _ := eventstore.ParsePosition(then.AsOfPosition)
+		return pos.Less(ev.Position)
+	}
+	at := ev.RecordedAt
+	if e != nil && !e.Meta().At.IsZero() {
+		at = e.Meta().At
+	}
+	return at.After(*then.AsOf)
+}
+
+// communityAsOf folds the community stream up to where then ends it.
+func (r *Resolver) communityAsOf(ctx context.Context, then *model.Community) (*domain.Community, error) {
+	evs, err := engine.ReadStream(ctx, r.deps.Store, domain.CommunityStream(then.ID))
 	if err != nil {
 		return nil, err
 	}
@@ -231,18 +291,17 @@ func (r *Resolver) communityAsOf(ctx context.Context, id string, asOf time.Time)
 		if err != nil {
 			e = &domain.UnknownEvent{Type: ev.Type, SchemaVersion: ev.SchemaVersion, Data: ev.Data}
 		}
-		at := ev.RecordedAt
-		if err == nil && !e.Meta().At.IsZero() {
-			at = e.Meta().At
-		}
-		if at.After(asOf) {
+		if after(then, ev, e) {
 			break
 		}
 		events = append(events, e)
 	}
 	c := domain.NewCommunityFromEvents(events)
 	if !c.Created() {
-		return nil, domain.NotFound("community %q as of %s", id, asOf.UTC().Format(time.RFC3339))
+		if then.AsOfPosition != "" {
+			return nil, domain.NotFound("community %q at log position %s", then.ID, then.AsOfPosition)
+		}
+		return nil, domain.NotFound("community %q as of %s", then.ID, then.AsOf.UTC().Format(time.RFC3339))
 	}
 	return c, nil
 }

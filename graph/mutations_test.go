@@ -438,3 +438,52 @@ func TestCommunityAsOfShowsPlatformsPolicyVersionsAndProposalsThen(t *testing.T)
 		}
 	}
 }
+
+func TestCommunityAsOfALogPosition(t *testing.T) {
+	e := newEnv(t, nil)
+	e.mustConstitution(t, domain.ActionAddRole, `{"name": "Gardener", "description": "Tends", "permissions": []}`)
+	e.mustConstitution(t, domain.ActionAddRole, `{"name": "Pruner", "description": "Prunes", "permissions": []}`)
+	var log struct {
+		Community struct {
+			Events struct {
+				Edges []struct{ Node struct{ Position, Type, DataJSON string } }
+			}
+		}
+	}
+	e.mustQuery(t, &log, `{ community(id: "garden") { events(first: 100, filter: {types: ["community.role_added"]}) { edges { node { position type dataJSON } } } } }`)
+	var gardener string
+	for _, ed := range log.Community.Events.Edges {
+		if strings.Contains(ed.Node.DataJSON, `"Gardener"`) {
+			gardener = ed.Node.Position
+		}
+	}
+	if gardener == "" {
+		t.Fatalf("no role_added event for Gardener in %+v", log.Community.Events.Edges)
+	}
+
+	var then struct {
+		Community struct {
+			Roles  []struct{ Name string }
+			Events struct {
+				Edges []struct{ Node struct{ Position string } }
+			}
+		}
+	}
+	e.mustQuery(t, &then, `query($p: String) { community(id: "garden", asOfPosition: $p) { roles { name } events(first: 100) { edges { node { position } } } } }`,
+		client.Var("p", gardener))
+	var roles []string
+	for _, r := range then.Community.Roles {
+		roles = append(roles, r.Name)
+	}
+	if !slices.Contains(roles, "Gardener") || slices.Contains(roles, "Pruner") {
+		t.Errorf("roles at the Gardener's event: %v, want Gardener and no Pruner yet", roles)
+	}
+	edges := then.Community.Events.Edges
+	if len(edges) == 0 || edges[len(edges)-1].Node.Position != gardener {
+		t.Errorf("events at the Gardener's event end at %+v, want at %s", edges[len(edges)-1:], gardener)
+	}
+
+	wantCode(t, e.mustFail(t, `{ community(id: "garden", asOfPosition: "nope") { name } }`), "INVALID")
+	wantCode(t, e.mustFail(t, `{ community(id: "garden", asOfPosition: "1:999999999") { name } }`), "NOT_FOUND")
+	wantCode(t, e.mustFail(t, `{ community(id: "garden", asOf: "2030-01-01T00:00:00Z", asOfPosition: "1:1") { name } }`), "INVALID")
+}

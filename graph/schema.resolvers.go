@@ -38,7 +38,7 @@ func (r *actionResolver) GoverningProposal(ctx context.Context, obj *model.Actio
 // Platforms is the resolver for the platforms field.
 func (r *communityResolver) Platforms(ctx context.Context, obj *model.Community) ([]model.Platform, error) {
 	if obj.AsOf != nil {
-		c, err := r.communityAsOf(ctx, obj.ID, *obj.AsOf)
+		c, err := r.communityAsOf(ctx, obj)
 		if err != nil {
 			return nil, err
 		}
@@ -50,7 +50,7 @@ func (r *communityResolver) Platforms(ctx context.Context, obj *model.Community)
 // Members is the resolver for the members field.
 func (r *communityResolver) Members(ctx context.Context, obj *model.Community) ([]model.Member, error) {
 	if obj.AsOf != nil {
-		c, err := r.communityAsOf(ctx, obj.ID, *obj.AsOf)
+		c, err := r.communityAsOf(ctx, obj)
 		if err != nil {
 			return nil, err
 		}
@@ -62,7 +62,7 @@ func (r *communityResolver) Members(ctx context.Context, obj *model.Community) (
 // Roles is the resolver for the roles field.
 func (r *communityResolver) Roles(ctx context.Context, obj *model.Community) ([]model.Role, error) {
 	if obj.AsOf != nil {
-		c, err := r.communityAsOf(ctx, obj.ID, *obj.AsOf)
+		c, err := r.communityAsOf(ctx, obj)
 		if err != nil {
 			return nil, err
 		}
@@ -74,7 +74,7 @@ func (r *communityResolver) Roles(ctx context.Context, obj *model.Community) ([]
 // Documents is the resolver for the documents field.
 func (r *communityResolver) Documents(ctx context.Context, obj *model.Community) ([]model.Document, error) {
 	if obj.AsOf != nil {
-		c, err := r.communityAsOf(ctx, obj.ID, *obj.AsOf)
+		c, err := r.communityAsOf(ctx, obj)
 		if err != nil {
 			return nil, err
 		}
@@ -86,7 +86,7 @@ func (r *communityResolver) Documents(ctx context.Context, obj *model.Community)
 // Policies is the resolver for the policies field.
 func (r *communityResolver) Policies(ctx context.Context, obj *model.Community) ([]model.Policy, error) {
 	if obj.AsOf != nil {
-		c, err := r.communityAsOf(ctx, obj.ID, *obj.AsOf)
+		c, err := r.communityAsOf(ctx, obj)
 		if err != nil {
 			return nil, err
 		}
@@ -300,19 +300,11 @@ func (r *queryResolver) Communities(ctx context.Context) ([]model.Community, err
 }
 
 // Community is the resolver for the community field.
-func (r *queryResolver) Community(ctx context.Context, id string, asOf *time.Time) (*model.Community, error) {
+func (r *queryResolver) Community(ctx context.Context, id string, asOf *time.Time, asOfPosition *string) (*model.Community, error) {
 	if _, err := viewer(ctx, id); err != nil {
 		return nil, err
 	}
-	if asOf == nil {
-		return r.read.community(ctx, id)
-	}
-	c, err := r.communityAsOf(ctx, id, *asOf)
-	if err != nil {
-		return nil, err
-	}
-	at := *asOf
-	return &model.Community{ID: c.ID, Name: c.Name, CreatedAt: c.CreatedAt, AsOf: &at}, nil
+	return r.communityThen(ctx, id, asOf, asOfPosition)
 }
 
 // Proposal is the resolver for the proposal field.

@@ -14,6 +14,9 @@ type Community struct {
 	CreatedAt time.Time
 	// AsOf, when set, makes the community's fields the state as of then (see query community).
 	AsOf *time.Time
+	// AsOfPosition, when set (with AsOf the time of its event), ends the community stream
+	// and the events at this log position instead of at AsOf.
+	AsOfPosition string
 }
 
 // Policy is the current version of a policy; its versions are resolved on demand.
