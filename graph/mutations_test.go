@@ -446,7 +446,9 @@ func TestCommunityAsOfALogPosition(t *testing.T) {
 	var log struct {
 		Community struct {
 			Events struct {
-				Edges []struct{ Node struct{ Position, Type, DataJSON string } }
+				Edges []struct {
+					Node struct{ Position, Type, DataJSON string }
+				}
 			}
 		}
 	}
