@@ -610,3 +610,48 @@ func platformsOf(c *domain.Community) []model.Platform {
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
+
+// votesAsOf is each member's vote on a proposal as it stood at asOf, folded from the
+// proposal's stream: the read models keep only the current votes, and a member who changed
+// their vote later had another one then.
+func (r *Resolver) votesAsOf(ctx context.Context, proposalID string, asOf time.Time) ([]model.Vote, error) {
+	evs, err := engine.ReadStream(ctx, r.deps.Store, domain.ProposalStream(proposalID))
+	if err != nil {
+		return nil, err
+	}
+	p := &domain.Proposal{}
+	for _, ev := range evs {
+		e, err := domain.Unmarshal(ev.Type, ev.SchemaVersion, ev.Data)
+		if err != nil {
+			return nil, fmt.Errorf("read %s@%d: %w", ev.Stream, ev.Version, err)
+		}
+		at := ev.RecordedAt
+		if !e.Meta().At.IsZero() {
+			at = e.Meta().At
+		}
+		if at.After(asOf) {
+			break
+		}
+		p.Apply(e)
+	}
+	out := []model.Vote{}
+	for _, v := range p.Votes {
+		mv := model.Vote{UserID: v.UserID, Username: v.Username, Kind: v.Kind, CastAt: v.At}
+		switch v.Kind {
+		case domain.VoteBoolean:
+			mv.Boolean = &v.Boolean
+		case domain.VoteChoice:
+			mv.Choice = &v.Choice
+		case domain.VoteNumber:
+			mv.Number = &v.Number
+		}
+		out = append(out, mv)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CastAt.Equal(out[j].CastAt) {
+			return out[i].CastAt.Before(out[j].CastAt)
+		}
+		return out[i].UserID < out[j].UserID
+	})
+	return out, nil
+}

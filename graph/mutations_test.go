@@ -489,3 +489,58 @@ func TestCommunityAsOfALogPosition(t *testing.T) {
 	wantCode(t, e.mustFail(t, `{ community(id: "garden", asOfPosition: "1:999999999") { name } }`), "NOT_FOUND")
 	wantCode(t, e.mustFail(t, `{ community(id: "garden", asOf: "2030-01-01T00:00:00Z", asOfPosition: "1:1") { name } }`), "INVALID")
 }
+
+func TestCommunityAsOfShowsTheVotesCastThen(t *testing.T) {
+	e := newEnv(t, nil)
+	e.mustConstitution(t, domain.ActionChangePlatformPolicy, `{"policy_id": "rename-vote", "name": "Vote on renames", "description": "", "action_types": ["slackrenameconversation"],
+ "filter": "return True\n", "initialize": "pass\n", "notify": "pass\n", "success": "pass\n", "fail": "pass\n",
+ "check": "if proposal.get_yes_votes().count() >= 3:\n    return PASSED\nreturn PROPOSED\n"}`)
+	p := e.mustPropose(t, "alice", "veggies")
+	const vote = `mutation($p: ID!, $v: String!) { castVote(input: {communityId: "garden", proposalId: $p, value: $v}) { proposal { status } } }`
+	var ignored any
+	e.mustQueryAs(t, "bob", &ignored, vote, client.Var("p", p), client.Var("v", "yes"))
+	time.Sleep(10 * time.Millisecond)
+	between := time.Now()
+	time.Sleep(10 * time.Millisecond)
+	e.mustQueryAs(t, "bob", &ignored, vote, client.Var("p", p), client.Var("v", "no"))
+	e.mustQueryAs(t, "carol", &ignored, vote, client.Var("p", p), client.Var("v", "yes"))
+
+	type resp struct {
+		Community struct {
+			Proposals struct {
+				Edges []struct {
+					Node struct {
+						ID    string
+						Tally struct{ Yes, No, Total int }
+						Votes []struct {
+							UserID  string
+							Boolean *bool
+						}
+					}
+				}
+			}
+		}
+	}
+	const q = `query($at: Time) { community(id: "garden", asOf: $at) { proposals { edges { node { id tally { yes no total } votes { userId boolean } } } } } }`
+	var then, now resp
+	e.mustQuery(t, &then, q, client.Var("at", between))
+	e.mustQuery(t, &now, q)
+	find := func(r resp) (yes, no, total int, votes string) {
+		for _, ed := range r.Community.Proposals.Edges {
+			if ed.Node.ID == p {
+				for _, v := range ed.Node.Votes {
+					votes += fmt.Sprintf("%s=%v ", v.UserID, v.Boolean != nil && *v.Boolean)
+				}
+				return ed.Node.Tally.Yes, ed.Node.Tally.No, ed.Node.Tally.Total, votes
+			}
+		}
+		t.Fatalf("proposal %s not listed", p)
+		return
+	}
+	if yes, no, total, votes := find(then); yes != 1 || no != 0 || total != 1 || votes != "bob=true " {
+		t.Errorf("then: %d yes, %d no, %d in all, votes %q; want bob's first vote, yes", yes, no, total, votes)
+	}
+	if yes, no, total, _ := find(now); yes != 1 || no != 1 || total != 2 {
+		t.Errorf("now: %d yes, %d no, %d in all; want bob's no and carol's yes", yes, no, total)
+	}
+}

@@ -240,17 +240,25 @@ func (r *proposalResolver) Action(ctx context.Context, obj *model.Proposal) (*mo
 
 // Votes is the resolver for the votes field.
 func (r *proposalResolver) Votes(ctx context.Context, obj *model.Proposal) ([]model.Vote, error) {
-	votes, err := r.loadersOf(ctx).votes.load(ctx, obj.ID)
-	return until(obj.AsOf, votes, func(v model.Vote) time.Time { return v.CastAt }), err
+	if obj.AsOf != nil {
+		return r.votesAsOf(ctx, obj.ID, *obj.AsOf)
+	}
+	return r.loadersOf(ctx).votes.load(ctx, obj.ID)
 }
 
 // Tally is the resolver for the tally field.
 func (r *proposalResolver) Tally(ctx context.Context, obj *model.Proposal) (*model.Tally, error) {
-	votes, err := r.loadersOf(ctx).votes.load(ctx, obj.ID)
+	var votes []model.Vote
+	var err error
+	if obj.AsOf != nil {
+		votes, err = r.votesAsOf(ctx, obj.ID, *obj.AsOf)
+	} else {
+		votes, err = r.loadersOf(ctx).votes.load(ctx, obj.ID)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return tally(until(obj.AsOf, votes, func(v model.Vote) time.Time { return v.CastAt })), nil
+	return tally(votes), nil
 }
 
 // Effects is the resolver for the effects field.

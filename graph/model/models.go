@@ -58,7 +58,8 @@ type Proposal struct {
 	DecidedAt     *time.Time
 	VotePostID    string
 	VoteURL       string
-	// AsOf, when set, limits its votes to those cast by then (see query community).
+	// AsOf, when set, makes its votes, effects and evaluation logs those of then (see query
+	// community).
 	AsOf *time.Time
 }
 
