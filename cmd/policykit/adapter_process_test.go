@@ -26,7 +26,7 @@ func TestSlackAdapterAsItsOwnProcess(t *testing.T) {
 	defer app.Close()
 	newSlackGarden(t, app, domain.AddPolicy{PolicyID: "rename-vote", Kind: domain.KindPlatform, Name: "Vote on renaming Slack channels",
 		ActionTypes: []string{domain.ActionSlackRenameConversation}, PolicyCode: renameVote})
-	fake, apiURL := newE2ESlack(t)
+	fake, apiURL := newRecordingSlack(t)
 	busEnv := []string{"POLICYKIT_BUS=postgres", "POLICYKIT_BUS_NAMESPACE=" + cfg.Bus.Namespace}
 
 	serverAddr := freeAddr(t)

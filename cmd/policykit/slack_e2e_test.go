@@ -24,37 +24,51 @@ import (
 	"github.com/policykit-go/policykit/starterkits"
 )
 
-// e2eSlack is slacktest's fake Slack with recording handlers for the calls the seed's rename
-// flow makes.
-type e2eSlack struct {
+// recordingSlack is slacktest's fake Slack with recording handlers for the Web API methods
+// the adapter calls; each call's token (from the Authorization header) is recorded in its
+// form as "token".
+type recordingSlack struct {
 	mu    sync.Mutex
 	calls map[string][]url.Values
 	ts    int
 }
 
-func newE2ESlack(t *testing.T) (*e2eSlack, string) {
-	f := &e2eSlack{calls: map[string][]url.Values{}}
-	answer := func(method string, v url.Values) map[string]any {
-		switch method {
-		case "auth.test":
-			return map[string]any{"user_id": "UBOT", "team_id": "T1"}
-		case "chat.postMessage":
+func newRecordingSlack(t *testing.T) (*recordingSlack, string) {
+	f := &recordingSlack{calls: map[string][]url.Values{}}
+	answers := map[string]func(url.Values) map[string]any{
+		"auth.test": func(url.Values) map[string]any { return map[string]any{"user_id": "UBOT", "team_id": "T1"} },
+		"conversations.info": func(v url.Values) map[string]any {
+			return map[string]any{"channel": map[string]any{"id": v.Get("channel"), "name": "quiet"}}
+		},
+		"chat.delete": func(v url.Values) map[string]any {
+			return map[string]any{"channel": v.Get("channel"), "ts": v.Get("ts")}
+		},
+		"chat.postEphemeral": func(url.Values) map[string]any { return map[string]any{"message_ts": "1700000000.999999"} },
+		"chat.postMessage": func(v url.Values) map[string]any {
 			f.ts++
-			return map[string]any{"channel": v.Get("channel"), "ts": fmt.Sprintf("1700000000.%06d", f.ts)}
-		case "chat.getPermalink":
-			return map[string]any{"permalink": "https://garden.slack.com/archives/" + v.Get("channel") + "/p" + v.Get("message_ts")}
-		case "conversations.rename":
+			return map[string]any{"channel": v.Get("channel"), "ts": fmt.Sprintf("1700000001.%06d", f.ts)}
+		},
+		"chat.scheduleMessage": func(v url.Values) map[string]any {
+			return map[string]any{"channel": v.Get("channel"), "scheduled_message_id": "Q1", "post_at": v.Get("post_at")}
+		},
+		"conversations.kick": func(url.Values) map[string]any { return map[string]any{} },
+		"conversations.rename": func(v url.Values) map[string]any {
 			return map[string]any{"channel": map[string]any{"id": v.Get("channel"), "name": v.Get("name")}}
-		}
-		return map[string]any{}
+		},
+		"chat.getPermalink": func(v url.Values) map[string]any {
+			return map[string]any{"permalink": "https://garden.slack.com/archives/" + v.Get("channel") + "/p" + v.Get("message_ts")}
+		},
 	}
 	srv := slacktest.NewTestServer(func(c slacktest.Customize) {
-		for _, m := range []string{"auth.test", "chat.postMessage", "chat.getPermalink", "conversations.rename"} {
+		for m, answer := range answers {
 			c.Handle("/"+m, func(w http.ResponseWriter, r *http.Request) {
 				_ = r.ParseForm()
+				if token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "); token != "" && r.Form.Get("token") == "" {
+					r.Form.Set("token", token) // recorded with the call's form
+				}
 				f.mu.Lock()
 				f.calls[m] = append(f.calls[m], r.Form)
-				res := answer(m, r.Form)
+				res := answer(r.Form)
 				f.mu.Unlock()
 				res["ok"] = true
 				_ = json.NewEncoder(w).Encode(res)
@@ -66,7 +80,7 @@ func newE2ESlack(t *testing.T) (*e2eSlack, string) {
 	return f, srv.GetAPIURL()
 }
 
-func (f *e2eSlack) seen(method string) []url.Values {
+func (f *recordingSlack) seen(method string) []url.Values {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]url.Values(nil), f.calls[method]...)
@@ -164,7 +178,7 @@ func TestSlackRenameVoteEndToEnd(t *testing.T) {
 	newSlackGarden(t, app, domain.AddPolicy{PolicyID: "rename-vote", Kind: domain.KindPlatform, Name: "Vote on renaming Slack channels",
 		ActionTypes: []string{domain.ActionSlackRenameConversation}, PolicyCode: renameVote})
 
-	fake, apiURL := newE2ESlack(t)
+	fake, apiURL := newRecordingSlack(t)
 	env := map[string]string{"SLACK_SIGNING_SECRET": "shh", "SLACK_API_URL": apiURL, "SLACK_TEAM_ID": "T1", "SLACK_BOT_TOKEN": "xoxb-garden"}
 	a, err := newSlackAdapter(ctx, app.Pool(), app.Store(), app.Bus(), func(k string) string { return env[k] }, discardLogger())
 	if err != nil {
@@ -194,7 +208,7 @@ func TestSlackRenameVoteEndToEnd(t *testing.T) {
 	if vote.Get("channel") != "C1" {
 		t.Fatalf("vote posted to %q", vote.Get("channel"))
 	}
-	ts := "1700000000.000001"
+	ts := "1700000001.000001"
 	waitFor(t, "the engine to record the vote post", func() bool { // a click before it would pass with no vote_post_id
 		var n int
 		_ = app.Pool().QueryRow(ctx, `SELECT count(*) FROM events WHERE type = $1`, domain.EventVotePostRecorded).Scan(&n)

@@ -2,16 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/slack-go/slack/slacktest"
 
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/engine"
@@ -33,64 +27,6 @@ slack.post_message(
     text=message
 )
 `,
-}
-
-// recordingSlack is slacktest with recording handlers for the Web API methods the adapter
-// calls in the post flow.
-type recordingSlack struct {
-	mu    sync.Mutex
-	calls map[string][]url.Values
-	ts    int
-}
-
-func newRecordingSlack(t *testing.T) (*recordingSlack, string) {
-	f := &recordingSlack{calls: map[string][]url.Values{}}
-	answers := map[string]func(url.Values) map[string]any{
-		"auth.test": func(url.Values) map[string]any { return map[string]any{"user_id": "UBOT", "team_id": "T1"} },
-		"conversations.info": func(v url.Values) map[string]any {
-			return map[string]any{"channel": map[string]any{"id": v.Get("channel"), "name": "quiet"}}
-		},
-		"chat.delete": func(v url.Values) map[string]any {
-			return map[string]any{"channel": v.Get("channel"), "ts": v.Get("ts")}
-		},
-		"chat.postEphemeral": func(url.Values) map[string]any { return map[string]any{"message_ts": "1700000000.999999"} },
-		"chat.postMessage": func(v url.Values) map[string]any {
-			f.ts++
-			return map[string]any{"channel": v.Get("channel"), "ts": fmt.Sprintf("1700000001.%06d", f.ts)}
-		},
-		"chat.scheduleMessage": func(v url.Values) map[string]any {
-			return map[string]any{"channel": v.Get("channel"), "scheduled_message_id": "Q1", "post_at": v.Get("post_at")}
-		},
-		"conversations.kick": func(url.Values) map[string]any { return map[string]any{} },
-		"chat.getPermalink": func(v url.Values) map[string]any {
-			return map[string]any{"permalink": "https://garden.slack.com/archives/" + v.Get("channel") + "/p" + v.Get("message_ts")}
-		},
-	}
-	srv := slacktest.NewTestServer(func(c slacktest.Customize) {
-		for m, answer := range answers {
-			c.Handle("/"+m, func(w http.ResponseWriter, r *http.Request) {
-				_ = r.ParseForm()
-				if token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "); token != "" && r.Form.Get("token") == "" {
-					r.Form.Set("token", token) // recorded with the call's form
-				}
-				f.mu.Lock()
-				f.calls[m] = append(f.calls[m], r.Form)
-				res := answer(r.Form)
-				f.mu.Unlock()
-				res["ok"] = true
-				_ = json.NewEncoder(w).Encode(res)
-			})
-		}
-	})
-	srv.Start()
-	t.Cleanup(srv.Stop)
-	return f, srv.GetAPIURL()
-}
-
-func (f *recordingSlack) seen(method string) []url.Values {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]url.Values(nil), f.calls[method]...)
 }
 
 // Seed 5.6 through the whole App (its own Slack adapter at /api/hooks/slack): a member's post
