@@ -75,24 +75,8 @@ func (r *ActionRecord) Apply(e Event) {
 		r.Status, r.Reason, r.DecidedAt = ActionStatusExecuted, e.Reason, e.At
 	case ActionExecutionFailed:
 		r.Status, r.Reason, r.DecidedAt = ActionStatusExecutionFailed, e.Reason, e.At
-	case EffectRequested:
-		if r.Effects == nil {
-			r.Effects = map[string]Effect{}
-		}
-		r.Effects[e.EffectID] = Effect{
-			ID: e.EffectID, IdempotencyKey: e.IdempotencyKey, Platform: e.Platform, Method: e.Method,
-			Args: e.Args, Purpose: e.Purpose, Status: EffectStatusRequested, RequestedAt: e.At,
-		}
-	case EffectCompleted:
-		if f, ok := r.Effects[e.EffectID]; ok {
-			f.Status, f.Result, f.FinishedAt = EffectStatusCompleted, e.Result, e.At
-			r.Effects[e.EffectID] = f
-		}
-	case EffectFailed:
-		if f, ok := r.Effects[e.EffectID]; ok {
-			f.Status, f.Error, f.FinishedAt = EffectStatusFailed, e.Error, e.At
-			r.Effects[e.EffectID] = f
-		}
+	case EffectRequested, EffectCompleted, EffectFailed:
+		applyEffect(&r.Effects, e)
 	case ActionFilterErrored:
 		r.FilterErrors = append(r.FilterErrors, e)
 	case ActionReverted:

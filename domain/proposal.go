@@ -38,6 +38,32 @@ type Effect struct {
 // Done reports whether the effect completed or failed.
 func (e Effect) Done() bool { return e.Status != EffectStatusRequested }
 
+// applyEffect folds an effect event (EffectRequested, EffectCompleted or EffectFailed) into
+// the effects of the stream it belongs to, an action's or a proposal's; a result for an
+// effect the stream never requested changes nothing.
+func applyEffect(effects *map[string]Effect, ev Event) {
+	switch e := ev.(type) {
+	case EffectRequested:
+		if *effects == nil {
+			*effects = map[string]Effect{}
+		}
+		(*effects)[e.EffectID] = Effect{
+			ID: e.EffectID, IdempotencyKey: e.IdempotencyKey, Platform: e.Platform, Method: e.Method,
+			Args: e.Args, Purpose: e.Purpose, Status: EffectStatusRequested, RequestedAt: e.At,
+		}
+	case EffectCompleted:
+		if f, ok := (*effects)[e.EffectID]; ok {
+			f.Status, f.Result, f.FinishedAt = EffectStatusCompleted, e.Result, e.At
+			(*effects)[e.EffectID] = f
+		}
+	case EffectFailed:
+		if f, ok := (*effects)[e.EffectID]; ok {
+			f.Status, f.Error, f.FinishedAt = EffectStatusFailed, e.Error, e.At
+			(*effects)[e.EffectID] = f
+		}
+	}
+}
+
 // Proposal is the state of one evaluation of one policy version for one action (stream
 // "proposal-<id>"), built by Apply from its events. The zero value is a proposal that was
 // never opened.
@@ -231,24 +257,8 @@ func (p *Proposal) Apply(e Event) {
 		p.GovernanceProcess = copyMap(e.Process)
 	case ProposalNotified:
 		p.Notified = true
-	case EffectRequested:
-		if p.Effects == nil {
-			p.Effects = map[string]Effect{}
-		}
-		p.Effects[e.EffectID] = Effect{
-			ID: e.EffectID, IdempotencyKey: e.IdempotencyKey, Platform: e.Platform, Method: e.Method,
-			Args: e.Args, Purpose: e.Purpose, Status: EffectStatusRequested, RequestedAt: e.At,
-		}
-	case EffectCompleted:
-		if f, ok := p.Effects[e.EffectID]; ok {
-			f.Status, f.Result, f.FinishedAt = EffectStatusCompleted, e.Result, e.At
-			p.Effects[e.EffectID] = f
-		}
-	case EffectFailed:
-		if f, ok := p.Effects[e.EffectID]; ok {
-			f.Status, f.Error, f.FinishedAt = EffectStatusFailed, e.Error, e.At
-			p.Effects[e.EffectID] = f
-		}
+	case EffectRequested, EffectCompleted, EffectFailed:
+		applyEffect(&p.Effects, e)
 	case AnswerRecorded:
 		if p.Answers == nil {
 			p.Answers = map[string]any{}
