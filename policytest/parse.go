@@ -923,27 +923,7 @@ func (p *parser) resultStep(n *yaml.Node, what string, answer bool) *ResultStep 
 		return r
 	}
 	r.Ref = p.ref(m, what)
-	if x := m.get("method"); x != nil {
-		r.Platform, r.Method = splitMethod(p.nonEmpty(x, what+".method"))
-	} else {
-		p.errorf(m.line, "%s: `method` is required (e.g. initiate_vote or slack.initiate_vote)", what)
-	}
-	if x := m.get("platform"); x != nil {
-		pl := p.str(x, what+".platform")
-		if r.Platform != "" && pl != r.Platform {
-			p.errorf(lineOf(x), "%s.platform: %q contradicts method %s.%s", what, pl, r.Platform, r.Method)
-		}
-		r.Platform = pl
-	}
-	if r.Platform != "" && !domain.IsKnownPlatform(r.Platform) {
-		p.errorf(m.line, "%s: unknown platform %q", what, r.Platform)
-	}
-	if x := m.get("args"); x != nil {
-		r.Args = p.object(x, what+".args")
-	}
-	if x := m.get("purpose"); x != nil {
-		r.Purpose = p.purpose(x, what+".purpose")
-	}
+	r.Platform, r.Method, r.Purpose, r.Args = p.platformCall(m, what, "initiate_vote or slack.initiate_vote")
 	if answer {
 		r.Purpose = domain.PurposeQuery
 	}
@@ -1066,6 +1046,34 @@ func (p *parser) expect(n *yaml.Node, what string) *Expect {
 	return e
 }
 
+// platformCall reads the platform call a step names (a result step, an expected effect):
+// its method ("slack.post_message", or "post_message" with platform), purpose and args.
+// example shows a method in the error of a step that names none.
+func (p *parser) platformCall(m *fields, what, example string) (platform, method, purpose string, args map[string]any) {
+	if x := m.get("method"); x != nil {
+		platform, method = splitMethod(p.nonEmpty(x, what+".method"))
+	} else {
+		p.errorf(m.line, "%s: `method` is required (e.g. %s)", what, example)
+	}
+	if x := m.get("platform"); x != nil {
+		pl := p.str(x, what+".platform")
+		if platform != "" && pl != platform {
+			p.errorf(lineOf(x), "%s.platform: %q contradicts method %s.%s", what, pl, platform, method)
+		}
+		platform = pl
+	}
+	if platform != "" && !domain.IsKnownPlatform(platform) {
+		p.errorf(m.line, "%s: unknown platform %q", what, platform)
+	}
+	if x := m.get("purpose"); x != nil {
+		purpose = p.purpose(x, what+".purpose")
+	}
+	if x := m.get("args"); x != nil {
+		args = p.object(x, what+".args")
+	}
+	return platform, method, purpose, args
+}
+
 func (p *parser) effectMatches(n *yaml.Node, what string) []EffectMatch {
 	out := []EffectMatch{}
 	for i, it := range p.list(n, what) {
@@ -1075,27 +1083,7 @@ func (p *parser) effectMatches(n *yaml.Node, what string) []EffectMatch {
 			continue
 		}
 		em := EffectMatch{Line: m.line}
-		if x := m.get("method"); x != nil {
-			em.Platform, em.Method = splitMethod(p.nonEmpty(x, w+".method"))
-		} else {
-			p.errorf(m.line, "%s: `method` is required (e.g. slack.post_message, or post_message with platform)", w)
-		}
-		if x := m.get("platform"); x != nil {
-			pl := p.str(x, w+".platform")
-			if em.Platform != "" && em.Platform != pl {
-				p.errorf(lineOf(x), "%s.platform: %q contradicts method %s.%s", w, pl, em.Platform, em.Method)
-			}
-			em.Platform = pl
-		}
-		if em.Platform != "" && !domain.IsKnownPlatform(em.Platform) {
-			p.errorf(m.line, "%s: unknown platform %q", w, em.Platform)
-		}
-		if x := m.get("purpose"); x != nil {
-			em.Purpose = p.purpose(x, w+".purpose")
-		}
-		if x := m.get("args"); x != nil {
-			em.Args = p.object(x, w+".args")
-		}
+		em.Platform, em.Method, em.Purpose, em.Args = p.platformCall(m, w, "slack.post_message, or post_message with platform")
 		out = append(out, em)
 	}
 	return out
