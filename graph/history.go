@@ -28,8 +28,8 @@ import (
 // eventPage scans the log after the cursor for the community's events (by the decoded
 // event's community id) that pass the filter, and returns up to first of them and whether
 // more follow. An action or proposal stream's events are included only when views allows
-// its stream. then, when not nil, leaves out the events after where it ends the log.
-func (r *Resolver) eventPage(ctx context.Context, communityID string, f model.EventFilter, first int, cursor string, views func(stream string) bool, then *model.Community) ([]model.Event, bool, error) {
+// its stream. k, when not nil, leaves out the events after it.
+func (r *Resolver) eventPage(ctx context.Context, communityID string, f model.EventFilter, first int, cursor string, views func(stream string) bool, k *cut) ([]model.Event, bool, error) {
 	pos := eventstore.Start
 	if cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(cursor)
@@ -45,7 +45,7 @@ func (r *Resolver) eventPage(ctx context.Context, communityID string, f model.Ev
 		if err != nil {
 			return nil, false, err
 		}
-		if !eventMatches(ev, communityID, f, views, then) {
+		if !eventMatches(ev, communityID, f, views, k) {
 			continue
 		}
 		if len(out) == first {
@@ -56,7 +56,7 @@ func (r *Resolver) eventPage(ctx context.Context, communityID string, f model.Ev
 	return out, false, nil
 }
 
-func eventMatches(ev eventstore.RecordedEvent, communityID string, f model.EventFilter, views func(stream string) bool, then *model.Community) bool {
+func eventMatches(ev eventstore.RecordedEvent, communityID string, f model.EventFilter, views func(stream string) bool, k *cut) bool {
 	if f.Stream != nil && ev.Stream != *f.Stream {
 		return false
 	}
@@ -69,7 +69,7 @@ func eventMatches(ev eventstore.RecordedEvent, communityID string, f model.Event
 	if f.To != nil && !ev.RecordedAt.Before(*f.To) {
 		return false
 	}
-	if then != nil && then.AsOf != nil && after(then, ev, nil) {
+	if k != nil && k.excludes(ev, ev.RecordedAt) {
 		return false
 	}
 	if ev.Stream != domain.CommunityStream(communityID) {
@@ -128,7 +128,7 @@ func (r *Resolver) eventConnection(ctx context.Context, c *model.Community, filt
 	if err != nil {
 		return nil, err
 	}
-	page, more, err := r.eventPage(ctx, c.ID, f, n, cursor, func(stream string) bool { return views[stream] }, c)
+	page, more, err := r.eventPage(ctx, c.ID, f, n, cursor, func(stream string) bool { return views[stream] }, cutOf(c))
 	if err != nil {
 		return nil, err
 	}
@@ -264,23 +264,53 @@ func (r *Resolver) eventAt(ctx context.Context, position string) (eventstore.Rec
 	return evs[0], nil
 }
 
-// after tells whether ev comes after the end of the log a community as of then sees: its
-// position when it has one, else its time (the event's own time when it carries one, as the
-// community's events do).
-func after(then *model.Community, ev eventstore.RecordedEvent, e domain.Event) bool {
-	if then.AsOfPosition != "" {
-		pos, _ := eventstore.ParsePosition(then.AsOfPosition)
-		return pos.Less(ev.Position)
-	}
-	at := ev.RecordedAt
-	if e != nil && !e.Meta().At.IsZero() {
-		at = e.Meta().At
-	}
-	return at.After(*then.AsOf)
+// cut is where a community as of then ends the log: right after the event at a position,
+// or at a time.
+type cut struct {
+	at  time.Time
+	pos *eventstore.Position
 }
 
-// communityAsOf folds the community stream up to where then ends it.
+// cutOf is the cut of a community as of then; nil for the current community.
+func cutOf(then *model.Community) *cut {
+	if then == nil || then.AsOf == nil {
+		return nil
+	}
+	c := &cut{at: *then.AsOf}
+	if then.AsOfPosition != "" {
+		if pos, err := eventstore.ParsePosition(then.AsOfPosition); err == nil {
+			c.pos = &pos
+		}
+	}
+	return c
+}
+
+// excludes tells whether an event that happened at at comes after the cut.
+func (c *cut) excludes(ev eventstore.RecordedEvent, at time.Time) bool {
+	if c.pos != nil {
+		return c.pos.Less(ev.Position)
+	}
+	return at.After(c.at)
+}
+
+// eventTime is when an event happened: its own time when it carries one, as the events the
+// aggregates decide do, else when the log recorded it.
+func eventTime(ev eventstore.RecordedEvent, e domain.Event) time.Time {
+	if e != nil && !e.Meta().At.IsZero() {
+		return e.Meta().At
+	}
+	return ev.RecordedAt
+}
+
+// communityAsOf folds the community stream up to where then ends it, once per request: the
+// fields of one community(asOf:) share the fold.
 func (r *Resolver) communityAsOf(ctx context.Context, then *model.Community) (*domain.Community, error) {
+	key := "community " + then.ID + " " + then.AsOf.Format(time.RFC3339Nano) + " " + then.AsOfPosition
+	return memoize(r.loadersOf(ctx).folds, key, func() (*domain.Community, error) { return r.foldCommunity(ctx, then) })
+}
+
+func (r *Resolver) foldCommunity(ctx context.Context, then *model.Community) (*domain.Community, error) {
+	k := cutOf(then)
 	evs, err := engine.ReadStream(ctx, r.deps.Store, domain.CommunityStream(then.ID))
 	if err != nil {
 		return nil, err
@@ -291,7 +321,7 @@ func (r *Resolver) communityAsOf(ctx context.Context, then *model.Community) (*d
 		if err != nil {
 			e = &domain.UnknownEvent{Type: ev.Type, SchemaVersion: ev.SchemaVersion, Data: ev.Data}
 		}
-		if after(then, ev, e) {
+		if k.excludes(ev, eventTime(ev, e)) {
 			break
 		}
 		events = append(events, e)
@@ -615,6 +645,11 @@ func platformsOf(c *domain.Community) []model.Platform {
 // proposal's stream: the read models keep only the current votes, and a member who changed
 // their vote later had another one then.
 func (r *Resolver) votesAsOf(ctx context.Context, proposalID string, asOf time.Time) ([]model.Vote, error) {
+	key := "votes " + proposalID + " " + asOf.Format(time.RFC3339Nano)
+	return memoize(r.loadersOf(ctx).folds, key, func() ([]model.Vote, error) { return r.foldVotes(ctx, proposalID, asOf) })
+}
+
+func (r *Resolver) foldVotes(ctx context.Context, proposalID string, asOf time.Time) ([]model.Vote, error) {
 	evs, err := engine.ReadStream(ctx, r.deps.Store, domain.ProposalStream(proposalID))
 	if err != nil {
 		return nil, err
@@ -625,11 +660,7 @@ func (r *Resolver) votesAsOf(ctx context.Context, proposalID string, asOf time.T
 		if err != nil {
 			return nil, fmt.Errorf("read %s@%d: %w", ev.Stream, ev.Version, err)
 		}
-		at := ev.RecordedAt
-		if !e.Meta().At.IsZero() {
-			at = e.Meta().At
-		}
-		if at.After(asOf) {
+		if eventTime(ev, e).After(asOf) {
 			break
 		}
 		p.Apply(e)

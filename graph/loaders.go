@@ -70,6 +70,8 @@ type loaders struct {
 	logs     *batch[model.EvaluationLog]
 	actions  *batch[model.Action]
 	versions *batch[model.PolicyVersion]
+	// folds are the request's folds of the log (communities and votes as of then).
+	folds *memo
 }
 
 func newLoaders(r reader) *loaders {
@@ -79,7 +81,30 @@ func newLoaders(r reader) *loaders {
 		logs:     newBatch(r.evaluationLogs),
 		actions:  newBatch(r.actions),
 		versions: newBatch(r.policyVersions),
+		folds:    &memo{done: map[string]any{}},
 	}
+}
+
+// memo keeps what one request computed by key. A failed computation is not remembered.
+type memo struct {
+	mu   sync.Mutex
+	done map[string]any
+}
+
+// memoize returns the value of key, computing it with compute the first time. Concurrent
+// field resolvers asking for the same key wait for one computation.
+func memoize[T any](m *memo, key string, compute func() (T, error)) (T, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if v, ok := m.done[key]; ok {
+		return v.(T), nil
+	}
+	v, err := compute()
+	if err != nil {
+		return v, err
+	}
+	m.done[key] = v
+	return v, nil
 }
 
 // primeProposals announces the proposals whose relations the request may ask for.

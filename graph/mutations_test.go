@@ -544,3 +544,24 @@ func TestCommunityAsOfShowsTheVotesCastThen(t *testing.T) {
 		t.Errorf("now: %d yes, %d no, %d in all; want bob's no and carol's yes", yes, no, total)
 	}
 }
+
+// The fields of one community(asOf:) share one fold of its log, and a proposal's votes and
+// tally then share one fold of the proposal's: asking for more fields reads nothing more.
+func TestCommunityAsOfFoldsOncePerRequest(t *testing.T) {
+	e := newEnv(t, nil)
+	e.mustPropose(t, "alice", "veggies")
+	at := time.Now()
+	count := func(query string) int64 {
+		t.Helper()
+		var out any
+		e.statements.n.Store(0)
+		e.mustQuery(t, &out, query, client.Var("at", at))
+		return e.statements.n.Load()
+	}
+	one := count(`query($at: Time) { community(id: "garden", asOf: $at) { members { id } proposals { edges { node { votes { userId } } } } } }`)
+	all := count(`query($at: Time) { community(id: "garden", asOf: $at) { members { id } roles { name } documents { id } platforms { name } policies { id }
+  proposals { edges { node { votes { userId } tally { yes } } } } } }`)
+	if all != one {
+		t.Errorf("%d statements with every field, %d with members and votes only; want the same", all, one)
+	}
+}
