@@ -60,11 +60,10 @@ func (r *Resolver) applyStarterKit(ctx context.Context, in model.ApplyStarterKit
 		platform = strings.TrimSpace(*in.Platform)
 	}
 	out := &model.ApplyStarterKitPayload{Proposed: []model.ProposeActionPayload{}, Skipped: []string{}}
-	propose := func(p domain.ConstitutionPayload) (*model.ProposeActionPayload, error) {
-		a, err := domain.NewConstitutionAction(r.deps.NewID(), in.CommunityID, m.UserID, p, r.deps.Now())
-		if err != nil {
-			return nil, err
-		}
+	action := func(p domain.ConstitutionPayload) (domain.Action, error) {
+		return domain.NewConstitutionAction(r.deps.NewID(), in.CommunityID, m.UserID, p, r.deps.Now())
+	}
+	proposeAction := func(a domain.Action) (*model.ProposeActionPayload, error) {
 		res, err := r.propose(ctx, a)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", a.Type, err)
@@ -72,11 +71,20 @@ func (r *Resolver) applyStarterKit(ctx context.Context, in model.ApplyStarterKit
 		out.Proposed = append(out.Proposed, *res)
 		return res, nil
 	}
+	propose := func(p domain.ConstitutionPayload) (*model.ProposeActionPayload, error) {
+		a, err := action(p)
+		if err != nil {
+			return nil, err
+		}
+		return proposeAction(a)
+	}
 
-	// Validate the whole kit before proposing anything, so that a bad kit proposes nothing.
+	// The policies' actions are made, and so validated, before anything is proposed, so that
+	// a bad kit proposes nothing.
 	specs := kit.Specs(platform)
-	for _, s := range specs {
-		if _, err := domain.NewConstitutionAction("check", in.CommunityID, m.UserID, domain.AddPolicyOf("", s), r.deps.Now()); err != nil {
+	policies := make([]domain.Action, len(specs))
+	for i, s := range specs {
+		if policies[i], err = action(domain.AddPolicyOf("", s)); err != nil {
 			return nil, err
 		}
 	}
@@ -113,12 +121,12 @@ func (r *Resolver) applyStarterKit(ctx context.Context, in model.ApplyStarterKit
 			return nil, err
 		}
 	}
-	for _, s := range specs {
+	for i, s := range specs {
 		if hasActivePolicy(c, s.Kind, s.Name) {
 			out.Skipped = append(out.Skipped, fmt.Sprintf("%s policy %q: the community has an active policy of that name", s.Kind, s.Name))
 			continue
 		}
-		if _, err := propose(domain.AddPolicyOf("", s)); err != nil {
+		if _, err := proposeAction(policies[i]); err != nil {
 			return nil, err
 		}
 	}
