@@ -16,23 +16,7 @@ import (
 // bus, decide every proposal once between them.
 func TestServeAndEngineProcessesShareTheWork(t *testing.T) {
 	ctx := context.Background()
-	cfg := engineConfig(t, bus.TransportPostgres)
-	cfg.Engine = false // this process only seeds, sends and watches
-	app, err := NewApp(ctx, cfg, discardLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
-	seedCommunity(t, app)
-	bcfg := cfg.Bus
-	bcfg.Postgres = app.Pool()
-	bcfg.ConsumerGroup = "sender"
-	b, err := bus.Open(ctx, bcfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	sender := &App{bus: b}
+	cfg, app, sender := startSender(t, "sender")
 
 	env := []string{"POLICYKIT_BUS=postgres", "POLICYKIT_BUS_NAMESPACE=" + cfg.Bus.Namespace, "POLICYKIT_LOG_PLATFORMS=log,slack"}
 	serveAddr, engineAddr := freeAddr(t), freeAddr(t)

@@ -41,6 +41,31 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// startSender is the test's own process for tests whose engines run in other processes: an
+// App without an engine (it seeds garden and reads the log) and a sender of commands on
+// the Postgres bus, in consumer group group. Both close when the test ends.
+func startSender(t *testing.T, group string) (Config, *App, *App) {
+	t.Helper()
+	ctx := context.Background()
+	cfg := engineConfig(t, bus.TransportPostgres)
+	cfg.Engine = false
+	app, err := NewApp(ctx, cfg, discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Close() })
+	seedCommunity(t, app)
+	bcfg := cfg.Bus
+	bcfg.Postgres = app.Pool()
+	bcfg.ConsumerGroup = group
+	b, err := bus.Open(ctx, bcfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return cfg, app, &App{bus: b}
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -96,25 +121,8 @@ func (s *server) kill() {
 // Killing the server mid-run and starting it again loses no decision and repeats no effect.
 func TestKilledServerLosesNoDecisionAndRepeatsNoEffect(t *testing.T) {
 	ctx := context.Background()
-	cfg := engineConfig(t, bus.TransportPostgres)
+	cfg, app, sender := startSender(t, "restart-test")
 	namespace := cfg.Bus.Namespace
-	// This process only sends commands and reads the log: no engine here.
-	cfg.Engine = false
-	app, err := NewApp(ctx, cfg, discardLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
-	seedCommunity(t, app)
-	bcfg := cfg.Bus
-	bcfg.Postgres = app.Pool()
-	bcfg.ConsumerGroup = "restart-test"
-	b, err := bus.Open(ctx, bcfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	sender := &App{bus: b}
 
 	srv := startServer(t, cfg.DatabaseURL, namespace)
 	publishCommand(t, sender, bus.TopicProposeAction, bus.CommandProposeAction, bus.ProposeAction{Action: domain.Action{
