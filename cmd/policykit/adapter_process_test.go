@@ -45,11 +45,7 @@ func TestSlackAdapterAsItsOwnProcess(t *testing.T) {
 	if _, err := app.Pool().Exec(ctx, `INSERT INTO slack_channel_names (team_id, channel, name) VALUES ('T1', 'C1', 'general')`); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the community in the server's read model", func() bool {
-		var n int
-		_ = app.Pool().QueryRow(ctx, `SELECT count(*) FROM community_platforms WHERE external_id = 'T1'`).Scan(&n)
-		return n == 1
-	})
+	awaitWorkspace(t, app, "T1") // the server's read models
 
 	rename := fmt.Sprintf(`{"type":"event_callback","team_id":"T1","event_id":"Ev-proc","event_time":%d,
 		"event":{"type":"channel_rename","channel":{"id":"C1","name":"new-name","created":1600000000}}}`, time.Now().Unix())

@@ -46,7 +46,7 @@ func startConsensusVote(t *testing.T, now func() time.Time) *consensusVote {
 	ctx := context.Background()
 	v := &consensusVote{t: t, app: app, fake: fake, hook: hook, voteTS: "1700000001.000001"}
 	newSlackGarden(t, app, domain.AddPolicyOf("consensus", scenario.Policies[0].Spec))
-	awaitSlackGarden(t, app)
+	awaitWorkspace(t, app, "T1")
 
 	body := fmt.Sprintf(`{"type":"event_callback","team_id":"T1","event_id":"Ev-core","event_time":%d,
 		"event":{"type":"message","channel":"C0CORE","user":"U01","text":"core-group-vote adopt the new code of conduct","ts":"1700000000.000100","channel_type":"channel"}}`,

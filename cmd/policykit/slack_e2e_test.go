@@ -153,13 +153,13 @@ func newSlackGarden(t testing.TB, app *App, policies ...domain.AddPolicy) {
 	}
 }
 
-// awaitSlackGarden waits for garden's workspace to reach the read models, where the adapter
-// looks communities up.
-func awaitSlackGarden(t testing.TB, app *App) {
+// awaitWorkspace waits for a Slack workspace's community to reach the read models, where
+// the adapter looks communities up.
+func awaitWorkspace(t testing.TB, app *App, team string) {
 	t.Helper()
-	waitFor(t, "the slack platform in the read model", func() bool {
+	waitFor(t, "the community of workspace "+team+" in the read model", func() bool {
 		var n int
-		_ = app.Pool().QueryRow(context.Background(), `SELECT count(*) FROM community_platforms WHERE external_id = 'T1'`).Scan(&n)
+		_ = app.Pool().QueryRow(context.Background(), `SELECT count(*) FROM community_platforms WHERE platform = 'slack' AND external_id = $1`, team).Scan(&n)
 		return n == 1
 	})
 }
@@ -193,7 +193,7 @@ func TestSlackRenameVoteEndToEnd(t *testing.T) {
 	if _, err := app.Pool().Exec(ctx, `INSERT INTO slack_channel_names (team_id, channel, name) VALUES ('T1', 'C1', 'general')`); err != nil {
 		t.Fatal(err)
 	}
-	awaitSlackGarden(t, app)
+	awaitWorkspace(t, app, "T1")
 
 	rename := fmt.Sprintf(`{"type":"event_callback","team_id":"T1","event_id":"Ev-e2e","event_time":%d,
 		"event":{"type":"channel_rename","channel":{"id":"C1","name":"new-name","created":1600000000}}}`, time.Now().Unix())

@@ -205,11 +205,7 @@ func TestSlackInstallFlow(t *testing.T) {
 	}
 
 	// The read model knows the workspace; a second install replaces the token only.
-	waitFor(t, "the community in the read model", func() bool {
-		var n int
-		_ = app.Pool().QueryRow(ctx, `SELECT count(*) FROM community_platforms WHERE platform = 'slack' AND external_id = 'T9'`).Scan(&n)
-		return n == 1
-	})
+	awaitWorkspace(t, app, "T9")
 	for i, want := range []string{"xoxb-t9-xx", "xoxb-t9-xxx"} {
 		state2 := install(t, base, "dictator").Query().Get("state")
 		code, _, body = getBody(t, base+"/auth/slack/callback?code=again&state="+url.QueryEscape(state2))

@@ -45,7 +45,7 @@ func TestSlackDontAllowPostsEndToEnd(t *testing.T) {
 	})
 	newSlackGarden(t, app, domain.AddPolicy{PolicyID: "no-posts", Kind: domain.KindPlatform, Name: "Don't allow posts in Slack channel",
 		ActionTypes: []string{domain.ActionSlackPostMessage}, PolicyCode: dontAllowPosts})
-	awaitSlackGarden(t, app)
+	awaitWorkspace(t, app, "T1")
 	ctx := context.Background()
 	post := func(eventID, channel, ts string) {
 		t.Helper()

@@ -78,11 +78,7 @@ func TestSlackSignInGivesAWorkingSession(t *testing.T) {
 	if tok, err := tokens.UserToken(ctx, "T7"); err != nil || tok != "xoxp-admin" {
 		t.Fatalf("the admin's user token %q (%v)", tok, err)
 	}
-	waitFor(t, "the community in the read model", func() bool {
-		var n int
-		_ = app.Pool().QueryRow(ctx, `SELECT count(*) FROM community_platforms WHERE platform = 'slack' AND external_id = 'T7'`).Scan(&n)
-		return n == 1
-	})
+	awaitWorkspace(t, app, "T7")
 
 	// Sign in with Slack.
 	resp, err := noRedirects().Get(base + "/auth/slack/login?next=/dashboard")

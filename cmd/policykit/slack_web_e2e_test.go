@@ -17,7 +17,7 @@ func TestSlackActionsProposedFromTheWeb(t *testing.T) {
 	app, _ := startSlackApp(t, apiURL, func(cfg *Config) { cfg.GraphQL = true })
 	ctx := context.Background()
 	newSlackGarden(t, app)
-	awaitSlackGarden(t, app)
+	awaitWorkspace(t, app, "T1")
 	token := mustAPIToken(t, app, "alice", "garden", "alice")
 
 	propose := func(actionType, fields string) string {
