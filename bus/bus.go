@@ -1,7 +1,7 @@
 // Package bus is PolicyKit's message bus: Watermill publishers, subscribers and routers over
 // one of four transports chosen by configuration (POLICYKIT_BUS): the in-process GoChannel
-// (the embedded default), Postgres (watermill-sql), NATS JetStream (watermill-nats) and
-// RabbitMQ (watermill-amqp).
+// (the embedded default), Postgres (watermill-sql), NATS JetStream (watermill-nats publishes,
+// natsSubscriber reads) and RabbitMQ (watermill-amqp).
 //
 // Every transport gives the same contract, checked by the suite in bus/bustest: messages keep
 // their UUID, payload and metadata; delivery is at least once (a nacked or unacked message

@@ -30,10 +30,10 @@ const natsDuplicateWindow = 2 * time.Minute
 // kept, not removed on ack, so that every group can read them). Each consumer group is a
 // durable push consumer of that stream whose deliveries go to a queue group of the same name:
 // the group's subscribers compete for messages, every group gets every message, and a group
-// resumes where it stopped. The bus creates the streams and consumers itself, before
-// watermill-nats binds to them, so that a subscriber closing never deletes its group's
-// durable consumer. A nacked message comes again after RedeliveryDelay; one not acked within
-// AckTimeout comes again too.
+// resumes where it stopped. The bus creates the streams and consumers itself and its
+// subscribers bind to them, so that a subscriber closing never deletes its group's durable
+// consumer. A nacked message comes again after RedeliveryDelay; one not acked within
+// AckTimeout comes again too. Publishing is watermill-nats'; subscribing is natsSubscriber's.
 func openNATS(ctx context.Context, cfg Config, logger watermill.LoggerAdapter) (*transport, error) {
 	connect := func(role string) (*nats.Conn, error) {
 		timeout := 5 * time.Second
@@ -76,24 +76,22 @@ func openNATS(ctx context.Context, cfg Config, logger watermill.LoggerAdapter) (
 		if err != nil {
 			return nil, err
 		}
-		wsub, err := wmnats.NewSubscriberWithNatsConn(nc, wmnats.SubscriberSubscriptionConfig{
-			Unmarshaler:      &natsMarshaler{},
-			QueueGroupPrefix: group, // the default subject calculator uses it as the queue group
-			SubscribersCount: 1,
-			AckWaitTimeout:   cfg.AckTimeout,
-			CloseTimeout:     cfg.CloseTimeout,
-			SubscribeTimeout: 30 * time.Second,
-			NakDelay:         wmnats.NewStaticDelay(cfg.RedeliveryDelay),
-			JetStream: wmnats.JetStreamConfig{
-				SubscribeOptions:  []nats.SubOpt{nats.ManualAck()},
-				DurableCalculator: func(string, string) string { return group },
-			},
-		}, logger)
+		js, err := nc.JetStream()
 		if err != nil {
 			nc.Close()
-			return nil, err
+			return nil, fmt.Errorf("jetstream: %w", err)
 		}
-		return &natsSubscriber{Subscriber: wsub, prov: prov, group: group}, nil
+		return &natsSubscriber{
+			nc:           nc,
+			js:           js,
+			prov:         prov,
+			group:        group,
+			ackWait:      cfg.AckTimeout,
+			nakDelay:     cfg.RedeliveryDelay,
+			closeTimeout: cfg.CloseTimeout,
+			log:          logger.With(watermill.LogFields{"consumer_group": group}),
+			closing:      make(chan struct{}),
+		}, nil
 	}
 	return &transport{
 		pub:           &natsPublisher{Publisher: wpub, prov: prov},
@@ -102,10 +100,7 @@ func openNATS(ctx context.Context, cfg Config, logger watermill.LoggerAdapter) (
 	}, nil
 }
 
-var (
-	_ message.Publisher            = (*natsPublisher)(nil)
-	_ message.SubscribeInitializer = (*natsSubscriber)(nil)
-)
+var _ message.Publisher = (*natsPublisher)(nil)
 
 // natsPublisher makes sure a topic's stream exists before publishing to it: JetStream refuses
 // a subject no stream captures.
@@ -124,24 +119,6 @@ func (p *natsPublisher) Publish(topic string, msgs ...*message.Message) error {
 		return err
 	}
 	return nil
-}
-
-// natsSubscriber provisions the stream and the group's durable consumer before subscribing.
-type natsSubscriber struct {
-	*wmnats.Subscriber
-	prov  *natsProvisioner
-	group string
-}
-
-func (s *natsSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
-	if err := s.SubscribeInitialize(topic); err != nil {
-		return nil, err
-	}
-	return s.Subscriber.Subscribe(ctx, topic)
-}
-
-func (s *natsSubscriber) SubscribeInitialize(topic string) error {
-	return s.prov.ensureConsumer(topic, s.group)
 }
 
 // natsProvisioner creates streams and durable consumers.

@@ -50,6 +50,7 @@ func Run(t *testing.T, newBus NewBus) {
 	t.Run("EveryGroupGetsEveryMessage", func(t *testing.T) { testFanOut(t, newBus) })
 	t.Run("GroupResumesAfterRestart", func(t *testing.T) { testDurableGroup(t, newBus) })
 	t.Run("CloseStopsDelivery", func(t *testing.T) { testClose(t, newBus) })
+	t.Run("CancelledSubscriptionsLoseNothing", func(t *testing.T) { testCancelWhileFlowing(t, newBus) })
 	t.Run("ManyMessagesAllArrive", func(t *testing.T) { testMany(t, newBus) })
 }
 
@@ -440,6 +441,99 @@ func testClose(t *testing.T, newBus NewBus) {
 	if n := handled.Load(); n != after {
 		t.Errorf("%d messages handled after Close returned", n-after)
 	}
+}
+
+// Subscriptions ended by their context while messages flow close their channels (without a
+// panic in the transport), and on the durable transports what a cancelled subscription had
+// taken and given back comes to the group's next subscription: nothing is lost.
+func testCancelWhileFlowing(t *testing.T, newBus NewBus) {
+	b := newBus(t, group(t))
+	topic := Topic(t, "cancel")
+	durable := b.Transport() != bus.TransportGoChannel
+	if err := b.Initialize(topic); err != nil { // RabbitMQ keeps nothing for a queue not yet declared
+		t.Fatal(err)
+	}
+
+	var (
+		mu        sync.Mutex
+		published = map[string]bool{}
+		stop      = make(chan struct{})
+		stopped   = make(chan error, 1)
+	)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				stopped <- nil
+				return
+			default:
+			}
+			m := message.NewMessage(watermill.NewUUID(), []byte(`{}`))
+			mu.Lock()
+			published[m.UUID] = true
+			mu.Unlock()
+			if err := b.Publisher().Publish(topic, m); err != nil {
+				stopped <- err
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+
+	const rounds = 30
+	acked := map[string]bool{}
+	for r := 0; r < rounds; r++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		ch, err := b.Subscriber().Subscribe(ctx, topic)
+		if err != nil {
+			cancel()
+			t.Fatalf("round %d: subscribe: %v", r, err)
+		}
+		// Ack one, give the next back, and cancel while more are on their way.
+		m := receive(t, ch)
+		m.Ack()
+		acked[m.UUID] = true
+		receive(t, ch).Nack()
+		cancel()
+		closed := time.After(wait)
+	drain:
+		for {
+			select {
+			case m, ok := <-ch:
+				if !ok {
+					break drain
+				}
+				m.Nack()
+			case <-closed:
+				t.Fatalf("round %d: channel still open %s after its context ended", r, wait)
+			}
+		}
+	}
+	close(stop)
+	if err := <-stopped; err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	if !durable {
+		return // GoChannel keeps nothing for a subscription that has gone
+	}
+	mu.Lock()
+	n := len(published)
+	mu.Unlock()
+	ch := mustSubscribe(t, b.Subscriber(), topic)
+	deadline := time.After(wait)
+	for len(acked) < n {
+		select {
+		case m := <-ch:
+			m.Ack()
+			if !published[m.UUID] {
+				t.Fatalf("unknown message %s", m.UUID)
+			}
+			acked[m.UUID] = true
+		case <-deadline:
+			t.Fatalf("%d of %d messages acked; the rest were lost with cancelled subscriptions", len(acked), n)
+		}
+	}
+	t.Logf("%d messages across %d cancelled subscriptions", n, rounds)
 }
 
 // Many messages, published in batches, all reach a router handler.
