@@ -19,13 +19,22 @@ const (
 // ProposeAction asks the engine to govern an action: a platform event an adapter saw (a
 // Slack channel rename, with Reversible set), an action proposed on PolicyKit's site, or a
 // constitution action (see domain.NewConstitutionAction). Action.ID is the idempotency key:
-// adapters derive it from the platform's event id.
+// adapters derive it from the platform's event id. An adapter that knows the initiator only
+// as a member of its platform leaves Action.InitiatorID empty and names them in Initiator:
+// the engine resolves them to a community user, registering them if they are new.
 type ProposeAction struct {
-	Action domain.Action `json:"action"`
+	Action    domain.Action `json:"action"`
+	Initiator *PlatformUser `json:"initiator,omitempty"`
+}
+
+// PlatformUser names a member by the platform's own id for them (a Slack member id).
+type PlatformUser struct {
+	Platform string `json:"platform"`
+	Username string `json:"username"`
 }
 
 // CastVote records a vote on a proposal. The voter is Vote.UserID, or Vote.Username on
-// Platform (as a platform adapter knows voters).
+// Platform (as a platform adapter knows voters), registered as a community user if new.
 type CastVote struct {
 	CommunityID string      `json:"community_id"`
 	ProposalID  string      `json:"proposal_id"`

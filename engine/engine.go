@@ -74,6 +74,11 @@ func (e *Engine) ProposeAction(ctx context.Context, cmd bus.ProposeAction, meta 
 	if p, ok := c.Platforms[a.Platform]; (!ok || !p.Active) && a.Platform != domain.PlatformConstitution && a.Platform != domain.PlatformWeb {
 		return domain.Invalid("platform %q is not connected to community %s", a.Platform, c.ID)
 	}
+	if in := cmd.Initiator; in != nil && a.InitiatorID == "" {
+		if a.InitiatorID, err = e.platformUser(ctx, a.CommunityID, in.Platform, in.Username, meta); err != nil {
+			return err
+		}
+	}
 	return e.retry(ctx, "propose "+a.ID, func() error {
 		rec, err := LoadAction(ctx, e.store, a.ID)
 		if err != nil {
@@ -130,6 +135,10 @@ func (e *Engine) HandleActionProposed(ctx context.Context, communityID, actionID
 
 // CastVote records a vote and re-checks its proposal at once.
 func (e *Engine) CastVote(ctx context.Context, cmd bus.CastVote, meta Meta) (evaluation.Outcome, error) {
+	cmd, err := e.resolveVoter(ctx, cmd, meta)
+	if err != nil {
+		return evaluation.Outcome{}, err
+	}
 	return e.onProposal(ctx, cmd.CommunityID, cmd.ProposalID, "vote on "+cmd.ProposalID, meta,
 		func(c *domain.Community, rec *domain.ActionRecord, p *domain.Proposal, now time.Time) (evaluation.Outcome, error) {
 			v, err := voter(c, cmd)
@@ -144,6 +153,9 @@ func (e *Engine) CastVote(ctx context.Context, cmd bus.CastVote, meta Meta) (eva
 // its own step, so that recording votes never waits on policy code). changed is false when
 // the vote was already recorded.
 func (e *Engine) RecordVote(ctx context.Context, cmd bus.CastVote, meta Meta) (changed bool, err error) {
+	if cmd, err = e.resolveVoter(ctx, cmd, meta); err != nil {
+		return false, err
+	}
 	out, err := e.onProposal(ctx, cmd.CommunityID, cmd.ProposalID, "record vote on "+cmd.ProposalID, meta,
 		func(c *domain.Community, _ *domain.ActionRecord, p *domain.Proposal, now time.Time) (evaluation.Outcome, error) {
 			v, err := voter(c, cmd)
@@ -167,6 +179,20 @@ func (e *Engine) RecordEffect(ctx context.Context, cmd bus.RecordEffectResult, m
 			return e.loop.RecordEffect(c, rec, p, cmd.EffectID, cmd.Result, cmd.Error, now)
 		})
 	return !out.Empty(), err
+}
+
+// resolveVoter sets the vote's UserID from its platform username, registering a member who
+// votes before the community has met them (a Slack member's first act may be a click).
+func (e *Engine) resolveVoter(ctx context.Context, cmd bus.CastVote, meta Meta) (bus.CastVote, error) {
+	if cmd.Vote.UserID != "" || cmd.Vote.Username == "" || cmd.Platform == "" {
+		return cmd, nil
+	}
+	id, err := e.platformUser(ctx, cmd.CommunityID, cmd.Platform, cmd.Vote.Username, meta)
+	if err != nil {
+		return cmd, err
+	}
+	cmd.Vote.UserID = id
+	return cmd, nil
 }
 
 func voter(c *domain.Community, cmd bus.CastVote) (domain.Vote, error) {

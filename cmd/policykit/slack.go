@@ -78,26 +78,15 @@ func newSlackAdapter(ctx context.Context, pool *pgxpool.Pool, store eventstore.S
 	})
 }
 
-// slackUserRegistrar returns the adapter's EnsureUser: the community user whose slack
-// username is the member id, registered (with an id derived from community and member, so
-// that concurrent or repeated registrations agree) when there is none.
+// slackUserRegistrar returns the EnsureUser of Sign in with Slack: the community user whose
+// slack username is the member id, registered (engine.EnsureUser) when there is none.
 func slackUserRegistrar(store eventstore.Store, now func() time.Time) func(ctx context.Context, communityID, memberID string) (string, error) {
 	return func(ctx context.Context, communityID, memberID string) (string, error) {
-		key := []byte("slack-user:" + communityID + ":" + memberID)
-		id := uuid.NewSHA1(uuid.NameSpaceOID, key).String()
-		cause := uuid.NewSHA1(uuid.NameSpaceURL, key)
-		_, err := engine.UpdateCommunity(ctx, store, communityID, engine.Meta{CausationID: cause, CorrelationID: cause},
-			func(c *domain.Community) ([]domain.Event, error) {
-				if u, ok := c.UserByUsername(domain.PlatformSlack, memberID); ok {
-					id = u.ID
-					return nil, nil
-				}
-				return c.DecideRegisterUser(domain.RegisterUser{UserID: id, Platform: domain.PlatformSlack, Username: memberID}, now())
-			})
-		if err != nil {
-			return "", fmt.Errorf("register slack member %s: %w", memberID, err)
-		}
-		return id, nil
+		// The same member registered twice is one cause, so a retried registration appends
+		// nothing new.
+		cause := uuid.NewSHA1(uuid.NameSpaceURL, []byte("slack-user:"+communityID+":"+memberID))
+		return engine.EnsureUser(ctx, store, communityID, domain.PlatformSlack, memberID,
+			engine.Meta{CausationID: cause, CorrelationID: cause}, now())
 	}
 }
 
