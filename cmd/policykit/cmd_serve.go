@@ -33,7 +33,7 @@ effects, re-checks) with the built-in web and log platforms on the configured bu
 	}
 	cmd.Flags().StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "address to listen on (env POLICYKIT_HTTP_ADDR)")
 	cmd.Flags().BoolVar(&cfg.AutoMigrate, "migrate", cfg.AutoMigrate, "apply database migrations before starting")
-	cmd.Flags().BoolVar(&cfg.GraphQL, "graphql", cfg.GraphQL, "serve the GraphQL API at /graphql and GraphiQL at /graphiql (env POLICYKIT_GRAPHQL)")
+	cmd.Flags().BoolVar(&cfg.GraphQL, "graphql", cfg.GraphQL, "serve the GraphQL API at /graphql and GraphiQL at /graphiql; --graphql=false turns it off (env POLICYKIT_GRAPHQL)")
 	cmd.Flags().StringVar(&cfg.GraphQLAllowList, "graphql-allowlist", cfg.GraphQLAllowList, "run only the GraphQL operations of this persisted query manifest or directory of .graphql files; GraphiQL then does not work (env POLICYKIT_GRAPHQL_ALLOWLIST)")
 	cmd.Flags().BoolVar(&demo, "demo", false, "create (once) a demo community with three members and print how to act as them")
 	cmd.Flags().DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long to wait for in-flight work on shutdown")

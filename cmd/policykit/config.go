@@ -37,10 +37,13 @@ type Config struct {
 	LogPlatforms []string
 	// WebBaseURL prefixes links to proposals made by the web platform (POLICYKIT_BASE_URL).
 	WebBaseURL string
-	// GraphQL serves the GraphQL API at /graphql and GraphiQL at /graphiql
-	// (POLICYKIT_GRAPHQL=true). Callers authenticate with an account's session or API token
-	// (policykit account); it stays off until asked for, as the API is new.
+	// GraphQL serves the GraphQL API at /graphql (GraphiQL there for a browser, and at
+	// /graphiql): on unless POLICYKIT_GRAPHQL=false. Callers authenticate with an account's
+	// session or API token (policykit account); nothing but register and login answers
+	// without one.
 	GraphQL bool
+	// badGraphQL holds a POLICYKIT_GRAPHQL that is not a boolean, for Validate to report.
+	badGraphQL string
 	// GraphQLAllowList is a file or directory of the only operations the GraphQL API runs
 	// (POLICYKIT_GRAPHQL_ALLOWLIST; graph.LoadAllowList reads it). Empty: any operation runs.
 	// A list that cannot be read or verified stops start-up rather than leave the API open.
@@ -74,6 +77,7 @@ func DefaultConfig() Config {
 		SandboxDeadline: time.Second,
 		LogPlatforms:    []string{"log"},
 		WebBaseURL:      "http://127.0.0.1:8080",
+		GraphQL:         true,
 	}
 }
 
@@ -107,7 +111,11 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		c.LogPlatforms = strings.Split(v, ",")
 	}
 	if v := getenv("POLICYKIT_GRAPHQL"); v != "" {
-		c.GraphQL = v == "true" || v == "1"
+		if on, err := strconv.ParseBool(v); err == nil {
+			c.GraphQL = on
+		} else {
+			c.badGraphQL = v
+		}
 	}
 	if v := getenv("POLICYKIT_GRAPHQL_ALLOWLIST"); v != "" {
 		c.GraphQLAllowList = v
@@ -141,6 +149,9 @@ func (c Config) Validate() error {
 	}
 	if c.SandboxWorkers < 1 || c.SandboxWorkers > 64 {
 		errs = append(errs, fmt.Errorf("sandbox workers %d: must be 1..64", c.SandboxWorkers))
+	}
+	if c.badGraphQL != "" {
+		errs = append(errs, fmt.Errorf("graphql %q: want true or false", c.badGraphQL))
 	}
 	b := c.Bus.WithDefaults()
 	if b.Transport == bus.TransportPostgres && b.Postgres == nil {

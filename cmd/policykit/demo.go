@@ -91,5 +91,16 @@ constitution change needs two yes votes). From another terminal, in this directo
 (PROPOSAL is the id the propose command prints.)
 
 `, DemoCommunity)
+	if app.cfg.GraphQL {
+		fmt.Fprintf(w, `To use the GraphQL API (GraphiQL at %s/graphql) as alice, give her an account and a token:
+
+  echo 'choose-a-password' | go run ./cmd/policykit account create alice
+  go run ./cmd/policykit account link --account ACCOUNT --community demo --user alice
+  go run ./cmd/policykit account token --account ACCOUNT
+
+(ACCOUNT is the id account create prints; send the token as "Authorization: Bearer TOKEN".)
+
+`, app.cfg.WebBaseURL)
+	}
 	return nil
 }

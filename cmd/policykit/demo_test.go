@@ -22,7 +22,8 @@ func TestDemoFromProposalToDecision(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if !strings.Contains(out.String(), "policykit propose --community demo --by alice") {
+	if !strings.Contains(out.String(), "policykit propose --community demo --by alice") ||
+		!strings.Contains(out.String(), "account link --account ACCOUNT --community demo --user alice") {
 		t.Fatalf("demo instructions:\n%s", out.String())
 	}
 	c, err := engine.LoadCommunity(t.Context(), app.Store(), DemoCommunity)

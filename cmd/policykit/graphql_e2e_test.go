@@ -73,9 +73,27 @@ func TestAppServesGraphQL(t *testing.T) {
 		}
 	}
 
-	// Off by default.
-	if DefaultConfig().GraphQL {
-		t.Fatal("the GraphQL API is on by default")
+}
+
+// The API is on unless turned off, and a setting that is not a boolean stops start-up.
+func TestGraphQLIsOnByDefault(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "POLICYKIT_GRAPHQL" {
+				return v
+			}
+			return ""
+		}
+	}
+	if cfg := DefaultConfig().FromEnv(env("")); !cfg.GraphQL {
+		t.Error("the GraphQL API is off by default")
+	}
+	if cfg := DefaultConfig().FromEnv(env("false")); cfg.GraphQL {
+		t.Error("POLICYKIT_GRAPHQL=false left the API on")
+	}
+	err := DefaultConfig().FromEnv(env("sometimes")).Validate()
+	if err == nil || !strings.Contains(err.Error(), "graphql") {
+		t.Errorf("POLICYKIT_GRAPHQL=sometimes: Validate = %v, want an error naming graphql", err)
 	}
 }
 
