@@ -14,7 +14,9 @@ func newServeCommand(cfg *Config) *cobra.Command {
 It creates the database if it does not exist, applies migrations (unless --migrate=false),
 keeps the read models caught up with the event log, runs the engine (policy evaluation,
 effects, re-checks) with the built-in web and log platforms on the configured bus
-(POLICYKIT_BUS, default in-process), and serves /healthz and /readyz.`,
+(POLICYKIT_BUS, default in-process), and serves the GraphQL API at /graphql (GraphiQL for a
+browser; --graphql=false turns it off), /healthz and /readyz. With SLACK_SIGNING_SECRET set it
+also runs the Slack adapter (/api/hooks/slack, /auth/slack/...).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger := newLogger(cfg.LogLevel)
