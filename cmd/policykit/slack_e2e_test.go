@@ -28,13 +28,22 @@ import (
 // the adapter calls; each call's token (from the Authorization header) is recorded in its
 // form as "token".
 type recordingSlack struct {
-	mu    sync.Mutex
-	calls map[string][]url.Values
-	ts    int
+	mu      sync.Mutex
+	calls   map[string][]url.Values
+	ts      int
+	limited map[string]int // method -> how many more calls are answered 429
+}
+
+// rateLimit makes the next n calls of method answer 429 with Retry-After: 1 (recorded
+// too, as Slack saw them).
+func (f *recordingSlack) rateLimit(method string, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.limited[method] += n
 }
 
 func newRecordingSlack(t *testing.T) (*recordingSlack, string) {
-	f := &recordingSlack{calls: map[string][]url.Values{}}
+	f := &recordingSlack{calls: map[string][]url.Values{}, limited: map[string]int{}}
 	answers := map[string]func(url.Values) map[string]any{
 		"auth.test": func(url.Values) map[string]any { return map[string]any{"user_id": "UBOT", "team_id": "T1"} },
 		"conversations.info": func(v url.Values) map[string]any {
@@ -68,6 +77,13 @@ func newRecordingSlack(t *testing.T) (*recordingSlack, string) {
 				}
 				f.mu.Lock()
 				f.calls[m] = append(f.calls[m], r.Form)
+				if f.limited[m] > 0 {
+					f.limited[m]--
+					f.mu.Unlock()
+					w.Header().Set("Retry-After", "1")
+					w.WriteHeader(http.StatusTooManyRequests)
+					return
+				}
 				res := answer(r.Form)
 				f.mu.Unlock()
 				res["ok"] = true
