@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -620,6 +621,37 @@ func TestInternalErrorsAreHidden(t *testing.T) {
 	}
 	if strings.Contains(string(resp.Errors), "SQLSTATE") || strings.Contains(string(resp.Errors), "SELECT") {
 		t.Errorf("internal details leaked: %s", resp.Errors)
+	}
+}
+
+// brokenPolicyLookupDB fails the statement that finds a policy's community, as a database
+// whose connection broke would; every other statement works.
+type brokenPolicyLookupDB struct{ graph.DB }
+
+func (b brokenPolicyLookupDB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if strings.Contains(sql, "SELECT community_id FROM policies") {
+		return errRow{errors.New("conn closed: unexpected EOF")}
+	}
+	return b.DB.QueryRow(ctx, sql, args...)
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// A policy that cannot be read because the database fails is INTERNAL, not NOT_FOUND: only
+// a missing row is.
+func TestPolicyReadFailureIsNotNotFound(t *testing.T) {
+	e := newEnvWith(t, nil, func(d *graph.Deps) { d.DB = brokenPolicyLookupDB{d.DB} })
+	for _, q := range []string{
+		`{ policy(id: "rename-vote") { id } }`,
+		`{ exportPolicy(id: "rename-vote") }`,
+		`{ policy(id: "nope") { id } }`,
+	} {
+		errs := e.mustFail(t, q)
+		if errs[0].Extensions["code"] != graph.CodeInternal || errs[0].Message != "internal error" {
+			t.Errorf("%s: %+v, want INTERNAL without details", q, errs)
+		}
 	}
 }
 

@@ -483,17 +483,23 @@ func (r *Resolver) importPolicy(ctx context.Context, in model.ImportPolicyInput)
 	return r.propose(ctx, a)
 }
 
-// policyCommunity finds a policy's community in the read models.
+// policyCommunity finds a policy's community in the read models: NOT_FOUND when there is
+// no such policy; any other failure is the database's (INTERNAL).
 func (r *Resolver) policyCommunity(ctx context.Context, id string) (string, error) {
 	var communityID string
-	if err := r.deps.DB.QueryRow(ctx, `SELECT community_id FROM policies WHERE id = $1`, id).Scan(&communityID); err != nil {
+	err := r.deps.DB.QueryRow(ctx, `SELECT community_id FROM policies WHERE id = $1`, id).Scan(&communityID)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return "", domain.NotFound("policy %q", id)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read policy %s: %w", id, err)
 	}
 	return communityID, nil
 }
 
 // viewablePolicy returns the community of a policy the caller may view; a policy of a
-// community the caller is not a member of does not exist for it.
+// community the caller is not a member of does not exist for it (NOT_FOUND). A failure to
+// read the policy is not hidden as NOT_FOUND.
 func (r *Resolver) viewablePolicy(ctx context.Context, id string) (string, error) {
 	communityID, err := r.policyCommunity(ctx, id)
 	if err != nil {
