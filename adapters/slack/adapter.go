@@ -229,8 +229,12 @@ func (a *Adapter) botUser(ctx context.Context, teamID string, c *slack.Client) s
 }
 
 // retry runs call, waiting out Slack's rate limit (429 with Retry-After) up to
-// cfg.RateLimitRetries times.
+// cfg.RateLimitRetries times and cfg.RateLimitMaxWait in all. A wait that would go past
+// either bound, or past ctx's deadline, is not started: the rate limit error is returned at
+// once, since the call could not be retried in time anyway and the caller's bus message or
+// Slack delivery would be redelivered behind its back.
 func (a *Adapter) retry(ctx context.Context, call func() error) error {
+	var waited time.Duration
 	for attempt := 0; ; attempt++ {
 		err := call()
 		var rl *slack.RateLimitedError
@@ -241,6 +245,13 @@ func (a *Adapter) retry(ctx context.Context, call func() error) error {
 		if wait <= 0 {
 			wait = time.Second
 		}
+		if waited+wait > a.cfg.RateLimitMaxWait {
+			return fmt.Errorf("rate limited: waited %s of at most %s, asked to wait %s more: %w", waited, a.cfg.RateLimitMaxWait, wait, err)
+		}
+		if d, ok := ctx.Deadline(); ok && time.Until(d) < wait {
+			return fmt.Errorf("rate limited: asked to wait %s, past the deadline: %w", wait, err)
+		}
+		waited += wait
 		a.log.Info("slack rate limited; waiting", "retry_after", wait)
 		t := time.NewTimer(wait)
 		select {

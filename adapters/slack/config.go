@@ -36,6 +36,14 @@ type Config struct {
 	// RateLimitRetries is how many times a call answered 429 is retried after Retry-After
 	// (default 5).
 	RateLimitRetries int
+	// RateLimitMaxWait bounds the time one call spends waiting out Retry-After, all its
+	// retries together (default 5s). A call Slack would have wait longer fails with the rate
+	// limit error instead.
+	RateLimitMaxWait time.Duration
+	// EffectTimeout bounds one attempt at an effect request, rate-limit waits included
+	// (default 10s). It must stay well under the bus's AckTimeout (30s by default), or NATS
+	// and Postgres deliver the request again while it is still being performed.
+	EffectTimeout time.Duration
 }
 
 // WithDefaults returns c with its zero fields set to the defaults.
@@ -54,6 +62,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.RateLimitRetries == 0 {
 		c.RateLimitRetries = 5
+	}
+	if c.RateLimitMaxWait == 0 {
+		c.RateLimitMaxWait = 5 * time.Second
+	}
+	if c.EffectTimeout == 0 {
+		c.EffectTimeout = 10 * time.Second
 	}
 	return c
 }
@@ -98,6 +112,15 @@ func (c Config) Validate() error {
 	}
 	if c.RateLimitRetries < 0 {
 		errs = append(errs, fmt.Errorf("slack: RateLimitRetries %d is negative", c.RateLimitRetries))
+	}
+	if c.RateLimitMaxWait <= 0 {
+		errs = append(errs, fmt.Errorf("slack: RateLimitMaxWait %s is not positive", c.RateLimitMaxWait))
+	}
+	if c.EffectTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("slack: EffectTimeout %s is not positive", c.EffectTimeout))
+	} else if c.RateLimitMaxWait >= c.EffectTimeout {
+		// The attempt would always end before the wait did.
+		errs = append(errs, fmt.Errorf("slack: RateLimitMaxWait %s is not under EffectTimeout %s", c.RateLimitMaxWait, c.EffectTimeout))
 	}
 	return errors.Join(errs...)
 }

@@ -14,8 +14,9 @@ import (
 
 // Perform carries out one effect request for platform "slack", once per idempotency key:
 // a request whose key is in the ledger (State) is answered with the stored result without
-// calling Slack. A failed call is not recorded, so a redelivery tries again. Calls answered
-// 429 are retried after Retry-After.
+// calling Slack. A failed call is not recorded, so a redelivery tries again. An attempt
+// lasts at most Config.EffectTimeout; calls answered 429 are retried after Retry-After within
+// it and Config.RateLimitMaxWait.
 //
 // Methods: post_message, initiate_vote (answers {"post_id": ts, "url": permalink}),
 // rename_conversation, join_conversation, kick_conversation, pin_message,
@@ -27,6 +28,8 @@ func (a *Adapter) Perform(ctx context.Context, req bus.EffectRequest) (map[strin
 	if res, ok, err := a.state.Effect(ctx, req.IdempotencyKey); err != nil || ok {
 		return res, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.EffectTimeout)
+	defer cancel()
 	team, err := a.deps.Directory.TeamOfCommunity(ctx, req.CommunityID)
 	if err != nil {
 		return nil, err

@@ -17,22 +17,36 @@ import (
 type fakeSlack struct {
 	srv *slacktest.Server
 
-	mu      sync.Mutex
-	calls   []apiCall
-	ts      int
-	limited map[string]int    // method -> how many more calls get 429
-	refused map[string]string // token -> the Slack error every call made with it gets
+	t *testing.T
+
+	mu         sync.Mutex
+	calls      []apiCall
+	ts         int
+	limited    map[string]int    // method -> how many more calls get 429
+	retryAfter string            // the Retry-After of a 429 (seconds)
+	refused    map[string]string // token -> the Slack error every call made with it gets
+	gates      map[string]*gate  // method -> the gate its calls wait at
 }
 
 type apiCall struct {
-	Method string
-	Form   url.Values
-	Token  string // from the Authorization header or the token form field
+	Method  string
+	Form    url.Values
+	Token   string // from the Authorization header or the token form field
+	Limited bool   // answered 429
 }
+
+// gate holds the calls of a method until the test releases them.
+type gate struct {
+	entered chan string // the method, each time a call arrives at the gate
+	open    chan struct{}
+	once    sync.Once
+}
+
+func (g *gate) release() { g.once.Do(func() { close(g.open) }) }
 
 func newFakeSlack(t *testing.T) *fakeSlack {
 	t.Helper()
-	f := &fakeSlack{limited: map[string]int{}, refused: map[string]string{}}
+	f := &fakeSlack{t: t, limited: map[string]int{}, retryAfter: "1", refused: map[string]string{}, gates: map[string]*gate{}}
 	answers := map[string]func(url.Values) map[string]any{
 		"auth.test": func(url.Values) map[string]any {
 			return map[string]any{"user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1"}
@@ -78,15 +92,26 @@ func newFakeSlack(t *testing.T) *fakeSlack {
 					token = r.Form.Get("token")
 				}
 				f.mu.Lock()
-				f.calls = append(f.calls, apiCall{Method: method, Form: r.Form, Token: token})
+				g := f.gates[method]
+				f.mu.Unlock()
+				if g != nil {
+					g.entered <- method
+					select {
+					case <-g.open:
+					case <-r.Context().Done():
+						return
+					}
+				}
+				f.mu.Lock()
 				limited := f.limited[method] > 0
 				if limited {
 					f.limited[method]--
 				}
-				refusal := f.refused[token]
+				f.calls = append(f.calls, apiCall{Method: method, Form: r.Form, Token: token, Limited: limited})
+				refusal, retryAfter := f.refused[token], f.retryAfter
 				f.mu.Unlock()
 				if limited {
-					w.Header().Set("Retry-After", "1")
+					w.Header().Set("Retry-After", retryAfter)
 					w.WriteHeader(http.StatusTooManyRequests)
 					return
 				}
@@ -122,6 +147,27 @@ func (f *fakeSlack) rateLimit(method string, n int) {
 	f.limited[method] = n
 }
 
+// rateLimitFor makes the next n calls of method answer 429 with Retry-After: seconds.
+func (f *fakeSlack) rateLimitFor(method string, n, seconds int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.limited[method] = n
+	f.retryAfter = fmt.Sprint(seconds)
+}
+
+// hold makes every call of the methods wait at one gate until the test releases it (at the
+// latest when the test ends). The call is recorded once it passes the gate.
+func (f *fakeSlack) hold(methods ...string) *gate {
+	g := &gate{entered: make(chan string, 64), open: make(chan struct{})}
+	f.mu.Lock()
+	for _, m := range methods {
+		f.gates[m] = g
+	}
+	f.mu.Unlock()
+	f.t.Cleanup(g.release) // before the server stops: it waits for its handlers
+	return g
+}
+
 // refuse makes every call made with token answer {"ok": false, "error": slackErr}.
 func (f *fakeSlack) refuse(token, slackErr string) {
 	f.mu.Lock()
@@ -137,6 +183,19 @@ func (f *fakeSlack) tokens(method string) []string {
 	for _, c := range f.calls {
 		if c.Method == method {
 			out = append(out, c.Token)
+		}
+	}
+	return out
+}
+
+// answered returns the calls of method so far that Slack did not answer 429.
+func (f *fakeSlack) answered(method string) []url.Values {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []url.Values
+	for _, c := range f.calls {
+		if c.Method == method && !c.Limited {
+			out = append(out, c.Form)
 		}
 	}
 	return out

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
+	"github.com/slack-go/slack"
 
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
@@ -37,7 +39,8 @@ type harness struct {
 	results chan *message.Message
 }
 
-func newHarness(t *testing.T, state State) *harness {
+// newHarness starts a harness; opts change the adapter's Config and Deps before New.
+func newHarness(t *testing.T, state State, opts ...func(*Config, *Deps)) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -55,10 +58,15 @@ func newHarness(t *testing.T, state State) *harness {
 	if err := tokens.SaveBotToken(ctx, "T1", "xoxb-test"); err != nil {
 		t.Fatal(err)
 	}
-	h.a, err = New(Config{SigningSecret: testSecret, APIURL: h.fake.srv.GetAPIURL()}, Deps{
+	cfg := Config{SigningSecret: testSecret, APIURL: h.fake.srv.GetAPIURL()}
+	deps := Deps{
 		Publisher: b.Publisher(), Tokens: tokens, State: state,
 		Directory: StaticDirectory{Teams: map[string]string{"T1": "c1"}, Users: map[string]map[string]string{"c1": {"U1": "user-1"}}},
-	})
+	}
+	for _, o := range opts {
+		o(&cfg, &deps)
+	}
+	h.a, err = New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -584,18 +592,70 @@ func TestRateLimitedCallWaitsAndSucceedsOnce(t *testing.T) {
 	}
 }
 
+// A rate limit Slack would have us wait out for longer than the cap, or past the attempt's
+// deadline, fails the attempt at once instead of sleeping while the bus delivers the request
+// again; the failure is not recorded, so a later delivery performs the effect.
+func TestRateLimitWaitsAreBounded(t *testing.T) {
+	cases := []struct {
+		name       string
+		cfg        Config
+		deadline   time.Duration // of the caller's context; 0 for none
+		retryAfter int
+		calls      int
+		why        string
+	}{
+		{"over the total wait cap", Config{RateLimitMaxWait: 2 * time.Second}, 0, 3600, 1, "of at most 2s"},
+		{"the retries' waits add up past the cap", Config{RateLimitMaxWait: 1500 * time.Millisecond}, 0, 1, 2, "waited 1s of at most 1.5s"},
+		{"past the deadline", Config{RateLimitMaxWait: 59 * time.Minute, EffectTimeout: time.Hour}, 30 * time.Minute, 3000, 1, "past the deadline"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, nil, func(cfg *Config, _ *Deps) {
+				cfg.RateLimitMaxWait, cfg.EffectTimeout = c.cfg.RateLimitMaxWait, c.cfg.EffectTimeout
+			})
+			h.fake.rateLimitFor("chat.postMessage", 5, c.retryAfter)
+			req := bus.EffectRequest{CommunityID: "c1", EffectID: "e-post", IdempotencyKey: "e-post", Method: "post_message", Purpose: "policy",
+				Args: map[string]any{"channel": "C1", "text": "hello"}}
+			ctx := context.Background()
+			if c.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, c.deadline)
+				defer cancel()
+			}
+			_, err := h.a.Perform(ctx, req)
+			var rl *slack.RateLimitedError
+			if !errors.As(err, &rl) || !strings.Contains(err.Error(), c.why) {
+				t.Fatalf("answered %v, want the rate limit error (%s)", err, c.why)
+			}
+			if got := h.fake.seen("chat.postMessage"); len(got) != c.calls {
+				t.Fatalf("chat.postMessage called %d times, want %d", len(got), c.calls)
+			}
+			h.fake.rateLimitFor("chat.postMessage", 0, 1)
+			res, err := h.a.Perform(context.Background(), req)
+			if err != nil || res["ts"] == nil {
+				t.Fatalf("a later delivery answered %v %v", res, err)
+			}
+		})
+	}
+}
+
 func TestConfigValidateReportsEveryProblem(t *testing.T) {
-	err := Config{APIURL: "not a url", AppToken: "xoxb-not-an-app-token", TokenKey: "short", MaxBodyBytes: -1, Workers: -1, WorkTimeout: -1, RateLimitRetries: -1}.Validate()
+	err := Config{APIURL: "not a url", AppToken: "xoxb-not-an-app-token", TokenKey: "short", MaxBodyBytes: -1, Workers: -1, WorkTimeout: -1, RateLimitRetries: -1,
+		RateLimitMaxWait: -1, EffectTimeout: -1}.Validate()
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, field := range []string{"SigningSecret", "APIURL", "AppToken", "TokenKey", "MaxBodyBytes", "Workers", "WorkTimeout", "RateLimitRetries"} {
+	for _, field := range []string{"SigningSecret", "APIURL", "AppToken", "TokenKey", "MaxBodyBytes", "Workers", "WorkTimeout", "RateLimitRetries",
+		"RateLimitMaxWait", "EffectTimeout"} {
 		if !strings.Contains(err.Error(), field) {
 			t.Errorf("error does not name %s: %v", field, err)
 		}
 	}
 	if err := (Config{SigningSecret: "s"}).WithDefaults().Validate(); err != nil {
 		t.Fatalf("defaults invalid: %v", err)
+	}
+	if err := (Config{SigningSecret: "s", RateLimitMaxWait: time.Minute}).WithDefaults().Validate(); err == nil || !strings.Contains(err.Error(), "not under EffectTimeout") {
+		t.Fatalf("a rate-limit wait longer than an attempt: %v", err)
 	}
 	if _, err := New(Config{SigningSecret: "s"}, Deps{}); err == nil || !strings.Contains(err.Error(), "Publisher") || !strings.Contains(err.Error(), "Directory") {
 		t.Fatalf("New without deps: %v", err)
