@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/slack-go/slack"
 
 	"github.com/policykit-go/policykit/bus"
@@ -14,9 +16,16 @@ import (
 
 // Perform carries out one effect request for platform "slack", once per idempotency key:
 // a request whose key is in the ledger (State) is answered with the stored result without
-// calling Slack. A failed call is not recorded, so a redelivery tries again. An attempt
-// lasts at most Config.EffectTimeout; calls answered 429 are retried after Retry-After within
-// it and Config.RateLimitMaxWait.
+// calling Slack. Before calling Slack an attempt claims the key (State.ClaimEffect), so that
+// a delivery of the same request while it is under way (the bus redelivering it after its
+// AckTimeout, or two adapters of one group) waits for that attempt and answers with its
+// result, never calling Slack itself. A failed call is not recorded and its claim is dropped,
+// so a redelivery, or the delivery waiting, tries again.
+//
+// An attempt lasts at most Config.EffectTimeout; calls answered 429 are retried after
+// Retry-After within it and Config.RateLimitMaxWait. Its claim lasts claimGrace longer, so
+// that it outlives the attempt and the storing of its result; a claim left by an attempt
+// that crashed therefore holds the effect up for no longer than that.
 //
 // Methods: post_message, initiate_vote (answers {"post_id": ts, "url": permalink}),
 // rename_conversation, join_conversation, kick_conversation, pin_message,
@@ -25,11 +34,58 @@ func (a *Adapter) Perform(ctx context.Context, req bus.EffectRequest) (map[strin
 	if req.IdempotencyKey == "" {
 		return nil, errors.New("slack: effect request without idempotency key")
 	}
-	if res, ok, err := a.state.Effect(ctx, req.IdempotencyKey); err != nil || ok {
-		return res, err
+	holder := uuid.NewString()
+	for {
+		claim, err := a.state.ClaimEffect(ctx, req.IdempotencyKey, holder, a.cfg.EffectTimeout+claimGrace)
+		switch {
+		case err != nil:
+			return nil, err
+		case claim.Done:
+			return claim.Result, nil
+		case claim.Claimed:
+			return a.performClaimed(ctx, holder, req)
+		}
+		a.log.Debug("slack effect under way in another delivery; waiting for it", "effect", req.EffectID, "method", req.Method)
+		t := time.NewTimer(claimPoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("slack %s: waiting for the delivery performing it: %w", req.Method, ctx.Err())
+		case <-t.C:
+		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, a.cfg.EffectTimeout)
+}
+
+const (
+	// claimGrace is how much longer an effect's claim lasts than its attempt: the time left to
+	// store the result once Slack answered.
+	claimGrace = 5 * time.Second
+	// claimPoll is how often a delivery waiting for another one's attempt looks again.
+	claimPoll = 100 * time.Millisecond
+)
+
+// performClaimed performs req, whose key holder has claimed, in an attempt of at most
+// Config.EffectTimeout, then stores the result or drops the claim. Those two get a context
+// of their own, since the attempt's may just have ended (or ctx been cancelled), and a
+// result not stored would be performed again.
+func (a *Adapter) performClaimed(ctx context.Context, holder string, req bus.EffectRequest) (map[string]any, error) {
+	attempt, cancelAttempt := context.WithTimeout(ctx, a.cfg.EffectTimeout)
+	res, err := a.performAttempt(attempt, req)
+	cancelAttempt()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimGrace)
 	defer cancel()
+	if err != nil {
+		if rerr := a.state.ReleaseEffect(ctx, req.IdempotencyKey, holder); rerr != nil {
+			a.log.Warn("slack effect claim not released; it expires", "effect", req.EffectID, "err", rerr)
+		}
+		return nil, fmt.Errorf("slack %s: %w", req.Method, err)
+	}
+	return a.state.SaveEffect(ctx, req.IdempotencyKey, EffectRecord{
+		EffectID: req.EffectID, CommunityID: req.CommunityID, Method: req.Method, Purpose: req.Purpose, Result: res,
+	})
+}
+
+func (a *Adapter) performAttempt(ctx context.Context, req bus.EffectRequest) (map[string]any, error) {
 	team, err := a.deps.Directory.TeamOfCommunity(ctx, req.CommunityID)
 	if err != nil {
 		return nil, err
@@ -38,13 +94,7 @@ func (a *Adapter) Perform(ctx context.Context, req bus.EffectRequest) (map[strin
 	if err != nil {
 		return nil, err
 	}
-	res, err := a.perform(ctx, team, c, req)
-	if err != nil {
-		return nil, fmt.Errorf("slack %s: %w", req.Method, err)
-	}
-	return a.state.SaveEffect(ctx, req.IdempotencyKey, EffectRecord{
-		EffectID: req.EffectID, CommunityID: req.CommunityID, Method: req.Method, Purpose: req.Purpose, Result: res,
-	})
+	return a.perform(ctx, team, c, req)
 }
 
 func (a *Adapter) perform(ctx context.Context, team string, c *slack.Client, req bus.EffectRequest) (map[string]any, error) {

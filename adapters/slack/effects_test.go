@@ -2,12 +2,153 @@ package slack
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
 )
+
+// newTestAdapter is an adapter of workspace T1 (community c1) over fake and state, without
+// the bus: tests call its Perform directly, as the bus's deliveries do.
+func newTestAdapter(t *testing.T, fake *fakeSlack, state State) *Adapter {
+	t.Helper()
+	tokens := &MemoryTokens{}
+	_ = tokens.SaveBotToken(context.Background(), "T1", "xoxb-test")
+	a, err := New(Config{SigningSecret: testSecret, APIURL: fake.srv.GetAPIURL()}, Deps{
+		Publisher: discardPublisher{}, Tokens: tokens, State: state,
+		Directory: StaticDirectory{Teams: map[string]string{"T1": "c1"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	return a
+}
+
+type discardPublisher struct{}
+
+func (discardPublisher) Publish(string, ...*message.Message) error { return nil }
+func (discardPublisher) Close() error                              { return nil }
+
+// claimWatch is a State that tells, on busy, each time an attempt finds an effect's key
+// claimed by another attempt.
+type claimWatch struct {
+	State
+	busy chan string
+}
+
+func (w claimWatch) ClaimEffect(ctx context.Context, key, holder string, ttl time.Duration) (EffectClaim, error) {
+	cl, err := w.State.ClaimEffect(ctx, key, holder, ttl)
+	if err == nil && !cl.Done && !cl.Claimed {
+		select {
+		case w.busy <- key:
+		default:
+		}
+	}
+	return cl, err
+}
+
+func await[T any](tb testing.TB, ch <-chan T, what string) T {
+	tb.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		tb.Fatalf("no %s", what)
+		var zero T
+		return zero
+	}
+}
+
+// Two deliveries of one effect request at once, the second while Slack still holds the
+// first's call (slow, or answering 429 and so waited out): Slack posts the vote once, and
+// both deliveries answer its result. Through one adapter's memory, and through two
+// adapters (two processes) sharing Postgres.
+func TestConcurrentDeliveriesOfAnEffectCallSlackOnce(t *testing.T) {
+	stores := map[string]func(t *testing.T) (State, State){
+		"memory": func(*testing.T) (State, State) { s := NewMemoryState(); return s, s },
+		"postgres": func(t *testing.T) (State, State) {
+			pool := mustMigratedPool(t)
+			return PostgresState{Pool: pool}, PostgresState{Pool: pool}
+		},
+	}
+	for name, mk := range stores {
+		for _, c := range []struct {
+			name    string
+			limited int // the held call is then answered 429 (Retry-After: 1)
+		}{{"slow", 0}, {"rate limited", 1}} {
+			t.Run(name+"/"+c.name, func(t *testing.T) {
+				fake := newFakeSlack(t)
+				s1, s2 := mk(t)
+				busy := make(chan string, 8)
+				first, second := newTestAdapter(t, fake, s1), newTestAdapter(t, fake, claimWatch{State: s2, busy: busy})
+				held := fake.hold("chat.postMessage")
+				fake.rateLimit("chat.postMessage", c.limited)
+				req := bus.EffectRequest{CommunityID: "c1", ProposalID: "p1", EffectID: "e-vote", IdempotencyKey: "e-vote",
+					Method: "initiate_vote", Purpose: "query", Args: map[string]any{"text": "vote?", "channel": "C1"}}
+
+				type answer struct {
+					res map[string]any
+					err error
+				}
+				answers := make(chan answer, 2)
+				deliver := func(a *Adapter) {
+					res, err := a.Perform(context.Background(), req)
+					answers <- answer{res, err}
+				}
+				go deliver(first)
+				await(t, held.entered, "call of the first delivery")
+				go deliver(second)
+				if key := await(t, busy, "second delivery finding the effect claimed"); key != "e-vote" {
+					t.Fatalf("busy on %s", key)
+				}
+				held.release()
+				a1, a2 := await(t, answers, "answer"), await(t, answers, "answer")
+				if a1.err != nil || a2.err != nil {
+					t.Fatalf("answered %v and %v", a1.err, a2.err)
+				}
+				if a1.res["post_id"] == nil || !reflect.DeepEqual(a1.res, a2.res) {
+					t.Fatalf("answered %v and %v, want one result", a1.res, a2.res)
+				}
+				if got := fake.answered("chat.postMessage"); len(got) != 1 {
+					t.Fatalf("the vote was posted %d times", len(got))
+				}
+				if got := fake.seen("chat.postMessage"); len(got) != 1+c.limited {
+					t.Fatalf("chat.postMessage called %d times, want %d", len(got), 1+c.limited)
+				}
+			})
+		}
+	}
+}
+
+// An attempt that claimed an effect and crashed (its process died) holds it up only until
+// its claim expires: the next delivery then performs it.
+func TestEffectClaimOfACrashedAttemptExpires(t *testing.T) {
+	for name, s := range map[string]State{"memory": NewMemoryState(), "postgres": PostgresState{Pool: mustMigratedPool(t)}} {
+		t.Run(name, func(t *testing.T) {
+			fake := newFakeSlack(t)
+			a := newTestAdapter(t, fake, s)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if cl, err := s.ClaimEffect(ctx, "e-post", "crashed-attempt", 300*time.Millisecond); err != nil || !cl.Claimed {
+				t.Fatalf("claim answered %+v %v", cl, err)
+			}
+			res, err := a.Perform(ctx, bus.EffectRequest{CommunityID: "c1", EffectID: "e-post", IdempotencyKey: "e-post",
+				Method: "post_message", Purpose: "policy", Args: map[string]any{"channel": "C1", "text": "hello"}})
+			if err != nil || res["ts"] == nil {
+				t.Fatalf("answered %v %v", res, err)
+			}
+			if got := fake.answered("chat.postMessage"); len(got) != 1 {
+				t.Fatalf("posted %d times", len(got))
+			}
+		})
+	}
+}
 
 // Deleting a member's post (the revert of a governed post, or delete_message) is done with
 // the installing admin's user token when one is stored, since Slack lets a bot delete only

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -44,6 +45,45 @@ func (s PostgresState) Effect(ctx context.Context, key string) (map[string]any, 
 	return out, true, nil
 }
 
+// ClaimEffect claims key in slack_effect_claims; expiry is measured on the database's clock,
+// so that adapters on several hosts agree on it.
+func (s PostgresState) ClaimEffect(ctx context.Context, key, holder string, ttl time.Duration) (EffectClaim, error) {
+	if res, ok, err := s.Effect(ctx, key); err != nil || ok {
+		return EffectClaim{Done: ok, Result: res}, err
+	}
+	err := s.Pool.QueryRow(ctx, `INSERT INTO slack_effect_claims (idempotency_key, holder, expires_at)
+		VALUES ($1, $2, now() + make_interval(secs => $3))
+		ON CONFLICT (idempotency_key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+			WHERE slack_effect_claims.holder = excluded.holder OR slack_effect_claims.expires_at <= now()
+		RETURNING holder`, key, holder, ttl.Seconds()).Scan(new(string))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return EffectClaim{}, nil // another attempt's claim is live
+	}
+	if err != nil {
+		return EffectClaim{}, fmt.Errorf("slack: claim effect %s: %w", key, err)
+	}
+	// The attempt that held the key may have stored its result (and dropped its claim) between
+	// the look above and this claim; this second look, a later snapshot, sees it.
+	res, ok, err := s.Effect(ctx, key)
+	if err != nil || ok {
+		if ok {
+			err = s.ReleaseEffect(ctx, key, holder)
+		}
+		return EffectClaim{Done: ok, Result: res}, err
+	}
+	return EffectClaim{Claimed: true}, nil
+}
+
+func (s PostgresState) ReleaseEffect(ctx context.Context, key, holder string) error {
+	_, err := s.Pool.Exec(ctx, `DELETE FROM slack_effect_claims WHERE idempotency_key = $1 AND holder = $2`, key, holder)
+	if err != nil {
+		return fmt.Errorf("slack: release effect %s: %w", key, err)
+	}
+	return nil
+}
+
+// SaveEffect stores the result and drops the key's claim in one statement, so that an
+// attempt claiming the key afterwards finds the result.
 func (s PostgresState) SaveEffect(ctx context.Context, key string, rec EffectRecord) (map[string]any, error) {
 	if rec.Result == nil {
 		rec.Result = map[string]any{}
@@ -57,7 +97,8 @@ func (s PostgresState) SaveEffect(ctx context.Context, key string, rec EffectRec
 		INSERT INTO slack_effects (idempotency_key, effect_id, community_id, method, purpose, result)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (idempotency_key) DO NOTHING
-		RETURNING result)
+		RETURNING result),
+	released AS (DELETE FROM slack_effect_claims WHERE idempotency_key = $1)
 		SELECT result FROM ins UNION ALL SELECT result FROM slack_effects WHERE idempotency_key = $1 LIMIT 1`,
 		key, rec.EffectID, rec.CommunityID, rec.Method, rec.Purpose, result).Scan(&stored)
 	if err != nil {

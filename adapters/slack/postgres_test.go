@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -50,6 +52,75 @@ func TestStateContract(t *testing.T) {
 			}
 			if got, ok, err := s.Effect(ctx, "k1"); err != nil || !ok || got["url"] != "u" {
 				t.Fatalf("effect k1 = %v %v %v", got, ok, err)
+			}
+
+			// Claims: one attempt at a key at a time; the holder renews its own; a failed
+			// attempt's claim is dropped by its holder only, a crashed one's expires; once a
+			// result is stored, every claim answers it.
+			claim := func(key, holder string, ttl time.Duration) EffectClaim {
+				t.Helper()
+				cl, err := s.ClaimEffect(ctx, key, holder, ttl)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return cl
+			}
+			if cl := claim("k1", "h1", time.Minute); !cl.Done || cl.Result["post_id"] != "1.1" || cl.Claimed {
+				t.Fatalf("a claim of a performed effect answered %+v", cl)
+			}
+			if cl := claim("k2", "h1", time.Minute); !cl.Claimed || cl.Done {
+				t.Fatalf("first claim answered %+v", cl)
+			}
+			if cl := claim("k2", "h2", time.Minute); cl.Claimed || cl.Done {
+				t.Fatalf("a live claim taken over: %+v", cl)
+			}
+			if cl := claim("k2", "h1", time.Minute); !cl.Claimed {
+				t.Fatalf("the holder's renewal answered %+v", cl)
+			}
+			if err := s.ReleaseEffect(ctx, "k2", "h2"); err != nil {
+				t.Fatal(err)
+			}
+			if cl := claim("k2", "h2", time.Minute); cl.Claimed {
+				t.Fatal("another holder released h1's claim")
+			}
+			if err := s.ReleaseEffect(ctx, "k2", "h1"); err != nil {
+				t.Fatal(err)
+			}
+			if cl := claim("k2", "h2", time.Minute); !cl.Claimed {
+				t.Fatalf("a released key not claimed: %+v", cl)
+			}
+			if _, err := s.SaveEffect(ctx, "k2", EffectRecord{EffectID: "e2", CommunityID: "c1", Method: "post_message", Purpose: "policy",
+				Result: map[string]any{"ts": "3.3"}}); err != nil {
+				t.Fatal(err)
+			}
+			if cl := claim("k2", "h3", time.Minute); !cl.Done || cl.Result["ts"] != "3.3" {
+				t.Fatalf("a claim after the result answered %+v", cl)
+			}
+			if cl := claim("k3", "crashed", 0); !cl.Claimed {
+				t.Fatalf("claim answered %+v", cl)
+			}
+			if cl := claim("k3", "h1", time.Minute); !cl.Claimed {
+				t.Fatalf("an expired claim not taken over: %+v", cl)
+			}
+			// Many attempts at once: exactly one holds the key.
+			var claimed atomic.Int32
+			var cwg sync.WaitGroup
+			for i := range 16 {
+				cwg.Add(1)
+				go func() {
+					defer cwg.Done()
+					cl, err := s.ClaimEffect(ctx, "k4", fmt.Sprint("h", i), time.Minute)
+					if err != nil {
+						t.Error(err)
+					}
+					if cl.Claimed {
+						claimed.Add(1)
+					}
+				}()
+			}
+			cwg.Wait()
+			if claimed.Load() != 1 {
+				t.Fatalf("%d attempts claimed one key", claimed.Load())
 			}
 
 			v := VotePost{TeamID: "T1", Channel: "C1", TS: "1.1", CommunityID: "c1", ProposalID: "p1", Kind: "choice",

@@ -3,6 +3,7 @@ package slack
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // VotePost is a vote message the adapter posted: a click on one of its buttons is a vote
@@ -21,14 +22,25 @@ type VotePost struct {
 }
 
 // State is what the adapter remembers between requests: the effects it performed (its
-// ledger, by idempotency key), the votes it posted, channel names, the renames it made
-// itself and the events it handled. MemoryState and PostgresState implement it; both pass
-// the same contract test. Implementations are safe for concurrent use.
+// ledger, by idempotency key) and those being performed (claims), the votes it posted,
+// channel names, the renames it made itself and the events it handled. MemoryState and
+// PostgresState implement it; both pass the same contract test. Implementations are safe
+// for concurrent use.
 type State interface {
 	// Effect returns the result stored for an idempotency key, ok false when there is none.
 	Effect(ctx context.Context, key string) (res map[string]any, ok bool, err error)
-	// SaveEffect stores res for the key unless one is stored already, and returns the stored
-	// result either way (the first result stands).
+	// ClaimEffect is asked before an effect is performed, by each attempt with its own holder.
+	// It answers Done with the stored result when the key has one. Otherwise it claims the key
+	// for holder for ttl and answers Claimed, unless another holder's claim is still live:
+	// then neither (that attempt is under way; ask again later). An expired claim, left by an
+	// attempt that crashed, is taken over; holder asking again renews its own. Of many
+	// attempts asking at once, at most one is answered Claimed.
+	ClaimEffect(ctx context.Context, key, holder string, ttl time.Duration) (EffectClaim, error)
+	// ReleaseEffect drops holder's claim on key, after its attempt failed, so that the next
+	// attempt may claim it at once.
+	ReleaseEffect(ctx context.Context, key, holder string) error
+	// SaveEffect stores res for the key unless one is stored already, drops the key's claim,
+	// and returns the stored result either way (the first result stands).
 	SaveEffect(ctx context.Context, key string, rec EffectRecord) (map[string]any, error)
 
 	SaveVote(ctx context.Context, v VotePost) error
@@ -57,12 +69,22 @@ type EffectRecord struct {
 	Result      map[string]any
 }
 
+// EffectClaim is the answer of State.ClaimEffect.
+type EffectClaim struct {
+	// Done: the effect was performed; Result is what it answered.
+	Done   bool
+	Result map[string]any
+	// Claimed: the caller holds the key and performs the effect.
+	Claimed bool
+}
+
 var _ State = (*MemoryState)(nil)
 
 // MemoryState is a State in memory, for tests and single-process demos.
 type MemoryState struct {
 	mu      sync.Mutex
 	effects map[string]map[string]any
+	claims  map[string]memoryClaim
 	votes   map[[3]string]VotePost
 	names   map[[2]string]string
 	renames map[[3]string]bool
@@ -73,6 +95,7 @@ type MemoryState struct {
 func NewMemoryState() *MemoryState {
 	return &MemoryState{
 		effects: map[string]map[string]any{},
+		claims:  map[string]memoryClaim{},
 		votes:   map[[3]string]VotePost{},
 		names:   map[[2]string]string{},
 		renames: map[[3]string]bool{},
@@ -87,9 +110,38 @@ func (m *MemoryState) Effect(_ context.Context, key string) (map[string]any, boo
 	return res, ok, nil
 }
 
+type memoryClaim struct {
+	holder  string
+	expires time.Time
+}
+
+func (m *MemoryState) ClaimEffect(_ context.Context, key, holder string, ttl time.Duration) (EffectClaim, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if res, ok := m.effects[key]; ok {
+		return EffectClaim{Done: true, Result: res}, nil
+	}
+	now := time.Now()
+	if c, ok := m.claims[key]; ok && c.holder != holder && now.Before(c.expires) {
+		return EffectClaim{}, nil
+	}
+	m.claims[key] = memoryClaim{holder: holder, expires: now.Add(ttl)}
+	return EffectClaim{Claimed: true}, nil
+}
+
+func (m *MemoryState) ReleaseEffect(_ context.Context, key, holder string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.claims[key].holder == holder {
+		delete(m.claims, key)
+	}
+	return nil
+}
+
 func (m *MemoryState) SaveEffect(_ context.Context, key string, rec EffectRecord) (map[string]any, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	delete(m.claims, key)
 	if old, ok := m.effects[key]; ok {
 		return old, nil
 	}
