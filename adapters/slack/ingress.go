@@ -151,6 +151,12 @@ func (a *Adapter) acceptEvent(outer outerEvent, body []byte, retry string) error
 }
 
 // handleEvent turns one event_callback into (at most) one ProposeAction.
+//
+// An event is recorded as seen only once handled, its ProposeAction published: a retry by
+// Slack of one whose handling failed is handled again, and the action id, derived from the
+// event id, makes a second publish of the same action harmless. What the adapter learns
+// from an event (a channel's new name) is stored after the publish too, so that the retry
+// proposes the same action.
 func (a *Adapter) handleEvent(ctx context.Context, outer outerEvent, ev slackevents.EventsAPIEvent) error {
 	team := outer.TeamID
 	communityID, err := a.deps.Directory.CommunityOfTeam(ctx, team)
@@ -161,22 +167,22 @@ func (a *Adapter) handleEvent(ctx context.Context, outer outerEvent, ev slackeve
 	if err != nil {
 		return err
 	}
-	// Claimed once the workspace is known, so that a retry of an event that found no
+	// Looked up once the workspace is known, so that a retry of an event that found no
 	// community or token yet is handled again.
-	first, err := a.state.FirstSeen(ctx, team, outer.EventID)
-	if err != nil || !first {
+	if seen, err := a.state.Seen(ctx, team, outer.EventID); err != nil || seen {
 		return err
 	}
 	var (
-		typ    string
-		member string
-		fields map[string]any
+		typ      string
+		member   string
+		fields   map[string]any
+		remember func() error // once published
 	)
 	switch e := ev.InnerEvent.Data.(type) {
 	case *slackevents.MessageEvent:
 		if (e.SubType != "" && e.SubType != "thread_broadcast" && e.SubType != "file_share") || e.BotID != "" || e.User == "" ||
 			e.User == a.botUser(ctx, team, c) {
-			return nil // edits, deletions, joins, and what bots (we) posted
+			break // edits, deletions, joins, and what bots (we) posted
 		}
 		a.learnChannelName(ctx, team, e.Channel, c)
 		typ, member = domain.ActionSlackPostMessage, e.User
@@ -190,19 +196,20 @@ func (a *Adapter) handleEvent(ctx context.Context, outer outerEvent, ev slackeve
 		if err != nil {
 			return err
 		}
-		if err := a.state.SetChannelName(ctx, team, ch.ID, ch.Name); err != nil {
+		remember = func() error { return a.state.SetChannelName(ctx, team, ch.ID, ch.Name) }
+		own, err := a.state.TakeRename(ctx, team, ch.ID, ch.Name)
+		if err != nil {
 			return err
 		}
-		own, err := a.state.TakeRename(ctx, team, ch.ID, ch.Name)
-		if err != nil || own {
-			return err // our own revert or execute
+		if own {
+			break // our own revert or execute
 		}
 		typ = domain.ActionSlackRenameConversation
 		fields = map[string]any{"channel": ch.ID, "name": ch.Name, "previous_name": previous}
 	case *slackevents.MemberJoinedChannelEvent:
 		bot := a.botUser(ctx, team, c)
 		if e.User == bot || (e.Inviter != "" && e.Inviter == bot) {
-			return nil
+			break
 		}
 		a.learnChannelName(ctx, team, e.Channel, c)
 		typ, member = domain.ActionSlackJoinConversation, e.User
@@ -215,7 +222,7 @@ func (a *Adapter) handleEvent(ctx context.Context, outer outerEvent, ev slackeve
 		}
 	case *slackevents.PinAddedEvent:
 		if e.User == a.botUser(ctx, team, c) {
-			return nil
+			break
 		}
 		channel, ts := e.Channel, e.Item.Timestamp
 		if channel == "" {
@@ -226,11 +233,27 @@ func (a *Adapter) handleEvent(ctx context.Context, outer outerEvent, ev slackeve
 		}
 		typ, member = domain.ActionSlackPinMessage, e.User
 		fields = map[string]any{"channel": channel, "timestamp": ts, "user": e.User}
-	default:
-		return nil
 	}
+	if typ != "" {
+		if err := a.propose(ctx, team, communityID, member, typ, fields, outer); err != nil {
+			return err
+		}
+	}
+	if remember != nil {
+		if err := remember(); err != nil {
+			return err
+		}
+	}
+	_, err = a.state.FirstSeen(ctx, team, outer.EventID)
+	return err
+}
+
+// propose publishes the ProposeAction of an event. The publish is tried again a few times:
+// Slack had its 200 before the event was handled, and will not deliver it again.
+func (a *Adapter) propose(ctx context.Context, team, communityID, member, typ string, fields map[string]any, outer outerEvent) error {
 	initiator := ""
 	if member != "" {
+		var err error
 		if initiator, err = a.userID(ctx, communityID, member); err != nil {
 			return err
 		}
@@ -244,8 +267,30 @@ func (a *Adapter) handleEvent(ctx context.Context, outer outerEvent, ev slackeve
 		ID: id, CommunityID: communityID, Kind: domain.KindPlatform, Type: typ, Platform: domain.PlatformSlack,
 		InitiatorID: initiator, Fields: fields, Reversible: true, ExternalID: outer.EventID, ProposedAt: at,
 	}}
-	return a.publish(bus.TopicProposeAction, id, bus.CommandProposeAction, cmd)
+	wait := publishBackoff
+	for attempt := 1; ; attempt++ {
+		err := a.publish(bus.TopicProposeAction, id, bus.CommandProposeAction, cmd)
+		if err == nil || attempt == publishAttempts {
+			return err
+		}
+		a.log.Warn("slack event not published; trying again", "team", team, "event", outer.EventID, "attempt", attempt, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (then %w)", err, ctx.Err())
+		case <-t.C:
+		}
+		wait *= 2
+	}
 }
+
+// An event's ProposeAction is published at most publishAttempts times, publishBackoff
+// apart at first, then twice as long each time.
+const (
+	publishAttempts = 3
+	publishBackoff  = 100 * time.Millisecond
+)
 
 // eventActionID is the ProposeAction id (and Action.ID) of a Slack event.
 func eventActionID(teamID, eventID string) string {

@@ -173,6 +173,15 @@ func (s PostgresState) TakeRename(ctx context.Context, teamID, channel, name str
 	return tag.RowsAffected() > 0, nil
 }
 
+func (s PostgresState) Seen(ctx context.Context, teamID, eventID string) (bool, error) {
+	var seen bool
+	err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM slack_seen_events WHERE team_id = $1 AND event_id = $2)`, teamID, eventID).Scan(&seen)
+	if err != nil {
+		return false, fmt.Errorf("slack: seen event %s: %w", eventID, err)
+	}
+	return seen, nil
+}
+
 func (s PostgresState) FirstSeen(ctx context.Context, teamID, eventID string) (bool, error) {
 	tag, err := s.Pool.Exec(ctx, `INSERT INTO slack_seen_events (team_id, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, teamID, eventID)
 	if err != nil {

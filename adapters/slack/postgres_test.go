@@ -157,6 +157,9 @@ func TestStateContract(t *testing.T) {
 				t.Fatal("our rename recognised twice")
 			}
 
+			if seen, err := s.Seen(ctx, "T1", "Ev1"); err != nil || seen {
+				t.Fatalf("an event not recorded is seen (%v)", err)
+			}
 			// Many concurrent deliveries of one event: exactly one is first.
 			var wins atomic.Int32
 			var wg sync.WaitGroup
@@ -176,6 +179,9 @@ func TestStateContract(t *testing.T) {
 			wg.Wait()
 			if wins.Load() != 1 {
 				t.Fatalf("%d deliveries were first", wins.Load())
+			}
+			if seen, err := s.Seen(ctx, "T1", "Ev1"); err != nil || !seen {
+				t.Fatalf("a recorded event is not seen (%v)", err)
 			}
 			if first, _ := s.FirstSeen(ctx, "T2", "Ev1"); !first {
 				t.Fatal("another team's event taken as seen")

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -481,6 +482,72 @@ func TestReplayedEventPublishesNothingNew(t *testing.T) {
 	h.quiet(h.propose, "ProposeAction for a replayed event")
 	if first.ID != eventActionID("T1", "Ev-replay") {
 		t.Fatalf("action id %s is not derived from the event id", first.ID)
+	}
+}
+
+// flakyPublisher fails the next fails publishes to topic.
+type flakyPublisher struct {
+	message.Publisher
+	topic string
+	fails atomic.Int32
+}
+
+func (p *flakyPublisher) Publish(topic string, msgs ...*message.Message) error {
+	if topic == p.topic && p.fails.Add(-1) >= 0 {
+		return errors.New("broker unreachable")
+	}
+	return p.Publisher.Publish(topic, msgs...)
+}
+
+// An event whose ProposeAction could not be published is not taken as seen: Slack's retry of
+// it is handled again and published, with the same action (a rename still names the name
+// before it). A publish that fails once is tried again at once, and Slack's retry is then a
+// repeat.
+func TestEventNotPublishedIsHandledOnSlacksRetry(t *testing.T) {
+	cases := []struct {
+		name  string
+		event map[string]any
+		fails int32
+	}{
+		{"message, every try fails", messageEvent("U1", "C1", "hello", "1700000000.000600"), publishAttempts},
+		{"rename, every try fails", renameEvent("C1", "new-name"), publishAttempts},
+		{"message, one try fails", messageEvent("U1", "C1", "hello", "1700000000.000600"), 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var flaky *flakyPublisher
+			h := newHarness(t, nil, func(_ *Config, d *Deps) {
+				flaky = &flakyPublisher{Publisher: d.Publisher, topic: bus.TopicProposeAction}
+				d.Publisher = flaky
+			})
+			// The adapter knows C1's name from an earlier message.
+			h.event("Ev-earlier", messageEvent("U1", "C1", "earlier", "1700000000.000500"), 0)
+			h.proposed()
+
+			flaky.fails.Store(c.fails)
+			h.event("Ev-1", c.event, 0)
+			h.a.wg.Wait() // handled, or given up
+			if c.fails < publishAttempts {
+				first := h.proposed()
+				h.event("Ev-1", c.event, 1)
+				h.quiet(h.propose, "ProposeAction for a published event's retry")
+				if first.ID != eventActionID("T1", "Ev-1") {
+					t.Fatalf("proposed %s", first.ID)
+				}
+				return
+			}
+			h.quiet(h.propose, "ProposeAction that failed to publish")
+			h.event("Ev-1", c.event, 1) // Slack's retry
+			a := h.proposed()
+			if a.ID != eventActionID("T1", "Ev-1") || a.ExternalID != "Ev-1" {
+				t.Fatalf("the retry proposed %+v", a)
+			}
+			if a.Type == domain.ActionSlackRenameConversation && a.Field("previous_name") != "general" {
+				t.Fatalf("the retry's rename has previous_name %q", a.Field("previous_name"))
+			}
+			h.event("Ev-1", c.event, 2)
+			h.quiet(h.propose, "ProposeAction for a published event's retry")
+		})
 	}
 }
 

@@ -56,6 +56,8 @@ type State interface {
 	// TakeRename reports whether channel's rename to name was the adapter's own, forgetting it.
 	TakeRename(ctx context.Context, teamID, channel, name string) (bool, error)
 
+	// Seen reports whether an event id was recorded (FirstSeen).
+	Seen(ctx context.Context, teamID, eventID string) (bool, error)
 	// FirstSeen records an event id and reports whether it is new.
 	FirstSeen(ctx context.Context, teamID, eventID string) (bool, error)
 }
@@ -193,6 +195,12 @@ func (m *MemoryState) TakeRename(_ context.Context, teamID, channel, name string
 	ok := m.renames[k]
 	delete(m.renames, k)
 	return ok, nil
+}
+
+func (m *MemoryState) Seen(_ context.Context, teamID, eventID string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.seen[[2]string{teamID, eventID}], nil
 }
 
 func (m *MemoryState) FirstSeen(_ context.Context, teamID, eventID string) (bool, error) {
