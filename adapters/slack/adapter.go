@@ -97,6 +97,8 @@ type Adapter struct {
 	closed   bool
 	clients  map[string]*slack.Client // by token
 	botUsers map[string]string        // team id -> our bot's user id
+
+	channelSyncs map[string]*channelSync // team id -> its conversations.list
 }
 
 var _ effects.Performer = (*Adapter)(nil)
@@ -130,13 +132,16 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 	return &Adapter{
 		cfg: cfg, deps: deps, log: deps.Logger, state: deps.State,
 		ctx: ctx, cancel: cancel, sem: make(chan struct{}, cfg.Workers),
-		clients: map[string]*slack.Client{}, botUsers: map[string]string{},
+		clients: map[string]*slack.Client{}, botUsers: map[string]string{}, channelSyncs: map[string]*channelSync{},
 	}, nil
 }
 
 // Run performs the engine's effect requests for platform "slack" from b until ctx ends
-// (consumer group "adapter-slack"). ready, if not nil, is closed once subscribed.
+// (consumer group "adapter-slack"). ready, if not nil, is closed once subscribed. It also
+// starts learning, in the background, the channel names of the workspaces whose bot tokens
+// are stored (see channels.go).
 func (a *Adapter) Run(ctx context.Context, b *bus.Bus, ready chan<- struct{}) error {
+	a.syncStoredTeams()
 	return effects.Run(ctx, b, "slack", []string{domain.PlatformSlack}, a, a.log, ready)
 }
 
@@ -173,6 +178,24 @@ func (a *Adapter) startWork() bool {
 func (a *Adapter) endWork() {
 	<-a.sem
 	a.wg.Done()
+}
+
+// background runs fn in a goroutine that Close waits for, with a context that Close cancels
+// and that ends after Config.WorkTimeout; nothing when the adapter is closed. It takes no
+// worker: it is the adapter's own work, not an event's.
+func (a *Adapter) background(fn func(ctx context.Context)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		ctx, cancel := context.WithTimeout(a.ctx, a.cfg.WorkTimeout)
+		defer cancel()
+		fn(ctx)
+	}()
 }
 
 // client returns the Web API client of a team's bot.

@@ -146,7 +146,7 @@ func (a *Adapter) govern(ctx context.Context, team string, c *slack.Client, exec
 		if !execute {
 			name = str(f, "previous_name")
 			if name == "" {
-				return nil, fmt.Errorf("cannot revert the rename of %s: its previous name is unknown", ch)
+				return nil, fmt.Errorf("cannot revert the rename of %s to %q: its previous name is unknown (it was renamed before the adapter learned its name)", ch, str(f, "name"))
 			}
 		}
 		return a.rename(ctx, team, c, ch, name)

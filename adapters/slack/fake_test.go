@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -26,7 +27,18 @@ type fakeSlack struct {
 	retryAfter string            // the Retry-After of a 429 (seconds)
 	refused    map[string]string // token -> the Slack error every call made with it gets
 	gates      map[string]*gate  // method -> the gate its calls wait at
+	channels   []fakeChannel     // what conversations.list and conversations.info know
 }
+
+// fakeChannel is a channel of the fake workspace.
+type fakeChannel struct {
+	ID, Name string
+	Private  bool
+}
+
+// fakeListPage is how many channels a conversations.list page holds, whatever the limit
+// asked (Slack may return fewer), so that the tests page.
+const fakeListPage = 2
 
 type apiCall struct {
 	Method  string
@@ -46,13 +58,38 @@ func (g *gate) release() { g.once.Do(func() { close(g.open) }) }
 
 func newFakeSlack(t *testing.T) *fakeSlack {
 	t.Helper()
-	f := &fakeSlack{t: t, limited: map[string]int{}, retryAfter: "1", refused: map[string]string{}, gates: map[string]*gate{}}
+	f := &fakeSlack{t: t, limited: map[string]int{}, retryAfter: "1", refused: map[string]string{}, gates: map[string]*gate{},
+		channels: []fakeChannel{{ID: "C1", Name: "general"}, {ID: "C2", Name: "random"}, {ID: "G1", Name: "core-team", Private: true}}}
 	answers := map[string]func(url.Values) map[string]any{
 		"auth.test": func(url.Values) map[string]any {
 			return map[string]any{"user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1"}
 		},
 		"conversations.info": func(v url.Values) map[string]any {
-			return map[string]any{"channel": map[string]any{"id": v.Get("channel"), "name": "general"}}
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			for _, c := range f.channels {
+				if c.ID == v.Get("channel") {
+					return map[string]any{"channel": c.object()}
+				}
+			}
+			return map[string]any{"ok": false, "error": "channel_not_found"}
+		},
+		"conversations.list": func(v url.Values) map[string]any {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			from, _ := strconv.Atoi(v.Get("cursor"))
+			to := min(from+fakeListPage, len(f.channels))
+			page := []any{}
+			for _, c := range f.channels[from:to] {
+				if (c.Private && strings.Contains(v.Get("types"), "private_channel")) || (!c.Private && strings.Contains(v.Get("types"), "public_channel")) {
+					page = append(page, c.object())
+				}
+			}
+			next := ""
+			if to < len(f.channels) {
+				next = strconv.Itoa(to)
+			}
+			return map[string]any{"channels": page, "response_metadata": map[string]any{"next_cursor": next}}
 		},
 		"chat.postMessage": func(v url.Values) map[string]any {
 			return map[string]any{"channel": v.Get("channel"), "ts": f.nextTS(), "message": map[string]any{"text": v.Get("text")}}
@@ -121,7 +158,9 @@ func newFakeSlack(t *testing.T) *fakeSlack {
 					return
 				}
 				res := answer(r.Form)
-				res["ok"] = true
+				if _, ok := res["ok"]; !ok {
+					res["ok"] = true
+				}
 				w.Header().Set("Content-Type", "application/json")
 				_ = json.NewEncoder(w).Encode(res)
 			})
@@ -131,6 +170,28 @@ func newFakeSlack(t *testing.T) *fakeSlack {
 	f.srv.Start()
 	t.Cleanup(f.srv.Stop)
 	return f
+}
+
+func (c fakeChannel) object() map[string]any {
+	return map[string]any{"id": c.ID, "name": c.Name, "is_channel": !c.Private, "is_group": c.Private, "is_private": c.Private}
+}
+
+// addChannel adds a channel to the workspace (one created, or the bot invited into).
+func (f *fakeSlack) addChannel(c fakeChannel) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.channels = append(f.channels, c)
+}
+
+// renameChannel renames a channel of the workspace, as a member does in Slack.
+func (f *fakeSlack) renameChannel(id, name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, c := range f.channels {
+		if c.ID == id {
+			f.channels[i].Name = name
+		}
+	}
 }
 
 func (f *fakeSlack) nextTS() string {

@@ -172,6 +172,15 @@ func (a *Adapter) handleEvent(ctx context.Context, outer outerEvent, ev slackeve
 	if seen, err := a.state.Seen(ctx, team, outer.EventID); err != nil || seen {
 		return err
 	}
+	// A rename's previous name is read before the names are learned (below): conversations.list
+	// would give the new one.
+	var renamedFrom string
+	if e, ok := ev.InnerEvent.Data.(*slackevents.ChannelRenameEvent); ok {
+		if renamedFrom, err = a.state.ChannelName(ctx, team, e.Channel.ID); err != nil {
+			return err
+		}
+	}
+	a.ensureChannelNames(ctx, team, c)
 	var (
 		typ      string
 		member   string
@@ -192,10 +201,6 @@ func (a *Adapter) handleEvent(ctx context.Context, outer outerEvent, ev slackeve
 		}
 	case *slackevents.ChannelRenameEvent:
 		ch := e.Channel
-		previous, err := a.state.ChannelName(ctx, team, ch.ID)
-		if err != nil {
-			return err
-		}
 		remember = func() error { return a.state.SetChannelName(ctx, team, ch.ID, ch.Name) }
 		own, err := a.state.TakeRename(ctx, team, ch.ID, ch.Name)
 		if err != nil {
@@ -204,11 +209,40 @@ func (a *Adapter) handleEvent(ctx context.Context, outer outerEvent, ev slackeve
 		if own {
 			break // our own revert or execute
 		}
+		previous := renamedFrom
+		if previous == "" {
+			// Names being learned when the event came (Run's start) may have been listed
+			// before the rename.
+			if previous, err = a.state.ChannelName(ctx, team, ch.ID); err != nil {
+				return err
+			}
+		}
+		if previous == ch.Name {
+			previous = "" // learned since the rename: not what it was called before
+		}
+		if previous == "" {
+			// Still governed: a policy may pass it. Its revert will fail, saying why.
+			a.log.Warn("slack channel renamed before the adapter knew its name; the rename cannot be reverted",
+				"team", team, "channel", ch.ID, "name", ch.Name, "event", outer.EventID)
+		}
 		typ = domain.ActionSlackRenameConversation
 		fields = map[string]any{"channel": ch.ID, "name": ch.Name, "previous_name": previous}
+	case *slackevents.ChannelCreatedEvent:
+		// Not governed; its name is what a later rename reverts to.
+		if e.Channel.ID != "" && e.Channel.Name != "" {
+			if err := a.state.SetChannelName(ctx, team, e.Channel.ID, e.Channel.Name); err != nil {
+				return err
+			}
+		}
 	case *slackevents.MemberJoinedChannelEvent:
 		bot := a.botUser(ctx, team, c)
-		if e.User == bot || (e.Inviter != "" && e.Inviter == bot) {
+		if e.User == bot {
+			// Invited into a channel (a private one conversations.list did not show): learn
+			// its name now, before anyone renames it.
+			a.refreshChannelName(ctx, team, e.Channel, c)
+			break
+		}
+		if e.Inviter != "" && e.Inviter == bot {
 			break
 		}
 		a.learnChannelName(ctx, team, e.Channel, c)
@@ -303,25 +337,6 @@ func (a *Adapter) userID(ctx context.Context, communityID, member string) (strin
 		return id, err
 	}
 	return a.deps.EnsureUser(ctx, communityID, member)
-}
-
-// learnChannelName remembers a channel's name the first time the adapter meets it, so that
-// a later rename can say what the name was (Slack's channel_rename carries only the new
-// one). Best effort.
-func (a *Adapter) learnChannelName(ctx context.Context, team, channel string, c *slack.Client) {
-	if name, err := a.state.ChannelName(ctx, team, channel); err != nil || name != "" {
-		return
-	}
-	var ch *slack.Channel
-	err := a.retry(ctx, func() (err error) {
-		ch, err = c.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channel})
-		return err
-	})
-	if err != nil || ch.Name == "" {
-		a.log.Debug("slack conversations.info failed", "channel", channel, "err", err)
-		return
-	}
-	_ = a.state.SetChannelName(ctx, team, channel, ch.Name)
 }
 
 func (a *Adapter) publish(topic, id, typ string, payload any) error {

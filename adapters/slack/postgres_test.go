@@ -211,6 +211,9 @@ func TestTokenStores(t *testing.T) {
 			if tok, err := s.BotToken(ctx, "T1"); err != nil || tok != "xoxb-secret-token" {
 				t.Fatalf("token %q (%v)", tok, err)
 			}
+			if teams, err := s.(teamLister).Teams(ctx); err != nil || !reflect.DeepEqual(teams, []string{"T1"}) {
+				t.Fatalf("teams %q (%v)", teams, err)
+			}
 			// The installer's user token is kept apart from the bot token.
 			if _, err := s.UserToken(ctx, "T1"); !errors.Is(err, ErrNoToken) {
 				t.Fatalf("missing user token: %v", err)

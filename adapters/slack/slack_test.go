@@ -191,8 +191,19 @@ func voteClick(member, channel, ts, value string) map[string]any {
 	}
 }
 
-// effect publishes an effect request on the bus and returns the adapter's reply.
+// effect publishes an effect request on the bus and returns the adapter's reply, which must
+// not be an error.
 func (h *harness) effect(req bus.EffectRequest) bus.RecordEffectResult {
+	h.t.Helper()
+	res := h.reply(req)
+	if res.Error != "" {
+		h.t.Fatalf("effect %s (%s) failed: %s", req.EffectID, req.Method, res.Error)
+	}
+	return res
+}
+
+// reply publishes an effect request on the bus and returns the adapter's reply.
+func (h *harness) reply(req bus.EffectRequest) bus.RecordEffectResult {
 	h.t.Helper()
 	req.Platform = "slack"
 	req.CommunityID = "c1"
@@ -207,9 +218,6 @@ func (h *harness) effect(req bus.EffectRequest) bus.RecordEffectResult {
 		var res bus.RecordEffectResult
 		decode(h.t, h.next(h.results, "effect result of "+req.EffectID), &res)
 		if res.EffectID == req.EffectID {
-			if res.Error != "" {
-				h.t.Fatalf("effect %s (%s) failed: %s", req.EffectID, req.Method, res.Error)
-			}
 			return res
 		}
 	}
@@ -283,12 +291,7 @@ func renameEvent(channel, name string) map[string]any {
 func TestRenameVoteFlow(t *testing.T) {
 	h := newHarness(t, nil)
 
-	// A message first: the adapter learns the channel's name (conversations.info).
-	h.event("Ev-msg", messageEvent("U1", "C1", "hello", "1699999999.000100"), 0)
-	if a := h.proposed(); a.Type != domain.ActionSlackPostMessage {
-		t.Fatalf("proposed %s", a.Type)
-	}
-
+	// The first event of the workspace: the adapter knows C1's name from conversations.list.
 	h.event("Ev-rename", renameEvent("C1", "new-name"), 0)
 	a := h.proposed()
 	if a.Type != domain.ActionSlackRenameConversation || a.Kind != domain.KindPlatform || a.Platform != "slack" || !a.Reversible ||
@@ -520,10 +523,6 @@ func TestEventNotPublishedIsHandledOnSlacksRetry(t *testing.T) {
 				flaky = &flakyPublisher{Publisher: d.Publisher, topic: bus.TopicProposeAction}
 				d.Publisher = flaky
 			})
-			// The adapter knows C1's name from an earlier message.
-			h.event("Ev-earlier", messageEvent("U1", "C1", "earlier", "1700000000.000500"), 0)
-			h.proposed()
-
 			flaky.fails.Store(c.fails)
 			h.event("Ev-1", c.event, 0)
 			h.a.wg.Wait() // handled, or given up
@@ -548,6 +547,116 @@ func TestEventNotPublishedIsHandledOnSlacksRetry(t *testing.T) {
 			h.event("Ev-1", c.event, 2)
 			h.quiet(h.propose, "ProposeAction for a published event's retry")
 		})
+	}
+}
+
+// Slack's channel_rename says only the new name. The adapter learns the names up front from
+// conversations.list (public channels and the private ones the bot is in, page by page),
+// so that the rename of a channel no event has mentioned yet is reverted to its real name;
+// it keeps them current from channel_created and from conversations.info when the bot is
+// invited into a channel.
+func TestRenameOfAChannelNeverSeenIsRevertedToItsListedName(t *testing.T) {
+	h := newHarness(t, nil)
+	revert := func(a domain.Action) {
+		t.Helper()
+		h.effect(bus.EffectRequest{ProposalID: "p-" + a.ExternalID, ActionID: a.ID, EffectID: "revert-" + a.ExternalID, Method: "revert", Purpose: "revert",
+			Args: map[string]any{"action_id": a.ID, "action_type": a.Type, "fields": a.Fields, "external_id": a.ExternalID}})
+	}
+	lastRename := func() url.Values {
+		t.Helper()
+		got := h.fake.seen("conversations.rename")
+		if len(got) == 0 {
+			t.Fatal("nothing renamed")
+		}
+		return got[len(got)-1]
+	}
+
+	// Run lists the channels of the workspaces whose tokens are stored, before any event.
+	h.a.wg.Wait()
+	lists := h.fake.seen("conversations.list")
+	if len(lists) != 2 || lists[0].Get("types") != "public_channel,private_channel" || lists[0].Get("exclude_archived") != "true" || lists[1].Get("cursor") != "2" {
+		t.Fatalf("conversations.list called %v", lists)
+	}
+
+	// G1, a private channel on the list's second page.
+	h.event("Ev-r1", renameEvent("G1", "leaked-plans"), 0)
+	a := h.proposed()
+	if a.Field("previous_name") != "core-team" {
+		t.Fatalf("previous_name %q, want the listed core-team", a.Field("previous_name"))
+	}
+	revert(a)
+	if got := lastRename(); got.Get("channel") != "G1" || got.Get("name") != "core-team" {
+		t.Fatalf("reverted to %v", got)
+	}
+	if n := len(h.fake.seen("conversations.info")); n != 0 {
+		t.Fatalf("conversations.info called %d times; the list had the names", n)
+	}
+
+	// A channel created since: its name is in the event.
+	h.event("Ev-created", map[string]any{"type": "channel_created", "channel": map[string]any{"id": "C9", "name": "fresh", "created": 1700000000, "creator": "U1"}}, 0)
+	h.a.wg.Wait() // events are handled concurrently; this one first
+	h.event("Ev-r2", renameEvent("C9", "stale"), 0)
+	if a := h.proposed(); a.Field("previous_name") != "fresh" {
+		t.Fatalf("rename of a created channel: previous_name %q", a.Field("previous_name"))
+	}
+
+	// A private channel the bot is invited into: conversations.info when it joins.
+	h.fake.addChannel(fakeChannel{ID: "G7", Name: "secret-garden", Private: true})
+	h.event("Ev-bot-joined", map[string]any{"type": "member_joined_channel", "user": "UBOT", "channel": "G7", "channel_type": "G", "inviter": "U1"}, 0)
+	h.a.wg.Wait()
+	h.event("Ev-r3", renameEvent("G7", "open-garden"), 0)
+	a = h.proposed()
+	if a.Field("previous_name") != "secret-garden" {
+		t.Fatalf("rename of a channel the bot joined: previous_name %q", a.Field("previous_name"))
+	}
+	revert(a)
+	if got := lastRename(); got.Get("channel") != "G7" || got.Get("name") != "secret-garden" {
+		t.Fatalf("reverted to %v", got)
+	}
+	if n := len(h.fake.seen("conversations.list")); n != 2 {
+		t.Fatalf("conversations.list called %d times; once is enough", n)
+	}
+}
+
+// With a token store that cannot list its workspaces, the names are learned at a workspace's
+// first event. When that event is a rename, the list already has the new name, which is
+// not taken for the previous one.
+func TestChannelNamesLearnedAtAWorkspacesFirstEvent(t *testing.T) {
+	h := newHarness(t, nil, func(_ *Config, d *Deps) { d.Tokens = struct{ TokenStore }{d.Tokens} }) // hides Teams
+	h.a.wg.Wait()
+	if n := len(h.fake.seen("conversations.list")); n != 0 {
+		t.Fatalf("conversations.list called %d times before any event", n)
+	}
+	h.fake.renameChannel("C2", "random-2")
+	h.event("Ev-r1", renameEvent("C2", "random-2"), 0)
+	if a := h.proposed(); a.Field("previous_name") != "" {
+		t.Fatalf("previous_name %q, want unknown", a.Field("previous_name"))
+	}
+	if n := len(h.fake.seen("conversations.list")); n != 2 {
+		t.Fatalf("conversations.list called %d times at the first event", n)
+	}
+	h.event("Ev-r2", renameEvent("G1", "leaked-plans"), 0)
+	if a := h.proposed(); a.Field("previous_name") != "core-team" {
+		t.Fatalf("previous_name %q, want core-team", a.Field("previous_name"))
+	}
+}
+
+// A rename of a channel whose name the adapter never learned still goes to governance
+// (previous_name empty), but its revert fails saying why, and renames nothing.
+func TestRenameOfAChannelWithUnknownNameCannotBeReverted(t *testing.T) {
+	h := newHarness(t, nil)
+	h.event("Ev-unknown", renameEvent("C404", "whatever"), 0)
+	a := h.proposed()
+	if a.Type != domain.ActionSlackRenameConversation || a.Field("name") != "whatever" || a.Field("previous_name") != "" {
+		t.Fatalf("proposed %+v", a)
+	}
+	res := h.reply(bus.EffectRequest{ProposalID: "p1", ActionID: a.ID, EffectID: "e-revert", Method: "revert", Purpose: "revert",
+		Args: map[string]any{"action_id": a.ID, "action_type": a.Type, "fields": a.Fields, "external_id": a.ExternalID}})
+	if !strings.Contains(res.Error, "previous name is unknown") || !strings.Contains(res.Error, "C404") {
+		t.Fatalf("revert answered %+v", res)
+	}
+	if n := len(h.fake.seen("conversations.rename")); n != 0 {
+		t.Fatalf("renamed %d times", n)
 	}
 }
 

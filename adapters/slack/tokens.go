@@ -61,6 +61,17 @@ func (m *MemoryTokens) SaveUserToken(_ context.Context, teamID, token string) er
 	return nil
 }
 
+// Teams lists the workspaces with a bot token, in no order.
+func (m *MemoryTokens) Teams(context.Context) ([]string, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]string, 0, len(m.bots))
+	for t := range m.bots {
+		out = append(out, t)
+	}
+	return out, nil
+}
+
 func (m *MemoryTokens) load(tokens map[string]string, kind, teamID string) (string, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -132,6 +143,19 @@ func (p *PostgresTokens) SaveUserToken(ctx context.Context, teamID, token string
 // UserToken decrypts the installing member's token of the team; ErrNoToken when there is none.
 func (p *PostgresTokens) UserToken(ctx context.Context, teamID string) (string, error) {
 	return p.load(ctx, userTokens, teamID)
+}
+
+// Teams lists the workspaces with a bot token, in no order.
+func (p *PostgresTokens) Teams(ctx context.Context) ([]string, error) {
+	rows, err := p.pool.Query(ctx, `SELECT team_id FROM slack_tokens`)
+	if err != nil {
+		return nil, fmt.Errorf("list slack workspaces: %w", err)
+	}
+	teams, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list slack workspaces: %w", err)
+	}
+	return teams, nil
 }
 
 func (p *PostgresTokens) save(ctx context.Context, k tokenKind, teamID, token string) error {
