@@ -250,7 +250,10 @@ func (a *Adapter) open(ctx context.Context, c *slack.Client, users []string) (st
 }
 
 // initiateVote posts the vote message with its buttons (thumbs up / down, or one per
-// option), remembers it, and answers {"post_id": ts, "url": permalink, "channel"}.
+// option), remembers it, and answers {"post_id": ts, "url": permalink, "channel"}. It posts
+// in args' channel (post_type "channel", the default), in a group DM of args' users
+// ("mpim"), or in the DM of its one user ("im"); users, when given, are the only members
+// whose clicks count.
 func (a *Adapter) initiateVote(ctx context.Context, team string, c *slack.Client, req bus.EffectRequest) (map[string]any, error) {
 	if req.ProposalID == "" {
 		return nil, errors.New("initiate_vote without a proposal")
@@ -260,15 +263,28 @@ func (a *Adapter) initiateVote(ctx context.Context, team string, c *slack.Client
 	if text == "" {
 		text = "Please vote on this proposal."
 	}
-	if str(args, "post_type") == "mpim" {
+	switch postType := str(args, "post_type"); postType {
+	case "", "channel":
+		if channel == "" {
+			return nil, errors.New("initiate_vote needs a channel")
+		}
+	case "mpim", "im":
+		// One vote message, in one conversation: a group DM of the users, or the direct
+		// message of the one user. Its buttons are theirs only.
+		if len(users) == 0 {
+			return nil, fmt.Errorf("an initiate_vote with post_type %q needs users", postType)
+		}
+		if postType == "im" && len(users) > 1 {
+			return nil, fmt.Errorf(`an initiate_vote with post_type "im" posts the vote in one member's DM and needs exactly one user, not %d: `+
+				`use post_type "mpim" for one group DM with them all, or a channel with users to let only them vote`, len(users))
+		}
 		dm, err := a.open(ctx, c, users)
 		if err != nil {
 			return nil, err
 		}
 		channel = dm
-	}
-	if channel == "" {
-		return nil, errors.New("initiate_vote needs a channel")
+	default:
+		return nil, fmt.Errorf(`initiate_vote cannot post with post_type %q: use "channel", "mpim" or "im"`, postType)
 	}
 	kind := domain.VoteBoolean
 	var buttons []slack.BlockElement

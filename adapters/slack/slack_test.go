@@ -776,6 +776,78 @@ func TestDirectMessages(t *testing.T) {
 	}
 }
 
+// Votes in direct messages: post_type "mpim" opens one group DM with the users and posts the
+// vote there; "im" the DM of its one user. A click in the DM is counted; only the users'
+// clicks are.
+func TestVotesInDirectMessages(t *testing.T) {
+	cases := []struct {
+		name, postType string
+		users          []any
+		dm             string // the conversation conversations.open gives
+		voter          string
+	}{
+		{"mpim", "mpim", []any{"U1", "U2"}, "D-U1,U2", "U2"},
+		{"im", "im", []any{"U1"}, "D-U1", "U1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			// The channel the runtime inferred from the action is not where a DM vote goes.
+			res := h.effect(bus.EffectRequest{ProposalID: "p-dm", EffectID: "e-vote", Method: "initiate_vote", Purpose: "query",
+				Args: map[string]any{"text": "Approve the expense?", "channel": "C1", "users": c.users, "post_type": c.postType}})
+			opens := h.fake.seen("conversations.open")
+			if len(opens) != 1 || opens[0].Get("users") != strings.TrimPrefix(c.dm, "D-") {
+				t.Fatalf("opened %v", opens)
+			}
+			posts := h.fake.seen("chat.postMessage")
+			if len(posts) != 1 || posts[0].Get("channel") != c.dm || !strings.Contains(posts[0].Get("blocks"), "policykit_vote_yes") {
+				t.Fatalf("posted %v", posts)
+			}
+			postID := res.Result["post_id"].(string)
+			if res.Result["channel"] != c.dm || res.Result["url"] == "" {
+				t.Fatalf("answered %v", res.Result)
+			}
+
+			if resp := h.click(c.voter, c.dm, postID, valueYes); resp.StatusCode != http.StatusOK {
+				t.Fatalf("click answered %d", resp.StatusCode)
+			}
+			if cv := h.castVote(); cv.ProposalID != "p-dm" || cv.Vote.Kind != domain.VoteBoolean || !cv.Vote.Boolean || cv.Vote.Username != c.voter {
+				t.Fatalf("cast %+v", cv)
+			}
+			h.click("U9", c.dm, postID, valueNo) // not one of the users
+			h.quiet(h.votes, "CastVote of a member the vote is not for")
+			if got := h.fake.seen("chat.postEphemeral"); len(got) != 1 || got[0].Get("user") != "U9" {
+				t.Fatalf("refusal %v", got)
+			}
+		})
+	}
+}
+
+// What a DM vote cannot be is refused with a reason, before anything is posted.
+func TestVotesInDirectMessagesRefused(t *testing.T) {
+	cases := []struct {
+		name string
+		args map[string]any
+		want string
+	}{
+		{"im with several users", map[string]any{"text": "?", "users": []any{"U1", "U2"}, "post_type": "im"}, `exactly one user, not 2: use post_type "mpim"`},
+		{"mpim without users", map[string]any{"text": "?", "channel": "C1", "post_type": "mpim"}, "needs users"},
+		{"unknown post type", map[string]any{"text": "?", "channel": "C1", "post_type": "ephemeral"}, `"channel", "mpim" or "im"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			res := h.reply(bus.EffectRequest{ProposalID: "p1", EffectID: "e-vote", Method: "initiate_vote", Purpose: "query", Args: c.args})
+			if !strings.Contains(res.Error, c.want) {
+				t.Fatalf("answered %+v, want an error with %q", res, c.want)
+			}
+			if n := len(h.fake.seen("chat.postMessage")) + len(h.fake.seen("conversations.open")); n != 0 {
+				t.Fatalf("called Slack %d times", n)
+			}
+		})
+	}
+}
+
 func TestRateLimitedCallWaitsAndSucceedsOnce(t *testing.T) {
 	h := newHarness(t, nil)
 	h.fake.rateLimit("conversations.rename", 1)
