@@ -322,10 +322,18 @@ func (a *Accounts) RevokeAPIToken(ctx context.Context, accountID, tokenID string
 	return t, nil
 }
 
-// APITokens lists the account's tokens, revoked ones included, oldest first.
-func (a *Accounts) APITokens(ctx context.Context, accountID string) ([]APIToken, error) {
+// APITokens lists up to limit of the account's tokens, revoked ones included, oldest first
+// (by creation time, then id): from the first, or those after the token after when it is
+// not nil (only its CreatedAt and ID count).
+func (a *Accounts) APITokens(ctx context.Context, accountID string, after *APIToken, limit int) ([]APIToken, error) {
+	var afterAt *time.Time
+	var afterID string
+	if after != nil {
+		afterAt, afterID = &after.CreatedAt, after.ID
+	}
 	rows, _ := a.db.Query(ctx, `SELECT id, account_id, name, created_at, revoked_at FROM auth_api_tokens
-		WHERE account_id = $1 ORDER BY created_at, id`, accountID)
+		WHERE account_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3))
+		ORDER BY created_at, id LIMIT $4`, accountID, afterAt, afterID, limit)
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (APIToken, error) {
 		var t APIToken
 		err := row.Scan(&t.ID, &t.AccountID, &t.Name, &t.CreatedAt, &t.RevokedAt)

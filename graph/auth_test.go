@@ -102,8 +102,8 @@ func TestLoginSetsASessionCookieThatWorks(t *testing.T) {
 
 func TestRegister(t *testing.T) {
 	e := newEnv(t, nil)
-	_, out := e.post(t, "", nil, `mutation { register(username: "Dave", password: "dave-password") { username memberships { communityId } apiTokens { id } } }`, nil)
-	if len(out.Errors) > 0 || string(out.Data) != `{"register":{"username":"dave","memberships":[],"apiTokens":[]}}` {
+	_, out := e.post(t, "", nil, `mutation { register(username: "Dave", password: "dave-password") { username memberships { communityId } apiTokens { edges { node { id } } } } }`, nil)
+	if len(out.Errors) > 0 || string(out.Data) != `{"register":{"username":"dave","memberships":[],"apiTokens":{"edges":[]}}}` {
 		t.Fatalf("register: %s %+v", out.Data, out.Errors)
 	}
 	for name, c := range map[string]struct{ query, code string }{
@@ -144,8 +144,8 @@ func TestAPITokenWorksUntilRevoked(t *testing.T) {
 		t.Errorf("the secret is stored as is (%d, %v)", n, err)
 	}
 
-	_, out := e.post(t, "Bearer "+tok.Secret, nil, `{ me { username apiTokens { name revokedAt } } }`, nil)
-	if len(out.Errors) > 0 || !strings.Contains(string(out.Data), `{"name":"nightly report","revokedAt":null}`) {
+	_, out := e.post(t, "Bearer "+tok.Secret, nil, `{ me { username apiTokens { edges { node { name revokedAt } } } } }`, nil)
+	if len(out.Errors) > 0 || !strings.Contains(string(out.Data), `{"node":{"name":"nightly report","revokedAt":null}}`) {
 		t.Fatalf("with the new token: %s %+v", out.Data, out.Errors)
 	}
 
@@ -199,11 +199,11 @@ func TestUnauthenticatedCallsAreForbidden(t *testing.T) {
 					Node struct{ Tally struct{ Total int } }
 				}
 			}
-			Roles []struct{ Name string }
+			Roles conn[struct{ Name string }]
 		}
 	}
-	e.mustQuery(t, &c, `{ community(id: "garden") { proposals { edges { node { tally { total } } } } roles { name } } }`)
-	if len(c.Community.Proposals.Edges) != 1 || c.Community.Proposals.Edges[0].Node.Tally.Total != 0 || strings.Contains(fmt.Sprint(c.Community.Roles), "X") {
+	e.mustQuery(t, &c, `{ community(id: "garden") { proposals { edges { node { tally { total } } } } roles { edges { node { name } } } } }`)
+	if len(c.Community.Proposals.Edges) != 1 || c.Community.Proposals.Edges[0].Node.Tally.Total != 0 || strings.Contains(fmt.Sprint(c.Community.Roles.nodes()), "X") {
 		t.Errorf("unauthenticated calls changed something: %+v", c.Community)
 	}
 	// Introspection needs no caller.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/graph/model"
 )
 
@@ -17,12 +16,9 @@ func (r *Resolver) proposalConnection(ctx context.Context, communityID string, f
 	if err != nil {
 		return nil, err
 	}
-	n := 20
-	if first != nil {
-		n = *first
-	}
-	if n < 1 || n > MaxPageSize {
-		return nil, domain.Invalid("first must be between 1 and %d, not %d", MaxPageSize, n)
+	n, err := pageSize(first, 20)
+	if err != nil {
+		return nil, err
 	}
 	var f model.ProposalFilter
 	if filter != nil {
@@ -62,16 +58,182 @@ func proposalAsOf(p model.Proposal, asOf time.Time) model.Proposal {
 	return p
 }
 
-// until keeps the items whose time (at) is not after asOf; all of them when asOf is nil.
-func until[T any](asOf *time.Time, items []T, at func(T) time.Time) []T {
-	if asOf == nil {
-		return items
+// memberConnection is Community.members: a page of the members, now or as of then.
+func (r *Resolver) memberConnection(ctx context.Context, c *model.Community, first *int, after *string) (*model.MemberConnection, error) {
+	p, err := pageOf[memberKey](first, listPage, after)
+	if err != nil {
+		return nil, err
 	}
-	out := make([]T, 0, len(items))
-	for _, it := range items {
-		if !at(it).After(*asOf) {
-			out = append(out, it)
+	var page []model.Member
+	var more bool
+	if c.AsOf != nil {
+		then, err := r.communityAsOf(ctx, c)
+		if err != nil {
+			return nil, err
 		}
+		page, more = slice(membersOf(then), p, memberKeyOf)
+	} else if page, more, err = r.read.members(ctx, c.ID, p); err != nil {
+		return nil, err
 	}
-	return out
+	edges, info := connection(page, more, memberKeyOf, func(cursor string, m *model.Member) model.MemberEdge {
+		return model.MemberEdge{Cursor: cursor, Node: m}
+	})
+	return &model.MemberConnection{Edges: edges, PageInfo: info}, nil
+}
+
+// roleConnection is Community.roles: a page of the roles, now or as of then.
+func (r *Resolver) roleConnection(ctx context.Context, c *model.Community, first *int, after *string) (*model.RoleConnection, error) {
+	p, err := pageOf[nameKey](first, listPage, after)
+	if err != nil {
+		return nil, err
+	}
+	var page []model.Role
+	var more bool
+	if c.AsOf != nil {
+		then, err := r.communityAsOf(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		page, more = slice(rolesOf(then), p, roleKeyOf)
+	} else if page, more, err = r.read.roles(ctx, c.ID, p); err != nil {
+		return nil, err
+	}
+	edges, info := connection(page, more, roleKeyOf, func(cursor string, ro *model.Role) model.RoleEdge {
+		return model.RoleEdge{Cursor: cursor, Node: ro}
+	})
+	return &model.RoleConnection{Edges: edges, PageInfo: info}, nil
+}
+
+// documentConnection is Community.documents: a page of the documents, now or as of then.
+func (r *Resolver) documentConnection(ctx context.Context, c *model.Community, first *int, after *string) (*model.DocumentConnection, error) {
+	p, err := pageOf[timeKey](first, listPage, after)
+	if err != nil {
+		return nil, err
+	}
+	var page []model.Document
+	var more bool
+	if c.AsOf != nil {
+		then, err := r.communityAsOf(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		page, more = slice(documentsOf(then), p, documentKeyOf)
+	} else if page, more, err = r.read.documents(ctx, c.ID, p); err != nil {
+		return nil, err
+	}
+	edges, info := connection(page, more, documentKeyOf, func(cursor string, d *model.Document) model.DocumentEdge {
+		return model.DocumentEdge{Cursor: cursor, Node: d}
+	})
+	return &model.DocumentConnection{Edges: edges, PageInfo: info}, nil
+}
+
+// policyConnection is Community.policies: a page of the policies, now or as of then. It
+// primes the request's loaders with the page's policies, whose versions the request may ask
+// for.
+func (r *Resolver) policyConnection(ctx context.Context, c *model.Community, first *int, after *string) (*model.PolicyConnection, error) {
+	p, err := pageOf[policyKey](first, listPage, after)
+	if err != nil {
+		return nil, err
+	}
+	var page []model.Policy
+	var more bool
+	if c.AsOf != nil {
+		then, err := r.communityAsOf(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		all, err := policiesOf(then, c.AsOf)
+		if err != nil {
+			return nil, err
+		}
+		page, more = slice(all, p, policyKeyOf)
+	} else if page, more, err = r.read.policies(ctx, c.ID, p); err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(page))
+	for i, pol := range page {
+		ids[i] = pol.ID
+	}
+	r.loadersOf(ctx).versions.prime(ids...)
+	edges, info := connection(page, more, policyKeyOf, func(cursor string, pol *model.Policy) model.PolicyEdge {
+		return model.PolicyEdge{Cursor: cursor, Node: pol}
+	})
+	return &model.PolicyConnection{Edges: edges, PageInfo: info}, nil
+}
+
+// versionConnection is Policy.versions: a page of the policy's history, up to its AsOf
+// when set.
+func (r *Resolver) versionConnection(ctx context.Context, p *model.Policy, first *int, after *string) (*model.PolicyVersionConnection, error) {
+	args, err := pageArgsOf[seqKey](first, nestedPage, after, p.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	items, err := r.loadersOf(ctx).versions.load(ctx, p.ID, args)
+	if err != nil {
+		return nil, err
+	}
+	edges, info := keyedConnection(items, args.n, func(cursor string, v *model.PolicyVersion) model.PolicyVersionEdge {
+		return model.PolicyVersionEdge{Cursor: cursor, Node: v}
+	})
+	return &model.PolicyVersionConnection{Edges: edges, PageInfo: info}, nil
+}
+
+// effectConnection is Proposal.effects: a page of the effects it requested (by its AsOf,
+// when set).
+func (r *Resolver) effectConnection(ctx context.Context, p *model.Proposal, first *int, after *string) (*model.EffectConnection, error) {
+	args, err := pageArgsOf[timeKey](first, nestedPage, after, p.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	items, err := r.loadersOf(ctx).effects.load(ctx, p.ID, args)
+	if err != nil {
+		return nil, err
+	}
+	edges, info := keyedConnection(items, args.n, func(cursor string, e *model.Effect) model.EffectEdge {
+		return model.EffectEdge{Cursor: cursor, Node: e}
+	})
+	return &model.EffectConnection{Edges: edges, PageInfo: info}, nil
+}
+
+// evaluationLogConnection is Proposal.evaluationLogs: a page of its recorded block runs
+// (by its AsOf, when set).
+func (r *Resolver) evaluationLogConnection(ctx context.Context, p *model.Proposal, first *int, after *string) (*model.EvaluationLogConnection, error) {
+	args, err := pageArgsOf[seqKey](first, nestedPage, after, p.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	items, err := r.loadersOf(ctx).logs.load(ctx, p.ID, args)
+	if err != nil {
+		return nil, err
+	}
+	edges, info := keyedConnection(items, args.n, func(cursor string, l *model.EvaluationLog) model.EvaluationLogEdge {
+		return model.EvaluationLogEdge{Cursor: cursor, Node: l}
+	})
+	return &model.EvaluationLogConnection{Edges: edges, PageInfo: info}, nil
+}
+
+// apiTokenConnection is Account.apiTokens: a page of the account's tokens, oldest first.
+func (r *Resolver) apiTokenConnection(ctx context.Context, a *model.Account, first *int, after *string) (*model.APITokenConnection, error) {
+	p, err := pageOf[timeKey](first, listPage, after)
+	if err != nil {
+		return nil, err
+	}
+	var from *APIToken
+	if p.after != nil {
+		from = &APIToken{ID: p.after.ID, CreatedAt: p.after.At}
+	}
+	ts, err := r.accounts.APITokens(ctx, a.ID, from, p.n+1)
+	if err != nil {
+		return nil, err
+	}
+	ts, more := firstN(ts, p.n)
+	page := make([]model.APIToken, len(ts))
+	for i, t := range ts {
+		page[i] = *apiToken(t)
+	}
+	edges, info := connection(page, more, func(t model.APIToken) timeKey { return timeKey{t.CreatedAt, t.ID} },
+		func(cursor string, t *model.APIToken) model.APITokenEdge {
+			return model.APITokenEdge{Cursor: cursor, Node: t}
+		})
+	return &model.APITokenConnection{Edges: edges, PageInfo: info}, nil
 }

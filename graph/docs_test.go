@@ -1,8 +1,13 @@
 package graph_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/vektah/gqlparser/v2"
@@ -32,5 +37,55 @@ func TestDocumentedQueriesAreValid(t *testing.T) {
 		if _, errs := gqlparser.LoadQuery(schema, b[1]); len(errs) > 0 {
 			t.Errorf("example %d is not valid: %v\n%s", i+1, errs, b[1])
 		}
+	}
+}
+
+// Every documented query (the mutations and subscriptions aside) runs within the depth and
+// complexity limits: the examples ask for pages small enough for the API to take them.
+func TestDocumentedQueriesFitTheLimits(t *testing.T) {
+	e := newEnv(t, nil)
+	schemaText, err := os.ReadFile("schema.graphqls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := gqlparser.MustLoadSchema(&ast.Source{Name: "schema.graphqls", Input: string(schemaText)})
+	doc, err := os.ReadFile("../docs/graphql.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	queries := 0
+	for _, b := range regexp.MustCompile("(?s)```graphql\n(.*?)```").FindAllStringSubmatch(string(doc), -1) {
+		parsed, errs := gqlparser.LoadQuery(schema, b[1])
+		if len(errs) > 0 {
+			t.Fatalf("not valid: %v\n%s", errs, b[1])
+		}
+		for _, op := range parsed.Operations {
+			if op.Operation != ast.Query {
+				continue
+			}
+			queries++
+			vars := map[string]any{}
+			for _, v := range op.VariableDefinitions {
+				vars[v.Variable] = "garden"
+			}
+			body, _ := json.Marshal(map[string]any{"query": b[1], "operationName": op.Name, "variables": vars})
+			req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+e.tokens["alice"])
+			rec := httptest.NewRecorder()
+			e.handler.ServeHTTP(rec, req)
+			var out struct{ Errors []gqlError }
+			if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+				t.Fatalf("%s: %v", op.Name, err)
+			}
+			for _, ge := range out.Errors {
+				if code := ge.Extensions["code"]; code == "COMPLEXITY_LIMIT_EXCEEDED" || code == "GRAPHQL_VALIDATION_FAILED" || strings.Contains(ge.Message, "nested") {
+					t.Errorf("query %s is refused: %s", op.Name, ge.Message)
+				}
+			}
+		}
+	}
+	if queries < 8 {
+		t.Fatalf("found %d documented queries", queries)
 	}
 }

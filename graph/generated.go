@@ -45,7 +45,7 @@ type DirectiveRoot struct {
 
 type ComplexityRoot struct {
 	Account struct {
-		APITokens   func(childComplexity int) int
+		APITokens   func(childComplexity int, first *int, after *string) int
 		CreatedAt   func(childComplexity int) int
 		ID          func(childComplexity int) int
 		Memberships func(childComplexity int) int
@@ -76,6 +76,16 @@ type ComplexityRoot struct {
 		RevokedAt func(childComplexity int) int
 	}
 
+	ApiTokenConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	ApiTokenEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	ApplyStarterKitPayload struct {
 		Proposed func(childComplexity int) int
 		Skipped  func(childComplexity int) int
@@ -92,15 +102,15 @@ type ComplexityRoot struct {
 
 	Community struct {
 		CreatedAt func(childComplexity int) int
-		Documents func(childComplexity int) int
+		Documents func(childComplexity int, first *int, after *string) int
 		Events    func(childComplexity int, filter *model.EventFilter, first *int, after *string) int
 		ID        func(childComplexity int) int
-		Members   func(childComplexity int) int
+		Members   func(childComplexity int, first *int, after *string) int
 		Name      func(childComplexity int) int
 		Platforms func(childComplexity int) int
-		Policies  func(childComplexity int) int
+		Policies  func(childComplexity int, first *int, after *string) int
 		Proposals func(childComplexity int, filter *model.ProposalFilter, first *int, after *string) int
-		Roles     func(childComplexity int) int
+		Roles     func(childComplexity int, first *int, after *string) int
 	}
 
 	CreateApiTokenPayload struct {
@@ -117,6 +127,16 @@ type ComplexityRoot struct {
 		UpdatedAt func(childComplexity int) int
 	}
 
+	DocumentConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	DocumentEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Effect struct {
 		ArgsJSON    func(childComplexity int) int
 		Error       func(childComplexity int) int
@@ -130,12 +150,32 @@ type ComplexityRoot struct {
 		Status      func(childComplexity int) int
 	}
 
+	EffectConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	EffectEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	EvaluationLog struct {
 		Block       func(childComplexity int) int
 		Error       func(childComplexity int) int
 		EvaluatedAt func(childComplexity int) int
 		LogsJSON    func(childComplexity int) int
 		Result      func(childComplexity int) int
+	}
+
+	EvaluationLogConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	EvaluationLogEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	Event struct {
@@ -170,6 +210,16 @@ type ComplexityRoot struct {
 		ReadableName func(childComplexity int) int
 		Roles        func(childComplexity int) int
 		Username     func(childComplexity int) int
+	}
+
+	MemberConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	MemberEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	Membership struct {
@@ -221,7 +271,17 @@ type ComplexityRoot struct {
 		Priority      func(childComplexity int) int
 		VariablesJSON func(childComplexity int) int
 		Version       func(childComplexity int) int
-		Versions      func(childComplexity int) int
+		Versions      func(childComplexity int, first *int, after *string) int
+	}
+
+	PolicyConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	PolicyEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	PolicyVersion struct {
@@ -234,6 +294,16 @@ type ComplexityRoot struct {
 		Version     func(childComplexity int) int
 	}
 
+	PolicyVersionConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	PolicyVersionEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Proposal struct {
 		Action         func(childComplexity int) int
 		ActionID       func(childComplexity int) int
@@ -241,8 +311,8 @@ type ComplexityRoot struct {
 		ActionType     func(childComplexity int) int
 		CommunityID    func(childComplexity int) int
 		DecidedAt      func(childComplexity int) int
-		Effects        func(childComplexity int) int
-		EvaluationLogs func(childComplexity int) int
+		Effects        func(childComplexity int, first *int, after *string) int
+		EvaluationLogs func(childComplexity int, first *int, after *string) int
 		ID             func(childComplexity int) int
 		InitiatorID    func(childComplexity int) int
 		PolicyID       func(childComplexity int) int
@@ -294,6 +364,16 @@ type ComplexityRoot struct {
 		Permissions func(childComplexity int) int
 	}
 
+	RoleConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	RoleEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	StarterKit struct {
 		Description func(childComplexity int) int
 		Name        func(childComplexity int) int
@@ -335,17 +415,17 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type AccountResolver interface {
-	APITokens(ctx context.Context, obj *model.Account) ([]model.APIToken, error)
+	APITokens(ctx context.Context, obj *model.Account, first *int, after *string) (*model.APITokenConnection, error)
 }
 type ActionResolver interface {
 	GoverningProposal(ctx context.Context, obj *model.Action) (*model.Proposal, error)
 }
 type CommunityResolver interface {
 	Platforms(ctx context.Context, obj *model.Community) ([]model.Platform, error)
-	Members(ctx context.Context, obj *model.Community) ([]model.Member, error)
-	Roles(ctx context.Context, obj *model.Community) ([]model.Role, error)
-	Documents(ctx context.Context, obj *model.Community) ([]model.Document, error)
-	Policies(ctx context.Context, obj *model.Community) ([]model.Policy, error)
+	Members(ctx context.Context, obj *model.Community, first *int, after *string) (*model.MemberConnection, error)
+	Roles(ctx context.Context, obj *model.Community, first *int, after *string) (*model.RoleConnection, error)
+	Documents(ctx context.Context, obj *model.Community, first *int, after *string) (*model.DocumentConnection, error)
+	Policies(ctx context.Context, obj *model.Community, first *int, after *string) (*model.PolicyConnection, error)
 	Proposals(ctx context.Context, obj *model.Community, filter *model.ProposalFilter, first *int, after *string) (*model.ProposalConnection, error)
 	Events(ctx context.Context, obj *model.Community, filter *model.EventFilter, first *int, after *string) (*model.EventConnection, error)
 }
@@ -363,15 +443,15 @@ type MutationResolver interface {
 	RevokeAPIToken(ctx context.Context, id string) (*model.APIToken, error)
 }
 type PolicyResolver interface {
-	Versions(ctx context.Context, obj *model.Policy) ([]model.PolicyVersion, error)
+	Versions(ctx context.Context, obj *model.Policy, first *int, after *string) (*model.PolicyVersionConnection, error)
 	Diff(ctx context.Context, obj *model.Policy, fromVersion int, toVersion int) (string, error)
 }
 type ProposalResolver interface {
 	Action(ctx context.Context, obj *model.Proposal) (*model.Action, error)
 	Votes(ctx context.Context, obj *model.Proposal) ([]model.Vote, error)
 	Tally(ctx context.Context, obj *model.Proposal) (*model.Tally, error)
-	Effects(ctx context.Context, obj *model.Proposal) ([]model.Effect, error)
-	EvaluationLogs(ctx context.Context, obj *model.Proposal) ([]model.EvaluationLog, error)
+	Effects(ctx context.Context, obj *model.Proposal, first *int, after *string) (*model.EffectConnection, error)
+	EvaluationLogs(ctx context.Context, obj *model.Proposal, first *int, after *string) (*model.EvaluationLogConnection, error)
 	Trace(ctx context.Context, obj *model.Proposal) (string, error)
 	Verification(ctx context.Context, obj *model.Proposal) (*model.Verification, error)
 }
@@ -413,7 +493,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Account.APITokens(childComplexity), true
+		args, err := ec.field_Account_apiTokens_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Account.APITokens(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Account.createdAt":
 		if e.ComplexityRoot.Account.CreatedAt == nil {
 			break
@@ -549,6 +634,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ApiToken.RevokedAt(childComplexity), true
 
+	case "ApiTokenConnection.edges":
+		if e.ComplexityRoot.ApiTokenConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiTokenConnection.Edges(childComplexity), true
+	case "ApiTokenConnection.pageInfo":
+		if e.ComplexityRoot.ApiTokenConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiTokenConnection.PageInfo(childComplexity), true
+
+	case "ApiTokenEdge.cursor":
+		if e.ComplexityRoot.ApiTokenEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiTokenEdge.Cursor(childComplexity), true
+	case "ApiTokenEdge.node":
+		if e.ComplexityRoot.ApiTokenEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiTokenEdge.Node(childComplexity), true
+
 	case "ApplyStarterKitPayload.proposed":
 		if e.ComplexityRoot.ApplyStarterKitPayload.Proposed == nil {
 			break
@@ -593,7 +704,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Community.Documents(childComplexity), true
+		args, err := ec.field_Community_documents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Community.Documents(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Community.events":
 		if e.ComplexityRoot.Community.Events == nil {
 			break
@@ -616,7 +732,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Community.Members(childComplexity), true
+		args, err := ec.field_Community_members_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Community.Members(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Community.name":
 		if e.ComplexityRoot.Community.Name == nil {
 			break
@@ -634,7 +755,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Community.Policies(childComplexity), true
+		args, err := ec.field_Community_policies_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Community.Policies(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Community.proposals":
 		if e.ComplexityRoot.Community.Proposals == nil {
 			break
@@ -651,7 +777,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Community.Roles(childComplexity), true
+		args, err := ec.field_Community_roles_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Community.Roles(childComplexity, args["first"].(*int), args["after"].(*string)), true
 
 	case "CreateApiTokenPayload.secret":
 		if e.ComplexityRoot.CreateApiTokenPayload.Secret == nil {
@@ -702,6 +833,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Document.UpdatedAt(childComplexity), true
+
+	case "DocumentConnection.edges":
+		if e.ComplexityRoot.DocumentConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DocumentConnection.Edges(childComplexity), true
+	case "DocumentConnection.pageInfo":
+		if e.ComplexityRoot.DocumentConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DocumentConnection.PageInfo(childComplexity), true
+
+	case "DocumentEdge.cursor":
+		if e.ComplexityRoot.DocumentEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DocumentEdge.Cursor(childComplexity), true
+	case "DocumentEdge.node":
+		if e.ComplexityRoot.DocumentEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DocumentEdge.Node(childComplexity), true
 
 	case "Effect.argsJSON":
 		if e.ComplexityRoot.Effect.ArgsJSON == nil {
@@ -764,6 +921,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Effect.Status(childComplexity), true
 
+	case "EffectConnection.edges":
+		if e.ComplexityRoot.EffectConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EffectConnection.Edges(childComplexity), true
+	case "EffectConnection.pageInfo":
+		if e.ComplexityRoot.EffectConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EffectConnection.PageInfo(childComplexity), true
+
+	case "EffectEdge.cursor":
+		if e.ComplexityRoot.EffectEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EffectEdge.Cursor(childComplexity), true
+	case "EffectEdge.node":
+		if e.ComplexityRoot.EffectEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EffectEdge.Node(childComplexity), true
+
 	case "EvaluationLog.block":
 		if e.ComplexityRoot.EvaluationLog.Block == nil {
 			break
@@ -794,6 +977,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EvaluationLog.Result(childComplexity), true
+
+	case "EvaluationLogConnection.edges":
+		if e.ComplexityRoot.EvaluationLogConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationLogConnection.Edges(childComplexity), true
+	case "EvaluationLogConnection.pageInfo":
+		if e.ComplexityRoot.EvaluationLogConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationLogConnection.PageInfo(childComplexity), true
+
+	case "EvaluationLogEdge.cursor":
+		if e.ComplexityRoot.EvaluationLogEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationLogEdge.Cursor(childComplexity), true
+	case "EvaluationLogEdge.node":
+		if e.ComplexityRoot.EvaluationLogEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationLogEdge.Node(childComplexity), true
 
 	case "Event.causationId":
 		if e.ComplexityRoot.Event.CausationID == nil {
@@ -930,6 +1139,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Member.Username(childComplexity), true
+
+	case "MemberConnection.edges":
+		if e.ComplexityRoot.MemberConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberConnection.Edges(childComplexity), true
+	case "MemberConnection.pageInfo":
+		if e.ComplexityRoot.MemberConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberConnection.PageInfo(childComplexity), true
+
+	case "MemberEdge.cursor":
+		if e.ComplexityRoot.MemberEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberEdge.Cursor(childComplexity), true
+	case "MemberEdge.node":
+		if e.ComplexityRoot.MemberEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberEdge.Node(childComplexity), true
 
 	case "Membership.communityId":
 		if e.ComplexityRoot.Membership.CommunityID == nil {
@@ -1211,7 +1446,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Policy.Versions(childComplexity), true
+		args, err := ec.field_Policy_versions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Policy.Versions(childComplexity, args["first"].(*int), args["after"].(*string)), true
+
+	case "PolicyConnection.edges":
+		if e.ComplexityRoot.PolicyConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyConnection.Edges(childComplexity), true
+	case "PolicyConnection.pageInfo":
+		if e.ComplexityRoot.PolicyConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyConnection.PageInfo(childComplexity), true
+
+	case "PolicyEdge.cursor":
+		if e.ComplexityRoot.PolicyEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyEdge.Cursor(childComplexity), true
+	case "PolicyEdge.node":
+		if e.ComplexityRoot.PolicyEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyEdge.Node(childComplexity), true
 
 	case "PolicyVersion.actionId":
 		if e.ComplexityRoot.PolicyVersion.ActionID == nil {
@@ -1256,6 +1522,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PolicyVersion.Version(childComplexity), true
 
+	case "PolicyVersionConnection.edges":
+		if e.ComplexityRoot.PolicyVersionConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersionConnection.Edges(childComplexity), true
+	case "PolicyVersionConnection.pageInfo":
+		if e.ComplexityRoot.PolicyVersionConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersionConnection.PageInfo(childComplexity), true
+
+	case "PolicyVersionEdge.cursor":
+		if e.ComplexityRoot.PolicyVersionEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersionEdge.Cursor(childComplexity), true
+	case "PolicyVersionEdge.node":
+		if e.ComplexityRoot.PolicyVersionEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersionEdge.Node(childComplexity), true
+
 	case "Proposal.action":
 		if e.ComplexityRoot.Proposal.Action == nil {
 			break
@@ -1297,13 +1589,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Proposal.Effects(childComplexity), true
+		args, err := ec.field_Proposal_effects_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Proposal.Effects(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Proposal.evaluationLogs":
 		if e.ComplexityRoot.Proposal.EvaluationLogs == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Proposal.EvaluationLogs(childComplexity), true
+		args, err := ec.field_Proposal_evaluationLogs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Proposal.EvaluationLogs(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Proposal.id":
 		if e.ComplexityRoot.Proposal.ID == nil {
 			break
@@ -1539,6 +1841,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Role.Permissions(childComplexity), true
+
+	case "RoleConnection.edges":
+		if e.ComplexityRoot.RoleConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoleConnection.Edges(childComplexity), true
+	case "RoleConnection.pageInfo":
+		if e.ComplexityRoot.RoleConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoleConnection.PageInfo(childComplexity), true
+
+	case "RoleEdge.cursor":
+		if e.ComplexityRoot.RoleEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoleEdge.Cursor(childComplexity), true
+	case "RoleEdge.node":
+		if e.ComplexityRoot.RoleEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoleEdge.Node(childComplexity), true
 
 	case "StarterKit.description":
 		if e.ComplexityRoot.StarterKit.Description == nil {
@@ -1868,6 +2196,26 @@ func (ec *executionContext) childFields_ApiToken(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type ApiToken", field.Name)
 }
 
+func (ec *executionContext) childFields_ApiTokenConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ApiTokenConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ApiTokenConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApiTokenConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ApiTokenEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ApiTokenEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ApiTokenEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApiTokenEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_ApplyStarterKitPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "proposed":
@@ -1950,6 +2298,26 @@ func (ec *executionContext) childFields_Document(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type Document", field.Name)
 }
 
+func (ec *executionContext) childFields_DocumentConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_DocumentConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_DocumentConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DocumentConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_DocumentEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_DocumentEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_DocumentEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DocumentEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Effect(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1976,6 +2344,26 @@ func (ec *executionContext) childFields_Effect(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type Effect", field.Name)
 }
 
+func (ec *executionContext) childFields_EffectConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_EffectConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_EffectConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EffectConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_EffectEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_EffectEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_EffectEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EffectEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_EvaluationLog(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "block":
@@ -1990,6 +2378,26 @@ func (ec *executionContext) childFields_EvaluationLog(ctx context.Context, field
 		return ec.fieldContext_EvaluationLog_evaluatedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EvaluationLog", field.Name)
+}
+
+func (ec *executionContext) childFields_EvaluationLogConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_EvaluationLogConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_EvaluationLogConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EvaluationLogConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_EvaluationLogEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_EvaluationLogEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_EvaluationLogEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EvaluationLogEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_Event(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2058,6 +2466,26 @@ func (ec *executionContext) childFields_Member(ctx context.Context, field graphq
 		return ec.fieldContext_Member_roles(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Member", field.Name)
+}
+
+func (ec *executionContext) childFields_MemberConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_MemberConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_MemberConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MemberConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_MemberEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_MemberEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_MemberEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MemberEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_Membership(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2136,6 +2564,26 @@ func (ec *executionContext) childFields_Policy(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type Policy", field.Name)
 }
 
+func (ec *executionContext) childFields_PolicyConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PolicyConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PolicyConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_PolicyEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_PolicyEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_PolicyVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "version":
@@ -2154,6 +2602,26 @@ func (ec *executionContext) childFields_PolicyVersion(ctx context.Context, field
 		return ec.fieldContext_PolicyVersion_actionId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PolicyVersion", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyVersionConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PolicyVersionConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PolicyVersionConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyVersionConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyVersionEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_PolicyVersionEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_PolicyVersionEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyVersionEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_Proposal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2252,6 +2720,26 @@ func (ec *executionContext) childFields_Role(ctx context.Context, field graphql.
 		return ec.fieldContext_Role_createdAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Role", field.Name)
+}
+
+func (ec *executionContext) childFields_RoleConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_RoleConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_RoleConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RoleConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_RoleEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_RoleEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_RoleEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RoleEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_StarterKit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2430,6 +2918,50 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Account_apiTokens_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Community_documents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Community_events_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2460,6 +2992,50 @@ func (ec *executionContext) field_Community_events_args(ctx context.Context, raw
 	return args, nil
 }
 
+func (ec *executionContext) field_Community_members_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Community_policies_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Community_proposals_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2487,6 +3063,28 @@ func (ec *executionContext) field_Community_proposals_args(ctx context.Context, 
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Community_roles_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -2665,6 +3263,72 @@ func (ec *executionContext) field_Policy_diff_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["toVersion"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Policy_versions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Proposal_effects_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Proposal_evaluationLogs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -2980,25 +3644,37 @@ func (ec *executionContext) _Account_apiTokens(ctx context.Context, field graphq
 			return ec.fieldContext_Account_apiTokens(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Account().APITokens(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Account().APITokens(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.APIToken) graphql.Marshaler {
-			return ec.marshalNApiToken2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐAPITokenᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.APITokenConnection) graphql.Marshaler {
+			return ec.marshalNApiTokenConnection2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐAPITokenConnection(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Account_apiTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Account_apiTokens(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Account",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ApiToken(ctx, field)
+			return ec.childFields_ApiTokenConnection(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Account_apiTokens_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -3426,6 +4102,125 @@ func (ec *executionContext) fieldContext_ApiToken_revokedAt(_ context.Context, f
 	return graphql.NewScalarFieldContext("ApiToken", field, false, false, "Time")
 }
 
+func (ec *executionContext) _ApiTokenConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.APITokenConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiTokenConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.APITokenEdge) graphql.Marshaler {
+			return ec.marshalNApiTokenEdge2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐAPITokenEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiTokenConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApiTokenConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApiTokenEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApiTokenConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.APITokenConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiTokenConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiTokenConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApiTokenConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApiTokenEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.APITokenEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiTokenEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiTokenEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiTokenEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ApiTokenEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.APITokenEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiTokenEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.APIToken) graphql.Marshaler {
+			return ec.marshalNApiToken2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐAPIToken(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiTokenEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApiTokenEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApiToken(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ApplyStarterKitPayload_proposed(ctx context.Context, field graphql.CollectedField, obj *model.ApplyStarterKitPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3669,25 +4464,37 @@ func (ec *executionContext) _Community_members(ctx context.Context, field graphq
 			return ec.fieldContext_Community_members(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Community().Members(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Community().Members(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.Member) graphql.Marshaler {
-			return ec.marshalNMember2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐMemberᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MemberConnection) graphql.Marshaler {
+			return ec.marshalNMemberConnection2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐMemberConnection(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Community_members(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Community_members(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Community",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Member(ctx, field)
+			return ec.childFields_MemberConnection(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Community_members_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -3701,25 +4508,37 @@ func (ec *executionContext) _Community_roles(ctx context.Context, field graphql.
 			return ec.fieldContext_Community_roles(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Community().Roles(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Community().Roles(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.Role) graphql.Marshaler {
-			return ec.marshalNRole2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐRoleᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RoleConnection) graphql.Marshaler {
+			return ec.marshalNRoleConnection2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐRoleConnection(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Community_roles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Community_roles(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Community",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Role(ctx, field)
+			return ec.childFields_RoleConnection(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Community_roles_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -3733,25 +4552,37 @@ func (ec *executionContext) _Community_documents(ctx context.Context, field grap
 			return ec.fieldContext_Community_documents(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Community().Documents(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Community().Documents(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.Document) graphql.Marshaler {
-			return ec.marshalNDocument2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐDocumentᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DocumentConnection) graphql.Marshaler {
+			return ec.marshalNDocumentConnection2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐDocumentConnection(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Community_documents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Community_documents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Community",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Document(ctx, field)
+			return ec.childFields_DocumentConnection(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Community_documents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -3765,25 +4596,37 @@ func (ec *executionContext) _Community_policies(ctx context.Context, field graph
 			return ec.fieldContext_Community_policies(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Community().Policies(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Community().Policies(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.Policy) graphql.Marshaler {
-			return ec.marshalNPolicy2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PolicyConnection) graphql.Marshaler {
+			return ec.marshalNPolicyConnection2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyConnection(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Community_policies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Community_policies(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Community",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Policy(ctx, field)
+			return ec.childFields_PolicyConnection(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Community_policies_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -4069,6 +4912,125 @@ func (ec *executionContext) fieldContext_Document_updatedAt(_ context.Context, f
 	return graphql.NewScalarFieldContext("Document", field, false, false, "Time")
 }
 
+func (ec *executionContext) _DocumentConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.DocumentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DocumentConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.DocumentEdge) graphql.Marshaler {
+			return ec.marshalNDocumentEdge2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐDocumentEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DocumentConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DocumentConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DocumentEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DocumentConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.DocumentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DocumentConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DocumentConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DocumentConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DocumentEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.DocumentEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DocumentEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DocumentEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DocumentEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _DocumentEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.DocumentEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DocumentEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Document) graphql.Marshaler {
+			return ec.marshalNDocument2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐDocument(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DocumentEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DocumentEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Document(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Effect_id(ctx context.Context, field graphql.CollectedField, obj *model.Effect) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4299,6 +5261,125 @@ func (ec *executionContext) fieldContext_Effect_finishedAt(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Effect", field, false, false, "Time")
 }
 
+func (ec *executionContext) _EffectConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.EffectConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EffectConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.EffectEdge) graphql.Marshaler {
+			return ec.marshalNEffectEdge2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEffectEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EffectConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EffectConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EffectEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EffectConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.EffectConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EffectConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EffectConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EffectConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EffectEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.EffectEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EffectEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EffectEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EffectEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _EffectEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.EffectEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EffectEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Effect) graphql.Marshaler {
+			return ec.marshalNEffect2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEffect(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EffectEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EffectEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Effect(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _EvaluationLog_block(ctx context.Context, field graphql.CollectedField, obj *model.EvaluationLog) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4412,6 +5493,125 @@ func (ec *executionContext) _EvaluationLog_evaluatedAt(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_EvaluationLog_evaluatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EvaluationLog", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EvaluationLogConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.EvaluationLogConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationLogConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.EvaluationLogEdge) graphql.Marshaler {
+			return ec.marshalNEvaluationLogEdge2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEvaluationLogEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationLogConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EvaluationLogConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvaluationLogEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EvaluationLogConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.EvaluationLogConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationLogConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationLogConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EvaluationLogConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EvaluationLogEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.EvaluationLogEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationLogEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationLogEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvaluationLogEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _EvaluationLogEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.EvaluationLogEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationLogEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EvaluationLog) graphql.Marshaler {
+			return ec.marshalNEvaluationLog2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEvaluationLog(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationLogEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EvaluationLogEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvaluationLog(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Event_id(ctx context.Context, field graphql.CollectedField, obj *model.Event) (ret graphql.Marshaler) {
@@ -4945,6 +6145,125 @@ func (ec *executionContext) _Member_roles(ctx context.Context, field graphql.Col
 }
 func (ec *executionContext) fieldContext_Member_roles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Member", field, false, false, "String")
+}
+
+func (ec *executionContext) _MemberConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.MemberConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.MemberEdge) graphql.Marshaler {
+			return ec.marshalNMemberEdge2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐMemberEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MemberConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MemberConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MemberEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MemberConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.MemberConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MemberConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MemberConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MemberEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.MemberEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MemberEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MemberEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _MemberEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.MemberEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Member) graphql.Marshaler {
+			return ec.marshalNMember2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐMember(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MemberEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MemberEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Membership_communityId(ctx context.Context, field graphql.CollectedField, obj *model.Membership) (ret graphql.Marshaler) {
@@ -5971,25 +7290,37 @@ func (ec *executionContext) _Policy_versions(ctx context.Context, field graphql.
 			return ec.fieldContext_Policy_versions(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Policy().Versions(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Policy().Versions(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.PolicyVersion) graphql.Marshaler {
-			return ec.marshalNPolicyVersion2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyVersionᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PolicyVersionConnection) graphql.Marshaler {
+			return ec.marshalNPolicyVersionConnection2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyVersionConnection(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Policy_versions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Policy_versions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Policy",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PolicyVersion(ctx, field)
+			return ec.childFields_PolicyVersionConnection(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Policy_versions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -6034,6 +7365,125 @@ func (ec *executionContext) fieldContext_Policy_diff(ctx context.Context, field 
 	if fc.Args, err = ec.field_Policy_diff_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PolicyConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.PolicyEdge) graphql.Marshaler {
+			return ec.marshalNPolicyEdge2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PolicyConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PolicyEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PolicyEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Policy) graphql.Marshaler {
+			return ec.marshalNPolicy2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Policy(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -6197,6 +7647,125 @@ func (ec *executionContext) _PolicyVersion_actionId(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_PolicyVersion_actionId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyVersionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PolicyVersionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersionConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.PolicyVersionEdge) graphql.Marshaler {
+			return ec.marshalNPolicyVersionEdge2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyVersionEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersionConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyVersionConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyVersionEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyVersionConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PolicyVersionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersionConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersionConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyVersionConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyVersionEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PolicyVersionEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersionEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersionEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersionEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyVersionEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PolicyVersionEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersionEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PolicyVersion) graphql.Marshaler {
+			return ec.marshalNPolicyVersion2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyVersion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersionEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyVersionEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyVersion(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Proposal_id(ctx context.Context, field graphql.CollectedField, obj *model.Proposal) (ret graphql.Marshaler) {
@@ -6672,25 +8241,37 @@ func (ec *executionContext) _Proposal_effects(ctx context.Context, field graphql
 			return ec.fieldContext_Proposal_effects(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Proposal().Effects(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Proposal().Effects(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.Effect) graphql.Marshaler {
-			return ec.marshalNEffect2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEffectᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EffectConnection) graphql.Marshaler {
+			return ec.marshalNEffectConnection2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEffectConnection(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Proposal_effects(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Proposal_effects(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Proposal",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Effect(ctx, field)
+			return ec.childFields_EffectConnection(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Proposal_effects_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -6704,25 +8285,37 @@ func (ec *executionContext) _Proposal_evaluationLogs(ctx context.Context, field 
 			return ec.fieldContext_Proposal_evaluationLogs(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Proposal().EvaluationLogs(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Proposal().EvaluationLogs(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.EvaluationLog) graphql.Marshaler {
-			return ec.marshalNEvaluationLog2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEvaluationLogᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EvaluationLogConnection) graphql.Marshaler {
+			return ec.marshalNEvaluationLogConnection2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEvaluationLogConnection(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Proposal_evaluationLogs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Proposal_evaluationLogs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Proposal",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_EvaluationLog(ctx, field)
+			return ec.childFields_EvaluationLogConnection(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Proposal_evaluationLogs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -7470,6 +9063,125 @@ func (ec *executionContext) _Role_createdAt(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Role_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Role", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RoleConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.RoleConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoleConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.RoleEdge) graphql.Marshaler {
+			return ec.marshalNRoleEdge2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐRoleEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoleConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RoleConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RoleEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RoleConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.RoleConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoleConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoleConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RoleConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RoleEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.RoleEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoleEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoleEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoleEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _RoleEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.RoleEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoleEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Role) graphql.Marshaler {
+			return ec.marshalNRole2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐRole(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoleEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RoleEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Role(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _StarterKit_name(ctx context.Context, field graphql.CollectedField, obj *model.StarterKit) (ret graphql.Marshaler) {
@@ -9741,6 +11453,82 @@ func (ec *executionContext) _ApiToken(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var apiTokenConnectionImplementors = []string{"ApiTokenConnection"}
+
+func (ec *executionContext) _ApiTokenConnection(ctx context.Context, sel ast.SelectionSet, obj *model.APITokenConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, apiTokenConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ApiTokenConnection")
+		case "edges":
+			out.Values[i] = ec._ApiTokenConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ApiTokenConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var apiTokenEdgeImplementors = []string{"ApiTokenEdge"}
+
+func (ec *executionContext) _ApiTokenEdge(ctx context.Context, sel ast.SelectionSet, obj *model.APITokenEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, apiTokenEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ApiTokenEdge")
+		case "cursor":
+			out.Values[i] = ec._ApiTokenEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ApiTokenEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var applyStarterKitPayloadImplementors = []string{"ApplyStarterKitPayload"}
 
 func (ec *executionContext) _ApplyStarterKitPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ApplyStarterKitPayload) graphql.Marshaler {
@@ -10031,6 +11819,82 @@ func (ec *executionContext) _Document(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var documentConnectionImplementors = []string{"DocumentConnection"}
+
+func (ec *executionContext) _DocumentConnection(ctx context.Context, sel ast.SelectionSet, obj *model.DocumentConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, documentConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DocumentConnection")
+		case "edges":
+			out.Values[i] = ec._DocumentConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._DocumentConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var documentEdgeImplementors = []string{"DocumentEdge"}
+
+func (ec *executionContext) _DocumentEdge(ctx context.Context, sel ast.SelectionSet, obj *model.DocumentEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, documentEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DocumentEdge")
+		case "cursor":
+			out.Values[i] = ec._DocumentEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._DocumentEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var effectImplementors = []string{"Effect"}
 
 func (ec *executionContext) _Effect(ctx context.Context, sel ast.SelectionSet, obj *model.Effect) graphql.Marshaler {
@@ -10109,6 +11973,82 @@ func (ec *executionContext) _Effect(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var effectConnectionImplementors = []string{"EffectConnection"}
+
+func (ec *executionContext) _EffectConnection(ctx context.Context, sel ast.SelectionSet, obj *model.EffectConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, effectConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EffectConnection")
+		case "edges":
+			out.Values[i] = ec._EffectConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._EffectConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var effectEdgeImplementors = []string{"EffectEdge"}
+
+func (ec *executionContext) _EffectEdge(ctx context.Context, sel ast.SelectionSet, obj *model.EffectEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, effectEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EffectEdge")
+		case "cursor":
+			out.Values[i] = ec._EffectEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._EffectEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var evaluationLogImplementors = []string{"EvaluationLog"}
 
 func (ec *executionContext) _EvaluationLog(ctx context.Context, sel ast.SelectionSet, obj *model.EvaluationLog) graphql.Marshaler {
@@ -10142,6 +12082,82 @@ func (ec *executionContext) _EvaluationLog(ctx context.Context, sel ast.Selectio
 			}
 		case "evaluatedAt":
 			out.Values[i] = ec._EvaluationLog_evaluatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var evaluationLogConnectionImplementors = []string{"EvaluationLogConnection"}
+
+func (ec *executionContext) _EvaluationLogConnection(ctx context.Context, sel ast.SelectionSet, obj *model.EvaluationLogConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, evaluationLogConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EvaluationLogConnection")
+		case "edges":
+			out.Values[i] = ec._EvaluationLogConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._EvaluationLogConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var evaluationLogEdgeImplementors = []string{"EvaluationLogEdge"}
+
+func (ec *executionContext) _EvaluationLogEdge(ctx context.Context, sel ast.SelectionSet, obj *model.EvaluationLogEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, evaluationLogEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EvaluationLogEdge")
+		case "cursor":
+			out.Values[i] = ec._EvaluationLogEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._EvaluationLogEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -10364,6 +12380,82 @@ func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "roles":
 			out.Values[i] = ec._Member_roles(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var memberConnectionImplementors = []string{"MemberConnection"}
+
+func (ec *executionContext) _MemberConnection(ctx context.Context, sel ast.SelectionSet, obj *model.MemberConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, memberConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MemberConnection")
+		case "edges":
+			out.Values[i] = ec._MemberConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._MemberConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var memberEdgeImplementors = []string{"MemberEdge"}
+
+func (ec *executionContext) _MemberEdge(ctx context.Context, sel ast.SelectionSet, obj *model.MemberEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, memberEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MemberEdge")
+		case "cursor":
+			out.Values[i] = ec._MemberEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._MemberEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -10741,6 +12833,82 @@ func (ec *executionContext) _Policy(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var policyConnectionImplementors = []string{"PolicyConnection"}
+
+func (ec *executionContext) _PolicyConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyConnection")
+		case "edges":
+			out.Values[i] = ec._PolicyConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._PolicyConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var policyEdgeImplementors = []string{"PolicyEdge"}
+
+func (ec *executionContext) _PolicyEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyEdge")
+		case "cursor":
+			out.Values[i] = ec._PolicyEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._PolicyEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var policyVersionImplementors = []string{"PolicyVersion"}
 
 func (ec *executionContext) _PolicyVersion(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyVersion) graphql.Marshaler {
@@ -10784,6 +12952,82 @@ func (ec *executionContext) _PolicyVersion(ctx context.Context, sel ast.Selectio
 			}
 		case "actionId":
 			out.Values[i] = ec._PolicyVersion_actionId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var policyVersionConnectionImplementors = []string{"PolicyVersionConnection"}
+
+func (ec *executionContext) _PolicyVersionConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyVersionConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyVersionConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyVersionConnection")
+		case "edges":
+			out.Values[i] = ec._PolicyVersionConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._PolicyVersionConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var policyVersionEdgeImplementors = []string{"PolicyVersionEdge"}
+
+func (ec *executionContext) _PolicyVersionEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyVersionEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyVersionEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyVersionEdge")
+		case "cursor":
+			out.Values[i] = ec._PolicyVersionEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._PolicyVersionEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -11199,6 +13443,82 @@ func (ec *executionContext) _Role(ctx context.Context, sel ast.SelectionSet, obj
 			}
 		case "createdAt":
 			out.Values[i] = ec._Role_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var roleConnectionImplementors = []string{"RoleConnection"}
+
+func (ec *executionContext) _RoleConnection(ctx context.Context, sel ast.SelectionSet, obj *model.RoleConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, roleConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RoleConnection")
+		case "edges":
+			out.Values[i] = ec._RoleConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._RoleConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var roleEdgeImplementors = []string{"RoleEdge"}
+
+func (ec *executionContext) _RoleEdge(ctx context.Context, sel ast.SelectionSet, obj *model.RoleEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, roleEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RoleEdge")
+		case "cursor":
+			out.Values[i] = ec._RoleEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._RoleEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -11821,15 +14141,31 @@ func (ec *executionContext) marshalNAction2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpo
 	return ec._Action(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNApiToken2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐAPIToken(ctx context.Context, sel ast.SelectionSet, v model.APIToken) graphql.Marshaler {
-	return ec._ApiToken(ctx, sel, &v)
+func (ec *executionContext) marshalNApiToken2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐAPIToken(ctx context.Context, sel ast.SelectionSet, v *model.APIToken) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ApiToken!")
+		return graphql.Null
+	}
+	return ec._ApiToken(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNApiToken2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐAPITokenᚄ(ctx context.Context, sel ast.SelectionSet, v []model.APIToken) graphql.Marshaler {
+func (ec *executionContext) marshalNApiTokenConnection2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐAPITokenConnection(ctx context.Context, sel ast.SelectionSet, v *model.APITokenConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ApiTokenConnection!")
+		return graphql.Null
+	}
+	return ec._ApiTokenConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNApiTokenEdge2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐAPITokenEdge(ctx context.Context, sel ast.SelectionSet, v model.APITokenEdge) graphql.Marshaler {
+	return ec._ApiTokenEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNApiTokenEdge2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐAPITokenEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.APITokenEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNApiToken2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐAPIToken(ctx, sel, v[i])
+		return ec.marshalNApiTokenEdge2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐAPITokenEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -11839,14 +14175,6 @@ func (ec *executionContext) marshalNApiToken2ᚕgithubᚗcomᚋpolicykitᚑgoᚋ
 	}
 
 	return ret
-}
-
-func (ec *executionContext) marshalNApiToken2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐAPIToken(ctx context.Context, sel ast.SelectionSet, v *model.APIToken) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "ApiToken!")
-		return graphql.Null
-	}
-	return ec._ApiToken(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNApplyStarterKitInput2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐApplyStarterKitInput(ctx context.Context, v any) (model.ApplyStarterKitInput, error) {
@@ -11950,15 +14278,31 @@ func (ec *executionContext) unmarshalNCreateCommunityInput2githubᚗcomᚋpolicy
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNDocument2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐDocument(ctx context.Context, sel ast.SelectionSet, v model.Document) graphql.Marshaler {
-	return ec._Document(ctx, sel, &v)
+func (ec *executionContext) marshalNDocument2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐDocument(ctx context.Context, sel ast.SelectionSet, v *model.Document) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Document!")
+		return graphql.Null
+	}
+	return ec._Document(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNDocument2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐDocumentᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Document) graphql.Marshaler {
+func (ec *executionContext) marshalNDocumentConnection2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐDocumentConnection(ctx context.Context, sel ast.SelectionSet, v *model.DocumentConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DocumentConnection!")
+		return graphql.Null
+	}
+	return ec._DocumentConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDocumentEdge2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐDocumentEdge(ctx context.Context, sel ast.SelectionSet, v model.DocumentEdge) graphql.Marshaler {
+	return ec._DocumentEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNDocumentEdge2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐDocumentEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.DocumentEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNDocument2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐDocument(ctx, sel, v[i])
+		return ec.marshalNDocumentEdge2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐDocumentEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -11970,15 +14314,31 @@ func (ec *executionContext) marshalNDocument2ᚕgithubᚗcomᚋpolicykitᚑgoᚋ
 	return ret
 }
 
-func (ec *executionContext) marshalNEffect2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEffect(ctx context.Context, sel ast.SelectionSet, v model.Effect) graphql.Marshaler {
-	return ec._Effect(ctx, sel, &v)
+func (ec *executionContext) marshalNEffect2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEffect(ctx context.Context, sel ast.SelectionSet, v *model.Effect) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Effect!")
+		return graphql.Null
+	}
+	return ec._Effect(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNEffect2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEffectᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Effect) graphql.Marshaler {
+func (ec *executionContext) marshalNEffectConnection2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEffectConnection(ctx context.Context, sel ast.SelectionSet, v *model.EffectConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EffectConnection!")
+		return graphql.Null
+	}
+	return ec._EffectConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEffectEdge2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEffectEdge(ctx context.Context, sel ast.SelectionSet, v model.EffectEdge) graphql.Marshaler {
+	return ec._EffectEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNEffectEdge2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEffectEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.EffectEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNEffect2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEffect(ctx, sel, v[i])
+		return ec.marshalNEffectEdge2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEffectEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -11990,15 +14350,31 @@ func (ec *executionContext) marshalNEffect2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpo
 	return ret
 }
 
-func (ec *executionContext) marshalNEvaluationLog2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEvaluationLog(ctx context.Context, sel ast.SelectionSet, v model.EvaluationLog) graphql.Marshaler {
-	return ec._EvaluationLog(ctx, sel, &v)
+func (ec *executionContext) marshalNEvaluationLog2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEvaluationLog(ctx context.Context, sel ast.SelectionSet, v *model.EvaluationLog) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EvaluationLog!")
+		return graphql.Null
+	}
+	return ec._EvaluationLog(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNEvaluationLog2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEvaluationLogᚄ(ctx context.Context, sel ast.SelectionSet, v []model.EvaluationLog) graphql.Marshaler {
+func (ec *executionContext) marshalNEvaluationLogConnection2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEvaluationLogConnection(ctx context.Context, sel ast.SelectionSet, v *model.EvaluationLogConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EvaluationLogConnection!")
+		return graphql.Null
+	}
+	return ec._EvaluationLogConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEvaluationLogEdge2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEvaluationLogEdge(ctx context.Context, sel ast.SelectionSet, v model.EvaluationLogEdge) graphql.Marshaler {
+	return ec._EvaluationLogEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNEvaluationLogEdge2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEvaluationLogEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.EvaluationLogEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNEvaluationLog2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEvaluationLog(ctx, sel, v[i])
+		return ec.marshalNEvaluationLogEdge2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEvaluationLogEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -12079,15 +14455,31 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
-func (ec *executionContext) marshalNMember2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐMember(ctx context.Context, sel ast.SelectionSet, v model.Member) graphql.Marshaler {
-	return ec._Member(ctx, sel, &v)
+func (ec *executionContext) marshalNMember2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐMember(ctx context.Context, sel ast.SelectionSet, v *model.Member) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Member!")
+		return graphql.Null
+	}
+	return ec._Member(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNMember2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐMemberᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Member) graphql.Marshaler {
+func (ec *executionContext) marshalNMemberConnection2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐMemberConnection(ctx context.Context, sel ast.SelectionSet, v *model.MemberConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MemberConnection!")
+		return graphql.Null
+	}
+	return ec._MemberConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMemberEdge2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐMemberEdge(ctx context.Context, sel ast.SelectionSet, v model.MemberEdge) graphql.Marshaler {
+	return ec._MemberEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNMemberEdge2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐMemberEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.MemberEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNMember2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐMember(ctx, sel, v[i])
+		return ec.marshalNMemberEdge2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐMemberEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -12147,15 +14539,31 @@ func (ec *executionContext) marshalNPlatform2ᚕgithubᚗcomᚋpolicykitᚑgoᚋ
 	return ret
 }
 
-func (ec *executionContext) marshalNPolicy2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicy(ctx context.Context, sel ast.SelectionSet, v model.Policy) graphql.Marshaler {
-	return ec._Policy(ctx, sel, &v)
+func (ec *executionContext) marshalNPolicy2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicy(ctx context.Context, sel ast.SelectionSet, v *model.Policy) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Policy!")
+		return graphql.Null
+	}
+	return ec._Policy(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNPolicy2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Policy) graphql.Marshaler {
+func (ec *executionContext) marshalNPolicyConnection2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyConnection(ctx context.Context, sel ast.SelectionSet, v *model.PolicyConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PolicyConnection!")
+		return graphql.Null
+	}
+	return ec._PolicyConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPolicyEdge2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyEdge(ctx context.Context, sel ast.SelectionSet, v model.PolicyEdge) graphql.Marshaler {
+	return ec._PolicyEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPolicyEdge2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.PolicyEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNPolicy2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicy(ctx, sel, v[i])
+		return ec.marshalNPolicyEdge2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -12167,15 +14575,31 @@ func (ec *executionContext) marshalNPolicy2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpo
 	return ret
 }
 
-func (ec *executionContext) marshalNPolicyVersion2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyVersion(ctx context.Context, sel ast.SelectionSet, v model.PolicyVersion) graphql.Marshaler {
-	return ec._PolicyVersion(ctx, sel, &v)
+func (ec *executionContext) marshalNPolicyVersion2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyVersion(ctx context.Context, sel ast.SelectionSet, v *model.PolicyVersion) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PolicyVersion!")
+		return graphql.Null
+	}
+	return ec._PolicyVersion(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNPolicyVersion2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyVersionᚄ(ctx context.Context, sel ast.SelectionSet, v []model.PolicyVersion) graphql.Marshaler {
+func (ec *executionContext) marshalNPolicyVersionConnection2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyVersionConnection(ctx context.Context, sel ast.SelectionSet, v *model.PolicyVersionConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PolicyVersionConnection!")
+		return graphql.Null
+	}
+	return ec._PolicyVersionConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPolicyVersionEdge2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyVersionEdge(ctx context.Context, sel ast.SelectionSet, v model.PolicyVersionEdge) graphql.Marshaler {
+	return ec._PolicyVersionEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPolicyVersionEdge2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyVersionEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.PolicyVersionEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNPolicyVersion2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyVersion(ctx, sel, v[i])
+		return ec.marshalNPolicyVersionEdge2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyVersionEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -12271,15 +14695,31 @@ func (ec *executionContext) unmarshalNProposeConstitutionActionInput2githubᚗco
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNRole2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v model.Role) graphql.Marshaler {
-	return ec._Role(ctx, sel, &v)
+func (ec *executionContext) marshalNRole2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v *model.Role) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Role!")
+		return graphql.Null
+	}
+	return ec._Role(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNRole2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐRoleᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Role) graphql.Marshaler {
+func (ec *executionContext) marshalNRoleConnection2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐRoleConnection(ctx context.Context, sel ast.SelectionSet, v *model.RoleConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RoleConnection!")
+		return graphql.Null
+	}
+	return ec._RoleConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRoleEdge2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐRoleEdge(ctx context.Context, sel ast.SelectionSet, v model.RoleEdge) graphql.Marshaler {
+	return ec._RoleEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRoleEdge2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐRoleEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.RoleEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNRole2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐRole(ctx, sel, v[i])
+		return ec.marshalNRoleEdge2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐRoleEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {

@@ -220,6 +220,27 @@ type gqlError struct {
 	Extensions map[string]any `json:"extensions"`
 }
 
+// conn is a connection as a test decodes it: its edges (cursor and node) and page info.
+type conn[T any] struct {
+	Edges []struct {
+		Cursor string
+		Node   T
+	}
+	PageInfo struct {
+		HasNextPage bool
+		EndCursor   *string
+	}
+}
+
+// nodes are the connection's nodes, in order.
+func (c conn[T]) nodes() []T {
+	out := make([]T, len(c.Edges))
+	for i, e := range c.Edges {
+		out[i] = e.Node
+	}
+	return out
+}
+
 // mustQuery runs a document as alice that must succeed and decodes its data into out.
 func (e *env) mustQuery(t *testing.T, out any, query string, opts ...client.Option) {
 	t.Helper()
@@ -347,29 +368,30 @@ func TestConstitutionActionAddingARolePassesAndShows(t *testing.T) {
 	var c struct {
 		Community struct {
 			Name  string
-			Roles []struct {
+			Roles conn[struct {
 				Name        string
 				IsBase      bool
 				Permissions []string
-			}
-			Members []struct {
+			}]
+			Members conn[struct {
 				ID    string
 				Roles []string
-			}
+			}]
 			Platforms []struct{ Name string }
-			Policies  []struct {
+			Policies  conn[struct {
 				ID       string
 				Kind     string
-				Versions []struct {
+				Versions conn[struct {
 					Version int
 					Change  string
-				}
-			}
+				}]
+			}]
 		}
 	}
-	e.mustQuery(t, &c, `{ community(id: "garden") { name roles { name isBase permissions } members { id roles } platforms { name } policies { id kind versions { version change } } } }`)
+	e.mustQuery(t, &c, `{ community(id: "garden") { name roles { edges { node { name isBase permissions } } } members { edges { node { id roles } } }
+  platforms { name } policies { edges { node { id kind versions { edges { node { version change } } } } } } } }`)
 	var found bool
-	for _, r := range c.Community.Roles {
+	for _, r := range c.Community.Roles.nodes() {
 		if r.Name == "Gardener" {
 			found = true
 			if strings.Join(r.Permissions, ",") != "propose:slackpostmessage" {
@@ -380,18 +402,18 @@ func TestConstitutionActionAddingARolePassesAndShows(t *testing.T) {
 	if !found {
 		t.Errorf("roles = %+v, want Gardener among them", c.Community.Roles)
 	}
-	if len(c.Community.Members) != 3 || len(c.Community.Members[0].Roles) == 0 {
-		t.Errorf("members = %+v, want 3 with their base role", c.Community.Members)
+	if members := c.Community.Members.nodes(); len(members) != 3 || len(members[0].Roles) == 0 {
+		t.Errorf("members = %+v, want 3 with their base role", members)
 	}
 	if names := fmt.Sprint(c.Community.Platforms); !strings.Contains(names, domain.PlatformSlack) {
 		t.Errorf("platforms = %+v", c.Community.Platforms)
 	}
-	for _, p := range c.Community.Policies {
-		if len(p.Versions) == 0 || p.Versions[0].Change != "added" {
-			t.Errorf("policy %s versions = %+v, want its addition first", p.ID, p.Versions)
+	for _, p := range c.Community.Policies.nodes() {
+		if versions := p.Versions.nodes(); len(versions) == 0 || versions[0].Change != "added" {
+			t.Errorf("policy %s versions = %+v, want its addition first", p.ID, versions)
 		}
 	}
-	if len(c.Community.Policies) != 3 {
+	if len(c.Community.Policies.Edges) != 3 {
 		t.Errorf("policies = %+v, want the kit's two and the vote policy", c.Community.Policies)
 	}
 }
@@ -418,14 +440,14 @@ func TestVotePolicyKeepsProposalOpenUntilVote(t *testing.T) {
 					Boolean                *bool
 				}
 				Action         struct{ Status string }
-				EvaluationLogs []struct{ Block string }
+				EvaluationLogs conn[struct{ Block string }]
 				Trace          string
 			}
 		}
 	}
 	e.mustQueryAs(t, "bob", &voted, `mutation($p: ID!) {
   castVote(input: {communityId: "garden", proposalId: $p, value: "yes"}) {
-    proposal { id status tally { yes no total } votes { userId username kind boolean } action { status } evaluationLogs { block } trace }
+    proposal { id status tally { yes no total } votes { userId username kind boolean } action { status } evaluationLogs { edges { node { block } } } trace }
   }
 }`, client.Var("p", p.ID))
 	got := voted.CastVote.Proposal
@@ -438,7 +460,7 @@ func TestVotePolicyKeepsProposalOpenUntilVote(t *testing.T) {
 	if got.Action.Status != "executed" {
 		t.Errorf("action status = %q, want executed", got.Action.Status)
 	}
-	if len(got.EvaluationLogs) == 0 {
+	if len(got.EvaluationLogs.Edges) == 0 {
 		t.Error("no evaluation logs")
 	}
 	if !strings.Contains(got.Trace, "proposal "+p.ID) || !strings.Contains(got.Trace, "PASSED") {
@@ -608,7 +630,7 @@ func TestInternalErrorsAreHidden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := client.New(h).RawPost(`{ community(id: "garden") { name documents { id } } }`, e.as("alice"))
+	resp, err := client.New(h).RawPost(`{ community(id: "garden") { name documents { edges { node { id } } } } }`, e.as("alice"))
 	if err != nil {
 		t.Fatal(err)
 	}

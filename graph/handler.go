@@ -73,7 +73,7 @@ const (
 	// MaxDepth bounds how deeply fields nest (introspection fields are not counted).
 	MaxDepth = 10
 	// MaxComplexity bounds an operation's complexity (one per field; a connection's
-	// fields count once per requested node).
+	// fields count once per node its page may hold: first, or the field's default).
 	MaxComplexity = 2000
 )
 
@@ -165,20 +165,25 @@ func NewHandler(deps Deps) (http.Handler, error) {
 	accounts.now = deps.Now
 	res := &Resolver{deps: deps, read: reader{db: deps.DB}, accounts: accounts}
 	cfg := Config{Resolvers: res}
-	cfg.Complexity.Community.Proposals = func(child int, _ *model.ProposalFilter, first *int, _ *string) int {
-		n := 20
-		if first != nil && *first > 0 {
-			n = *first
-		}
-		return 1 + child*n
+	// A connection costs its nodes once per item its page may hold (see pageComplexity), with
+	// the defaults of the schema.
+	page := func(def int) func(child int, first *int, _ *string) int {
+		return func(child int, first *int, _ *string) int { return pageComplexity(def, child, first) }
 	}
-	cfg.Complexity.Community.Events = func(child int, _ *model.EventFilter, first *int, _ *string) int {
-		n := 50
-		if first != nil && *first > 0 {
-			n = *first
-		}
-		return 1 + child*n
+	cfg.Complexity.Community.Proposals = func(child int, _ *model.ProposalFilter, first *int, after *string) int {
+		return page(20)(child, first, after)
 	}
+	cfg.Complexity.Community.Events = func(child int, _ *model.EventFilter, first *int, after *string) int {
+		return page(50)(child, first, after)
+	}
+	cfg.Complexity.Community.Members = page(listPage)
+	cfg.Complexity.Community.Roles = page(listPage)
+	cfg.Complexity.Community.Documents = page(listPage)
+	cfg.Complexity.Community.Policies = page(listPage)
+	cfg.Complexity.Account.APITokens = page(listPage)
+	cfg.Complexity.Policy.Versions = page(nestedPage)
+	cfg.Complexity.Proposal.Effects = page(nestedPage)
+	cfg.Complexity.Proposal.EvaluationLogs = page(nestedPage)
 	cfg.Complexity.Proposal.Trace = func(int) int { return 10 }
 	cfg.Complexity.Proposal.Verification = func(child int) int { return 10 + child }
 	srv := handler.New(NewExecutableSchema(cfg))

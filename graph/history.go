@@ -109,12 +109,9 @@ func (r *Resolver) eventConnection(ctx context.Context, c *model.Community, filt
 	if err != nil {
 		return nil, err
 	}
-	n := 50
-	if first != nil {
-		n = *first
-	}
-	if n < 1 || n > MaxPageSize {
-		return nil, domain.Invalid("first must be between 1 and %d, not %d", MaxPageSize, n)
+	n, err := pageSize(first, 50)
+	if err != nil {
+		return nil, err
 	}
 	var f model.EventFilter
 	if filter != nil {
@@ -551,13 +548,9 @@ func (r *Resolver) policyDiff(ctx context.Context, p *model.Policy, from, to int
 	if _, err := viewer(ctx, p.CommunityID); err != nil {
 		return "", err
 	}
-	versions, err := r.policyVersions(ctx, p)
+	hashes, err := r.read.policyVersionHashes(ctx, p.ID, p.AsOf)
 	if err != nil {
 		return "", err
-	}
-	hashes := map[int]string{}
-	for _, v := range versions {
-		hashes[v.Version] = v.Hash
 	}
 	for _, n := range []int{from, to} {
 		if _, ok := hashes[n]; !ok {
@@ -630,12 +623,6 @@ func splitLines(s string) []string {
 		return nil
 	}
 	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
-}
-
-// policyVersions is a policy's history, up to its AsOf when set.
-func (r *Resolver) policyVersions(ctx context.Context, p *model.Policy) ([]model.PolicyVersion, error) {
-	versions, err := r.loadersOf(ctx).versions.load(ctx, p.ID)
-	return until(p.AsOf, versions, func(v model.PolicyVersion) time.Time { return v.ChangedAt }), err
 }
 
 func platformsOf(c *domain.Community) []model.Platform {

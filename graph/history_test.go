@@ -145,15 +145,16 @@ func TestCommunityAsOfShowsTheEarlierState(t *testing.T) {
 	type communityResp struct {
 		Community struct {
 			Name      string
-			Roles     []struct{ Name string }
-			Members   []struct{ ID string }
-			Policies  []struct{ ID string }
+			Roles     conn[struct{ Name string }]
+			Members   conn[struct{ ID string }]
+			Policies  conn[struct{ ID string }]
 			Proposals struct{ Edges []struct{ Cursor string } }
 		}
 	}
-	const q = `query($at: Time) { community(id: "garden", asOf: $at) { name roles { name } members { id } policies { id } proposals { edges { cursor } } } }`
+	const q = `query($at: Time) { community(id: "garden", asOf: $at) { name roles { edges { node { name } } } members { edges { node { id } } }
+  policies { edges { node { id } } } proposals { edges { cursor } } } }`
 	hasGardener := func(c communityResp) bool {
-		for _, r := range c.Community.Roles {
+		for _, r := range c.Community.Roles.nodes() {
 			if r.Name == "Gardener" {
 				return true
 			}
@@ -169,7 +170,7 @@ func TestCommunityAsOfShowsTheEarlierState(t *testing.T) {
 	if hasGardener(then) {
 		t.Errorf("as of before: roles = %+v, want no Gardener", then.Community.Roles)
 	}
-	if then.Community.Name != "Garden" || len(then.Community.Members) != 3 || len(then.Community.Policies) != 3 {
+	if then.Community.Name != "Garden" || len(then.Community.Members.Edges) != 3 || len(then.Community.Policies.Edges) != 3 {
 		t.Errorf("as of before: %+v", then.Community)
 	}
 	if len(now.Community.Proposals.Edges) == 0 || len(then.Community.Proposals.Edges) != 0 {
@@ -183,15 +184,15 @@ func TestCreateCommunityImportExportAndDiffPolicies(t *testing.T) {
 	var created struct {
 		CreateCommunity struct {
 			ID, Name string
-			Members  []struct {
+			Members  conn[struct {
 				IsAdmin bool
 				Roles   []string
-			}
+			}]
 		}
 	}
-	e.mustQueryAs(t, "carol", &created, `mutation { createCommunity(input: {name: "Orchard", kit: "testing"}) { id name members { isAdmin roles } } }`)
+	e.mustQueryAs(t, "carol", &created, `mutation { createCommunity(input: {name: "Orchard", kit: "testing"}) { id name members { edges { node { isAdmin roles } } } } }`)
 	c := created.CreateCommunity
-	if c.Name != "Orchard" || len(c.Members) != 1 || !c.Members[0].IsAdmin {
+	if members := c.Members.nodes(); c.Name != "Orchard" || len(members) != 1 || !members[0].IsAdmin {
 		t.Fatalf("created %+v, want Orchard with carol its admin", c)
 	}
 	var me struct {
@@ -224,11 +225,13 @@ func TestCreateCommunityImportExportAndDiffPolicies(t *testing.T) {
 		t.Fatalf("import = %+v", imported.ImportPolicy)
 	}
 	var policies struct {
-		Community struct{ Policies []struct{ ID, Name string } }
+		Community struct {
+			Policies conn[struct{ ID, Name string }]
+		}
 	}
-	e.mustQuery(t, &policies, `{ community(id: "garden") { policies { id name } } }`)
+	e.mustQuery(t, &policies, `{ community(id: "garden") { policies { edges { node { id name } } } } }`)
 	var found bool
-	for _, p := range policies.Community.Policies {
+	for _, p := range policies.Community.Policies.nodes() {
 		found = found || p.Name == "Vote again"
 	}
 	if !found {
@@ -252,21 +255,21 @@ func TestCreateCommunityImportExportAndDiffPolicies(t *testing.T) {
 	// Every policy has a version 1; the vote policy's diff from 1 to 1 is its code unchanged.
 	var diff struct {
 		Community struct {
-			Policies []struct {
+			Policies conn[struct {
 				ID, Diff string
 				Version  int
-			}
+			}]
 		}
 	}
-	e.mustQuery(t, &diff, `{ community(id: "garden") { policies { id version diff(fromVersion: 1, toVersion: 1) } } }`)
-	for _, p := range diff.Community.Policies {
+	e.mustQuery(t, &diff, `{ community(id: "garden") { policies { edges { node { id version diff(fromVersion: 1, toVersion: 1) } } } } }`)
+	for _, p := range diff.Community.Policies.nodes() {
 		if p.ID == "rename-vote" {
 			if p.Version != 2 || !strings.Contains(p.Diff, "  # check\n") || strings.Contains(p.Diff, "\n+ ") || strings.Contains(p.Diff, "\n- ") {
 				t.Errorf("rename-vote version %d diff 1..1:\n%s", p.Version, p.Diff)
 			}
 		}
 	}
-	wantCode(t, e.mustFail(t, `{ community(id: "garden") { policies { id diff(fromVersion: 1, toVersion: 9) } } }`), "INVALID")
+	wantCode(t, e.mustFail(t, `{ community(id: "garden") { policies { edges { node { id diff(fromVersion: 1, toVersion: 9) } } } } }`), "INVALID")
 }
 
 func TestLineDiff(t *testing.T) {

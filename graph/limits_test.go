@@ -44,8 +44,24 @@ func TestComplexityLimit(t *testing.T) {
 	errs := e.mustFail(t, `{ community(id: "garden") { proposals(first: 100) { edges { cursor node {
   id communityId actionId actionType actionKind initiatorId policyId policyName policyKind policyVersion status reason
   proposalTime decidedAt votePostId voteUrl tally { yes no total choices { choice count } }
-  votes { userId username kind boolean choice number castAt } effects { id platform method status } } } } } }`)
+  votes { userId username kind boolean choice number castAt } effects { edges { node { id platform method status } } } } } } } }`)
 	wantCode(t, errs, "COMPLEXITY_LIMIT_EXCEEDED")
+
+	// So do a community's lists: each page's items count, and nested pages multiply.
+	for name, q := range map[string]string{
+		"policy versions": `{ community(id: "garden") { policies(first: 100) { edges { node { id versions(first: 100) { edges { node { version } } } } } } } }`,
+		"members":         `{ community(id: "garden") { members(first: 100) { edges { node { id platform username readableName isAdmin avatar joinedAt roles } } } roles(first: 100) { edges { node { name description isBase permissions createdAt } } } documents(first: 100) { edges { node { id name text active createdAt updatedAt } } } } }`,
+		"proposal lists":  `{ community(id: "garden") { proposals(first: 20) { edges { node { effects(first: 100) { edges { node { id } } } evaluationLogs(first: 100) { edges { node { block } } } } } } } }`,
+		"api tokens":      `{ me { apiTokens(first: 100) { edges { cursor node { id name createdAt revokedAt } } } } me2: me { apiTokens(first: 100) { edges { cursor node { id name createdAt revokedAt } } } } me3: me { apiTokens(first: 100) { edges { cursor node { id name createdAt revokedAt } } } } }`,
+	} {
+		if errs := e.mustFail(t, q); errs[0].Extensions["code"] != "COMPLEXITY_LIMIT_EXCEEDED" {
+			t.Errorf("%s: %+v, want COMPLEXITY_LIMIT_EXCEEDED", name, errs)
+		}
+	}
+	// The defaults fit.
+	var ok any
+	e.mustQuery(t, &ok, `{ community(id: "garden") { members { edges { node { id roles } } } roles { edges { node { name permissions } } }
+  documents { edges { node { id name } } } policies { edges { node { id versions { edges { node { version change } } } } } } } }`)
 }
 
 func TestOversizedBodyIsRefused(t *testing.T) {
@@ -80,10 +96,10 @@ func TestOversizedBodyIsRefused(t *testing.T) {
 	}
 
 	var c struct {
-		Community struct{ Roles []struct{ Name string } }
+		Community struct{ Roles conn[struct{ Name string }] }
 	}
-	e.mustQuery(t, &c, `{ community(id: "garden") { roles { name } } }`)
-	for _, r := range c.Community.Roles {
+	e.mustQuery(t, &c, `{ community(id: "garden") { roles { edges { node { name } } } } }`)
+	for _, r := range c.Community.Roles.nodes() {
 		if r.Name == "Big" {
 			t.Error("the oversized request changed something")
 		}
@@ -244,7 +260,7 @@ func TestQueriesOverGET(t *testing.T) {
 	if _, body := get(`mutation { proposeConstitutionAction(input: {communityId: "garden", type: "policykitaddrole", payloadJSON: "{\"name\": \"ViaGet\"}"}) { action { id } } }`); !strings.Contains(body, "errors") {
 		t.Errorf("GET mutation: %s", body)
 	}
-	if _, body := get(`{ community(id: "garden") { roles { name } } }`); strings.Contains(body, "ViaGet") {
+	if _, body := get(`{ community(id: "garden") { roles { edges { node { name } } } } }`); strings.Contains(body, "ViaGet") {
 		t.Error("a GET mutation changed the community")
 	}
 }

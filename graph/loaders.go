@@ -63,13 +63,14 @@ func (b *batch[T]) load(ctx context.Context, key string) ([]T, error) {
 	return b.loaded[key], nil
 }
 
-// loaders are one request's batches.
+// loaders are one request's batches: a proposal's votes and action, and a page of its
+// effects and evaluation logs, and of a policy's versions.
 type loaders struct {
 	votes    *batch[model.Vote]
-	effects  *batch[model.Effect]
-	logs     *batch[model.EvaluationLog]
 	actions  *batch[model.Action]
-	versions *batch[model.PolicyVersion]
+	effects  *pages[model.Effect, timeKey]
+	logs     *pages[model.EvaluationLog, seqKey]
+	versions *pages[model.PolicyVersion, seqKey]
 	// folds are the request's folds of the log (communities and votes as of then).
 	folds *memo
 }
@@ -77,10 +78,10 @@ type loaders struct {
 func newLoaders(r reader) *loaders {
 	return &loaders{
 		votes:    newBatch(r.votes),
-		effects:  newBatch(r.effects),
-		logs:     newBatch(r.evaluationLogs),
 		actions:  newBatch(r.actions),
-		versions: newBatch(r.policyVersions),
+		effects:  newPages(r.effects),
+		logs:     newPages(r.evaluationLogs),
+		versions: newPages(r.policyVersions),
 		folds:    &memo{done: map[string]any{}},
 	}
 }

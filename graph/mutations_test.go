@@ -18,29 +18,29 @@ import (
 // snapshot is what the constitution tests read back of garden after each action.
 type snapshot struct {
 	Community struct {
-		Roles []struct {
+		Roles conn[struct {
 			Name        string
 			Permissions []string
-		}
-		Members []struct {
+		}]
+		Members conn[struct {
 			ID    string
 			Roles []string
-		}
-		Documents []struct {
+		}]
+		Documents conn[struct {
 			ID, Name, Text string
 			Active         bool
-		}
-		Policies []struct {
+		}]
+		Policies conn[struct {
 			ID, Kind, Name string
 			Active         bool
 			Version        int
-			Versions       []struct{ Change string }
-		}
+			Versions       conn[struct{ Change string }]
+		}]
 	}
 }
 
 func (s snapshot) role(name string) ([]string, bool) {
-	for _, r := range s.Community.Roles {
+	for _, r := range s.Community.Roles.nodes() {
 		if r.Name == name {
 			return r.Permissions, true
 		}
@@ -49,7 +49,7 @@ func (s snapshot) role(name string) ([]string, bool) {
 }
 
 func (s snapshot) memberRoles(id string) []string {
-	for _, m := range s.Community.Members {
+	for _, m := range s.Community.Members.nodes() {
 		if m.ID == id {
 			return m.Roles
 		}
@@ -83,8 +83,8 @@ func (e *env) snapshot(t *testing.T) snapshot {
 	t.Helper()
 	var s snapshot
 	e.mustQuery(t, &s, `{ community(id: "garden") {
-  roles { name permissions } members { id roles } documents { id name text active }
-  policies { id kind name active version versions { change } } } }`)
+  roles { edges { node { name permissions } } } members { edges { node { id roles } } } documents { edges { node { id name text active } } }
+  policies { edges { node { id kind name active version versions { edges { node { change } } } } } } } }`)
 	return s
 }
 
@@ -118,7 +118,7 @@ func TestEveryConstitutionActionThroughTheAPI(t *testing.T) {
 
 	doc := e.mustConstitution(t, domain.ActionAddCommunityDoc, `{"name": "Charter", "text": "Be kind."}`)
 	document := func() (name, text string, active, found bool) {
-		for _, d := range e.snapshot(t).Community.Documents {
+		for _, d := range e.snapshot(t).Community.Documents.nodes() {
 			if d.ID == doc {
 				return d.Name, d.Text, d.Active, true
 			}
@@ -147,9 +147,9 @@ func TestEveryConstitutionActionThroughTheAPI(t *testing.T) {
 	for _, kind := range []string{"platform", "constitution", "trigger"} {
 		id := e.mustConstitution(t, "policykitadd"+kind+"policy", `{"name": "Quiet `+kind+`", "description": "", "action_types": [], `+code+`}`)
 		policy := func() (name string, active bool, version int, changes []string) {
-			for _, p := range e.snapshot(t).Community.Policies {
+			for _, p := range e.snapshot(t).Community.Policies.nodes() {
 				if p.ID == id {
-					for _, v := range p.Versions {
+					for _, v := range p.Versions.nodes() {
 						changes = append(changes, v.Change)
 					}
 					return p.Name, p.Active, p.Version, changes
@@ -232,17 +232,17 @@ func TestPolicyDiffBetweenTwoVersions(t *testing.T) {
 	var resp struct {
 		Policy struct {
 			Version  int
-			Versions []struct {
+			Versions conn[struct {
 				Version  int
 				Change   string
 				ActionID string
-			}
+			}]
 			Diff string
 		}
 	}
-	e.mustQuery(t, &resp, `{ policy(id: "rename-vote") { version versions { version change actionId } diff(fromVersion: 1, toVersion: 2) } }`)
+	e.mustQuery(t, &resp, `{ policy(id: "rename-vote") { version versions { edges { node { version change actionId } } } diff(fromVersion: 1, toVersion: 2) } }`)
 	p := resp.Policy
-	if p.Version != 2 || len(p.Versions) != 2 || p.Versions[1].Change != "changed" || p.Versions[1].ActionID == "" {
+	if versions := p.Versions.nodes(); p.Version != 2 || len(versions) != 2 || versions[1].Change != "changed" || versions[1].ActionID == "" {
 		t.Fatalf("policy = %+v, want two versions, the second changed by an action", p)
 	}
 	for _, line := range []string{
@@ -313,7 +313,7 @@ func TestApplyStarterKitProposesItsRolesAndPolicies(t *testing.T) {
 	}
 	s := e.snapshot(t)
 	if _, ok := s.role("Moderator"); !ok || !slices.Contains(s.memberRoles("alice"), "Moderator") {
-		t.Errorf("roles %+v, alice's %v; want Moderator, held by alice", s.Community.Roles, s.memberRoles("alice"))
+		t.Errorf("roles %+v, alice's %v; want Moderator, held by alice", s.Community.Roles.nodes(), s.memberRoles("alice"))
 	}
 
 	// Applying it again proposes nothing: everything is there.
@@ -355,11 +355,11 @@ func TestCommunityAsOfShowsPlatformsPolicyVersionsAndProposalsThen(t *testing.T)
 	type asOfResp struct {
 		Community struct {
 			Platforms []struct{ Name string }
-			Policies  []struct {
+			Policies  conn[struct {
 				ID       string
 				Version  int
-				Versions []struct{ Version int }
-			}
+				Versions conn[struct{ Version int }]
+			}]
 			Proposals struct {
 				Edges []struct {
 					Node struct {
@@ -377,7 +377,7 @@ func TestCommunityAsOfShowsPlatformsPolicyVersionsAndProposalsThen(t *testing.T)
 	}
 	const q = `query($at: Time) { community(id: "garden", asOf: $at) {
   platforms { name }
-  policies { id version versions { version } }
+  policies { edges { node { id version versions { edges { node { version } } } } } }
   proposals { edges { node { id status decidedAt votes { userId } tally { total } } } }
   passed: proposals(filter: {status: PASSED}) { edges { node { id } } }
 } }`
@@ -397,8 +397,8 @@ func TestCommunityAsOfShowsPlatformsPolicyVersionsAndProposalsThen(t *testing.T)
 	if got := platforms(now); !slices.Contains(got, domain.PlatformDiscord) {
 		t.Errorf("platforms now = %v, want discord too", got)
 	}
-	for _, pol := range then.Community.Policies {
-		if pol.ID == "rename-vote" && (pol.Version != 2 || len(pol.Versions) != 2) {
+	for _, pol := range then.Community.Policies.nodes() {
+		if pol.ID == "rename-vote" && (pol.Version != 2 || len(pol.Versions.Edges) != 2) {
 			t.Errorf("rename-vote then: %+v, want its two versions", pol)
 		}
 	}
@@ -432,8 +432,8 @@ func TestCommunityAsOfShowsPlatformsPolicyVersionsAndProposalsThen(t *testing.T)
 	// Before the change, the policy had one version (and its current one was that).
 	var first asOfResp
 	e.mustQuery(t, &first, q, client.Var("at", beforeChange))
-	for _, pol := range first.Community.Policies {
-		if pol.ID == "rename-vote" && (pol.Version != 1 || len(pol.Versions) != 1) {
+	for _, pol := range first.Community.Policies.nodes() {
+		if pol.ID == "rename-vote" && (pol.Version != 1 || len(pol.Versions.Edges) != 1) {
 			t.Errorf("rename-vote before its change: %+v, want version 1 only", pol)
 		}
 	}
@@ -465,16 +465,16 @@ func TestCommunityAsOfALogPosition(t *testing.T) {
 
 	var then struct {
 		Community struct {
-			Roles  []struct{ Name string }
+			Roles  conn[struct{ Name string }]
 			Events struct {
 				Edges []struct{ Node struct{ Position string } }
 			}
 		}
 	}
-	e.mustQuery(t, &then, `query($p: String) { community(id: "garden", asOfPosition: $p) { roles { name } events(first: 100) { edges { node { position } } } } }`,
+	e.mustQuery(t, &then, `query($p: String) { community(id: "garden", asOfPosition: $p) { roles { edges { node { name } } } events(first: 100) { edges { node { position } } } } }`,
 		client.Var("p", gardener))
 	var roles []string
-	for _, r := range then.Community.Roles {
+	for _, r := range then.Community.Roles.nodes() {
 		roles = append(roles, r.Name)
 	}
 	if !slices.Contains(roles, "Gardener") || slices.Contains(roles, "Pruner") {
@@ -558,8 +558,9 @@ func TestCommunityAsOfFoldsOncePerRequest(t *testing.T) {
 		e.mustQuery(t, &out, query, client.Var("at", at))
 		return e.statements.n.Load()
 	}
-	one := count(`query($at: Time) { community(id: "garden", asOf: $at) { members { id } proposals { edges { node { votes { userId } } } } } }`)
-	all := count(`query($at: Time) { community(id: "garden", asOf: $at) { members { id } roles { name } documents { id } platforms { name } policies { id }
+	one := count(`query($at: Time) { community(id: "garden", asOf: $at) { members { edges { node { id } } } proposals { edges { node { votes { userId } } } } } }`)
+	all := count(`query($at: Time) { community(id: "garden", asOf: $at) { members { edges { node { id } } } roles { edges { node { name } } }
+  documents { edges { node { id } } } platforms { name } policies { edges { node { id } } }
   proposals { edges { node { votes { userId } tally { yes } } } } } }`)
 	if all != one {
 		t.Errorf("%d statements with every field, %d with members and votes only; want the same", all, one)

@@ -122,7 +122,7 @@ func TestAutomaticPersistedQueries(t *testing.T) {
 
 func TestAllowList(t *testing.T) {
 	const (
-		rolesQuery        = `{ community(id: "garden") { roles { name } } }`
+		rolesQuery        = `{ community(id: "garden") { roles { edges { node { name } } } } }`
 		smallIntrospect   = `{ __schema { queryType { name } } }`
 		proposalSubscribe = `subscription($p: ID!) { proposalUpdated(id: $p) { id status } }`
 		addRole           = `mutation { proposeConstitutionAction(input: {communityId: "garden", type: "policykitaddrole", payloadJSON: "{\"name\": \"Sneaky\"}"}) { action { id } } }`

@@ -61,59 +61,98 @@ func (r reader) platforms(ctx context.Context, communityID string) ([]model.Plat
 	})
 }
 
-// members reads a community's users with their roles: the roles given explicitly and the
-// base roles every member holds (three statements for the whole community).
-func (r reader) members(ctx context.Context, communityID string) ([]model.Member, error) {
+// keyset appends to where the condition that a row's sort columns (cols, as in
+// "(platform, username, id)") come after the values, numbering the parameters on from args.
+func keyset(where string, args []any, cols string, values ...any) (string, []any) {
+	params := make([]string, len(values))
+	for i := range values {
+		params[i] = fmt.Sprintf("$%d", len(args)+i+1)
+	}
+	return where + " AND " + cols + " > (" + strings.Join(params, ", ") + ")", append(args, values...)
+}
+
+// limit is the LIMIT clause that reads one row more than n, numbered on from args.
+func limit(args []any, n int) (string, []any) {
+	args = append(args, n+1)
+	return fmt.Sprintf(" LIMIT $%d", len(args)), args
+}
+
+// members reads a page of a community's users, by platform, username and id, with their
+// roles: the roles given explicitly and the base roles every member holds (three
+// statements), and whether more follow.
+func (r reader) members(ctx context.Context, communityID string, p page[memberKey]) ([]model.Member, bool, error) {
+	where, args := "community_id = $1", []any{communityID}
+	if p.after != nil {
+		where, args = keyset(where, args, "(platform, username, id)", p.after.Platform, p.after.Username, p.after.ID)
+	}
+	lim, args := limit(args, p.n)
 	rows, _ := r.db.Query(ctx, `SELECT id, platform, username, readable_name, is_admin, avatar, joined_at
-		FROM community_users WHERE community_id = $1 ORDER BY platform, username, id`, communityID)
+		FROM community_users WHERE `+where+` ORDER BY platform, username, id`+lim, args...)
 	members, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (model.Member, error) {
 		var m model.Member
 		err := row.Scan(&m.ID, &m.Platform, &m.Username, &m.ReadableName, &m.IsAdmin, &m.Avatar, &m.JoinedAt)
 		return m, err
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
+	}
+	members, more := firstN(members, p.n)
+	ids := make([]string, len(members))
+	for i, m := range members {
+		ids[i] = m.ID
 	}
 	rows, _ = r.db.Query(ctx, `SELECT name FROM roles WHERE community_id = $1 AND is_base`, communityID)
 	base, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	rows, _ = r.db.Query(ctx, `SELECT user_id, role FROM user_roles WHERE community_id = $1`, communityID)
+	rows, _ = r.db.Query(ctx, `SELECT user_id, role FROM user_roles WHERE community_id = $1 AND user_id = ANY($2)`, communityID, ids)
 	given := map[string][]string{}
 	var user, role string
 	if _, err := pgx.ForEachRow(rows, []any{&user, &role}, func() error {
 		given[user] = append(given[user], role)
 		return nil
 	}); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	for i := range members {
 		members[i].Roles = uniqueSorted(append(append([]string{}, base...), given[members[i].ID]...))
 	}
-	return members, nil
+	return members, more, nil
 }
 
-// roles reads a community's roles with their permissions (two statements).
-func (r reader) roles(ctx context.Context, communityID string) ([]model.Role, error) {
+// roles reads a page of a community's roles, by name, with their permissions (two
+// statements), and whether more follow.
+func (r reader) roles(ctx context.Context, communityID string, p page[nameKey]) ([]model.Role, bool, error) {
+	where, args := "community_id = $1", []any{communityID}
+	if p.after != nil {
+		where, args = keyset(where, args, "name", p.after.Name)
+	}
+	lim, args := limit(args, p.n)
 	rows, _ := r.db.Query(ctx, `SELECT name, description, is_base, created_at FROM roles
-		WHERE community_id = $1 ORDER BY name`, communityID)
+		WHERE `+where+` ORDER BY name`+lim, args...)
 	roles, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (model.Role, error) {
 		var ro model.Role
 		err := row.Scan(&ro.Name, &ro.Description, &ro.IsBase, &ro.CreatedAt)
 		return ro, err
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	rows, _ = r.db.Query(ctx, `SELECT role, permission FROM role_permissions WHERE community_id = $1 ORDER BY role, permission`, communityID)
+	roles, more := firstN(roles, p.n)
+	names := make([]string, len(roles))
+	for i, ro := range roles {
+		names[i] = ro.Name
+	}
+	rows, _ = r.db.Query(ctx, `SELECT role, permission FROM role_permissions WHERE community_id = $1 AND role = ANY($2)
+		ORDER BY role, permission`, communityID, names)
 	perms := map[string][]string{}
 	var role, perm string
 	if _, err := pgx.ForEachRow(rows, []any{&role, &perm}, func() error {
 		perms[role] = append(perms[role], perm)
 		return nil
 	}); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	for i := range roles {
 		roles[i].Permissions = perms[roles[i].Name]
@@ -121,21 +160,44 @@ func (r reader) roles(ctx context.Context, communityID string) ([]model.Role, er
 			roles[i].Permissions = []string{}
 		}
 	}
-	return roles, nil
+	return roles, more, nil
 }
 
-func (r reader) documents(ctx context.Context, communityID string) ([]model.Document, error) {
+// documents reads a page of a community's documents, oldest first, and whether more follow.
+func (r reader) documents(ctx context.Context, communityID string, p page[timeKey]) ([]model.Document, bool, error) {
+	where, args := "community_id = $1", []any{communityID}
+	if p.after != nil {
+		where, args = keyset(where, args, "(created_at, id)", p.after.At, p.after.ID)
+	}
+	lim, args := limit(args, p.n)
 	rows, _ := r.db.Query(ctx, `SELECT id, name, text, active, created_at, updated_at
-		FROM documents WHERE community_id = $1 ORDER BY created_at, id`, communityID)
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (model.Document, error) {
+		FROM documents WHERE `+where+` ORDER BY created_at, id`+lim, args...)
+	docs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (model.Document, error) {
 		var d model.Document
 		err := row.Scan(&d.ID, &d.Name, &d.Text, &d.Active, &d.CreatedAt, &d.UpdatedAt)
 		return d, err
 	})
+	if err != nil {
+		return nil, false, err
+	}
+	docs, more := firstN(docs, p.n)
+	return docs, more, nil
 }
 
-func (r reader) policies(ctx context.Context, communityID string) ([]model.Policy, error) {
-	return r.policyRows(ctx, `community_id = $1`, communityID)
+// policies reads a page of a community's policies, by kind, priority, name and id, and
+// whether more follow.
+func (r reader) policies(ctx context.Context, communityID string, p page[policyKey]) ([]model.Policy, bool, error) {
+	where, args := "community_id = $1", []any{communityID}
+	if p.after != nil {
+		where, args = keyset(where, args, "(kind, priority, name, id)", p.after.Kind, p.after.Priority, p.after.Name, p.after.ID)
+	}
+	lim, args := limit(args, p.n)
+	ps, err := r.policyRows(ctx, where+` ORDER BY kind, priority, name, id`+lim, args...)
+	if err != nil {
+		return nil, false, err
+	}
+	ps, more := firstN(ps, p.n)
+	return ps, more, nil
 }
 
 func (r reader) policy(ctx context.Context, id string) (*model.Policy, error) {
@@ -149,10 +211,12 @@ func (r reader) policy(ctx context.Context, id string) (*model.Policy, error) {
 	return &ps[0], nil
 }
 
-func (r reader) policyRows(ctx context.Context, where string, arg any) ([]model.Policy, error) {
+// policyRows reads the policies the clause selects (a WHERE condition, with its ORDER BY and
+// LIMIT if any).
+func (r reader) policyRows(ctx context.Context, clause string, args ...any) ([]model.Policy, error) {
 	rows, _ := r.db.Query(ctx, `SELECT id, community_id, kind, name, description, action_types, priority, active,
 			hash, version, code::text, variables::text, created_at, modified_at
-		FROM policies WHERE `+where+` ORDER BY kind, priority, name, id`, arg)
+		FROM policies WHERE `+clause, args...)
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (model.Policy, error) {
 		var p model.Policy
 		err := row.Scan(&p.ID, &p.CommunityID, &p.Kind, &p.Name, &p.Description, &p.ActionTypes, &p.Priority, &p.Active,
@@ -161,15 +225,51 @@ func (r reader) policyRows(ctx context.Context, where string, arg any) ([]model.
 	})
 }
 
-// policyVersions reads the histories of several policies, oldest change first.
-func (r reader) policyVersions(ctx context.Context, policyIDs []string) (map[string][]model.PolicyVersion, error) {
-	rows, _ := r.db.Query(ctx, `SELECT policy_id, version, change, active, hash, content::text, changed_at, action_id
-		FROM policy_versions WHERE policy_id = ANY($1) ORDER BY policy_id, stream_version`, policyIDs)
-	out := map[string][]model.PolicyVersion{}
+// ownerPage is one statement that reads a page of several owners' lists: the columns of
+// the rows of table whose owner column is one of owners, after the keyset values after()
+// (when args.from is set) and not later than args.asOf (by the column at, when it is not
+// zero), up to n+1 per owner in the order of cols. It returns the statement and its
+// arguments.
+func ownerPage[K comparable](columns, table, owner, cols, at string, owners []string, args pageArgs[K], after func() []any) (string, []any) {
+	where, sqlArgs := owner+" = ANY($1)", []any{owners}
+	if args.from {
+		where, sqlArgs = keyset(where, sqlArgs, "("+cols+")", after()...)
+	}
+	if !args.asOf.IsZero() {
+		sqlArgs = append(sqlArgs, args.asOf)
+		where += fmt.Sprintf(" AND %s <= $%d", at, len(sqlArgs))
+	}
+	sqlArgs = append(sqlArgs, args.n+1)
+	return fmt.Sprintf(`SELECT %s FROM (SELECT *, row_number() OVER (PARTITION BY %s ORDER BY %s) AS page_row FROM %s WHERE %s) t
+		WHERE page_row <= $%d ORDER BY %s, %s`, columns, owner, cols, table, where, len(sqlArgs), owner, cols), sqlArgs
+}
+
+// policyVersions reads a page of the histories of several policies, oldest change first.
+func (r reader) policyVersions(ctx context.Context, policyIDs []string, args pageArgs[seqKey]) (map[string][]keyed[model.PolicyVersion, seqKey], error) {
+	sql, sqlArgs := ownerPage(`policy_id, stream_version, version, change, active, hash, content::text, changed_at, action_id`,
+		"policy_versions", "policy_id", "stream_version", "changed_at", policyIDs, args, func() []any { return []any{args.after.Seq} })
+	rows, _ := r.db.Query(ctx, sql, sqlArgs...)
+	out := map[string][]keyed[model.PolicyVersion, seqKey]{}
 	var id string
+	var k seqKey
 	var v model.PolicyVersion
-	_, err := pgx.ForEachRow(rows, []any{&id, &v.Version, &v.Change, &v.Active, &v.Hash, &v.ContentJSON, &v.ChangedAt, &v.ActionID}, func() error {
-		out[id] = append(out[id], v)
+	_, err := pgx.ForEachRow(rows, []any{&id, &k.Seq, &v.Version, &v.Change, &v.Active, &v.Hash, &v.ContentJSON, &v.ChangedAt, &v.ActionID}, func() error {
+		out[id] = append(out[id], keyed[model.PolicyVersion, seqKey]{key: k, node: v})
+		return nil
+	})
+	return out, err
+}
+
+// policyVersionHashes reads the content hash of each version of a policy (of those made by
+// asOf, when set).
+func (r reader) policyVersionHashes(ctx context.Context, policyID string, asOf *time.Time) (map[int]string, error) {
+	rows, _ := r.db.Query(ctx, `SELECT version, hash FROM policy_versions WHERE policy_id = $1 AND ($2::timestamptz IS NULL OR changed_at <= $2)
+		ORDER BY stream_version`, policyID, asOf)
+	out := map[int]string{}
+	var version int
+	var hash string
+	_, err := pgx.ForEachRow(rows, []any{&version, &hash}, func() error {
+		out[version] = hash
 		return nil
 	})
 	return out, err
@@ -299,31 +399,35 @@ func (r reader) votes(ctx context.Context, proposalIDs []string) (map[string][]m
 	return out, err
 }
 
-// effects reads the effects several proposals requested, in the order they were requested.
-func (r reader) effects(ctx context.Context, proposalIDs []string) (map[string][]model.Effect, error) {
-	rows, _ := r.db.Query(ctx, `SELECT proposal_id, id, platform, method, purpose, args::text, status, result::text, error,
-			requested_at, finished_at
-		FROM effects WHERE proposal_id = ANY($1) ORDER BY proposal_id, requested_at, id`, proposalIDs)
-	out := map[string][]model.Effect{}
+// effects reads a page of the effects each of several proposals requested, in the order
+// they were requested.
+func (r reader) effects(ctx context.Context, proposalIDs []string, args pageArgs[timeKey]) (map[string][]keyed[model.Effect, timeKey], error) {
+	sql, sqlArgs := ownerPage(`proposal_id, id, platform, method, purpose, args::text, status, result::text, error, requested_at, finished_at`,
+		"effects", "proposal_id", "requested_at, id", "requested_at", proposalIDs, args, func() []any { return []any{args.after.At, args.after.ID} })
+	rows, _ := r.db.Query(ctx, sql, sqlArgs...)
+	out := map[string][]keyed[model.Effect, timeKey]{}
 	var id string
 	var e model.Effect
 	_, err := pgx.ForEachRow(rows, []any{&id, &e.ID, &e.Platform, &e.Method, &e.Purpose, &e.ArgsJSON, &e.Status, &e.ResultJSON, &e.Error,
 		&e.RequestedAt, &e.FinishedAt}, func() error {
-		out[id] = append(out[id], e)
+		out[id] = append(out[id], keyed[model.Effect, timeKey]{key: timeKey{e.RequestedAt, e.ID}, node: e})
 		return nil
 	})
 	return out, err
 }
 
-// evaluationLogs reads the recorded block runs of several proposals, in stream order.
-func (r reader) evaluationLogs(ctx context.Context, proposalIDs []string) (map[string][]model.EvaluationLog, error) {
-	rows, _ := r.db.Query(ctx, `SELECT proposal_id, block, result, error, logs::text, evaluated_at
-		FROM evaluation_logs WHERE proposal_id = ANY($1) ORDER BY proposal_id, stream_version`, proposalIDs)
-	out := map[string][]model.EvaluationLog{}
+// evaluationLogs reads a page of the recorded block runs of each of several proposals, in
+// stream order.
+func (r reader) evaluationLogs(ctx context.Context, proposalIDs []string, args pageArgs[seqKey]) (map[string][]keyed[model.EvaluationLog, seqKey], error) {
+	sql, sqlArgs := ownerPage(`proposal_id, stream_version, block, result, error, logs::text, evaluated_at`,
+		"evaluation_logs", "proposal_id", "stream_version", "evaluated_at", proposalIDs, args, func() []any { return []any{args.after.Seq} })
+	rows, _ := r.db.Query(ctx, sql, sqlArgs...)
+	out := map[string][]keyed[model.EvaluationLog, seqKey]{}
 	var id string
+	var k seqKey
 	var l model.EvaluationLog
-	_, err := pgx.ForEachRow(rows, []any{&id, &l.Block, &l.Result, &l.Error, &l.LogsJSON, &l.EvaluatedAt}, func() error {
-		out[id] = append(out[id], l)
+	_, err := pgx.ForEachRow(rows, []any{&id, &k.Seq, &l.Block, &l.Result, &l.Error, &l.LogsJSON, &l.EvaluatedAt}, func() error {
+		out[id] = append(out[id], keyed[model.EvaluationLog, seqKey]{key: k, node: l})
 		return nil
 	})
 	return out, err

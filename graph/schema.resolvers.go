@@ -14,17 +14,9 @@ import (
 )
 
 // APITokens is the resolver for the apiTokens field.
-func (r *accountResolver) APITokens(ctx context.Context, obj *model.Account) ([]model.APIToken, error) {
+func (r *accountResolver) APITokens(ctx context.Context, obj *model.Account, first *int, after *string) (*model.APITokenConnection, error) {
 	// Accounts reach clients only as their own caller's (me, login, register).
-	ts, err := r.accounts.APITokens(ctx, obj.ID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]model.APIToken, len(ts))
-	for i, t := range ts {
-		out[i] = *apiToken(t)
-	}
-	return out, nil
+	return r.apiTokenConnection(ctx, obj, first, after)
 }
 
 // GoverningProposal is the resolver for the governingProposal field.
@@ -48,59 +40,23 @@ func (r *communityResolver) Platforms(ctx context.Context, obj *model.Community)
 }
 
 // Members is the resolver for the members field.
-func (r *communityResolver) Members(ctx context.Context, obj *model.Community) ([]model.Member, error) {
-	if obj.AsOf != nil {
-		c, err := r.communityAsOf(ctx, obj)
-		if err != nil {
-			return nil, err
-		}
-		return membersOf(c), nil
-	}
-	return r.read.members(ctx, obj.ID)
+func (r *communityResolver) Members(ctx context.Context, obj *model.Community, first *int, after *string) (*model.MemberConnection, error) {
+	return r.memberConnection(ctx, obj, first, after)
 }
 
 // Roles is the resolver for the roles field.
-func (r *communityResolver) Roles(ctx context.Context, obj *model.Community) ([]model.Role, error) {
-	if obj.AsOf != nil {
-		c, err := r.communityAsOf(ctx, obj)
-		if err != nil {
-			return nil, err
-		}
-		return rolesOf(c), nil
-	}
-	return r.read.roles(ctx, obj.ID)
+func (r *communityResolver) Roles(ctx context.Context, obj *model.Community, first *int, after *string) (*model.RoleConnection, error) {
+	return r.roleConnection(ctx, obj, first, after)
 }
 
 // Documents is the resolver for the documents field.
-func (r *communityResolver) Documents(ctx context.Context, obj *model.Community) ([]model.Document, error) {
-	if obj.AsOf != nil {
-		c, err := r.communityAsOf(ctx, obj)
-		if err != nil {
-			return nil, err
-		}
-		return documentsOf(c), nil
-	}
-	return r.read.documents(ctx, obj.ID)
+func (r *communityResolver) Documents(ctx context.Context, obj *model.Community, first *int, after *string) (*model.DocumentConnection, error) {
+	return r.documentConnection(ctx, obj, first, after)
 }
 
 // Policies is the resolver for the policies field.
-func (r *communityResolver) Policies(ctx context.Context, obj *model.Community) ([]model.Policy, error) {
-	if obj.AsOf != nil {
-		c, err := r.communityAsOf(ctx, obj)
-		if err != nil {
-			return nil, err
-		}
-		return policiesOf(c, obj.AsOf)
-	}
-	ps, err := r.read.policies(ctx, obj.ID)
-	if err != nil {
-		return nil, err
-	}
-	l := r.loadersOf(ctx)
-	for _, p := range ps {
-		l.versions.prime(p.ID)
-	}
-	return ps, nil
+func (r *communityResolver) Policies(ctx context.Context, obj *model.Community, first *int, after *string) (*model.PolicyConnection, error) {
+	return r.policyConnection(ctx, obj, first, after)
 }
 
 // Proposals is the resolver for the proposals field.
@@ -220,8 +176,8 @@ func (r *mutationResolver) RevokeAPIToken(ctx context.Context, id string) (*mode
 }
 
 // Versions is the resolver for the versions field.
-func (r *policyResolver) Versions(ctx context.Context, obj *model.Policy) ([]model.PolicyVersion, error) {
-	return r.policyVersions(ctx, obj)
+func (r *policyResolver) Versions(ctx context.Context, obj *model.Policy, first *int, after *string) (*model.PolicyVersionConnection, error) {
+	return r.versionConnection(ctx, obj, first, after)
 }
 
 // Diff is the resolver for the diff field.
@@ -262,15 +218,13 @@ func (r *proposalResolver) Tally(ctx context.Context, obj *model.Proposal) (*mod
 }
 
 // Effects is the resolver for the effects field.
-func (r *proposalResolver) Effects(ctx context.Context, obj *model.Proposal) ([]model.Effect, error) {
-	effects, err := r.loadersOf(ctx).effects.load(ctx, obj.ID)
-	return until(obj.AsOf, effects, func(e model.Effect) time.Time { return e.RequestedAt }), err
+func (r *proposalResolver) Effects(ctx context.Context, obj *model.Proposal, first *int, after *string) (*model.EffectConnection, error) {
+	return r.effectConnection(ctx, obj, first, after)
 }
 
 // EvaluationLogs is the resolver for the evaluationLogs field.
-func (r *proposalResolver) EvaluationLogs(ctx context.Context, obj *model.Proposal) ([]model.EvaluationLog, error) {
-	logs, err := r.loadersOf(ctx).logs.load(ctx, obj.ID)
-	return until(obj.AsOf, logs, func(l model.EvaluationLog) time.Time { return l.EvaluatedAt }), err
+func (r *proposalResolver) EvaluationLogs(ctx context.Context, obj *model.Proposal, first *int, after *string) (*model.EvaluationLogConnection, error) {
+	return r.evaluationLogConnection(ctx, obj, first, after)
 }
 
 // Trace is the resolver for the trace field.

@@ -17,6 +17,16 @@ type APIToken struct {
 	RevokedAt *time.Time `json:"revokedAt,omitempty"`
 }
 
+type APITokenConnection struct {
+	Edges    []APITokenEdge `json:"edges"`
+	PageInfo *PageInfo      `json:"pageInfo"`
+}
+
+type APITokenEdge struct {
+	Cursor string    `json:"cursor"`
+	Node   *APIToken `json:"node"`
+}
+
 type ApplyStarterKitInput struct {
 	CommunityID string `json:"communityId"`
 	// Starter kit name, as starterKits lists them.
@@ -71,6 +81,16 @@ type Document struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
+type DocumentConnection struct {
+	Edges    []DocumentEdge `json:"edges"`
+	PageInfo *PageInfo      `json:"pageInfo"`
+}
+
+type DocumentEdge struct {
+	Cursor string    `json:"cursor"`
+	Node   *Document `json:"node"`
+}
+
 type Effect struct {
 	ID       string `json:"id"`
 	Platform string `json:"platform"`
@@ -86,6 +106,16 @@ type Effect struct {
 	FinishedAt  *time.Time `json:"finishedAt,omitempty"`
 }
 
+type EffectConnection struct {
+	Edges    []EffectEdge `json:"edges"`
+	PageInfo *PageInfo    `json:"pageInfo"`
+}
+
+type EffectEdge struct {
+	Cursor string  `json:"cursor"`
+	Node   *Effect `json:"node"`
+}
+
 type EvaluationLog struct {
 	// filter, initialize, check, notify, success or fail
 	Block       string    `json:"block"`
@@ -93,6 +123,16 @@ type EvaluationLog struct {
 	Error       string    `json:"error"`
 	LogsJSON    string    `json:"logsJSON"`
 	EvaluatedAt time.Time `json:"evaluatedAt"`
+}
+
+type EvaluationLogConnection struct {
+	Edges    []EvaluationLogEdge `json:"edges"`
+	PageInfo *PageInfo           `json:"pageInfo"`
+}
+
+type EvaluationLogEdge struct {
+	Cursor string         `json:"cursor"`
+	Node   *EvaluationLog `json:"node"`
 }
 
 // An event as the log recorded it.
@@ -149,6 +189,16 @@ type Member struct {
 	Roles []string `json:"roles"`
 }
 
+type MemberConnection struct {
+	Edges    []MemberEdge `json:"edges"`
+	PageInfo *PageInfo    `json:"pageInfo"`
+}
+
+type MemberEdge struct {
+	Cursor string  `json:"cursor"`
+	Node   *Member `json:"node"`
+}
+
 type Membership struct {
 	CommunityID string `json:"communityId"`
 	UserID      string `json:"userId"`
@@ -173,6 +223,16 @@ type Platform struct {
 	ConnectedAt time.Time `json:"connectedAt"`
 }
 
+type PolicyConnection struct {
+	Edges    []PolicyEdge `json:"edges"`
+	PageInfo *PageInfo    `json:"pageInfo"`
+}
+
+type PolicyEdge struct {
+	Cursor string  `json:"cursor"`
+	Node   *Policy `json:"node"`
+}
+
 type PolicyVersion struct {
 	Version int `json:"version"`
 	// added, changed, removed or recovered
@@ -184,6 +244,16 @@ type PolicyVersion struct {
 	ChangedAt   time.Time `json:"changedAt"`
 	// The constitution action that made the change, if any.
 	ActionID string `json:"actionId"`
+}
+
+type PolicyVersionConnection struct {
+	Edges    []PolicyVersionEdge `json:"edges"`
+	PageInfo *PageInfo           `json:"pageInfo"`
+}
+
+type PolicyVersionEdge struct {
+	Cursor string         `json:"cursor"`
+	Node   *PolicyVersion `json:"node"`
 }
 
 type ProposalConnection struct {
@@ -245,6 +315,16 @@ type Role struct {
 	// Permissions as verb:actiontype, e.g. propose:slackpostmessage.
 	Permissions []string  `json:"permissions"`
 	CreatedAt   time.Time `json:"createdAt"`
+}
+
+type RoleConnection struct {
+	Edges    []RoleEdge `json:"edges"`
+	PageInfo *PageInfo  `json:"pageInfo"`
+}
+
+type RoleEdge struct {
+	Cursor string `json:"cursor"`
+	Node   *Role  `json:"node"`
 }
 
 // A starter kit: the roles and policies a community can start with.
