@@ -414,3 +414,152 @@ func TestMutationsActAsTheCaller(t *testing.T) {
 		t.Errorf("votes %+v, want carol's", got.Votes)
 	}
 }
+
+// meadow is a community whose base role may view everything but propose and vote on
+// nothing: hana holds Steward (propose:*, vote:*), jun Executor
+// (execute:slackrenameconversation), ivan only the base role. Renames go to a vote that one
+// yes passes, as in garden.
+func (e *env) mustSeedMeadow(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	store := postgres.New(e.pool)
+	kit, err := starterkits.Load("testing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range kit.Roles {
+		kit.Roles[i].PlatformPermissionSets = []string{domain.VerbView}
+		kit.Roles[i].ConstitutionPermissionSets = []string{domain.VerbView}
+		kit.Roles[i].TriggerPermissionSets = []string{domain.VerbView}
+		kit.Roles[i].Permissions = nil // no "Can add boolean vote"
+	}
+	now := time.Now()
+	if _, err := engine.NewCommunity(ctx, store, domain.CreateCommunity{CommunityID: "meadow", Name: "Meadow", Platform: domain.PlatformSlack},
+		kit, domain.RegisterUser{UserID: "hana", Username: "UHANA", ReadableName: "Hana", IsAdmin: true}, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := engine.UpdateCommunity(ctx, store, "meadow", engine.NewMeta(), func(c *domain.Community) ([]domain.Event, error) {
+		var all []domain.Event
+		for _, step := range []func() ([]domain.Event, error){
+			func() ([]domain.Event, error) {
+				return c.DecideRegisterUser(domain.RegisterUser{UserID: "ivan", Platform: domain.PlatformSlack, Username: "UIVAN"}, now)
+			},
+			func() ([]domain.Event, error) {
+				return c.DecideRegisterUser(domain.RegisterUser{UserID: "jun", Platform: domain.PlatformSlack, Username: "UJUN"}, now)
+			},
+			func() ([]domain.Event, error) {
+				return c.DecideAddRole(domain.AddRole{Name: "Steward", Permissions: []domain.Permission{
+					{Verb: domain.VerbPropose, ActionType: domain.AnyActionType}, {Verb: domain.VerbVote, ActionType: domain.AnyActionType}}}, now)
+			},
+			func() ([]domain.Event, error) {
+				return c.DecideAddRole(domain.AddRole{Name: "Executor", Permissions: []domain.Permission{
+					{Verb: domain.VerbExecute, ActionType: domain.ActionSlackRenameConversation}}}, now)
+			},
+			func() ([]domain.Event, error) {
+				return c.DecideAddUserRole(domain.AddUserRole{Role: "Steward", UserIDs: []string{"hana"}}, now)
+			},
+			func() ([]domain.Event, error) {
+				return c.DecideAddUserRole(domain.AddUserRole{Role: "Executor", UserIDs: []string{"jun"}}, now)
+			},
+			func() ([]domain.Event, error) {
+				return c.DecideAddPolicy(domain.AddPolicy{PolicyID: "meadow-rename-vote", Kind: domain.KindPlatform, Name: "Vote on renames",
+					ActionTypes: []string{domain.ActionSlackRenameConversation}, PolicyCode: domain.PolicyCode{
+						Filter: "return True\n", Initialize: "pass\n", Notify: "pass\n", Success: "pass\n", Fail: "pass\n",
+						Check: "if proposal.get_yes_votes().count() >= 1:\n    return PASSED\nreturn PROPOSED\n",
+					}}, now)
+			},
+		} {
+			evs, err := step()
+			if err != nil {
+				return nil, err
+			}
+			for _, ev := range evs {
+				c.Apply(ev)
+			}
+			all = append(all, evs...)
+		}
+		return all, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.mustCatchUp(t, domain.CommunityStream("meadow"))
+	for _, user := range []string{"hana", "ivan", "jun"} {
+		e.tokens[user] = e.mustAccount(t, user, "meadow", user)
+	}
+}
+
+const proposeMeadowAction = `mutation($type: String!, $fields: String) {
+  proposeAction(input: {communityId: "meadow", actionType: $type, fieldsJSON: $fields}) {
+    action { id type status reason initiatorId governingProposalId }
+    proposal { id status }
+  }
+}`
+
+type meadowProposal struct {
+	ProposeAction struct {
+		Action struct {
+			ID, Type, Status, Reason, InitiatorID, GoverningProposalID string
+		}
+		Proposal *struct{ ID, Status string }
+	}
+}
+
+// The engine's permission gate, through the API: proposing needs propose (else the action is
+// rejected, with no proposal), the execute permission passes an action at once without
+// governance, and voting needs vote (else FORBIDDEN, and the vote is not counted).
+func TestPermissionsGateProposingVotingAndExecuting(t *testing.T) {
+	e := newEnv(t, nil)
+	e.mustSeedMeadow(t)
+	rename := func(name string) string { return fmt.Sprintf(`{"channel":"C1","name":%q}`, name) }
+
+	var refused meadowProposal
+	e.mustQueryAs(t, "ivan", &refused, proposeMeadowAction, client.Var("type", domain.ActionSlackRenameConversation), client.Var("fields", rename("ivy")))
+	got := refused.ProposeAction
+	if got.Action.Status != domain.ActionStatusRejected || got.Action.Reason != "initiator may not propose slackrenameconversation" ||
+		got.Action.InitiatorID != "ivan" || got.Action.GoverningProposalID != "" || got.Proposal != nil {
+		t.Errorf("ivan's rename: %+v, want it rejected for lack of propose, without a proposal", got)
+	}
+
+	var opened meadowProposal
+	e.mustQueryAs(t, "hana", &opened, proposeMeadowAction, client.Var("type", domain.ActionSlackRenameConversation), client.Var("fields", rename("hay")))
+	if opened.ProposeAction.Proposal == nil || opened.ProposeAction.Proposal.Status != "PROPOSED" {
+		t.Fatalf("hana's rename: %+v, want it put to the vote", opened.ProposeAction)
+	}
+	proposal := opened.ProposeAction.Proposal.ID
+	errs := e.mustFailAs(t, "Bearer "+e.tokens["ivan"], `mutation($p: ID!) { castVote(input: {communityId: "meadow", proposalId: $p, value: "yes"}) { proposal { status } } }`,
+		map[string]any{"p": proposal})
+	wantCode(t, errs, "FORBIDDEN")
+	if !strings.Contains(errs[0].Message, "may not vote") {
+		t.Errorf("message %q does not say why", errs[0].Message)
+	}
+
+	var executed meadowProposal
+	e.mustQueryAs(t, "jun", &executed, proposeMeadowAction, client.Var("type", domain.ActionSlackRenameConversation), client.Var("fields", rename("june")))
+	got = executed.ProposeAction
+	if got.Action.Status != domain.ActionStatusExecuted || got.Action.Reason != "initiator has the execute permission" ||
+		got.Action.GoverningProposalID != "" || got.Proposal != nil {
+		t.Errorf("jun's rename: %+v, want it executed at once, without a proposal", got)
+	}
+	// Execute is for renames only; jun may not propose anything else.
+	var other meadowProposal
+	e.mustQueryAs(t, "jun", &other, proposeMeadowAction, client.Var("type", domain.ActionSlackPostMessage), client.Var("fields", `{"channel":"C1","text":"hi"}`))
+	if other.ProposeAction.Action.Status != domain.ActionStatusRejected || other.ProposeAction.Proposal != nil {
+		t.Errorf("jun's post: %+v, want it rejected", other.ProposeAction)
+	}
+
+	// The only proposal is hana's, still open, with no vote counted.
+	var list struct {
+		Community struct {
+			Proposals conn[struct {
+				ID, Status, InitiatorID string
+				Tally                   struct{ Total int }
+				Votes                   []struct{ UserID string }
+			}]
+		}
+	}
+	e.mustQueryAs(t, "hana", &list, `{ community(id: "meadow") { proposals { edges { node { id status initiatorId tally { total } votes { userId } } } } } }`)
+	ps := list.Community.Proposals.nodes()
+	if len(ps) != 1 || ps[0].ID != proposal || ps[0].Status != "PROPOSED" || ps[0].Tally.Total != 0 || len(ps[0].Votes) != 0 {
+		t.Errorf("meadow's proposals: %+v, want hana's alone, open, without votes", ps)
+	}
+}
