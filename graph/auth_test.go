@@ -215,8 +215,9 @@ func TestUnauthenticatedCallsAreForbidden(t *testing.T) {
 // orchard is a second community whose base role may propose and vote but view nothing:
 // erin holds Steward (view:*), gwen Auditor (view:constitution:*), frank only the base role.
 // Erin proposed a channel rename (platform) and a new role (constitution); both passed.
+// platformPolicy is the Testing kit's platform policy there.
 type orchard struct {
-	platformProposal, platformAction, constitutionProposal string
+	platformProposal, platformAction, constitutionProposal, platformPolicy string
 }
 
 func (e *env) mustSeedOrchard(t *testing.T) orchard {
@@ -293,13 +294,74 @@ func (e *env) mustSeedOrchard(t *testing.T) orchard {
 		t.Fatal("orchard add role: no proposal")
 	}
 	o.constitutionProposal = c.ProposeConstitutionAction.Proposal.ID
+	var policies struct {
+		Community struct {
+			Policies conn[struct{ ID, Kind string }]
+		}
+	}
+	e.mustQueryAs(t, "erin", &policies, `{ community(id: "orchard") { policies { edges { node { id kind } } } } }`)
+	for _, p := range policies.Community.Policies.nodes() {
+		if p.Kind == string(domain.KindPlatform) {
+			o.platformPolicy = p.ID
+		}
+	}
+	if o.platformPolicy == "" {
+		t.Fatalf("orchard's policies: %+v, want a platform policy", policies.Community.Policies.nodes())
+	}
 	return o
+}
+
+// orchardState is what erin sees of orchard: what a refused call by another community's
+// member must leave as it was.
+func (e *env) orchardState(t *testing.T) string {
+	t.Helper()
+	var out struct {
+		Community struct {
+			Events    conn[struct{ Position, Type string }]
+			Roles     conn[struct{ Name string }]
+			Policies  conn[struct{ ID, Hash string }]
+			Proposals conn[struct {
+				ID, Status string
+				Tally      struct{ Total int }
+			}]
+		}
+	}
+	e.mustQueryAs(t, "erin", &out, `{ community(id: "orchard") {
+  events(first: 100) { edges { node { position type } } pageInfo { hasNextPage } }
+  roles(first: 100) { edges { node { name } } } policies(first: 100) { edges { node { id hash } } }
+  proposals(first: 100) { edges { node { id status tally { total } } } } } }`)
+	if out.Community.Events.PageInfo.HasNextPage {
+		t.Fatal("orchard has more than a page of events")
+	}
+	return fmt.Sprintf("events %v\nroles %v\npolicies %v\nproposals %v", out.Community.Events.nodes(), out.Community.Roles.nodes(),
+		out.Community.Policies.nodes(), out.Community.Proposals.nodes())
 }
 
 func TestMembersOfOneCommunityCannotReachAnother(t *testing.T) {
 	e := newEnv(t, nil)
 	o := e.mustSeedOrchard(t)
 	gardenProposal := e.mustPropose(t, "alice", "g")
+	// An open proposal in orchard: renames there go to a vote too.
+	if _, err := engine.UpdateCommunity(context.Background(), postgres.New(e.pool), "orchard", engine.NewMeta(), func(c *domain.Community) ([]domain.Event, error) {
+		return c.DecideAddPolicy(domain.AddPolicy{PolicyID: "orchard-rename-vote", Kind: domain.KindPlatform, Name: "Vote on renames",
+			ActionTypes: []string{domain.ActionSlackRenameConversation}, PolicyCode: domain.PolicyCode{
+				Filter: "return True\n", Initialize: "pass\n", Notify: "pass\n", Success: "pass\n", Fail: "pass\n",
+				Check: "if proposal.get_yes_votes().count() >= 1:\n    return PASSED\nreturn PROPOSED\n",
+			}}, time.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.mustCatchUp(t, domain.CommunityStream("orchard"))
+	var open proposeResp
+	e.mustQueryAs(t, "erin", &open, `mutation { proposeAction(input: {communityId: "orchard", actionType: "slackrenameconversation", fieldsJSON: "{\"channel\":\"C1\",\"name\":\"plums\"}"}) {
+    action { id type status governingProposalId } proposal { id status policyId actionType tally { yes no total } } } }`)
+	if open.ProposeAction.Proposal == nil || open.ProposeAction.Proposal.Status != "PROPOSED" {
+		t.Fatalf("orchard's open rename: %+v", open.ProposeAction)
+	}
+	openProposal := open.ProposeAction.Proposal.ID
+	var exported struct{ ExportPolicy string }
+	e.mustQueryAs(t, "erin", &exported, `query($p: ID!) { exportPolicy(id: $p) }`, client.Var("p", o.platformPolicy))
+	before := e.orchardState(t)
 
 	var list struct{ Communities []struct{ ID string } }
 	e.mustQuery(t, &list, `{ communities { id } }`)
@@ -311,25 +373,52 @@ func TestMembersOfOneCommunityCannotReachAnother(t *testing.T) {
 		t.Errorf("erin's communities: %+v, want orchard only", list.Communities)
 	}
 
+	// Alice, a member of garden, with orchard's real ids.
 	alice := "Bearer " + e.tokens["alice"]
-	for name, q := range map[string]string{
-		"community":            `{ community(id: "orchard") { id } }`,
-		"proposal":             `{ proposal(id: "` + o.platformProposal + `") { id } }`,
-		"action":               `{ action(id: "` + o.platformAction + `") { id } }`,
-		"propose":              `mutation { proposeAction(input: {communityId: "orchard", actionType: "slackpostmessage"}) { action { id } } }`,
-		"propose constitution": `mutation { proposeConstitutionAction(input: {communityId: "orchard", type: "policykitaddrole", payloadJSON: "{\"name\": \"X\"}"}) { action { id } } }`,
-		"vote":                 `mutation { castVote(input: {communityId: "orchard", proposalId: "` + o.platformProposal + `", value: "yes"}) { proposal { id } } }`,
-		"vote through own":     `mutation { castVote(input: {communityId: "garden", proposalId: "` + o.platformProposal + `", value: "yes"}) { proposal { id } } }`,
+	for name, c := range map[string]struct {
+		query string
+		vars  map[string]any
+	}{
+		"community":            {`{ community(id: "orchard") { id } }`, nil},
+		"community as of":      {`{ community(id: "orchard", asOf: "2999-01-01T00:00:00Z") { members { edges { node { id } } } } }`, nil},
+		"members":              {`{ community(id: "orchard") { members { edges { node { id } } } } }`, nil},
+		"proposals":            {`{ community(id: "orchard") { proposals { edges { node { id } } } } }`, nil},
+		"events":               {`{ community(id: "orchard") { events { edges { node { id } } } } }`, nil},
+		"proposal":             {`query($p: ID!) { proposal(id: $p) { id } }`, map[string]any{"p": o.platformProposal}},
+		"open proposal":        {`query($p: ID!) { proposal(id: $p) { votes { userId } verification { ok } } }`, map[string]any{"p": openProposal}},
+		"action":               {`query($a: ID!) { action(id: $a) { id } }`, map[string]any{"a": o.platformAction}},
+		"policy":               {`query($p: ID!) { policy(id: $p) { id codeJSON } }`, map[string]any{"p": o.platformPolicy}},
+		"policy versions":      {`query($p: ID!) { policy(id: $p) { versions { edges { node { contentJSON } } } } }`, map[string]any{"p": o.platformPolicy}},
+		"policy diff":          {`query($p: ID!) { policy(id: $p) { diff(fromVersion: 1, toVersion: 1) } }`, map[string]any{"p": o.platformPolicy}},
+		"export policy":        {`query($p: ID!) { exportPolicy(id: $p) }`, map[string]any{"p": o.platformPolicy}},
+		"import policy":        {`mutation($json: String!) { importPolicy(input: {communityId: "orchard", policyJSON: $json}) { action { id } } }`, map[string]any{"json": exported.ExportPolicy}},
+		"apply starter kit":    {`mutation { applyStarterKit(input: {communityId: "orchard", kit: "moderators"}) { skipped } }`, nil},
+		"propose":              {`mutation { proposeAction(input: {communityId: "orchard", actionType: "slackpostmessage"}) { action { id } } }`, nil},
+		"propose constitution": {`mutation { proposeConstitutionAction(input: {communityId: "orchard", type: "policykitaddrole", payloadJSON: "{\"name\": \"X\"}"}) { action { id } } }`, nil},
+		"vote":                 {`mutation($p: ID!) { castVote(input: {communityId: "orchard", proposalId: $p, value: "yes"}) { proposal { id } } }`, map[string]any{"p": openProposal}},
+		"vote through own":     {`mutation($p: ID!) { castVote(input: {communityId: "garden", proposalId: $p, value: "yes"}) { proposal { id } } }`, map[string]any{"p": openProposal}},
 	} {
-		errs := e.mustFailAs(t, alice, q)
-		if errs[0].Extensions["code"] != "NOT_FOUND" {
+		var vars []map[string]any
+		if c.vars != nil {
+			vars = append(vars, c.vars)
+		}
+		if errs := e.mustFailAs(t, alice, c.query, vars...); errs[0].Extensions["code"] != "NOT_FOUND" {
 			t.Errorf("%s: %+v, want NOT_FOUND", name, errs)
 		}
 	}
-	// And the other way round; a proposal of another community looks like no proposal at all.
+	if after := e.orchardState(t); after != before {
+		t.Errorf("alice's refused calls changed orchard:\n%s\nwas\n%s", after, before)
+	}
+
+	// And the other way round; a proposal or policy of another community looks like none at all.
 	errs := e.mustFailAs(t, "Bearer "+e.tokens["erin"], `{ proposal(id: "`+gardenProposal+`") { id } }`)
 	wantCode(t, errs, "NOT_FOUND")
 	if other := e.mustFailAs(t, "Bearer "+e.tokens["erin"], `{ proposal(id: "nope") { id } }`); other[0].Message != strings.ReplaceAll(errs[0].Message, gardenProposal, "nope") {
+		t.Errorf("messages differ: %q and %q", errs[0].Message, other[0].Message)
+	}
+	errs = e.mustFailAs(t, "Bearer "+e.tokens["erin"], `{ exportPolicy(id: "rename-vote") }`)
+	wantCode(t, errs, "NOT_FOUND")
+	if other := e.mustFailAs(t, "Bearer "+e.tokens["erin"], `{ exportPolicy(id: "nope") }`); other[0].Message != strings.ReplaceAll(errs[0].Message, "rename-vote", "nope") {
 		t.Errorf("messages differ: %q and %q", errs[0].Message, other[0].Message)
 	}
 	wantCode(t, e.mustFailAs(t, "Bearer "+e.tokens["erin"], `{ community(id: "garden") { id } }`), "NOT_FOUND")

@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -102,7 +103,22 @@ func TestCommunityEventsPageThroughItsStreams(t *testing.T) {
 
 	wantCode(t, e.mustFail(t, `{ community(id: "garden") { events(first: 101) { edges { cursor } } } }`), "INVALID")
 	wantCode(t, e.mustFail(t, `{ community(id: "garden") { events(after: "bogus") { edges { cursor } } } }`), "INVALID")
-	// Not a member: the community does not exist.
+	// Not a member: the community does not exist for an account linked to no community, nor
+	// for a member of another one.
+	accounts := graph.NewAccounts(e.pool)
+	dave, err := accounts.Register(context.Background(), "dave", "dave-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, daveToken, err := accounts.CreateAPIToken(context.Background(), dave.ID, "tests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mustSeedOrchard(t)
+	for _, token := range []string{daveToken, e.tokens["erin"]} {
+		wantCode(t, e.mustFailAs(t, "Bearer "+token, `{ community(id: "garden") { events { edges { cursor } } } }`), "NOT_FOUND")
+	}
+	// Without credentials, nothing is readable.
 	wantCode(t, e.mustFailAs(t, "", `{ community(id: "garden") { events { edges { cursor } } } }`), "FORBIDDEN")
 }
 
@@ -308,5 +324,11 @@ func TestCommunityEventsFollowViewPermissions(t *testing.T) {
 	}
 	wantCode(t, e.mustFailAs(t, "Bearer "+e.tokens["frank"], q), "FORBIDDEN")
 	wantCode(t, e.mustFailAs(t, "Bearer "+e.tokens["alice"], q), "NOT_FOUND")
-	wantCode(t, e.mustFailAs(t, "Bearer "+e.tokens["alice"], `{ exportPolicy(id: "nope-orchard") }`), "NOT_FOUND")
+	// Orchard's real policy is no more there for alice than one that does not exist.
+	alice := "Bearer " + e.tokens["alice"]
+	refused := e.mustFailAs(t, alice, `query($p: ID!) { exportPolicy(id: $p) }`, map[string]any{"p": o.platformPolicy})
+	wantCode(t, refused, "NOT_FOUND")
+	if none := e.mustFailAs(t, alice, `{ exportPolicy(id: "nope") }`); none[0].Message != strings.ReplaceAll(refused[0].Message, o.platformPolicy, "nope") {
+		t.Errorf("messages differ: %q and %q", refused[0].Message, none[0].Message)
+	}
 }

@@ -324,7 +324,13 @@ func TestApplyStarterKitProposesItsRolesAndPolicies(t *testing.T) {
 	}
 
 	wantCode(t, e.mustFail(t, apply, map[string]any{"kit": "nope"}), "NOT_FOUND")
-	wantCode(t, e.mustFail(t, `mutation { applyStarterKit(input: {communityId: "orchard", kit: "testing"}) { skipped } }`), "NOT_FOUND")
+	// Orchard exists, but alice is no member of it: it is not found, and gets no roles.
+	e.mustSeedOrchard(t)
+	before := e.orchardState(t)
+	wantCode(t, e.mustFail(t, `mutation { applyStarterKit(input: {communityId: "orchard", kit: "moderators"}) { skipped } }`), "NOT_FOUND")
+	if after := e.orchardState(t); after != before || strings.Contains(after, "Moderator") {
+		t.Errorf("applying a kit to orchard as alice changed it:\n%s\nwas\n%s", after, before)
+	}
 }
 
 func TestCommunityAsOfShowsPlatformsPolicyVersionsAndProposalsThen(t *testing.T) {
