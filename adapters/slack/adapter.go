@@ -70,12 +70,8 @@ type Deps struct {
 	// Directory maps teams to communities and members to users. Required.
 	Directory Directory
 	// State is the adapter's memory (default: NewMemoryState()).
-	State State
-	// EnsureUser, when set, registers a Slack member the Directory does not know as a
-	// community user and returns its id (the App wires it to the community aggregate).
-	// Unset, such a member's actions are proposed without initiator_id.
-	EnsureUser func(ctx context.Context, communityID, memberID string) (string, error)
-	Logger     *slog.Logger
+	State  State
+	Logger *slog.Logger
 	// Now is the clock of votes (default time.Now).
 	Now func() time.Time
 }

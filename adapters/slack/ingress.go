@@ -285,13 +285,6 @@ func (a *Adapter) handleEvent(ctx context.Context, outer outerEvent, ev slackeve
 // propose publishes the ProposeAction of an event. The publish is tried again a few times:
 // Slack had its 200 before the event was handled, and will not deliver it again.
 func (a *Adapter) propose(ctx context.Context, team, communityID, member, typ string, fields map[string]any, outer outerEvent) error {
-	initiator := ""
-	if member != "" {
-		var err error
-		if initiator, err = a.userID(ctx, communityID, member); err != nil {
-			return err
-		}
-	}
 	at := time.Unix(outer.EventTime, 0).UTC()
 	if outer.EventTime == 0 {
 		at = a.deps.Now().UTC()
@@ -299,8 +292,12 @@ func (a *Adapter) propose(ctx context.Context, team, communityID, member, typ st
 	id := eventActionID(team, outer.EventID)
 	cmd := bus.ProposeAction{Action: domain.Action{
 		ID: id, CommunityID: communityID, Kind: domain.KindPlatform, Type: typ, Platform: domain.PlatformSlack,
-		InitiatorID: initiator, Fields: fields, Reversible: true, ExternalID: outer.EventID, ProposedAt: at,
+		Fields: fields, Reversible: true, ExternalID: outer.EventID, ProposedAt: at,
 	}}
+	if member != "" {
+		// The engine knows (or registers) the member as a community user.
+		cmd.Initiator = &bus.PlatformUser{Platform: domain.PlatformSlack, Username: member}
+	}
 	wait := publishBackoff
 	for attempt := 1; ; attempt++ {
 		err := a.publish(bus.TopicProposeAction, id, bus.CommandProposeAction, cmd)
@@ -329,14 +326,6 @@ const (
 // eventActionID is the ProposeAction id (and Action.ID) of a Slack event.
 func eventActionID(teamID, eventID string) string {
 	return uuid.NewSHA1(uuid.NameSpaceOID, []byte("slack-event:"+teamID+":"+eventID)).String()
-}
-
-func (a *Adapter) userID(ctx context.Context, communityID, member string) (string, error) {
-	id, err := a.deps.Directory.UserID(ctx, communityID, member)
-	if err != nil || id != "" || a.deps.EnsureUser == nil {
-		return id, err
-	}
-	return a.deps.EnsureUser(ctx, communityID, member)
 }
 
 func (a *Adapter) publish(topic, id, typ string, payload any) error {
@@ -424,11 +413,8 @@ func (a *Adapter) handleVoteClick(ctx context.Context, cb slack.InteractionCallb
 			return err
 		})
 	}
-	userID, err := a.userID(ctx, vp.CommunityID, member)
-	if err != nil {
-		return err
-	}
-	vote := domain.Vote{UserID: userID, Username: member, Kind: vp.Kind, At: a.deps.Now().UTC()}
+	// The voter is named by member id; the engine knows (or registers) them.
+	vote := domain.Vote{Username: member, Kind: vp.Kind, At: a.deps.Now().UTC()}
 	switch vp.Kind {
 	case domain.VoteBoolean:
 		if act.Value != valueYes && act.Value != valueNo {

@@ -257,6 +257,17 @@ func (h *harness) proposed() domain.Action {
 	if m.UUID != cmd.Action.ID || m.Metadata.Get(bus.MetadataMessageType) != bus.CommandProposeAction {
 		h.t.Fatalf("message %s (%s) carries action %s", m.UUID, m.Metadata.Get(bus.MetadataMessageType), cmd.Action.ID)
 	}
+	// The adapter names the initiator by member id and leaves the user id to the engine;
+	// the action comes back with that member id as its InitiatorID, for the tests to check.
+	if cmd.Action.InitiatorID != "" {
+		h.t.Fatalf("the adapter set initiator_id %q itself", cmd.Action.InitiatorID)
+	}
+	if in := cmd.Initiator; in != nil {
+		if in.Platform != domain.PlatformSlack || in.Username == "" {
+			h.t.Fatalf("initiator %+v", *in)
+		}
+		cmd.Action.InitiatorID = in.Username
+	}
 	return cmd.Action
 }
 
@@ -343,7 +354,7 @@ func TestRenameVoteFlow(t *testing.T) {
 		t.Fatalf("click answered %d", resp.StatusCode)
 	}
 	cv := h.castVote()
-	if cv.CommunityID != "c1" || cv.ProposalID != "p1" || cv.Platform != "slack" || cv.Vote.Username != "U1" || cv.Vote.UserID != "user-1" ||
+	if cv.CommunityID != "c1" || cv.ProposalID != "p1" || cv.Platform != "slack" || cv.Vote.Username != "U1" || cv.Vote.UserID != "" ||
 		cv.Vote.Kind != domain.VoteBoolean || !cv.Vote.Boolean {
 		t.Fatalf("cast %+v", cv)
 	}
@@ -366,7 +377,7 @@ func TestDontAllowPosts(t *testing.T) {
 	h := newHarness(t, nil)
 	h.event("Ev-post", messageEvent("U1", "C025LDZ76R3", "hi all", "1700000000.000200"), 0)
 	a := h.proposed()
-	if a.Type != domain.ActionSlackPostMessage || a.InitiatorID != "user-1" || !a.Reversible ||
+	if a.Type != domain.ActionSlackPostMessage || a.InitiatorID != "U1" || !a.Reversible ||
 		a.Field("channel") != "C025LDZ76R3" || a.Field("text") != "hi all" || a.Field("timestamp") != "1700000000.000200" || a.Field("user") != "U1" {
 		t.Fatalf("post proposed as %+v", a)
 	}
@@ -497,7 +508,7 @@ func TestEventIsAcknowledgedBeforeItsSlackCallsAnswer(t *testing.T) {
 	default:
 	}
 	held.release()
-	if a := h.proposed(); a.Type != domain.ActionSlackPostMessage || a.Field("channel") != "C7" || a.InitiatorID != "user-1" {
+	if a := h.proposed(); a.Type != domain.ActionSlackPostMessage || a.Field("channel") != "C7" || a.InitiatorID != "U1" {
 		t.Fatalf("proposed %+v", a)
 	}
 	if n := len(h.fake.seen("auth.test")); n != 1 {
@@ -713,7 +724,7 @@ func TestJoinAndPinEvents(t *testing.T) {
 	h.event("Ev-pin", map[string]any{"type": "pin_added", "user": "U1", "channel_id": "C1",
 		"item": map[string]any{"type": "message", "channel": "C1", "message": map[string]any{"ts": "1700000000.000500", "text": "x"}}}, 0)
 	pin := h.proposed()
-	if pin.Type != domain.ActionSlackPinMessage || pin.InitiatorID != "user-1" || pin.Field("channel") != "C1" || pin.Field("timestamp") != "1700000000.000500" {
+	if pin.Type != domain.ActionSlackPinMessage || pin.InitiatorID != "U1" || pin.Field("channel") != "C1" || pin.Field("timestamp") != "1700000000.000500" {
 		t.Fatalf("pin proposed as %+v", pin)
 	}
 }

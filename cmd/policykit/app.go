@@ -118,7 +118,7 @@ func (a *App) startEngine(ctx context.Context) error {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	if a.slack, err = newSlackAdapter(ctx, a.pool, a.store, b, getenv, a.log.With("component", "slack")); err != nil {
+	if a.slack, err = newSlackAdapter(ctx, a.pool, b, getenv, a.log.With("component", "slack")); err != nil {
 		return err
 	}
 	if a.slack != nil && slices.Contains(a.cfg.LogPlatforms, domain.PlatformSlack) {

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/policykit-go/policykit/bus"
-	"github.com/policykit-go/policykit/eventstore/postgres"
 )
 
 func newAdapterCommand(cfg *Config) *cobra.Command {
@@ -39,7 +38,6 @@ no public Request URL.`,
 				return err
 			}
 			defer pool.Close()
-			store := postgres.New(pool)
 			bcfg := cfg.Bus
 			bcfg.Postgres = pool
 			b, err := bus.Open(ctx, bcfg, logger.With("component", "bus"))
@@ -51,7 +49,7 @@ no public Request URL.`,
 			if getenv == nil {
 				getenv = os.Getenv
 			}
-			a, err := newSlackAdapter(ctx, pool, store, b, getenv, logger.With("component", "slack"))
+			a, err := newSlackAdapter(ctx, pool, b, getenv, logger.With("component", "slack"))
 			if err != nil {
 				return err
 			}

@@ -24,8 +24,8 @@ import (
 
 // newSlackAdapter builds the Slack adapter from the environment, or returns nil, nil when
 // SLACK_SIGNING_SECRET is unset (Slack not configured). It migrates the adapter's tables,
-// keeps its state in Postgres, maps workspaces and members through the read models, and
-// registers Slack members it meets as community users.
+// keeps its state in Postgres and maps workspaces to communities through the read models.
+// Members it meets are named by their Slack ids on the bus; the engine makes them users.
 //
 // Environment: SLACK_SIGNING_SECRET (required), SLACK_TOKEN_KEY (base64 of 32 bytes: bot
 // tokens are kept encrypted in Postgres; unset: in memory only), SLACK_TEAM_ID and
@@ -37,7 +37,7 @@ import (
 // for its effects and, when Adapter.SocketMode, Adapter.RunSocketMode(ctx), and Closes it on
 // shutdown. Remove "slack" from POLICYKIT_LOG_PLATFORMS, or both adapters would answer
 // Slack's effects.
-func newSlackAdapter(ctx context.Context, pool *pgxpool.Pool, store eventstore.Store, b *bus.Bus, getenv func(string) string, logger *slog.Logger) (*slackadapter.Adapter, error) {
+func newSlackAdapter(ctx context.Context, pool *pgxpool.Pool, b *bus.Bus, getenv func(string) string, logger *slog.Logger) (*slackadapter.Adapter, error) {
 	if getenv("SLACK_SIGNING_SECRET") == "" {
 		return nil, nil
 	}
@@ -69,12 +69,11 @@ func newSlackAdapter(ctx context.Context, pool *pgxpool.Pool, store eventstore.S
 		}
 	}
 	return slackadapter.New(cfg, slackadapter.Deps{
-		Publisher:  b.Publisher(),
-		Tokens:     tokens,
-		State:      slackadapter.PostgresState{Pool: pool},
-		Directory:  slackadapter.PostgresDirectory{Pool: pool},
-		EnsureUser: slackUserRegistrar(store, time.Now),
-		Logger:     logger,
+		Publisher: b.Publisher(),
+		Tokens:    tokens,
+		State:     slackadapter.PostgresState{Pool: pool},
+		Directory: slackadapter.PostgresDirectory{Pool: pool},
+		Logger:    logger,
 	})
 }
 

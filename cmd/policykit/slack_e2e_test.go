@@ -196,7 +196,7 @@ func TestSlackRenameVoteEndToEnd(t *testing.T) {
 
 	fake, apiURL := newRecordingSlack(t)
 	env := map[string]string{"SLACK_SIGNING_SECRET": "shh", "SLACK_API_URL": apiURL, "SLACK_TEAM_ID": "T1", "SLACK_BOT_TOKEN": "xoxb-garden"}
-	a, err := newSlackAdapter(ctx, app.Pool(), app.Store(), app.Bus(), func(k string) string { return env[k] }, discardLogger())
+	a, err := newSlackAdapter(ctx, app.Pool(), app.Bus(), func(k string) string { return env[k] }, discardLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

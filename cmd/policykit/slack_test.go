@@ -68,20 +68,19 @@ func TestNewSlackAdapterFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	store := postgres.New(pool)
 	env := map[string]string{}
 	getenv := func(k string) string { return env[k] }
-	if a, err := newSlackAdapter(ctx, pool, store, b, getenv, nil); a != nil || err != nil {
+	if a, err := newSlackAdapter(ctx, pool, b, getenv, nil); a != nil || err != nil {
 		t.Fatalf("without SLACK_SIGNING_SECRET: %v %v", a, err)
 	}
 	env["SLACK_SIGNING_SECRET"] = "secret"
 	env["SLACK_TOKEN_KEY"] = "too short"
-	if _, err := newSlackAdapter(ctx, pool, store, b, getenv, nil); err == nil {
+	if _, err := newSlackAdapter(ctx, pool, b, getenv, nil); err == nil {
 		t.Fatal("a bad SLACK_TOKEN_KEY accepted")
 	}
 	env["SLACK_TOKEN_KEY"] = base64.StdEncoding.EncodeToString(make([]byte, 32))
 	env["SLACK_TEAM_ID"], env["SLACK_BOT_TOKEN"] = "T1", "xoxb-1"
-	a, err := newSlackAdapter(ctx, pool, store, b, getenv, nil)
+	a, err := newSlackAdapter(ctx, pool, b, getenv, nil)
 	if err != nil || a == nil {
 		t.Fatalf("adapter: %v", err)
 	}
