@@ -46,6 +46,9 @@ const (
 
 // Trigger-only action types: platform events that can trigger trigger policies.
 const (
+	ActionSlackReactionAdded  = "slackreactionadded"
+	ActionSlackPinRemoved     = "slackpinremoved"
+	ActionSlackChannelCreated = "slackchannelcreated"
 	ActionDiscordSlashCommand = "discordslashcommand"
 	ActionExpenseCreated      = "expensecreated"
 	ActionExpenseApproved     = "expenseapproved"
@@ -123,6 +126,10 @@ var actionTypes = buildActionTypes(
 	// Reddit
 	governable(ActionRedditMakePost, PlatformReddit, "Make post", subjTitle, "title", "text", "subreddit", "name"),
 	// Discord
+	trigger(ActionSlackReactionAdded, PlatformSlack, "Reaction added", []string{"reaction"}, "reaction", "channel", "timestamp", "user", "item_user"),
+	trigger(ActionSlackPinRemoved, PlatformSlack, "Pin removed", subjChan, "channel", "timestamp", "user"),
+	trigger(ActionSlackChannelCreated, PlatformSlack, "Channel created", []string{"name"}, "channel", "name", "creator"),
+
 	trigger(ActionDiscordSlashCommand, PlatformDiscord, "Slash command", subjValue, "value", "channel", "guild", "interaction_id"),
 	// Open Collective
 	trigger(ActionExpenseCreated, PlatformOpenCollective, "Expense created", subjDesc, expenseField...),

@@ -186,6 +186,7 @@ func (a *Adapter) handleEvent(ctx context.Context, outer outerEvent, ev slackeve
 		member   string
 		fields   map[string]any
 		remember func() error // once published
+		trigger  bool         // an event policies may react to but not govern
 	)
 	switch e := ev.InnerEvent.Data.(type) {
 	case *slackevents.MessageEvent:
@@ -234,6 +235,27 @@ func (a *Adapter) handleEvent(ctx context.Context, outer outerEvent, ev slackeve
 				return err
 			}
 		}
+		if e.Channel.ID == "" || e.Channel.Creator == a.botUser(ctx, team, c) {
+			break
+		}
+		typ, member, trigger = domain.ActionSlackChannelCreated, e.Channel.Creator, true
+		fields = map[string]any{"channel": e.Channel.ID, "name": e.Channel.Name, "creator": e.Channel.Creator}
+	case *slackevents.ReactionAddedEvent:
+		if e.User == "" || e.User == a.botUser(ctx, team, c) {
+			break
+		}
+		typ, member, trigger = domain.ActionSlackReactionAdded, e.User, true
+		fields = map[string]any{"reaction": e.Reaction, "channel": e.Item.Channel, "timestamp": e.Item.Timestamp, "user": e.User}
+		if e.ItemUser != "" {
+			fields["item_user"] = e.ItemUser
+		}
+	case *slackevents.PinRemovedEvent:
+		if e.User == a.botUser(ctx, team, c) {
+			break // our own revert of a pin
+		}
+		channel, ts := pinned(e.Channel, e.Item)
+		typ, member, trigger = domain.ActionSlackPinRemoved, e.User, true
+		fields = map[string]any{"channel": channel, "timestamp": ts, "user": e.User}
 	case *slackevents.MemberJoinedChannelEvent:
 		bot := a.botUser(ctx, team, c)
 		if e.User == bot {
@@ -258,18 +280,12 @@ func (a *Adapter) handleEvent(ctx context.Context, outer outerEvent, ev slackeve
 		if e.User == a.botUser(ctx, team, c) {
 			break
 		}
-		channel, ts := e.Channel, e.Item.Timestamp
-		if channel == "" {
-			channel = e.Item.Channel
-		}
-		if e.Item.Message != nil && e.Item.Message.Timestamp != "" {
-			ts = e.Item.Message.Timestamp
-		}
+		channel, ts := pinned(e.Channel, e.Item)
 		typ, member = domain.ActionSlackPinMessage, e.User
 		fields = map[string]any{"channel": channel, "timestamp": ts, "user": e.User}
 	}
 	if typ != "" {
-		if err := a.propose(ctx, team, communityID, member, typ, fields, outer); err != nil {
+		if err := a.propose(ctx, team, communityID, member, typ, !trigger, fields, outer); err != nil {
 			return err
 		}
 	}
@@ -284,7 +300,10 @@ func (a *Adapter) handleEvent(ctx context.Context, outer outerEvent, ev slackeve
 
 // propose publishes the ProposeAction of an event. The publish is tried again a few times:
 // Slack had its 200 before the event was handled, and will not deliver it again.
-func (a *Adapter) propose(ctx context.Context, team, communityID, member, typ string, fields map[string]any, outer outerEvent) error {
+//
+// governable actions are platform actions the adapter can revert and carry out again; the
+// others are trigger actions, which policies react to but cannot undo.
+func (a *Adapter) propose(ctx context.Context, team, communityID, member, typ string, governable bool, fields map[string]any, outer outerEvent) error {
 	at := time.Unix(outer.EventTime, 0).UTC()
 	if outer.EventTime == 0 {
 		at = a.deps.Now().UTC()
@@ -292,8 +311,11 @@ func (a *Adapter) propose(ctx context.Context, team, communityID, member, typ st
 	id := eventActionID(team, outer.EventID)
 	cmd := bus.ProposeAction{Action: domain.Action{
 		ID: id, CommunityID: communityID, Kind: domain.KindPlatform, Type: typ, Platform: domain.PlatformSlack,
-		Fields: fields, Reversible: true, ExternalID: outer.EventID, ProposedAt: at,
+		Fields: fields, Reversible: governable, ExternalID: outer.EventID, ProposedAt: at,
 	}}
+	if !governable {
+		cmd.Action.Kind = domain.KindTrigger
+	}
 	if member != "" {
 		// The engine knows (or registers) the member as a community user.
 		cmd.Initiator = &bus.PlatformUser{Platform: domain.PlatformSlack, Username: member}
@@ -322,6 +344,18 @@ const (
 	publishAttempts = 3
 	publishBackoff  = 100 * time.Millisecond
 )
+
+// pinned returns the channel and the timestamp of the message a pin event is about.
+func pinned(channel string, item slackevents.Item) (string, string) {
+	ts := item.Timestamp
+	if channel == "" {
+		channel = item.Channel
+	}
+	if item.Message != nil && item.Message.Timestamp != "" {
+		ts = item.Message.Timestamp
+	}
+	return channel, ts
+}
 
 // eventActionID is the ProposeAction id (and Action.ID) of a Slack event.
 func eventActionID(teamID, eventID string) string {

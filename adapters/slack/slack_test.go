@@ -729,6 +729,38 @@ func TestJoinAndPinEvents(t *testing.T) {
 	}
 }
 
+// Reactions, unpins and new channels are trigger actions: proposed for trigger policies to
+// react to, not reversible; the bot's own are not proposed.
+func TestTriggerEvents(t *testing.T) {
+	h := newHarness(t, nil)
+	h.event("Ev-react-bot", map[string]any{"type": "reaction_added", "user": "UBOT", "reaction": "thumbsup",
+		"item": map[string]any{"type": "message", "channel": "C1", "ts": "1700000000.000100"}}, 0)
+	h.event("Ev-react", map[string]any{"type": "reaction_added", "user": "U1", "reaction": "tada", "item_user": "U2",
+		"item": map[string]any{"type": "message", "channel": "C1", "ts": "1700000000.000100"}}, 0)
+	react := h.proposed()
+	if react.Type != domain.ActionSlackReactionAdded || react.Kind != domain.KindTrigger || react.Reversible ||
+		react.InitiatorID != "U1" || react.Field("reaction") != "tada" || react.Field("channel") != "C1" ||
+		react.Field("timestamp") != "1700000000.000100" || react.Field("item_user") != "U2" {
+		t.Fatalf("reaction proposed as %+v", react)
+	}
+	h.event("Ev-unpin-bot", map[string]any{"type": "pin_removed", "user": "UBOT", "channel_id": "C1",
+		"item": map[string]any{"type": "message", "channel": "C1", "message": map[string]any{"ts": "1700000000.000500"}}}, 0)
+	h.event("Ev-unpin", map[string]any{"type": "pin_removed", "user": "U1", "channel_id": "C1",
+		"item": map[string]any{"type": "message", "channel": "C1", "message": map[string]any{"ts": "1700000000.000500"}}}, 0)
+	unpin := h.proposed()
+	if unpin.Type != domain.ActionSlackPinRemoved || unpin.Kind != domain.KindTrigger || unpin.Reversible ||
+		unpin.Field("channel") != "C1" || unpin.Field("timestamp") != "1700000000.000500" {
+		t.Fatalf("unpin proposed as %+v", unpin)
+	}
+	h.event("Ev-created", map[string]any{"type": "channel_created", "channel": map[string]any{"id": "C9", "name": "allotments", "creator": "U2", "created": 1700000000}}, 0)
+	created := h.proposed()
+	if created.Type != domain.ActionSlackChannelCreated || created.Kind != domain.KindTrigger || created.InitiatorID != "U2" ||
+		created.Field("name") != "allotments" || created.Field("channel") != "C9" {
+		t.Fatalf("channel created proposed as %+v", created)
+	}
+	h.quiet(h.propose, "a proposal for the bot's own reaction or unpin")
+}
+
 // Every governable action's execute and revert call the Web API method that does it.
 func TestExecuteAndRevert(t *testing.T) {
 	cases := []struct {

@@ -62,9 +62,6 @@ func testSlackAdapterProcess(t *testing.T, transport string) {
 		code, _ := trySignedPost(hook, "shh", "application/json", []byte(`{"type":"url_verification","challenge":"c"}`))
 		return code == http.StatusOK
 	})
-	if _, err := app.Pool().Exec(ctx, `INSERT INTO slack_channel_names (team_id, channel, name) VALUES ('T1', 'C1', 'general')`); err != nil {
-		t.Fatal(err)
-	}
 	awaitWorkspace(t, app, "T1") // the server's read models
 
 	rename := fmt.Sprintf(`{"type":"event_callback","team_id":"T1","event_id":"Ev-proc","event_time":%d,

@@ -46,6 +46,12 @@ func newRecordingSlack(t *testing.T) (*recordingSlack, string) {
 	f := &recordingSlack{calls: map[string][]url.Values{}, limited: map[string]int{}}
 	answers := map[string]func(url.Values) map[string]any{
 		"auth.test": func(url.Values) map[string]any { return map[string]any{"user_id": "UBOT", "team_id": "T1"} },
+		"conversations.list": func(url.Values) map[string]any { // the workspace's channels, as the adapter learns them
+			return map[string]any{"channels": []any{
+				map[string]any{"id": "C1", "name": "general", "is_channel": true},
+				map[string]any{"id": "C025LDZ76R3", "name": "quiet", "is_channel": true},
+			}, "response_metadata": map[string]any{"next_cursor": ""}}
+		},
 		"conversations.info": func(v url.Values) map[string]any {
 			return map[string]any{"channel": map[string]any{"id": v.Get("channel"), "name": "quiet"}}
 		},
@@ -206,9 +212,6 @@ func TestSlackRenameVoteEndToEnd(t *testing.T) {
 	<-ready
 	hook := httptest.NewServer(a)
 	defer hook.Close()
-	if _, err := app.Pool().Exec(ctx, `INSERT INTO slack_channel_names (team_id, channel, name) VALUES ('T1', 'C1', 'general')`); err != nil {
-		t.Fatal(err)
-	}
 	awaitWorkspace(t, app, "T1")
 
 	rename := fmt.Sprintf(`{"type":"event_callback","team_id":"T1","event_id":"Ev-e2e","event_time":%d,

@@ -66,7 +66,7 @@ var platformMethods = map[string][]*methodSpec{
 		{name: "schedule_message", params: []string{"text", "channel", "post_at"}, required: []string{"text", "channel", "post_at"}},
 		{name: "delete_message", params: []string{"channel", "ts"}, required: []string{"channel", "ts"}},
 		{name: "initiate_vote", params: []string{"text", "channel", "users", "options", "post_type"},
-			kind: callVote, inferChannel: true, check: oneOf("post_type", "channel", "mpim")},
+			kind: callVote, inferChannel: true, check: oneOf("post_type", "channel", "mpim", "im")},
 	},
 	"discord": {
 		{name: "post_message", params: []string{"text", "channel", "message_id"}, required: []string{"text"}, inferChannel: true},

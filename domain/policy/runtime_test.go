@@ -208,6 +208,29 @@ func TestInitiateVoteSetsVotePost(t *testing.T) {
 	}
 }
 
+// A vote may be held in one member's DM or a group DM; an ephemeral one cannot be seen by
+// enough people to be a vote.
+func TestInitiateVoteInDirectMessages(t *testing.T) {
+	r := mustRuntime(t, Options{})
+	for _, postType := range []string{"im", "mpim"} {
+		src := "slack.initiate_vote(text='Vote!', users=['alice'], post_type='" + postType + "')"
+		in := checkInput(src)
+		in.Block = BlockNotify
+		in.Code = Code{Notify: src}
+		in.Action = ActionInfo{Platform: "slack", Fields: map[string]any{"channel": "C9"}, Initiator: &alice}
+		mustAsk(t, r, in, BlockNotify, "slack", "initiate_vote",
+			map[string]any{"text": "Vote!", "channel": "C9", "users": []any{"alice"}, "post_type": postType},
+			map[string]any{"post_id": "1.5", "url": "https://v"})
+	}
+	src := "slack.initiate_vote(text='Vote!', post_type='ephemeral')"
+	in := checkInput(src)
+	in.Block = BlockNotify
+	in.Code = Code{Notify: src}
+	if out := eval(t, r, in, BlockNotify); out.Err == nil || out.Err.Type != "ValueError" {
+		t.Fatalf("an ephemeral vote: %+v, want a ValueError", out.Err)
+	}
+}
+
 func TestMetagovProcess(t *testing.T) {
 	r := mustRuntime(t, Options{})
 	check := strings.Join([]string{
