@@ -636,6 +636,9 @@ func TestRenameOfAChannelNeverSeenIsRevertedToItsListedName(t *testing.T) {
 	// A channel created since: its name is in the event.
 	h.event("Ev-created", map[string]any{"type": "channel_created", "channel": map[string]any{"id": "C9", "name": "fresh", "created": 1700000000, "creator": "U1"}}, 0)
 	h.a.wg.Wait() // events are handled concurrently; this one first
+	if a := h.proposed(); a.Type != domain.ActionSlackChannelCreated { // a trigger action
+		t.Fatalf("channel_created proposed %+v", a)
+	}
 	h.event("Ev-r2", renameEvent("C9", "stale"), 0)
 	if a := h.proposed(); a.Field("previous_name") != "fresh" {
 		t.Fatalf("rename of a created channel: previous_name %q", a.Field("previous_name"))
@@ -710,7 +713,9 @@ func TestOwnAndIrrelevantEventsAreIgnored(t *testing.T) {
 		"message": map[string]any{"user": "U1", "text": "edited", "ts": "1.0"}}, 0)
 	h.event("Ev-pin-us", map[string]any{"type": "pin_added", "user": "UBOT", "channel_id": "C1", "item": map[string]any{"type": "message", "channel": "C1", "message": map[string]any{"ts": "1.0"}}}, 0)
 	h.event("Ev-invited-by-us", map[string]any{"type": "member_joined_channel", "user": "U5", "channel": "C1", "inviter": "UBOT"}, 0)
-	h.event("Ev-reaction", map[string]any{"type": "reaction_added", "user": "U1", "reaction": "+1", "item": map[string]any{"type": "message", "channel": "C1", "ts": "1.0"}}, 0)
+	h.event("Ev-reaction-us", map[string]any{"type": "reaction_added", "user": "UBOT", "reaction": "+1", "item": map[string]any{"type": "message", "channel": "C1", "ts": "1.0"}}, 0)
+	h.event("Ev-unreaction", map[string]any{"type": "reaction_removed", "user": "U1", "reaction": "+1", "item": map[string]any{"type": "message", "channel": "C1", "ts": "1.0"}}, 0)
+	h.event("Ev-archive", map[string]any{"type": "channel_archive", "channel": "C1", "user": "U1"}, 0)
 	h.quiet(h.propose, "ProposeAction for our own or an ungoverned event")
 }
 
