@@ -172,6 +172,12 @@ func (a *Adapter) handleEvent(ctx context.Context, outer outerEvent, ev slackeve
 	if seen, err := a.state.Seen(ctx, team, outer.EventID); err != nil || seen {
 		return err
 	}
+	if g, ok := ev.InnerEvent.Data.(*slackevents.GroupRenameEvent); ok {
+		// A private channel's rename: the same action as a public one's.
+		ev.InnerEvent.Data = &slackevents.ChannelRenameEvent{Type: string(slackevents.ChannelRename),
+			Channel:        slackevents.ChannelRenameInfo{ID: g.Channel.ID, Name: g.Channel.Name, Created: g.Channel.Created},
+			EventTimestamp: g.EventTimestamp}
+	}
 	// A rename's previous name is read before the names are learned (below): conversations.list
 	// would give the new one.
 	var renamedFrom string

@@ -619,8 +619,10 @@ func TestRenameOfAChannelNeverSeenIsRevertedToItsListedName(t *testing.T) {
 		t.Fatalf("conversations.list called %v", lists)
 	}
 
-	// G1, a private channel on the list's second page.
-	h.event("Ev-r1", renameEvent("G1", "leaked-plans"), 0)
+	// G1, a private channel on the list's second page (Slack says group_rename for those).
+	groupRename := renameEvent("G1", "leaked-plans")
+	groupRename["type"] = "group_rename"
+	h.event("Ev-r1", groupRename, 0)
 	a := h.proposed()
 	if a.Field("previous_name") != "core-team" {
 		t.Fatalf("previous_name %q, want the listed core-team", a.Field("previous_name"))
