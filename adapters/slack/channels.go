@@ -61,6 +61,20 @@ func (a *Adapter) syncStoredTeams() {
 	})
 }
 
+// LearnWorkspace learns, in the background, the channel names of a workspace (one just
+// installed), so that a rename of any channel the bot can see is reverted to its real
+// name even when it is the workspace's first event. Best effort, like syncStoredTeams.
+func (a *Adapter) LearnWorkspace(team string) {
+	a.background(func(ctx context.Context) {
+		c, err := a.client(ctx, team)
+		if err != nil {
+			a.log.Warn("slack channel names not learned", "team", team, "err", err)
+			return
+		}
+		a.ensureChannelNames(ctx, team, c)
+	})
+}
+
 // ensureChannelNames learns the names of the team's channels once, unless that is done
 // already, or failed less than channelSyncRetry ago. Calls for one team wait for each other,
 // so that an event of the team is handled with the names known. Best effort: a failure is

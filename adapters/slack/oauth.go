@@ -164,6 +164,10 @@ type InstallDeps struct {
 	CreateCommunity func(ctx context.Context, in Installation) (communityID string, created bool, err error)
 	// CheckKit reports an unknown starter kit name (nil: every name is accepted).
 	CheckKit func(name string) error
+	// Installed, when set, is told of each workspace installed (or installed again) once
+	// its tokens and community are in place: Adapter.LearnWorkspace, so that the rename of
+	// a channel can be reverted from the workspace's first event on.
+	Installed func(teamID string)
 	OAuthDeps
 }
 
@@ -277,6 +281,9 @@ func (in *Installer) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.deps.Logger.Info("slack app installed", "team", inst.TeamID, "community", communityID, "created", created, "kit", kit)
+	if in.deps.Installed != nil {
+		in.deps.Installed(inst.TeamID)
+	}
 	installJSON(w, http.StatusOK, map[string]any{
 		"ok": true, "team_id": inst.TeamID, "team_name": inst.TeamName, "community_id": communityID, "created": created,
 	})

@@ -118,6 +118,7 @@ func (a *App) slackAuthRoutes() http.Handler {
 		Directory:       slackadapter.PostgresDirectory{Pool: a.pool},
 		CreateCommunity: slackCommunityCreator(a.store, time.Now),
 		CheckKit:        func(name string) error { _, err := starterkits.Load(name); return err },
+		Installed:       a.slack.LearnWorkspace,
 		OAuthDeps:       slackadapter.OAuthDeps{Logger: a.log.With("component", "slack-install")},
 	})
 	if err != nil {

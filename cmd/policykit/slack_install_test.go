@@ -41,6 +41,11 @@ func newFakeOAuth(t *testing.T) (*fakeOAuth, string) {
 				"team": map[string]any{"id": "T9", "name": "Orchard"}, "authed_user": map[string]any{"id": "UADMIN", "scope": "chat:write,reactions:read"},
 			})
 		})
+		c.Handle("/conversations.list", func(w http.ResponseWriter, r *http.Request) {
+			_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channels": []any{
+				map[string]any{"id": "C91", "name": "orchard-general", "is_channel": true},
+			}})
+		})
 	})
 	srv.Start()
 	t.Cleanup(srv.Stop)
@@ -187,6 +192,13 @@ func TestSlackInstallFlow(t *testing.T) {
 	if !ok || !admin.IsAdmin {
 		t.Fatalf("installer %+v (registered %v)", admin, ok)
 	}
+
+	// The adapter learns the new workspace's channel names, for the revert of a first rename.
+	waitFor(t, "the installed workspace's channel names learned", func() bool {
+		var name string
+		_ = app.Pool().QueryRow(ctx, `SELECT name FROM slack_channel_names WHERE team_id = 'T9' AND channel = 'C91'`).Scan(&name)
+		return name == "orchard-general"
+	})
 
 	// The token, encrypted at rest.
 	var sealed []byte
