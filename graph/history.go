@@ -185,11 +185,26 @@ func (s streamsStore) ReadAll(ctx context.Context, after eventstore.Position, li
 	}
 }
 
+// HeldBack reports whether events after those ReadAll skipped are held back. ReadAll returns
+// nothing after after when the rest of the log is other streams' events; the store would
+// report those as held back (it cannot tell them from events it holds), and
+// eventstore.ReadAllSettled would wait for them for ever. So the question is asked after
+// the last event the store returns.
 func (s streamsStore) HeldBack(ctx context.Context, after eventstore.Position) (bool, error) {
-	if h, ok := s.Store.(eventstore.HeldReader); ok {
-		return h.HeldBack(ctx, after)
+	h, ok := s.Store.(eventstore.HeldReader)
+	if !ok {
+		return false, nil
 	}
-	return false, nil
+	for {
+		evs, err := s.Store.ReadAll(ctx, after, 1000)
+		if err != nil {
+			return false, err
+		}
+		if len(evs) == 0 {
+			return h.HeldBack(ctx, after)
+		}
+		after = evs[len(evs)-1].Position
+	}
 }
 
 // VerifyProposal re-runs the recorded decisions of one proposal (engine.Verify over the log

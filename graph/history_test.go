@@ -8,6 +8,9 @@ import (
 
 	"github.com/99designs/gqlgen/client"
 
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/engine"
+	"github.com/policykit-go/policykit/eventstore/postgres"
 	"github.com/policykit-go/policykit/graph"
 )
 
@@ -122,6 +125,14 @@ func TestCommunityEventsPageThroughItsStreams(t *testing.T) {
 	wantCode(t, e.mustFailAs(t, "", `{ community(id: "garden") { events { edges { cursor } } } }`), "FORBIDDEN")
 }
 
+// giveUpAfter bounds a request: one that waits for ever fails with INTERNAL instead of
+// hanging the test run.
+func giveUpAfter(t *testing.T, d time.Duration) client.Option {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return func(r *client.Request) { r.HTTP = r.HTTP.WithContext(ctx) }
+}
+
 func TestProposalVerificationRerunsItsDecisions(t *testing.T) {
 	e := newEnv(t, nil)
 	p := e.mustPropose(t, "alice", "veggies")
@@ -142,6 +153,35 @@ func TestProposalVerificationRerunsItsDecisions(t *testing.T) {
 	v := resp.Proposal.Verification
 	if !v.Ok || v.Decisions < 2 || len(v.Mismatches) != 0 {
 		t.Errorf("verification = %+v, want ok with the opening and the vote", v)
+	}
+
+	// A decision the policy never made, appended to the log: another rename "passed" with
+	// no vote cast, which the vote policy keeps open.
+	ctx := context.Background()
+	store := postgres.New(e.pool)
+	forged := e.mustPropose(t, "alice", "forged")
+	open, err := engine.LoadProposal(ctx, store, forged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	passed, err := open.DecidePassProposal(domain.PassProposal{Reason: "trust me"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := engine.Append(ctx, store, domain.ProposalStream(forged), open.Version, passed, engine.NewMeta()); err != nil {
+		t.Fatal(err)
+	}
+	e.mustQuery(t, &resp, `query($p: ID!) { proposal(id: $p) { verification { ok decisions mismatches } } }`, client.Var("p", forged), giveUpAfter(t, time.Minute))
+	v = resp.Proposal.Verification
+	if v.Ok || len(v.Mismatches) != 1 || !strings.Contains(v.Mismatches[0], "recheck decision at ") ||
+		!strings.HasSuffix(v.Mismatches[0], ": the decision comes out differently") {
+		t.Errorf("verification of the forged decision = %+v, want one mismatch, the recheck that passed it", v)
+	}
+	// The first proposal's decisions are still the policy's, and verifying them reads past the
+	// events of the other streams that follow them in the log.
+	e.mustQuery(t, &resp, `query($p: ID!) { proposal(id: $p) { verification { ok decisions mismatches } } }`, client.Var("p", p), giveUpAfter(t, time.Minute))
+	if !resp.Proposal.Verification.Ok {
+		t.Errorf("verification of the first proposal = %+v, want ok", resp.Proposal.Verification)
 	}
 }
 
