@@ -198,17 +198,32 @@ func TestCommunityAsOfShowsTheEarlierState(t *testing.T) {
 	if added.ProposeConstitutionAction.Action.Status != "executed" {
 		t.Fatalf("add role: %+v", added)
 	}
+	// A document and a member, later too.
+	e.mustConstitution(t, domain.ActionAddCommunityDoc, `{"name": "Charter", "text": "Be kind."}`)
+	if _, err := engine.UpdateCommunity(context.Background(), postgres.New(e.pool), "garden", engine.NewMeta(), func(c *domain.Community) ([]domain.Event, error) {
+		return c.DecideRegisterUser(domain.RegisterUser{UserID: "dora", Platform: domain.PlatformSlack, Username: "UDORA", ReadableName: "Dora"}, time.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.mustCatchUp(t, domain.CommunityStream("garden"))
 	type communityResp struct {
 		Community struct {
 			Name      string
 			Roles     conn[struct{ Name string }]
 			Members   conn[struct{ ID string }]
+			Documents conn[struct{ Name, Text string }]
 			Policies  conn[struct{ ID string }]
 			Proposals struct{ Edges []struct{ Cursor string } }
 		}
 	}
 	const q = `query($at: Time) { community(id: "garden", asOf: $at) { name roles { edges { node { name } } } members { edges { node { id } } }
-  policies { edges { node { id } } } proposals { edges { cursor } } } }`
+  documents { edges { node { name text } } } policies { edges { node { id } } } proposals { edges { cursor } } } }`
+	memberIDs := func(c communityResp) (ids []string) {
+		for _, m := range c.Community.Members.nodes() {
+			ids = append(ids, m.ID)
+		}
+		return ids
+	}
 	hasGardener := func(c communityResp) bool {
 		for _, r := range c.Community.Roles.nodes() {
 			if r.Name == "Gardener" {
@@ -226,8 +241,20 @@ func TestCommunityAsOfShowsTheEarlierState(t *testing.T) {
 	if hasGardener(then) {
 		t.Errorf("as of before: roles = %+v, want no Gardener", then.Community.Roles)
 	}
-	if then.Community.Name != "Garden" || len(then.Community.Members.Edges) != 3 || len(then.Community.Policies.Edges) != 3 {
+	if then.Community.Name != "Garden" || len(then.Community.Policies.Edges) != 3 {
 		t.Errorf("as of before: %+v", then.Community)
+	}
+	if got, want := strings.Join(memberIDs(then), ","), "alice,bob,carol"; got != want {
+		t.Errorf("members as of before: %s, want %s (no dora yet)", got, want)
+	}
+	if got, want := strings.Join(memberIDs(now), ","), "alice,bob,carol,dora"; got != want {
+		t.Errorf("members now: %s, want %s", got, want)
+	}
+	if docs := then.Community.Documents.nodes(); len(docs) != 0 {
+		t.Errorf("documents as of before: %+v, want none", docs)
+	}
+	if docs := now.Community.Documents.nodes(); len(docs) != 1 || docs[0].Name != "Charter" || docs[0].Text != "Be kind." {
+		t.Errorf("documents now: %+v, want the charter", docs)
 	}
 	if len(now.Community.Proposals.Edges) == 0 || len(then.Community.Proposals.Edges) != 0 {
 		t.Errorf("proposals now %d, then %d; want some now and none before", len(now.Community.Proposals.Edges), len(then.Community.Proposals.Edges))
@@ -239,17 +266,29 @@ func TestCreateCommunityImportExportAndDiffPolicies(t *testing.T) {
 	e := newEnv(t, nil)
 	var created struct {
 		CreateCommunity struct {
-			ID, Name string
-			Members  conn[struct {
-				IsAdmin bool
-				Roles   []string
+			ID, Name  string
+			Platforms []struct {
+				Name   string
+				Active bool
+			}
+			Members conn[struct {
+				Platform, Username string
+				IsAdmin            bool
+				Roles              []string
 			}]
 		}
 	}
-	e.mustQueryAs(t, "carol", &created, `mutation { createCommunity(input: {name: "Orchard", kit: "testing"}) { id name members { edges { node { isAdmin roles } } } } }`)
+	e.mustQueryAs(t, "carol", &created, `mutation { createCommunity(input: {name: "Orchard", kit: "testing"}) {
+  id name platforms { name active } members { edges { node { platform username isAdmin roles } } } } }`)
 	c := created.CreateCommunity
-	if members := c.Members.nodes(); c.Name != "Orchard" || len(members) != 1 || !members[0].IsAdmin {
-		t.Fatalf("created %+v, want Orchard with carol its admin", c)
+	if members := c.Members.nodes(); c.Name != "Orchard" || len(members) != 1 || !members[0].IsAdmin || members[0].Username != "carol" ||
+		members[0].Platform != domain.PlatformWeb {
+		t.Fatalf("created %+v, want Orchard with carol its admin on the web platform", c)
+	}
+	// Platforms by name: every community's built-in constitution platform, and the web
+	// platform it was created on.
+	if len(c.Platforms) != 2 || c.Platforms[0].Name != domain.PlatformConstitution || c.Platforms[1].Name != domain.PlatformWeb || !c.Platforms[1].Active {
+		t.Errorf("created community's platforms = %+v, want the constitution platform and PolicyKit's web platform", c.Platforms)
 	}
 	var me struct {
 		Me struct {

@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -570,5 +571,68 @@ func TestCommunityAsOfFoldsOncePerRequest(t *testing.T) {
   proposals { edges { node { votes { userId } tally { yes } } } } } }`)
 	if all != one {
 		t.Errorf("%d statements with every field, %d with members and votes only; want the same", all, one)
+	}
+}
+
+// The effects a proposal's policy requested come back with the proposal: the notify block's
+// post when it is proposed, then the rename itself once the vote passes it. No platform
+// carries them out here, so they stay requested.
+func TestProposalEffectsComeBackWithIt(t *testing.T) {
+	e := newEnv(t, nil)
+	e.mustConstitution(t, domain.ActionChangePlatformPolicy, noisyRenameVote)
+	type effect struct {
+		ID, Platform, Method, Purpose, ArgsJSON, Status, Error string
+		ResultJSON                                             *string
+		RequestedAt                                            time.Time
+		FinishedAt                                             *time.Time
+	}
+	const fields = `effects { edges { node { id platform method purpose argsJSON status resultJSON error requestedAt finishedAt } } pageInfo { hasNextPage } }`
+	var proposed struct {
+		ProposeAction struct {
+			Action   struct{ ID string }
+			Proposal struct {
+				ID      string
+				Effects conn[effect]
+			}
+		}
+	}
+	e.mustQuery(t, &proposed, `mutation { proposeAction(input: {communityId: "garden", actionType: "slackrenameconversation", fieldsJSON: "{\"channel\":\"C1\",\"name\":\"veggies\"}"}) {
+  action { id } proposal { id `+fields+` } } }`)
+	post := proposed.ProposeAction.Proposal.Effects.nodes()
+	if len(post) != 1 {
+		t.Fatalf("effects when proposed: %+v, want the notify block's post", post)
+	}
+	if p := post[0]; p.ID == "" || p.Platform != domain.PlatformSlack || p.Method != "post_message" || p.Purpose != "policy" || p.Status != "requested" ||
+		p.ArgsJSON != `{"text": "Vote on the rename", "channel": "C1"}` || p.ResultJSON != nil || p.Error != "" || p.RequestedAt.IsZero() || p.FinishedAt != nil {
+		t.Errorf("notify effect = %+v", p)
+	}
+
+	var voted struct {
+		CastVote struct {
+			Proposal struct {
+				Status  string
+				Effects conn[effect]
+			}
+		}
+	}
+	e.mustQueryAs(t, "bob", &voted, `mutation($p: ID!) { castVote(input: {communityId: "garden", proposalId: $p, value: "yes"}) { proposal { status `+fields+` } } }`,
+		client.Var("p", proposed.ProposeAction.Proposal.ID))
+	got := voted.CastVote.Proposal
+	effects := got.Effects.nodes()
+	if got.Status != "PASSED" || len(effects) != 2 || got.Effects.PageInfo.HasNextPage || effects[0].ID != post[0].ID {
+		t.Fatalf("after bob's yes: %+v, want PASSED with the post and then the rename", got)
+	}
+	var args struct {
+		ActionID   string         `json:"action_id"`
+		ActionType string         `json:"action_type"`
+		Fields     map[string]any `json:"fields"`
+	}
+	if err := json.Unmarshal([]byte(effects[1].ArgsJSON), &args); err != nil {
+		t.Fatal(err)
+	}
+	if x := effects[1]; x.Platform != domain.PlatformSlack || x.Method != "execute" || x.Purpose != "execute" || x.Status != "requested" ||
+		args.ActionID != proposed.ProposeAction.Action.ID || args.ActionType != domain.ActionSlackRenameConversation || args.Fields["name"] != "veggies" ||
+		x.RequestedAt.Before(effects[0].RequestedAt) {
+		t.Errorf("execute effect = %+v (args %+v)", x, args)
 	}
 }
