@@ -14,6 +14,23 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
+// documentedQuery is the text of the example in docs/graphql.md that defines the operation
+// "query <name>", so that tests and benchmarks run the very query the documentation shows.
+func documentedQuery(tb testing.TB, name string) string {
+	tb.Helper()
+	doc, err := os.ReadFile("../docs/graphql.md")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, b := range regexp.MustCompile("(?s)```graphql\n(.*?)```").FindAllStringSubmatch(string(doc), -1) {
+		if regexp.MustCompile(`(?m)^query ` + regexp.QuoteMeta(name) + `\b`).MatchString(b[1]) {
+			return b[1]
+		}
+	}
+	tb.Fatalf("docs/graphql.md has no query %s", name)
+	return ""
+}
+
 // Every GraphQL example in docs/graphql.md is valid against the schema, so the documentation
 // cannot drift from the API unnoticed.
 func TestDocumentedQueriesAreValid(t *testing.T) {
