@@ -239,8 +239,7 @@ func (e *env) mustSeedOrchard(t *testing.T) orchard {
 		t.Fatal(err)
 	}
 	if _, err := engine.UpdateCommunity(ctx, store, "orchard", engine.NewMeta(), func(c *domain.Community) ([]domain.Event, error) {
-		var all []domain.Event
-		for _, step := range []func() ([]domain.Event, error){
+		return decideInTurn(c,
 			func() ([]domain.Event, error) {
 				return c.DecideRegisterUser(domain.RegisterUser{UserID: "frank", Platform: domain.PlatformSlack, Username: "UFRANK"}, now)
 			},
@@ -259,17 +258,7 @@ func (e *env) mustSeedOrchard(t *testing.T) orchard {
 			func() ([]domain.Event, error) {
 				return c.DecideAddUserRole(domain.AddUserRole{Role: "Auditor", UserIDs: []string{"gwen"}}, now)
 			},
-		} {
-			evs, err := step()
-			if err != nil {
-				return nil, err
-			}
-			for _, ev := range evs {
-				c.Apply(ev)
-			}
-			all = append(all, evs...)
-		}
-		return all, nil
+		)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -528,8 +517,7 @@ func (e *env) mustSeedMeadow(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := engine.UpdateCommunity(ctx, store, "meadow", engine.NewMeta(), func(c *domain.Community) ([]domain.Event, error) {
-		var all []domain.Event
-		for _, step := range []func() ([]domain.Event, error){
+		return decideInTurn(c,
 			func() ([]domain.Event, error) {
 				return c.DecideRegisterUser(domain.RegisterUser{UserID: "ivan", Platform: domain.PlatformSlack, Username: "UIVAN"}, now)
 			},
@@ -557,17 +545,7 @@ func (e *env) mustSeedMeadow(t *testing.T) {
 						Check: "if proposal.get_yes_votes().count() >= 1:\n    return PASSED\nreturn PROPOSED\n",
 					}}, now)
 			},
-		} {
-			evs, err := step()
-			if err != nil {
-				return nil, err
-			}
-			for _, ev := range evs {
-				c.Apply(ev)
-			}
-			all = append(all, evs...)
-		}
-		return all, nil
+		)
 	}); err != nil {
 		t.Fatal(err)
 	}

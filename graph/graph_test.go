@@ -153,8 +153,7 @@ func (e *env) seed(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := engine.UpdateCommunity(ctx, store, "garden", engine.NewMeta(), func(c *domain.Community) ([]domain.Event, error) {
-		var all []domain.Event
-		for _, step := range []func() ([]domain.Event, error){
+		return decideInTurn(c,
 			func() ([]domain.Event, error) {
 				return c.DecideRegisterUser(domain.RegisterUser{UserID: "bob", Platform: domain.PlatformSlack, Username: "UBOB", ReadableName: "Bob"}, now)
 			},
@@ -168,21 +167,28 @@ func (e *env) seed(t *testing.T) {
 						Check: "if proposal.get_yes_votes().count() >= 1:\n    return PASSED\nif proposal.get_no_votes().count() >= 1:\n    return FAILED\nreturn PROPOSED\n",
 					}}, now)
 			},
-		} {
-			evs, err := step()
-			if err != nil {
-				return nil, err
-			}
-			for _, ev := range evs {
-				c.Apply(ev)
-			}
-			all = append(all, evs...)
-		}
-		return all, nil
+		)
 	}); err != nil {
 		t.Fatal(err)
 	}
 	e.mustCatchUp(t, domain.CommunityStream("garden"))
+}
+
+// decideInTurn runs decisions one after the other on c, each seeing the events of those
+// before it applied, and returns all their events.
+func decideInTurn(c *domain.Community, steps ...func() ([]domain.Event, error)) ([]domain.Event, error) {
+	var all []domain.Event
+	for _, step := range steps {
+		evs, err := step()
+		if err != nil {
+			return nil, err
+		}
+		for _, ev := range evs {
+			c.Apply(ev)
+		}
+		all = append(all, evs...)
+	}
+	return all, nil
 }
 
 // mustCatchUp brings the read models up to the last event of stream. One CatchUp may stop
