@@ -365,16 +365,7 @@ func membersOf(c *domain.Community) []model.Member {
 		out = append(out, model.Member{ID: u.ID, Platform: u.Platform, Username: u.Username, ReadableName: u.ReadableName,
 			IsAdmin: u.IsAdmin, Avatar: u.Avatar, JoinedAt: u.JoinedAt, Roles: uniqueSorted(append(append([]string{}, base...), u.Roles...))})
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Platform != b.Platform {
-			return a.Platform < b.Platform
-		}
-		if a.Username != b.Username {
-			return a.Username < b.Username
-		}
-		return a.ID < b.ID
-	})
+	sort.Slice(out, func(i, j int) bool { return memberKeyOf(out[i]).less(memberKeyOf(out[j])) })
 	return out
 }
 
@@ -390,7 +381,7 @@ func rolesOf(c *domain.Community) []model.Role {
 		sort.Strings(perms)
 		out = append(out, model.Role{Name: ro.Name, Description: ro.Description, IsBase: ro.IsBase, Permissions: perms, CreatedAt: c.CreatedAt})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sort.Slice(out, func(i, j int) bool { return roleKeyOf(out[i]).less(roleKeyOf(out[j])) })
 	return out
 }
 
@@ -399,12 +390,7 @@ func documentsOf(c *domain.Community) []model.Document {
 	for _, d := range c.Docs {
 		out = append(out, model.Document{ID: d.ID, Name: d.Name, Text: d.Text, Active: d.Active, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt})
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
-			return out[i].CreatedAt.Before(out[j].CreatedAt)
-		}
-		return out[i].ID < out[j].ID
-	})
+	sort.Slice(out, func(i, j int) bool { return documentKeyOf(out[i]).less(documentKeyOf(out[j])) })
 	return out
 }
 
@@ -429,19 +415,8 @@ func policiesOf(c *domain.Community, asOf *time.Time) ([]model.Policy, error) {
 			ActionTypes: types, Priority: p.Priority, Active: p.Active, Hash: p.Hash, Version: p.Version,
 			CodeJSON: string(code), VariablesJSON: string(vars), CreatedAt: p.CreatedAt, ModifiedAt: p.ModifiedAt, AsOf: asOf})
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Kind != b.Kind {
-			return a.Kind < b.Kind
-		}
-		if a.Priority != b.Priority {
-			return a.Priority < b.Priority
-		}
-		if a.Name != b.Name {
-			return a.Name < b.Name
-		}
-		return a.ID < b.ID
-	})
+	// In the order the read model pages them, so that as-of pages use the same cursors.
+	sort.Slice(out, func(i, j int) bool { return policyKeyOf(out[i]).less(policyKeyOf(out[j])) })
 	return out, nil
 }
 
