@@ -75,7 +75,7 @@ func (e *Engine) ProposeAction(ctx context.Context, cmd bus.ProposeAction, meta 
 		return domain.Invalid("platform %q is not connected to community %s", a.Platform, c.ID)
 	}
 	if in := cmd.Initiator; in != nil && a.InitiatorID == "" {
-		if a.InitiatorID, err = e.platformUser(ctx, a.CommunityID, in.Platform, in.Username, meta); err != nil {
+		if a.InitiatorID, err = e.platformUser(ctx, c, in.Platform, in.Username, meta); err != nil {
 			return err
 		}
 	}
@@ -135,35 +135,32 @@ func (e *Engine) HandleActionProposed(ctx context.Context, communityID, actionID
 
 // CastVote records a vote and re-checks its proposal at once.
 func (e *Engine) CastVote(ctx context.Context, cmd bus.CastVote, meta Meta) (evaluation.Outcome, error) {
-	cmd, err := e.resolveVoter(ctx, cmd, meta)
-	if err != nil {
-		return evaluation.Outcome{}, err
-	}
-	return e.onProposal(ctx, cmd.CommunityID, cmd.ProposalID, "vote on "+cmd.ProposalID, meta,
-		func(c *domain.Community, rec *domain.ActionRecord, p *domain.Proposal, now time.Time) (evaluation.Outcome, error) {
-			v, err := voter(c, cmd)
-			if err != nil {
-				return evaluation.Outcome{}, err
-			}
-			return e.loop.CastVote(ctx, c, rec, p, v, now)
-		})
+	return withVoter(ctx, e, cmd, meta, func(cmd bus.CastVote) (evaluation.Outcome, error) {
+		return e.onProposal(ctx, cmd.CommunityID, cmd.ProposalID, "vote on "+cmd.ProposalID, meta,
+			func(c *domain.Community, rec *domain.ActionRecord, p *domain.Proposal, now time.Time) (evaluation.Outcome, error) {
+				v, err := voter(c, cmd)
+				if err != nil {
+					return evaluation.Outcome{}, err
+				}
+				return e.loop.CastVote(ctx, c, rec, p, v, now)
+			})
+	})
 }
 
 // RecordVote records a vote without checking the proposal (see Service: the check runs in
 // its own step, so that recording votes never waits on policy code). changed is false when
 // the vote was already recorded.
 func (e *Engine) RecordVote(ctx context.Context, cmd bus.CastVote, meta Meta) (changed bool, err error) {
-	if cmd, err = e.resolveVoter(ctx, cmd, meta); err != nil {
-		return false, err
-	}
-	out, err := e.onProposal(ctx, cmd.CommunityID, cmd.ProposalID, "record vote on "+cmd.ProposalID, meta,
-		func(c *domain.Community, _ *domain.ActionRecord, p *domain.Proposal, now time.Time) (evaluation.Outcome, error) {
-			v, err := voter(c, cmd)
-			if err != nil {
-				return evaluation.Outcome{}, err
-			}
-			return e.loop.RecordVote(c, p, v, now)
-		})
+	out, err := withVoter(ctx, e, cmd, meta, func(cmd bus.CastVote) (evaluation.Outcome, error) {
+		return e.onProposal(ctx, cmd.CommunityID, cmd.ProposalID, "record vote on "+cmd.ProposalID, meta,
+			func(c *domain.Community, _ *domain.ActionRecord, p *domain.Proposal, now time.Time) (evaluation.Outcome, error) {
+				v, err := voter(c, cmd)
+				if err != nil {
+					return evaluation.Outcome{}, err
+				}
+				return e.loop.RecordVote(c, p, v, now)
+			})
+	})
 	return !out.Empty(), err
 }
 
@@ -181,24 +178,35 @@ func (e *Engine) RecordEffect(ctx context.Context, cmd bus.RecordEffectResult, m
 	return !out.Empty(), err
 }
 
-// resolveVoter sets the vote's UserID from its platform username, registering a member who
-// votes before the community has met them (a Slack member's first act may be a click).
-func (e *Engine) resolveVoter(ctx context.Context, cmd bus.CastVote, meta Meta) (bus.CastVote, error) {
-	if cmd.Vote.UserID != "" || cmd.Vote.Username == "" || cmd.Platform == "" {
-		return cmd, nil
+// newVoterError is voter's answer for a username on a platform that names no community user
+// yet: withVoter registers them and votes again.
+type newVoterError struct{ username, platform string }
+
+func (e newVoterError) Error() string {
+	return fmt.Sprintf("user %q on %s is not a member yet", e.username, e.platform)
+}
+
+// withVoter runs vote, and once more after registering the voter when vote met them as a
+// newcomer (a Slack member's first act may be a click). A known voter costs nothing extra.
+func withVoter(ctx context.Context, e *Engine, cmd bus.CastVote, meta Meta, vote func(bus.CastVote) (evaluation.Outcome, error)) (evaluation.Outcome, error) {
+	out, err := vote(cmd)
+	var nv newVoterError
+	if !errors.As(err, &nv) {
+		return out, err
 	}
-	id, err := e.platformUser(ctx, cmd.CommunityID, cmd.Platform, cmd.Vote.Username, meta)
-	if err != nil {
-		return cmd, err
+	if cmd.Vote.UserID, err = EnsureUser(ctx, e.store, cmd.CommunityID, nv.platform, nv.username, meta, e.now()); err != nil {
+		return out, err
 	}
-	cmd.Vote.UserID = id
-	return cmd, nil
+	return vote(cmd)
 }
 
 func voter(c *domain.Community, cmd bus.CastVote) (domain.Vote, error) {
 	v := cmd.Vote
 	if v.UserID == "" && v.Username != "" {
 		u, ok := c.UserByUsername(cmd.Platform, v.Username)
+		if !ok && cmd.Platform != "" {
+			return v, newVoterError{username: v.Username, platform: cmd.Platform}
+		}
 		if !ok {
 			return v, domain.NotFound("user %q on %s", v.Username, cmd.Platform)
 		}

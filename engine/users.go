@@ -43,15 +43,11 @@ func EnsureUser(ctx context.Context, store eventstore.Store, communityID, platfo
 	return id, nil
 }
 
-// platformUser resolves a platform member to a community user, from the cached community
-// when it knows them (the common case) and by registering them otherwise.
-func (e *Engine) platformUser(ctx context.Context, communityID, platform, username string, meta Meta) (string, error) {
-	c, err := e.communities.load(ctx, e.store, communityID)
-	if err != nil {
-		return "", err
-	}
+// platformUser resolves a platform member to a user of c (a loaded state of the community),
+// registering them when c does not know them.
+func (e *Engine) platformUser(ctx context.Context, c *domain.Community, platform, username string, meta Meta) (string, error) {
 	if u, ok := c.UserByUsername(platform, username); ok {
 		return u.ID, nil
 	}
-	return EnsureUser(ctx, e.store, communityID, platform, username, meta, e.now())
+	return EnsureUser(ctx, e.store, c.ID, platform, username, meta, e.now())
 }
