@@ -637,8 +637,9 @@ func TestRenameOfAChannelNeverSeenIsRevertedToItsListedName(t *testing.T) {
 
 	// A channel created since: its name is in the event.
 	h.event("Ev-created", map[string]any{"type": "channel_created", "channel": map[string]any{"id": "C9", "name": "fresh", "created": 1700000000, "creator": "U1"}}, 0)
-	h.a.wg.Wait()                                                      // events are handled concurrently; this one first
-	if a := h.proposed(); a.Type != domain.ActionSlackChannelCreated { // a trigger action
+	h.a.wg.Wait() // events are handled concurrently; this one first
+	// A trigger action of its own.
+	if a := h.proposed(); a.Type != domain.ActionSlackChannelCreated {
 		t.Fatalf("channel_created proposed %+v", a)
 	}
 	h.event("Ev-r2", renameEvent("C9", "stale"), 0)
