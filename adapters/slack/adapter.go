@@ -67,7 +67,8 @@ type Deps struct {
 	Publisher message.Publisher
 	// Tokens holds each workspace's bot token. Required.
 	Tokens TokenStore
-	// Directory maps teams to communities and members to users. Required.
+	// Directory maps teams to communities (members are named by id on the bus; the engine
+	// maps them to users). Required.
 	Directory Directory
 	// State is the adapter's memory (default: NewMemoryState()).
 	State  State
