@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,7 +26,7 @@ import (
 // would (optimistic concurrency keeps a decision single if the server decides meanwhile).
 
 func newProposeCommand(cfg *Config) *cobra.Command {
-	var community, by, typ, platform, fields string
+	var community, by, typ, platform, fields, fieldsFile string
 	var wait time.Duration
 	cmd := &cobra.Command{
 		Use:   "propose",
@@ -33,11 +36,9 @@ func newProposeCommand(cfg *Config) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			var f map[string]any
-			if fields != "" {
-				if err := json.Unmarshal([]byte(fields), &f); err != nil {
-					return fmt.Errorf("--fields is not a JSON object: %w", err)
-				}
+			f, err := readFields(cmd.InOrStdin(), fields, fieldsFile)
+			if err != nil {
+				return err
 			}
 			store, closeFn, err := openStore(ctx, cfg)
 			if err != nil {
@@ -69,11 +70,47 @@ func newProposeCommand(cfg *Config) *cobra.Command {
 	cmd.Flags().StringVar(&typ, "type", "", "action type (e.g. policykitaddrole, policykitaddcommunitydoc)")
 	cmd.Flags().StringVar(&platform, "platform", "", "platform of the action (default: the action type's)")
 	cmd.Flags().StringVar(&fields, "fields", "", "the action's fields as a JSON object")
+	cmd.Flags().StringVar(&fieldsFile, "fields-file", "", "read the action's fields (a JSON object) from this file, - for standard input")
+	cmd.MarkFlagsMutuallyExclusive("fields", "fields-file")
 	cmd.Flags().DurationVar(&wait, "wait", 10*time.Second, "how long to wait for the running server's decision (0: don't wait)")
 	for _, f := range []string{"community", "by", "type"} {
 		_ = cmd.MarkFlagRequired(f)
 	}
 	return cmd
+}
+
+// readFields decodes an action's fields from --fields or, for fields too large for a command
+// line, from --fields-file (- is standard input). Neither gives no fields.
+func readFields(stdin io.Reader, inline, path string) (map[string]any, error) {
+	src, what := []byte(inline), "--fields"
+	if path != "" {
+		what = "--fields-file " + path
+		r := stdin
+		if path != "-" {
+			fh, err := os.Open(path)
+			if err != nil {
+				return nil, fmt.Errorf("--fields-file: %w", err)
+			}
+			defer fh.Close()
+			r = fh
+		}
+		b, err := io.ReadAll(io.LimitReader(r, domain.MaxActionFieldsBytes+1))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		if len(b) > domain.MaxActionFieldsBytes {
+			return nil, domain.Invalid("%s: fields are larger than %d bytes", what, domain.MaxActionFieldsBytes)
+		}
+		src = b
+	}
+	if len(bytes.TrimSpace(src)) == 0 {
+		return nil, nil
+	}
+	var f map[string]any
+	if err := json.Unmarshal(src, &f); err != nil {
+		return nil, domain.Invalid("%s is not a JSON object: %v", what, err)
+	}
+	return f, nil
 }
 
 func newVoteCommand(cfg *Config) *cobra.Command {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,9 +22,10 @@ func openPool(ctx context.Context, dbURL string, create bool) (*pgxpool.Pool, er
 		return nil, fmt.Errorf("database URL %s: %w", redact(dbURL), err)
 	}
 	// The store, its listener, the projections, the engine's leader lock and (on the Postgres
-	// bus) one connection per busy subscription share the pool.
-	if cfg.MaxConns < 40 {
-		cfg.MaxConns = 40
+	// bus) one connection per busy subscription share the pool: pgx's default (four, or the
+	// number of CPUs) is too small for them, so it is raised unless the URL sets its own.
+	if !setsPoolSize(dbURL) && cfg.MaxConns < defaultMaxConns {
+		cfg.MaxConns = defaultMaxConns
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -44,6 +46,23 @@ func openPool(ctx context.Context, dbURL string, create bool) (*pgxpool.Pool, er
 		return openPool(ctx, dbURL, false)
 	}
 	return nil, fmt.Errorf("cannot reach the database at %s (set POLICYKIT_DATABASE_URL or --database-url): %w", redact(dbURL), err)
+}
+
+// defaultMaxConns is the pool size when the database URL does not set pool_max_conns.
+const defaultMaxConns = 40
+
+// setsPoolSize tells whether a database URL (postgres://... or key=value DSN) sets
+// pool_max_conns itself.
+func setsPoolSize(dbURL string) bool {
+	if u, err := url.Parse(dbURL); err == nil && u.Scheme != "" {
+		return u.Query().Has("pool_max_conns")
+	}
+	for _, kv := range strings.Fields(dbURL) {
+		if k, _, ok := strings.Cut(kv, "="); ok && strings.TrimSpace(k) == "pool_max_conns" {
+			return true
+		}
+	}
+	return false
 }
 
 func createDatabase(ctx context.Context, dbURL, name string) error {
