@@ -55,13 +55,13 @@ type App struct {
 	running bool
 }
 
-// NewApp connects to the database (creating it when absent), applies migrations when
-// cfg.AutoMigrate is set, and builds the store and projections. It does not listen yet.
+// NewApp connects to the database (creating it when absent only for serve), applies
+// migrations when cfg.AutoMigrate is set, and builds the store and projections. It does not listen yet.
 func NewApp(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	pool, err := openPool(ctx, cfg.DatabaseURL, true)
+	pool, err := openPool(ctx, cfg.DatabaseURL, cfg.createDatabase)
 	if err != nil {
 		return nil, err
 	}

@@ -88,7 +88,7 @@ func newAccountCommand(cfg *Config) *cobra.Command {
 }
 
 func openAccounts(cmd *cobra.Command, cfg *Config) (*graph.Accounts, func(), error) {
-	pool, err := openDatabase(cmd.Context(), cfg)
+	pool, err := openDatabase(cmd.Context(), cfg, false)
 	if err != nil {
 		return nil, nil, err
 	}

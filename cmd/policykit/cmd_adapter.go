@@ -33,7 +33,7 @@ no public Request URL.`,
 				return errors.New("the adapter alone needs a bus shared with the server: set POLICYKIT_BUS to postgres, nats or amqp")
 			}
 			logger := newLogger(cfg.LogLevel)
-			pool, err := openDatabase(ctx, cfg)
+			pool, err := openDatabase(ctx, cfg, false)
 			if err != nil {
 				return err
 			}

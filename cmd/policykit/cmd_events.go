@@ -28,7 +28,7 @@ func newEventsCommand(cfg *Config) *cobra.Command {
 
 // openStore connects and migrates, for commands that read or write the log without serving.
 func openStore(ctx context.Context, cfg *Config) (eventstore.Store, func(), error) {
-	pool, err := openDatabase(ctx, cfg)
+	pool, err := openDatabase(ctx, cfg, false)
 	if err != nil {
 		return nil, nil, err
 	}

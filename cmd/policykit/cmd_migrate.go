@@ -12,7 +12,7 @@ func newMigrateCommand(cfg *Config) *cobra.Command {
 		Short: "Create the database if needed and apply every schema migration",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			pool, err := openDatabase(cmd.Context(), cfg)
+			pool, err := openDatabase(cmd.Context(), cfg, true)
 			if err != nil {
 				return err
 			}

@@ -20,7 +20,9 @@ also runs the Slack adapter (/api/hooks/slack, /auth/slack/...).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger := newLogger(cfg.LogLevel)
-			app, err := NewApp(cmd.Context(), *cfg, logger)
+			scfg := *cfg
+			scfg.createDatabase = true
+			app, err := NewApp(cmd.Context(), scfg, logger)
 			if err != nil {
 				return err
 			}

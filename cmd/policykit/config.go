@@ -53,6 +53,9 @@ type Config struct {
 	// Tests point them at the test binary.
 	sandboxCommand string
 	sandboxArgs    []string
+	// createDatabase lets NewApp create a missing database: serve does, the other commands
+	// say it does not exist rather than work on an empty one made from a typo.
+	createDatabase bool
 	// getenv reads the platform adapters' settings (SLACK_*); nil means os.Getenv.
 	getenv func(string) string
 	// now is the engine's clock, by which proposals age and come due for re-checks; nil

@@ -39,7 +39,11 @@ func openPool(ctx context.Context, dbURL string, create bool) (*pgxpool.Pool, er
 	}
 	pool.Close()
 	var pgErr *pgconn.PgError
-	if create && errors.As(err, &pgErr) && pgErr.Code == "3D000" { // invalid_catalog_name
+	if errors.As(err, &pgErr) && pgErr.Code == "3D000" { // invalid_catalog_name
+		if !create {
+			return nil, fmt.Errorf("database %q does not exist on %s (policykit migrate or serve creates it): %w",
+				cfg.ConnConfig.Database, redact(dbURL), ErrNoDatabase)
+		}
 		if cerr := createDatabase(pingCtx, dbURL, cfg.ConnConfig.Database); cerr != nil {
 			return nil, cerr
 		}
@@ -47,6 +51,10 @@ func openPool(ctx context.Context, dbURL string, create bool) (*pgxpool.Pool, er
 	}
 	return nil, fmt.Errorf("cannot reach the database at %s (set POLICYKIT_DATABASE_URL or --database-url): %w", redact(dbURL), err)
 }
+
+// ErrNoDatabase: the database named by the URL does not exist, and the command does not
+// create databases.
+var ErrNoDatabase = errors.New("no such database")
 
 // defaultMaxConns is the pool size when the database URL does not set pool_max_conns.
 const defaultMaxConns = 40
@@ -87,13 +95,14 @@ func createDatabase(ctx context.Context, dbURL, name string) error {
 	return nil
 }
 
-// openDatabase checks the configuration, connects (creating the database when absent) and
-// brings the schema up to date: what every command that works on the database does first.
-func openDatabase(ctx context.Context, cfg *Config) (*pgxpool.Pool, error) {
+// openDatabase checks the configuration, connects (creating the database when absent and
+// create is set: only serve and migrate do) and brings the schema up to date: what every
+// command that works on the database does first.
+func openDatabase(ctx context.Context, cfg *Config, create bool) (*pgxpool.Pool, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	pool, err := openPool(ctx, cfg.DatabaseURL, true)
+	pool, err := openPool(ctx, cfg.DatabaseURL, create)
 	if err != nil {
 		return nil, err
 	}

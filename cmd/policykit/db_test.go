@@ -2,7 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
+	"net/url"
+	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/policykit-go/policykit/internal/pgtest"
 )
@@ -33,5 +38,56 @@ func TestPoolHonoursTheSizeTheURLAsks(t *testing.T) {
 	}
 	if !setsPoolSize("host=127.0.0.1 user=postgres pool_max_conns=3") || setsPoolSize("host=127.0.0.1 user=postgres") {
 		t.Fatal("pool_max_conns of a key=value DSN not recognised")
+	}
+}
+
+// A mistyped database name is reported by propose, vote, audit verify and the other commands
+// that work on an existing log, and creates nothing; migrate creates it.
+func TestOnlyServeAndMigrateCreateTheDatabase(t *testing.T) {
+	existing := pgtest.NewDatabase(t)
+	u, err := url.Parse(existing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path += "_typo"
+	typo := u.String()
+	name := strings.TrimPrefix(u.Path, "/")
+	exists := func() bool {
+		t.Helper()
+		conn, err := pgx.Connect(context.Background(), existing)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		var n int
+		if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_database WHERE datname = $1`, name).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+	for _, args := range [][]string{
+		{"propose", "--community", "demo", "--by", "alice", "--type", "policykitaddrole", "--fields", `{"name":"x"}`},
+		{"vote", "--community", "demo", "--by", "bob", "--proposal", "p1", "--value", "yes"},
+		{"audit", "verify"},
+		{"events", "export"},
+		{"replay"},
+	} {
+		_, _, err := runCLI(t, append(args, "--database-url", typo)...)
+		if !errors.Is(err, ErrNoDatabase) {
+			t.Errorf("%s: got %v, want that the database does not exist", args[0], err)
+		}
+		if exists() {
+			t.Fatalf("%s created database %s", strings.Join(args, " "), name)
+		}
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), existing)
+		if err == nil {
+			_, _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+			_ = conn.Close(context.Background())
+		}
+	})
+	if _, _, err := runCLI(t, "migrate", "--database-url", typo); err != nil || !exists() {
+		t.Fatalf("migrate: %v; created: %v", err, exists())
 	}
 }
