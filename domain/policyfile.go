@@ -3,6 +3,9 @@ package domain
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 )
 
 // MaxPolicyFileBytes bounds an imported policy or starter kit file.
@@ -30,17 +33,83 @@ type PolicyFile struct {
 }
 
 // ParsePolicyFile reads a policy file into a validated, normalized PolicySpec. Errors are
-// Invalid: malformed or oversized JSON, bundled policies (not supported), and whatever
-// PolicySpec.Validate refuses.
+// Invalid: malformed or oversized JSON (with the line and column of the fault), bundled
+// policies (not supported), and whatever PolicySpec.Validate refuses.
 func ParsePolicyFile(data []byte) (PolicySpec, error) {
 	if len(data) > MaxPolicyFileBytes {
 		return PolicySpec{}, Invalid("policy file is larger than %d bytes", MaxPolicyFileBytes)
 	}
 	var f PolicyFile
-	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&f); err != nil {
+	if err := decodeJSON(data, &f); err != nil {
 		return PolicySpec{}, Invalid("policy file: %v", err)
 	}
 	return f.Spec()
+}
+
+// ParsePolicyFiles reads a file of one policy (PolicyKit's download) or a JSON list of them
+// (what exporting a whole community writes). Errors are ParsePolicyFile's, the n-th policy of
+// a list named by its position.
+func ParsePolicyFiles(data []byte) ([]PolicySpec, error) {
+	if len(data) > MaxPolicyFileBytes {
+		return nil, Invalid("policy file is larger than %d bytes", MaxPolicyFileBytes)
+	}
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) == 0 || t[0] != '[' {
+		spec, err := ParsePolicyFile(data)
+		if err != nil {
+			return nil, err
+		}
+		return []PolicySpec{spec}, nil
+	}
+	var files []PolicyFile
+	if err := decodeJSON(data, &files); err != nil {
+		return nil, Invalid("policy file: %v", err)
+	}
+	specs := make([]PolicySpec, len(files))
+	for i, f := range files {
+		spec, err := f.Spec()
+		if err != nil {
+			return nil, fmt.Errorf("policy %d of the list: %w", i+1, err)
+		}
+		specs[i] = spec
+	}
+	return specs, nil
+}
+
+// decodeJSON decodes one JSON value, reporting a syntax or type fault with its line and
+// column, and refusing anything after the value.
+func decodeJSON(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	err := dec.Decode(v)
+	if err == nil {
+		end := dec.InputOffset()
+		if _, terr := dec.Token(); terr != io.EOF {
+			rest := bytes.TrimLeft(data[end:], " \t\r\n")
+			return fmt.Errorf("%s: unexpected data after the JSON value", position(data, int64(len(data)-len(rest))))
+		}
+		return nil
+	}
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		// Offset counts the bytes read, the faulty one included.
+		return fmt.Errorf("%s: %v", position(data, syntax.Offset-1), err)
+	case errors.As(err, &typ):
+		// Offset is just past the value: name its last byte.
+		return fmt.Errorf("%s: %v", position(data, typ.Offset-1), err)
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return fmt.Errorf("%s: unexpected end of JSON", position(data, int64(len(data))))
+	}
+	return err
+}
+
+// position names the line and column (from 1) of a byte offset.
+func position(data []byte, offset int64) string {
+	offset = min(max(offset, 0), int64(len(data)))
+	before := data[:offset]
+	line := bytes.Count(before, []byte("\n")) + 1
+	col := int(offset) - bytes.LastIndexByte(before, '\n')
+	return fmt.Sprintf("line %d, column %d", line, col)
 }
 
 // Spec converts the file into a validated, normalized PolicySpec.

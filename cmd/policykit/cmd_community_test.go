@@ -146,3 +146,38 @@ func TestPolicyTestCommandExitCodes(t *testing.T) {
 }
 
 func asExit(err error, target *exitError) bool { return errors.As(err, target) }
+
+// A whole community's export is one file that import reads back; a malformed file is
+// reported at its line and column.
+func TestWholeCommunityExportImports(t *testing.T) {
+	cfg := testConfig(t)
+	from := mustCreateCommunity(t, cfg.DatabaseURL, "moderators")
+	to := mustCreateCommunity(t, cfg.DatabaseURL, "testing")
+	out, _, err := runCLI(t, "policy", "export", "--community", from, "--database-url", cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	export := filepath.Join(dir, "community.json")
+	if err := os.WriteFile(export, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, err := runCLI(t, "policy", "import", "--community", to, "--database-url", cfg.DatabaseURL, export); err != nil || strings.Count(out, "added ") != 2 {
+		t.Fatalf("import of the export: %q %v", out, err)
+	}
+	again, _, err := runCLI(t, "policy", "export", "--community", to, "--database-url", cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exported []domain.PolicyFile
+	if err := json.Unmarshal([]byte(again), &exported); err != nil || len(exported) != 4 {
+		t.Fatalf("export after import: %v, %d policies", err, len(exported))
+	}
+
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte("{\n  \"name\": \"Broken\",\n  \"policy_kind\": platform\n}"), 0o600)
+	_, _, err = runCLI(t, "policy", "import", "--community", to, "--database-url", cfg.DatabaseURL, bad)
+	if err == nil || !strings.Contains(err.Error(), "line 3, column 18") {
+		t.Fatalf("a malformed file: %v", err)
+	}
+}

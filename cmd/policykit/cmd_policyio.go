@@ -22,24 +22,30 @@ func addPolicyIOCommands(parent *cobra.Command, cfg *Config) {
 		Use:   "import FILE...",
 		Short: "Add policies from PolicyKit JSON files to a community (an operator action, recorded in its log)",
 		Long: `Read each file in PolicyKit's downloadable policy form (name, description, kind, filter,
-initialize, check, notify, success, fail, action_types, variables), check that every block
-compiles, and add the policies to the community. Nothing is added when any file is invalid.`,
+initialize, check, notify, success, fail, action_types, variables), or a JSON list of such
+policies as "policy export" writes for a whole community, check that every block compiles,
+and add the policies to the community. Nothing is added when any file is invalid; a
+malformed file is reported with the line and column of the fault.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var specs []domain.PolicySpec
+			var from []string // the file each spec came from, for messages
 			for _, path := range args {
 				data, err := os.ReadFile(path)
 				if err != nil {
 					return err
 				}
-				spec, err := domain.ParsePolicyFile(data)
+				parsed, err := domain.ParsePolicyFiles(data)
 				if err != nil {
 					return fmt.Errorf("%s: %w", path, err)
 				}
-				if err := policy.Compile(codeOf(spec.Code)); err != nil {
-					return fmt.Errorf("%s: %w", path, err)
+				for _, spec := range parsed {
+					if err := policy.Compile(codeOf(spec.Code)); err != nil {
+						return fmt.Errorf("%s: policy %q: %w", path, spec.Name, err)
+					}
+					specs = append(specs, spec)
+					from = append(from, path)
 				}
-				specs = append(specs, spec)
 			}
 			ctx := cmd.Context()
 			store, closeFn, err := openStore(ctx, cfg)
@@ -60,7 +66,7 @@ compiles, and add the policies to the community. Nothing is added when any file 
 				for i, spec := range specs {
 					evs, err := c.DecideAddPolicy(domain.AddPolicyOf(ids[i], spec), now)
 					if err != nil {
-						return nil, fmt.Errorf("%s: %w", args[i], err)
+						return nil, fmt.Errorf("%s: policy %q: %w", from[i], spec.Name, err)
 					}
 					for _, e := range evs {
 						c.Apply(e)
