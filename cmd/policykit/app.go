@@ -211,6 +211,22 @@ func (a *App) Listen() (string, error) {
 	return ln.Addr().String(), nil
 }
 
+// LocalURL is the address to reach this App's HTTP server from this machine: the bound
+// address once listening (an unspecified host named as loopback), else cfg.WebBaseURL.
+func (a *App) LocalURL() string {
+	if a.listener == nil {
+		return a.cfg.WebBaseURL
+	}
+	host, port, err := net.SplitHostPort(a.listener.Addr().String())
+	if err != nil {
+		return a.cfg.WebBaseURL
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
 // Run serves HTTP and keeps the projections caught up until ctx ends, then shuts down
 // gracefully within cfg.ShutdownTimeout. It listens first if Listen was not called.
 func (a *App) Run(ctx context.Context) error {

@@ -27,6 +27,11 @@ also runs the Slack adapter (/api/hooks/slack, /auth/slack/...).`,
 				return err
 			}
 			defer app.Close()
+			// Bind first, so that the demo's banner names the port really listened on and
+			// is printed only once it is open.
+			if _, err := app.Listen(); err != nil {
+				return err
+			}
 			if demo {
 				if err := setupDemo(cmd.Context(), app, cmd.OutOrStdout()); err != nil {
 					return err

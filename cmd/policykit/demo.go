@@ -100,7 +100,7 @@ constitution change needs two yes votes). From another terminal, in this directo
 
 (ACCOUNT is the id account create prints; send the token as "Authorization: Bearer TOKEN".)
 
-`, app.cfg.WebBaseURL)
+`, app.LocalURL())
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -61,5 +62,34 @@ func TestDemoFromProposalToDecision(t *testing.T) {
 	stdout, _, err = runCLI(t, append([]string{"audit", "explain", pid}, db...)...)
 	if err != nil || !strings.Contains(stdout, "check -> PASSED") {
 		t.Fatalf("explain: %v\n%s", err, stdout)
+	}
+}
+
+// serve --demo names in its banner the address it really listens on (here a port the system
+// chose), and prints it once that port is open.
+func TestDemoBannerNamesTheOpenListenAddress(t *testing.T) {
+	cfg := testConfig(t)
+	srv := startProcess(t, []string{"serve", "--demo", "--database-url", cfg.DatabaseURL, "--http-addr", "127.0.0.1:0"},
+		[]string{"POLICYKIT_BASE_URL=http://example.invalid:9999"})
+	re := regexp.MustCompile(`GraphiQL at (http://[^ ]+)/graphql`)
+	var base string
+	waitFor(t, "the demo banner", func() bool {
+		srv.mustRun(t)
+		if m := re.FindStringSubmatch(srv.out.String()); m != nil {
+			base = m[1]
+			return true
+		}
+		return false
+	})
+	if !strings.HasPrefix(base, "http://127.0.0.1:") || strings.HasSuffix(base, ":0") {
+		t.Fatalf("banner names %s, want the bound loopback port", base)
+	}
+	resp, err := http.Get(base + "/healthz") // no retry: the port is open when the banner shows
+	if err != nil {
+		t.Fatalf("the banner's address is not open yet: %v", err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz at the banner's address answered %d", resp.StatusCode)
 	}
 }
