@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -64,7 +65,7 @@ func RunAsLeader(ctx context.Context, pool *pgxpool.Pool, name string, retry tim
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err != nil && !errors.Is(err, errNotLeader) {
+		if err != nil && !errors.Is(err, errNotLeader) && !errors.Is(err, errLostLead) {
 			return err
 		}
 		select {
@@ -75,7 +76,13 @@ func RunAsLeader(ctx context.Context, pool *pgxpool.Pool, name string, retry tim
 	}
 }
 
-var errNotLeader = errors.New("not the leader")
+var (
+	errNotLeader = errors.New("not the leader")
+	// errLostLead: the lock's connection stopped answering (the database restarted, or the
+	// network between them broke), so another process may lead now; the lead is tried for
+	// again rather than given up for good.
+	errLostLead = errors.New("lost the leader lock's connection")
+)
 
 func leadOnce(ctx context.Context, pool *pgxpool.Pool, key int64, fn func(ctx context.Context) error) error {
 	conn, err := pool.Acquire(ctx)
@@ -88,6 +95,7 @@ func leadOnce(ctx context.Context, pool *pgxpool.Pool, key int64, fn func(ctx co
 		return errNotLeader
 	}
 	leadCtx, cancel := context.WithCancel(ctx)
+	var lost atomic.Bool
 	pinged := make(chan struct{})
 	go func() { // lose the lock's connection, lose the lead
 		defer close(pinged)
@@ -99,6 +107,7 @@ func leadOnce(ctx context.Context, pool *pgxpool.Pool, key int64, fn func(ctx co
 				return
 			case <-t.C:
 				if err := conn.Ping(leadCtx); err != nil {
+					lost.Store(leadCtx.Err() == nil)
 					cancel()
 					return
 				}
@@ -114,5 +123,9 @@ func leadOnce(ctx context.Context, pool *pgxpool.Pool, key int64, fn func(ctx co
 			conn.Conn().Close(unlockCtx) // closing the session releases the lock
 		}
 	}()
-	return fn(leadCtx)
+	err = fn(leadCtx)
+	if lost.Load() && ctx.Err() == nil {
+		return fmt.Errorf("%w (%v)", errLostLead, err)
+	}
+	return err
 }

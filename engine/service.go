@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -67,6 +68,7 @@ type Service struct {
 
 	ready chan struct{}
 	once  sync.Once
+	live  atomic.Bool
 }
 
 const forwarderCheckpoint = "forwarder"
@@ -77,7 +79,12 @@ func (s *Service) Ready() <-chan struct{} {
 	return s.ready
 }
 
-// Run serves until ctx ends.
+// Live tells whether Run is serving: its handlers subscribed and its leadership loop going.
+func (s *Service) Live() bool { return s.live.Load() }
+
+// Run serves until ctx ends, and then returns nil. Anything else that stops it is returned
+// as an error, never nil: a caller must not mistake an engine that stopped for one that was
+// asked to.
 func (s *Service) Run(ctx context.Context) error {
 	s.Ready()
 	if s.Log == nil {
@@ -89,6 +96,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.Parallel <= 0 {
 		s.Parallel = 4
 	}
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s.dispatch = newDispatcher(ctx, s.Parallel, s.Log)
@@ -112,6 +120,8 @@ func (s *Service) Run(ctx context.Context) error {
 	go func() { errc <- router.Run(ctx) }()
 	select {
 	case <-router.Running():
+		s.live.Store(true)
+		defer s.live.Store(false)
 		close(s.ready)
 	case err := <-errc:
 		return fmt.Errorf("engine router: %w", err)
@@ -122,10 +132,14 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	go func() { errc <- lead(ctx, s.leadUntilDone) }()
 	err = <-errc
+	s.live.Store(false)
 	cancel()
 	_ = router.Close()
-	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
+	if parent.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
 		return nil
+	}
+	if err == nil || errors.Is(err, context.Canceled) {
+		err = fmt.Errorf("engine stopped unexpectedly (%v)", err)
 	}
 	return err
 }

@@ -270,7 +270,11 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Wait()
 	close(errc)
 	err := <-errc // nil when the shutdown was asked for
-	a.log.Info("stopped", "err", err)
+	if err != nil {
+		a.log.Error("stopped", "err", err)
+	} else {
+		a.log.Info("stopped")
+	}
 	return err
 }
 
@@ -398,6 +402,9 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 	a.mu.Unlock()
 	if !running && code == http.StatusOK {
 		status["status"], code = "starting", http.StatusServiceUnavailable
+	}
+	if running && a.service != nil && !a.service.Live() {
+		status["status"], status["engine"], code = "unavailable", "not running", http.StatusServiceUnavailable
 	}
 	writeJSON(w, code, status)
 }
