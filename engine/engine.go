@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -67,7 +68,7 @@ func (e *Engine) ProposeAction(ctx context.Context, cmd bus.ProposeAction, meta 
 		if err := domain.ValidateConstitutionAction(c, a); err != nil {
 			return err
 		}
-		if err := compilePolicyOf(a); err != nil {
+		if err := e.compilePolicyOf(ctx, a); err != nil {
 			return err
 		}
 	}
@@ -92,10 +93,25 @@ func (e *Engine) ProposeAction(ctx context.Context, cmd bus.ProposeAction, meta 
 	})
 }
 
+// PolicyCompiler is an evaluator that can also check policy code without running it
+// (policysandbox.Evaluator is one). Translating and compiling hostile source can take
+// unbounded time and memory, so the engine never compiles proposed code in its own process:
+// it asks the evaluator its loop evaluates with, behind the same limits. problems holds the
+// code's faults (a block's syntax error, or a limit the compilation hit); err says that the
+// code could not be checked at all.
+type PolicyCompiler interface {
+	Compile(ctx context.Context, code policy.Code) (problems []*policy.EvalError, err error)
+}
+
+// ErrNoPolicyCompiler: the engine's evaluator cannot check policy code, so proposals to add
+// or change a policy are refused.
+var ErrNoPolicyCompiler = errors.New("engine: the policy evaluator cannot check policy code")
+
 // compilePolicyOf refuses a proposal to add or change a policy whose code does not compile
-// (a Starlark syntax error, an expr condition that does not type-check), with the block and
-// position, before anyone votes on it.
-func compilePolicyOf(a domain.Action) error {
+// (a Starlark syntax error, an expr condition that does not type-check, source that costs
+// more than the sandbox allows to compile), with the block and position, before anyone votes
+// on it.
+func (e *Engine) compilePolicyOf(ctx context.Context, a domain.Action) error {
 	payload, err := domain.DecodeConstitutionPayload(a)
 	if err != nil {
 		return err
@@ -109,13 +125,32 @@ func compilePolicyOf(a domain.Action) error {
 	default:
 		return nil
 	}
-	if err := policy.Compile(policy.Code{
+	var compiler PolicyCompiler
+	if e.loop != nil {
+		compiler, _ = e.loop.Evaluator().(PolicyCompiler)
+	}
+	if compiler == nil {
+		return ErrNoPolicyCompiler
+	}
+	problems, err := compiler.Compile(ctx, policy.Code{
 		Filter: code.Filter, Initialize: code.Initialize, Check: code.Check, Notify: code.Notify,
 		Success: code.Success, Fail: code.Fail, FilterLang: code.FilterLang, CheckLang: code.CheckLang,
-	}); err != nil {
-		return domain.Invalid("policy code: %v", err)
+	})
+	if err != nil {
+		return fmt.Errorf("check policy code: %w", err)
 	}
-	return nil
+	if len(problems) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(problems))
+	for i, p := range problems {
+		if p.Block == "" { // a sandbox limit: it concerns the code as a whole
+			msgs[i] = p.Type + ": " + p.Detail
+		} else {
+			msgs[i] = p.Error()
+		}
+	}
+	return domain.Invalid("policy code: %s", strings.Join(msgs, "\n"))
 }
 
 // HandleActionProposed evaluates a recorded action: permission gate, governing policy,
