@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -26,6 +27,13 @@ initialize, check, notify, success, fail, action_types, variables), check that e
 compiles, and add the policies to the community. Nothing is added when any file is invalid.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			// Policy files may come from anywhere: their code is compiled in the sandbox.
+			ev, closeEv, err := newEvaluator(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			defer closeEv()
 			var specs []domain.PolicySpec
 			for _, path := range args {
 				data, err := os.ReadFile(path)
@@ -36,12 +44,15 @@ compiles, and add the policies to the community. Nothing is added when any file 
 				if err != nil {
 					return fmt.Errorf("%s: %w", path, err)
 				}
-				if err := policy.Compile(codeOf(spec.Code)); err != nil {
+				problems, err := ev.Compile(ctx, codeOf(spec.Code))
+				if err != nil {
 					return fmt.Errorf("%s: %w", path, err)
+				}
+				if len(problems) > 0 {
+					return fmt.Errorf("%s: %w", path, compileProblems(problems))
 				}
 				specs = append(specs, spec)
 			}
-			ctx := cmd.Context()
 			store, closeFn, err := openStore(ctx, cfg)
 			if err != nil {
 				return err
@@ -124,6 +135,20 @@ compiles, and add the policies to the community. Nothing is added when any file 
 	exp.Flags().StringVar(&policyID, "policy", "", "one policy id (default: every active policy, as a JSON list)")
 	_ = exp.MarkFlagRequired("community")
 	parent.AddCommand(imp, exp)
+}
+
+// compileProblems is one error of a policy's compile problems, each with its block and line;
+// a sandbox limit concerns the code as a whole.
+func compileProblems(problems []*policy.EvalError) error {
+	errs := make([]error, len(problems))
+	for i, p := range problems {
+		if p.Block == "" {
+			errs[i] = fmt.Errorf("%s: %s", p.Type, p.Detail)
+		} else {
+			errs[i] = p
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func codeOf(c domain.PolicyCode) policy.Code {
