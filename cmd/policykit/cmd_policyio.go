@@ -160,7 +160,7 @@ func codeOf(c domain.PolicyCode) policy.Code {
 
 // newPolicyCommandWithIO is the policy command with its import and export subcommands.
 func newPolicyCommandWithIO(cfg *Config) *cobra.Command {
-	cmd := newPolicyCommand()
+	cmd := newPolicyCommand(cfg)
 	addPolicyIOCommands(cmd, cfg)
 	return cmd
 }
