@@ -3,13 +3,16 @@ package policytest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/domain/evaluation"
+	"github.com/policykit-go/policykit/domain/policy"
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore/memory"
 	"github.com/policykit-go/policykit/policytest"
@@ -137,4 +140,51 @@ cases:
 
 func indentLines(s, prefix string) string {
 	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
+}
+
+// cancelling is an evaluator that ends the run's context while its first block is running in
+// the sandbox, as an interrupt would.
+type cancelling struct {
+	evaluation.Evaluator
+	cancel context.CancelFunc
+	once   sync.Once
+}
+
+func (c *cancelling) Evaluate(ctx context.Context, in policy.Input) policy.Output {
+	if in.Block == policy.BlockCheck {
+		c.once.Do(func() { go c.cancel() })
+	}
+	return c.Evaluator.Evaluate(ctx, in)
+}
+
+// An interrupt stops a run at once, even inside a block that would run for minutes: the
+// sandbox gives up the call when the context ends, and no later step or case runs.
+func TestInterruptStopsTheRun(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(header[:strings.Index(header, "policies:")])
+	b.WriteString(`policies:
+  - id: long-sum
+    inline:
+      kind: platform
+      name: Long sum
+      action_types: [slackpostmessage]
+      check: return PASSED if sum(range(100000000000)) > 0 else FAILED
+cases:
+`)
+	const cases = 20
+	for i := range cases {
+		fmt.Fprintf(&b, "  - name: sum %d\n    steps:\n      - action: {type: slackpostmessage, initiator: alice, fields: {channel: C1, text: sum}}\n      - expect: {status: PASSED}\n", i)
+	}
+	path := mustWrite(t, t.TempDir(), "sum.yaml", b.String())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out strings.Builder
+	ok, err := policytest.Run(ctx, []string{path}, &out, policytest.Options{Evaluator: &cancelling{Evaluator: evaluator, cancel: cancel}})
+	if ok || !errors.Is(err, context.Canceled) {
+		t.Fatalf("ok %v, err %v; want the run interrupted\n%s", ok, err, out.String())
+	}
+	if n := strings.Count(out.String(), "--- FAIL"); n != 1 || !strings.Contains(out.String(), "context canceled") {
+		t.Fatalf("%d cases reported, want only the interrupted one:\n%s", n, out.String())
+	}
+	t.Logf("\n%s", out.String())
 }
