@@ -133,13 +133,12 @@ func TestProposingCodeHostileToCompileIsRefusedInTheSandbox(t *testing.T) {
 	}
 }
 
-// An engine whose evaluator cannot check policy code (an in-process runtime) refuses
-// proposals to add a policy rather than compile their code in its own process; other
-// proposals are recorded as before.
-func TestProposingAPolicyWithoutASandboxIsRefused(t *testing.T) {
+// An engine without an evaluator refuses proposals to add a policy rather than compile
+// their code in its own process; other proposals are recorded as before.
+func TestProposingAPolicyWithoutAnEvaluatorIsRefused(t *testing.T) {
 	ctx := context.Background()
 	store := memory.New()
-	e := mustEngine(t, store)
+	e := engine.New(store, nil, nil, func() time.Time { return t0 })
 	mustSlackCommunity(t, store, 2, "return PASSED")
 	a, err := domain.NewConstitutionAction("add", "c1", "u1", domain.AddPolicy{Kind: domain.KindPlatform, Name: "fine", PolicyCode: domain.PolicyCode{Check: "return PASSED"}}, t0)
 	if err != nil {

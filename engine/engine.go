@@ -95,17 +95,44 @@ func (e *Engine) ProposeAction(ctx context.Context, cmd bus.ProposeAction, meta 
 
 // PolicyCompiler is an evaluator that can also check policy code without running it
 // (policysandbox.Evaluator is one). Translating and compiling hostile source can take
-// unbounded time and memory, so the engine never compiles proposed code in its own process:
-// it asks the evaluator its loop evaluates with, behind the same limits. problems holds the
-// code's faults (a block's syntax error, or a limit the compilation hit); err says that the
-// code could not be checked at all.
+// unbounded time and memory, so the engine compiles proposed code where its loop evaluates
+// policy code: an engine on the sandbox never compiles it in its own process. problems holds
+// the code's faults (a block's syntax error, or a limit the compilation hit); err says that
+// the code could not be checked at all.
 type PolicyCompiler interface {
 	Compile(ctx context.Context, code policy.Code) (problems []*policy.EvalError, err error)
 }
 
-// ErrNoPolicyCompiler: the engine's evaluator cannot check policy code, so proposals to add
-// or change a policy are refused.
+// ErrNoPolicyCompiler: the engine has no evaluator that can check policy code, so proposals
+// to add or change a policy are refused.
 var ErrNoPolicyCompiler = errors.New("engine: the policy evaluator cannot check policy code")
+
+// compilerOf is what checks policy code for the evaluator ev: ev itself when it can (the
+// sandbox), or, for an in-process runtime, that runtime: whoever evaluates policy code in
+// this process (tests, tools) exposes the process to it already.
+func compilerOf(ev evaluation.Evaluator) PolicyCompiler {
+	switch ev := ev.(type) {
+	case PolicyCompiler:
+		return ev
+	case *policy.Runtime:
+		return inProcessCompiler{ev}
+	}
+	return nil
+}
+
+type inProcessCompiler struct{ rt *policy.Runtime }
+
+func (c inProcessCompiler) Compile(_ context.Context, code policy.Code) ([]*policy.EvalError, error) {
+	var problems []*policy.EvalError
+	for _, err := range c.rt.Validate(code) {
+		var ee *policy.EvalError
+		if !errors.As(err, &ee) {
+			ee = &policy.EvalError{Type: "SyntaxError", Detail: err.Error()}
+		}
+		problems = append(problems, ee)
+	}
+	return problems, nil
+}
 
 // compilePolicyOf refuses a proposal to add or change a policy whose code does not compile
 // (a Starlark syntax error, an expr condition that does not type-check, source that costs
@@ -127,7 +154,7 @@ func (e *Engine) compilePolicyOf(ctx context.Context, a domain.Action) error {
 	}
 	var compiler PolicyCompiler
 	if e.loop != nil {
-		compiler, _ = e.loop.Evaluator().(PolicyCompiler)
+		compiler = compilerOf(e.loop.Evaluator())
 	}
 	if compiler == nil {
 		return ErrNoPolicyCompiler
