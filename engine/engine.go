@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -67,7 +68,7 @@ func (e *Engine) ProposeAction(ctx context.Context, cmd bus.ProposeAction, meta 
 		if err := domain.ValidateConstitutionAction(c, a); err != nil {
 			return err
 		}
-		if err := compilePolicyOf(a); err != nil {
+		if err := e.compilePolicyOf(ctx, a); err != nil {
 			return err
 		}
 	}
@@ -92,10 +93,52 @@ func (e *Engine) ProposeAction(ctx context.Context, cmd bus.ProposeAction, meta 
 	})
 }
 
+// PolicyCompiler is an evaluator that can also check policy code without running it
+// (policysandbox.Evaluator is one). Translating and compiling hostile source can take
+// unbounded time and memory, so the engine compiles proposed code where its loop evaluates
+// policy code: an engine on the sandbox never compiles it in its own process. problems holds
+// the code's faults (a block's syntax error, or a limit the compilation hit); err says that
+// the code could not be checked at all.
+type PolicyCompiler interface {
+	Compile(ctx context.Context, code policy.Code) (problems []*policy.EvalError, err error)
+}
+
+// ErrNoPolicyCompiler: the engine has no evaluator that can check policy code, so proposals
+// to add or change a policy are refused.
+var ErrNoPolicyCompiler = errors.New("engine: the policy evaluator cannot check policy code")
+
+// compilerOf is what checks policy code for the evaluator ev: ev itself when it can (the
+// sandbox), or, for an in-process runtime, that runtime: whoever evaluates policy code in
+// this process (tests, tools) exposes the process to it already.
+func compilerOf(ev evaluation.Evaluator) PolicyCompiler {
+	switch ev := ev.(type) {
+	case PolicyCompiler:
+		return ev
+	case *policy.Runtime:
+		return inProcessCompiler{ev}
+	}
+	return nil
+}
+
+type inProcessCompiler struct{ rt *policy.Runtime }
+
+func (c inProcessCompiler) Compile(_ context.Context, code policy.Code) ([]*policy.EvalError, error) {
+	var problems []*policy.EvalError
+	for _, err := range c.rt.Validate(code) {
+		var ee *policy.EvalError
+		if !errors.As(err, &ee) {
+			ee = &policy.EvalError{Type: "SyntaxError", Detail: err.Error()}
+		}
+		problems = append(problems, ee)
+	}
+	return problems, nil
+}
+
 // compilePolicyOf refuses a proposal to add or change a policy whose code does not compile
-// (a Starlark syntax error, an expr condition that does not type-check), with the block and
-// position, before anyone votes on it.
-func compilePolicyOf(a domain.Action) error {
+// (a Starlark syntax error, an expr condition that does not type-check, source that costs
+// more than the sandbox allows to compile), with the block and position, before anyone votes
+// on it.
+func (e *Engine) compilePolicyOf(ctx context.Context, a domain.Action) error {
 	payload, err := domain.DecodeConstitutionPayload(a)
 	if err != nil {
 		return err
@@ -109,13 +152,32 @@ func compilePolicyOf(a domain.Action) error {
 	default:
 		return nil
 	}
-	if err := policy.Compile(policy.Code{
+	var compiler PolicyCompiler
+	if e.loop != nil {
+		compiler = compilerOf(e.loop.Evaluator())
+	}
+	if compiler == nil {
+		return ErrNoPolicyCompiler
+	}
+	problems, err := compiler.Compile(ctx, policy.Code{
 		Filter: code.Filter, Initialize: code.Initialize, Check: code.Check, Notify: code.Notify,
 		Success: code.Success, Fail: code.Fail, FilterLang: code.FilterLang, CheckLang: code.CheckLang,
-	}); err != nil {
-		return domain.Invalid("policy code: %v", err)
+	})
+	if err != nil {
+		return fmt.Errorf("check policy code: %w", err)
 	}
-	return nil
+	if len(problems) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(problems))
+	for i, p := range problems {
+		if p.Block == "" { // a sandbox limit: it concerns the code as a whole
+			msgs[i] = p.Type + ": " + p.Detail
+		} else {
+			msgs[i] = p.Error()
+		}
+	}
+	return domain.Invalid("policy code: %s", strings.Join(msgs, "\n"))
 }
 
 // HandleActionProposed evaluates a recorded action: permission gate, governing policy,

@@ -193,7 +193,7 @@ func TestTwoEnginesDecideEachProposalOnce(t *testing.T) {
 func TestProposingABrokenPolicyIsRefused(t *testing.T) {
 	ctx := context.Background()
 	store := memory.New()
-	e := mustEngine(t, store)
+	e, _ := mustSandboxEngine(t, store, 1)
 	mustSlackCommunity(t, store, 2, "return PASSED")
 	for name, code := range map[string]domain.PolicyCode{
 		"starlark": {Check: "if True\n  return PASSED"},

@@ -1,8 +1,9 @@
-// Package policysandbox evaluates policy blocks in sandbox worker processes, so that hostile
-// or runaway policy code (a huge allocation inside one interpreter step, an endless loop) can
-// only take down a worker, never the engine. The worker side runs the ordinary in-process
-// runtime of package policy; the two sides exchange JSON-encoded policy.Input and
-// policy.Output frames over the sandbox pool's pipes.
+// Package policysandbox evaluates and compiles policy code in sandbox worker processes, so
+// that hostile or runaway policy code (a huge allocation inside one interpreter step, an
+// endless loop, source whose translation or compilation alone is quadratic) can only take
+// down a worker, never the engine. The worker side runs the ordinary in-process runtime of
+// package policy; the two sides exchange a request kind byte and JSON-encoded policy.Input
+// and policy.Output (or policy.Code and its compile errors) over the sandbox pool's pipes.
 //
 // A binary that uses an Evaluator must start with
 //
@@ -72,7 +73,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, in policy.Input) policy.Output
 	if in.CodeHash == "" {
 		in.CodeHash = policy.Hash(in.Code)
 	}
-	req, err := json.Marshal(in)
+	req, err := encode(kindEvaluate, in)
 	if err != nil {
 		return failed(in.Block, "InputError", fmt.Sprintf("cannot encode the evaluation input: %v", err))
 	}
@@ -85,6 +86,52 @@ func (e *Evaluator) Evaluate(ctx context.Context, in policy.Input) policy.Output
 		return failed(in.Block, "SandboxError", fmt.Sprintf("unreadable worker response: %v", err))
 	}
 	return out
+}
+
+// Compile translates and compiles every block of code (Starlark and expr alike) in a worker,
+// under the same time and memory limits as an evaluation: translating and compiling hostile
+// source can itself take unbounded time and memory. problems is empty when every block
+// compiles; otherwise it holds the error of each block that does not, with its block and
+// line. Compiling that hits a sandbox limit (the deadline, the memory ceiling, the request
+// size) or kills its worker is one problem of its own (TimeoutError, MemoryError,
+// CodeTooLarge, SandboxError) that names no block. err is set only when the code could not
+// be checked for reasons that say nothing about it (ctx ended, the pool closed).
+func (e *Evaluator) Compile(ctx context.Context, code policy.Code) (problems []*policy.EvalError, err error) {
+	req, err := encode(kindCompile, code)
+	if err != nil {
+		return nil, fmt.Errorf("policy sandbox: encode policy code: %w", err)
+	}
+	resp, err := e.pool.Call(ctx, req)
+	if err != nil {
+		if ctx.Err() != nil || errors.Is(err, sandbox.ErrClosed) {
+			return nil, fmt.Errorf("policy sandbox: compile: %w", err)
+		}
+		return []*policy.EvalError{{Type: errorType(err), Detail: describeCompile(err, e.deadline)}}, nil
+	}
+	var res compileResult
+	if err := json.Unmarshal(resp, &res); err != nil {
+		return nil, fmt.Errorf("policy sandbox: unreadable compile response: %w", err)
+	}
+	return res.Errors, nil
+}
+
+// Request kinds: the first byte of a request.
+const (
+	kindEvaluate byte = 'e' // JSON policy.Input; response: JSON policy.Output
+	kindCompile  byte = 'c' // JSON policy.Code; response: JSON compileResult
+)
+
+// compileResult is a worker's answer to a compile request.
+type compileResult struct {
+	Errors []*policy.EvalError `json:"errors,omitempty"`
+}
+
+func encode(kind byte, v any) ([]byte, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte{kind}, body...), nil
 }
 
 func errorType(err error) string {
@@ -113,6 +160,18 @@ func describe(err error, deadline time.Duration) string {
 	return err.Error()
 }
 
+func describeCompile(err error, deadline time.Duration) string {
+	switch {
+	case errors.Is(err, sandbox.ErrDeadline):
+		return fmt.Sprintf("compiling the policy took longer than %s and was stopped", deadline)
+	case errors.Is(err, sandbox.ErrMemory):
+		return "compiling the policy used more memory than allowed and was stopped"
+	case errors.Is(err, sandbox.ErrRequestTooLarge):
+		return "the policy code is too large to compile"
+	}
+	return err.Error()
+}
+
 func failed(b policy.Block, typ, detail string) policy.Output {
 	return policy.Output{Err: &policy.EvalError{Type: typ, Block: b, Detail: detail}}
 }
@@ -127,12 +186,19 @@ func ServeWorker() {
 	sandbox.Serve(Handler(rt))
 }
 
-// Handler adapts a runtime to the sandbox worker protocol.
+// Handler adapts a runtime to the sandbox worker protocol. Both kinds of request go through
+// the runtime's cache of compiled blocks, so a policy validated when it was proposed is
+// already compiled when this worker first evaluates it.
 func Handler(rt *policy.Runtime) sandbox.Handler {
 	return func(ctx context.Context, req []byte) []byte {
+		if len(req) > 0 && req[0] == kindCompile {
+			return compile(rt, req[1:])
+		}
 		var in policy.Input
 		var out policy.Output
-		if err := json.Unmarshal(req, &in); err != nil {
+		if len(req) == 0 || req[0] != kindEvaluate {
+			out = failed("", "InputError", "unknown request kind")
+		} else if err := json.Unmarshal(req[1:], &in); err != nil {
 			out = failed(in.Block, "InputError", fmt.Sprintf("unreadable evaluation input: %v", err))
 		} else {
 			out = rt.Evaluate(ctx, in)
@@ -143,4 +209,22 @@ func Handler(rt *policy.Runtime) sandbox.Handler {
 		}
 		return resp
 	}
+}
+
+func compile(rt *policy.Runtime, req []byte) []byte {
+	var code policy.Code
+	var res compileResult
+	if err := json.Unmarshal(req, &code); err != nil {
+		res.Errors = []*policy.EvalError{{Type: "InputError", Detail: fmt.Sprintf("unreadable policy code: %v", err)}}
+	} else {
+		for _, err := range rt.Validate(code) {
+			var ee *policy.EvalError
+			if !errors.As(err, &ee) {
+				ee = &policy.EvalError{Type: "SyntaxError", Detail: err.Error()}
+			}
+			res.Errors = append(res.Errors, ee)
+		}
+	}
+	resp, _ := json.Marshal(res) // strings and ints only
+	return resp
 }

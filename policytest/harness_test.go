@@ -78,7 +78,7 @@ func TestPassingScenarioReportsOK(t *testing.T) {
       - action: {<<: *ham, id: again, fields: {channel: C2, text: more spam}}
       - expect: {action: again, status: FAILED, effects: [{method: slack.revert}, {method: slack.post_message, args: {channel: C2}}]}
 `)
-	ok, out := mustRun(t, []string{path}, policytest.Options{})
+	ok, out := mustRun(t, []string{path}, sandboxed(policytest.Options{}))
 	if !ok {
 		t.Fatalf("want ok, got:\n%s", out)
 	}
@@ -89,7 +89,7 @@ func TestPassingScenarioReportsOK(t *testing.T) {
 		t.Errorf("quiet run printed RUN lines:\n%s", out)
 	}
 
-	ok, out = mustRun(t, []string{path}, policytest.Options{Verbose: true})
+	ok, out = mustRun(t, []string{path}, sandboxed(policytest.Options{Verbose: true}))
 	for _, want := range []string{
 		"=== RUN   spam-filter/spam_is_refused\n",
 		"--- PASS: spam-filter/spam_is_refused (",
@@ -103,7 +103,7 @@ func TestPassingScenarioReportsOK(t *testing.T) {
 		}
 	}
 
-	ok, out = mustRun(t, []string{path}, policytest.Options{Verbose: true, Run: "ham"})
+	ok, out = mustRun(t, []string{path}, sandboxed(policytest.Options{Verbose: true, Run: "ham"}))
 	if !ok || strings.Contains(out, "spam_is_refused") || !strings.Contains(out, "--- PASS: spam-filter/ham_passes") {
 		t.Errorf("-run ham: ok=%v\n%s", ok, out)
 	}
@@ -121,7 +121,7 @@ func TestFailingExpectationIsReportedWithItsLine(t *testing.T) {
 	path := mustWrite(t, t.TempDir(), "broken.yaml", content)
 	line := 1 + strings.Count(content[:strings.Index(content, "  - expect:")], "\n") + 1 // the expect's mapping
 
-	ok, out := mustRun(t, []string{path}, policytest.Options{})
+	ok, out := mustRun(t, []string{path}, sandboxed(policytest.Options{}))
 	if ok {
 		t.Fatalf("want a failure, got ok:\n%s", out)
 	}
@@ -165,7 +165,7 @@ func TestStepErrors(t *testing.T) {
       - action: {id: a2, type: slackpostmessage, initiator: alice, fields: {channel: C1, text: more ham}}
         want_error: forbidden
 `)
-	ok, out := mustRun(t, []string{path}, policytest.Options{})
+	ok, out := mustRun(t, []string{path}, sandboxed(policytest.Options{}))
 	if ok {
 		t.Fatalf("want a failure:\n%s", out)
 	}
@@ -239,7 +239,7 @@ func TestMalformedScenarios(t *testing.T) {
 				}
 			}
 			var out bytes.Buffer
-			ok, err := policytest.Run(context.Background(), []string{path}, &out, policytest.Options{})
+			ok, err := policytest.Run(context.Background(), []string{path}, &out, sandboxed(policytest.Options{}))
 			if ok || !errors.Is(err, policytest.ErrMalformed) {
 				t.Fatalf("Run: ok=%v err=%v, want a malformed-scenario error", ok, err)
 			}
@@ -255,14 +255,14 @@ func TestMalformedFileStopsTheWholeRun(t *testing.T) {
 	good := mustWrite(t, dir, "a_good.yaml", header+"steps:\n  - action: {type: slackpostmessage, initiator: alice, fields: {text: hi}}\n")
 	mustWrite(t, dir, "b_bad.yaml", header+"steps: 3\n")
 	var out bytes.Buffer
-	ok, err := policytest.Run(context.Background(), []string{dir}, &out, policytest.Options{})
+	ok, err := policytest.Run(context.Background(), []string{dir}, &out, sandboxed(policytest.Options{}))
 	if ok || !errors.Is(err, policytest.ErrMalformed) {
 		t.Fatalf("ok=%v err=%v", ok, err)
 	}
 	if strings.Contains(out.String(), "ok  \t"+good) {
 		t.Errorf("a scenario ran although another one is malformed:\n%s", out.String())
 	}
-	if _, err := policytest.Run(context.Background(), []string{filepath.Join(dir, "missing")}, &out, policytest.Options{}); err == nil {
+	if _, err := policytest.Run(context.Background(), []string{filepath.Join(dir, "missing")}, &out, sandboxed(policytest.Options{})); err == nil {
 		t.Error("a missing path is not an error")
 	}
 }
@@ -297,7 +297,7 @@ steps:
 		t.Fatal(err)
 	}
 	start := time.Now()
-	res, err := f.Run(context.Background(), policytest.Options{}, nil)
+	res, err := f.Run(context.Background(), sandboxed(policytest.Options{}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

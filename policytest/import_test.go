@@ -76,11 +76,11 @@ func TestSeedPoliciesImportAndDecideLikeTheScenarios(t *testing.T) {
 		t.Run(f.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			inline, err := f.Run(ctx, policytest.Options{}, nil)
+			inline, err := f.Run(ctx, sandboxed(policytest.Options{}), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			imported, err := f.Run(ctx, policytest.Options{SeedDir: seedDir}, nil)
+			imported, err := f.Run(ctx, sandboxed(policytest.Options{SeedDir: seedDir}), nil)
 			if err != nil {
 				t.Fatal(err)
 			}

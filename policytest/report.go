@@ -26,9 +26,16 @@ type Options struct {
 	// SeedDir, when set, runs every policy that names a `seed_file` with the policy imported
 	// from that file in SeedDir instead of its inline code.
 	SeedDir string
-	// Evaluator evaluates policy blocks; nil is the in-process policy runtime.
+	// Evaluator evaluates policy blocks; required to run cases. `policykit policy test` passes
+	// a policysandbox.Evaluator started with the server's sandbox settings, so that a block
+	// meets the same memory ceiling, deadline and size limits as under `policykit serve` and
+	// decides the same way. An in-process evaluator has no memory ceiling and cannot stop a
+	// block inside one interpreter step.
 	Evaluator evaluation.Evaluator
 }
+
+// ErrNoEvaluator: Options.Evaluator is nil.
+var ErrNoEvaluator = errors.New("policytest: no evaluator to run policy blocks with")
 
 // Result is the outcome of one case.
 type Result struct {
@@ -49,7 +56,8 @@ type Result struct {
 
 // Run runs the cases of the file that match opts.Run, each from a fresh community. With
 // opts.Verbose, w receives the === RUN lines and events as they happen (w may be nil
-// otherwise).
+// otherwise). When ctx ends Run stops at the next step, and returns the results so far (the
+// interrupted case failed) with ctx.Err().
 func (f *File) Run(ctx context.Context, opts Options, w io.Writer) ([]Result, error) {
 	var filter *regexp.Regexp
 	if opts.Run != "" {
@@ -57,6 +65,9 @@ func (f *File) Run(ctx context.Context, opts Options, w io.Writer) ([]Result, er
 		if filter, err = regexp.Compile(opts.Run); err != nil {
 			return nil, fmt.Errorf("-run: %w", err)
 		}
+	}
+	if opts.Evaluator == nil {
+		return nil, ErrNoEvaluator
 	}
 	var out []Result
 	for _, c := range f.Cases {
@@ -71,7 +82,7 @@ func (f *File) Run(ctx context.Context, opts Options, w io.Writer) ([]Result, er
 		}
 		out = append(out, f.runCase(ctx, c, opts, w))
 	}
-	return out, nil
+	return out, ctx.Err() // an interrupted last case failed for it
 }
 
 func (f *File) runCase(ctx context.Context, c *Case, opts Options, out io.Writer) Result {
@@ -112,6 +123,10 @@ func (f *File) runCase(ctx context.Context, c *Case, opts Options, out io.Writer
 	}
 	for i := range c.Steps {
 		st := &c.Steps[i]
+		if err := ctx.Err(); err != nil { // interrupted: the rest of the case cannot run
+			fail(st.Line, fmt.Sprintf("%s step not run: %v", st.Kind, err), 10)
+			break
+		}
 		err := w.run(st)
 		var ee *expectError
 		switch {
@@ -241,10 +256,10 @@ func Run(ctx context.Context, paths []string, w io.Writer, opts Options) (ok boo
 		start := time.Now()
 		var buf bytes.Buffer
 		results, err := f.Run(ctx, opts, w)
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			return false, err
 		}
-		fileOK := true
+		fileOK := err == nil
 		for _, r := range results {
 			switch {
 			case !r.Passed:
@@ -261,6 +276,9 @@ func Run(ctx context.Context, paths []string, w io.Writer, opts Options) (ok boo
 		w.Write(buf.Bytes())
 		elapsed := time.Since(start).Seconds()
 		switch {
+		case err != nil: // interrupted
+			fmt.Fprintf(w, "FAIL\nFAIL\t%s\t%.3fs [%v]\n", f.Path, elapsed, err)
+			return false, err
 		case !fileOK:
 			ok = false
 			fmt.Fprintf(w, "FAIL\nFAIL\t%s\t%.3fs\n", f.Path, elapsed)

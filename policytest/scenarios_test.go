@@ -28,7 +28,7 @@ func TestScenarios(t *testing.T) {
 		}
 		t.Run(strings.TrimSuffix(filepath.Base(path), ".yaml"), func(t *testing.T) {
 			t.Parallel()
-			results, err := f.Run(context.Background(), policytest.Options{}, nil)
+			results, err := f.Run(context.Background(), sandboxed(policytest.Options{}), nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,14 +10,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/domain/evaluation"
-	"github.com/policykit-go/policykit/domain/policy"
 	"github.com/policykit-go/policykit/eventstore"
 	"github.com/policykit-go/policykit/eventstore/memory"
 )
@@ -69,27 +67,12 @@ type setupError struct {
 
 func (e *setupError) Error() string { return e.msg }
 
-var (
-	runtimeOnce sync.Once
-	runtimeVal  *policy.Runtime
-	runtimeErr  error
-)
-
-// defaultEvaluator is the in-process policy runtime, shared so that compiled blocks are
-// reused across cases.
-func defaultEvaluator() (evaluation.Evaluator, error) {
-	runtimeOnce.Do(func() { runtimeVal, runtimeErr = policy.New(policy.Options{}) })
-	return runtimeVal, runtimeErr
-}
-
-// newWorld sets up the community of f for case c (nil: only to validate the set-up).
+// newWorld sets up the community of f for case c (nil: only to validate the set-up, which
+// evaluates nothing and needs no evaluator).
 func newWorld(f *File, c *Case, opts Options, verbose io.Writer) (*world, error) {
 	ev := opts.Evaluator
-	if ev == nil {
-		var err error
-		if ev, err = defaultEvaluator(); err != nil {
-			return nil, err
-		}
+	if ev == nil && c != nil {
+		return nil, ErrNoEvaluator
 	}
 	interval := f.RecheckInterval
 	if c != nil && c.RecheckInterval > 0 {

@@ -10,16 +10,16 @@ import (
 )
 
 // newPolicyCommand groups the commands that work on policies without a server.
-func newPolicyCommand() *cobra.Command {
+func newPolicyCommand(cfg *Config) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "policy",
 		Short: "Test policies against scenarios; import and export them as PolicyKit JSON",
 	}
-	cmd.AddCommand(newPolicyTestCommand())
+	cmd.AddCommand(newPolicyTestCommand(cfg))
 	return cmd
 }
 
-func newPolicyTestCommand() *cobra.Command {
+func newPolicyTestCommand(cfg *Config) *cobra.Command {
 	var opts policytest.Options
 	cmd := &cobra.Command{
 		Use:   "test PATH...",
@@ -28,6 +28,11 @@ func newPolicyTestCommand() *cobra.Command {
 actions, votes, platform answers and the passing of time through the same evaluation loop
 the engine uses, on a virtual clock and an in-memory event store, and checks expectations
 (statuses, requested effects and their arguments, log lines, proposal data) along the way.
+
+Policy blocks run in worker processes behind the same sandbox as under serve, with the
+same memory ceiling, time limit per block and size limits on a block's input and output:
+a block that exceeds one fails here as it would on the server. An interrupt (ctrl-C,
+SIGTERM) stops the run at once.
 
 PATH is a scenario file or a directory, searched recursively for *.yaml and *.yml. The
 report reads like go test's; the exit status is 0 when every case passed, 1 when one failed,
@@ -38,6 +43,12 @@ The format is documented in docs/policy-tests.md.`,
   policykit policy test -v --run 'renaming-slack-channels/no' testdata/scenarios/5.01_vote_on_renaming_slack_channels.yaml`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, paths []string) error {
+			ev, closeEv, err := newEvaluator(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer closeEv()
+			opts.Evaluator = ev
 			ok, err := policytest.Run(cmd.Context(), paths, cmd.OutOrStdout(), opts)
 			if err != nil {
 				if !errors.Is(err, policytest.ErrMalformed) { // malformed scenarios are already reported

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -28,6 +29,13 @@ and add the policies to the community. Nothing is added when any file is invalid
 malformed file is reported with the line and column of the fault.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			// Policy files may come from anywhere: their code is compiled in the sandbox.
+			ev, closeEv, err := newEvaluator(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			defer closeEv()
 			var specs []domain.PolicySpec
 			var from []string // the file each spec came from, for messages
 			for _, path := range args {
@@ -40,14 +48,17 @@ malformed file is reported with the line and column of the fault.`,
 					return fmt.Errorf("%s: %w", path, err)
 				}
 				for _, spec := range parsed {
-					if err := policy.Compile(codeOf(spec.Code)); err != nil {
+					problems, err := ev.Compile(ctx, codeOf(spec.Code))
+					if err != nil {
 						return fmt.Errorf("%s: policy %q: %w", path, spec.Name, err)
+					}
+					if len(problems) > 0 {
+						return fmt.Errorf("%s: policy %q: %w", path, spec.Name, compileProblems(problems))
 					}
 					specs = append(specs, spec)
 					from = append(from, path)
 				}
 			}
-			ctx := cmd.Context()
 			store, closeFn, err := openStore(ctx, cfg)
 			if err != nil {
 				return err
@@ -132,6 +143,20 @@ malformed file is reported with the line and column of the fault.`,
 	parent.AddCommand(imp, exp)
 }
 
+// compileProblems is one error of a policy's compile problems, each with its block and line;
+// a sandbox limit concerns the code as a whole.
+func compileProblems(problems []*policy.EvalError) error {
+	errs := make([]error, len(problems))
+	for i, p := range problems {
+		if p.Block == "" {
+			errs[i] = fmt.Errorf("%s: %s", p.Type, p.Detail)
+		} else {
+			errs[i] = p
+		}
+	}
+	return errors.Join(errs...)
+}
+
 func codeOf(c domain.PolicyCode) policy.Code {
 	return policy.Code{
 		Filter: c.Filter, Initialize: c.Initialize, Check: c.Check, Notify: c.Notify,
@@ -141,7 +166,7 @@ func codeOf(c domain.PolicyCode) policy.Code {
 
 // newPolicyCommandWithIO is the policy command with its import and export subcommands.
 func newPolicyCommandWithIO(cfg *Config) *cobra.Command {
-	cmd := newPolicyCommand()
+	cmd := newPolicyCommand(cfg)
 	addPolicyIOCommands(cmd, cfg)
 	return cmd
 }

@@ -57,7 +57,13 @@ func newProposeCommand(cfg *Config) *cobra.Command {
 				platform = info.Platform
 			}
 			a := domain.Action{ID: uuid.NewString(), CommunityID: c.ID, Kind: info.Kind, Type: typ, Platform: platform, InitiatorID: user.ID, Fields: f, ProposedAt: time.Now()}
-			e := engine.New(store, nil, nil, nil)
+			// The engine checks proposed policy code in the sandbox, as the server does.
+			ev, closeEv, err := newEvaluator(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			defer closeEv()
+			e := engine.New(store, evaluation.New(ev, cfg.RecheckInterval), nil, nil)
 			if err := e.ProposeAction(ctx, bus.ProposeAction{Action: a}, engine.NewMeta()); err != nil {
 				return err
 			}

@@ -64,6 +64,9 @@ func New(eval Evaluator, interval time.Duration) *Loop {
 	return &Loop{eval: eval, interval: interval}
 }
 
+// Evaluator is the evaluator the loop runs policy blocks with.
+func (l *Loop) Evaluator() Evaluator { return l.eval }
+
 // RecheckInterval is how long after its last check a pending proposal is due again.
 func (l *Loop) RecheckInterval() time.Duration { return l.interval }
 
