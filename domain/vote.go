@@ -158,6 +158,8 @@ func BallotOf(platform string, args map[string]any) Ballot {
 	return Ballot{Kind: VoteBoolean}
 }
 
+// optionsOf reads initiate_vote's options as the platforms post their buttons: strings and
+// numbers, once each; anything else is no option.
 func optionsOf(v any) []string {
 	var out []string
 	add := func(x any) {
@@ -171,8 +173,6 @@ func optionsOf(v any) []string {
 			s = strconv.Itoa(x)
 		case int64:
 			s = strconv.FormatInt(x, 10)
-		case bool:
-			s = strconv.FormatBool(x)
 		}
 		if s != "" && !slices.Contains(out, s) {
 			out = append(out, s)
