@@ -1,9 +1,11 @@
 package domain
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Proposal statuses, as policy code sees them.
@@ -91,9 +93,12 @@ type Proposal struct {
 	// Data is the proposal's data store (proposal.data in policy code).
 	Data map[string]any
 
-	VotePostID        string
-	VoteURL           string
-	VoteClosed        bool
+	VotePostID string
+	VoteURL    string
+	VoteClosed bool
+	// Ballots are what the votes the proposal started (initiate_vote) offer, in the order they
+	// were asked for; none when the proposal never started one.
+	Ballots           []Ballot
 	GovernanceProcess map[string]any
 	// Votes holds each user's current vote, by user id.
 	Votes map[string]Vote
@@ -257,7 +262,15 @@ func (p *Proposal) Apply(e Event) {
 		p.GovernanceProcess = copyMap(e.Process)
 	case ProposalNotified:
 		p.Notified = true
-	case EffectRequested, EffectCompleted, EffectFailed:
+	case EffectRequested:
+		if e.Method == MethodInitiateVote {
+			b := BallotOf(e.Platform, e.Args)
+			if !slices.ContainsFunc(p.Ballots, b.equal) {
+				p.Ballots = append(p.Ballots, b)
+			}
+		}
+		applyEffect(&p.Effects, e)
+	case EffectCompleted, EffectFailed:
 		applyEffect(&p.Effects, e)
 	case AnswerRecorded:
 		if p.Answers == nil {
@@ -460,8 +473,9 @@ type CastVote struct {
 }
 
 // DecideCastVote emits VoteCast. A vote on a decided proposal or a closed vote is a
-// Conflict, a malformed vote Invalid, and the same value as the user's current vote changes
-// nothing.
+// Conflict; a malformed vote, or one that no vote the proposal started offers (Ballots), is
+// Invalid; the same value as the user's current vote changes nothing. A refused vote
+// records nothing: the user's current vote stands.
 func (p *Proposal) DecideCastVote(cmd CastVote, now time.Time) ([]Event, error) {
 	if err := p.mustBePending("vote"); err != nil {
 		return nil, err
@@ -469,8 +483,11 @@ func (p *Proposal) DecideCastVote(cmd CastVote, now time.Time) ([]Event, error) 
 	if p.VoteClosed {
 		return nil, Conflict("proposal %s: the vote is closed", p.ID)
 	}
-	v := cmd.Vote
-	if err := v.Validate(); err != nil {
+	if err := cmd.Vote.Validate(); err != nil {
+		return nil, err
+	}
+	v, err := p.admit(cmd.Vote)
+	if err != nil {
 		return nil, err
 	}
 	if cur, ok := p.Votes[v.UserID]; ok && cur.SameValue(v) {
@@ -478,6 +495,33 @@ func (p *Proposal) DecideCastVote(cmd CastVote, now time.Time) ([]Event, error) 
 	}
 	v.At = now.UTC()
 	return []Event{VoteCast{ProposalHeader: p.header(now), Vote: v}}, nil
+}
+
+// admit returns v as the first of the proposal's ballots that offers it takes it. A proposal
+// that started no vote takes any well-formed vote: its members vote through PolicyKit itself.
+func (p *Proposal) admit(v Vote) (Vote, error) {
+	if len(p.Ballots) == 0 {
+		return v, nil
+	}
+	offers := make([]string, len(p.Ballots))
+	for i, b := range p.Ballots {
+		if w, ok := b.Admit(v); ok {
+			return w, nil
+		}
+		offers[i] = b.String()
+	}
+	return Vote{}, Invalid("proposal %s: %q is not a vote its vote offers (%s)", p.ID, truncate(v.Text(), 40), strings.Join(offers, "; or "))
+}
+
+// truncate shortens s to at most n bytes, on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }
 
 // CloseVote closes the proposal's vote.

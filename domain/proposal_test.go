@@ -2,6 +2,7 @@ package domain_test
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/policykit-go/policykit/domain"
@@ -233,5 +234,123 @@ func TestEffectsAnswersDataAndRechecks(t *testing.T) {
 	mustTypes(t, mustApply(t, p)(p.DecideUpdateGovernanceProcess(domain.UpdateGovernanceProcess{Process: map[string]any{"status": "pending"}}, at(26))))
 	if p.GovernanceProcess["status"] != "pending" || !p.NextCheckAt.Equal(at(80)) || !p.Notified {
 		t.Fatalf("state %+v", p)
+	}
+}
+
+// startVote requests p's initiate_vote on platform with args, as the notify block does.
+func startVote(tb testing.TB, p *domain.Proposal, id, platform string, args map[string]any) {
+	tb.Helper()
+	mustApply(tb, p)(p.DecideRequestEffect(domain.RequestEffect{EffectID: id, Platform: platform, Method: domain.MethodInitiateVote,
+		Args: args, Purpose: domain.PurposeQuery}, at(11)))
+}
+
+// A value the proposal's vote does not offer is Invalid and records nothing: the member's
+// earlier vote stands.
+func TestVotesAreCheckedAgainstTheVote(t *testing.T) {
+	parse := func(value string) domain.Vote {
+		v, err := domain.ParseVote("bob", value)
+		if err != nil {
+			return domain.Vote{UserID: "bob", Kind: domain.VoteChoice, Choice: value} // as a bus message may carry it
+		}
+		return v
+	}
+	choice := func(c string) domain.Vote { return domain.Vote{UserID: "bob", Kind: domain.VoteChoice, Choice: c} }
+	yesNo := map[string]any{"text": "Rename?", "channel": "C1"}
+	consent := map[string]any{"text": "Adopt?", "channel": "C1", "options": []any{"consent", "object", "abstain"}}
+	yesNoAbstain := map[string]any{"text": "Adopt?", "channel": "C1", "options": []any{"Yes", "No", "abstain"}}
+	tests := []struct {
+		name     string
+		platform string
+		args     map[string]any
+		vote     domain.Vote
+		want     domain.Vote // the recorded vote; zero: Invalid
+	}{
+		{"yes on yes/no", domain.PlatformSlack, yesNo, parse("yes"), domain.Vote{UserID: "bob", Kind: domain.VoteBoolean, Boolean: true}},
+		{"NO on yes/no", domain.PlatformSlack, yesNo, parse("NO"), domain.Vote{UserID: "bob", Kind: domain.VoteBoolean}},
+		{"a choice spelled yes on yes/no", domain.PlatformSlack, yesNo, choice("Yes"), domain.Vote{UserID: "bob", Kind: domain.VoteBoolean, Boolean: true}},
+		{"yse on yes/no", domain.PlatformSlack, yesNo, parse("yse"), domain.Vote{}},
+		{"maybe on yes/no", domain.PlatformSlack, yesNo, parse("maybe"), domain.Vote{}},
+		{"a huge number on yes/no", domain.PlatformSlack, yesNo, parse("99999999999999999999"), domain.Vote{}},
+		{"a number on yes/no", domain.PlatformSlack, yesNo, parse("3"), domain.Vote{}},
+		{"a yes/no on discord", domain.PlatformDiscord, yesNo, parse("maybe"), domain.Vote{}},
+		{"an option", domain.PlatformSlack, consent, parse("object"), choice("object")},
+		{"not an option", domain.PlatformSlack, consent, parse("objection"), domain.Vote{}},
+		{"an option in another case", domain.PlatformSlack, consent, parse("Consent"), domain.Vote{}},
+		{"yes where yes is no option", domain.PlatformSlack, consent, parse("yes"), domain.Vote{}},
+		{"yes where Yes is an option", domain.PlatformSlack, yesNoAbstain, parse("yes"), choice("Yes")},
+		{"an oversized choice", domain.PlatformSlack, consent, choice(strings.Repeat("x", domain.MaxChoiceLen+1)), domain.Vote{}},
+		{"a Loomio poll takes any choice", domain.PlatformLoomio, map[string]any{"title": "t"}, parse("agree"), choice("agree")},
+		{"but not an oversized one", domain.PlatformLoomio, map[string]any{"title": "t"}, choice(strings.Repeat("é", domain.MaxChoiceLen)), domain.Vote{}},
+		{"a number out of range", domain.PlatformLoomio, map[string]any{"title": "t"},
+			domain.Vote{UserID: "bob", Kind: domain.VoteNumber, Number: domain.MaxVoteNumber + 1}, domain.Vote{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, _ := mustOpenProposal(t)
+			startVote(t, p, "e-vote", tc.platform, tc.args)
+			// bob's real vote first, unless it is the one under test.
+			real := domain.Vote{UserID: "bob", Kind: domain.VoteChoice, Choice: "abstain"}
+			if _, ok := p.Ballots[0].Admit(real); !ok {
+				real = domain.Vote{UserID: "bob", Kind: domain.VoteBoolean}
+			}
+			if tc.platform == domain.PlatformLoomio {
+				real = choice("abstain")
+			}
+			mustTypes(t, mustApply(t, p)(p.DecideCastVote(domain.CastVote{Vote: real}, at(12))), domain.EventVoteCast)
+			events, err := p.DecideCastVote(domain.CastVote{Vote: tc.vote}, at(13))
+			if tc.want.Kind == "" {
+				mustCode(t, err, domain.CodeInvalid)
+				if len(events) != 0 {
+					t.Fatalf("refused vote emitted %v", eventTypes(events))
+				}
+				if cur := p.Votes["bob"]; !cur.SameValue(real) || len(p.VoteHistory) != 1 {
+					t.Fatalf("bob's vote is %+v (history %d), want his earlier %+v", cur, len(p.VoteHistory), real)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if real.SameValue(tc.want) {
+				mustTypes(t, events)
+				return
+			}
+			mustTypes(t, events, domain.EventVoteCast)
+			if got := events[0].(domain.VoteCast).Vote; !got.SameValue(tc.want) {
+				t.Fatalf("recorded %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// Two votes started: a vote either offers is taken.
+func TestVoteOnTwoStartedVotes(t *testing.T) {
+	p, _ := mustOpenProposal(t)
+	startVote(t, p, "e-slack", domain.PlatformSlack, map[string]any{"text": "t", "channel": "C1"})
+	startVote(t, p, "e-loomio", domain.PlatformLoomio, map[string]any{"title": "t", "options": []any{"consent", "objection"}})
+	if len(p.Ballots) != 2 {
+		t.Fatalf("ballots %+v", p.Ballots)
+	}
+	mustTypes(t, mustApply(t, p)(p.DecideCastVote(domain.CastVote{Vote: domain.Vote{UserID: "bob", Kind: domain.VoteBoolean, Boolean: true}}, at(12))), domain.EventVoteCast)
+	mustTypes(t, mustApply(t, p)(p.DecideCastVote(domain.CastVote{Vote: domain.Vote{UserID: "cat", Kind: domain.VoteChoice, Choice: "objection"}}, at(12))), domain.EventVoteCast)
+	_, err := p.DecideCastVote(domain.CastVote{Vote: domain.Vote{UserID: "dan", Kind: domain.VoteChoice, Choice: "maybe"}}, at(12))
+	mustCode(t, err, domain.CodeInvalid)
+}
+
+// A proposal whose policy never started a vote is voted on in PolicyKit itself: any
+// well-formed vote counts, within the bounds of every vote.
+func TestVoteWithoutAStartedVote(t *testing.T) {
+	p, _ := mustOpenProposal(t)
+	mustTypes(t, mustApply(t, p)(p.DecideCastVote(domain.CastVote{Vote: domain.Vote{UserID: "bob", Kind: domain.VoteChoice, Choice: "consent"}}, at(12))), domain.EventVoteCast)
+	for _, v := range []domain.Vote{
+		{UserID: "bob", Kind: domain.VoteChoice, Choice: strings.Repeat("x", domain.MaxChoiceLen+1)},
+		{UserID: "bob", Kind: domain.VoteChoice, Choice: "\xff"},
+		{UserID: "bob", Kind: domain.VoteNumber, Number: -domain.MaxVoteNumber - 1},
+	} {
+		_, err := p.DecideCastVote(domain.CastVote{Vote: v}, at(13))
+		mustCode(t, err, domain.CodeInvalid)
+	}
+	if p.Votes["bob"].Choice != "consent" {
+		t.Fatalf("bob's vote %+v", p.Votes["bob"])
 	}
 }

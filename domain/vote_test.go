@@ -1,6 +1,7 @@
 package domain_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/policykit-go/policykit/domain"
@@ -16,7 +17,12 @@ func TestParseVote(t *testing.T) {
 		{" No ", domain.Vote{UserID: "u", Kind: domain.VoteBoolean}, ""},
 		{"3", domain.Vote{UserID: "u", Kind: domain.VoteNumber, Number: 3}, ""},
 		{"consent", domain.Vote{UserID: "u", Kind: domain.VoteChoice, Choice: "consent"}, ""},
+		{"-12", domain.Vote{UserID: "u", Kind: domain.VoteNumber, Number: -12}, ""},
 		{"  ", domain.Vote{}, domain.CodeInvalid},
+		// An integer out of range is no choice either.
+		{"99999999999999999999", domain.Vote{}, domain.CodeInvalid},
+		{"1000000001", domain.Vote{}, domain.CodeInvalid},
+		{strings.Repeat("x", domain.MaxChoiceLen+1), domain.Vote{}, domain.CodeInvalid},
 	}
 	for _, tc := range tests {
 		got, err := domain.ParseVote("u", tc.in)

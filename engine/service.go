@@ -315,6 +315,18 @@ func (s *Service) handled(msg *message.Message, err error) error {
 	return err
 }
 
+// refusedVote reports whether err is the engine's refusal of a vote as such: malformed or
+// not offered (Invalid), on a decided proposal or closed vote (Conflict), by a member who may
+// not vote (Forbidden). A vote naming an unknown proposal or user is an adapter's fault and
+// stays a poisoned message.
+func refusedVote(err error) bool {
+	switch domain.ErrorCode(err) {
+	case domain.CodeInvalid, domain.CodeConflict, domain.CodeForbidden:
+		return true
+	}
+	return false
+}
+
 func decode[T any](msg *message.Message) (T, error) {
 	var v T
 	if err := json.Unmarshal(msg.Payload, &v); err != nil {
@@ -366,6 +378,14 @@ func (s *Service) onCastVote(msg *message.Message) error {
 	}
 	meta := metaOf(msg)
 	changed, err := s.Engine.RecordVote(msg.Context(), cmd, meta)
+	if refusedVote(err) {
+		// The member's answer, not a fault: a click after the decision, a redelivery of a
+		// vote the decision came before, a value the vote does not offer. It is final, and
+		// nothing an operator need look at in the poison queue.
+		s.Log.Info("vote refused", "message", msg.UUID, "community", cmd.CommunityID, "proposal", cmd.ProposalID,
+			"code", domain.ErrorCode(err), "err", err)
+		return nil
+	}
 	if err != nil {
 		return s.handled(msg, err)
 	}

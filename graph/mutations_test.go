@@ -636,3 +636,38 @@ func TestProposalEffectsComeBackWithIt(t *testing.T) {
 		t.Errorf("execute effect = %+v (args %+v)", x, args)
 	}
 }
+
+// A value the proposal's yes/no vote does not offer is INVALID and leaves the tally and the
+// member's vote as they were; before, "yse" became a choice vote that replaced bob's yes.
+func TestCastVoteRefusesWhatTheVoteDoesNotOffer(t *testing.T) {
+	e := newEnv(t, nil)
+	e.mustConstitution(t, domain.ActionChangePlatformPolicy, `{"policy_id": "rename-vote", "name": "Vote on renames", "description": "", "action_types": ["slackrenameconversation"],
+ "filter": "return True\n", "initialize": "pass\n", "notify": "slack.initiate_vote(text='Rename?')\n", "success": "pass\n", "fail": "pass\n",
+ "check": "if proposal.get_yes_votes().count() >= 2:\n    return PASSED\nreturn PROPOSED\n"}`)
+	p := e.mustPropose(t, "alice", "veggies")
+	const vote = `mutation($p: ID!, $v: String!) { castVote(input: {communityId: "garden", proposalId: $p, value: $v}) { proposal { status } } }`
+	type tally struct {
+		Proposal struct {
+			Status string
+			Tally  struct{ Yes, No, Total int }
+			Votes  []struct {
+				UserID  string
+				Kind    string
+				Boolean *bool
+				Choice  *string
+			}
+		}
+	}
+	var voted any
+	e.mustQueryAs(t, "bob", &voted, vote, client.Var("p", p), client.Var("v", "yes"))
+	for _, v := range []string{"yse", "maybe", "99999999999999999999", "3", strings.Repeat("x", domain.MaxChoiceLen+1)} {
+		errs := e.mustFailAs(t, "Bearer "+e.tokens["bob"], vote, map[string]any{"p": p, "v": v})
+		wantCode(t, errs, "INVALID")
+	}
+	var got tally
+	e.mustQuery(t, &got, `query($p: ID!) { proposal(id: $p) { status tally { yes no total } votes { userId kind boolean choice } } }`, client.Var("p", p))
+	if g := got.Proposal; g.Status != "PROPOSED" || g.Tally.Yes != 1 || g.Tally.No != 0 || g.Tally.Total != 1 ||
+		len(g.Votes) != 1 || g.Votes[0].UserID != "bob" || g.Votes[0].Boolean == nil || !*g.Votes[0].Boolean || g.Votes[0].Choice != nil {
+		t.Fatalf("after refused votes: %+v, want bob's yes only", g)
+	}
+}

@@ -158,6 +158,16 @@ func actionEvents(b *logBuilder, id string, evs ...domain.Event) {
 	}
 }
 
+// proposalEvents is actionEvents for a proposal stream.
+func proposalEvents(b *logBuilder, id string, evs ...domain.Event) {
+	b.tb.Helper()
+	p := b.proposals[id]
+	b.append(domain.ProposalStream(id), p.Version, evs)
+	for _, e := range evs {
+		p.Apply(e)
+	}
+}
+
 // tick advances the builder's clock by a second and returns it.
 func (b *logBuilder) tick() time.Time {
 	b.now = b.now.Add(time.Second)
@@ -393,7 +403,16 @@ func (b *logBuilder) governedAction(l lifecycle) {
 	})
 	eval(domain.BlockCheck, domain.StatusProposed)
 	for _, v := range l.votes {
-		proposal(b, pid, (*domain.Proposal).DecideCastVote, domain.CastVote{Vote: v.domain()})
+		if v.choice == "" && v.number == 0 {
+			proposal(b, pid, (*domain.Proposal).DecideCastVote, domain.CastVote{Vote: v.domain()})
+		} else {
+			// A yes / no vote takes no choice or number today; logs written before votes were
+			// checked against the vote may hold them, and the projections show every kind.
+			at := b.tick()
+			cast := v.domain()
+			cast.At = at
+			proposalEvents(b, pid, domain.VoteCast{ProposalHeader: domain.ProposalHeader{CommunityID: l.community, ProposalID: pid, At: at}, Vote: cast})
+		}
 		eval(domain.BlockCheck, domain.StatusProposed, domain.LogLine{Level: "debug", Message: "counted " + v.user})
 	}
 	proposal(b, pid, (*domain.Proposal).DecideChangeProposalData, domain.ChangeProposalData{Ops: []domain.DataOp{

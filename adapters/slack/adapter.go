@@ -61,6 +61,21 @@ func (d StaticDirectory) UserID(_ context.Context, communityID, memberID string)
 	return d.Users[communityID][memberID], nil
 }
 
+// Proposals says how the proposals the adapter's votes are about stand, so that a click on a
+// decided one's buttons is answered at once instead of being sent to the engine to refuse.
+type Proposals interface {
+	// Status returns the proposal's status (domain.StatusProposed, StatusPassed or
+	// StatusFailed), "" when it is not known (yet).
+	Status(ctx context.Context, communityID, proposalID string) (string, error)
+}
+
+// StaticProposals is Proposals from a fixed map, proposal id -> status (tests, demos).
+type StaticProposals map[string]string
+
+func (s StaticProposals) Status(_ context.Context, _, proposalID string) (string, error) {
+	return s[proposalID], nil
+}
+
 // Deps are the adapter's collaborators.
 type Deps struct {
 	// Publisher receives the commands (bus.Bus.Publisher()). Required.
@@ -70,6 +85,9 @@ type Deps struct {
 	// Directory maps teams to communities (members are named by id on the bus; the engine
 	// maps them to users). Required.
 	Directory Directory
+	// Proposals tells decided proposals from open ones (optional: without it every click is
+	// sent, and the engine refuses those on decided proposals).
+	Proposals Proposals
 	// State is the adapter's memory (default: NewMemoryState()).
 	State  State
 	Logger *slog.Logger

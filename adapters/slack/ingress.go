@@ -394,7 +394,12 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request, body 
 		http.Error(w, "malformed payload", http.StatusBadRequest)
 		return
 	}
-	if err := a.acceptInteraction(r.Context(), cb); err != nil {
+	switch err := a.acceptInteraction(r.Context(), cb); {
+	case errors.Is(err, errMalformed):
+		a.log.Warn("slack vote click refused", "team", cb.Team.ID, "user", cb.User.ID, "err", err)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	case err != nil:
 		a.log.Error("slack vote click not handled", "team", cb.Team.ID, "user", cb.User.ID, "err", err)
 		http.Error(w, "vote not recorded", http.StatusInternalServerError)
 		return
@@ -403,9 +408,10 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request, body 
 }
 
 // acceptInteraction handles an interactivity payload, from the HTTP hook or Socket Mode: a
-// click on a vote button becomes a CastVote for an eligible member and an ephemeral refusal
-// for the others; everything else is ignored. Slack wants the answer within three seconds;
-// this does one lookup, one publish or one API call.
+// click on a vote button becomes a CastVote for an eligible member on an open proposal, and
+// an ephemeral answer for the others (not eligible, the vote has ended); everything else is
+// ignored. A button value the vote does not offer is errMalformed (wrapped). Slack wants the
+// answer within three seconds; this does two lookups and one publish or one API call.
 func (a *Adapter) acceptInteraction(ctx context.Context, cb slack.InteractionCallback) error {
 	if cb.Type != slack.InteractionTypeBlockActions {
 		return nil
@@ -442,30 +448,28 @@ func (a *Adapter) handleVoteClick(ctx context.Context, cb slack.InteractionCallb
 		return nil // not one of our votes (or from before the state was kept)
 	}
 	member := cb.User.ID
-	if len(vp.Users) > 0 && !slices.Contains(vp.Users, member) {
-		c, err := a.client(ctx, team)
-		if err != nil {
-			return err
-		}
-		return a.retry(ctx, func() error {
-			_, err := c.PostEphemeralContext(ctx, channel, member,
-				slack.MsgOptionText("Sorry, you are not eligible to vote on this proposal.", false))
-			return err
-		})
-	}
 	// The voter is named by member id; the engine knows (or registers) them.
 	vote := domain.Vote{Username: member, Kind: vp.Kind, At: a.deps.Now().UTC()}
 	switch vp.Kind {
 	case domain.VoteBoolean:
 		if act.Value != valueYes && act.Value != valueNo {
-			return fmt.Errorf("boolean vote with value %q", act.Value)
+			return fmt.Errorf("%w: a yes/no vote with value %.40q", errMalformed, act.Value)
 		}
 		vote.Boolean = act.Value == valueYes
 	default:
 		if !slices.Contains(vp.Options, act.Value) {
-			return fmt.Errorf("vote for %q, not an option", act.Value)
+			return fmt.Errorf("%w: a vote for %.40q, not one of its options", errMalformed, act.Value)
+		}
+		if len(act.Value) > domain.MaxChoiceLen {
+			return fmt.Errorf("%w: a choice of %d bytes, over %d", errMalformed, len(act.Value), domain.MaxChoiceLen)
 		}
 		vote.Choice = act.Value
+	}
+	if len(vp.Users) > 0 && !slices.Contains(vp.Users, member) {
+		return a.answerClick(ctx, team, channel, member, "Sorry, you are not eligible to vote on this proposal.")
+	}
+	if status := a.proposalStatus(ctx, vp); status == domain.StatusPassed || status == domain.StatusFailed {
+		return a.answerClick(ctx, team, channel, member, "This vote has ended: "+status+".")
 	}
 	cmd := bus.CastVote{CommunityID: vp.CommunityID, ProposalID: vp.ProposalID, Platform: domain.PlatformSlack, Vote: vote}
 	actionTS := act.ActionTs
@@ -474,4 +478,30 @@ func (a *Adapter) handleVoteClick(ctx context.Context, cb slack.InteractionCallb
 	}
 	id := uuid.NewSHA1(uuid.NameSpaceOID, []byte("slack-vote:"+team+":"+channel+":"+ts+":"+member+":"+actionTS)).String()
 	return a.publish(bus.TopicCastVote, id, bus.CommandCastVote, cmd)
+}
+
+// answerClick answers a member's click with a message only they see.
+func (a *Adapter) answerClick(ctx context.Context, team, channel, member, text string) error {
+	c, err := a.client(ctx, team)
+	if err != nil {
+		return err
+	}
+	return a.retry(ctx, func() error {
+		_, err := c.PostEphemeralContext(ctx, channel, member, slack.MsgOptionText(text, false))
+		return err
+	})
+}
+
+// proposalStatus returns the status of vp's proposal, "" when unknown: a failed lookup sends
+// the click on, for the engine to take or refuse.
+func (a *Adapter) proposalStatus(ctx context.Context, vp VotePost) string {
+	if a.deps.Proposals == nil {
+		return ""
+	}
+	status, err := a.deps.Proposals.Status(ctx, vp.CommunityID, vp.ProposalID)
+	if err != nil {
+		a.log.Warn("slack vote click: proposal status unknown; sending the vote", "proposal", vp.ProposalID, "err", err)
+		return ""
+	}
+	return status
 }

@@ -235,3 +235,20 @@ func (d PostgresDirectory) UserID(ctx context.Context, communityID, memberID str
 	}
 	return id, err
 }
+
+// PostgresProposals reads proposals' statuses from the engine's read model (proposals). It
+// only reads.
+type PostgresProposals struct{ Pool *pgxpool.Pool }
+
+var _ Proposals = PostgresProposals{}
+
+// Status returns the proposal's status in the community, "" when the read model has no such
+// proposal (yet).
+func (p PostgresProposals) Status(ctx context.Context, communityID, proposalID string) (string, error) {
+	var status string
+	err := p.Pool.QueryRow(ctx, `SELECT status FROM proposals WHERE id = $1 AND community_id = $2`, proposalID, communityID).Scan(&status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return status, err
+}

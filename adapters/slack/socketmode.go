@@ -132,7 +132,11 @@ func (a *Adapter) onSocketInteraction(ctx context.Context, client *socketmode.Cl
 		ctx, cancel := context.WithTimeout(ctx, a.cfg.WorkTimeout)
 		defer cancel()
 		defer context.AfterFunc(a.ctx, cancel)() // Close ends it too
-		if err := a.acceptInteraction(ctx, cb); err != nil {
+		switch err := a.acceptInteraction(ctx, cb); {
+		case errors.Is(err, errMalformed):
+			// Acknowledged: Slack would only send it again.
+			a.log.Warn("slack vote click refused", "team", cb.Team.ID, "user", cb.User.ID, "err", err)
+		case err != nil:
 			a.log.Error("slack vote click not handled", "team", cb.Team.ID, "user", cb.User.ID, "err", err)
 			return
 		}

@@ -73,6 +73,7 @@ func newSlackAdapter(ctx context.Context, pool *pgxpool.Pool, b *bus.Bus, getenv
 		Tokens:    tokens,
 		State:     slackadapter.PostgresState{Pool: pool},
 		Directory: slackadapter.PostgresDirectory{Pool: pool},
+		Proposals: slackadapter.PostgresProposals{Pool: pool},
 		Logger:    logger,
 	})
 }

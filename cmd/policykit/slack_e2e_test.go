@@ -234,10 +234,13 @@ func TestSlackRenameVoteEndToEnd(t *testing.T) {
 		return n == 1
 	})
 
-	payload, _ := json.Marshal(map[string]any{"type": "block_actions", "team": map[string]any{"id": "T1"}, "user": map[string]any{"id": "UBOB"},
-		"container": map[string]any{"type": "message", "message_ts": ts, "channel_id": "C1"},
-		"actions":   []any{map[string]any{"type": "button", "block_id": "policykit_vote", "action_id": "policykit_vote_yes", "value": "yes", "action_ts": "1700000100.000001"}}})
-	if code := signedPost(t, hook.URL, "shh", "application/x-www-form-urlencoded", []byte(url.Values{"payload": {string(payload)}}.Encode())); code != http.StatusOK {
+	click := func(member, value, actionTS string) int {
+		payload, _ := json.Marshal(map[string]any{"type": "block_actions", "team": map[string]any{"id": "T1"}, "user": map[string]any{"id": member},
+			"container": map[string]any{"type": "message", "message_ts": ts, "channel_id": "C1"},
+			"actions":   []any{map[string]any{"type": "button", "block_id": "policykit_vote", "action_id": "policykit_vote_" + value, "value": value, "action_ts": actionTS}}})
+		return signedPost(t, hook.URL, "shh", "application/x-www-form-urlencoded", []byte(url.Values{"payload": {string(payload)}}.Encode()))
+	}
+	if code := click("UBOB", "yes", "1700000100.000001"); code != http.StatusOK {
 		t.Fatalf("click answered %d", code)
 	}
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
@@ -262,5 +265,26 @@ func TestSlackRenameVoteEndToEnd(t *testing.T) {
 	}
 	if _, ok := c.UserByUsername(domain.PlatformSlack, "UBOB"); !ok {
 		t.Fatal("the voter was not registered")
+	}
+
+	// A click once the proposal passed is answered to the member alone and casts nothing; a
+	// button value the vote does not offer is a bad request.
+	waitFor(t, "the proposal's outcome in the read model", func() bool {
+		var status string
+		_ = app.Pool().QueryRow(ctx, `SELECT status FROM proposals WHERE action_type = $1`, domain.ActionSlackRenameConversation).Scan(&status)
+		return status == domain.StatusPassed
+	})
+	if code := click("UCAROL", "no", "1700000200.000001"); code != http.StatusOK {
+		t.Fatalf("late click answered %d", code)
+	}
+	if e := fake.seen("chat.postEphemeral"); len(e) != 1 || e[0].Get("user") != "UCAROL" || e[0].Get("text") != "This vote has ended: PASSED." {
+		t.Fatalf("late click answered with %v", e)
+	}
+	if code := click("UCAROL", "maybe", "1700000300.000001"); code != http.StatusBadRequest {
+		t.Fatalf("a click for maybe answered %d, want 400", code)
+	}
+	var votes int
+	if err := app.Pool().QueryRow(ctx, `SELECT count(*) FROM events WHERE type = $1`, domain.EventVoteCast).Scan(&votes); err != nil || votes != 1 {
+		t.Fatalf("%d votes recorded (%v), want bob's only", votes, err)
 	}
 }
