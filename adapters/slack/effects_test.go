@@ -15,7 +15,7 @@ import (
 
 // newTestAdapter is an adapter of workspace T1 (community c1) over fake and state, without
 // the bus: tests call its Perform directly, as the bus's deliveries do.
-func newTestAdapter(t *testing.T, fake *fakeSlack, state State) *Adapter {
+func newTestAdapter(t testing.TB, fake *fakeSlack, state State) *Adapter {
 	t.Helper()
 	tokens := &MemoryTokens{}
 	_ = tokens.SaveBotToken(context.Background(), "T1", "xoxb-test")

@@ -18,7 +18,7 @@ import (
 type fakeSlack struct {
 	srv *slacktest.Server
 
-	t *testing.T
+	t testing.TB
 
 	mu         sync.Mutex
 	calls      []apiCall
@@ -56,7 +56,7 @@ type gate struct {
 
 func (g *gate) release() { g.once.Do(func() { close(g.open) }) }
 
-func newFakeSlack(t *testing.T) *fakeSlack {
+func newFakeSlack(t testing.TB) *fakeSlack {
 	t.Helper()
 	f := &fakeSlack{t: t, limited: map[string]int{}, retryAfter: "1", refused: map[string]string{}, gates: map[string]*gate{},
 		channels: []fakeChannel{{ID: "C1", Name: "general"}, {ID: "C2", Name: "random"}, {ID: "G1", Name: "core-team", Private: true}}}
