@@ -48,6 +48,8 @@ func TestOversizedQueriesAreRefusedBeforeValidation(t *testing.T) {
 		"200 aliases":               "{ " + aliased("__typename", 200) + "}",
 		"1,000 aliases of __schema": "{ " + aliased("__schema { types { name } }", 1000) + "}",
 		"two __schema":              "{ a: __schema { queryType { name } } b: __schema { queryType { name } } }",
+		"11 fields of one name":     "{ " + repeat("__typename", graph.MaxSameResponseName+1) + "}",
+		"11 through fragments":      "{ ...A ...B }\nfragment A on Query { " + repeat("__typename", 6) + "}\nfragment B on Query { ...A " + repeat("__typename", 5) + "}",
 		"doubling fragments":        doubling.String(),
 	} {
 		errs := e.mustFailAs(t, "", q)
@@ -57,20 +59,17 @@ func TestOversizedQueriesAreRefusedBeforeValidation(t *testing.T) {
 	}
 	// Within the bounds, the same shapes are validated and run.
 	var ok map[string]any
-	e.mustQuery(t, &ok, "{ "+repeat("__typename", graph.MaxSelections)+"}")
+	e.mustQuery(t, &ok, "{ "+repeat("__typename", graph.MaxSameResponseName)+"}")
 	e.mustQuery(t, &ok, "{ "+aliased("__typename", graph.MaxAliases)+"}")
+	e.mustQuery(t, &ok, "{ ...A ...A ...A }\nfragment A on Query { "+repeat("__typename", graph.MaxSameResponseName)+"}")
+	e.mustQuery(t, &ok, "{ "+aliased("me { id username createdAt }", graph.MaxAliases)+"}") // 400 fields
 }
 
 // Past the bounds, every error of a response beyond MaxErrors is summed up in one.
 func TestResponsesHoldAtMostMaxErrors(t *testing.T) {
 	e := newEnv(t, nil)
-	var b strings.Builder
-	b.WriteString("{ ")
-	for i := range 150 { // each pair of proposal fields with other arguments conflicts
-		fmt.Fprintf(&b, "proposal(id: \"%d\") { id } ", i)
-	}
-	b.WriteString("}")
-	errs := e.mustFail(t, b.String())
+	// Each pair of fields under one response name with other arguments conflicts: 10 × 45.
+	errs := e.mustFail(t, "{ "+conflicting(graph.MaxAliases/graph.MaxSameResponseName)+"}")
 	if len(errs) != graph.MaxErrors+1 || errs[graph.MaxErrors].Extensions["code"] != graph.CodeLimitExceeded {
 		t.Errorf("%d errors, the last %+v; want %d and a summary", len(errs), errs[len(errs)-1], graph.MaxErrors+1)
 	}

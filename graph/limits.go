@@ -32,6 +32,10 @@ const (
 	// spreads are replaced by the fragments' selections, so that nested fragments cannot
 	// multiply a small text.
 	MaxExpandedSelections = 2000
+	// MaxSameResponseName bounds the fields of one selection set (with its fragments'
+	// fields) that share a response name: validation compares each pair of them, and
+	// reports every pair that conflicts.
+	MaxSameResponseName = 10
 	// MaxIntrospectionFields bounds the introspection fields (__schema, __type) of a query:
 	// one answer to a client that introspects is the whole schema.
 	MaxIntrospectionFields = 1
@@ -117,6 +121,17 @@ func checkBounds(query string) *gqlerror.Error {
 			Extensions: map[string]any{"code": CodeLimitExceeded},
 		}
 	}
+	names := responseNames{fragments: c.fragments, memo: map[string]map[string]int{}}
+	for _, op := range doc.Operations {
+		if name, n := names.most(op.SelectionSet); n > MaxSameResponseName {
+			return tooLarge("%d fields of one selection set answer as %q; at most %d may", n, name, MaxSameResponseName)
+		}
+	}
+	for _, f := range doc.Fragments {
+		if name, n := names.most(f.SelectionSet); n > MaxSameResponseName {
+			return tooLarge("%d fields of one selection set answer as %q; at most %d may", n, name, MaxSameResponseName)
+		}
+	}
 	for _, op := range doc.Operations {
 		if n := c.expand(op.SelectionSet, 0); n > MaxExpandedSelections {
 			return tooLarge("operation %q has more than %d fields once its fragments are spread", op.Name, MaxExpandedSelections)
@@ -188,6 +203,83 @@ func (c *counter) expand(set ast.SelectionSet, level int) int {
 		}
 	}
 	return n
+}
+
+// responseNames counts, for every selection set of a document, how many of its fields (its
+// inline fragments' and spread fragments' included, each fragment once) answer under each
+// response name.
+type responseNames struct {
+	fragments map[string]*ast.FragmentDefinition
+	memo      map[string]map[string]int // a fragment's counts
+}
+
+// most returns the response name most fields of set and of the sets below it share, and
+// how many do.
+func (r responseNames) most(set ast.SelectionSet) (string, int) {
+	name, n := "", 0
+	for k, v := range r.collect(set, map[string]bool{}) {
+		if v > n {
+			name, n = k, v
+		}
+	}
+	for _, s := range set {
+		var sub ast.SelectionSet
+		switch s := s.(type) {
+		case *ast.Field:
+			sub = s.SelectionSet
+		case *ast.InlineFragment:
+			sub = s.SelectionSet
+		}
+		if k, v := r.most(sub); v > n {
+			name, n = k, v
+		}
+	}
+	return name, n
+}
+
+// collect counts the response names of set's fields, through inline fragments and each
+// fragment spread once (spreading a fragment twice adds no field).
+func (r responseNames) collect(set ast.SelectionSet, spread map[string]bool) map[string]int {
+	counts := map[string]int{}
+	var walk func(ast.SelectionSet)
+	walk = func(set ast.SelectionSet) {
+		for _, s := range set {
+			switch s := s.(type) {
+			case *ast.Field:
+				name := s.Alias
+				if name == "" {
+					name = s.Name
+				}
+				counts[name]++
+			case *ast.InlineFragment:
+				walk(s.SelectionSet)
+			case *ast.FragmentSpread:
+				if spread[s.Name] {
+					continue
+				}
+				spread[s.Name] = true
+				for k, v := range r.fragment(s.Name) {
+					counts[k] += v
+				}
+			}
+		}
+	}
+	walk(set)
+	return counts
+}
+
+func (r responseNames) fragment(name string) map[string]int {
+	if m, ok := r.memo[name]; ok {
+		return m
+	}
+	r.memo[name] = nil // a cycle back to it adds nothing (validation refuses cycles)
+	f := r.fragments[name]
+	if f == nil {
+		return nil
+	}
+	m := r.collect(f.SelectionSet, map[string]bool{name: true})
+	r.memo[name] = m
+	return m
 }
 
 // limitError is a request the API refuses for its size or rate rather than its content,
