@@ -21,6 +21,7 @@ require (
 	go.starlark.net v0.0.0-20260908191801-89a6a09411d5
 	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/crypto v0.37.0
+	golang.org/x/time v0.16.0
 )
 
 require (

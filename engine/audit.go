@@ -54,6 +54,9 @@ func Verify(ctx context.Context, store eventstore.Store, loop *evaluation.Loop, 
 	states := newFolds()
 	next := 0 // log index up to which states are folded
 	for i, d := range decisions {
+		if err := ctx.Err(); err != nil { // the caller left: the rest is not wanted
+			return rep, err
+		}
 		first := d.Events[0]
 		for next < len(log) && log[next].Position.Less(first.Position) {
 			states.apply(log[next])

@@ -509,6 +509,11 @@ type exchange struct {
 	session string
 	w       http.ResponseWriter
 	secure  bool
+	// remoteAddr is the client's address (the connection's: forwarding headers are not
+	// trusted), which sign-in attempts are limited by.
+	remoteAddr string
+	// socket is the websocket connection's subscriptions (nil outside one).
+	socket *socketSubscriptions
 }
 
 func exchangeOf(ctx context.Context) *exchange {
@@ -530,7 +535,7 @@ func CallerOf(ctx context.Context) (*Caller, error) {
 // wins over the session cookie. A request without either, or with a token or session that
 // is unknown, revoked or expired, has no caller (and may only log in).
 func (a *Accounts) authenticate(w http.ResponseWriter, r *http.Request) (*exchange, error) {
-	x := &exchange{w: w, secure: r.TLS != nil}
+	x := &exchange{w: w, secure: r.TLS != nil, remoteAddr: r.RemoteAddr}
 	if ck, err := r.Cookie(SessionCookie); err == nil && ck.Value != "" {
 		x.session = ck.Value
 	}
@@ -559,8 +564,30 @@ func requireCaller(ctx context.Context, next graphql.RootResolver) graphql.Marsh
 	return graphql.Null
 }
 
-// login starts a session and sets its cookie on the response.
+// errRegistrationOff is register's answer when self-registration is off.
+var errRegistrationOff = domain.Forbidden("registration is turned off on this server: ask an operator for an account")
+
+// register creates an account, within the sign-in limits, when registration is on.
+func (r *Resolver) register(ctx context.Context, username, password string) (*model.Account, error) {
+	if r.deps.DisableRegistration {
+		return nil, errRegistrationOff
+	}
+	if err := r.signIns.allow(exchangeOf(ctx).remoteAddr, username); err != nil {
+		return nil, err
+	}
+	a, err := r.accounts.Register(ctx, username, password)
+	if err != nil {
+		return nil, err
+	}
+	return &model.Account{ID: a.ID, Username: a.Username, CreatedAt: a.CreatedAt, Memberships: []model.Membership{}}, nil
+}
+
+// login starts a session and sets its cookie on the response, within the sign-in limits
+// (checked before the password, so that a refused attempt costs no bcrypt either).
 func (r *Resolver) login(ctx context.Context, username, password string) (*model.Account, error) {
+	if err := r.signIns.allow(exchangeOf(ctx).remoteAddr, username); err != nil {
+		return nil, err
+	}
 	acc, secret, err := r.accounts.Login(ctx, username, password, r.deps.SessionTTL)
 	if err != nil {
 		return nil, err

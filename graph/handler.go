@@ -20,11 +20,14 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -73,8 +76,18 @@ const (
 	// MaxDepth bounds how deeply fields nest (introspection fields are not counted).
 	MaxDepth = 10
 	// MaxComplexity bounds an operation's complexity (one per field; a connection's
-	// fields count once per node its page may hold: first, or the field's default).
+	// fields count once per node its page may hold: first, or the field's default;
+	// introspection and verification at their own cost below).
 	MaxComplexity = 2000
+	// IntrospectionComplexity is what one introspection field (__schema, __type) costs
+	// against MaxComplexity: its answer is the whole schema, tens of kilobytes.
+	IntrospectionComplexity = 500
+	// VerificationComplexity is what one Proposal.verification costs (besides its fields):
+	// it reads the community's log and re-runs every recorded decision of the proposal in
+	// the policy sandbox.
+	VerificationComplexity = 200
+	// MaxErrors bounds the errors of one response; the rest are summed up in one more.
+	MaxErrors = 100
 )
 
 // Deps are what the API is built from.
@@ -110,6 +123,24 @@ type Deps struct {
 	// and clients cannot register new persisted queries. GraphiQL does not work then.
 	// Default: nil, every operation runs, and clients may persist theirs automatically.
 	AllowList AllowList
+	// DisableRegistration refuses the register mutation (FORBIDDEN): accounts are then
+	// made by an operator (policykit account). Default: false, anyone may register.
+	DisableRegistration bool
+	// DisableAnonymousIntrospection refuses introspection (FORBIDDEN) to requests without
+	// a caller. Default: false, introspection answers anyone.
+	DisableAnonymousIntrospection bool
+	// SignInPerAddress and SignInPerAccount bound the sign-in attempts (login and register)
+	// from one remote address and for one username; an attempt over either is
+	// RATE_LIMITED. Defaults: DefaultSignInPerAddress, DefaultSignInPerAccount.
+	SignInPerAddress, SignInPerAccount RateLimit
+	// MaxSubscriptionsPerSocket and MaxSubscriptionsPerAccount bound the live
+	// subscriptions of one websocket connection and of one account; one more is
+	// LIMIT_EXCEEDED. Defaults: 10 and 50.
+	MaxSubscriptionsPerSocket, MaxSubscriptionsPerAccount int
+	// Verifications bounds how many Proposal.verification run at once across all requests
+	// (others wait, as long as their request does), so that audits leave the policy
+	// sandbox to the engine's decisions. Default: 1.
+	Verifications int
 }
 
 // Validate reports every missing dependency at once.
@@ -149,6 +180,21 @@ func (d Deps) withDefaults() Deps {
 	if d.SessionTTL <= 0 {
 		d.SessionTTL = 7 * 24 * time.Hour
 	}
+	if d.SignInPerAddress == (RateLimit{}) {
+		d.SignInPerAddress = DefaultSignInPerAddress
+	}
+	if d.SignInPerAccount == (RateLimit{}) {
+		d.SignInPerAccount = DefaultSignInPerAccount
+	}
+	if d.MaxSubscriptionsPerSocket <= 0 {
+		d.MaxSubscriptionsPerSocket = 10
+	}
+	if d.MaxSubscriptionsPerAccount <= 0 {
+		d.MaxSubscriptionsPerAccount = 50
+	}
+	if d.Verifications <= 0 {
+		d.Verifications = 1
+	}
 	return d
 }
 
@@ -163,7 +209,13 @@ func NewHandler(deps Deps) (http.Handler, error) {
 	deps = deps.withDefaults()
 	accounts := NewAccounts(deps.DB)
 	accounts.now = deps.Now
-	res := &Resolver{deps: deps, read: reader{db: deps.DB}, accounts: accounts}
+	res := &Resolver{
+		deps: deps, read: reader{db: deps.DB}, accounts: accounts,
+		signIns:       newSignInLimits(deps.SignInPerAddress, deps.SignInPerAccount, deps.Now),
+		subscriptions: newSubscriptionLimits(deps.MaxSubscriptionsPerSocket, deps.MaxSubscriptionsPerAccount),
+		verifications: make(chan struct{}, deps.Verifications),
+	}
+	res.tail = newTail(deps.Store, res.logEnd, deps.Log)
 	cfg := Config{Resolvers: res}
 	// A connection costs its nodes once per item its page may hold (see pageComplexity), with
 	// the defaults of the schema.
@@ -185,23 +237,29 @@ func NewHandler(deps Deps) (http.Handler, error) {
 	cfg.Complexity.Proposal.Effects = page(nestedPage)
 	cfg.Complexity.Proposal.EvaluationLogs = page(nestedPage)
 	cfg.Complexity.Proposal.Trace = func(int) int { return 10 }
-	cfg.Complexity.Proposal.Verification = func(child int) int { return 10 + child }
+	cfg.Complexity.Proposal.Verification = func(child int) int { return VerificationComplexity + child }
 	srv := handler.New(NewExecutableSchema(cfg))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(websocket(accounts, deps.Log.Error, deps.KeepAlive))
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	validated := lru.New[*ast.QueryDocument](1000)
+	srv.SetQueryCache(validated)
+	// The bounds' lexer stops at MaxTokens; gqlgen's parser must not read further either.
+	srv.SetParserTokenLimit(MaxTokens)
 	if deps.AllowList != nil {
 		srv.Use(allowListOnly{list: deps.AllowList})
 	} else {
 		srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](MaxPersistedQueries)})
 	}
-	srv.Use(extension.Introspection{})
+	// After the persisted queries, which may fill the text in; before parsing.
+	srv.Use(queryBounds{validated: validated})
+	srv.Use(introspectionGate{anonymous: !deps.DisableAnonymousIntrospection})
 	srv.Use(depthLimit{max: MaxDepth})
-	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
+	srv.Use(&complexityLimit{max: MaxComplexity})
 	srv.AroundRootFields(requireCaller)
 	srv.AroundResponses(freshLoaders(res.read))
+	srv.AroundResponses(boundErrors)
 	srv.SetErrorPresenter(presenter(deps.Log))
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		deps.Log.Error("graphql: panic", "panic", fmt.Sprint(v), "path", graphql.GetPath(ctx).String())
@@ -212,7 +270,16 @@ func NewHandler(deps Deps) (http.Handler, error) {
 			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", MaxBodyBytes), "INVALID")
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		if r.Method == http.MethodPost {
+			if !readBody(w, r) {
+				return
+			}
+		}
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			// The server's read deadline is for reading a request; a websocket lives on, with
+			// its own keep-alive and init timeout.
+			_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+		}
 		x, err := accounts.authenticate(w, r)
 		if err != nil {
 			deps.Log.Error("graphql: authenticate", "err", err)
@@ -222,6 +289,51 @@ func NewHandler(deps Deps) (http.Handler, error) {
 		ctx := context.WithValue(r.Context(), exchangeKey{}, x)
 		srv.ServeHTTP(w, r.WithContext(withLoaders(ctx, newLoaders(res.read))))
 	}), nil
+}
+
+// readBody reads a POST's body whole, at most MaxBodyBytes of it whatever its framing
+// (a chunked body has no Content-Length to refuse early), and checks that a JSON body is a
+// GraphQL request, so that gqlgen, which quotes a body it cannot decode in its error, never
+// sees one. It answers the request itself (413 or 400, false) when the body will not do.
+func readBody(w http.ResponseWriter, r *http.Request) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", MaxBodyBytes), "INVALID")
+		return false
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "could not read the request body", "INVALID")
+		return false
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
+		var p struct {
+			Query         string         `json:"query"`
+			OperationName string         `json:"operationName"`
+			Variables     map[string]any `json:"variables"`
+			Extensions    map[string]any `json:"extensions"`
+		}
+		if err := json.Unmarshal(body, &p); err != nil {
+			writeError(w, http.StatusBadRequest, "request body is not a GraphQL request: want a JSON object with query, operationName, variables and extensions", "INVALID")
+			return false
+		}
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	return true
+}
+
+// boundErrors keeps the first MaxErrors errors of a response and sums up the rest in one.
+func boundErrors(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if resp != nil && len(resp.Errors) > MaxErrors {
+		more := len(resp.Errors) - MaxErrors
+		resp.Errors = append(resp.Errors[:MaxErrors:MaxErrors], &gqlerror.Error{
+			Message:    fmt.Sprintf("%d more errors left out", more),
+			Extensions: map[string]any{"code": CodeLimitExceeded},
+		})
+	}
+	return resp
 }
 
 // Playground returns a GraphiQL page that talks to endpoint (e.g. "/graphql").
@@ -262,6 +374,9 @@ func presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 				msg = de.Error()
 			}
 			return &gqlerror.Error{Message: msg, Path: path, Extensions: map[string]any{"code": codes[de.Code]}}
+		}
+		if le, ok := asLimitError(err); ok {
+			return &gqlerror.Error{Message: le.msg, Path: path, Extensions: map[string]any{"code": le.code}}
 		}
 		if errors.Is(err, eventstore.ErrConcurrency) {
 			// The engine lost every version race it retried: the caller may try again.

@@ -215,10 +215,26 @@ func VerifyProposal(ctx context.Context, store eventstore.Store, loop *evaluatio
 	}}, loop, nil)
 }
 
+// MaxVerifications bounds the Proposal.verification fields one request (or one response
+// of a subscription) runs; the others are LIMIT_EXCEEDED.
+const MaxVerifications = 5
+
+// verification re-runs the proposal's decisions: at most MaxVerifications per request, and
+// Deps.Verifications at once across requests, waiting for a turn only while the request
+// lasts; a client that leaves stops it.
 func (r *Resolver) verification(ctx context.Context, p *model.Proposal) (*model.Verification, error) {
 	e, ok := r.deps.Engine.(interface{ Loop() *evaluation.Loop })
 	if !ok {
 		return nil, fmt.Errorf("verification: engine %T has no evaluation loop", r.deps.Engine)
+	}
+	if n := r.loadersOf(ctx).verifications.Add(1); n > MaxVerifications {
+		return nil, limitExceeded("a request may verify at most %d proposals", MaxVerifications)
+	}
+	select {
+	case r.verifications <- struct{}{}:
+		defer func() { <-r.verifications }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 	rep, err := VerifyProposal(ctx, r.deps.Store, e.Loop(), p.CommunityID, p.ActionID, p.ID)
 	if err != nil {

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/policykit-go/policykit/graph/model"
 )
@@ -73,6 +74,8 @@ type loaders struct {
 	versions *pages[model.PolicyVersion, seqKey]
 	// folds are the request's folds of the log (communities and votes as of then).
 	folds *memo
+	// verifications counts the request's Proposal.verification (MaxVerifications).
+	verifications atomic.Int32
 }
 
 func newLoaders(r reader) *loaders {

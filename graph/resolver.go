@@ -7,4 +7,13 @@ type Resolver struct {
 	deps     Deps
 	read     reader
 	accounts *Accounts
+
+	// signIns limits login and register attempts.
+	signIns *signInLimits
+	// tail follows the log once for every subscription.
+	tail *tail
+	// subscriptions counts the live subscriptions per socket and per account.
+	subscriptions *subscriptionLimits
+	// verifications holds a token for each Proposal.verification running (Deps.Verifications).
+	verifications chan struct{}
 }

@@ -132,11 +132,7 @@ func (r *mutationResolver) ApplyStarterKit(ctx context.Context, input model.Appl
 
 // Register is the resolver for the register field.
 func (r *mutationResolver) Register(ctx context.Context, username string, password string) (*model.Account, error) {
-	a, err := r.accounts.Register(ctx, username, password)
-	if err != nil {
-		return nil, err
-	}
-	return &model.Account{ID: a.ID, Username: a.Username, CreatedAt: a.CreatedAt, Memberships: []model.Membership{}}, nil
+	return r.register(ctx, username, password)
 }
 
 // Login is the resolver for the login field.

@@ -20,9 +20,11 @@ import (
 // ({"authorization": "Bearer <token>"}); without one, the upgrade request's session cookie
 // authenticates (the websocket library refuses upgrades from another origin, so a page
 // elsewhere cannot ride a member's session). A connection with neither is refused. Each
-// subscription follows the event log (Store.Subscribe) from its end at subscription time and
-// stops when the client stops it or disconnects (the subscription's context ends, which ends
-// Subscribe and the goroutine that runs it).
+// subscription follows the event log from its end at subscription time, through the one
+// tail of the log that all subscriptions share (see tail.go), and stops when the client
+// stops it or disconnects (the subscription's context ends, which ends the goroutine that
+// runs it). A connection may hold Deps.MaxSubscriptionsPerSocket subscriptions at once, an
+// account Deps.MaxSubscriptionsPerAccount across its connections.
 
 // websocket returns the websocket transport: connection_init authenticates, keep-alive
 // pings every interval (graphql-ws "ka" messages; graphql-transport-ws pings that a client
@@ -39,7 +41,7 @@ func websocket(accounts *Accounts, log func(msg string, args ...any), keepAlive 
 			}
 			if p.Authorization() == "" {
 				if x := exchangeOf(ctx); x != nil && x.caller != nil {
-					return context.WithValue(ctx, exchangeKey{}, &exchange{caller: x.caller}), nil, nil
+					return context.WithValue(ctx, exchangeKey{}, &exchange{caller: x.caller, socket: &socketSubscriptions{}}), nil, nil
 				}
 				return refuse(ErrUnauthenticated)
 			}
@@ -57,7 +59,7 @@ func websocket(accounts *Accounts, log func(msg string, args ...any), keepAlive 
 				return refuse(ErrUnauthenticated)
 			}
 			// The upgrade request's own exchange (its response writer is hijacked) is replaced.
-			return context.WithValue(ctx, exchangeKey{}, &exchange{caller: c}), nil, nil
+			return context.WithValue(ctx, exchangeKey{}, &exchange{caller: c, socket: &socketSubscriptions{}}), nil, nil
 		},
 	}
 }
@@ -96,24 +98,45 @@ func (r *Resolver) logEnd(ctx context.Context) (eventstore.Position, error) {
 	}
 }
 
-// follow runs first (when set) and then Store.Subscribe from the end of the log, found
-// before it returns, in a goroutine until ctx ends or either fails (logged unless ctx
-// ended); then it calls done.
+// errFellBehind ends a subscription that the shared tail dropped.
+var errFellBehind = errors.New("fell behind the event log")
+
+// follow runs first (when set) and then handle for each batch of the log's events after
+// it returns, in a goroutine until ctx ends or either fails (logged unless ctx ended);
+// then it calls done. The subscription counts against the socket's and the account's
+// limits until then (LIMIT_EXCEEDED beyond them). The events come from the handler's one
+// tail of the log, shared by every subscription.
 func (r *Resolver) follow(ctx context.Context, what string, first func(context.Context) error, handle func(context.Context, []eventstore.RecordedEvent) error, done func()) error {
-	start, err := r.logEnd(ctx)
+	release, err := r.subscriptions.acquire(ctx)
 	if err != nil {
+		return err
+	}
+	sub, err := r.tail.join(ctx)
+	if err != nil {
+		release()
 		return err
 	}
 	go func() {
 		defer done()
+		defer release()
+		defer r.tail.leave(sub)
 		var err error
 		if first != nil {
 			err = first(ctx)
 		}
-		if err == nil {
-			err = r.deps.Store.Subscribe(ctx, start, handle)
+		for err == nil {
+			select {
+			case <-ctx.Done():
+				err = ctx.Err()
+			case batch, ok := <-sub.events:
+				if !ok {
+					err = errFellBehind
+					break
+				}
+				err = handle(ctx, batch)
+			}
 		}
-		if err != nil && ctx.Err() == nil {
+		if ctx.Err() == nil {
 			r.deps.Log.Error("graphql: subscription ended", "subscription", what, "err", err)
 		}
 	}()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -399,4 +400,84 @@ func TestSubscriptionsWithTheSessionCookie(t *testing.T) {
 	if resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Errorf("upgrade from another origin: %v %v, want 403", resp, err)
 	}
+}
+
+// All subscriptions share one tail of the log (one LISTEN connection), and a socket and an
+// account hold a bounded number of them.
+func TestSubscriptionsShareOneListenerAndAreLimited(t *testing.T) {
+	e := newEnvWith(t, nil, func(d *graph.Deps) {
+		d.MaxSubscriptionsPerSocket = 4
+		d.MaxSubscriptionsPerAccount = 6
+	})
+	srv := httptest.NewServer(e.handler)
+	defer srv.Close()
+	proposal := e.mustPropose(t, "alice", "beds")
+	count := func(where string) int {
+		var n int
+		if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND `+where).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	listeners := func() int { return count(`query LIKE 'LISTEN %'`) }
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); !ok(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("waited in vain for %s", what)
+			}
+		}
+	}
+	subscribe := func(c *wsClient, id string) {
+		t.Helper()
+		c.subscribe(id, `subscription { proposalUpdated(id: "`+proposal+`") { status } }`)
+	}
+	live := func(c *wsClient, id string) {
+		t.Helper()
+		subscribe(c, id)
+		var p struct{ ProposalUpdated struct{ Status string } }
+		c.next(id, &p, nil) // the current state: the subscription follows the log
+	}
+	refused := func(c *wsClient, id, what string) {
+		t.Helper()
+		subscribe(c, id)
+		if errs := c.mustFail(id); errs[0].Extensions["code"] != graph.CodeLimitExceeded {
+			t.Fatalf("%s: %+v, want %s", what, errs, graph.CodeLimitExceeded)
+		}
+	}
+
+	c1 := dialWS(t, srv, "graphql-transport-ws", bearer(e.tokens["bob"]))
+	c1.mustAck()
+	for i := range 4 {
+		live(c1, fmt.Sprint("a", i))
+	}
+	refused(c1, "a4", "a fifth subscription on one socket")
+	c2 := dialWS(t, srv, "graphql-transport-ws", bearer(e.tokens["bob"]))
+	c2.mustAck()
+	live(c2, "b0")
+	live(c2, "b1")
+	refused(c2, "b2", "a seventh subscription of one account")
+	c3 := dialWS(t, srv, "graphql-transport-ws", bearer(e.tokens["carol"]))
+	c3.mustAck()
+	live(c3, "c0")
+
+	// Nine subscriptions, one LISTEN connection, and no connection beyond the pool's.
+	waitFor("the tail to listen", func() bool { return listeners() >= 1 })
+	if n := listeners(); n != 1 {
+		t.Errorf("%d LISTEN connections for 9 subscriptions, want 1", n)
+	}
+	if n, most := count("true"), int(e.pool.Config().MaxConns)+1; n > most {
+		t.Errorf("%d connections to the database, want at most %d (the pool's and the listener)", n, most)
+	}
+
+	// A socket's end gives its subscriptions back to the account; the last one stops the tail.
+	c1.conn.Close()
+	waitFor("bob's subscriptions to end", func() bool {
+		subscribe(c2, "b3")
+		m := c2.mustRead()
+		return m.ID == "b3" && (m.Type == "next" || m.Type == "data")
+	})
+	c2.conn.Close()
+	c3.conn.Close()
+	waitFor("the listener to go", func() bool { return listeners() == 0 })
 }

@@ -136,6 +136,8 @@ func (a *App) startEngine(ctx context.Context) error {
 		a.graphql, err = graph.NewHandler(graph.Deps{
 			DB: a.pool, Engine: a.engine, Store: a.store, Projections: a.runner,
 			Log: a.log.With("component", "graphql"), AllowList: allow, Now: a.cfg.now,
+			DisableRegistration:           !a.cfg.registrationOn(),
+			DisableAnonymousIntrospection: !a.cfg.anonymousIntrospectionOn(),
 		})
 		if err != nil {
 			return fmt.Errorf("graphql: %w", err)
@@ -207,7 +209,12 @@ func (a *App) Listen() (string, error) {
 		return "", fmt.Errorf("listen on %s: %w", a.cfg.HTTPAddr, err)
 	}
 	a.listener = ln
-	a.server = &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
+	a.server = &http.Server{
+		Handler:           a.routes(),
+		ReadTimeout:       a.cfg.HTTPReadTimeout,
+		ReadHeaderTimeout: a.cfg.HTTPReadHeaderTimeout,
+		IdleTimeout:       a.cfg.HTTPIdleTimeout,
+	}
 	return ln.Addr().String(), nil
 }
 

@@ -44,6 +44,11 @@ also runs the Slack adapter (/api/hooks/slack, /auth/slack/...).`,
 	cmd.Flags().BoolVar(&cfg.AutoMigrate, "migrate", cfg.AutoMigrate, "apply database migrations before starting")
 	cmd.Flags().BoolVar(&cfg.GraphQL, "graphql", cfg.GraphQL, "serve the GraphQL API at /graphql and GraphiQL at /graphiql; --graphql=false turns it off (env POLICYKIT_GRAPHQL)")
 	cmd.Flags().StringVar(&cfg.GraphQLAllowList, "graphql-allowlist", cfg.GraphQLAllowList, "run only the GraphQL operations of this persisted query manifest or directory of .graphql files; GraphiQL then does not work (env POLICYKIT_GRAPHQL_ALLOWLIST)")
+	cmd.Flags().VarPF(&cfg.Registration, "registration", "", "let anyone create an account with GraphQL's register; default: on when --http-addr is loopback, else off (env POLICYKIT_REGISTRATION)").NoOptDefVal = "true"
+	cmd.Flags().VarPF(&cfg.AnonymousIntrospection, "graphql-anonymous-introspection", "", "answer introspection without an API token or session; default: on when --http-addr is loopback, else off (env POLICYKIT_GRAPHQL_ANONYMOUS_INTROSPECTION)").NoOptDefVal = "true"
+	cmd.Flags().DurationVar(&cfg.HTTPReadTimeout, "http-read-timeout", cfg.HTTPReadTimeout, "how long a client may take to send a whole request, body included (env POLICYKIT_HTTP_READ_TIMEOUT)")
+	cmd.Flags().DurationVar(&cfg.HTTPReadHeaderTimeout, "http-read-header-timeout", cfg.HTTPReadHeaderTimeout, "how long a client may take to send a request's headers (env POLICYKIT_HTTP_READ_HEADER_TIMEOUT)")
+	cmd.Flags().DurationVar(&cfg.HTTPIdleTimeout, "http-idle-timeout", cfg.HTTPIdleTimeout, "how long an idle keep-alive connection stays open (env POLICYKIT_HTTP_IDLE_TIMEOUT)")
 	cmd.Flags().BoolVar(&demo, "demo", false, "create (once) a demo community with three members and print how to act as them")
 	cmd.Flags().DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long to wait for in-flight work on shutdown")
 	return cmd

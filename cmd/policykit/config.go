@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -48,6 +49,22 @@ type Config struct {
 	// (POLICYKIT_GRAPHQL_ALLOWLIST; graph.LoadAllowList reads it). Empty: any operation runs.
 	// A list that cannot be read or verified stops start-up rather than leave the API open.
 	GraphQLAllowList string
+	// Registration lets anyone create an account through GraphQL's register
+	// (POLICYKIT_REGISTRATION, --registration). Unset, it is on when the server listens on
+	// loopback only (HTTPAddr's host is localhost or a loopback address) and off otherwise,
+	// where an operator creates accounts (policykit account create).
+	Registration AutoBool
+	// AnonymousIntrospection lets callers without a token or session introspect the
+	// GraphQL schema (POLICYKIT_GRAPHQL_ANONYMOUS_INTROSPECTION,
+	// --graphql-anonymous-introspection). Unset, like Registration: on on loopback only.
+	AnonymousIntrospection AutoBool
+
+	// HTTPReadTimeout bounds reading a whole request, body included
+	// (POLICYKIT_HTTP_READ_TIMEOUT), so that a client sending slowly cannot hold a
+	// connection; websockets are exempt once upgraded. HTTPReadHeaderTimeout bounds the
+	// headers (POLICYKIT_HTTP_READ_HEADER_TIMEOUT), HTTPIdleTimeout an idle keep-alive
+	// connection (POLICYKIT_HTTP_IDLE_TIMEOUT).
+	HTTPReadTimeout, HTTPReadHeaderTimeout, HTTPIdleTimeout time.Duration
 
 	// sandboxCommand and sandboxArgs start evaluation workers; empty means this binary.
 	// Tests point them at the test binary.
@@ -81,6 +98,10 @@ func DefaultConfig() Config {
 		LogPlatforms:    []string{"log"},
 		WebBaseURL:      "http://127.0.0.1:8080",
 		GraphQL:         true,
+
+		HTTPReadTimeout:       30 * time.Second,
+		HTTPReadHeaderTimeout: 10 * time.Second,
+		HTTPIdleTimeout:       2 * time.Minute,
 	}
 }
 
@@ -120,6 +141,30 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 			c.badGraphQL = v
 		}
 	}
+	for _, b := range []struct {
+		env string
+		to  *AutoBool
+	}{{"POLICYKIT_REGISTRATION", &c.Registration}, {"POLICYKIT_GRAPHQL_ANONYMOUS_INTROSPECTION", &c.AnonymousIntrospection}} {
+		if v := getenv(b.env); v != "" {
+			_ = b.to.Set(v) // a bad value is kept for Validate
+		}
+	}
+	for _, d := range []struct {
+		env string
+		to  *time.Duration
+	}{
+		{"POLICYKIT_HTTP_READ_TIMEOUT", &c.HTTPReadTimeout},
+		{"POLICYKIT_HTTP_READ_HEADER_TIMEOUT", &c.HTTPReadHeaderTimeout},
+		{"POLICYKIT_HTTP_IDLE_TIMEOUT", &c.HTTPIdleTimeout},
+	} {
+		if v := getenv(d.env); v != "" {
+			if t, err := time.ParseDuration(v); err == nil {
+				*d.to = t
+			} else {
+				*d.to = -1 // reported by Validate
+			}
+		}
+	}
 	if v := getenv("POLICYKIT_GRAPHQL_ALLOWLIST"); v != "" {
 		c.GraphQLAllowList = v
 	}
@@ -155,6 +200,20 @@ func (c Config) Validate() error {
 	}
 	if c.badGraphQL != "" {
 		errs = append(errs, fmt.Errorf("graphql %q: want true or false", c.badGraphQL))
+	}
+	if c.Registration.bad != "" {
+		errs = append(errs, fmt.Errorf("registration %q: want true or false", c.Registration.bad))
+	}
+	if c.AnonymousIntrospection.bad != "" {
+		errs = append(errs, fmt.Errorf("graphql anonymous introspection %q: want true or false", c.AnonymousIntrospection.bad))
+	}
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+	}{{"http read timeout", c.HTTPReadTimeout}, {"http read header timeout", c.HTTPReadHeaderTimeout}, {"http idle timeout", c.HTTPIdleTimeout}} {
+		if d.d <= 0 {
+			errs = append(errs, fmt.Errorf("%s: must be a positive duration such as 30s", d.name))
+		}
 	}
 	b := c.Bus.WithDefaults()
 	if b.Transport == bus.TransportPostgres && b.Postgres == nil {
@@ -192,4 +251,60 @@ func redact(raw string) string {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
 	return u.String()
+}
+
+// AutoBool is a setting that is on, off, or unset (then its default depends on other
+// settings). It is a command-line flag value: --flag alone means true.
+type AutoBool struct {
+	set, on bool
+	bad     string // a value that is no boolean, for Validate
+}
+
+// On returns the setting, or def when it is unset.
+func (b AutoBool) On(def bool) bool {
+	if b.set {
+		return b.on
+	}
+	return def
+}
+
+func (b *AutoBool) Set(s string) error {
+	on, err := strconv.ParseBool(s)
+	if err != nil {
+		b.bad = s
+		return fmt.Errorf("want true or false")
+	}
+	*b = AutoBool{set: true, on: on}
+	return nil
+}
+
+func (b *AutoBool) String() string {
+	if b == nil || !b.set {
+		return "auto"
+	}
+	return strconv.FormatBool(b.on)
+}
+
+func (*AutoBool) Type() string { return "bool" }
+
+// loopbackOnly reports whether addr (host:port) listens on loopback only: its host is
+// localhost or a loopback IP. An empty host listens everywhere.
+func loopbackOnly(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// registrationOn is whether GraphQL's register creates accounts (see Registration).
+func (c Config) registrationOn() bool { return c.Registration.On(loopbackOnly(c.HTTPAddr)) }
+
+// anonymousIntrospectionOn is whether callers without credentials may introspect.
+func (c Config) anonymousIntrospectionOn() bool {
+	return c.AnonymousIntrospection.On(loopbackOnly(c.HTTPAddr))
 }
