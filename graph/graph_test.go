@@ -52,13 +52,13 @@ type env struct {
 	tokens map[string]string
 }
 
-func newEnv(t *testing.T, db graph.DB) *env {
+func newEnv(t testing.TB, db graph.DB) *env {
 	t.Helper()
 	return newEnvWith(t, db, nil)
 }
 
 // newEnvWith is newEnv with the handler's dependencies adjusted by tweak (when not nil).
-func newEnvWith(t *testing.T, db graph.DB, tweak func(*graph.Deps)) *env {
+func newEnvWith(t testing.TB, db graph.DB, tweak func(*graph.Deps)) *env {
 	t.Helper()
 	ctx := context.Background()
 	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(t))
@@ -139,7 +139,7 @@ func (e *env) as(user string) client.Option {
 // seed creates the community "garden" on Slack with the Testing kit (every action passes),
 // members alice (admin), bob and carol, and a policy that puts channel renames to a vote:
 // one yes passes, one no fails.
-func (e *env) seed(t *testing.T) {
+func (e *env) seed(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()
 	store := postgres.New(e.pool)
@@ -193,7 +193,7 @@ func decideInTurn(c *domain.Community, steps ...func() ([]domain.Event, error)) 
 
 // mustCatchUp brings the read models up to the last event of stream. One CatchUp may stop
 // short while another database's older transaction holds events back, so it tries again.
-func (e *env) mustCatchUp(t *testing.T, stream string) {
+func (e *env) mustCatchUp(t testing.TB, stream string) {
 	t.Helper()
 	ctx := context.Background()
 	last, err := postgres.New(e.pool).ReadStream(ctx, stream, eventstore.Backward, 0, 1)
