@@ -3,11 +3,36 @@ package domain
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 )
 
-// normalizeMap returns m as it reads back from JSON (numbers become float64, structs become
-// maps, nil for an empty map), so that a state built from in-memory events equals the state
-// built from stored ones. A value JSON cannot encode is an Invalid error.
+// JSON values in events (action fields, effect args and results, proposal data, answers)
+// keep their numbers as json.Number: a Discord or Slack id is an integer above 2^53, which a
+// float64 would round. Every decoder of those values goes through decodeJSON.
+
+// decodeJSON is json.Unmarshal with numbers kept exact (json.Number) and trailing data
+// refused.
+func decodeJSON(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("invalid character after top-level value")
+	}
+	return nil
+}
+
+// DecodeJSON decodes b into v as events do: numbers in interface values become exact
+// json.Number values, not float64. For the edges (bus messages, adapters) that pass such
+// values on.
+func DecodeJSON(b []byte, v any) error { return decodeJSON(b, v) }
+
+// normalizeMap returns m as it reads back from JSON (numbers become json.Number, structs
+// become maps, nil for an empty map), so that a state built from in-memory events equals the
+// state built from stored ones. A value JSON cannot encode is an Invalid error.
 func normalizeMap(m map[string]any, what string) (map[string]any, error) {
 	if len(m) == 0 {
 		return nil, nil
@@ -17,7 +42,7 @@ func normalizeMap(m map[string]any, what string) (map[string]any, error) {
 		return nil, Invalid("%s: %v", what, err)
 	}
 	var out map[string]any
-	if err := json.Unmarshal(b, &out); err != nil {
+	if err := decodeJSON(b, &out); err != nil {
 		return nil, Invalid("%s: %v", what, err)
 	}
 	return out, nil
@@ -33,7 +58,7 @@ func normalizeValue(v any, what string) (any, error) {
 		return nil, Invalid("%s: %v", what, err)
 	}
 	var out any
-	if err := json.Unmarshal(b, &out); err != nil {
+	if err := decodeJSON(b, &out); err != nil {
 		return nil, Invalid("%s: %v", what, err)
 	}
 	return out, nil
@@ -55,6 +80,7 @@ func decodeStrict(m map[string]any, v any, what string) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
+	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
 		return Invalid("%s: %v", what, err)
 	}
@@ -68,7 +94,7 @@ func toMap(v any, what string) (map[string]any, error) {
 		return nil, Invalid("%s: %v", what, err)
 	}
 	var out map[string]any
-	if err := json.Unmarshal(b, &out); err != nil {
+	if err := decodeJSON(b, &out); err != nil {
 		return nil, Invalid("%s: %v", what, err)
 	}
 	return out, nil

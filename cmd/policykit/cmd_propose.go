@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -35,7 +34,7 @@ func newProposeCommand(cfg *Config) *cobra.Command {
 			ctx := cmd.Context()
 			var f map[string]any
 			if fields != "" {
-				if err := json.Unmarshal([]byte(fields), &f); err != nil {
+				if err := domain.DecodeJSON([]byte(fields), &f); err != nil {
 					return fmt.Errorf("--fields is not a JSON object: %w", err)
 				}
 			}

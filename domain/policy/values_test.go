@@ -59,8 +59,7 @@ func TestGoValuesToStarlark(t *testing.T) {
 }
 
 func TestStarlarkValuesToJSON(t *testing.T) {
-	big := starlark.MakeInt(1).Lsh(100)
-	for _, bad := range []starlark.Value{big, starlark.Float(math.Inf(1)), starlark.NewBuiltin("f", nil)} {
+	for _, bad := range []starlark.Value{starlark.Float(math.Inf(1)), starlark.NewBuiltin("f", nil)} {
 		if _, err := toJSON(bad); err == nil {
 			t.Errorf("%s: want an error", bad)
 		}
