@@ -829,6 +829,9 @@ func (d *dataStore) attr(name string) (starlark.Value, error) {
 			if err := starlark.UnpackArgs(b.Name(), args, kw, "key", &key, "value", &value); err != nil {
 				return nil, err
 			}
+			if err := st.mayWriteData(); err != nil {
+				return nil, err
+			}
 			j, err := toJSON(value)
 			if err != nil {
 				return nil, err
@@ -841,6 +844,9 @@ func (d *dataStore) attr(name string) (starlark.Value, error) {
 		return starlark.NewBuiltin("remove", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw []starlark.Tuple) (starlark.Value, error) {
 			var key string
 			if err := starlark.UnpackArgs(b.Name(), args, kw, "key", &key); err != nil {
+				return nil, err
+			}
+			if err := st.mayWriteData(); err != nil {
 				return nil, err
 			}
 			if _, ok := st.dataMap()[key]; !ok {
