@@ -52,7 +52,13 @@ func newStaticPredeclared() starlark.StringDict {
 	return d
 }
 
-func isPredeclared(name string) bool { return staticPredeclared.Has(name) }
+// isPredeclared tells the resolver which free names are predeclared. Every
+// name that is not a Starlark builtin is: an undefined name then fails only
+// when its line runs (with a NameError, see runtimeError), as in Python,
+// instead of failing the whole block at compile time.
+func isPredeclared(name string) bool {
+	return staticPredeclared.Has(name) || !starlark.Universe.Has(name)
+}
 
 // contextArgs builds the block function's arguments; objects the block
 // never mentions are passed as None.
