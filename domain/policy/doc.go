@@ -75,7 +75,8 @@
 //	github.initiate_vote(repo_name, text, users)
 //	loomio.initiate_vote(title, closing_at, options, details, poll_type, **kwargs)
 //	sourcecred.get_cred(username, id)          sourcecred.get_grain(username, id)
-//	metagov.perform_action(name, parameters)   metagov.start_process(name, parameters)
+//	metagov.perform_action(name, parameters, **kwargs)
+//	metagov.start_process(name, parameters, **kwargs)
 //	metagov.get_process()                      metagov.close_process()
 //
 // An answered call looks up AnswerKey(platform, method, args) — a hex
@@ -96,8 +97,10 @@
 // proposal.vote_post_id and proposal.vote_url for the rest of the block, and
 // Output.VotePostID/VoteURL report them. The answer to metagov.start_process
 // becomes proposal.governance_process for the rest of the block, and
-// metagov.get_process() returns Input.Proposal.GovernanceProcess when the
-// proposal has one (it asks only when it does not).
+// metagov.get_process() returns Input.Proposal.GovernanceProcess, or None
+// when the proposal has none. The metagov parameters may be a dict, keyword
+// arguments (PolicyKit's form), or both; they are asked as one
+// "parameters" dict.
 //
 // Effect and answered calls share argument rules: positional arguments map
 // to the names above in order (a leading proposal argument, as PolicyKit's

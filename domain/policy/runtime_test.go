@@ -284,8 +284,45 @@ func TestMetagovProcess(t *testing.T) {
 			assertStatus(t, mustEval(t, r, in, BlockCheck), tc.status)
 		})
 	}
-	// Without a known process the call is a question like any other.
-	mustAsk(t, r, in, BlockCheck, "metagov", "get_process", map[string]any{}, nil)
+	// Without a process, get_process() returns None, as PolicyKit's does.
+	in.Code.Check = "return PASSED if metagov.get_process() == None else FAILED"
+	assertStatus(t, mustEval(t, r, in, BlockCheck), StatusPassed)
+}
+
+// PolicyKit's metagov client takes the parameters as keyword arguments
+// (perform_action(name, **kwargs)); the documented dict form works too, and
+// both ask the same question.
+func TestMetagovKeywordParameters(t *testing.T) {
+	r := mustRuntime(t, Options{})
+	in := checkInput("")
+	in.Community.Platforms = []string{"metagov"}
+	in.Action.Initiator = &alice
+	for _, tc := range []struct{ name, src, method string }{
+		{"perform_action keywords", "r = metagov.perform_action('randomness.random-int', low=0, high=10)\nlogger.info(str(r))", "perform_action"},
+		{"perform_action dict", "r = metagov.perform_action('randomness.random-int', {'low': 0, 'high': 10})\nlogger.info(str(r))", "perform_action"},
+		{"perform_action dict and keywords", "r = metagov.perform_action('randomness.random-int', {'low': 0}, high=10)\nlogger.info(str(r))", "perform_action"},
+		{"start_process keywords", "r = metagov.start_process('randomness.random-int', low=0, high=10)\nlogger.info(str(r))", "start_process"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := in
+			in.Code.Check = tc.src
+			in = mustAsk(t, r, in, BlockCheck, "metagov", tc.method,
+				map[string]any{"name": "randomness.random-int", "parameters": map[string]any{"low": 0, "high": 10}}, 7)
+			if got := mustEval(t, r, in, BlockCheck).Logs[0].Message; got != "7" {
+				t.Fatalf("got %q", got)
+			}
+		})
+	}
+	in.Code.Check = "metagov.perform_action('x', {'a': 1}, a=2)"
+	if out := eval(t, r, in, BlockCheck); out.Err == nil || out.Err.Type != "TypeError" {
+		t.Fatalf("a parameter given twice: %v", out.Err)
+	}
+	// action.initiator.metagovuser.external_username is the username on the
+	// platform the action came from.
+	in.Code.Check = "logger.info(action.initiator.metagovuser.external_username)"
+	if got := mustEval(t, r, in, BlockCheck).Logs[0].Message; got != "alice" {
+		t.Fatalf("metagovuser.external_username = %q", got)
+	}
 }
 
 func TestPlatformArguments(t *testing.T) {
