@@ -39,7 +39,8 @@
 // calls to builtins, "x is None" becomes "x == None", and imports become
 // no-ops, all without moving any line. In scope: action, policy, proposal,
 // variables, logger, PASSED, FAILED, PROPOSED, datetime, math, random, json,
-// sum, round, print (to the log) and one object per platform: slack,
+// sum, round, print (to the log), str and repr (which print dicts and lists
+// as Python does: {'a': ['b', None]}) and one object per platform: slack,
 // discord, discourse, reddit, github, opencollective, loomio, sourcecred and
 // metagov. See the package's tests for the exact behaviour of each object.
 //

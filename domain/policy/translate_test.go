@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -183,7 +184,7 @@ func TestFStringSemantics(t *testing.T) {
 		{`f"{d['k']}"`, "v"},
 		{`f'{d["k"]}'`, "v"},
 		{`f"{flag} {none}"`, "True None"},
-		{`f"{items}"`, `["a", "b"]`},
+		{`f"{items}"`, `['a', 'b']`},
 		{`f"{', '.join(items)}"`, "a, b"},
 		{`f"{f'{n}!'}"`, "2!"},
 		{`f"{n*2 if n else 0}"`, "4"},
@@ -253,5 +254,29 @@ func TestRuntimeErrorMessageFormat(t *testing.T) {
 	out = eval(t, r, in, BlockCheck)
 	if out.Err == nil || out.Err.Error() != `KeyError at line 3 of check: key "missing" not in dict` {
 		t.Fatalf("got %v", out.Err)
+	}
+}
+
+// str(), repr(), print() and f-strings print dicts and lists as Python does.
+func TestContainersPrintAsPython(t *testing.T) {
+	r := mustRuntime(t, Options{})
+	for _, tc := range []struct{ src, want string }{
+		{`logger.info(str({'a': ['b', None]}))`, `{'a': ['b', None]}`},
+		{`logger.info(f"{ {'a': ['b', None]} }")`, `{'a': ['b', None]}`},
+		{`logger.info(repr("it's"))`, `"it's"`},
+		{`logger.info(str({"k": "it's", "q": 'say "hi"', "n": 1.0, "t": (1,), "e": []}))`, `{'k': "it's", 'q': 'say "hi"', 'n': 1.0, 't': (1,), 'e': []}`},
+		{`logger.info(str(set([1, 2])) + ' ' + str(set()))`, `{1, 2} set()`},
+		{`logger.info("x: " + str([True, False, None]))`, `x: [True, False, None]`},
+		{`print({'a': 1}, ['b'], sep=' | ')`, `{'a': 1} | ['b']`},
+		{`logger.info(str(proposal.data.get('d')))`, `{'id': 1150834529834852353, 'who': ['U1']}`},
+	} {
+		t.Run(tc.src, func(t *testing.T) {
+			in := checkInput(tc.src)
+			in.Proposal.Data = map[string]any{"d": map[string]any{"id": json.Number("1150834529834852353"), "who": []any{"U1"}}}
+			out := mustEval(t, r, in, BlockCheck)
+			if len(out.Logs) != 1 || out.Logs[0].Message != tc.want {
+				t.Fatalf("got %+v, want %q", out.Logs, tc.want)
+			}
+		})
 	}
 }
