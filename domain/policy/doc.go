@@ -36,10 +36,16 @@
 // Blocks run unchanged from PolicyKit's policy JSON. Each block becomes the
 // body of a function (so a top-level return works), f-strings (with format
 // specs, !r/!s conversions, nested quotes and the "=" specifier) become
-// calls to builtins, "x is None" becomes "x == None", and imports become
-// no-ops, all without moving any line. In scope: action, policy, proposal,
+// calls to builtins, "x is None" becomes "x == None", imports become
+// no-ops, a ** b becomes pow(a, b), chained comparisons (a < b < c) become
+// conjunctions that evaluate b once, set literals become set([...]), and
+// s.format(...), s.isnumeric() and s.zfill(n) run by Python's rules, all
+// without moving any line. An undefined name is a NameError when its line
+// runs, not before. Statements Starlark has no form of (try/except, class,
+// with, raise, del, global, assert, decorators, :=) are errors that name the
+// construct and its line, and proposal.data cannot be changed in a filter. In scope: action, policy, proposal,
 // variables, logger, PASSED, FAILED, PROPOSED, datetime, math, random, json,
-// sum, round, print (to the log), str and repr (which print dicts and lists
+// sum, round, pow, isinstance, print (to the log), str and repr (which print dicts and lists
 // as Python does: {'a': ['b', None]}) and one object per platform: slack,
 // discord, discourse, reddit, github, opencollective, loomio, sourcecred and
 // metagov. See the package's tests for the exact behaviour of each object.
