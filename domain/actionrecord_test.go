@@ -1,6 +1,7 @@
 package domain_test
 
 import (
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ func TestProposeAction(t *testing.T) {
 	events := mustApply(t, r)(r.DecideProposeAction(domain.ProposeAction{Action: slackRename(true)}, at(1)))
 	mustTypes(t, events, domain.EventActionProposed)
 	a := events[0].(domain.ActionProposed).Action
-	if a.Kind != domain.KindPlatform || a.Platform != domain.PlatformSlack || a.Fields["count"] != 1.0 {
+	if a.Kind != domain.KindPlatform || a.Platform != domain.PlatformSlack || a.Fields["count"] != json.Number("1") {
 		t.Fatalf("normalized action %+v", a)
 	}
 	if r.Status != domain.ActionStatusProposed || !r.Proposed() {

@@ -109,7 +109,7 @@ func entry[T Event](typ string, version int) eventSpec {
 		version: version,
 		decode: func(data []byte) (Event, error) {
 			var e T
-			if err := json.Unmarshal(data, &e); err != nil {
+			if err := decodeJSON(data, &e); err != nil {
 				return nil, err
 			}
 			return e, nil

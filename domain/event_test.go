@@ -25,7 +25,7 @@ func sampleEvents() map[string]domain.Event {
 	}
 	action := domain.Action{
 		ID: "a1", CommunityID: "c1", Kind: domain.KindPlatform, Type: domain.ActionSlackPostMessage,
-		Platform: domain.PlatformSlack, InitiatorID: "u1", Fields: map[string]any{"text": "hi", "n": 2.0},
+		Platform: domain.PlatformSlack, InitiatorID: "u1", Fields: map[string]any{"text": "hi", "n": json.Number("2")},
 		Reversible: true, ExternalID: "ev1", ProposedAt: at(0),
 	}
 	perms := []domain.Permission{{Verb: domain.VerbPropose, ActionType: domain.AnyActionType}}
@@ -61,18 +61,18 @@ func sampleEvents() map[string]domain.Event {
 		domain.ActionFilterErrored{ActionHeader: ah, PolicyID: "pol1", PolicyHash: "h1", Error: "NameError at line 1 of filter: x"},
 
 		domain.ProposalOpened{ProposalHeader: ph, ActionID: "a1", Action: action, PolicyID: "pol1", PolicyHash: "abc", PolicyVersion: 2, PolicyKind: domain.KindPlatform, PolicyName: "Vote"},
-		domain.ProposalVariablesInitialized{ProposalHeader: ph, Variables: map[string]any{"quorum": 2.0, "channel": "C1"}},
+		domain.ProposalVariablesInitialized{ProposalHeader: ph, Variables: map[string]any{"quorum": json.Number("2"), "channel": "C1"}},
 		domain.ProposalEvaluated{ProposalHeader: ph, Block: domain.BlockCheck, Result: domain.StatusProposed, Logs: []domain.LogLine{{Level: "debug", Message: "0 for"}}, Error: ""},
 		domain.ProposalDataChanged{ProposalHeader: ph, Ops: []domain.DataOp{{Op: domain.DataSet, Key: "k", Value: []any{"a", true}}, {Op: domain.DataRemove, Key: "old"}}},
 		domain.VotePostRecorded{ProposalHeader: ph, PostID: "1700000.1", URL: "https://slack/x"},
 		domain.VoteCast{ProposalHeader: ph, Vote: domain.Vote{UserID: "u1", Username: "U01", Kind: domain.VoteChoice, Choice: "consent", At: at(2)}},
 		domain.VoteClosed{ProposalHeader: ph},
-		domain.GovernanceProcessUpdated{ProposalHeader: ph, Process: map[string]any{"status": "completed", "outcome": map[string]any{"agree": 3.0}}},
+		domain.GovernanceProcessUpdated{ProposalHeader: ph, Process: map[string]any{"status": "completed", "outcome": map[string]any{"agree": json.Number("3")}}},
 		domain.ProposalNotified{ProposalHeader: ph},
 		domain.EffectRequested{ProposalHeader: ph, EffectID: "e1", IdempotencyKey: "e1", Platform: domain.PlatformSlack, Method: "post_message", Args: map[string]any{"text": "hi"}, Purpose: domain.PurposePolicy},
 		domain.EffectCompleted{ProposalHeader: ph, EffectID: "e1", Result: map[string]any{"ts": "1.2"}},
 		domain.EffectFailed{ProposalHeader: ph, EffectID: "e2", Error: "rate limited"},
-		domain.AnswerRecorded{ProposalHeader: ph, Key: "sourcecred.get_cred:alice", Value: 301.5},
+		domain.AnswerRecorded{ProposalHeader: ph, Key: "sourcecred.get_cred:alice", Value: json.Number("301.5")},
 		domain.RecheckScheduled{ProposalHeader: ph, DueAt: at(60)},
 		domain.ProposalPassed{ProposalHeader: ph, Reason: "check returned PASSED"},
 		domain.ProposalFailed{ProposalHeader: ph, Reason: "check returned FAILED"},

@@ -3,11 +3,52 @@ package domain
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 )
 
-// normalizeMap returns m as it reads back from JSON (numbers become float64, structs become
-// maps, nil for an empty map), so that a state built from in-memory events equals the state
-// built from stored ones. A value JSON cannot encode is an Invalid error.
+// JSON values in events (action fields, effect args and results, proposal data, answers)
+// keep their numbers as json.Number: a Discord or Slack id is an integer above 2^53, which a
+// float64 would round. Every decoder of those values goes through decodeJSON.
+
+// decodeJSON is json.Unmarshal with numbers kept exact (json.Number) and trailing data
+// refused. A fault is reported with its line and column.
+func decodeJSON(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	err := dec.Decode(v)
+	if err == nil {
+		end := dec.InputOffset()
+		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
+			rest := bytes.TrimLeft(b[end:], " \t\r\n")
+			return fmt.Errorf("%s: invalid character after top-level value", position(b, int64(len(b)-len(rest))))
+		}
+		return nil
+	}
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		// Offset counts the bytes read, the faulty one included.
+		return fmt.Errorf("%s: %w", position(b, syntax.Offset-1), err)
+	case errors.As(err, &typ):
+		// Offset is just past the value: name its last byte.
+		return fmt.Errorf("%s: %w", position(b, typ.Offset-1), err)
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return fmt.Errorf("%s: unexpected end of JSON: %w", position(b, int64(len(b))), err)
+	}
+	return err
+}
+
+// DecodeJSON decodes b into v as events do: numbers in interface values become exact
+// json.Number values, not float64. For the edges (bus messages, adapters) that pass such
+// values on.
+func DecodeJSON(b []byte, v any) error { return decodeJSON(b, v) }
+
+// normalizeMap returns m as it reads back from JSON (numbers become json.Number, structs
+// become maps, nil for an empty map), so that a state built from in-memory events equals the
+// state built from stored ones. A value JSON cannot encode is an Invalid error.
 func normalizeMap(m map[string]any, what string) (map[string]any, error) {
 	if len(m) == 0 {
 		return nil, nil
@@ -17,7 +58,7 @@ func normalizeMap(m map[string]any, what string) (map[string]any, error) {
 		return nil, Invalid("%s: %v", what, err)
 	}
 	var out map[string]any
-	if err := json.Unmarshal(b, &out); err != nil {
+	if err := decodeJSON(b, &out); err != nil {
 		return nil, Invalid("%s: %v", what, err)
 	}
 	return out, nil
@@ -33,7 +74,7 @@ func normalizeValue(v any, what string) (any, error) {
 		return nil, Invalid("%s: %v", what, err)
 	}
 	var out any
-	if err := json.Unmarshal(b, &out); err != nil {
+	if err := decodeJSON(b, &out); err != nil {
 		return nil, Invalid("%s: %v", what, err)
 	}
 	return out, nil
@@ -55,6 +96,7 @@ func decodeStrict(m map[string]any, v any, what string) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
+	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
 		return Invalid("%s: %v", what, err)
 	}
@@ -68,7 +110,7 @@ func toMap(v any, what string) (map[string]any, error) {
 		return nil, Invalid("%s: %v", what, err)
 	}
 	var out map[string]any
-	if err := json.Unmarshal(b, &out); err != nil {
+	if err := decodeJSON(b, &out); err != nil {
 		return nil, Invalid("%s: %v", what, err)
 	}
 	return out, nil

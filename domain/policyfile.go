@@ -2,10 +2,7 @@ package domain
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 )
 
 // MaxPolicyFileBytes bounds an imported policy or starter kit file.
@@ -73,34 +70,6 @@ func ParsePolicyFiles(data []byte) ([]PolicySpec, error) {
 		specs[i] = spec
 	}
 	return specs, nil
-}
-
-// decodeJSON decodes one JSON value, reporting a syntax or type fault with its line and
-// column, and refusing anything after the value.
-func decodeJSON(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	err := dec.Decode(v)
-	if err == nil {
-		end := dec.InputOffset()
-		if _, terr := dec.Token(); terr != io.EOF {
-			rest := bytes.TrimLeft(data[end:], " \t\r\n")
-			return fmt.Errorf("%s: unexpected data after the JSON value", position(data, int64(len(data)-len(rest))))
-		}
-		return nil
-	}
-	var syntax *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syntax):
-		// Offset counts the bytes read, the faulty one included.
-		return fmt.Errorf("%s: %v", position(data, syntax.Offset-1), err)
-	case errors.As(err, &typ):
-		// Offset is just past the value: name its last byte.
-		return fmt.Errorf("%s: %v", position(data, typ.Offset-1), err)
-	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-		return fmt.Errorf("%s: unexpected end of JSON", position(data, int64(len(data))))
-	}
-	return err
 }
 
 // position names the line and column (from 1) of a byte offset.

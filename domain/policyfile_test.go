@@ -11,7 +11,7 @@ func TestParsePolicyFilesReportsWhereTheJSONIsWrong(t *testing.T) {
 		{"syntax", "{\n  \"name\": \"x\",\n  \"policy_kind\": platform\n}", "line 3, column 18"},
 		{"type", "[\n {\"name\": 3}\n]", "line 2, column 11"},
 		{"cut short", "{\n  \"name\": \"x\"", "line 2, column 14: unexpected end"},
-		{"trailing data", "{\"name\": \"x\", \"policy_kind\": \"platform\"}\n{}", "line 2, column 1: unexpected data"},
+		{"trailing data", "{\"name\": \"x\", \"policy_kind\": \"platform\"}\n{}", "line 2, column 1: invalid character after top-level value"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

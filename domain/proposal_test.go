@@ -1,6 +1,7 @@
 package domain_test
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -187,7 +188,7 @@ func TestEffectsAnswersDataAndRechecks(t *testing.T) {
 	mustTypes(t, mustApply(t, p)(p.DecideRecordAnswer(domain.RecordAnswer{Key: "sourcecred.get_cred:U02", Value: 301.0}, at(18))))
 	_, err = p.DecideRecordAnswer(domain.RecordAnswer{Key: "sourcecred.get_cred:U02", Value: 5}, at(18))
 	mustCode(t, err, domain.CodeConflict)
-	if p.Answers["sourcecred.get_cred:U02"] != 301.0 {
+	if p.Answers["sourcecred.get_cred:U02"] != json.Number("301") {
 		t.Fatalf("answers %#v", p.Answers)
 	}
 

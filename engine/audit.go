@@ -295,7 +295,7 @@ func outcomeLines(o evaluation.Outcome) ([]string, error) {
 // jsonb with its own key order).
 func normalJSON(b []byte) string {
 	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
+	if err := domain.DecodeJSON(b, &v); err != nil {
 		return string(b)
 	}
 	out, err := json.Marshal(v)

@@ -227,8 +227,10 @@ func (e *Engine) RecordVote(ctx context.Context, cmd bus.CastVote, meta Meta) (c
 }
 
 // RecordEffect records an adapter's report on an effect without checking the proposal; see
-// RecordVote. Effects of actions decided without a proposal need no check at all.
-func (e *Engine) RecordEffect(ctx context.Context, cmd bus.RecordEffectResult, meta Meta) (changed bool, err error) {
+// RecordVote. wake is true when the report answered a platform call that a block waits for:
+// only then does the proposal's evaluation go on (see evaluation.Loop.EffectResult). Effects
+// of actions decided without a proposal need no check at all.
+func (e *Engine) RecordEffect(ctx context.Context, cmd bus.RecordEffectResult, meta Meta) (wake bool, err error) {
 	if cmd.ProposalID == "" {
 		out, err := e.RecordEffectResult(ctx, cmd, meta)
 		return !out.Empty(), err
@@ -237,7 +239,7 @@ func (e *Engine) RecordEffect(ctx context.Context, cmd bus.RecordEffectResult, m
 		func(c *domain.Community, rec *domain.ActionRecord, p *domain.Proposal, now time.Time) (evaluation.Outcome, error) {
 			return e.loop.RecordEffect(c, rec, p, cmd.EffectID, cmd.Result, cmd.Error, now)
 		})
-	return !out.Empty(), err
+	return evaluation.Answered(out), err
 }
 
 // newVoterError is voter's answer for a username on a platform that names no community user

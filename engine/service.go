@@ -329,7 +329,7 @@ func refusedVote(err error) bool {
 
 func decode[T any](msg *message.Message) (T, error) {
 	var v T
-	if err := json.Unmarshal(msg.Payload, &v); err != nil {
+	if err := domain.DecodeJSON(msg.Payload, &v); err != nil { // ids above 2^53 stay exact
 		return v, bus.Permanent(fmt.Errorf("malformed %s payload: %w", bus.MessageType(msg), err))
 	}
 	return v, nil
@@ -401,11 +401,11 @@ func (s *Service) onEffectResult(msg *message.Message) error {
 		return err
 	}
 	meta := metaOf(msg)
-	changed, err := s.Engine.RecordEffect(msg.Context(), cmd, meta)
+	wake, err := s.Engine.RecordEffect(msg.Context(), cmd, meta)
 	if err != nil {
 		return s.handled(msg, err)
 	}
-	if changed && cmd.ProposalID != "" {
+	if wake && cmd.ProposalID != "" {
 		s.recheck(cmd.CommunityID, cmd.ProposalID, meta)
 	}
 	return nil

@@ -26,6 +26,7 @@ func jsonObject(arg, s string) (map[string]any, error) {
 	}
 	var m map[string]any
 	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber() // ids above 2^53 stay exact
 	if err := dec.Decode(&m); err != nil || dec.More() {
 		return nil, domain.Invalid("%s is not a JSON object", arg)
 	}

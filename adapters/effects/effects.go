@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/policykit-go/policykit/bus"
+	"github.com/policykit-go/policykit/domain"
 )
 
 // Performer carries out one effect on its platform and returns what it learned (for
@@ -41,7 +42,7 @@ func Run(ctx context.Context, b *bus.Bus, name string, platforms []string, p Per
 		router.AddHandler("adapter-"+name+"-"+platform, bus.EffectsTopic(platform), sub, bus.TopicRecordEffectResult, b.Publisher(),
 			func(msg *message.Message) ([]*message.Message, error) {
 				var req bus.EffectRequest
-				if err := json.Unmarshal(msg.Payload, &req); err != nil {
+				if err := domain.DecodeJSON(msg.Payload, &req); err != nil { // numbers stay exact: json.Number
 					return nil, bus.Permanent(fmt.Errorf("malformed effect request: %w", err))
 				}
 				res := bus.RecordEffectResult{CommunityID: req.CommunityID, ProposalID: req.ProposalID, ActionID: req.ActionID, EffectID: req.EffectID}

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -444,11 +445,13 @@ func userTokenRefused(err error) bool {
 	return false
 }
 
-// str reads a string argument; numbers (JSON float64) are formatted without exponent.
+// str reads a string argument; numbers are formatted without exponent.
 func str(m map[string]any, key string) string {
 	switch v := m[key].(type) {
 	case string:
 		return v
+	case json.Number:
+		return v.String()
 	case float64:
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	case int:

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -113,7 +112,7 @@ func readFields(stdin io.Reader, inline, path string) (map[string]any, error) {
 		return nil, nil
 	}
 	var f map[string]any
-	if err := json.Unmarshal(src, &f); err != nil {
+	if err := domain.DecodeJSON(src, &f); err != nil {
 		return nil, domain.Invalid("%s is not a JSON object: %v", what, err)
 	}
 	return f, nil

@@ -24,7 +24,11 @@
 //   - Platform calls that return data stop a block with a question (see package policy); the
 //     loop requests the call as a "query" effect and re-runs the block once the answer is
 //     recorded. Until then every run of the block asks the same question again, and asking
-//     it again is idempotent (same effect id), so nothing waits on a lock or a flag.
+//     it again is idempotent (same effect id), so nothing waits on a lock or a flag. A block
+//     that stops on a question requests none of its effects; they are requested when it
+//     completes. An evaluation whose notify waits resumes at notify, so check's effects are
+//     requested once per evaluation. Only an answer resumes an evaluation: other effect
+//     results are recorded and wake nothing.
 package evaluation
 
 import (
@@ -165,14 +169,37 @@ func (l *Loop) RecordVote(c *domain.Community, p *domain.Proposal, v domain.Vote
 	return s.outcome(), nil
 }
 
-// EffectResult records what a platform reported for an effect of a proposal and re-checks
-// it. The answer to a query effect becomes the recorded answer its block needs.
+// EffectResult records what a platform reported for an effect of a proposal. The answer to a
+// query effect becomes the recorded answer its block needs, and the block's evaluation
+// resumes; any other result only is recorded (in PolicyKit a post being made is no reason to
+// evaluate, and a check that posts would otherwise post again for each post it made).
 func (l *Loop) EffectResult(ctx context.Context, c *domain.Community, rec *domain.ActionRecord, p *domain.Proposal, effectID string, result map[string]any, errText string, now time.Time) (Outcome, error) {
-	return l.recordThenResume(ctx, c, rec, p, now, func(s *step) error { return s.recordEffect(p, effectID, result, errText) })
+	s := l.newStep(ctx, c, rec, now)
+	if err := s.recordEffect(p, effectID, result, errText); err != nil {
+		return Outcome{}, err
+	}
+	if out := s.outcome(); Answered(out) {
+		if err := s.resume(p); err != nil {
+			return Outcome{}, err
+		}
+	}
+	return s.outcome(), nil
+}
+
+// Answered reports whether an outcome recorded the answer to a platform call that a block
+// waits for: the proposal's evaluation resumes then (see EffectResult).
+func Answered(o Outcome) bool {
+	for _, e := range o.Events() {
+		if _, ok := e.(domain.AnswerRecorded); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // RecordEffect records an effect's result (and the answer it carries, or the failed
-// execution it reports) without checking the proposal; see RecordVote.
+// execution it reports) without checking the proposal; see RecordVote. The caller resumes
+// the proposal when Answered(outcome).
 func (l *Loop) RecordEffect(c *domain.Community, rec *domain.ActionRecord, p *domain.Proposal, effectID string, result map[string]any, errText string, now time.Time) (Outcome, error) {
 	s := l.newStep(context.Background(), c, rec, now)
 	if err := s.recordEffect(p, effectID, result, errText); err != nil {
@@ -568,6 +595,22 @@ func (s *step) advance(p *domain.Proposal) (failed bool, err error) {
 			return false, err
 		}
 	}
+	if !first && !p.Notified {
+		// check returned PROPOSED in an evaluation whose notify is waiting for a platform's
+		// answer: that evaluation resumes at notify, as PolicyKit runs check and notify as
+		// one. Running check again would request its effects (a post, say) a second time.
+		// Only when notify still waits did something else wake the proposal (a vote, a due
+		// re-check), and that is a new evaluation.
+		out, ok, err := s.run(p, pol, policy.BlockNotify, true)
+		switch {
+		case err != nil:
+			return false, err
+		case ok:
+			return false, s.proposal(p, func() ([]domain.Event, error) { return p.DecideMarkNotified(domain.MarkNotified{}, s.now) })
+		case out.Err != nil:
+			return s.stopped(p, out, first, nil)
+		}
+	}
 	out, ok, err := s.run(p, pol, policy.BlockCheck, first)
 	if err != nil || !ok {
 		return s.stopped(p, out, first, err)
@@ -594,16 +637,19 @@ func (s *step) advance(p *domain.Proposal) (failed bool, err error) {
 			return false, err
 		}
 	}
-	if !p.Notified {
-		out, ok, err := s.run(p, pol, policy.BlockNotify, true)
-		if err != nil || !ok {
-			return s.stopped(p, out, first, err)
-		}
-		if err := s.proposal(p, func() ([]domain.Event, error) { return p.DecideMarkNotified(domain.MarkNotified{}, s.now) }); err != nil {
-			return false, err
-		}
+	return s.notify(p, pol, first)
+}
+
+// notify runs the notify block of a PROPOSED proposal unless it already ran.
+func (s *step) notify(p *domain.Proposal, pol domain.Policy, first bool) (failed bool, err error) {
+	if p.Notified {
+		return false, nil
 	}
-	return false, nil
+	out, ok, err := s.run(p, pol, policy.BlockNotify, true)
+	if err != nil || !ok {
+		return s.stopped(p, out, first, err)
+	}
+	return false, s.proposal(p, func() ([]domain.Event, error) { return p.DecideMarkNotified(domain.MarkNotified{}, s.now) })
 }
 
 // stopped handles a block that did not complete: a question (wait; a first evaluation reverts

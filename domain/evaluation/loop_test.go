@@ -2,6 +2,7 @@ package evaluation_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -321,6 +322,23 @@ func TestCandidateSelection(t *testing.T) {
 			t.Fatalf("governed by %s, status %s (events %v)", rec.GoverningProposalID, rec.Status, eventTypes(out))
 		}
 	})
+	t.Run("a filter that writes proposal.data does not govern: PolicyKit raises there", func(t *testing.T) {
+		c := mustCommunity(t, "propose:*")
+		mustPolicy(t, c, "p-writes", domain.KindPlatform, []string{"slackrenameconversation"},
+			domain.PolicyCode{Filter: "proposal.data.set('seen', True)\nreturn True", Check: "return FAILED"}, 0)
+		mustPolicy(t, c, "p-base", domain.KindPlatform, nil, pass, 0)
+		rec := mustAction(t, renameAction("u-alice"))
+		out, err := loop.ActionProposed(ctx, c, rec, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rec.FilterErrors) != 1 || rec.FilterErrors[0].PolicyID != "p-writes" || !strings.Contains(rec.FilterErrors[0].Error, "line 1 of filter") {
+			t.Fatalf("filter errors = %+v", rec.FilterErrors)
+		}
+		if rec.GoverningProposalID != evaluation.DeriveID("proposal", "a-rename", "p-base") || rec.Status != domain.ActionStatusExecuted {
+			t.Fatalf("governed by %s, status %s (events %v)", rec.GoverningProposalID, rec.Status, eventTypes(out))
+		}
+	})
 	t.Run("error in first evaluation moves on to the next candidate", func(t *testing.T) {
 		c := mustCommunity(t, "propose:*")
 		mustPolicy(t, c, "p-crash", domain.KindPlatform, []string{"slackrenameconversation"}, domain.PolicyCode{Check: "return 1 // 0"}, 0)
@@ -476,7 +494,7 @@ func TestInitializeRunsOnceAndNotifyRunsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := proposalOf(t, out, evaluation.DeriveID("proposal", "a-rename", "p-quorum"))
-	if p.Variables["quorum"] != float64(2) {
+	if p.Variables["quorum"] != json.Number("2") {
 		t.Fatalf("variables = %v", p.Variables)
 	}
 	if rec.Reverted || rec.Status != domain.ActionStatusProposed {
@@ -597,5 +615,128 @@ func TestFailedExecuteEffectMarksTheActionExecutionFailed(t *testing.T) {
 	}
 	if p.Effects[exec].Status != domain.EffectStatusFailed {
 		t.Fatalf("effect status %s", p.Effects[exec].Status)
+	}
+}
+
+// PolicyKit runs check and notify as one evaluation. When notify waits for a platform's
+// answer (initiate_vote), the evaluation resumes at notify: check's post is requested once.
+func TestCheckEffectsAreRequestedOncePerEvaluationWhenNotifyWaitsForAnAnswer(t *testing.T) {
+	ctx := context.Background()
+	loop := evaluation.New(mustRuntime(t), 0)
+	c := mustCommunity(t, "propose:*", "vote:*")
+	code := domain.PolicyCode{
+		Check:  "slack.post_message(text='checking', channel='C1')\nreturn PROPOSED",
+		Notify: "slack.initiate_vote(text='vote please', channel='C1')",
+	}
+	mustPolicy(t, c, "p-post", domain.KindPlatform, nil, code, 0)
+	rec := mustAction(t, renameAction("u-alice"))
+	out, err := loop.ActionProposed(ctx, c, rec, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := proposalOf(t, out, evaluation.DeriveID("proposal", "a-rename", "p-post"))
+	var query domain.EffectRequested
+	for _, e := range effects(out) {
+		if e.Purpose == domain.PurposeQuery {
+			query = e
+		}
+	}
+	if query.EffectID == "" {
+		t.Fatalf("no initiate_vote query in %v", eventTypes(out))
+	}
+	// The post being made is recorded; it is no reason to evaluate again.
+	for _, e := range effects(out) {
+		if e.Method == "post_message" {
+			if _, err := loop.EffectResult(ctx, c, rec, p, e.EffectID, map[string]any{"ts": "1699.9"}, "", t0.Add(time.Second)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := loop.EffectResult(ctx, c, rec, p, query.EffectID, map[string]any{"post_id": "1700.1"}, "", t0.Add(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if !p.Notified || p.VotePostID != "1700.1" {
+		t.Fatalf("notified=%v vote post=%q", p.Notified, p.VotePostID)
+	}
+	posts := 0
+	for _, e := range p.Effects {
+		if e.Method == "post_message" {
+			posts++
+		}
+	}
+	if posts != 1 || p.BlockRuns[domain.BlockCheck] != 1 {
+		t.Fatalf("check ran %d times and requested %d posts in one evaluation, want 1 and 1", p.BlockRuns[domain.BlockCheck], posts)
+	}
+	// The next evaluation is a new one: its check posts again.
+	if _, err := loop.Recheck(ctx, c, rec, p, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	posts = 0
+	for _, e := range p.Effects {
+		if e.Method == "post_message" {
+			posts++
+		}
+	}
+	if posts != 2 {
+		t.Fatalf("the next evaluation requested %d posts in all, want 2", posts)
+	}
+}
+
+// Discord and Slack ids are integers above 2^53: they stay exact from the action's JSON
+// through policy code into effect args and proposal.data, and through the event codec.
+func TestIntegersAbove2To53StayExactEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	loop := evaluation.New(mustRuntime(t), 0)
+	c := mustCommunity(t, "propose:*", "vote:*")
+	code := domain.PolicyCode{
+		Check: "proposal.data.set('msg', action.msg_id)\n" +
+			"slack.schedule_message(text=f'{action.msg_id}', channel='C1', post_at=action.msg_id + 1)\n" +
+			"return PROPOSED",
+	}
+	mustPolicy(t, c, "p-big", domain.KindPlatform, nil, code, 0)
+	a := renameAction("u-alice")
+	a.Reversible = false
+	var fields map[string]any
+	if err := domain.DecodeJSON([]byte(`{"channel":"C1","msg_id":1150834529834852353}`), &fields); err != nil {
+		t.Fatal(err)
+	}
+	a.Fields = fields
+	rec := mustAction(t, a)
+	out, err := loop.ActionProposed(ctx, c, rec, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored []domain.Event
+	for _, e := range out.Events() {
+		typ, v, data, err := domain.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := domain.Unmarshal(typ, v, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored = append(stored, back)
+	}
+	var sched *domain.EffectRequested
+	for _, e := range stored {
+		if r, ok := e.(domain.EffectRequested); ok && r.Method == "schedule_message" {
+			sched = &r
+		}
+	}
+	if sched == nil {
+		t.Fatalf("no schedule_message in %v", eventTypes(out))
+	}
+	if got, _ := json.Marshal(sched.Args); string(got) != `{"channel":"C1","post_at":1150834529834852354,"text":"1150834529834852353"}` {
+		t.Fatalf("effect args read back as %s", got)
+	}
+	p := domain.NewProposalFromEvents(stored[:0:0])
+	for _, e := range stored {
+		if e.Meta().ProposalID != "" {
+			p.Apply(e)
+		}
+	}
+	if got, _ := json.Marshal(p.Data); string(got) != `{"msg":1150834529834852353}` {
+		t.Fatalf("proposal.data read back as %s", got)
 	}
 }

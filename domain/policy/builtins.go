@@ -3,6 +3,7 @@ package policy
 import (
 	"math"
 	"strconv"
+	"strings"
 
 	starjson "go.starlark.net/lib/json"
 	starmath "go.starlark.net/lib/math"
@@ -39,6 +40,12 @@ func newStaticPredeclared() starlark.StringDict {
 		fstrName:           fstrBuiltin,
 		fmtvName:           fmtvBuiltin,
 		"sum":              starlark.NewBuiltin("sum", sumBuiltin),
+		"str":              starlark.NewBuiltin("str", strBuiltin),
+		"isinstance":       starlark.NewBuiltin("isinstance", isinstanceBuiltin),
+		"pow":              starlark.NewBuiltin("pow", powBuiltin),
+		methodName:         methodBuiltin,
+		"repr":             starlark.NewBuiltin("repr", reprBuiltin),
+		"print":            starlark.NewBuiltin("print", printBuiltin),
 		"round":            starlark.NewBuiltin("round", roundBuiltin),
 		"__mod_datetime__": datetimeModule,
 		"__mod_math__":     starmath.Module,
@@ -52,7 +59,13 @@ func newStaticPredeclared() starlark.StringDict {
 	return d
 }
 
-func isPredeclared(name string) bool { return staticPredeclared.Has(name) }
+// isPredeclared tells the resolver which free names are predeclared. Every
+// name that is not a Starlark builtin is: an undefined name then fails only
+// when its line runs (with a NameError, see runtimeError), as in Python,
+// instead of failing the whole block at compile time.
+func isPredeclared(name string) bool {
+	return staticPredeclared.Has(name) || !starlark.Universe.Has(name)
+}
 
 // contextArgs builds the block function's arguments; objects the block
 // never mentions are passed as None.
@@ -103,6 +116,60 @@ var loggerModule = func() *starlarkstruct.Module {
 	m.Freeze()
 	return m
 }()
+
+// ---- str, repr, print: Python's text of values ----
+
+// strBuiltin is Python's str(): containers print as Python prints them
+// ({'a': ['b', None]}), not as Starlark does ({"a": ["b", None]}).
+func strBuiltin(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw []starlark.Tuple) (starlark.Value, error) {
+	var x starlark.Value = starlark.String("")
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kw, 0, &x); err != nil {
+		return nil, err
+	}
+	if s, ok := x.(starlark.String); ok {
+		return s, nil
+	}
+	return starlark.String(pyStr(x)), nil
+}
+
+func reprBuiltin(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw []starlark.Tuple) (starlark.Value, error) {
+	var x starlark.Value
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kw, 1, &x); err != nil {
+		return nil, err
+	}
+	return starlark.String(pyRepr(x)), nil
+}
+
+// printBuiltin is Python's print(*objects, sep=' ') to the evaluation's log.
+func printBuiltin(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw []starlark.Tuple) (starlark.Value, error) {
+	sep := " "
+	for _, kv := range kw {
+		name, _ := starlark.AsString(kv[0])
+		switch name {
+		case "sep":
+			if kv[1] != starlark.None {
+				s, ok := starlark.AsString(kv[1])
+				if !ok {
+					return nil, pyErr("TypeError", "sep must be None or a string, not %s", kv[1].Type())
+				}
+				sep = s
+			}
+		case "end", "flush":
+			// a log line has no end; nothing to flush
+		default:
+			return nil, pyErr("TypeError", "print() got an unexpected keyword argument %q", name)
+		}
+	}
+	var msg strings.Builder
+	for i, a := range args {
+		if i > 0 {
+			msg.WriteString(sep)
+		}
+		writeStr(&msg, a)
+	}
+	stateOf(th).log("info", msg.String())
+	return starlark.None, nil
+}
 
 // ---- sum, round (Python builtins missing from Starlark) ----
 

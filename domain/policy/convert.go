@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/big"
 	"reflect"
 	"sort"
 	"time"
@@ -62,8 +63,13 @@ func toStarlark(v any) (starlark.Value, error) {
 	case float64:
 		return floatValue(v), nil
 	case json.Number:
+		// An integer stays exact at any size (Discord and Slack ids exceed 2^53); "2.0"
+		// stays a float, as Python's json module reads it.
 		if i, err := v.Int64(); err == nil {
 			return starlark.MakeInt64(i), nil
+		}
+		if bi, ok := new(big.Int).SetString(string(v), 10); ok {
+			return starlark.MakeBigInt(bi), nil
 		}
 		f, err := v.Float64()
 		if err != nil {
@@ -157,9 +163,10 @@ func sortedKeys(m map[string]any) []string {
 }
 
 // toJSON converts a Starlark value to a JSON-like Go value (nil, bool,
-// int64, float64, string, []any, map[string]any). Policy objects become
-// their natural identifiers: a user its username, a vote or user set a list
-// of usernames, a datetime an RFC 3339 string, a timedelta its seconds.
+// int64, json.Number for larger ints, float64, string, []any,
+// map[string]any). Policy objects become their natural identifiers: a user
+// its username, a vote or user set a list of usernames, a datetime an RFC
+// 3339 string, a timedelta its seconds.
 func toJSON(v starlark.Value) (any, error) { return toJSONDepth(v, 0) }
 
 func toJSONDepth(v starlark.Value, depth int) (any, error) {
@@ -172,11 +179,10 @@ func toJSONDepth(v starlark.Value, depth int) (any, error) {
 	case starlark.Bool:
 		return bool(v), nil
 	case starlark.Int:
-		i, ok := v.Int64()
-		if !ok {
-			return nil, pyErr("OverflowError", "integer %s is too large", v)
+		if i, ok := v.Int64(); ok {
+			return i, nil
 		}
-		return i, nil
+		return json.Number(v.String()), nil // exact; JSON has no size limit
 	case starlark.Float:
 		f := float64(v)
 		if math.IsNaN(f) || math.IsInf(f, 0) {

@@ -36,10 +36,17 @@
 // Blocks run unchanged from PolicyKit's policy JSON. Each block becomes the
 // body of a function (so a top-level return works), f-strings (with format
 // specs, !r/!s conversions, nested quotes and the "=" specifier) become
-// calls to builtins, "x is None" becomes "x == None", and imports become
-// no-ops, all without moving any line. In scope: action, policy, proposal,
+// calls to builtins, "x is None" becomes "x == None", imports become
+// no-ops, a ** b becomes pow(a, b), chained comparisons (a < b < c) become
+// conjunctions that evaluate b once, set literals become set([...]), and
+// s.format(...), s.isnumeric() and s.zfill(n) run by Python's rules, all
+// without moving any line. An undefined name is a NameError when its line
+// runs, not before. Statements Starlark has no form of (try/except, class,
+// with, raise, del, global, assert, decorators, :=) are errors that name the
+// construct and its line, and proposal.data cannot be changed in a filter. In scope: action, policy, proposal,
 // variables, logger, PASSED, FAILED, PROPOSED, datetime, math, random, json,
-// sum, round, print (to the log) and one object per platform: slack,
+// sum, round, pow, isinstance, print (to the log), str and repr (which print dicts and lists
+// as Python does: {'a': ['b', None]}) and one object per platform: slack,
 // discord, discourse, reddit, github, opencollective, loomio, sourcecred and
 // metagov. See the package's tests for the exact behaviour of each object.
 //
@@ -75,7 +82,8 @@
 //	github.initiate_vote(repo_name, text, users)
 //	loomio.initiate_vote(title, closing_at, options, details, poll_type, **kwargs)
 //	sourcecred.get_cred(username, id)          sourcecred.get_grain(username, id)
-//	metagov.perform_action(name, parameters)   metagov.start_process(name, parameters)
+//	metagov.perform_action(name, parameters, **kwargs)
+//	metagov.start_process(name, parameters, **kwargs)
 //	metagov.get_process()                      metagov.close_process()
 //
 // An answered call looks up AnswerKey(platform, method, args) — a hex
@@ -96,8 +104,10 @@
 // proposal.vote_post_id and proposal.vote_url for the rest of the block, and
 // Output.VotePostID/VoteURL report them. The answer to metagov.start_process
 // becomes proposal.governance_process for the rest of the block, and
-// metagov.get_process() returns Input.Proposal.GovernanceProcess when the
-// proposal has one (it asks only when it does not).
+// metagov.get_process() returns Input.Proposal.GovernanceProcess, or None
+// when the proposal has none. The metagov parameters may be a dict, keyword
+// arguments (PolicyKit's form), or both; they are asked as one
+// "parameters" dict.
 //
 // Effect and answered calls share argument rules: positional arguments map
 // to the names above in order (a leading proposal argument, as PolicyKit's

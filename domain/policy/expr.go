@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -91,7 +92,7 @@ func exprError(b Block, typ string, err error) *EvalError {
 
 func newExprEnv(in *Input) exprEnv {
 	env := exprEnv{
-		Variables: in.Variables,
+		Variables: exprMap(in.Variables),
 		Now:       in.Now,
 		Passed:    StatusPassed,
 		Failed:    StatusFailed,
@@ -99,7 +100,7 @@ func newExprEnv(in *Input) exprEnv {
 	}
 	a := make(map[string]any, len(in.Action.Fields)+8)
 	for k, v := range in.Action.Fields {
-		a[k] = v
+		a[k] = exprValue(v)
 	}
 	a["type"], a["action_type"], a["kind"] = in.Action.Type, in.Action.Type, in.Action.Kind
 	a["platform"], a["id"] = in.Action.Platform, in.Action.ID
@@ -115,7 +116,7 @@ func newExprEnv(in *Input) exprEnv {
 	env.Action = a
 	p := in.Proposal
 	env.Proposal = map[string]any{"id": p.ID, "status": p.Status, "proposal_time": p.ProposalTime,
-		"vote_post_id": p.VotePostID, "vote_url": p.VoteURL, "is_vote_closed": p.IsVoteClosed, "data": p.Data}
+		"vote_post_id": p.VotePostID, "vote_url": p.VoteURL, "is_vote_closed": p.IsVoteClosed, "data": exprMap(p.Data)}
 	env.Policy = map[string]any{"id": in.Policy.ID, "name": in.Policy.Name, "description": in.Policy.Description,
 		"kind": in.Policy.Kind, "action_types": in.Policy.ActionTypes}
 	if !p.ProposalTime.IsZero() {
@@ -172,4 +173,38 @@ func evalExpr(in *Input, c *compiled) (out Output) {
 			Detail: fmt.Sprintf("check expression must return a bool or PASSED/FAILED/PROPOSED, not %v", res)}}
 	}
 	return Output{}
+}
+
+// exprValue gives expr-lang the numbers it computes with: a json.Number (an
+// exact JSON number from the log) becomes an int when it is one, else a
+// float64.
+func exprValue(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		if i, err := v.Int64(); err == nil {
+			return int(i)
+		}
+		f, _ := v.Float64()
+		return f
+	case map[string]any:
+		return exprMap(v)
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = exprValue(x)
+		}
+		return out
+	}
+	return v
+}
+
+func exprMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = exprValue(v)
+	}
+	return out
 }

@@ -55,13 +55,19 @@ var fmtvBuiltin = starlark.NewBuiltin(fmtvName, func(_ *starlark.Thread, _ *star
 	return starlark.String(s), nil
 })
 
-// pyStr is Python's str(v) for strings and floats, Starlark's otherwise.
+// pyStr is Python's str(v): a string as it is, a float by Python's rules,
+// a dict, list, tuple or set as Python prints it ({'a': ['b', None]}), and
+// other values (users, datetimes, ...) by their own String.
 func pyStr(v starlark.Value) string {
 	switch v := v.(type) {
 	case starlark.String:
 		return string(v)
 	case starlark.Float:
 		return pyFloat(float64(v))
+	case *starlark.List, starlark.Tuple, *starlark.Set, starlark.IterableMapping:
+		var b strings.Builder
+		writeRepr(&b, v, 0)
+		return b.String()
 	}
 	return v.String()
 }
@@ -97,20 +103,80 @@ func pyFloat(f float64) string {
 	return s
 }
 
-// pyRepr is Python's repr(v) for strings (single quotes preferred) and
-// Starlark's for everything else.
+// pyRepr is Python's repr(v): strings quoted as Python quotes them (single
+// quotes unless the string has a single quote and no double quote),
+// containers with their elements' repr, other values by pyStr.
 func pyRepr(v starlark.Value) string {
-	s, ok := v.(starlark.String)
-	if !ok {
-		return v.String()
+	var b strings.Builder
+	writeRepr(&b, v, 0)
+	return b.String()
+}
+
+// maxReprDepth bounds nesting (a list may contain itself); deeper levels
+// print as "...", as Python prints a recursive container.
+const maxReprDepth = 64
+
+func writeRepr(b *strings.Builder, v starlark.Value, depth int) {
+	if depth > maxReprDepth {
+		b.WriteString("...")
+		return
 	}
+	each := func(open, close string, it starlark.Iterable) {
+		b.WriteString(open)
+		iter := it.Iterate()
+		defer iter.Done()
+		var x starlark.Value
+		for i := 0; iter.Next(&x); i++ {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writeRepr(b, x, depth+1)
+		}
+		b.WriteString(close)
+	}
+	switch v := v.(type) {
+	case starlark.String:
+		b.WriteString(quoteRepr(string(v)))
+	case *starlark.List:
+		each("[", "]", v)
+	case starlark.Tuple:
+		if v.Len() == 1 {
+			b.WriteString("(")
+			writeRepr(b, v[0], depth+1)
+			b.WriteString(",)")
+			return
+		}
+		each("(", ")", v)
+	case *starlark.Set:
+		if v.Len() == 0 {
+			b.WriteString("set()")
+			return
+		}
+		each("{", "}", v)
+	case starlark.IterableMapping:
+		b.WriteString("{")
+		for i, kv := range v.Items() {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writeRepr(b, kv[0], depth+1)
+			b.WriteString(": ")
+			writeRepr(b, kv[1], depth+1)
+		}
+		b.WriteString("}")
+	default:
+		b.WriteString(pyStr(v))
+	}
+}
+
+func quoteRepr(s string) string {
 	q := byte('\'')
-	if strings.ContainsRune(string(s), '\'') && !strings.ContainsRune(string(s), '"') {
+	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
 		q = '"'
 	}
 	var b strings.Builder
 	b.WriteByte(q)
-	for _, r := range string(s) {
+	for _, r := range s {
 		switch {
 		case r == rune(q) || r == '\\':
 			b.WriteByte('\\')

@@ -17,6 +17,8 @@ func FuzzTranslate(f *testing.F) {
 		`s = "\d\xe9\101" if x is not None else rb'\q'`,
 		"if x:\n\treturn PASSED\nreturn FAILED",
 		`f"{x=} {y = !s:^5}"`,
+		"a = (1 <\n b <= c) ** 2 ** -x.y(1)[0]\nz = {1, (2,\n 3)}\n'{:.2f}'.format(\n 1) < 0 not in [0] < 4",
+		"x = (2\n ** -\n 3)\ny = ('{}'.\n format(\n 1))",
 	} {
 		f.Add(s)
 	}

@@ -34,7 +34,10 @@ type methodSpec struct {
 	inferChannel bool
 	// extraKwargs accepts keyword arguments beyond params.
 	extraKwargs bool
-	check       func(args map[string]any) error
+	// kwargsInto collects keyword arguments beyond params into this
+	// parameter, a dict (PolicyKit's metagov.perform_action(name, **kwargs)).
+	kwargsInto string
+	check      func(args map[string]any) error
 }
 
 // Platforms are the platform names exposed to policy code, in order.
@@ -106,8 +109,8 @@ var platformMethods = map[string][]*methodSpec{
 		{name: "get_grain", params: []string{"username", "id"}, kind: callAnswer},
 	},
 	"metagov": {
-		{name: "perform_action", params: []string{"name", "parameters"}, required: []string{"name"}, kind: callAnswer},
-		{name: "start_process", params: []string{"name", "parameters"}, required: []string{"name"}, kind: callAnswer},
+		{name: "perform_action", params: []string{"name", "parameters"}, required: []string{"name"}, kind: callAnswer, kwargsInto: "parameters"},
+		{name: "start_process", params: []string{"name", "parameters"}, required: []string{"name"}, kind: callAnswer, kwargsInto: "parameters"},
 		{name: "get_process", kind: callAnswer},
 		{name: "close_process", kind: callAnswer},
 	},
@@ -214,14 +217,45 @@ func bindArgs(platform string, spec *methodSpec, args starlark.Tuple, kwargs []s
 			return nil, err
 		}
 	}
+	var into map[string]any
 	for _, kv := range kwargs {
 		name := string(kv[0].(starlark.String))
+		if spec.kwargsInto != "" && !slices.Contains(spec.params, name) {
+			if into == nil {
+				into = map[string]any{}
+			}
+			if kv[1] == starlark.None {
+				into[name] = nil
+				continue
+			}
+			j, err := toJSON(kv[1])
+			if err != nil {
+				return nil, pyErr("TypeError", "%s() argument %q: %v", fn, name, err)
+			}
+			into[name] = j
+			continue
+		}
 		if !spec.extraKwargs && !slices.Contains(spec.params, name) {
 			return nil, pyErr("TypeError", "%s() got an unexpected keyword argument %q", fn, name)
 		}
 		if err := set(name, kv[1]); err != nil {
 			return nil, err
 		}
+	}
+	if into != nil {
+		if given, ok := out[spec.kwargsInto]; ok {
+			m, isMap := given.(map[string]any)
+			if !isMap {
+				return nil, pyErr("TypeError", "%s() argument %q must be a dict when keyword arguments are given", fn, spec.kwargsInto)
+			}
+			for k, v := range m {
+				if _, dup := into[k]; dup {
+					return nil, pyErr("TypeError", "%s() got multiple values for parameter %q", fn, k)
+				}
+				into[k] = v
+			}
+		}
+		out[spec.kwargsInto] = into
 	}
 	for _, r := range spec.required {
 		if _, ok := out[r]; !ok {
@@ -256,9 +290,9 @@ func platformCall(platform string, spec *methodSpec) *starlark.Builtin {
 			return starlark.None, st.addEffect(platform, spec.name, a)
 		case callAnswer:
 			if platform == "metagov" && spec.name == "get_process" {
-				if st.govSet || st.in.Proposal.GovernanceProcess != nil {
-					return st.governanceProcess()
-				}
+				// The process of this proposal, or None when it started none
+				// (PolicyKit's get_process() with no process).
+				return st.governanceProcess()
 			}
 		}
 		key := AnswerKey(platform, spec.name, a)

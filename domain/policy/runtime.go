@@ -408,8 +408,22 @@ func runtimeError(b Block, err error, g *guard, lines int, opts Options) *EvalEr
 		e.Type, e.Detail = pe.Type, pe.Msg
 		return e
 	}
+	if name, ok := undefinedName(e.Detail); ok {
+		e.Type, e.Detail = "NameError", fmt.Sprintf("name '%s' is not defined", name)
+		return e
+	}
 	e.Type = classify(e.Detail)
 	return e
+}
+
+// undefinedName recognises the interpreter's error for a free name that no
+// predeclared value backs (see isPredeclared): Python's NameError.
+func undefinedName(msg string) (string, bool) {
+	rest, ok := strings.CutPrefix(msg, "internal error: predeclared variable ")
+	if !ok {
+		return "", false
+	}
+	return strings.CutSuffix(rest, " is uninitialized")
 }
 
 // interpreterErrors maps go.starlark.net's error messages, which carry no

@@ -475,7 +475,7 @@ func TestSeedConsensusVoteWithReminder(t *testing.T) {
 		}
 		wantLogs := []LogLine{
 			dbg("<QuerySet [<ChoiceVote: U01 voted consent>]> for, <QuerySet [<ChoiceVote: U02 voted object>]> against, <QuerySet []> abstain"),
-			dbg(`Eligible voters: ["U01", "U02", "U03", "U04", "U05", "U06"]; Already voted: [("U01",), ("U02",)]; Nonvoter list: ["<@U03>", "<@U04>", "<@U05>", "<@U06>"]`),
+			dbg(`Eligible voters: ['U01', 'U02', 'U03', 'U04', 'U05', 'U06']; Already voted: [('U01',), ('U02',)]; Nonvoter list: ['<@U03>', '<@U04>', '<@U05>', '<@U06>']`),
 		}
 		assertLogs(t, out.Logs, wantLogs...)
 

@@ -81,6 +81,16 @@ func (st *evalState) writableData() map[string]any {
 	return st.data
 }
 
+// mayWriteData refuses proposal.data changes in the filter block: the filter
+// runs before there is a proposal to keep them, and PolicyKit raises there
+// (so the policy does not govern the action) rather than drop them.
+func (st *evalState) mayWriteData() error {
+	if st.block == BlockFilter {
+		return pyErr("ValueError", "proposal.data cannot be changed in the filter block: there is no proposal yet")
+	}
+	return nil
+}
+
 func (st *evalState) connected(platform string) bool {
 	return slices.Contains(st.in.Community.Platforms, platform)
 }

@@ -49,6 +49,24 @@ var importable = map[string]string{
 	"json":     "__mod_json__",
 }
 
+// unsupportedStatements are Python statements Starlark has no form of, and
+// what the author is told about each.
+var unsupportedStatements = map[string]string{
+	"try":      "try/except is not supported in policy code (there are no exceptions to catch: a failed call fails the block)",
+	"except":   "try/except is not supported in policy code (there are no exceptions to catch: a failed call fails the block)",
+	"finally":  "try/finally is not supported in policy code",
+	"raise":    "raise is not supported in policy code (use fail(\"message\") to fail the block)",
+	"class":    "class definitions are not supported in policy code (use dicts and functions)",
+	"with":     "the with statement is not supported in policy code",
+	"global":   "the global statement is not supported in policy code",
+	"nonlocal": "the nonlocal statement is not supported in policy code",
+	"del":      "the del statement is not supported in policy code (use dict.pop or list.remove)",
+	"assert":   "the assert statement is not supported in policy code (use if ...: fail(\"message\"))",
+	"yield":    "yield is not supported in policy code",
+	"async":    "async code is not supported in policy code",
+	"await":    "await is not supported in policy code",
+}
+
 // sourceError is a translation error at an author line.
 type sourceError struct {
 	Type string
@@ -69,7 +87,7 @@ func translateBlock(src string) (string, *sourceError) {
 	}
 	// A trailing pass keeps empty and comment-only blocks valid.
 	t.out.WriteString("\n\tpass\n")
-	return t.out.String(), nil
+	return rewritePy(t.out.String()), nil
 }
 
 // translateExpr translates an expression found inside an f-string field.
@@ -165,6 +183,8 @@ func (t *translator) run() *sourceError {
 				if err := t.stringRun(ident); err != nil {
 					return err
 				}
+			case t.block && stmtStart && t.depth == 0 && unsupportedStatements[ident] != "":
+				return t.errorf("SyntaxError", "%s", unsupportedStatements[ident])
 			case t.block && stmtStart && t.depth == 0 && (ident == "import" || ident == "from"):
 				t.pos = start
 				if err := t.importStmt(); err != nil {
@@ -199,6 +219,10 @@ func (t *translator) run() *sourceError {
 			t.out.WriteByte(c)
 			t.pos++
 			stmtStart = t.depth == 0
+		case c == '@' && t.block && stmtStart && t.depth == 0:
+			return t.errorf("SyntaxError", "decorators are not supported in policy code")
+		case c == ':' && t.pos+1 < len(t.src) && t.src[t.pos+1] == '=':
+			return t.errorf("SyntaxError", "assignment expressions (:=) are not supported in policy code")
 		default:
 			t.out.WriteByte(c)
 			t.pos++

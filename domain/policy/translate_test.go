@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -183,7 +184,7 @@ func TestFStringSemantics(t *testing.T) {
 		{`f"{d['k']}"`, "v"},
 		{`f'{d["k"]}'`, "v"},
 		{`f"{flag} {none}"`, "True None"},
-		{`f"{items}"`, `["a", "b"]`},
+		{`f"{items}"`, `['a', 'b']`},
 		{`f"{', '.join(items)}"`, "a, b"},
 		{`f"{f'{n}!'}"`, "2!"},
 		{`f"{n*2 if n else 0}"`, "4"},
@@ -253,5 +254,89 @@ func TestRuntimeErrorMessageFormat(t *testing.T) {
 	out = eval(t, r, in, BlockCheck)
 	if out.Err == nil || out.Err.Error() != `KeyError at line 3 of check: key "missing" not in dict` {
 		t.Fatalf("got %v", out.Err)
+	}
+}
+
+// str(), repr(), print() and f-strings print dicts and lists as Python does.
+func TestContainersPrintAsPython(t *testing.T) {
+	r := mustRuntime(t, Options{})
+	for _, tc := range []struct{ src, want string }{
+		{`logger.info(str({'a': ['b', None]}))`, `{'a': ['b', None]}`},
+		{`logger.info(f"{ {'a': ['b', None]} }")`, `{'a': ['b', None]}`},
+		{`logger.info(repr("it's"))`, `"it's"`},
+		{`logger.info(str({"k": "it's", "q": 'say "hi"', "n": 1.0, "t": (1,), "e": []}))`, `{'k': "it's", 'q': 'say "hi"', 'n': 1.0, 't': (1,), 'e': []}`},
+		{`logger.info(str(set([1, 2])) + ' ' + str(set()))`, `{1, 2} set()`},
+		{`logger.info("x: " + str([True, False, None]))`, `x: [True, False, None]`},
+		{`print({'a': 1}, ['b'], sep=' | ')`, `{'a': 1} | ['b']`},
+		{`logger.info(str(proposal.data.get('d')))`, `{'id': 1150834529834852353, 'who': ['U1']}`},
+	} {
+		t.Run(tc.src, func(t *testing.T) {
+			in := checkInput(tc.src)
+			in.Proposal.Data = map[string]any{"d": map[string]any{"id": json.Number("1150834529834852353"), "who": []any{"U1"}}}
+			out := mustEval(t, r, in, BlockCheck)
+			if len(out.Logs) != 1 || out.Logs[0].Message != tc.want {
+				t.Fatalf("got %+v, want %q", out.Logs, tc.want)
+			}
+		})
+	}
+}
+
+// Python that PolicyKit authors write and Starlark's grammar lacks runs with
+// Python's meaning; every line keeps its number.
+func TestPythonConstructsStarlarkLacks(t *testing.T) {
+	r := mustRuntime(t, Options{})
+	for _, tc := range []struct{ src, want string }{
+		{"x = 5\nlogger.info(str(0 < x < 10) + str(0 < x > 6) + str(1 == 1 < 2))", "TrueFalseTrue"},
+		{"calls = []\ndef mid():\n    calls.append(1)\n    return 5\nok = 0 < mid() <= 5\nlogger.info(str(ok) + ' ' + str(len(calls)))", "True 1"},
+		{"xs = [1, 7, 3]\nlogger.info(str([v for v in xs if 2 <= v < 5]))", "[3]"},
+		{"a = 'b'\nlogger.info(str('a' < a not in ['c'] ))", "True"},
+		{"logger.info(str(2 ** 10) + ' ' + str(2 ** 3 ** 2) + ' ' + str(-2 ** 2) + ' ' + str(2 ** -1) + ' ' + str(10 ** 20))", "1024 512 -4 0.5 100000000000000000000"},
+		{"v = {'n': [3]}\nlogger.info(str(v['n'][0] ** 2 * 2) + ' ' + str(1.5 ** 2))", "18 2.25"},
+		{"logger.info(str(isinstance(1, int)) + str(isinstance(True, int)) + str(isinstance('s', (int, str))) + str(isinstance([], dict)))", "TrueTrueTrueFalse"},
+		{"logger.info(str('123'.isnumeric()) + str('12a'.isnumeric()) + str(''.isnumeric()) + ' ' + '42'.zfill(5) + ' ' + '-7'.zfill(3))", "TrueFalseFalse 00042 -07"},
+		{"logger.info(\"{:.2f}\".format(3.14159) + ' ' + '{} and {}'.format('a', 1) + ' ' + '{0}{1}{0}'.format('x', 'y'))", "3.14 a and 1 xyx"},
+		{"d = {'k': 'v'}\nlogger.info('{name}: {d[k]!r} {n:>4}|{x:.1%}'.format(name='N', d=d, n=7, x=0.25))", "N: 'v'    7|25.0%"},
+		{"msg = 'Total: {:,}'\nlogger.info(msg.format(1234567))", "Total: 1,234,567"},
+		{"s = {1, 2, 2}\nlogger.info(str(len(s)) + ' ' + str(2 in s) + ' ' + str(sorted({x * 2 for x in [1, 2]})))", "2 True [2, 4]"},
+		{"e = {}\nlogger.info(str(e) + str({'a': {1}}) + f\"{2 ** 3 < 9 < 10}\")", "{}{'a': {1}}True"},
+	} {
+		t.Run(tc.src, func(t *testing.T) {
+			out := mustEval(t, r, checkInput(tc.src), BlockCheck)
+			if len(out.Logs) != 1 || out.Logs[0].Message != tc.want {
+				t.Fatalf("got %+v, want %q", out.Logs, tc.want)
+			}
+		})
+	}
+	// Lines keep their numbers through the rewrites.
+	out := eval(t, r, checkInput("a = (2 **\n 3)\nb = (1 <\n  a <\n  9)\nc = ('{}'.\n format(\n  1))\nd = nope"), BlockCheck)
+	if out.Err == nil || out.Err.Line != 9 || out.Err.Type != "NameError" {
+		t.Fatalf("got %v, want a NameError at line 9", out.Err)
+	}
+}
+
+// What Starlark has no form of gets an error naming the construct and its line.
+func TestUnsupportedPythonIsNamed(t *testing.T) {
+	r := mustRuntime(t, Options{})
+	for _, tc := range []struct {
+		src, want string
+		line      int
+	}{
+		{"x = 1\ntry:\n    x = 2\nexcept Exception:\n    pass", "try/except", 2},
+		{"class A:\n    pass", "class definitions", 1},
+		{"x = 1\nif x:\n    raise ValueError('no')", "raise", 3},
+		{"with open('f') as f:\n    pass", "with statement", 1},
+		{"global x", "global statement", 1},
+		{"d = {}\ndel d['a']", "del statement", 2},
+		{"assert 1 == 1", "assert statement", 1},
+		{"@decorator\ndef f():\n    pass", "decorators", 1},
+		{"if (n := 3) > 2:\n    pass", "assignment expressions", 1},
+		{"import requests", "requests", 1},
+	} {
+		t.Run(tc.src, func(t *testing.T) {
+			out := eval(t, r, checkInput(tc.src), BlockCheck)
+			if out.Err == nil || out.Err.Line != tc.line || !strings.Contains(out.Err.Detail, tc.want) {
+				t.Fatalf("got %v, want %q at line %d", out.Err, tc.want, tc.line)
+			}
+		})
 	}
 }

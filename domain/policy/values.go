@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
 	"go.starlark.net/syntax"
 )
 
@@ -76,7 +77,7 @@ func (v *userValue) CompareSameType(op syntax.Token, y starlark.Value, _ int) (b
 	return false, pyErr("TypeError", "users are not ordered")
 }
 
-var userAttrNames = []string{"avatar", "get_roles", "has_role", "id", "is_community_admin", "platform", "readable_name", "username"}
+var userAttrNames = []string{"avatar", "get_roles", "has_role", "id", "is_community_admin", "metagovuser", "platform", "readable_name", "username"}
 
 func (v *userValue) Attr(name string) (starlark.Value, error) {
 	u := v.u
@@ -96,6 +97,14 @@ func (v *userValue) Attr(name string) (starlark.Value, error) {
 		return starlark.String(u.ID), nil
 	case "platform":
 		return starlark.String(u.Platform), nil
+	case "metagovuser":
+		// PolicyKit's link to the user's identity on the platform an event
+		// came from (through Metagov): external_username is the username
+		// there, as policies written for Metagov events read it.
+		return starlarkstruct.FromStringDict(starlark.String("MetagovUser"), starlark.StringDict{
+			"external_username": starlark.String(u.Username),
+			"provider":          starlark.String(u.Platform),
+		}), nil
 	case "has_role":
 		return starlark.NewBuiltin("has_role", func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw []starlark.Tuple) (starlark.Value, error) {
 			var role string
@@ -829,6 +838,9 @@ func (d *dataStore) attr(name string) (starlark.Value, error) {
 			if err := starlark.UnpackArgs(b.Name(), args, kw, "key", &key, "value", &value); err != nil {
 				return nil, err
 			}
+			if err := st.mayWriteData(); err != nil {
+				return nil, err
+			}
 			j, err := toJSON(value)
 			if err != nil {
 				return nil, err
@@ -841,6 +853,9 @@ func (d *dataStore) attr(name string) (starlark.Value, error) {
 		return starlark.NewBuiltin("remove", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw []starlark.Tuple) (starlark.Value, error) {
 			var key string
 			if err := starlark.UnpackArgs(b.Name(), args, kw, "key", &key); err != nil {
+				return nil, err
+			}
+			if err := st.mayWriteData(); err != nil {
 				return nil, err
 			}
 			if _, ok := st.dataMap()[key]; !ok {

@@ -35,10 +35,10 @@ func TestGoValuesToStarlark(t *testing.T) {
 		{"json number float", json.Number("1.5"), "1.5"},
 		{"time", time.Date(2024, 1, 2, 3, 4, 5, 0, time.FixedZone("X", 3600)), "2024-01-02 02:04:05+00:00"},
 		{"duration", 90 * time.Minute, "1:30:00"},
-		{"strings", []string{"a", "b"}, `["a", "b"]`},
+		{"strings", []string{"a", "b"}, `['a', 'b']`},
 		{"ints by reflection", []int{1, 2}, "[1, 2]"},
-		{"map of strings by reflection", map[string]string{"k": "v"}, `{"k": "v"}`},
-		{"nested", map[string]any{"b": []any{map[string]any{"c": true}}, "a": nil}, `{"a": None, "b": [{"c": True}]}`},
+		{"map of strings by reflection", map[string]string{"k": "v"}, `{'k': 'v'}`},
+		{"nested", map[string]any{"b": []any{map[string]any{"c": true}}, "a": nil}, `{'a': None, 'b': [{'c': True}]}`},
 		{"user", alice, "alice"},
 		{"nil user pointer", (*UserInfo)(nil), "None"},
 		{"pointer", &[]int{4}, "[4]"},
@@ -59,8 +59,7 @@ func TestGoValuesToStarlark(t *testing.T) {
 }
 
 func TestStarlarkValuesToJSON(t *testing.T) {
-	big := starlark.MakeInt(1).Lsh(100)
-	for _, bad := range []starlark.Value{big, starlark.Float(math.Inf(1)), starlark.NewBuiltin("f", nil)} {
+	for _, bad := range []starlark.Value{starlark.Float(math.Inf(1)), starlark.NewBuiltin("f", nil)} {
 		if _, err := toJSON(bad); err == nil {
 			t.Errorf("%s: want an error", bad)
 		}
@@ -217,14 +216,14 @@ func TestRolesAndUserFields(t *testing.T) {
 	in.Action.Initiator = &alice
 	for _, tc := range []struct{ expr, want string }{
 		{"[(r.name, r.role_name, r.description, r.is_base_role, r.permissions) for r in slack.get_roles()]",
-			`[("Moderator", "Moderator", "mods", False, ["p"]), ("Base User", "Base User", "", True, [])]`},
+			`[('Moderator', 'Moderator', 'mods', False, ['p']), ('Base User', 'Base User', '', True, [])]`},
 		{"slack.get_users().values_list('username', 'readable_name', 'id', 'is_community_admin', 'platform', 'avatar')",
-			`[("alice", "Alice Smith", "u1", True, "slack", ""), ("bob", "Bob Jones", "u2", False, "slack", "")]`},
+			`[('alice', 'Alice Smith', 'u1', True, 'slack', ''), ('bob', 'Bob Jones', 'u2', False, 'slack', '')]`},
 		{"slack.get_users().filter(readable_name__icontains='SMITH').first()", "alice"},
 		{"slack.get_users().filter(username__iexact='BOB', is_community_admin=False).count()", "1"},
-		{"slack.get_users().filter(username__contains='o').usernames()", `["bob"]`},
+		{"slack.get_users().filter(username__contains='o').usernames()", `['bob']`},
 		{"slack.get_users().filter(username='nobody').first()", "None"},
-		{"[u.platform + u.id + u.avatar for u in slack.get_users()]", `["slacku1", "slacku2"]`},
+		{"[u.platform + u.id + u.avatar for u in slack.get_users()]", `['slacku1', 'slacku2']`},
 		{"'alice' in slack.get_users()", "True"},
 		{"action.initiator != slack.get_users()[1]", "True"},
 		{"'bob' in proposal.get_yes_votes()", "True"},
