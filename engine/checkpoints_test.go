@@ -47,8 +47,10 @@ func TestLeaderTakesTheLeadAgainAfterItsConnectionIsCut(t *testing.T) {
 			break
 		}
 		// Cut the session that holds the advisory lock.
-		if _, err := pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks
-			WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()`); err != nil {
+		// Only this test's database: other tests' leaders share the server.
+		if _, err := pool.Exec(ctx, `SELECT pg_terminate_backend(l.pid) FROM pg_locks l
+			JOIN pg_database d ON d.oid = l.database
+			WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database() AND l.pid <> pg_backend_pid()`); err != nil {
 			t.Fatal(err)
 		}
 	}
