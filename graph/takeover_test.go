@@ -200,9 +200,13 @@ func TestTakeoverOfAnotherCommunitysPolicyAndDocument(t *testing.T) {
 		t.Errorf("the attacker's community shows the victim's data: %s", b)
 	}
 
-	// The projections kept up with the whole log.
+	// The projections kept up with the whole log and recorded no failure.
 	e.mustCatchUp(t, "community-"+vc)
 	e.mustCatchUp(t, "community-"+ac)
+	var failures int
+	if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM projection_failures`).Scan(&failures); err != nil || failures != 0 {
+		t.Errorf("projection failures: %d, %v", failures, err)
+	}
 }
 
 // TestCommunitiesSharingAPolicyIDReadTheirOwn: ids that setup code gives (starter kits,

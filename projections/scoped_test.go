@@ -98,6 +98,9 @@ func TestCommunitiesSharingIDsKeepTheirOwnRows(t *testing.T) {
 		if n := mustCount(t, pool, `SELECT count(*) FROM user_identities WHERE community_id = 'victim'`); n != 0 {
 			t.Errorf("victim has %d identity links, want none", n)
 		}
+		if n := mustCount(t, pool, `SELECT count(*) FROM projection_failures`); n != 0 {
+			t.Errorf("%d projection failures, want none", n)
+		}
 	}
 	check(t)
 	caughtUp := dump(t, pool)
