@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -354,6 +355,9 @@ func batchTx(ctx context.Context, tx pgx.Tx, b *pgx.Batch) (map[string]eventstor
 func unseen(envs []Envelope, cp eventstore.Position) (evs, undecodable []Envelope) {
 	for len(envs) > 0 && !cp.Less(envs[0].Position) {
 		envs = envs[1:]
+	}
+	if !slices.ContainsFunc(envs, func(env Envelope) bool { return env.undecodable != nil }) {
+		return envs, nil // the usual case, without a copy
 	}
 	for _, env := range envs {
 		if env.undecodable != nil {
