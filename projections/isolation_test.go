@@ -186,3 +186,10 @@ func TestEventAProjectorCannotApplyIsSkippedAndRecorded(t *testing.T) {
 		}
 	}
 }
+
+// A failure's message is recorded even when it carries bytes Postgres text refuses.
+func TestFailureTextIsPostgresText(t *testing.T) {
+	if got := failureText(errors.New("bad \x00byte \xff here")); got != "bad byte \uFFFD here" {
+		t.Fatalf("failureText = %q", got)
+	}
+}

@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -402,7 +403,13 @@ func (r *Runner) failed(b *pgx.Batch, p Projector, env Envelope, err error) {
 	r.log.Error("projector skips an event it cannot apply", "projector", p.Name(), "event_id", env.ID.String(),
 		"type", env.Type, "stream", env.Stream, "version", env.Version, "position", env.Position.String(), "err", err)
 	b.Queue(recordFailureSQL, p.Name(), pgtype.UUID{Bytes: env.ID, Valid: true}, env.Type, env.Stream, env.Version,
-		int64(env.Position.Commit), env.Position.Seq, err.Error())
+		int64(env.Position.Commit), env.Position.Seq, failureText(err))
+}
+
+// failureText is err's text as Postgres text accepts it (valid UTF-8 without NUL), so that
+// recording a failure cannot fail on the failure's own message.
+func failureText(err error) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(err.Error(), "\x00", ""), "\uFFFD")
 }
 
 // applyTogether writes the batch in one round trip: every projector's statements pipelined
