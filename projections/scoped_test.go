@@ -2,9 +2,15 @@ package projections
 
 import (
 	"context"
+	"io/fs"
 	"testing"
+	"testing/fstest"
+	"time"
 
 	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/eventstore/postgres"
+	"github.com/policykit-go/policykit/internal/migrate"
+	"github.com/policykit-go/policykit/internal/pgtest"
 )
 
 // TestCommunitiesSharingIDsKeepTheirOwnRows: two communities use the same policy, document
@@ -107,4 +113,62 @@ func TestCommunitiesSharingIDsKeepTheirOwnRows(t *testing.T) {
 	mustReplay(t, NewRunner(store, pool, 3, nil, All()...), pool)
 	check(t)
 	mustEqualDumps(t, "replay vs incremental", dump(t, pool), caughtUp)
+}
+
+// TestScopedKeysMigrationRebuildsFromTheLog upgrades a database whose read models were kept
+// under the old keys, with a policy row another community took over: the migration rekeys
+// the tables and resets their projectors, which rebuild them from the log, while the other
+// projectors resume where they were. The result is what a clean replay gives.
+func TestScopedKeysMigrationRebuildsFromTheLog(t *testing.T) {
+	pool, _ := pgtest.NewPool(t)
+	ctx := context.Background()
+	if err := postgres.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	first, err := fs.ReadFile(migrations, "migrations/0001_read_models.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := migrate.Apply(ctx, pool, "projections_schema_migrations",
+		fstest.MapFS{"migrations/0001_read_models.sql": {Data: first}}, "migrations"); err != nil {
+		t.Fatal(err)
+	}
+	store := postgres.New(pool, postgres.WithPollInterval(50*time.Millisecond))
+	b := newLogBuilder(t, store)
+	users, pol := b.setupCommunity("c1", 3)
+	b.governedAction(lifecycle{community: "c1", actionID: "a1", proposalID: "p1", policyID: pol, initiator: users[0], pass: true,
+		votes: []vote{{user: users[1], yes: true}, {user: users[2], yes: true}}})
+
+	// The projectors whose tables keep their keys ran on the old schema; the policies
+	// projector left a row that another community overwrote.
+	var kept []Projector
+	for _, p := range All() {
+		switch p.Name() {
+		case "policies", "documents", "communities":
+		default:
+			kept = append(kept, p)
+		}
+	}
+	mustCatchUp(t, NewRunner(store, pool, 0, nil, kept...), pool)
+	head := logHead(t, pool)
+	if _, err := pool.Exec(ctx, `INSERT INTO policies (id, community_id, kind, name, code, active, hash, version, created_at, modified_at)
+			VALUES ($1, 'attacker', 'platform', 'stolen', '{}', true, 'h', 1, now(), now())`, pol); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO projection_checkpoints (name, commit_id, seq, updated_at) VALUES ('policies', $1, $2, now())`,
+		int64(head.Commit), head.Seq); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := Migrate(ctx, pool); err != nil {
+		t.Fatalf("migrate a populated database: %v", err)
+	}
+	r := NewRunner(store, pool, 0, nil, All()...)
+	mustCatchUp(t, r, pool)
+	if n := mustCount(t, pool, `SELECT count(*) FROM policies WHERE community_id = 'c1' AND id = $1 AND active`, pol); n != 1 {
+		t.Errorf("c1's policy rows = %d, want its own again", n)
+	}
+	upgraded := dump(t, pool)
+	mustReplay(t, r, pool)
+	mustEqualDumps(t, "upgraded vs replay", upgraded, dump(t, pool))
 }
