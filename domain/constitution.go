@@ -18,7 +18,9 @@ type ConstitutionPayload interface {
 }
 
 // AddPolicy adds a policy. Kind comes from the action type when proposed as an action.
-// PolicyID "" takes the id of the action that adds it.
+// As an action's payload it has no PolicyID: the policy takes the id of the action that adds
+// it, which no other action of any community has, so that no one can pick the id of a
+// policy they do not own. Only setup code (starter kits, imports by an operator) names ids.
 type AddPolicy struct {
 	PolicyID    string   `json:"policy_id,omitempty"`
 	Kind        Kind     `json:"kind,omitempty"`
@@ -89,7 +91,8 @@ type RemoveUserRole struct {
 	UserIDs []string `json:"user_ids"`
 }
 
-// AddDocument adds a document. DocumentID "" takes the id of the action that adds it.
+// AddDocument adds a document. As an action's payload it has no DocumentID: the document
+// takes the id of the action that adds it (see AddPolicy).
 type AddDocument struct {
 	DocumentID string `json:"document_id,omitempty"`
 	Name       string `json:"name"`
@@ -287,7 +290,8 @@ func policyKind(got, want Kind, err error) (Kind, error) {
 // returns the community events that carry it out (their ActionID is the action's id). It is
 // what happens when a constitution action passes; ValidateConstitutionAction runs it to
 // refuse bad proposals up front. Errors: Invalid (not a constitution action of this
-// community, malformed payload), NotFound and Conflict as the matching Decide function.
+// community, malformed payload, an add payload that names the new id), NotFound and
+// Conflict as the matching Decide function.
 func (c *Community) ExecuteConstitutionAction(a Action, now time.Time) ([]Event, error) {
 	if err := c.mustExist(); err != nil {
 		return nil, err
@@ -309,9 +313,10 @@ func (c *Community) ExecuteConstitutionAction(a Action, now time.Time) ([]Event,
 	h := c.header(now, a.ID)
 	switch p := payload.(type) {
 	case AddPolicy:
-		if p.PolicyID == "" {
-			p.PolicyID = a.ID
+		if p.PolicyID != "" {
+			return nil, Invalid("action %s: policy_id is given by the community (the action's id); leave it out", a.ID)
 		}
+		p.PolicyID = a.ID
 		return c.addPolicy(p, h)
 	case ChangePolicy:
 		return c.changePolicy(p, h)
@@ -330,9 +335,10 @@ func (c *Community) ExecuteConstitutionAction(a Action, now time.Time) ([]Event,
 	case RemoveUserRole:
 		return c.removeUserRole(p, h)
 	case AddDocument:
-		if p.DocumentID == "" {
-			p.DocumentID = a.ID
+		if p.DocumentID != "" {
+			return nil, Invalid("action %s: document_id is given by the community (the action's id); leave it out", a.ID)
 		}
+		p.DocumentID = a.ID
 		return c.addDocument(p, h)
 	case ChangeDocument:
 		return c.changeDocument(p, h)

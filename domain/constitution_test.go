@@ -60,26 +60,26 @@ func TestExecuteEveryConstitutionAction(t *testing.T) {
 				t.Fatal("not recovered")
 			}
 		}},
-		{domain.AddPolicy{PolicyID: "cons", Kind: domain.KindConstitution, Name: "Constitution vote", ActionTypes: []string{domain.ActionAddRole}, PolicyCode: code}, []string{domain.EventPolicyAdded}, func(t *testing.T, c *domain.Community) {
-			if p := c.Policies["cons"]; p.Kind != domain.KindConstitution || !p.Lists(domain.ActionAddRole) {
+		{domain.AddPolicy{Kind: domain.KindConstitution, Name: "Constitution vote", ActionTypes: []string{domain.ActionAddRole}, PolicyCode: code}, []string{domain.EventPolicyAdded}, func(t *testing.T, c *domain.Community) {
+			if p := c.Policies["a05"]; p.Kind != domain.KindConstitution || !p.Lists(domain.ActionAddRole) {
 				t.Fatalf("policy %+v", p)
 			}
 		}},
-		{domain.ChangePolicy{Kind: domain.KindConstitution, PolicyID: "cons", Name: "Constitution vote", PolicyCode: code}, []string{domain.EventPolicyChanged}, func(t *testing.T, c *domain.Community) {
-			if p := c.Policies["cons"]; !p.IsBase() {
+		{domain.ChangePolicy{Kind: domain.KindConstitution, PolicyID: "a05", Name: "Constitution vote", PolicyCode: code}, []string{domain.EventPolicyChanged}, func(t *testing.T, c *domain.Community) {
+			if p := c.Policies["a05"]; !p.IsBase() {
 				t.Fatalf("policy %+v", p)
 			}
 		}},
-		{domain.RemovePolicy{Kind: domain.KindConstitution, PolicyID: "cons"}, []string{domain.EventPolicyRemoved}, nil},
-		{domain.RecoverPolicy{Kind: domain.KindConstitution, PolicyID: "cons"}, []string{domain.EventPolicyRecovered}, nil},
-		{domain.AddPolicy{PolicyID: "trig", Kind: domain.KindTrigger, Name: "Expense vote", ActionTypes: []string{domain.ActionExpenseCreated}, PolicyCode: code}, []string{domain.EventPolicyAdded}, nil},
-		{domain.ChangePolicy{Kind: domain.KindTrigger, PolicyID: "trig", Name: "Expense vote", ActionTypes: []string{domain.ActionExpenseCreated, domain.ActionSlackPostMessage}, PolicyCode: code}, []string{domain.EventPolicyChanged}, func(t *testing.T, c *domain.Community) {
-			if p := c.Policies["trig"]; !reflect.DeepEqual(p.ActionTypes, []string{domain.ActionExpenseCreated, domain.ActionSlackPostMessage}) {
+		{domain.RemovePolicy{Kind: domain.KindConstitution, PolicyID: "a05"}, []string{domain.EventPolicyRemoved}, nil},
+		{domain.RecoverPolicy{Kind: domain.KindConstitution, PolicyID: "a05"}, []string{domain.EventPolicyRecovered}, nil},
+		{domain.AddPolicy{Kind: domain.KindTrigger, Name: "Expense vote", ActionTypes: []string{domain.ActionExpenseCreated}, PolicyCode: code}, []string{domain.EventPolicyAdded}, nil},
+		{domain.ChangePolicy{Kind: domain.KindTrigger, PolicyID: "a09", Name: "Expense vote", ActionTypes: []string{domain.ActionExpenseCreated, domain.ActionSlackPostMessage}, PolicyCode: code}, []string{domain.EventPolicyChanged}, func(t *testing.T, c *domain.Community) {
+			if p := c.Policies["a09"]; !reflect.DeepEqual(p.ActionTypes, []string{domain.ActionExpenseCreated, domain.ActionSlackPostMessage}) {
 				t.Fatalf("policy %+v", p)
 			}
 		}},
-		{domain.RemovePolicy{Kind: domain.KindTrigger, PolicyID: "trig"}, []string{domain.EventPolicyRemoved}, nil},
-		{domain.RecoverPolicy{Kind: domain.KindTrigger, PolicyID: "trig"}, []string{domain.EventPolicyRecovered}, nil},
+		{domain.RemovePolicy{Kind: domain.KindTrigger, PolicyID: "a09"}, []string{domain.EventPolicyRemoved}, nil},
+		{domain.RecoverPolicy{Kind: domain.KindTrigger, PolicyID: "a09"}, []string{domain.EventPolicyRecovered}, nil},
 		{domain.AddRole{Name: "Voter", Description: "votes", Permissions: []domain.Permission{mustPermission(t, "vote:*")}}, []string{domain.EventRoleAdded}, func(t *testing.T, c *domain.Community) {
 			if r := c.Roles["Voter"]; r.IsBase || len(r.Permissions) != 1 {
 				t.Fatalf("role %+v", r)
@@ -184,6 +184,10 @@ func TestConstitutionActionErrors(t *testing.T) {
 		{"unknown user", mustConstitutionAction(t, "x4", domain.AddUserRole{Role: "Moderator", UserIDs: []string{"zed"}}), domain.CodeNotFound},
 		{"trigger policy changed as platform policy", mustConstitutionAction(t, "x5", domain.ChangePolicy{Kind: domain.KindPlatform, PolicyID: "p1", Name: "t"}), domain.CodeInvalid},
 		{"payload kind contradicts type", withFields(mustConstitutionAction(t, "x6", domain.RemovePolicy{Kind: domain.KindPlatform, PolicyID: "p1"}), map[string]any{"policy_id": "p1", "kind": "trigger"}), domain.CodeInvalid},
+		// Ids a caller picks could be another community's: new ids are the action's own.
+		{"add policy naming its id", mustConstitutionAction(t, "x9", domain.AddPolicy{PolicyID: "theirs", Kind: domain.KindPlatform, Name: "Mine"}), domain.CodeInvalid},
+		{"add policy naming the action's id", mustConstitutionAction(t, "x10", domain.AddPolicy{PolicyID: "x10", Kind: domain.KindPlatform, Name: "Mine"}), domain.CodeInvalid},
+		{"add document naming its id", mustConstitutionAction(t, "x11", domain.AddDocument{DocumentID: "theirs", Name: "Mine"}), domain.CodeInvalid},
 		{"platform action", domain.Action{ID: "x7", CommunityID: "c1", Type: domain.ActionSlackPostMessage}, domain.CodeInvalid},
 		{"other community", func() domain.Action { a := good; a.CommunityID = "c2"; return a }(), domain.CodeInvalid},
 		{"unknown type", domain.Action{ID: "x8", CommunityID: "c1", Type: "policykitaddintegration"}, domain.CodeInvalid},

@@ -22,17 +22,17 @@ func TestFoldReproducesState(t *testing.T) {
 		step(c.DecideDisconnectPlatform(domain.DisconnectPlatform{Platform: domain.PlatformDiscourse}, at(5)))
 		step(c.DecideRenameCommunity(domain.RenameCommunity{Name: "Co-op"}, at(5)))
 		for i, p := range []domain.ConstitutionPayload{
-			domain.AddPolicy{PolicyID: "p1", Kind: domain.KindPlatform, Name: "All pass", PolicyCode: domain.PolicyCode{Check: "return PASSED"}, Variables: []domain.Variable{{Name: "n", Type: "number", Value: "3"}}},
-			domain.ChangePolicy{Kind: domain.KindPlatform, PolicyID: "p1", Name: "All pass", ActionTypes: []string{domain.ActionSlackPostMessage}},
-			domain.AddPolicy{PolicyID: "p2", Kind: domain.KindTrigger, Name: "Expenses", ActionTypes: []string{domain.ActionExpenseCreated}},
-			domain.RemovePolicy{Kind: domain.KindTrigger, PolicyID: "p2"},
+			domain.AddPolicy{Kind: domain.KindPlatform, Name: "All pass", PolicyCode: domain.PolicyCode{Check: "return PASSED"}, Variables: []domain.Variable{{Name: "n", Type: "number", Value: "3"}}},
+			domain.ChangePolicy{Kind: domain.KindPlatform, PolicyID: "caa", Name: "All pass", ActionTypes: []string{domain.ActionSlackPostMessage}},
+			domain.AddPolicy{Kind: domain.KindTrigger, Name: "Expenses", ActionTypes: []string{domain.ActionExpenseCreated}},
+			domain.RemovePolicy{Kind: domain.KindTrigger, PolicyID: "cac"},
 			domain.AddRole{Name: "Voter", Permissions: []domain.Permission{mustPermission(t, "vote:*")}},
 			domain.AddUserRole{Role: "Voter", UserIDs: []string{"bob", "carol"}},
 			domain.EditRole{Role: "Voter", Name: "Elector"},
 			domain.RemoveUserRole{Role: "Elector", UserIDs: []string{"carol"}},
-			domain.AddDocument{DocumentID: "d1", Name: "Rules", Text: "be kind"},
-			domain.ChangeDocument{DocumentID: "d1", Name: "Rules", Text: "be kinder"},
-			domain.DeleteDocument{DocumentID: "d1"},
+			domain.AddDocument{Name: "Rules", Text: "be kind"},
+			domain.ChangeDocument{DocumentID: "cai", Name: "Rules", Text: "be kinder"},
+			domain.DeleteDocument{DocumentID: "cai"},
 		} {
 			a := mustConstitutionAction(t, "ca"+string(rune('a'+i)), p)
 			step(c.ExecuteConstitutionAction(a, at(10+i)))

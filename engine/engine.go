@@ -188,8 +188,9 @@ func (e *Engine) HandleActionProposed(ctx context.Context, communityID, actionID
 		if err != nil {
 			return evaluation.Outcome{}, err
 		}
-		if !rec.Proposed() {
-			return evaluation.Outcome{}, domain.NotFound("action %q", actionID)
+		// An action is decided by its own community's policies only.
+		if !rec.Proposed() || rec.Action.CommunityID != c.ID {
+			return evaluation.Outcome{}, domain.NotFound("action %q in community %s", actionID, c.ID)
 		}
 		return e.loop.ActionProposed(ctx, c, rec, now)
 	})
@@ -288,8 +289,8 @@ func (e *Engine) RecordEffectResult(ctx context.Context, cmd bus.RecordEffectRes
 			if err != nil {
 				return evaluation.Outcome{}, err
 			}
-			if !rec.Proposed() {
-				return evaluation.Outcome{}, domain.NotFound("action %q", cmd.ActionID)
+			if !rec.Proposed() || rec.Action.CommunityID != c.ID {
+				return evaluation.Outcome{}, domain.NotFound("action %q in community %s", cmd.ActionID, c.ID)
 			}
 			return e.loop.ActionEffectResult(ctx, c, rec, cmd.EffectID, cmd.Result, cmd.Error, now)
 		})

@@ -212,3 +212,39 @@ func TestProposingABrokenPolicyIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// An action is evaluated only in its own community: naming another community (whose
+// policies would decide it) finds no such action there and records nothing.
+func TestAnotherCommunitysActionIsNotFound(t *testing.T) {
+	ctx := context.Background()
+	store := memory.New()
+	e := mustEngine(t, store)
+	mustSlackCommunity(t, store, 3, "if proposal.get_yes_votes().count() >= 2:\n  return PASSED")
+	kit, err := starterkits.Load("testing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := engine.NewCommunity(ctx, store, domain.CreateCommunity{CommunityID: "c2", Name: "Other", Platform: domain.PlatformSlack}, kit, domain.RegisterUser{}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ProposeAction(ctx, bus.ProposeAction{Action: rename("a1")}, engine.NewMeta()); err != nil {
+		t.Fatal(err)
+	}
+	before, err := engine.LoadAction(ctx, store, "a1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.HandleActionProposed(ctx, "c2", "a1", engine.NewMeta()); domain.ErrorCode(err) != domain.CodeNotFound {
+		t.Fatalf("evaluating c1's action in c2: %v, want NOT_FOUND", err)
+	}
+	if _, err := e.RecordEffectResult(ctx, bus.RecordEffectResult{CommunityID: "c2", ActionID: "a1", EffectID: "x"}, engine.NewMeta()); domain.ErrorCode(err) != domain.CodeNotFound {
+		t.Fatalf("an effect result for c1's action in c2: %v, want NOT_FOUND", err)
+	}
+	after, err := engine.LoadAction(ctx, store, "a1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Version != before.Version {
+		t.Fatalf("c1's action went from version %d to %d", before.Version, after.Version)
+	}
+}

@@ -150,11 +150,11 @@ func (r *Resolver) policyConnection(ctx context.Context, c *model.Community, fir
 	} else if page, more, err = r.read.policies(ctx, c.ID, p); err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(page))
+	owners := make([]string, len(page))
 	for i, pol := range page {
-		ids[i] = pol.ID
+		owners[i] = policyOwner(c.ID, pol.ID)
 	}
-	r.loadersOf(ctx).versions.prime(ids...)
+	r.loadersOf(ctx).versions.prime(owners...)
 	edges, info := connection(page, more, policyKeyOf, func(cursor string, pol *model.Policy) model.PolicyEdge {
 		return model.PolicyEdge{Cursor: cursor, Node: pol}
 	})
@@ -168,7 +168,7 @@ func (r *Resolver) versionConnection(ctx context.Context, p *model.Policy, first
 	if err != nil {
 		return nil, err
 	}
-	items, err := r.loadersOf(ctx).versions.load(ctx, p.ID, args)
+	items, err := r.loadersOf(ctx).versions.load(ctx, policyOwner(p.CommunityID, p.ID), args)
 	if err != nil {
 		return nil, err
 	}

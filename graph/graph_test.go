@@ -657,7 +657,7 @@ func TestInternalErrorsAreHidden(t *testing.T) {
 type brokenPolicyLookupDB struct{ graph.DB }
 
 func (b brokenPolicyLookupDB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if strings.Contains(sql, "SELECT community_id FROM policies") {
+	if strings.Contains(sql, "FROM policies WHERE id = $1") {
 		return errRow{errors.New("conn closed: unexpected EOF")}
 	}
 	return b.DB.QueryRow(ctx, sql, args...)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -143,7 +142,7 @@ func (r *Resolver) eventConnection(ctx context.Context, c *model.Community, filt
 // view (one statement).
 func (r *Resolver) viewableStreams(ctx context.Context, communityID string, m Membership) (map[string]bool, error) {
 	rows, _ := r.deps.DB.Query(ctx, `SELECT a.id, a.type, a.kind, COALESCE(array_agg(p.id) FILTER (WHERE p.id IS NOT NULL), '{}')
-		FROM actions a LEFT JOIN proposals p ON p.action_id = a.id WHERE a.community_id = $1 GROUP BY a.id, a.type, a.kind`, communityID)
+		FROM actions a LEFT JOIN proposals p ON p.community_id = a.community_id AND p.action_id = a.id WHERE a.community_id = $1 GROUP BY a.id, a.type, a.kind`, communityID)
 	out := map[string]bool{}
 	var id, typ, kind string
 	var proposals []string
@@ -486,46 +485,47 @@ func (r *Resolver) importPolicy(ctx context.Context, in model.ImportPolicyInput)
 	return r.propose(ctx, a)
 }
 
-// policyCommunity finds a policy's community in the read models: NOT_FOUND when there is
-// no such policy; any other failure is the database's (INTERNAL).
-func (r *Resolver) policyCommunity(ctx context.Context, id string) (string, error) {
-	var communityID string
-	err := r.deps.DB.QueryRow(ctx, `SELECT community_id FROM policies WHERE id = $1`, id).Scan(&communityID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", domain.NotFound("policy %q", id)
-	}
+// viewablePolicy returns the community of a policy the caller may view. Policy ids are
+// unique within a community only, so the policy is looked up among the caller's own
+// communities: a policy of a community the caller is not a member of does not exist for it
+// (NOT_FOUND), and an id that names a policy in several of them is INVALID (their policies
+// are read through community(id:) then). A failure to read the policy is not hidden as
+// NOT_FOUND.
+func (r *Resolver) viewablePolicy(ctx context.Context, id string) (string, error) {
+	caller, err := CallerOf(ctx)
 	if err != nil {
+		return "", err
+	}
+	mine := make([]string, 0, len(caller.Members))
+	for communityID := range caller.Members {
+		mine = append(mine, communityID)
+	}
+	var found []string
+	if err := r.deps.DB.QueryRow(ctx, `SELECT array_agg(community_id ORDER BY community_id) FROM policies WHERE id = $1 AND community_id = ANY($2)`,
+		id, mine).Scan(&found); err != nil {
 		return "", fmt.Errorf("read policy %s: %w", id, err)
 	}
-	return communityID, nil
-}
-
-// viewablePolicy returns the community of a policy the caller may view; a policy of a
-// community the caller is not a member of does not exist for it (NOT_FOUND). A failure to
-// read the policy is not hidden as NOT_FOUND.
-func (r *Resolver) viewablePolicy(ctx context.Context, id string) (string, error) {
-	communityID, err := r.policyCommunity(ctx, id)
-	if err != nil {
+	switch len(found) {
+	case 0:
+		return "", domain.NotFound("policy %q", id)
+	case 1:
+	default:
+		return "", domain.Invalid("policy id %q names a policy in each of your communities %s; read it through community(id:)",
+			id, strings.Join(found, ", "))
+	}
+	if _, err := viewer(ctx, found[0]); err != nil {
 		return "", err
 	}
-	if _, err := member(ctx, communityID); err != nil {
-		if errors.Is(err, ErrUnauthenticated) {
-			return "", err
-		}
-		return "", domain.NotFound("policy %q", id) // as if it did not exist
-	}
-	if _, err := viewer(ctx, communityID); err != nil {
-		return "", err
-	}
-	return communityID, nil
+	return found[0], nil
 }
 
 // policy reads a policy the caller may view.
 func (r *Resolver) policy(ctx context.Context, id string) (*model.Policy, error) {
-	if _, err := r.viewablePolicy(ctx, id); err != nil {
+	communityID, err := r.viewablePolicy(ctx, id)
+	if err != nil {
 		return nil, err
 	}
-	return r.read.policy(ctx, id)
+	return r.read.policy(ctx, communityID, id)
 }
 
 // exportPolicy returns a policy's current version as a PolicyKit policy file.
@@ -554,7 +554,7 @@ func (r *Resolver) policyDiff(ctx context.Context, p *model.Policy, from, to int
 	if _, err := viewer(ctx, p.CommunityID); err != nil {
 		return "", err
 	}
-	hashes, err := r.read.policyVersionHashes(ctx, p.ID, p.AsOf)
+	hashes, err := r.read.policyVersionHashes(ctx, p.CommunityID, p.ID, p.AsOf)
 	if err != nil {
 		return "", err
 	}

@@ -200,8 +200,8 @@ func (r reader) policies(ctx context.Context, communityID string, p page[policyK
 	return ps, more, nil
 }
 
-func (r reader) policy(ctx context.Context, id string) (*model.Policy, error) {
-	ps, err := r.policyRows(ctx, `id = $1`, id)
+func (r reader) policy(ctx context.Context, communityID, id string) (*model.Policy, error) {
+	ps, err := r.policyRows(ctx, `community_id = $1 AND id = $2`, communityID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -226,12 +226,23 @@ func (r reader) policyRows(ctx context.Context, clause string, args ...any) ([]m
 }
 
 // ownerPage is one statement that reads a page of several owners' lists: the columns of
-// the rows of table whose owner column is one of owners, after the keyset values after()
-// (when args.from is set) and not later than args.asOf (by the column at, when it is not
-// zero), up to n+1 per owner in the order of cols. It returns the statement and its
-// arguments.
-func ownerPage[K comparable](columns, table, owner, cols, at string, owners []string, args pageArgs[K], after func() []any) (string, []any) {
-	where, sqlArgs := owner+" = ANY($1)", []any{owners}
+// the rows of table whose owner columns (one, or several separated by commas) hold one of
+// owners' values, after the keyset values after() (when args.from is set) and not later
+// than args.asOf (by the column at, when it is not zero), up to n+1 per owner in the order
+// of cols. owners has one array per owner column, the i-th owner's values at index i. It
+// returns the statement and its arguments.
+func ownerPage[K comparable](columns, table, owner, cols, at string, owners [][]string, args pageArgs[K], after func() []any) (string, []any) {
+	ownerCols := strings.Split(owner, ", ")
+	params := make([]string, len(ownerCols))
+	sqlArgs := make([]any, len(ownerCols))
+	for i := range ownerCols {
+		params[i] = fmt.Sprintf("$%d::text[]", i+1)
+		sqlArgs[i] = owners[i]
+	}
+	where := owner + " = ANY($1)"
+	if len(ownerCols) > 1 {
+		where = "(" + owner + ") IN (SELECT * FROM unnest(" + strings.Join(params, ", ") + "))"
+	}
 	if args.from {
 		where, sqlArgs = keyset(where, sqlArgs, "("+cols+")", after()...)
 	}
@@ -244,17 +255,28 @@ func ownerPage[K comparable](columns, table, owner, cols, at string, owners []st
 		WHERE page_row <= $%d ORDER BY %s, %s`, columns, owner, cols, table, where, len(sqlArgs), owner, cols), sqlArgs
 }
 
-// policyVersions reads a page of the histories of several policies, oldest change first.
-func (r reader) policyVersions(ctx context.Context, policyIDs []string, args pageArgs[seqKey]) (map[string][]keyed[model.PolicyVersion, seqKey], error) {
-	sql, sqlArgs := ownerPage(`policy_id, stream_version, version, change, active, hash, content::text, changed_at, action_id`,
-		"policy_versions", "policy_id", "stream_version", "changed_at", policyIDs, args, func() []any { return []any{args.after.Seq} })
+// policyOwner is the key of a policy's versions in the request's loaders: policy ids are
+// unique only within a community.
+func policyOwner(communityID, policyID string) string { return communityID + "\x00" + policyID }
+
+// policyVersions reads a page of the histories of several policies (keys of policyOwner),
+// oldest change first.
+func (r reader) policyVersions(ctx context.Context, owners []string, args pageArgs[seqKey]) (map[string][]keyed[model.PolicyVersion, seqKey], error) {
+	communities, policies := make([]string, len(owners)), make([]string, len(owners))
+	for i, o := range owners {
+		communities[i], policies[i], _ = strings.Cut(o, "\x00")
+	}
+	sql, sqlArgs := ownerPage(`community_id, policy_id, stream_version, version, change, active, hash, content::text, changed_at, action_id`,
+		"policy_versions", "community_id, policy_id", "stream_version", "changed_at", [][]string{communities, policies}, args,
+		func() []any { return []any{args.after.Seq} })
 	rows, _ := r.db.Query(ctx, sql, sqlArgs...)
 	out := map[string][]keyed[model.PolicyVersion, seqKey]{}
-	var id string
+	var communityID, id string
 	var k seqKey
 	var v model.PolicyVersion
-	_, err := pgx.ForEachRow(rows, []any{&id, &k.Seq, &v.Version, &v.Change, &v.Active, &v.Hash, &v.ContentJSON, &v.ChangedAt, &v.ActionID}, func() error {
-		out[id] = append(out[id], keyed[model.PolicyVersion, seqKey]{key: k, node: v})
+	_, err := pgx.ForEachRow(rows, []any{&communityID, &id, &k.Seq, &v.Version, &v.Change, &v.Active, &v.Hash, &v.ContentJSON, &v.ChangedAt, &v.ActionID}, func() error {
+		owner := policyOwner(communityID, id)
+		out[owner] = append(out[owner], keyed[model.PolicyVersion, seqKey]{key: k, node: v})
 		return nil
 	})
 	return out, err
@@ -262,9 +284,10 @@ func (r reader) policyVersions(ctx context.Context, policyIDs []string, args pag
 
 // policyVersionHashes reads the content hash of each version of a policy (of those made by
 // asOf, when set).
-func (r reader) policyVersionHashes(ctx context.Context, policyID string, asOf *time.Time) (map[int]string, error) {
-	rows, _ := r.db.Query(ctx, `SELECT version, hash FROM policy_versions WHERE policy_id = $1 AND ($2::timestamptz IS NULL OR changed_at <= $2)
-		ORDER BY stream_version`, policyID, asOf)
+func (r reader) policyVersionHashes(ctx context.Context, communityID, policyID string, asOf *time.Time) (map[int]string, error) {
+	rows, _ := r.db.Query(ctx, `SELECT version, hash FROM policy_versions
+		WHERE community_id = $1 AND policy_id = $2 AND ($3::timestamptz IS NULL OR changed_at <= $3)
+		ORDER BY stream_version`, communityID, policyID, asOf)
 	out := map[int]string{}
 	var version int
 	var hash string
@@ -403,7 +426,7 @@ func (r reader) votes(ctx context.Context, proposalIDs []string) (map[string][]m
 // they were requested.
 func (r reader) effects(ctx context.Context, proposalIDs []string, args pageArgs[timeKey]) (map[string][]keyed[model.Effect, timeKey], error) {
 	sql, sqlArgs := ownerPage(`proposal_id, id, platform, method, purpose, args::text, status, result::text, error, requested_at, finished_at`,
-		"effects", "proposal_id", "requested_at, id", "requested_at", proposalIDs, args, func() []any { return []any{args.after.At, args.after.ID} })
+		"effects", "proposal_id", "requested_at, id", "requested_at", [][]string{proposalIDs}, args, func() []any { return []any{args.after.At, args.after.ID} })
 	rows, _ := r.db.Query(ctx, sql, sqlArgs...)
 	out := map[string][]keyed[model.Effect, timeKey]{}
 	var id string
@@ -420,7 +443,7 @@ func (r reader) effects(ctx context.Context, proposalIDs []string, args pageArgs
 // stream order.
 func (r reader) evaluationLogs(ctx context.Context, proposalIDs []string, args pageArgs[seqKey]) (map[string][]keyed[model.EvaluationLog, seqKey], error) {
 	sql, sqlArgs := ownerPage(`proposal_id, stream_version, block, result, error, logs::text, evaluated_at`,
-		"evaluation_logs", "proposal_id", "stream_version", "evaluated_at", proposalIDs, args, func() []any { return []any{args.after.Seq} })
+		"evaluation_logs", "proposal_id", "stream_version", "evaluated_at", [][]string{proposalIDs}, args, func() []any { return []any{args.after.Seq} })
 	rows, _ := r.db.Query(ctx, sql, sqlArgs...)
 	out := map[string][]keyed[model.EvaluationLog, seqKey]{}
 	var id string

@@ -10,6 +10,9 @@ import "github.com/policykit-go/policykit/domain"
 //     with active = false and its disconnected_at.
 //   - community_users: one row per user, with the latest profile.
 //   - user_identities: both directions of every current link.
+//
+// Users and links are keyed by community as well as user id: user ids are unique within a
+// community only.
 type communitiesProjector struct{}
 
 func (communitiesProjector) Name() string { return "communities" }
@@ -38,20 +41,22 @@ func (communitiesProjector) Project(q Queue, ev Envelope) error {
 	case domain.UserRegistered:
 		q.Queue(`INSERT INTO community_users (id, community_id, platform, username, readable_name, is_admin, avatar, joined_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
-			ON CONFLICT (id) DO UPDATE SET community_id = EXCLUDED.community_id, platform = EXCLUDED.platform,
+			ON CONFLICT (community_id, id) DO UPDATE SET platform = EXCLUDED.platform,
 				username = EXCLUDED.username, readable_name = EXCLUDED.readable_name, is_admin = EXCLUDED.is_admin,
 				avatar = EXCLUDED.avatar, joined_at = EXCLUDED.joined_at, updated_at = EXCLUDED.updated_at`,
 			e.UserID, e.CommunityID, e.Platform, e.Username, e.ReadableName, e.IsAdmin, e.Avatar, e.At)
 	case domain.UserProfileUpdated:
-		q.Queue(`UPDATE community_users SET username = $2, readable_name = $3, is_admin = $4, avatar = $5, updated_at = $6 WHERE id = $1`,
-			e.UserID, e.Username, e.ReadableName, e.IsAdmin, e.Avatar, e.At)
+		q.Queue(`UPDATE community_users SET username = $2, readable_name = $3, is_admin = $4, avatar = $5, updated_at = $6
+			WHERE community_id = $7 AND id = $1`,
+			e.UserID, e.Username, e.ReadableName, e.IsAdmin, e.Avatar, e.At, e.CommunityID)
 	case domain.IdentityLinked:
 		q.Queue(`INSERT INTO user_identities (community_id, user_id, linked_user_id, linked_at) VALUES ($1, $2, $3, $4), ($1, $3, $2, $4)
-			ON CONFLICT (user_id, linked_user_id) DO UPDATE SET community_id = EXCLUDED.community_id, linked_at = EXCLUDED.linked_at`,
+			ON CONFLICT (community_id, user_id, linked_user_id) DO UPDATE SET linked_at = EXCLUDED.linked_at`,
 			e.CommunityID, e.UserID, e.OtherUserID, e.At)
 	case domain.IdentityUnlinked:
-		q.Queue(`DELETE FROM user_identities WHERE (user_id = $1 AND linked_user_id = $2) OR (user_id = $2 AND linked_user_id = $1)`,
-			e.UserID, e.OtherUserID)
+		q.Queue(`DELETE FROM user_identities WHERE community_id = $3
+				AND ((user_id = $1 AND linked_user_id = $2) OR (user_id = $2 AND linked_user_id = $1))`,
+			e.UserID, e.OtherUserID, e.CommunityID)
 	}
 	return nil
 }

@@ -11,7 +11,8 @@ const (
 )
 
 // policiesProjector keeps each policy's current version in policies (removed policies stay,
-// with active = false) and its whole history in policy_versions: one row per policy event,
+// with active = false; rows are keyed by community and policy id, as policy ids are unique
+// only within a community) and its whole history in policy_versions: one row per policy event,
 // with the content that was current after it (domain.PolicySpec as JSON), its hash and
 // content version, and the kind of change.
 type policiesProjector struct{}
@@ -30,7 +31,7 @@ const insertPolicyVersionSQL = `INSERT INTO policy_versions
 const copyPolicyVersionSQL = `INSERT INTO policy_versions
 	(event_id, policy_id, community_id, stream_version, version, change, active, hash, content, changed_at, action_id)
 	SELECT $1, v.policy_id, v.community_id, $3, v.version, $4, $5, v.hash, v.content, $6, $7
-	FROM policy_versions v WHERE v.policy_id = $2 ORDER BY v.stream_version DESC LIMIT 1
+	FROM policy_versions v WHERE v.community_id = $8 AND v.policy_id = $2 ORDER BY v.stream_version DESC LIMIT 1
 	ON CONFLICT (event_id) DO NOTHING`
 
 func (policiesProjector) Project(q Queue, ev Envelope) error {
@@ -43,7 +44,7 @@ func (policiesProjector) Project(q Queue, ev Envelope) error {
 		q.Queue(`INSERT INTO policies (id, community_id, kind, name, description, action_types, code, variables, priority,
 				active, hash, version, created_at, modified_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true, $10, $11, $12, $12)
-			ON CONFLICT (id) DO UPDATE SET community_id = EXCLUDED.community_id, kind = EXCLUDED.kind, name = EXCLUDED.name,
+			ON CONFLICT (community_id, id) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name,
 				description = EXCLUDED.description, action_types = EXCLUDED.action_types, code = EXCLUDED.code,
 				variables = EXCLUDED.variables, priority = EXCLUDED.priority, active = true, hash = EXCLUDED.hash,
 				version = EXCLUDED.version, created_at = EXCLUDED.created_at, modified_at = EXCLUDED.modified_at`,
@@ -58,22 +59,22 @@ func (policiesProjector) Project(q Queue, ev Envelope) error {
 		}
 		q.Queue(`UPDATE policies SET name = $2, description = $3, action_types = $4, code = $5, variables = $6, priority = $7,
 				hash = $8, version = $9, modified_at = $10
-			WHERE id = $1`,
+			WHERE community_id = $11 AND id = $1`,
 			e.PolicyID, args.name, args.description, args.actionTypes, args.code, args.variables, args.priority,
-			e.Hash, e.Version, e.At)
+			e.Hash, e.Version, e.At, e.CommunityID)
 		// The activity of a changed policy stays what it was: read it back from the row the
 		// statement above just updated (statements of a batch run in order).
 		q.Queue(`INSERT INTO policy_versions
 				(event_id, policy_id, community_id, stream_version, version, change, active, hash, content, changed_at, action_id)
-			SELECT $1, p.id, $3, $4, $5, $6, p.active, $7, $8, $9, $10 FROM policies p WHERE p.id = $2
+			SELECT $1, p.id, $3, $4, $5, $6, p.active, $7, $8, $9, $10 FROM policies p WHERE p.community_id = $3 AND p.id = $2
 			ON CONFLICT (event_id) DO NOTHING`,
 			eventID(ev), e.PolicyID, e.CommunityID, ev.Version, e.Version, policyChanged, e.Hash, content, e.At, e.ActionID)
 	case domain.PolicyRemoved:
-		q.Queue(`UPDATE policies SET active = false, modified_at = $2 WHERE id = $1`, e.PolicyID, e.At)
-		q.Queue(copyPolicyVersionSQL, eventID(ev), e.PolicyID, ev.Version, policyRemoved, false, e.At, e.ActionID)
+		q.Queue(`UPDATE policies SET active = false, modified_at = $2 WHERE community_id = $3 AND id = $1`, e.PolicyID, e.At, e.CommunityID)
+		q.Queue(copyPolicyVersionSQL, eventID(ev), e.PolicyID, ev.Version, policyRemoved, false, e.At, e.ActionID, e.CommunityID)
 	case domain.PolicyRecovered:
-		q.Queue(`UPDATE policies SET active = true, modified_at = $2 WHERE id = $1`, e.PolicyID, e.At)
-		q.Queue(copyPolicyVersionSQL, eventID(ev), e.PolicyID, ev.Version, policyRecovered, true, e.At, e.ActionID)
+		q.Queue(`UPDATE policies SET active = true, modified_at = $2 WHERE community_id = $3 AND id = $1`, e.PolicyID, e.At, e.CommunityID)
+		q.Queue(copyPolicyVersionSQL, eventID(ev), e.PolicyID, ev.Version, policyRecovered, true, e.At, e.ActionID, e.CommunityID)
 	}
 	return nil
 }

@@ -660,37 +660,6 @@ func TestRunLive(t *testing.T) {
 	}
 }
 
-// failingProjector fails on the first vote.
-type failingProjector struct{ Projector }
-
-func (f failingProjector) Project(q Queue, ev Envelope) error {
-	if _, ok := ev.Event.(domain.VoteCast); ok {
-		return errors.New("cannot fold votes")
-	}
-	return f.Projector.Project(q, ev)
-}
-
-// TestProjectorErrorRollsBack: a projector's error stops the runner with the batch rolled
-// back whole, for every projector.
-func TestProjectorErrorRollsBack(t *testing.T) {
-	pool, store := newTestDB(t)
-	b := newLogBuilder(t, store)
-	users, pol := b.setupCommunity("c1", 3)
-	b.governedAction(lifecycle{community: "c1", actionID: "a1", proposalID: "p1", policyID: pol, initiator: users[0], pass: true,
-		votes: []vote{{user: users[0], yes: true}}})
-
-	waitReadable(t, pool)
-
-	r := NewRunner(store, pool, 10_000, nil, votesProjector{}, failingProjector{proposalsProjector{}})
-	if _, err := r.CatchUp(context.Background(), nil); !errors.Is(err, errProjector) {
-		t.Fatalf("catch up = %v, want a projector error", err)
-	}
-	if n := mustCount(t, pool, `SELECT count(*) FROM votes`) + mustCount(t, pool, `SELECT count(*) FROM proposals`) +
-		mustCount(t, pool, `SELECT count(*) FROM projection_checkpoints`); n != 0 {
-		t.Errorf("%d rows written by a failed batch", n)
-	}
-}
-
 func TestNetDataOps(t *testing.T) {
 	set := func(k string, v any) domain.DataOp { return domain.DataOp{Op: domain.DataSet, Key: k, Value: v} }
 	remove := func(k string) domain.DataOp { return domain.DataOp{Op: domain.DataRemove, Key: k} }

@@ -9,6 +9,14 @@
 // leaves rows and checkpoint in agreement: the batch is either all there or not at all, and
 // the next start resumes after the last committed batch.
 //
+// An event that a projector cannot apply (its Project fails, or its statements fail on the
+// event's data, or the event cannot be decoded) does not stop the runner: the batch is
+// applied again projector by projector, each in a savepoint, and the failing projector's
+// events one by one, so that only that projector skips only that event. The failure is
+// logged and recorded in projection_failures; every other projector, and the failing one for
+// every other event, goes on as before. Failures of the database itself (a lost connection,
+// a missing table) still stop the runner, or are retried when they are transient.
+//
 // Throughput comes from writing sets of rows instead of events: projectors write
 // high-volume events as rows of set-based statements (Queue.Row) or COPY (Queue.Copy), and
 // the busiest fold a batch's events per row first (BatchProjector), so that a batch of
@@ -22,10 +30,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/policykit-go/policykit/domain"
@@ -37,6 +49,9 @@ import (
 type Envelope struct {
 	eventstore.RecordedEvent
 	Event domain.Event
+	// undecodable is why a known type's payload could not be read; projectors never see
+	// such an event, each records it as a failure.
+	undecodable error
 }
 
 // Projector folds events into the tables it owns.
@@ -46,7 +61,8 @@ type Projector interface {
 	// Tables lists the tables the projector owns; Replay empties them.
 	Tables() []string
 	// Project queues the writes for one event. Events arrive in log order, each exactly once
-	// per committed batch.
+	// per committed batch. An error, or queued statements that fail on the event's data,
+	// make the runner skip the event for this projector alone and record the failure.
 	Project(q Queue, ev Envelope) error
 }
 
@@ -113,10 +129,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	return r.store.Subscribe(ctx, from, func(ctx context.Context, evs []eventstore.RecordedEvent) error {
 		for len(evs) > 0 {
 			n := min(len(evs), r.batch)
-			envs, err := decode(evs[:n])
-			if err != nil {
-				return err
-			}
+			envs := decode(evs[:n])
 			if err := r.applyWithRetry(ctx, envs); err != nil {
 				return err
 			}
@@ -181,7 +194,7 @@ func (r *Runner) readPages(ctx context.Context, from eventstore.Position, pages 
 		} else if len(evs) == 0 {
 			return
 		} else {
-			envs, err = decode(evs)
+			envs = decode(evs)
 			from = evs[len(evs)-1].Position
 		}
 		select {
@@ -195,23 +208,25 @@ func (r *Runner) readPages(ctx context.Context, from eventstore.Position, pages 
 	}
 }
 
-// decode unmarshals a batch of stored events.
-func decode(evs []eventstore.RecordedEvent) ([]Envelope, error) {
+// decode unmarshals a batch of stored events. A known type whose payload cannot be read (a
+// corrupt log entry) is kept with the reason, for the projectors to record as a failure.
+func decode(evs []eventstore.RecordedEvent) []Envelope {
 	envs := make([]Envelope, len(evs))
 	for i, ev := range evs {
+		envs[i] = Envelope{RecordedEvent: ev}
 		de, err := domain.Unmarshal(ev.Type, ev.SchemaVersion, ev.Data)
 		if err != nil {
-			// A known type whose payload cannot be read is a corrupt log entry; stopping is
-			// the only way not to build tables that silently disagree with the log.
-			return nil, fmt.Errorf("%w: decode event %s (%s) at %s: %v", errProjector, ev.ID, ev.Type, ev.Position, err)
+			envs[i].undecodable = fmt.Errorf("decode: %w", err)
+			continue
 		}
-		envs[i] = Envelope{RecordedEvent: ev, Event: de}
+		envs[i].Event = de
 	}
-	return envs, nil
+	return envs
 }
 
 // Replay empties every projector's tables and checkpoint in one transaction and rebuilds
-// them from position zero.
+// them from position zero. Events a projector cannot apply are skipped and recorded again
+// (see Failures); they never end the rebuild.
 func (r *Runner) Replay(ctx context.Context, progress func(applied int)) (int, error) {
 	if err := r.Reset(ctx); err != nil {
 		return 0, err
@@ -219,7 +234,7 @@ func (r *Runner) Replay(ctx context.Context, progress func(applied int)) (int, e
 	return r.CatchUp(ctx, progress)
 }
 
-// Reset empties every projector's tables and checkpoint.
+// Reset empties every projector's tables, checkpoint and recorded failures.
 func (r *Runner) Reset(ctx context.Context) error {
 	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		for _, p := range r.projectors {
@@ -230,6 +245,9 @@ func (r *Runner) Reset(ctx context.Context) error {
 			}
 			if _, err := tx.Exec(ctx, `DELETE FROM projection_checkpoints WHERE name = $1`, p.Name()); err != nil {
 				return fmt.Errorf("reset %s: checkpoint: %w", p.Name(), err)
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM projection_failures WHERE projector = $1`, p.Name()); err != nil {
+				return fmt.Errorf("reset %s: failures: %w", p.Name(), err)
 			}
 		}
 		return nil
@@ -280,55 +298,148 @@ func transient(err error) bool {
 	return false
 }
 
+// eventFault reports whether a failed write can be the fault of the events written rather
+// than of the database: a projector's own error, or Postgres refusing the data (data
+// exceptions such as a bad cast or a division by zero, and integrity constraint
+// violations). Only such a failure is pinned on an event and skipped; any other (a missing
+// table, bad SQL) would fail every event the same way, and stops the runner instead.
+func eventFault(err error) bool {
+	if errors.Is(err, errProjector) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || len(pgErr.Code) != 5 {
+		return false
+	}
+	switch pgErr.Code[:2] {
+	case "22", "23":
+		return true
+	}
+	return false
+}
+
 // apply writes one batch: every projector's statements for the events it has not seen yet,
-// and its checkpoint, in a single transaction.
+// and its checkpoint, in a single transaction. When the batch fails because of an event (see
+// eventFault), it is applied again with each failing event skipped by the projectors that
+// cannot apply it (applyIsolated).
+func (r *Runner) apply(ctx context.Context, envs []Envelope) error {
+	err := r.applyTogether(ctx, envs)
+	if err == nil || ctx.Err() != nil || !eventFault(err) {
+		return err
+	}
+	r.log.Warn("projection batch failed; applying it again projector by projector", "from", envs[0].Position.String(),
+		"to", envs[len(envs)-1].Position.String(), "err", err)
+	return r.applyIsolated(ctx, envs)
+}
+
+// batchTx begins a batch's transaction: it takes the runners' lock and reads the
+// checkpoints.
 //
 // The transaction commits with synchronous_commit off: it does not wait for its WAL to reach
 // the disk. A server crash can then lose the last batches committed, but only whole, with
 // their checkpoints (rows and checkpoint are in the same transaction), so the runner simply
 // applies them again; the event store's own transactions keep their durability.
-func (r *Runner) apply(ctx context.Context, envs []Envelope) error {
+func batchTx(ctx context.Context, tx pgx.Tx, b *pgx.Batch) (map[string]eventstore.Position, error) {
+	cps, err := loadCheckpoints(ctx, tx, true)
+	if err != nil {
+		return nil, err
+	}
+	b.Queue(`SET LOCAL synchronous_commit = off`)
+	// Set-based statements have large row estimates (unnest, jsonb_each) that would make
+	// Postgres JIT-compile them, which costs far more than running them.
+	b.Queue(`SET LOCAL jit = off`)
+	return cps, nil
+}
+
+// unseen splits the events of envs after a projector's checkpoint cp into those it
+// applies and those that cannot be decoded.
+func unseen(envs []Envelope, cp eventstore.Position) (evs, undecodable []Envelope) {
+	for len(envs) > 0 && !cp.Less(envs[0].Position) {
+		envs = envs[1:]
+	}
+	if !slices.ContainsFunc(envs, func(env Envelope) bool { return env.undecodable != nil }) {
+		return envs, nil // the usual case, without a copy
+	}
+	for _, env := range envs {
+		if env.undecodable != nil {
+			undecodable = append(undecodable, env)
+		} else {
+			evs = append(evs, env)
+		}
+	}
+	return evs, undecodable
+}
+
+// project queues p's writes for evs (in log order).
+func project(p Projector, evs []Envelope) (*projectorQueue, error) {
+	q := &projectorQueue{}
+	if len(evs) == 0 {
+		return q, nil
+	}
+	if bp, ok := p.(BatchProjector); ok {
+		if err := bp.ProjectBatch(q, evs); err != nil {
+			return nil, fmt.Errorf("%w: %s at %s: %v", errProjector, p.Name(), evs[len(evs)-1].Position, err)
+		}
+		return q, nil
+	}
+	for _, env := range evs {
+		if err := p.Project(q, env); err != nil {
+			return nil, fmt.Errorf("%w: %s at %s (%s): %v", errProjector, p.Name(), env.Position, env.Type, err)
+		}
+	}
+	return q, nil
+}
+
+const saveCheckpointSQL = `INSERT INTO projection_checkpoints (name, commit_id, seq, updated_at) VALUES ($1, $2, $3, now())
+	ON CONFLICT (name) DO UPDATE SET commit_id = EXCLUDED.commit_id, seq = EXCLUDED.seq, updated_at = now()`
+
+const recordFailureSQL = `INSERT INTO projection_failures
+		(projector, event_id, event_type, stream, stream_version, commit_id, seq, error, failed_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
+	ON CONFLICT (projector, event_id) DO UPDATE SET error = EXCLUDED.error, failed_at = EXCLUDED.failed_at`
+
+// failed logs that projector p skips env and queues its record in projection_failures.
+func (r *Runner) failed(b *pgx.Batch, p Projector, env Envelope, err error) {
+	r.log.Error("projector skips an event it cannot apply", "projector", p.Name(), "event_id", env.ID.String(),
+		"type", env.Type, "stream", env.Stream, "version", env.Version, "position", env.Position.String(), "err", err)
+	b.Queue(recordFailureSQL, p.Name(), pgtype.UUID{Bytes: env.ID, Valid: true}, env.Type, env.Stream, env.Version,
+		int64(env.Position.Commit), env.Position.Seq, failureText(err))
+}
+
+// failureText is err's text as Postgres text accepts it (valid UTF-8 without NUL), so that
+// recording a failure cannot fail on the failure's own message.
+func failureText(err error) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(err.Error(), "\x00", ""), "\uFFFD")
+}
+
+// applyTogether writes the batch in one round trip: every projector's statements pipelined
+// in one batch, then the COPYs.
+func (r *Runner) applyTogether(ctx context.Context, envs []Envelope) error {
 	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		cps, err := loadCheckpoints(ctx, tx, true)
+		b := &pgx.Batch{}
+		cps, err := batchTx(ctx, tx, b)
 		if err != nil {
 			return err
 		}
-		b := &pgx.Batch{}
-		b.Queue(`SET LOCAL synchronous_commit = off`)
-		// Set-based statements have large row estimates (unnest, jsonb_each) that would make
-		// Postgres JIT-compile them, which costs far more than running them.
-		b.Queue(`SET LOCAL jit = off`)
 		last := envs[len(envs)-1].Position
 		queues := make([]*projectorQueue, 0, len(r.projectors))
 		for _, p := range r.projectors {
-			cp := cps[p.Name()]
-			// Skip what this projector already has (it was ahead of the others).
-			unseen := envs
-			for len(unseen) > 0 && !cp.Less(unseen[0].Position) {
-				unseen = unseen[1:]
-			}
-			if len(unseen) == 0 {
+			evs, undecodable := unseen(envs, cps[p.Name()])
+			if len(evs) == 0 && len(undecodable) == 0 {
 				continue
 			}
-			q := &projectorQueue{}
-			if bp, ok := p.(BatchProjector); ok {
-				if err := bp.ProjectBatch(q, unseen); err != nil {
-					return fmt.Errorf("%w: %s at %s: %v", errProjector, p.Name(), last, err)
-				}
-			} else {
-				for _, env := range unseen {
-					if err := p.Project(q, env); err != nil {
-						return fmt.Errorf("%w: %s at %s (%s): %v", errProjector, p.Name(), env.Position, env.Type, err)
-					}
-				}
+			q, err := project(p, evs)
+			if err != nil {
+				return err
 			}
 			if err := q.writeTo(b); err != nil {
 				return fmt.Errorf("%w: %s: %v", errProjector, p.Name(), err)
 			}
 			queues = append(queues, q)
-			b.Queue(`INSERT INTO projection_checkpoints (name, commit_id, seq, updated_at) VALUES ($1, $2, $3, now())
-				ON CONFLICT (name) DO UPDATE SET commit_id = EXCLUDED.commit_id, seq = EXCLUDED.seq, updated_at = now()`,
-				p.Name(), int64(last.Commit), last.Seq)
+			for _, env := range undecodable {
+				r.failed(b, p, env, env.undecodable)
+			}
+			b.Queue(saveCheckpointSQL, p.Name(), int64(last.Commit), last.Seq)
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return fmt.Errorf("write projections at %s: %w", last, err)
@@ -343,6 +454,113 @@ func (r *Runner) apply(ctx context.Context, envs []Envelope) error {
 		}
 		return nil
 	})
+}
+
+// applyIsolated writes the batch in one transaction as applyTogether does, but each
+// projector's writes in a savepoint of their own; when a projector's writes fail because
+// of an event, they are written again event by event, each in a savepoint, and the events
+// that fail are skipped and recorded. Errors that are not an event's fault end the batch.
+func (r *Runner) applyIsolated(ctx context.Context, envs []Envelope) error {
+	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		cps, err := batchTx(ctx, tx, b)
+		if err != nil {
+			return err
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		last := envs[len(envs)-1].Position
+		for _, p := range r.projectors {
+			evs, undecodable := unseen(envs, cps[p.Name()])
+			if len(evs) == 0 && len(undecodable) == 0 {
+				continue
+			}
+			b := &pgx.Batch{}
+			for _, env := range undecodable {
+				r.failed(b, p, env, env.undecodable)
+			}
+			err := writeInSavepoint(ctx, tx, p, evs)
+			if err != nil && !eventFault(err) {
+				return err
+			}
+			for i := 0; err != nil && i < len(evs); i++ {
+				if err := writeInSavepoint(ctx, tx, p, evs[i:i+1]); err != nil {
+					if !eventFault(err) {
+						return err
+					}
+					r.failed(b, p, evs[i], err)
+				}
+			}
+			b.Queue(saveCheckpointSQL, p.Name(), int64(last.Commit), last.Seq)
+			if err := tx.SendBatch(ctx, b).Close(); err != nil {
+				return fmt.Errorf("%s: record failures and checkpoint at %s: %w", p.Name(), last, err)
+			}
+		}
+		if r.afterBatch != nil {
+			return r.afterBatch(ctx, len(envs))
+		}
+		return nil
+	})
+}
+
+// writeInSavepoint writes p's writes for evs in a savepoint of tx, which is rolled back when
+// they fail.
+func writeInSavepoint(ctx context.Context, tx pgx.Tx, p Projector, evs []Envelope) error {
+	q, err := project(p, evs)
+	if err != nil {
+		return err
+	}
+	if len(q.items) == 0 && len(q.order) == 0 {
+		return nil
+	}
+	return pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
+		b := &pgx.Batch{}
+		if err := q.writeTo(b); err != nil {
+			return fmt.Errorf("%w: %s: %v", errProjector, p.Name(), err)
+		}
+		if err := sp.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("%s: %w", p.Name(), err)
+		}
+		if err := q.copyTo(ctx, sp); err != nil {
+			return fmt.Errorf("%s: %w", p.Name(), err)
+		}
+		return nil
+	})
+}
+
+// Failure is an event a projector skipped because it could not apply it.
+type Failure struct {
+	Projector string
+	EventID   uuid.UUID
+	Type      string
+	Stream    string
+	Version   int64
+	Position  eventstore.Position
+	Error     string
+	FailedAt  time.Time
+}
+
+// Failures lists the events the runner's projectors skipped, in log order (and by
+// projector), as recorded since their last reset.
+func (r *Runner) Failures(ctx context.Context) ([]Failure, error) {
+	names := make([]string, len(r.projectors))
+	for i, p := range r.projectors {
+		names[i] = p.Name()
+	}
+	rows, _ := r.pool.Query(ctx, `SELECT projector, event_id, event_type, stream, stream_version, commit_id, seq, error, failed_at
+		FROM projection_failures WHERE projector = ANY($1) ORDER BY commit_id, seq, projector`, names)
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Failure, error) {
+		var f Failure
+		var commit int64
+		err := row.Scan(&f.Projector, &f.EventID, &f.Type, &f.Stream, &f.Version, &commit, &f.Position.Seq, &f.Error, &f.FailedAt)
+		f.Position.Commit = uint64(commit)
+		return f, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read projection failures: %w", err)
+	}
+	return out, nil
 }
 
 func (r *Runner) checkpoints(ctx context.Context) (map[string]eventstore.Position, error) {
