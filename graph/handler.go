@@ -338,7 +338,7 @@ func boundErrors(ctx context.Context, next graphql.ResponseHandler) *graphql.Res
 
 // Playground returns a GraphiQL page that talks to endpoint (e.g. "/graphql").
 func Playground(endpoint string) http.Handler {
-	return playground.Handler("PolicyKit GraphQL", endpoint)
+	return playground.Handler("PolicyKit GraphQL", endpoint, graphiqlAssetOptions()...)
 }
 
 func writeError(w http.ResponseWriter, status int, msg, code string) {

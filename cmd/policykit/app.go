@@ -363,6 +363,7 @@ func (a *App) routes() http.Handler {
 		playground := graph.Playground("/graphql")
 		mux.Handle("/graphql", withGraphiQL(a.graphql, playground))
 		mux.Handle("GET /graphiql", playground)
+		mux.Handle("GET "+graph.GraphiQLAssetsPath, graph.GraphiQLAssets())
 	}
 	return mux
 }

@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -71,6 +75,7 @@ func TestAppServesGraphQL(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.Contains(strings.ToLower(string(page)), "graphiql") {
 			t.Fatalf("GET %s as a browser: %d", path, resp.StatusCode)
 		}
+		mustServeEveryAsset(t, base, string(page))
 	}
 
 }
@@ -140,4 +145,30 @@ func postGraphQL(t testing.TB, app *App, authorization string, body any) []byte 
 		t.Fatal(err)
 	}
 	return raw
+}
+
+// mustServeEveryAsset checks that a page loads its scripts and stylesheets from this server
+// alone (it works offline), each with the integrity the page names.
+func mustServeEveryAsset(t *testing.T, base, page string) {
+	t.Helper()
+	if strings.Contains(page, "https://") || strings.Contains(page, "http://") {
+		t.Fatalf("the page loads something from another site:\n%s", page)
+	}
+	re := regexp.MustCompile(`(?:src|href)="(/[^"]+)"\s+integrity="sha256-([^"]+)"`)
+	assets := re.FindAllStringSubmatch(page, -1)
+	if len(assets) < 4 {
+		t.Fatalf("the page names %d assets with their integrity:\n%s", len(assets), page)
+	}
+	for _, a := range assets {
+		resp, err := http.Get(base + a[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		sum := sha256.Sum256(body)
+		if resp.StatusCode != 200 || base64.StdEncoding.EncodeToString(sum[:]) != html.UnescapeString(a[2]) {
+			t.Fatalf("%s: %d, %d bytes not matching the page's integrity", a[1], resp.StatusCode, len(body))
+		}
+	}
 }
