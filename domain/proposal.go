@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"encoding/json"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -610,6 +612,9 @@ func (p *Proposal) DecideRequestEffect(cmd RequestEffect, now time.Time) ([]Even
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckEffectArgs(args); err != nil {
+		return nil, fmt.Errorf("effect %s (%s.%s): %w", cmd.EffectID, cmd.Platform, cmd.Method, err)
+	}
 	if old, ok := p.Effects[cmd.EffectID]; ok {
 		if old.IdempotencyKey == cmd.IdempotencyKey && old.Platform == cmd.Platform && old.Method == cmd.Method &&
 			old.Purpose == cmd.Purpose && jsonEqual(old.Args, args) {
@@ -621,6 +626,26 @@ func (p *Proposal) DecideRequestEffect(cmd RequestEffect, now time.Time) ([]Even
 		ProposalHeader: p.header(now), EffectID: cmd.EffectID, IdempotencyKey: cmd.IdempotencyKey,
 		Platform: cmd.Platform, Method: cmd.Method, Args: args, Purpose: cmd.Purpose,
 	}}, nil
+}
+
+// MaxEffectArgsBytes bounds an effect's arguments as JSON. An effect request travels on the
+// bus, whose transports refuse large messages (NATS: 1 MB by default); one that could never be
+// published would hold up every effect behind it.
+const MaxEffectArgsBytes = 256 << 10
+
+// CheckEffectArgs is an Invalid error when args are too large to request as an effect.
+func CheckEffectArgs(args map[string]any) error {
+	if len(args) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(args)
+	if err != nil {
+		return Invalid("effect args: %v", err)
+	}
+	if len(b) > MaxEffectArgsBytes {
+		return Invalid("effect arguments of %d bytes are larger than %d", len(b), MaxEffectArgsBytes)
+	}
+	return nil
 }
 
 // RecordEffectResult reports an effect's outcome: Error != "" means it failed.

@@ -705,6 +705,13 @@ func (s *step) run(p *domain.Proposal, pol domain.Policy, b policy.Block, record
 		return policy.Output{}, false, err
 	}
 	out := s.l.eval.Evaluate(s.ctx, s.input(pol, p, b))
+	if q := out.Question; q != nil && out.Err == nil {
+		// A question too large to ask can never be answered: the block fails.
+		if err := domain.CheckEffectArgs(q.Args); err != nil {
+			out.Question = nil
+			out.Err = &policy.EvalError{Type: "EffectTooLarge", Block: b, Detail: fmt.Sprintf("%s.%s: %v", q.Platform, q.Method, err)}
+		}
+	}
 	if out.Question != nil {
 		q := out.Question
 		return out, false, s.proposal(p, func() ([]domain.Event, error) {
@@ -749,6 +756,13 @@ func (s *step) run(p *domain.Proposal, pol domain.Policy, b policy.Block, record
 		}
 	}
 	for _, e := range out.Effects {
+		if err := domain.CheckEffectArgs(e.Args); err != nil {
+			// Refused here, where it is made, with the reason in the evaluation's log: such
+			// a request could never be carried to its platform.
+			out.Logs = append(out.Logs, policy.LogLine{Level: "error", Message: fmt.Sprintf("%s.%s not requested: %v", e.Platform, e.Method, err)})
+			record = true
+			continue
+		}
 		n := len(p.Effects)
 		if err := s.proposal(p, func() ([]domain.Event, error) {
 			return p.DecideRequestEffect(domain.RequestEffect{

@@ -3,6 +3,7 @@ package evaluation_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -738,5 +739,66 @@ func TestIntegersAbove2To53StayExactEndToEnd(t *testing.T) {
 	}
 	if got, _ := json.Marshal(p.Data); string(got) != `{"msg":1150834529834852353}` {
 		t.Fatalf("proposal.data read back as %s", got)
+	}
+}
+
+// An effect too large to carry on the bus is refused where the policy asks for it, with the
+// reason in the evaluation's log, and the rest of the evaluation goes on; a question too large
+// to ask fails its block.
+func TestOversizedEffectsAreRefusedWhereTheyAreMade(t *testing.T) {
+	ctx := context.Background()
+	loop := evaluation.New(mustRuntime(t), 0)
+	c := mustCommunity(t, "propose:*", "vote:*")
+	big := fmt.Sprintf("%q * %d", "x", domain.MaxEffectArgsBytes+1)
+	mustPolicy(t, c, "p-big", domain.KindPlatform, nil, domain.PolicyCode{
+		Check: "slack.post_message(text=" + big + ", channel='C1')\nslack.post_message(text='small', channel='C1')\nreturn PASSED",
+	}, 0)
+	rec := mustAction(t, renameAction("u-alice"))
+	out, err := loop.ActionProposed(ctx, c, rec, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, e := range effects(out) {
+		if e.Method == "post_message" {
+			texts = append(texts, fmt.Sprint(e.Args["text"]))
+		}
+	}
+	if len(texts) != 1 || texts[0] != "small" {
+		t.Fatalf("posts requested: %d (%.20q)", len(texts), texts)
+	}
+	p := proposalOf(t, out, evaluation.DeriveID("proposal", "a-rename", "p-big"))
+	if p.Status != domain.StatusPassed {
+		t.Fatalf("proposal %s", p.Status)
+	}
+	var refused bool
+	for _, e := range out.Events() {
+		if ev, ok := e.(domain.ProposalEvaluated); ok {
+			for _, l := range ev.Logs {
+				refused = refused || (l.Level == "error" && strings.Contains(l.Message, "slack.post_message not requested"))
+			}
+		}
+	}
+	if !refused {
+		t.Fatal("the refusal is not in the evaluation's log")
+	}
+
+	c2 := mustCommunity(t, "propose:*", "vote:*")
+	mustPolicy(t, c2, "p-big-vote", domain.KindPlatform, nil, domain.PolicyCode{
+		Notify: "slack.initiate_vote(text=" + big + ")", Check: "return PROPOSED",
+	}, 0)
+	rec2 := mustAction(t, renameAction("u-alice"))
+	out, err = loop.ActionProposed(ctx, c2, rec2, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range effects(out) {
+		if e.Method == "initiate_vote" {
+			t.Fatalf("a vote of %d bytes was requested", len(fmt.Sprint(e.Args["text"])))
+		}
+	}
+	p2 := proposalOf(t, out, evaluation.DeriveID("proposal", "a-rename", "p-big-vote"))
+	if p2.Status != domain.StatusFailed {
+		t.Fatalf("proposal %s, want FAILED by the notify that cannot ask", p2.Status)
 	}
 }
