@@ -41,6 +41,8 @@ type Bus struct {
 	// owned, closed by Close in this order: routers, subscribers, then the transport.
 	routers []*message.Router
 	subs    []message.Subscriber
+	// maxBytes is MaxMessageBytes.
+	maxBytes int
 }
 
 // transport is what each backend provides to the Bus.
@@ -52,6 +54,8 @@ type transport struct {
 	// close releases the publisher and whatever else the transport holds; it runs after
 	// every subscriber is closed.
 	close func() error
+	// maxPayload is the largest payload the transport carries (0: no bound of its own).
+	maxPayload int
 }
 
 // Open connects to the transport cfg names (after filling its zero fields with defaults and
@@ -91,7 +95,11 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Bus, error) {
 	}
 
 	b := &Bus{cfg: cfg, log: logger, wmLog: wmLog, tr: tr}
-	b.pub = namespacedPublisher{ns: cfg.Namespace, pub: tr.pub, gate: &b.gate}
+	b.maxBytes = cfg.MaxMessageBytes
+	if tr.maxPayload > 0 && tr.maxPayload < b.maxBytes {
+		b.maxBytes = tr.maxPayload
+	}
+	b.pub = namespacedPublisher{ns: cfg.Namespace, pub: tr.pub, gate: &b.gate, maxBytes: b.maxBytes}
 	b.sub, err = b.NewSubscriber(cfg.ConsumerGroup)
 	if err == nil {
 		err = b.Initialize(TopicPoison)
@@ -101,6 +109,11 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Bus, error) {
 	}
 	return b, nil
 }
+
+// MaxMessageBytes is the largest payload Publisher sends: Config.MaxMessageBytes, or less
+// when the transport's own bound is lower (NATS: the server's max_payload, less room for
+// headers). A larger message is refused with ErrTooLarge.
+func (b *Bus) MaxMessageBytes() int { return b.maxBytes }
 
 // Config returns the configuration the bus runs with (defaults filled in).
 func (b *Bus) Config() Config { return b.cfg }
@@ -157,6 +170,10 @@ func (b *Bus) Initialize(topics ...string) error {
 
 // ErrClosed is returned by a Bus that has been closed.
 var ErrClosed = errors.New("bus closed")
+
+// ErrTooLarge: a message is larger than the transport carries (Bus.MaxMessageBytes). Sending
+// it again will not help: it is refused before anything is sent.
+var ErrTooLarge = errors.New("message too large for the bus")
 
 // Close stops every Router made by NewRouter (waiting up to Config.CloseTimeout for running
 // handlers), closes every subscriber (their channels close; unacked messages will be

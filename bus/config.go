@@ -33,6 +33,8 @@ const (
 	DefaultConsumerGroup   = "policykit-engine"
 	DefaultAckTimeout      = 30 * time.Second
 	DefaultRedeliveryDelay = time.Second
+	// DefaultMaxMessageBytes: 8 MiB, under RabbitMQ's own maximum.
+	DefaultMaxMessageBytes = 8 << 20
 	DefaultPollInterval    = 250 * time.Millisecond
 	DefaultCloseTimeout    = 10 * time.Second
 )
@@ -66,6 +68,9 @@ type Config struct {
 	// transport redelivers it (NATS AckWait, watermill-sql ack deadline). Retries of a message
 	// happen inside this time, so it must exceed the retry budget.
 	AckTimeout time.Duration
+	// MaxMessageBytes bounds a message's payload; the transport's own bound, when lower,
+	// wins (see Bus.MaxMessageBytes).
+	MaxMessageBytes int
 	// RedeliveryDelay is the pause before a nacked message is delivered again (NATS nak
 	// delay, watermill-sql resend interval). AMQP requeues at once; GoChannel resends at once.
 	RedeliveryDelay time.Duration
@@ -116,6 +121,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.AckTimeout == 0 {
 		c.AckTimeout = DefaultAckTimeout
+	}
+	if c.MaxMessageBytes == 0 {
+		c.MaxMessageBytes = DefaultMaxMessageBytes
 	}
 	if c.RedeliveryDelay == 0 {
 		c.RedeliveryDelay = DefaultRedeliveryDelay
@@ -170,6 +178,9 @@ func (c Config) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
+	if c.MaxMessageBytes < 0 {
+		bad("MaxMessageBytes: %d, want a positive size (0 for the default)", c.MaxMessageBytes)
+	}
 	switch c.Transport {
 	case TransportGoChannel:
 	case TransportPostgres:

@@ -62,6 +62,8 @@ type namespacedPublisher struct {
 	ns   string
 	pub  message.Publisher
 	gate *gate
+	// maxBytes bounds a message's payload (0: no bound); see Bus.MaxMessageBytes.
+	maxBytes int
 }
 
 func (p namespacedPublisher) Publish(topic string, msgs ...*message.Message) error {
@@ -72,6 +74,9 @@ func (p namespacedPublisher) Publish(topic string, msgs ...*message.Message) err
 	for _, m := range msgs {
 		if err := checkMessage(m); err != nil {
 			return err
+		}
+		if p.maxBytes > 0 && len(m.Payload) > p.maxBytes {
+			return fmt.Errorf("message %s to %s: %d bytes, over the bus's %d: %w", m.UUID, topic, len(m.Payload), p.maxBytes, ErrTooLarge)
 		}
 	}
 	if !p.gate.enter() {

@@ -97,8 +97,14 @@ func openNATS(ctx context.Context, cfg Config, logger watermill.LoggerAdapter) (
 		pub:           &natsPublisher{Publisher: wpub, prov: prov},
 		newSubscriber: newSub,
 		close:         wpub.Close,
+		// The server refuses a message (payload and headers) over its max_payload.
+		maxPayload: max(int(pubConn.MaxPayload())-natsHeaderRoom, 0),
 	}, nil
 }
+
+// natsHeaderRoom is what a message's headers (its UUID and metadata) may take of the server's
+// max_payload.
+const natsHeaderRoom = 16 << 10
 
 var _ message.Publisher = (*natsPublisher)(nil)
 

@@ -1,6 +1,7 @@
 package bus_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -42,5 +43,32 @@ func deleteNATSStreams(t *testing.T, url, ns string) {
 				t.Errorf("cleanup: delete stream %s: %v", name, err)
 			}
 		}
+	}
+}
+
+// A message over the NATS server's max_payload is refused before it is sent, as ErrTooLarge,
+// and the publisher goes on working; the bus says how much it carries.
+func TestNATSRefusesAMessageOverTheServersMaxPayload(t *testing.T) {
+	url := bus.DefaultConfig().FromEnv(envOf).NATSURL
+	requireServer(t, "NATS", url)
+	ns := uniqueNamespace(t)
+	t.Cleanup(func() { deleteNATSStreams(t, url, ns) })
+	b := mustOpen(t, testConfig(bus.TransportNATS, "g", ns))
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := int(nc.MaxPayload())
+	nc.Close()
+	limit := b.MaxMessageBytes()
+	if limit <= 0 || limit >= server {
+		t.Fatalf("the bus carries %d bytes; the server's max_payload is %d", limit, server)
+	}
+	err = b.Publisher().Publish("test.large", bus.NewMessage("m-large", "t", make([]byte, server+100<<10)))
+	if !errors.Is(err, bus.ErrTooLarge) {
+		t.Fatalf("publishing %d bytes: %v, want ErrTooLarge", server+100<<10, err)
+	}
+	if err := b.Publisher().Publish("test.large", bus.NewMessage("m-fits", "t", make([]byte, limit))); err != nil {
+		t.Fatalf("a message of the bus's size after the refusal: %v", err)
 	}
 }

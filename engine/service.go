@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/google/uuid"
 
 	"github.com/policykit-go/policykit/bus"
@@ -215,7 +216,13 @@ func (s *Service) forward(ctx context.Context, evs []eventstore.RecordedEvent, s
 		}
 		m := bus.NewMessage(ev.ID.String(), ev.Type, payload)
 		setMeta(m, ev.CausationID, ev.CorrelationID)
-		msgs = append(msgs, m)
+		if s.tooLarge(m) {
+			if err := s.park(ev, bus.TopicEvents, len(payload)); err != nil {
+				return err
+			}
+		} else {
+			msgs = append(msgs, m)
+		}
 
 		de, err := domain.Unmarshal(ev.Type, ev.SchemaVersion, ev.Data)
 		if err != nil {
@@ -250,8 +257,39 @@ func (s *Service) publishEffect(ev eventstore.RecordedEvent, req domain.EffectRe
 	}
 	m := bus.NewMessage(uuid.NewSHA1(uuid.NameSpaceOID, []byte("effect:"+req.EffectID)).String(), bus.MessageEffectRequest, payload)
 	setMeta(m, ev.ID, ev.CorrelationID)
+	if s.tooLarge(m) {
+		return s.park(ev, bus.EffectsTopic(req.Platform), len(payload))
+	}
 	if err := s.Bus.Publisher().Publish(bus.EffectsTopic(req.Platform), m); err != nil {
 		return fmt.Errorf("publish effect %s: %w", req.EffectID, err)
+	}
+	return nil
+}
+
+func (s *Service) tooLarge(m *message.Message) bool {
+	limit := s.Bus.MaxMessageBytes()
+	return limit > 0 && len(m.Payload) > limit
+}
+
+// park sets aside an event that can never be carried on the bus (it stays in the log, where
+// the projections and the audit read it): the forwarder logs it as an error and leaves a
+// small notice of it on the poison topic, instead of failing, and so stopping, the forwarding
+// of every event after it.
+func (s *Service) park(ev eventstore.RecordedEvent, topic string, size int) error {
+	reason := fmt.Sprintf("%d bytes, over the bus's %d", size, s.Bus.MaxMessageBytes())
+	s.Log.Error("event too large for the bus: parked, not forwarded", "event", ev.ID, "type", ev.Type,
+		"stream", ev.Stream, "version", ev.Version, "topic", topic, "reason", reason)
+	notice, err := json.Marshal(map[string]any{"event_id": ev.ID, "type": ev.Type, "stream": ev.Stream,
+		"version": ev.Version, "position": ev.Position.String(), "size": size})
+	if err != nil {
+		return err
+	}
+	m := bus.NewMessage(uuid.NewSHA1(uuid.NameSpaceOID, []byte("parked:"+topic+":"+ev.ID.String())).String(), ev.Type, notice)
+	m.Metadata.Set(middleware.ReasonForPoisonedKey, "too large for the bus: "+reason)
+	m.Metadata.Set(middleware.PoisonedTopicKey, topic)
+	setMeta(m, ev.CausationID, ev.CorrelationID)
+	if err := s.Bus.Publisher().Publish(bus.TopicPoison, m); err != nil {
+		return fmt.Errorf("park event %s: %w", ev.ID, err)
 	}
 	return nil
 }

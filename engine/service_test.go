@@ -3,6 +3,8 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -170,4 +172,54 @@ func mustEffects(t *testing.T, p *logplatform.Platform) []bus.EffectRequest {
 		t.Fatal(err)
 	}
 	return effs
+}
+
+// An event too large for the bus (here 100 KB of proposal data on a bus that carries 64 KB)
+// is parked: logged, noticed on the poison topic, kept in the log; the events after it are
+// forwarded and their effects performed.
+func TestForwarderParksAnEventTooLargeForTheBus(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store := memory.New()
+	mustSlackCommunity(t, store, 2, "proposal.data.set('blob', 'x' * 100000)\nslack.post_message(text='hello', channel='C1')\nreturn PASSED")
+	b, err := bus.Open(ctx, bus.Config{MaxMessageBytes: 64 << 10}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	poisoned, err := b.Subscriber().Subscribe(ctx, bus.TopicPoison)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &engine.Service{Engine: mustEngine(t, store), Store: store, Bus: b, Checkpoints: &memCheckpoints{}, Tick: 50 * time.Millisecond}
+	go func() { _ = svc.Run(ctx) }()
+	<-svc.Ready()
+	logp := logplatform.New(nil, nil)
+	ready := make(chan struct{})
+	go func() { _ = effects.Run(ctx, b, "log", []string{domain.PlatformSlack}, logp, nil, ready) }()
+	<-ready
+
+	publish(t, b, bus.TopicProposeAction, bus.CommandProposeAction, bus.ProposeAction{Action: rename("a1")})
+	select {
+	case m := <-poisoned:
+		m.Ack()
+		if m.Metadata.Get("message_type") != domain.EventProposalDataChanged ||
+			!strings.Contains(m.Metadata.Get("reason_poisoned"), "too large for the bus") || len(m.Payload) > 1024 {
+			t.Fatalf("parked %q (%s), %d bytes", m.Metadata.Get("message_type"), m.Metadata.Get("reason_poisoned"), len(m.Payload))
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("nothing parked")
+	}
+	eventually(t, "the post after the large event performed", func() bool {
+		for _, e := range mustEffects(t, logp) {
+			if e.Method == "post_message" && e.Args["text"] == "hello" {
+				return true
+			}
+		}
+		return false
+	})
+	p, err := engine.LoadProposal(ctx, store, evaluation.DeriveID("proposal", "a1", "p-vote"))
+	if err != nil || len(fmt.Sprint(p.Data["blob"])) != 100000 {
+		t.Fatalf("the data is not in the log: %v", err)
+	}
 }
