@@ -404,6 +404,18 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 		code = http.StatusServiceUnavailable
 	} else {
 		status["projections_checkpoint"] = cp.String()
+		// The oldest event not yet applied tells how far behind the read models are.
+		if next, err := a.store.ReadAll(ctx, cp, 1); err != nil {
+			status["status"], status["projections"] = "unavailable", err.Error()
+			code = http.StatusServiceUnavailable
+		} else if len(next) == 1 {
+			lag := time.Since(next[0].RecordedAt)
+			status["projections_lag_seconds"] = lag.Seconds()
+			if lag > a.cfg.ReadyMaxLag {
+				status["status"], status["projections"] = "lagging", fmt.Sprintf("%s behind the log, over %s", lag.Round(time.Second), a.cfg.ReadyMaxLag)
+				code = http.StatusServiceUnavailable
+			}
+		}
 	}
 	a.mu.Lock()
 	running := a.running

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -237,5 +238,36 @@ func TestConfigValidateReportsEveryProblem(t *testing.T) {
 	}
 	if err := DefaultConfig().Validate(); err != nil {
 		t.Fatalf("default config: %v", err)
+	}
+}
+
+// /readyz is not ready while the read models lag behind the log past ReadyMaxLag, and says so.
+func TestReadyzReportsProjectionsLaggingBehind(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.ReadyMaxLag = time.Millisecond
+	app, err := NewApp(context.Background(), cfg, discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	ready := func() (int, map[string]any) {
+		rec := httptest.NewRecorder()
+		app.readyz(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		var body map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatal(err)
+		}
+		return rec.Code, body
+	}
+	mustAppendCommunity(t, app.Store(), "Lagging")
+	time.Sleep(20 * time.Millisecond)
+	if code, body := ready(); code != http.StatusServiceUnavailable || body["status"] != "lagging" || body["projections_lag_seconds"] == nil {
+		t.Fatalf("with unapplied events: %d %v", code, body)
+	}
+	if _, err := app.Projections().CatchUp(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := ready(); body["status"] == "lagging" || body["projections_lag_seconds"] != nil {
+		t.Fatalf("caught up: %d %v", code, body)
 	}
 }

@@ -29,6 +29,9 @@ type Config struct {
 	Bus             bus.Config    // POLICYKIT_BUS and friends
 	Engine          bool          // run the engine (commands, evaluation, effects, re-checks)
 	RecheckInterval time.Duration // POLICYKIT_RECHECK_INTERVAL: how often pending proposals are checked
+	// ReadyMaxLag (POLICYKIT_READY_MAX_LAG): /readyz answers not ready while the oldest event
+	// the read models have not yet applied is older than this.
+	ReadyMaxLag     time.Duration
 	SandboxWorkers  int           // POLICYKIT_SANDBOX_WORKERS: policy evaluation processes
 	SandboxMemory   int64         // bytes per evaluation process
 	SandboxDeadline time.Duration // wall-clock limit of one policy block
@@ -92,6 +95,7 @@ func DefaultConfig() Config {
 		Bus:             bus.DefaultConfig(),
 		Engine:          true,
 		RecheckInterval: 30 * time.Second,
+		ReadyMaxLag:     30 * time.Second,
 		SandboxWorkers:  2,
 		SandboxMemory:   256 << 20,
 		SandboxDeadline: time.Second,
@@ -122,6 +126,13 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 			c.RecheckInterval = d
 		} else {
 			c.RecheckInterval = -1 // reported by Validate
+		}
+	}
+	if v := getenv("POLICYKIT_READY_MAX_LAG"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			c.ReadyMaxLag = d
+		} else {
+			c.ReadyMaxLag = -1 // reported by Validate
 		}
 	}
 	if v := getenv("POLICYKIT_SANDBOX_WORKERS"); v != "" {
@@ -191,6 +202,9 @@ func (c Config) Validate() error {
 	}
 	if c.ProjectionBatch <= 0 || c.ProjectionBatch > 10000 {
 		errs = append(errs, fmt.Errorf("projection batch %d: must be 1..10000", c.ProjectionBatch))
+	}
+	if c.ReadyMaxLag <= 0 {
+		errs = append(errs, fmt.Errorf("POLICYKIT_READY_MAX_LAG %s: must be a positive duration such as 30s", c.ReadyMaxLag))
 	}
 	if c.RecheckInterval <= 0 {
 		errs = append(errs, fmt.Errorf("recheck interval: must be a positive duration such as 30s"))
