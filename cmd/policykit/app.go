@@ -253,11 +253,7 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		err := a.runner.Run(ctx)
-		if err != nil && !errors.Is(err, context.Canceled) {
-			errc <- fmt.Errorf("projections: %w", err)
-			cancel()
-		}
+		keepRunning(ctx, a.log.With("component", "projections"), "projections", a.runner.Run)
 	}()
 	go func() {
 		defer wg.Done()
