@@ -62,8 +62,11 @@ type Service struct {
 	// Parallel bounds how many communities decide at once (default 4).
 	Parallel int
 	// PendingActions lists actions recorded but not yet decided (from the read models), for
-	// the leader's start-up sweep.
+	// the leader's sweeps: at start-up, and every PendingSweep after it.
 	PendingActions func(ctx context.Context) ([]ActionRef, error)
+	// PendingSweep is how often the leader looks for actions still undecided since its last
+	// look (default 5s): work another engine took from the bus and lost when it died.
+	PendingSweep time.Duration
 
 	dispatch *dispatcher
 
@@ -191,7 +194,7 @@ func (s *Service) lead(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() {
 		errc <- s.Store.Subscribe(ctx, from, func(ctx context.Context, evs []eventstore.RecordedEvent) error {
 			if err := s.forward(ctx, evs, sched); err != nil {
@@ -201,7 +204,45 @@ func (s *Service) lead(ctx context.Context) error {
 		})
 	}()
 	go func() { errc <- s.runSchedule(ctx, sched) }()
+	if s.PendingActions != nil {
+		go func() { errc <- s.sweepPending(ctx) }()
+	}
 	return <-errc
+}
+
+// sweepPending evaluates, every PendingSweep, the actions that were undecided at the last
+// sweep too. The engine that took an action from the bus acknowledged it before deciding it;
+// if that engine died or stopped meanwhile, nothing else would bring the action back. An
+// action still undecided after a whole interval is taken to be such a one: evaluating it again
+// is safe, since a decision is appended once whoever makes it.
+func (s *Service) sweepPending(ctx context.Context) error {
+	interval := s.PendingSweep
+	if interval <= 0 {
+		interval = 5 * time.Second
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var last map[ActionRef]bool
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		pending, err := s.PendingActions(ctx)
+		if err != nil {
+			return fmt.Errorf("pending actions: %w", err)
+		}
+		now := make(map[ActionRef]bool, len(pending))
+		for _, a := range pending {
+			now[a] = true
+			if last[a] {
+				s.Log.Info("evaluating an action still undecided since the last sweep", "community", a.CommunityID, "action", a.ActionID)
+				s.evaluateAction(a.CommunityID, a.ActionID, NewMeta())
+			}
+		}
+		last = now
+	}
 }
 
 // forward publishes a batch of stored events to the bus: every event on the events topic,

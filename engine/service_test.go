@@ -223,3 +223,51 @@ func TestForwarderParksAnEventTooLargeForTheBus(t *testing.T) {
 		t.Fatalf("the data is not in the log: %v", err)
 	}
 }
+
+// An action recorded but never decided (the engine that took it from the bus died before
+// deciding it, so it is not on the bus any more) is decided by the leader's next sweeps.
+func TestLeaderDecidesActionsLeftUndecided(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store := memory.New()
+	mustSlackCommunity(t, store, 2, "return PASSED")
+	e := mustEngine(t, store)
+	if err := e.ProposeAction(ctx, bus.ProposeAction{Action: rename("a-lost")}, engine.NewMeta()); err != nil {
+		t.Fatal(err)
+	}
+	head, err := store.ReadAll(ctx, eventstore.Start, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The forwarder starts past the action: its ActionProposed was taken from the bus already.
+	cps := &memCheckpoints{}
+	if err := cps.Save(ctx, "forwarder", head[len(head)-1].Position); err != nil {
+		t.Fatal(err)
+	}
+	b, err := bus.Open(ctx, bus.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var sweeps sync.Map
+	pending := func(ctx context.Context) ([]engine.ActionRef, error) {
+		n, _ := sweeps.LoadOrStore("n", new(int))
+		*n.(*int)++
+		if *n.(*int) == 1 {
+			return nil, nil // the start-up sweep ran before the action was lost
+		}
+		rec, err := engine.LoadAction(ctx, store, "a-lost")
+		if err != nil || rec.Status != domain.ActionStatusProposed {
+			return nil, err
+		}
+		return []engine.ActionRef{{CommunityID: "c1", ActionID: "a-lost"}}, nil
+	}
+	svc := &engine.Service{Engine: e, Store: store, Bus: b, Checkpoints: cps, Tick: 50 * time.Millisecond,
+		PendingActions: pending, PendingSweep: 50 * time.Millisecond}
+	go func() { _ = svc.Run(ctx) }()
+	<-svc.Ready()
+	eventually(t, "the lost action decided", func() bool {
+		rec, err := engine.LoadAction(ctx, store, "a-lost")
+		return err == nil && rec.Status != domain.ActionStatusProposed
+	})
+}
