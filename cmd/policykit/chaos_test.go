@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/policykit-go/policykit/bus"
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/eventstore"
+)
+
+// Chaos: the engine that is not the leader is killed (SIGKILL) in the middle of a burst of
+// actions on the Postgres bus. Actions it had taken from the bus and not decided are picked up
+// by the leader within seconds; every action is decided once, and the audit re-derives every
+// decision.
+func TestNonLeaderKilledMidBurstLosesNoAction(t *testing.T) {
+	ctx := context.Background()
+	cfg, app, sender := startSender(t, "sender")
+	env := []string{"POLICYKIT_BUS=postgres", "POLICYKIT_BUS_NAMESPACE=" + cfg.Bus.Namespace, "POLICYKIT_LOG_PLATFORMS=log,slack"}
+	serveAddr, engineAddr := freeAddr(t), freeAddr(t)
+	// serve first, so that it holds the leader lock; the engine process shares the commands.
+	srv := startProcess(t, []string{"serve", "--database-url", cfg.DatabaseURL, "--http-addr", serveAddr}, env)
+	waitFor(t, "serve ready", func() bool { srv.mustRun(t); return get(t, "http://"+serveAddr+"/readyz") == 200 })
+	eng := startProcess(t, []string{"engine", "--database-url", cfg.DatabaseURL, "--http-addr", engineAddr}, env)
+	waitFor(t, "the engine process ready", func() bool { eng.mustRun(t); return get(t, "http://"+engineAddr+"/readyz") == 200 })
+
+	const n = 300
+	ids := make([]string, n)
+	for i := range n {
+		ids[i] = fmt.Sprintf("burst-%03d", i)
+		publishCommand(t, sender, bus.TopicProposeAction, bus.CommandProposeAction, bus.ProposeAction{Action: domain.Action{
+			ID: ids[i], CommunityID: "garden", Kind: domain.KindPlatform, Type: "slackrenameconversation", Platform: domain.PlatformSlack,
+			InitiatorID: "alice", Reversible: true, Fields: map[string]any{"channel": "C0GENERAL", "name": ids[i]},
+		}})
+	}
+	// Killed while both engines have work queued: a tenth of the burst governed.
+	waitFor(t, "the burst under way", func() bool {
+		var governed int
+		_ = app.Pool().QueryRow(ctx, `SELECT count(*) FROM actions WHERE id LIKE 'burst-%' AND status <> 'proposed'`).Scan(&governed)
+		return governed >= n/10
+	})
+	eng.kill()
+	srv.mustRun(t)
+	waitFor(t, "every action governed", func() bool {
+		var undecided int
+		if err := app.Pool().QueryRow(ctx, `SELECT count(*) FROM actions WHERE id LIKE 'burst-%' AND status = 'proposed'`).Scan(&undecided); err != nil {
+			return false
+		}
+		var recorded int
+		_ = app.Pool().QueryRow(ctx, `SELECT count(*) FROM actions WHERE id LIKE 'burst-%'`).Scan(&recorded)
+		return recorded == n && undecided == 0
+	})
+	for _, id := range ids {
+		evs, err := app.Store().ReadStream(ctx, domain.ActionStream(id), eventstore.Forward, 1, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		governed := 0
+		for _, ev := range evs {
+			if ev.Type == domain.EventActionGoverned {
+				governed++
+			}
+		}
+		if governed != 1 {
+			t.Fatalf("action %s governed %d times", id, governed)
+		}
+	}
+	out, _, err := runCLI(t, "audit", "verify", "--database-url", cfg.DatabaseURL)
+	if err != nil || !strings.Contains(out, " 0 mismatches") {
+		t.Fatalf("audit verify: %v\n%s", err, out)
+	}
+}
