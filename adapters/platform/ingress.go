@@ -203,6 +203,9 @@ func (w *Workers) Background(fn func(ctx context.Context)) {
 	}()
 }
 
+// Wait waits for the handlings running (tests).
+func (w *Workers) Wait() { w.wg.Wait() }
+
 // Close refuses new work, cancels the running handlings' contexts and waits for them.
 func (w *Workers) Close() {
 	w.mu.Lock()

@@ -77,7 +77,7 @@ func TestSocketModeMalformedVoteValue(t *testing.T) {
 	postID := h.effect(busVote("e-vote", "p4", "C4")).Result["post_id"].(string)
 	conn.envelope("e1", "interactive", voteClick("U1", "C4", postID, "maybe"), 0)
 	conn.acked("e1")
-	r.a.wg.Wait()
+	r.a.workers.Wait()
 	h.quiet(h.votes, "CastVote with a malformed value")
 }
 

@@ -20,16 +20,16 @@ type Platform struct {
 // Perform answers initiate_vote with the proposal's page and acknowledges everything else.
 func (p Platform) Perform(_ context.Context, req bus.EffectRequest) (map[string]any, error) {
 	switch req.Method {
-	case "initiate_vote":
+	case bus.MethodInitiateVote:
 		if req.ProposalID == "" {
 			return nil, fmt.Errorf("initiate_vote without a proposal")
 		}
-		return map[string]any{"post_id": req.ProposalID, "url": p.BaseURL + "/proposals/" + req.ProposalID}, nil
-	case "execute", "revert", "post_message":
+		return bus.Answer(bus.VoteAnswer{PostID: req.ProposalID, URL: p.BaseURL + "/proposals/" + req.ProposalID})
+	case bus.MethodExecute, bus.MethodRevert, bus.MethodPostMessage:
 		return map[string]any{"ok": true}, nil
 	}
-	if req.Purpose == "query" {
-		return map[string]any{"value": nil}, nil
+	if req.Purpose == bus.PurposeQuery {
+		return bus.Answer(bus.QueryAnswer{})
 	}
 	return nil, fmt.Errorf("the web platform cannot %s", req.Method)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/policykit-go/policykit/adapters/platform"
 	slackadapter "github.com/policykit-go/policykit/adapters/slack"
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
@@ -54,7 +55,7 @@ func newSlackAdapter(ctx context.Context, pool *pgxpool.Pool, b *bus.Bus, getenv
 		if err != nil {
 			return nil, err
 		}
-		if tokens, err = slackadapter.NewPostgresTokens(pool, key); err != nil {
+		if tokens, err = slackadapter.NewPostgresTokens(ctx, pool, key); err != nil {
 			return nil, err
 		}
 	}
@@ -72,6 +73,8 @@ func newSlackAdapter(ctx context.Context, pool *pgxpool.Pool, b *bus.Bus, getenv
 		Publisher: b.Publisher(),
 		Tokens:    tokens,
 		State:     slackadapter.PostgresState{Pool: pool},
+		Ledger:    platform.PostgresLedger{Pool: pool, Platform: domain.PlatformSlack},
+		Seen:      platform.PostgresSeen{Pool: pool, Platform: domain.PlatformSlack},
 		Directory: slackadapter.PostgresDirectory{Pool: pool},
 		Proposals: slackadapter.PostgresProposals{Pool: pool},
 		Logger:    logger,
@@ -120,7 +123,7 @@ func (a *App) slackAuthRoutes() http.Handler {
 		CreateCommunity: slackCommunityCreator(a.store, time.Now),
 		CheckKit:        func(name string) error { _, err := starterkits.Load(name); return err },
 		Installed:       a.slack.LearnWorkspace,
-		OAuthDeps:       slackadapter.OAuthDeps{Logger: a.log.With("component", "slack-install")},
+		OAuthDeps:       slackadapter.OAuthDeps{Logger: a.log.With("component", "slack-install"), Nonces: platform.PostgresNonces{Pool: a.pool}},
 	})
 	if err != nil {
 		a.log.Error("the Slack install flow is not served", "err", err)
@@ -130,7 +133,7 @@ func (a *App) slackAuthRoutes() http.Handler {
 		Directory:  slackadapter.PostgresDirectory{Pool: a.pool},
 		EnsureUser: slackUserRegistrar(a.store, time.Now),
 		SignIn:     slackSessionStarter(graph.NewAccounts(a.pool), graph.DefaultSessionTTL, strings.HasPrefix(a.cfg.WebBaseURL, "https://")),
-		OAuthDeps:  slackadapter.OAuthDeps{Logger: a.log.With("component", "slack-signin")},
+		OAuthDeps:  slackadapter.OAuthDeps{Logger: a.log.With("component", "slack-signin"), Nonces: platform.PostgresNonces{Pool: a.pool}},
 	})
 	if err != nil {
 		a.log.Error("Sign in with Slack is not served", "err", err)

@@ -86,7 +86,7 @@ func TestNewSlackAdapterFromEnv(t *testing.T) {
 	}
 	defer a.Close()
 	var n int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM slack_tokens WHERE team_id = 'T1'`).Scan(&n); err != nil || n != 1 {
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM platform_secrets WHERE platform = 'slack' AND name = 'bot/T1'`).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("stored tokens: %d (%v)", n, err)
 	}
 }
