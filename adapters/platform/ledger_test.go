@@ -27,8 +27,10 @@ func mustMigratedPool(tb testing.TB) *pgxpool.Pool {
 // ledgers are the Ledger implementations the contract runs against.
 func ledgers() map[string]func(t *testing.T) platform.Ledger {
 	return map[string]func(t *testing.T) platform.Ledger{
-		"memory":   func(*testing.T) platform.Ledger { return platform.NewMemoryLedger() },
-		"postgres": func(t *testing.T) platform.Ledger { return platform.PostgresLedger{Pool: mustMigratedPool(t), Platform: "test"} },
+		"memory": func(*testing.T) platform.Ledger { return platform.NewMemoryLedger() },
+		"postgres": func(t *testing.T) platform.Ledger {
+			return platform.PostgresLedger{Pool: mustMigratedPool(t), Platform: "test"}
+		},
 	}
 }
 
@@ -208,6 +210,36 @@ func TestOncePerformsEachEffectOnce(t *testing.T) {
 			}
 			if _, err := platform.Once(ctx, l, "", platform.Record{}, opts, perform); err == nil {
 				t.Fatal("an effect without a key was performed")
+			}
+		})
+	}
+}
+
+// Many Completes of one key at once (a claim that expired under a slow attempt, and the
+// attempt that took it over): every one answers the same, first, result.
+func TestLedgerCompleteRace(t *testing.T) {
+	for name, mk := range ledgers() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			l := mk(t)
+			got := make([]map[string]any, 16)
+			var wg sync.WaitGroup
+			for i := range got {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					res, err := l.Complete(ctx, "k", platform.Record{EffectID: "e", Result: map[string]any{"n": fmt.Sprint(i)}})
+					if err != nil {
+						t.Error(err)
+					}
+					got[i] = res
+				}()
+			}
+			wg.Wait()
+			for _, res := range got {
+				if res == nil || res["n"] != got[0]["n"] {
+					t.Fatalf("completes answered %v", got)
+				}
 			}
 		})
 	}

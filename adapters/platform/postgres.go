@@ -106,6 +106,12 @@ func (l PostgresLedger) Complete(ctx context.Context, key string, rec Record) (m
 	released AS (DELETE FROM platform_effect_claims WHERE platform = $1 AND idempotency_key = $2)
 		SELECT result FROM ins UNION ALL SELECT result FROM platform_effects WHERE platform = $1 AND idempotency_key = $2 LIMIT 1`,
 		l.Platform, key, rec.EffectID, rec.CommunityID, rec.Method, rec.Purpose, result).Scan(&stored)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// A concurrent Complete inserted the key after this statement's snapshot was taken:
+		// this insert waited for it and did nothing, and the select cannot see its row. A new
+		// statement, a new snapshot, does.
+		err = l.Pool.QueryRow(ctx, `SELECT result FROM platform_effects WHERE platform = $1 AND idempotency_key = $2`, l.Platform, key).Scan(&stored)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: record effect %s: %w", l.Platform, rec.EffectID, err)
 	}

@@ -171,8 +171,10 @@ func TestPostgresNoncesOneUse(t *testing.T) {
 // are apart.
 func TestSeenContract(t *testing.T) {
 	impls := map[string]func(t *testing.T) platform.Seen{
-		"memory":   func(*testing.T) platform.Seen { return &platform.MemorySeen{} },
-		"postgres": func(t *testing.T) platform.Seen { return platform.PostgresSeen{Pool: mustMigratedPool(t), Platform: "test"} },
+		"memory": func(*testing.T) platform.Seen { return &platform.MemorySeen{} },
+		"postgres": func(t *testing.T) platform.Seen {
+			return platform.PostgresSeen{Pool: mustMigratedPool(t), Platform: "test"}
+		},
 	}
 	for name, mk := range impls {
 		t.Run(name, func(t *testing.T) {

@@ -235,38 +235,6 @@ func mustRead(tb testing.TB, name string) []byte {
 	return b
 }
 
-func TestPostgresDirectory(t *testing.T) {
-	pool, _ := pgtest.NewPool(t)
-	ctx := context.Background()
-	// The engine's read models, as projections/migrations create them (only the columns read).
-	if _, err := pool.Exec(ctx, `
-		CREATE TABLE community_platforms (community_id text, platform text, external_id text, active boolean, connected_at timestamptz);
-		CREATE TABLE community_users (id text, community_id text, platform text, username text);
-		INSERT INTO community_platforms VALUES ('c1', 'slack', 'T1', true, now()), ('c2', 'slack', 'T9', false, now()), ('c3', 'discord', 'T1', true, now());
-		INSERT INTO community_users VALUES ('user-1', 'c1', 'slack', 'U1'), ('user-x', 'c1', 'discord', 'U2');`); err != nil {
-		t.Fatal(err)
-	}
-	d := PostgresDirectory{Pool: pool}
-	if c, err := d.CommunityOfTeam(ctx, "T1"); err != nil || c != "c1" {
-		t.Fatalf("community of T1 = %q (%v)", c, err)
-	}
-	if _, err := d.CommunityOfTeam(ctx, "T9"); !errors.Is(err, ErrUnknownWorkspace) {
-		t.Fatalf("disconnected team: %v", err)
-	}
-	if team, err := d.TeamOfCommunity(ctx, "c1"); err != nil || team != "T1" {
-		t.Fatalf("team of c1 = %q (%v)", team, err)
-	}
-	if _, err := d.TeamOfCommunity(ctx, "c3"); !errors.Is(err, ErrUnknownWorkspace) {
-		t.Fatalf("community without slack: %v", err)
-	}
-	if u, err := d.UserID(ctx, "c1", "U1"); err != nil || u != "user-1" {
-		t.Fatalf("user U1 = %q (%v)", u, err)
-	}
-	if u, err := d.UserID(ctx, "c1", "U2"); err != nil || u != "" {
-		t.Fatalf("a discord user found as slack user: %q (%v)", u, err)
-	}
-}
-
 // The whole rename flow with the Postgres state: a restart (a new adapter on the same
 // database) still answers a redelivered vote request from the ledger and knows its buttons.
 func TestPostgresStateSurvivesRestart(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/policykit-go/policykit/adapters/platform"
 	"github.com/policykit-go/policykit/bus"
 )
 
@@ -15,10 +16,23 @@ import (
 type Platform struct {
 	// BaseURL prefixes the links of votes (e.g. "https://policykit.example.org").
 	BaseURL string
+	// Ledger records each effect once (nil: answered without a record; every answer is a
+	// function of the request alone).
+	Ledger platform.Ledger
 }
 
-// Perform answers initiate_vote with the proposal's page and acknowledges everything else.
-func (p Platform) Perform(_ context.Context, req bus.EffectRequest) (map[string]any, error) {
+// Perform answers initiate_vote with the proposal's page and acknowledges everything else,
+// recording each effect once by its idempotency key in Ledger.
+func (p Platform) Perform(ctx context.Context, req bus.EffectRequest) (map[string]any, error) {
+	if p.Ledger == nil || req.IdempotencyKey == "" {
+		return p.answer(req)
+	}
+	rec := platform.Record{EffectID: req.EffectID, CommunityID: req.CommunityID, Method: req.Method, Purpose: req.Purpose}
+	return platform.Once(ctx, p.Ledger, req.IdempotencyKey, rec, platform.OnceOptions{},
+		func(context.Context) (map[string]any, error) { return p.answer(req) })
+}
+
+func (p Platform) answer(req bus.EffectRequest) (map[string]any, error) {
 	switch req.Method {
 	case bus.MethodInitiateVote:
 		if req.ProposalID == "" {

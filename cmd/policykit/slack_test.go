@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	slackadapter "github.com/policykit-go/policykit/adapters/slack"
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/engine"
@@ -27,7 +31,10 @@ func TestSlackUserRegistrarRegistersEachMemberOnce(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	ensure := slackUserRegistrar(store, now)
+	register := userRegistrar(store, now)
+	ensure := func(ctx context.Context, communityID, member string) (string, error) {
+		return register(ctx, communityID, domain.PlatformSlack, member)
+	}
 	ids := make([]string, 8)
 	var wg sync.WaitGroup
 	for i := range ids {
@@ -58,6 +65,12 @@ func TestSlackUserRegistrarRegistersEachMemberOnce(t *testing.T) {
 	if other, err := ensure(ctx, "c1", "U2"); err != nil || other == ids[0] {
 		t.Fatalf("second member: %q (%v)", other, err)
 	}
+}
+
+// newSlackAdapter builds the Slack adapter from getenv's settings as `policykit adapter slack`
+// does (nil, nil without SLACK_SIGNING_SECRET); its Run keeps its own directory.
+func newSlackAdapter(ctx context.Context, pool *pgxpool.Pool, b *bus.Bus, getenv func(string) string, logger *slog.Logger) (*standalone, error) {
+	return newStandalone(ctx, slackadapter.Registration(), pool, b, getenv, "http://127.0.0.1:8080", logger)
 }
 
 func TestNewSlackAdapterFromEnv(t *testing.T) {
