@@ -106,4 +106,3 @@ func TestSlackConformance(t *testing.T) {
 		}
 	})
 }
-
