@@ -395,7 +395,16 @@ func (a *App) routes() http.Handler {
 			mux.Handle(pattern, h)
 		}
 	}
-	for pattern, msg := range a.unconfigured {
+	unconfigured := a.unconfigured
+	if unconfigured == nil { // no engine, so no adapters: say so at their routes
+		unconfigured = map[string]string{}
+		for _, reg := range adapterRegistry(nil).All() {
+			for pattern, msg := range reg.Unconfigured {
+				unconfigured[pattern] = msg
+			}
+		}
+	}
+	for pattern, msg := range unconfigured {
 		mux.Handle(pattern, platform.NotConfigured(msg))
 	}
 	if a.graphql != nil {
