@@ -7,10 +7,12 @@
 //     crashed claim), in memory and in Postgres;
 //   - Secrets: tokens and other secrets encrypted at rest (AES-256-GCM), and StateSigner, the
 //     signed, expiring, single-use state of OAuth install and sign-in flows;
-//   - ingress helpers: Workers (acknowledge within the platform's deadline, process after),
-//     Seen (deduplicate by the platform's event id), Publish (retry, deterministic ids);
+//   - ingress helpers: VerifyHMAC and Fresh (signed, recent requests only), Workers
+//     (acknowledge within the platform's deadline, process after), Seen (deduplicate by the
+//     platform's event id), Publisher and EventID (publish with retry and deterministic ids);
 //   - Directory: the communities, platforms, members and proposal outcomes an adapter learns
-//     from the events on the bus, so that it never reads the engine's tables.
+//     from the events on the bus, so that it never reads the engine's tables;
+//   - platformtest: the conformance suite every adapter passes.
 //
 // The package imports bus and domain, never the engine, graph or projections: adapters meet
 // the engine on the bus only.

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
@@ -348,7 +347,7 @@ func pinned(channel string, item slackevents.Item) (string, string) {
 
 // eventActionID is the ProposeAction id (and Action.ID) of a Slack event.
 func eventActionID(teamID, eventID string) string {
-	return uuid.NewSHA1(uuid.NameSpaceOID, []byte("slack-event:"+teamID+":"+eventID)).String()
+	return platform.EventID(domain.PlatformSlack, "event", teamID, eventID)
 }
 
 // serveInteraction answers an interactivity payload once it is handled (acceptInteraction);
@@ -446,7 +445,7 @@ func (a *Adapter) handleVoteClick(ctx context.Context, cb slack.InteractionCallb
 	if actionTS == "" {
 		actionTS = strconv.FormatInt(vote.At.UnixNano(), 10)
 	}
-	id := uuid.NewSHA1(uuid.NameSpaceOID, []byte("slack-vote:"+team+":"+channel+":"+ts+":"+member+":"+actionTS)).String()
+	id := platform.EventID(domain.PlatformSlack, "vote", team, channel, ts, member, actionTS)
 	return a.publish.Publish(ctx, bus.TopicCastVote, id, bus.CommandCastVote, cmd)
 }
 
