@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -142,12 +143,28 @@ func (g *Registry) Validate(getenv func(string) string) error {
 	var errs []error
 	for _, r := range g.regs {
 		if sec := r.Config(getenv); sec.Enabled() {
-			if err := sec.Validate(); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", r.Name, err))
-			}
+			errs = append(errs, named(r.Name, sec.Validate())...)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// named returns err's problems (each of a joined error), each starting with "name: ".
+func named(name string, err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, named(name, e)...)
+		}
+		return out
+	}
+	if strings.HasPrefix(err.Error(), name+": ") {
+		return []error{err}
+	}
+	return []error{fmt.Errorf("%s: %w", name, err)}
 }
 
 // NotConfigured answers every request with 503 and {"error": message}: the routes of an
