@@ -54,12 +54,12 @@ func resultFor(req bus.EffectRequest) map[string]any {
 		short = short[:8]
 	}
 	switch req.Method {
-	case "initiate_vote":
+	case bus.MethodInitiateVote:
 		return map[string]any{"post_id": "log-" + short, "url": "log://votes/" + req.EffectID}
-	case "post_message":
+	case bus.MethodPostMessage:
 		return map[string]any{"ts": "log-" + short}
 	}
-	if req.Purpose == "query" {
+	if req.Purpose == bus.PurposeQuery {
 		return map[string]any{"value": nil}
 	}
 	return map[string]any{"ok": true}

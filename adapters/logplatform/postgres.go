@@ -4,8 +4,10 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/policykit-go/policykit/bus"
@@ -42,6 +44,12 @@ func (l PostgresLedger) Record(ctx context.Context, req bus.EffectRequest, res m
 		RETURNING result)
 		SELECT result FROM ins UNION ALL SELECT result FROM log_platform_effects WHERE idempotency_key = $1 LIMIT 1`,
 		req.IdempotencyKey, req.EffectID, req.CommunityID, req.ProposalID, req.ActionID, req.Platform, req.Method, req.Purpose, args, result).Scan(&stored)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// A concurrent delivery inserted the key after this statement's snapshot was taken:
+		// its insert waited for that one and did nothing, and its select cannot see the row.
+		// A new statement, a new snapshot, does.
+		err = l.Pool.QueryRow(ctx, `SELECT result FROM log_platform_effects WHERE idempotency_key = $1`, req.IdempotencyKey).Scan(&stored)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("log platform: record %s: %w", req.EffectID, err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/policykit-go/policykit/adapters/effects"
+	"github.com/policykit-go/policykit/adapters/platform"
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
 )
@@ -88,8 +89,12 @@ type Deps struct {
 	// Proposals tells decided proposals from open ones (optional: without it every click is
 	// sent, and the engine refuses those on decided proposals).
 	Proposals Proposals
-	// State is the adapter's memory (default: NewMemoryState()).
-	State  State
+	// State is the adapter's memory of votes and channels (default: NewMemoryState()).
+	State State
+	// Ledger records the effects performed, each once (default: platform.NewMemoryLedger()).
+	Ledger platform.Ledger
+	// Seen records the events handled (default: a platform.MemorySeen).
+	Seen   platform.Seen
 	Logger *slog.Logger
 	// Now is the clock of votes (default time.Now).
 	Now func() time.Time
@@ -103,13 +108,10 @@ type Adapter struct {
 	log   *slog.Logger
 	state State
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	sem    chan struct{}
-	wg     sync.WaitGroup
+	workers *platform.Workers
+	publish platform.Publisher
 
 	mu       sync.Mutex
-	closed   bool
 	clients  map[string]*slack.Client // by token
 	botUsers map[string]string        // team id -> our bot's user id
 
@@ -137,16 +139,22 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 	if deps.State == nil {
 		deps.State = NewMemoryState()
 	}
+	if deps.Ledger == nil {
+		deps.Ledger = platform.NewMemoryLedger()
+	}
+	if deps.Seen == nil {
+		deps.Seen = &platform.MemorySeen{}
+	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	return &Adapter{
 		cfg: cfg, deps: deps, log: deps.Logger, state: deps.State,
-		ctx: ctx, cancel: cancel, sem: make(chan struct{}, cfg.Workers),
+		workers: platform.NewWorkers(cfg.Workers, cfg.WorkTimeout),
+		publish: platform.Publisher{Publisher: deps.Publisher, Attempts: publishAttempts, Backoff: publishBackoff},
 		clients: map[string]*slack.Client{}, botUsers: map[string]string{}, channelSyncs: map[string]*channelSync{},
 	}, nil
 }
@@ -165,52 +173,8 @@ func (a *Adapter) Tokens() TokenStore { return a.deps.Tokens }
 
 // Close stops accepting background work and waits for the events being handled.
 func (a *Adapter) Close() error {
-	a.mu.Lock()
-	a.closed = true
-	a.mu.Unlock()
-	a.cancel()
-	a.wg.Wait()
+	a.workers.Close()
 	return nil
-}
-
-// startWork reserves a worker for an acknowledged event; false when all are busy or the
-// adapter is closed.
-func (a *Adapter) startWork() bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.closed {
-		return false
-	}
-	select {
-	case a.sem <- struct{}{}:
-		a.wg.Add(1)
-		return true
-	default:
-		return false
-	}
-}
-
-func (a *Adapter) endWork() {
-	<-a.sem
-	a.wg.Done()
-}
-
-// background runs fn in a goroutine that Close waits for, with a context that Close cancels
-// and that ends after Config.WorkTimeout; nothing when the adapter is closed. It takes no
-// worker: it is the adapter's own work, not an event's.
-func (a *Adapter) background(fn func(ctx context.Context)) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.closed {
-		return
-	}
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		ctx, cancel := context.WithTimeout(a.ctx, a.cfg.WorkTimeout)
-		defer cancel()
-		fn(ctx)
-	}()
 }
 
 // client returns the Web API client of a team's bot.

@@ -27,14 +27,14 @@ type channelSync struct {
 }
 
 // teamLister is a TokenStore that can list the workspaces it has a bot token of
-// (MemoryTokens and PostgresTokens can).
+// (MemoryTokens and SecretTokens can).
 type teamLister interface {
 	Teams(ctx context.Context) ([]string, error)
 }
 
 var (
 	_ teamLister = (*MemoryTokens)(nil)
-	_ teamLister = (*PostgresTokens)(nil)
+	_ teamLister = (*SecretTokens)(nil)
 )
 
 // syncStoredTeams learns, in the background, the channel names of every workspace the token
@@ -44,7 +44,7 @@ func (a *Adapter) syncStoredTeams() {
 	if !ok {
 		return
 	}
-	a.background(func(ctx context.Context) {
+	a.workers.Background(func(ctx context.Context) {
 		teams, err := lister.Teams(ctx)
 		if err != nil {
 			a.log.Warn("slack workspaces not listed; their channel names are learned at their first event", "err", err)
@@ -65,7 +65,7 @@ func (a *Adapter) syncStoredTeams() {
 // installed), so that a rename of any channel the bot can see is reverted to its real
 // name even when it is the workspace's first event. Best effort, like syncStoredTeams.
 func (a *Adapter) LearnWorkspace(team string) {
-	a.background(func(ctx context.Context) {
+	a.workers.Background(func(ctx context.Context) {
 		c, err := a.client(ctx, team)
 		if err != nil {
 			a.log.Warn("slack channel names not learned", "team", team, "err", err)

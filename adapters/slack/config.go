@@ -1,7 +1,6 @@
 package slack
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
@@ -9,6 +8,8 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/policykit-go/policykit/adapters/platform"
 )
 
 // Config configures the Slack adapter. Bot tokens are per workspace and live in a
@@ -128,13 +129,4 @@ func (c Config) Validate() error {
 // Key returns the decoded TokenKey.
 func (c Config) Key() ([]byte, error) { return decodeKey(c.TokenKey) }
 
-func decodeKey(s string) ([]byte, error) {
-	k, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("not base64: %w", err)
-	}
-	if len(k) != 32 {
-		return nil, fmt.Errorf("key is %d bytes, want 32", len(k))
-	}
-	return k, nil
-}
+func decodeKey(s string) ([]byte, error) { return platform.DecodeKey(s) }

@@ -8,16 +8,16 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/slack-go/slack"
 
+	"github.com/policykit-go/policykit/adapters/platform"
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
 )
 
-// Perform carries out one effect request for platform "slack", once per idempotency key:
-// a request whose key is in the ledger (State) is answered with the stored result without
-// calling Slack. Before calling Slack an attempt claims the key (State.ClaimEffect), so that
+// Perform carries out one effect request for platform "slack", once per idempotency key
+// (platform.Once): a request whose key is in the ledger (Deps.Ledger) is answered with the stored result without
+// calling Slack. Before calling Slack an attempt claims the key (platform.Ledger.Claim), so that
 // a delivery of the same request while it is under way (the bus redelivering it after its
 // AckTimeout, or two adapters of one group) waits for that attempt and answers with its
 // result, never calling Slack itself. A failed call is not recorded and its claim is dropped,
@@ -35,26 +35,14 @@ func (a *Adapter) Perform(ctx context.Context, req bus.EffectRequest) (map[strin
 	if req.IdempotencyKey == "" {
 		return nil, errors.New("slack: effect request without idempotency key")
 	}
-	holder := uuid.NewString()
-	for {
-		claim, err := a.state.ClaimEffect(ctx, req.IdempotencyKey, holder, a.cfg.EffectTimeout+claimGrace)
-		switch {
-		case err != nil:
-			return nil, err
-		case claim.Done:
-			return claim.Result, nil
-		case claim.Claimed:
-			return a.performClaimed(ctx, holder, req)
-		}
-		a.log.Debug("slack effect under way in another delivery; waiting for it", "effect", req.EffectID, "method", req.Method)
-		t := time.NewTimer(claimPoll)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("slack %s: waiting for the delivery performing it: %w", req.Method, ctx.Err())
-		case <-t.C:
-		}
+	rec := platform.Record{EffectID: req.EffectID, CommunityID: req.CommunityID, Method: req.Method, Purpose: req.Purpose}
+	res, err := platform.Once(ctx, a.deps.Ledger, req.IdempotencyKey, rec,
+		platform.OnceOptions{Attempt: a.cfg.EffectTimeout, Grace: claimGrace, Poll: claimPoll},
+		func(ctx context.Context) (map[string]any, error) { return a.performAttempt(ctx, req) })
+	if err != nil {
+		return nil, fmt.Errorf("slack %s: %w", req.Method, err)
 	}
+	return res, nil
 }
 
 const (
@@ -64,27 +52,6 @@ const (
 	// claimPoll is how often a delivery waiting for another one's attempt looks again.
 	claimPoll = 100 * time.Millisecond
 )
-
-// performClaimed performs req, whose key holder has claimed, in an attempt of at most
-// Config.EffectTimeout, then stores the result or drops the claim. Those two get a context
-// of their own, since the attempt's may just have ended (or ctx been cancelled), and a
-// result not stored would be performed again.
-func (a *Adapter) performClaimed(ctx context.Context, holder string, req bus.EffectRequest) (map[string]any, error) {
-	attempt, cancelAttempt := context.WithTimeout(ctx, a.cfg.EffectTimeout)
-	res, err := a.performAttempt(attempt, req)
-	cancelAttempt()
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimGrace)
-	defer cancel()
-	if err != nil {
-		if rerr := a.state.ReleaseEffect(ctx, req.IdempotencyKey, holder); rerr != nil {
-			a.log.Warn("slack effect claim not released; it expires", "effect", req.EffectID, "err", rerr)
-		}
-		return nil, fmt.Errorf("slack %s: %w", req.Method, err)
-	}
-	return a.state.SaveEffect(ctx, req.IdempotencyKey, EffectRecord{
-		EffectID: req.EffectID, CommunityID: req.CommunityID, Method: req.Method, Purpose: req.Purpose, Result: res,
-	})
-}
 
 func (a *Adapter) performAttempt(ctx context.Context, req bus.EffectRequest) (map[string]any, error) {
 	team, err := a.deps.Directory.TeamOfCommunity(ctx, req.CommunityID)
@@ -101,9 +68,13 @@ func (a *Adapter) performAttempt(ctx context.Context, req bus.EffectRequest) (ma
 func (a *Adapter) perform(ctx context.Context, team string, c *slack.Client, req bus.EffectRequest) (map[string]any, error) {
 	args := req.Args
 	switch req.Method {
-	case "post_message":
-		return a.postMessage(ctx, c, args)
-	case "initiate_vote":
+	case bus.MethodPostMessage:
+		post, err := bus.DecodeArgs[bus.PostMessageArgs](req)
+		if err != nil {
+			return nil, err
+		}
+		return a.postMessage(ctx, c, post)
+	case bus.MethodInitiateVote:
 		return a.initiateVote(ctx, team, c, req)
 	case "rename_conversation":
 		return a.rename(ctx, team, c, str(args, "channel"), str(args, "name"))
@@ -117,16 +88,19 @@ func (a *Adapter) perform(ctx context.Context, team string, c *slack.Client, req
 		return a.schedule(ctx, c, str(args, "channel"), str(args, "text"), str(args, "post_at"))
 	case "delete_message":
 		return a.deleteMessage(ctx, team, c, str(args, "channel"), str(args, "ts"))
-	case "execute", "revert":
-		return a.govern(ctx, team, c, req.Method == "execute", args)
+	case bus.MethodExecute, bus.MethodRevert:
+		gov, err := bus.DecodeArgs[bus.GovernArgs](req)
+		if err != nil {
+			return nil, err
+		}
+		return a.govern(ctx, team, c, req.Method == bus.MethodExecute, gov)
 	}
 	return nil, fmt.Errorf("unsupported method %q", req.Method)
 }
 
 // govern executes (or reverts) a governable Slack action from its fields.
-func (a *Adapter) govern(ctx context.Context, team string, c *slack.Client, execute bool, args map[string]any) (map[string]any, error) {
-	f, _ := args["fields"].(map[string]any)
-	typ := str(args, "action_type")
+func (a *Adapter) govern(ctx context.Context, team string, c *slack.Client, execute bool, args bus.GovernArgs) (map[string]any, error) {
+	f, typ := args.Fields, args.ActionType
 	ch := str(f, "channel")
 	switch typ {
 	case domain.ActionSlackPostMessage:
@@ -141,7 +115,7 @@ func (a *Adapter) govern(ctx context.Context, team string, c *slack.Client, exec
 		if u := str(f, "user"); u != "" {
 			text += "\n_posted on behalf of <@" + u + ">_"
 		}
-		return a.postMessage(ctx, c, map[string]any{"channel": ch, "text": text, "thread_ts": str(f, "thread_ts")})
+		return a.postMessage(ctx, c, bus.PostMessageArgs{Channel: ch, Text: text, ThreadTS: str(f, "thread_ts")})
 	case domain.ActionSlackRenameConversation:
 		name := str(f, "name")
 		if !execute {
@@ -175,17 +149,17 @@ func (a *Adapter) govern(ctx context.Context, team string, c *slack.Client, exec
 // postMessage posts text to a channel (post_type "channel", the default; thread_ts and
 // reply_broadcast apply), ephemerally to each of users in the channel ("ephemeral"), to
 // each user in a direct message ("im"), or to all of them in one group DM ("mpim").
-func (a *Adapter) postMessage(ctx context.Context, c *slack.Client, args map[string]any) (map[string]any, error) {
-	text, channel, thread := str(args, "text"), str(args, "channel"), str(args, "thread_ts")
-	users := strs(args, "users")
+func (a *Adapter) postMessage(ctx context.Context, c *slack.Client, args bus.PostMessageArgs) (map[string]any, error) {
+	text, channel, thread := args.Text, args.Channel, args.ThreadTS
+	users := []string(args.Users)
 	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
 	if thread != "" {
 		opts = append(opts, slack.MsgOptionTS(thread))
-		if b, _ := args["reply_broadcast"].(bool); b {
+		if args.ReplyBroadcast {
 			opts = append(opts, slack.MsgOptionBroadcast())
 		}
 	}
-	switch postType := str(args, "post_type"); postType {
+	switch postType := args.PostType; postType {
 	case "ephemeral":
 		if channel == "" || len(users) == 0 {
 			return nil, errors.New("an ephemeral post needs a channel and users")
@@ -259,12 +233,15 @@ func (a *Adapter) initiateVote(ctx context.Context, team string, c *slack.Client
 	if req.ProposalID == "" {
 		return nil, errors.New("initiate_vote without a proposal")
 	}
-	args := req.Args
-	text, channel, users, options := str(args, "text"), str(args, "channel"), strs(args, "users"), strs(args, "options")
+	args, err := bus.DecodeArgs[bus.InitiateVoteArgs](req)
+	if err != nil {
+		return nil, err
+	}
+	text, channel, users, options := args.Text, args.Channel, []string(args.Users), []string(args.Options)
 	if text == "" {
 		text = "Please vote on this proposal."
 	}
-	switch postType := str(args, "post_type"); postType {
+	switch postType := args.PostType; postType {
 	case "", "channel":
 		if channel == "" {
 			return nil, errors.New("initiate_vote needs a channel")
@@ -324,7 +301,7 @@ func (a *Adapter) initiateVote(ctx context.Context, team string, c *slack.Client
 	if err != nil {
 		a.log.Warn("slack chat.getPermalink failed; vote answered without url", "channel", ch, "ts", ts, "err", err)
 	}
-	return map[string]any{"post_id": ts, "url": link, "channel": ch}, nil
+	return bus.Answer(bus.VoteAnswer{PostID: ts, URL: link, Channel: ch})
 }
 
 // rename renames a channel, noting the rename as the adapter's own first so that its

@@ -9,18 +9,19 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/policykit-go/policykit/adapters/platform"
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
 )
 
-// newTestAdapter is an adapter of workspace T1 (community c1) over fake and state, without
+// newTestAdapter is an adapter of workspace T1 (community c1) over fake and ledger, without
 // the bus: tests call its Perform directly, as the bus's deliveries do.
-func newTestAdapter(t testing.TB, fake *fakeSlack, state State) *Adapter {
+func newTestAdapter(t testing.TB, fake *fakeSlack, ledger platform.Ledger) *Adapter {
 	t.Helper()
 	tokens := &MemoryTokens{}
 	_ = tokens.SaveBotToken(context.Background(), "T1", "xoxb-test")
 	a, err := New(Config{SigningSecret: testSecret, APIURL: fake.srv.GetAPIURL()}, Deps{
-		Publisher: discardPublisher{}, Tokens: tokens, State: state,
+		Publisher: discardPublisher{}, Tokens: tokens, Ledger: ledger,
 		Directory: StaticDirectory{Teams: map[string]string{"T1": "c1"}},
 	})
 	if err != nil {
@@ -35,15 +36,15 @@ type discardPublisher struct{}
 func (discardPublisher) Publish(string, ...*message.Message) error { return nil }
 func (discardPublisher) Close() error                              { return nil }
 
-// claimWatch is a State that tells, on busy, each time an attempt finds an effect's key
+// claimWatch is a Ledger that tells, on busy, each time an attempt finds an effect's key
 // claimed by another attempt.
 type claimWatch struct {
-	State
+	platform.Ledger
 	busy chan string
 }
 
-func (w claimWatch) ClaimEffect(ctx context.Context, key, holder string, ttl time.Duration) (EffectClaim, error) {
-	cl, err := w.State.ClaimEffect(ctx, key, holder, ttl)
+func (w claimWatch) Claim(ctx context.Context, key, holder string, ttl time.Duration) (platform.Claim, error) {
+	cl, err := w.Ledger.Claim(ctx, key, holder, ttl)
 	if err == nil && !cl.Done && !cl.Claimed {
 		select {
 		case w.busy <- key:
@@ -70,11 +71,11 @@ func await[T any](tb testing.TB, ch <-chan T, what string) T {
 // both deliveries answer its result. Through one adapter's memory, and through two
 // adapters (two processes) sharing Postgres.
 func TestConcurrentDeliveriesOfAnEffectCallSlackOnce(t *testing.T) {
-	stores := map[string]func(t *testing.T) (State, State){
-		"memory": func(*testing.T) (State, State) { s := NewMemoryState(); return s, s },
-		"postgres": func(t *testing.T) (State, State) {
+	stores := map[string]func(t *testing.T) (platform.Ledger, platform.Ledger){
+		"memory": func(*testing.T) (platform.Ledger, platform.Ledger) { l := platform.NewMemoryLedger(); return l, l },
+		"postgres": func(t *testing.T) (platform.Ledger, platform.Ledger) {
 			pool := mustMigratedPool(t)
-			return PostgresState{Pool: pool}, PostgresState{Pool: pool}
+			return platform.PostgresLedger{Pool: pool, Platform: "slack"}, platform.PostgresLedger{Pool: pool, Platform: "slack"}
 		},
 	}
 	for name, mk := range stores {
@@ -86,7 +87,7 @@ func TestConcurrentDeliveriesOfAnEffectCallSlackOnce(t *testing.T) {
 				fake := newFakeSlack(t)
 				s1, s2 := mk(t)
 				busy := make(chan string, 8)
-				first, second := newTestAdapter(t, fake, s1), newTestAdapter(t, fake, claimWatch{State: s2, busy: busy})
+				first, second := newTestAdapter(t, fake, s1), newTestAdapter(t, fake, claimWatch{Ledger: s2, busy: busy})
 				held := fake.hold("chat.postMessage")
 				fake.rateLimit("chat.postMessage", c.limited)
 				req := bus.EffectRequest{CommunityID: "c1", ProposalID: "p1", EffectID: "e-vote", IdempotencyKey: "e-vote",
@@ -129,13 +130,13 @@ func TestConcurrentDeliveriesOfAnEffectCallSlackOnce(t *testing.T) {
 // An attempt that claimed an effect and crashed (its process died) holds it up only until
 // its claim expires: the next delivery then performs it.
 func TestEffectClaimOfACrashedAttemptExpires(t *testing.T) {
-	for name, s := range map[string]State{"memory": NewMemoryState(), "postgres": PostgresState{Pool: mustMigratedPool(t)}} {
+	for name, s := range map[string]platform.Ledger{"memory": platform.NewMemoryLedger(), "postgres": platform.PostgresLedger{Pool: mustMigratedPool(t), Platform: "slack"}} {
 		t.Run(name, func(t *testing.T) {
 			fake := newFakeSlack(t)
 			a := newTestAdapter(t, fake, s)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if cl, err := s.ClaimEffect(ctx, "e-post", "crashed-attempt", 300*time.Millisecond); err != nil || !cl.Claimed {
+			if cl, err := s.Claim(ctx, "e-post", "crashed-attempt", 300*time.Millisecond); err != nil || !cl.Claimed {
 				t.Fatalf("claim answered %+v %v", cl, err)
 			}
 			res, err := a.Perform(ctx, bus.EffectRequest{CommunityID: "c1", EffectID: "e-post", IdempotencyKey: "e-post",

@@ -41,12 +41,11 @@ func FuzzIngress(f *testing.F) {
 	f.Add(true, []byte(`not json`))
 
 	fake := newFakeSlack(f)
-	state := NewMemoryState()
-	if err := state.SaveVote(context.Background(), VotePost{TeamID: "T1", Channel: "C1", TS: "1700000000.000001",
+	a := newTestAdapter(f, fake, nil)
+	if err := a.state.SaveVote(context.Background(), VotePost{TeamID: "T1", Channel: "C1", TS: "1700000000.000001",
 		CommunityID: "c1", ProposalID: "p1", Kind: domain.VoteBoolean}); err != nil {
 		f.Fatal(err)
 	}
-	a := newTestAdapter(f, fake, state)
 	f.Fuzz(func(t *testing.T, form bool, payload []byte) {
 		body, ctype := payload, "application/json"
 		if form {

@@ -14,10 +14,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
+	"github.com/policykit-go/policykit/adapters/platform"
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
 )
@@ -135,18 +135,15 @@ func (a *Adapter) acceptEvent(outer outerEvent, body []byte, retry string) error
 	if err != nil {
 		return fmt.Errorf("%w: %w", errMalformed, err)
 	}
-	if !a.startWork() {
-		return errBusy
-	}
-	go func() {
-		defer a.endWork()
-		ctx, cancel := context.WithTimeout(a.ctx, a.cfg.WorkTimeout)
-		defer cancel()
+	err = a.workers.Go(func(ctx context.Context) {
 		if err := a.handleEvent(ctx, outer, ev); err != nil {
 			a.log.Error("slack event not handled", "team", outer.TeamID, "event", outer.EventID,
 				"retry", retry, "err", err)
 		}
-	}()
+	})
+	if errors.Is(err, platform.ErrBusy) {
+		return errBusy
+	}
 	return nil
 }
 
@@ -169,7 +166,7 @@ func (a *Adapter) handleEvent(ctx context.Context, outer outerEvent, ev slackeve
 	}
 	// Looked up once the workspace is known, so that a retry of an event that found no
 	// community or token yet is handled again.
-	if seen, err := a.state.Seen(ctx, team, outer.EventID); err != nil || seen {
+	if seen, err := a.deps.Seen.Seen(ctx, team, outer.EventID); err != nil || seen {
 		return err
 	}
 	if g, ok := ev.InnerEvent.Data.(*slackevents.GroupRenameEvent); ok {
@@ -300,7 +297,7 @@ func (a *Adapter) handleEvent(ctx context.Context, outer outerEvent, ev slackeve
 			return err
 		}
 	}
-	_, err = a.state.FirstSeen(ctx, team, outer.EventID)
+	_, err = a.deps.Seen.First(ctx, team, outer.EventID)
 	return err
 }
 
@@ -326,22 +323,7 @@ func (a *Adapter) propose(ctx context.Context, team, communityID, member, typ st
 		// The engine knows (or registers) the member as a community user.
 		cmd.Initiator = &bus.PlatformUser{Platform: domain.PlatformSlack, Username: member}
 	}
-	wait := publishBackoff
-	for attempt := 1; ; attempt++ {
-		err := a.publish(bus.TopicProposeAction, id, bus.CommandProposeAction, cmd)
-		if err == nil || attempt == publishAttempts {
-			return err
-		}
-		a.log.Warn("slack event not published; trying again", "team", team, "event", outer.EventID, "attempt", attempt, "err", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%w (then %w)", err, ctx.Err())
-		case <-t.C:
-		}
-		wait *= 2
-	}
+	return a.publish.Publish(ctx, bus.TopicProposeAction, id, bus.CommandProposeAction, cmd)
 }
 
 // An event's ProposeAction is published at most publishAttempts times, publishBackoff
@@ -365,20 +347,7 @@ func pinned(channel string, item slackevents.Item) (string, string) {
 
 // eventActionID is the ProposeAction id (and Action.ID) of a Slack event.
 func eventActionID(teamID, eventID string) string {
-	return uuid.NewSHA1(uuid.NameSpaceOID, []byte("slack-event:"+teamID+":"+eventID)).String()
-}
-
-func (a *Adapter) publish(topic, id, typ string, payload any) error {
-	data, err := json.Marshal(payload)
-	if err != nil {
-		return err
-	}
-	msg := bus.NewMessage(id, typ, data)
-	msg.Metadata.Set(bus.MetadataCorrelationID, id)
-	if err := a.deps.Publisher.Publish(topic, msg); err != nil {
-		return fmt.Errorf("publish %s: %w", typ, err)
-	}
-	return nil
+	return platform.EventID(domain.PlatformSlack, "event", teamID, eventID)
 }
 
 // serveInteraction answers an interactivity payload once it is handled (acceptInteraction);
@@ -476,8 +445,8 @@ func (a *Adapter) handleVoteClick(ctx context.Context, cb slack.InteractionCallb
 	if actionTS == "" {
 		actionTS = strconv.FormatInt(vote.At.UnixNano(), 10)
 	}
-	id := uuid.NewSHA1(uuid.NameSpaceOID, []byte("slack-vote:"+team+":"+channel+":"+ts+":"+member+":"+actionTS)).String()
-	return a.publish(bus.TopicCastVote, id, bus.CommandCastVote, cmd)
+	id := platform.EventID(domain.PlatformSlack, "vote", team, channel, ts, member, actionTS)
+	return a.publish.Publish(ctx, bus.TopicCastVote, id, bus.CommandCastVote, cmd)
 }
 
 // answerClick answers a member's click with a message only they see.

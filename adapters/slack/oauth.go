@@ -2,10 +2,6 @@ package slack
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +12,8 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/policykit-go/policykit/adapters/platform"
 )
 
 // Scopes the app asks for when it is installed (README, "Connecting Slack").
@@ -91,6 +89,9 @@ type OAuthDeps struct {
 	HTTPClient *http.Client     // talks to Slack (default: a 30-second timeout)
 	Logger     *slog.Logger     // default: discards
 	Now        func() time.Time // the clock of the state's expiry (default time.Now)
+	// Nonces makes each state open one callback only (default: a platform.MemoryNonces of
+	// the flow's own; give a platform.PostgresNonces when several processes serve it).
+	Nonces platform.NonceStore
 }
 
 func (d OAuthDeps) withDefaults() OAuthDeps {
@@ -102,6 +103,9 @@ func (d OAuthDeps) withDefaults() OAuthDeps {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.Nonces == nil {
+		d.Nonces = &platform.MemoryNonces{Now: d.Now}
 	}
 	return d
 }
@@ -308,7 +312,7 @@ func (in *Installer) verifyState(state string) (string, error) {
 }
 
 func (in *Installer) states() stateSigner {
-	return stateSigner{key: in.cfg.StateKey, ttl: in.cfg.StateTTL, now: in.deps.Now}
+	return stateSigner{key: in.cfg.StateKey, ttl: in.cfg.StateTTL, now: in.deps.Now, used: in.deps.Nonces}
 }
 
 // The flows a state is signed for: a state made for one is refused by the other.
@@ -317,77 +321,60 @@ const (
 	flowSignIn  = "signin"
 )
 
-// oauthState is what the state parameter carries through Slack's authorization page.
+// oauthState is what the state parameter carries through Slack's authorization page: a
+// platform.OAuthState with Slack's two data.
 type oauthState struct {
-	Flow  string `json:"f"`
-	Kit   string `json:"kit,omitempty"`
-	Next  string `json:"next,omitempty"`
-	Exp   int64  `json:"exp"`
-	Nonce string `json:"n"`
+	Flow  string
+	Kit   string
+	Next  string
+	Nonce string
 }
 
-// stateSigner signs and checks the state parameter of the OAuth flows, so that they keep
-// no server-side session: base64url(JSON payload) "." base64url(HMAC-SHA256(payload)).
+// stateSigner signs and checks the state parameter of the OAuth flows with the kit's
+// platform.StateSigner (HMAC-SHA256, expiring, single use with a nonce store).
 type stateSigner struct {
-	key []byte
-	ttl time.Duration
-	now func() time.Time
+	key  []byte
+	ttl  time.Duration
+	now  func() time.Time
+	used platform.NonceStore
 }
 
 // defaultStateKey derives the state's signing key from the app's client secret.
 func defaultStateKey(clientSecret string) []byte {
-	k := sha256.Sum256([]byte("policykit slack oauth state\x00" + clientSecret))
-	return k[:]
+	return platform.DeriveKey("slack oauth state", clientSecret)
+}
+
+func (ss stateSigner) signer() platform.StateSigner {
+	return platform.StateSigner{Key: ss.key, TTL: ss.ttl, Now: ss.now, Used: ss.used}
 }
 
 // sign gives s a fresh random nonce and an expiry ttl from now, and returns it signed and
 // as signed.
 func (ss stateSigner) sign(s oauthState) (string, oauthState, error) {
-	var nonce [12]byte
-	if _, err := rand.Read(nonce[:]); err != nil {
-		return "", oauthState{}, err
+	data := map[string]string{}
+	if s.Kit != "" {
+		data["kit"] = s.Kit
 	}
-	s.Nonce = base64.RawURLEncoding.EncodeToString(nonce[:])
-	s.Exp = ss.now().Add(ss.ttl).Unix()
-	payload, err := json.Marshal(s)
+	if s.Next != "" {
+		data["next"] = s.Next
+	}
+	state, signed, err := ss.signer().Sign(platform.OAuthState{Flow: s.Flow, Data: data})
 	if err != nil {
 		return "", oauthState{}, err
 	}
-	p := base64.RawURLEncoding.EncodeToString(payload)
-	return p + "." + base64.RawURLEncoding.EncodeToString(ss.mac(p)), s, nil
+	s.Nonce = signed.Nonce
+	return state, s, nil
 }
 
-func (ss stateSigner) mac(p string) []byte {
-	m := hmac.New(sha256.New, ss.key)
-	m.Write([]byte(p))
-	return m.Sum(nil)
-}
-
-// verify checks the state's signature, expiry and flow and returns its payload.
+// verify checks the state's signature, expiry, flow and first use, and returns its payload.
 func (ss stateSigner) verify(state, flow string) (oauthState, error) {
-	p, sig, ok := strings.Cut(state, ".")
-	if !ok || p == "" {
-		return oauthState{}, errors.New("malformed state")
-	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, ss.mac(p)) {
-		return oauthState{}, errors.New("state signature does not match")
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(p)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := ss.signer().Verify(ctx, state, flow)
 	if err != nil {
-		return oauthState{}, errors.New("malformed state payload")
+		return oauthState{}, err
 	}
-	var s oauthState
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return oauthState{}, errors.New("malformed state payload")
-	}
-	if ss.now().Unix() > s.Exp {
-		return oauthState{}, errors.New("state expired")
-	}
-	if s.Flow != flow {
-		return oauthState{}, fmt.Errorf("state of flow %q, want %q", s.Flow, flow)
-	}
-	return s, nil
+	return oauthState{Flow: s.Flow, Kit: s.Data["kit"], Next: s.Data["next"], Nonce: s.Nonce}, nil
 }
 
 func installJSON(w http.ResponseWriter, code int, v any) {

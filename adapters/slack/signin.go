@@ -77,7 +77,7 @@ func (h *SignInHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *SignInHandler) states() stateSigner {
-	return stateSigner{key: h.cfg.StateKey, ttl: h.cfg.StateTTL, now: h.deps.Now}
+	return stateSigner{key: h.cfg.StateKey, ttl: h.cfg.StateTTL, now: h.deps.Now, used: h.deps.Nonces}
 }
 
 func (h *SignInHandler) login(w http.ResponseWriter, r *http.Request) {

@@ -241,7 +241,7 @@ func (h *harness) next(ch chan *message.Message, what string) *message.Message {
 // quiet waits for the background work to finish and checks nothing more was published on ch.
 func (h *harness) quiet(ch chan *message.Message, what string) {
 	h.t.Helper()
-	h.a.wg.Wait()
+	h.a.workers.Wait()
 	select {
 	case m := <-ch:
 		h.t.Fatalf("unexpected %s: %s", what, m.Payload)
@@ -495,7 +495,7 @@ func TestURLVerification(t *testing.T) {
 // the fake, and the handling completes once they are released.
 func TestEventIsAcknowledgedBeforeItsSlackCallsAnswer(t *testing.T) {
 	h := newHarness(t, nil)
-	h.a.wg.Wait() // Run's conversations.list done: what is held below is the event's
+	h.a.workers.Wait() // Run's conversations.list done: what is held below is the event's
 	held := h.fake.hold("auth.test", "conversations.info", "conversations.list", "users.info")
 
 	h.event("Ev-slow", messageEvent("U1", "C7", "hello", "1700000000.000700"), 0) // answered 200
@@ -566,7 +566,7 @@ func TestEventNotPublishedIsHandledOnSlacksRetry(t *testing.T) {
 			})
 			flaky.fails.Store(c.fails)
 			h.event("Ev-1", c.event, 0)
-			h.a.wg.Wait() // handled, or given up
+			h.a.workers.Wait() // handled, or given up
 			if c.fails < publishAttempts {
 				first := h.proposed()
 				h.event("Ev-1", c.event, 1)
@@ -613,7 +613,7 @@ func TestRenameOfAChannelNeverSeenIsRevertedToItsListedName(t *testing.T) {
 	}
 
 	// Run lists the channels of the workspaces whose tokens are stored, before any event.
-	h.a.wg.Wait()
+	h.a.workers.Wait()
 	lists := h.fake.seen("conversations.list")
 	if len(lists) != 2 || lists[0].Get("types") != "public_channel,private_channel" || lists[0].Get("exclude_archived") != "true" || lists[1].Get("cursor") != "2" {
 		t.Fatalf("conversations.list called %v", lists)
@@ -637,7 +637,7 @@ func TestRenameOfAChannelNeverSeenIsRevertedToItsListedName(t *testing.T) {
 
 	// A channel created since: its name is in the event.
 	h.event("Ev-created", map[string]any{"type": "channel_created", "channel": map[string]any{"id": "C9", "name": "fresh", "created": 1700000000, "creator": "U1"}}, 0)
-	h.a.wg.Wait() // events are handled concurrently; this one first
+	h.a.workers.Wait() // events are handled concurrently; this one first
 	// A trigger action of its own.
 	if a := h.proposed(); a.Type != domain.ActionSlackChannelCreated {
 		t.Fatalf("channel_created proposed %+v", a)
@@ -650,7 +650,7 @@ func TestRenameOfAChannelNeverSeenIsRevertedToItsListedName(t *testing.T) {
 	// A private channel the bot is invited into: conversations.info when it joins.
 	h.fake.addChannel(fakeChannel{ID: "G7", Name: "secret-garden", Private: true})
 	h.event("Ev-bot-joined", map[string]any{"type": "member_joined_channel", "user": "UBOT", "channel": "G7", "channel_type": "G", "inviter": "U1"}, 0)
-	h.a.wg.Wait()
+	h.a.workers.Wait()
 	h.event("Ev-r3", renameEvent("G7", "open-garden"), 0)
 	a = h.proposed()
 	if a.Field("previous_name") != "secret-garden" {
@@ -670,7 +670,7 @@ func TestRenameOfAChannelNeverSeenIsRevertedToItsListedName(t *testing.T) {
 // not taken for the previous one.
 func TestChannelNamesLearnedAtAWorkspacesFirstEvent(t *testing.T) {
 	h := newHarness(t, nil, func(_ *Config, d *Deps) { d.Tokens = struct{ TokenStore }{d.Tokens} }) // hides Teams
-	h.a.wg.Wait()
+	h.a.workers.Wait()
 	if n := len(h.fake.seen("conversations.list")); n != 0 {
 		t.Fatalf("conversations.list called %d times before any event", n)
 	}

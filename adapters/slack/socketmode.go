@@ -123,16 +123,11 @@ func (a *Adapter) onSocketEventsAPI(ctx context.Context, client *socketmode.Clie
 // onSocketInteraction handles an interactive envelope on a worker, so that a slow Slack
 // call does not hold up the events behind it, and acknowledges it once handled.
 func (a *Adapter) onSocketInteraction(ctx context.Context, client *socketmode.Client, req socketmode.Request, cb slack.InteractionCallback) {
-	if !a.startWork() {
-		a.log.Warn("slack vote click not handled", "team", cb.Team.ID, "user", cb.User.ID, "err", errBusy)
-		return
-	}
-	go func() {
-		defer a.endWork()
-		ctx, cancel := context.WithTimeout(ctx, a.cfg.WorkTimeout)
+	err := a.workers.Go(func(wctx context.Context) {
+		ictx, cancel := context.WithCancel(wctx)
 		defer cancel()
-		defer context.AfterFunc(a.ctx, cancel)() // Close ends it too
-		switch err := a.acceptInteraction(ctx, cb); {
+		defer context.AfterFunc(ctx, cancel)() // the connection's end ends it too
+		switch err := a.acceptInteraction(ictx, cb); {
 		case errors.Is(err, errMalformed):
 			// Acknowledged: Slack would only send it again.
 			a.log.Warn("slack vote click refused", "team", cb.Team.ID, "user", cb.User.ID, "err", err)
@@ -140,8 +135,11 @@ func (a *Adapter) onSocketInteraction(ctx context.Context, client *socketmode.Cl
 			a.log.Error("slack vote click not handled", "team", cb.Team.ID, "user", cb.User.ID, "err", err)
 			return
 		}
-		a.ack(ctx, client, req)
-	}()
+		a.ack(ictx, client, req)
+	})
+	if err != nil {
+		a.log.Warn("slack vote click not handled", "team", cb.Team.ID, "user", cb.User.ID, "err", errBusy)
+	}
 }
 
 // ack acknowledges an envelope. It waits for the connection, and gives up when ctx ends.

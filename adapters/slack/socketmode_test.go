@@ -133,7 +133,7 @@ func runSocketMode(t *testing.T, h *harness, state State, appToken string) *sock
 	r := &socketRun{fs: newFakeSocketSlack(t, h.fake), done: make(chan struct{})}
 	var err error
 	r.a, err = New(Config{SigningSecret: testSecret, APIURL: r.fs.srv.URL + "/", AppToken: appToken}, Deps{
-		Publisher: h.b.Publisher(), Tokens: h.a.Tokens(), State: state,
+		Publisher: h.b.Publisher(), Tokens: h.a.Tokens(), State: state, Seen: h.a.deps.Seen, Ledger: h.a.deps.Ledger,
 		Directory: StaticDirectory{Teams: map[string]string{"T1": "c1"}, Users: map[string]map[string]string{"c1": {"U1": "user-1"}}},
 	})
 	if err != nil {
@@ -190,7 +190,7 @@ func TestSocketMode(t *testing.T) {
 	conn.envelope("e2", "events_api", callback("Ev-sock", ev), 1)
 	conn.acked("e2")
 	h.event("Ev-sock", ev, 0)
-	r.a.wg.Wait()
+	r.a.workers.Wait()
 	h.quiet(h.propose, "ProposeAction for a repeated event")
 
 	// An envelope the adapter has nothing to do for is acknowledged all the same.
@@ -227,7 +227,7 @@ func TestSocketModeIneligibleVoter(t *testing.T) {
 	if got := h.fake.seen("chat.postEphemeral"); len(got) != 1 || got[0].Get("user") != "U99" || got[0].Get("channel") != "C3" {
 		t.Fatalf("refusal %v", got)
 	}
-	r.a.wg.Wait()
+	r.a.workers.Wait()
 	h.quiet(h.votes, "CastVote from an ineligible member")
 }
 

@@ -2,15 +2,15 @@ package slack
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/policykit-go/policykit/adapters/platform"
+	"github.com/policykit-go/policykit/domain"
 )
 
 // ErrNoToken is returned (wrapped) by a TokenStore for a workspace it has no token of.
@@ -29,7 +29,7 @@ type TokenStore interface {
 
 var (
 	_ TokenStore = (*MemoryTokens)(nil)
-	_ TokenStore = (*PostgresTokens)(nil)
+	_ TokenStore = (*SecretTokens)(nil)
 )
 
 // MemoryTokens is a TokenStore in memory.
@@ -91,100 +91,81 @@ func (m *MemoryTokens) save(tokens *map[string]string, teamID, token string) {
 	(*tokens)[teamID] = token
 }
 
-// PostgresTokens keeps bot tokens in the slack_tokens table and user tokens in
-// slack_user_tokens, encrypted with AES-256-GCM (a random nonce per token). The additional
-// data names the team and the kind of token, so that a ciphertext moved to another team's
-// row, or from one table to the other, does not decrypt.
-type PostgresTokens struct {
-	pool *pgxpool.Pool
-	aead cipher.AEAD
-}
+// SecretTokens keeps the tokens in a platform.Secrets store (encrypted at rest in
+// Postgres: platform.PostgresSecrets), the bot token of team T under "bot/T" and the
+// installing member's under "user/T".
+type SecretTokens struct{ Secrets platform.Secrets }
 
-// NewPostgresTokens returns a token store over pool with the 32-byte key.
-func NewPostgresTokens(pool *pgxpool.Pool, key []byte) (*PostgresTokens, error) {
-	block, err := aes.NewCipher(key)
+// NewPostgresTokens returns the token store in platform_secrets with the 32-byte key. It
+// first copies the tokens earlier versions kept in slack_tokens and slack_user_tokens
+// (sealed with the same key), so that an upgrade keeps every installation.
+func NewPostgresTokens(ctx context.Context, pool *pgxpool.Pool, key []byte) (*SecretTokens, error) {
+	secrets, err := platform.NewPostgresSecrets(pool, domain.PlatformSlack, key)
 	if err != nil {
 		return nil, fmt.Errorf("slack tokens: %w", err)
 	}
-	if len(key) != 32 {
-		return nil, fmt.Errorf("slack tokens: key is %d bytes, want 32", len(key))
+	var legacy []platform.Sealed
+	for _, k := range []struct{ table, name, adPrefix string }{
+		// The additional data these were sealed with: the bare team id for bot tokens (as
+		// before user tokens were kept), "user:" and the team id for user tokens.
+		{"slack_tokens", "bot/", ""}, {"slack_user_tokens", "user/", "user:"},
+	} {
+		rows, err := pool.Query(ctx, `SELECT team_id, nonce, ciphertext FROM `+k.table)
+		if err != nil {
+			return nil, fmt.Errorf("slack tokens: read %s: %w", k.table, err)
+		}
+		for rows.Next() {
+			var team string
+			var x platform.Sealed
+			if err := rows.Scan(&team, &x.Nonce, &x.Ciphertext); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("slack tokens: read %s: %w", k.table, err)
+			}
+			x.Name, x.AD = k.name+team, []byte(k.adPrefix+team)
+			legacy = append(legacy, x)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("slack tokens: read %s: %w", k.table, err)
+		}
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
+	if _, err := secrets.Import(ctx, legacy); err != nil {
 		return nil, fmt.Errorf("slack tokens: %w", err)
 	}
-	return &PostgresTokens{pool: pool, aead: aead}, nil
+	return &SecretTokens{Secrets: secrets}, nil
 }
 
-// The two kinds of token: their table and additional data. The bot token's additional data
-// is the bare team id, as it was before user tokens were kept, so stored tokens still open.
-var (
-	botTokens  = tokenKind{name: "bot", table: "slack_tokens"}
-	userTokens = tokenKind{name: "user", table: "slack_user_tokens", adPrefix: "user:"}
-)
-
-type tokenKind struct{ name, table, adPrefix string }
-
-// SaveBotToken encrypts and stores (or replaces) the team's bot token.
-func (p *PostgresTokens) SaveBotToken(ctx context.Context, teamID, token string) error {
-	return p.save(ctx, botTokens, teamID, token)
+func (s *SecretTokens) BotToken(ctx context.Context, teamID string) (string, error) {
+	return s.load(ctx, "bot", teamID)
 }
 
-// BotToken decrypts the team's bot token; ErrNoToken when there is none.
-func (p *PostgresTokens) BotToken(ctx context.Context, teamID string) (string, error) {
-	return p.load(ctx, botTokens, teamID)
+func (s *SecretTokens) SaveBotToken(ctx context.Context, teamID, token string) error {
+	return s.Secrets.Put(ctx, "bot/"+teamID, token)
 }
 
-// SaveUserToken encrypts and stores (or replaces) the installing member's token of the team.
-func (p *PostgresTokens) SaveUserToken(ctx context.Context, teamID, token string) error {
-	return p.save(ctx, userTokens, teamID, token)
+func (s *SecretTokens) UserToken(ctx context.Context, teamID string) (string, error) {
+	return s.load(ctx, "user", teamID)
 }
 
-// UserToken decrypts the installing member's token of the team; ErrNoToken when there is none.
-func (p *PostgresTokens) UserToken(ctx context.Context, teamID string) (string, error) {
-	return p.load(ctx, userTokens, teamID)
+func (s *SecretTokens) SaveUserToken(ctx context.Context, teamID, token string) error {
+	return s.Secrets.Put(ctx, "user/"+teamID, token)
 }
 
-// Teams lists the workspaces with a bot token, in no order.
-func (p *PostgresTokens) Teams(ctx context.Context) ([]string, error) {
-	rows, err := p.pool.Query(ctx, `SELECT team_id FROM slack_tokens`)
+// Teams lists the workspaces with a bot token.
+func (s *SecretTokens) Teams(ctx context.Context) ([]string, error) {
+	names, err := s.Secrets.Names(ctx, "bot/")
 	if err != nil {
 		return nil, fmt.Errorf("list slack workspaces: %w", err)
 	}
-	teams, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("list slack workspaces: %w", err)
+	for i, n := range names {
+		names[i] = strings.TrimPrefix(n, "bot/")
 	}
-	return teams, nil
+	return names, nil
 }
 
-func (p *PostgresTokens) save(ctx context.Context, k tokenKind, teamID, token string) error {
-	nonce := make([]byte, p.aead.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return err
+func (s *SecretTokens) load(ctx context.Context, kind, teamID string) (string, error) {
+	t, err := s.Secrets.Get(ctx, kind+"/"+teamID)
+	if errors.Is(err, platform.ErrNoSecret) {
+		return "", fmt.Errorf("%s token: %w %q", kind, ErrNoToken, teamID)
 	}
-	sealed := p.aead.Seal(nil, nonce, []byte(token), []byte(k.adPrefix+teamID))
-	_, err := p.pool.Exec(ctx, `INSERT INTO `+k.table+` (team_id, nonce, ciphertext) VALUES ($1, $2, $3)
-		ON CONFLICT (team_id) DO UPDATE SET nonce = excluded.nonce, ciphertext = excluded.ciphertext, updated_at = now()`,
-		teamID, nonce, sealed)
-	if err != nil {
-		return fmt.Errorf("save slack %s token %s: %w", k.name, teamID, err)
-	}
-	return nil
-}
-
-func (p *PostgresTokens) load(ctx context.Context, k tokenKind, teamID string) (string, error) {
-	var nonce, sealed []byte
-	err := p.pool.QueryRow(ctx, `SELECT nonce, ciphertext FROM `+k.table+` WHERE team_id = $1`, teamID).Scan(&nonce, &sealed)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", fmt.Errorf("%s token: %w %q", k.name, ErrNoToken, teamID)
-	}
-	if err != nil {
-		return "", fmt.Errorf("load slack %s token %s: %w", k.name, teamID, err)
-	}
-	plain, err := p.aead.Open(nil, nonce, sealed, []byte(k.adPrefix+teamID))
-	if err != nil {
-		return "", fmt.Errorf("decrypt slack %s token %s: %w", k.name, teamID, err)
-	}
-	return string(plain), nil
+	return t, err
 }

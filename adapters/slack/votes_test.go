@@ -1,7 +1,6 @@
 package slack
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
-	"github.com/policykit-go/policykit/internal/pgtest"
 )
 
 // A click on the buttons of a decided proposal is answered with a message only the member
@@ -77,26 +75,6 @@ func TestSocketModeMalformedVoteValue(t *testing.T) {
 	postID := h.effect(busVote("e-vote", "p4", "C4")).Result["post_id"].(string)
 	conn.envelope("e1", "interactive", voteClick("U1", "C4", postID, "maybe"), 0)
 	conn.acked("e1")
-	r.a.wg.Wait()
+	r.a.workers.Wait()
 	h.quiet(h.votes, "CastVote with a malformed value")
-}
-
-func TestPostgresProposals(t *testing.T) {
-	pool, _ := pgtest.NewPool(t)
-	ctx := context.Background()
-	// The engine's read model, as projections/migrations creates it (only the columns read).
-	if _, err := pool.Exec(ctx, `
-		CREATE TABLE proposals (id text PRIMARY KEY, community_id text NOT NULL, status text NOT NULL);
-		INSERT INTO proposals VALUES ('p1', 'c1', 'PASSED'), ('p2', 'c1', 'PROPOSED');`); err != nil {
-		t.Fatal(err)
-	}
-	p := PostgresProposals{Pool: pool}
-	for _, tc := range []struct{ community, proposal, want string }{
-		{"c1", "p1", domain.StatusPassed}, {"c1", "p2", domain.StatusProposed},
-		{"c1", "p9", ""}, {"c2", "p1", ""}, // unknown, or another community's
-	} {
-		if got, err := p.Status(ctx, tc.community, tc.proposal); err != nil || got != tc.want {
-			t.Errorf("status of %s in %s = %q (%v), want %q", tc.proposal, tc.community, got, err, tc.want)
-		}
-	}
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -17,10 +16,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/policykit-go/policykit/adapters/effects"
 	"github.com/policykit-go/policykit/adapters/logplatform"
-	slackadapter "github.com/policykit-go/policykit/adapters/slack"
-	"github.com/policykit-go/policykit/adapters/web"
+	"github.com/policykit-go/policykit/adapters/platform"
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/domain/evaluation"
@@ -49,7 +46,11 @@ type App struct {
 	service   *engine.Service
 	logp      *logplatform.Platform
 	graphql   http.Handler
-	slack     *slackadapter.Adapter
+	// adapters are the enabled platform adapters; unconfigured the routes of the others,
+	// answered with what to set; directory is kept from the bus when an adapter needs it.
+	adapters     []platform.Adapter
+	unconfigured map[string]string
+	directory    platform.Directory
 
 	mu      sync.Mutex
 	running bool
@@ -113,17 +114,8 @@ func (a *App) startEngine(ctx context.Context) error {
 		},
 		Log: a.log.With("component", "engine"),
 	}
-	a.logp = logplatform.New(logplatform.PostgresLedger{Pool: a.pool}, a.log.With("component", "log-platform"))
-	getenv := a.cfg.getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	if a.slack, err = newSlackAdapter(ctx, a.pool, b, getenv, a.log.With("component", "slack")); err != nil {
+	if err := a.buildAdapters(ctx); err != nil {
 		return err
-	}
-	if a.slack != nil && slices.Contains(a.cfg.LogPlatforms, domain.PlatformSlack) {
-		a.log.Warn("Slack is configured: the log platform no longer stands in for it")
-		a.cfg.LogPlatforms = slices.DeleteFunc(slices.Clone(a.cfg.LogPlatforms), func(p string) bool { return p == domain.PlatformSlack })
 	}
 	if a.cfg.GraphQL {
 		var allow graph.AllowList
@@ -174,6 +166,48 @@ func (a *App) Engine() *engine.Engine { return a.engine }
 // LogPlatform is the built-in log adapter's record of the effects it performed.
 func (a *App) LogPlatform() *logplatform.Platform { return a.logp }
 
+// buildAdapters builds the enabled adapters of the registry. An enabled adapter's platform is
+// no longer one the log adapter stands in for, or both would answer its effects.
+func (a *App) buildAdapters(ctx context.Context) error {
+	getenv := a.cfg.getenvOf()
+	var standIns []string
+	for _, reg := range adapterRegistry(nil).All() {
+		if reg.Name != domain.PlatformLog && slices.Contains(a.cfg.LogPlatforms, reg.Name) && reg.Config(getenv).Enabled() {
+			a.log.Warn(reg.Name + " is configured: the log platform no longer stands in for it")
+			standIns = append(standIns, reg.Name)
+		}
+	}
+	if len(standIns) > 0 {
+		a.cfg.LogPlatforms = slices.DeleteFunc(slices.Clone(a.cfg.LogPlatforms), func(p string) bool { return slices.Contains(standIns, p) })
+	}
+	a.unconfigured = map[string]string{}
+	dir := platform.PostgresDirectory{Pool: a.pool, Name: "serve"}
+	host := adapterHost(a.pool, a.bus, a.store, dir, a.cfg.WebBaseURL, a.log)
+	for _, reg := range adapterRegistry(a.cfg.LogPlatforms).All() {
+		sec := reg.Config(getenv)
+		if !sec.Enabled() {
+			for pattern, msg := range reg.Unconfigured {
+				a.unconfigured[pattern] = msg
+			}
+			continue
+		}
+		if reg.NeedsDirectory {
+			a.directory = dir
+		}
+		h := host
+		h.Log = a.log.With("component", reg.Name)
+		ad, err := reg.New(ctx, sec, h)
+		if err != nil {
+			return fmt.Errorf("%s adapter: %w", reg.Name, err)
+		}
+		a.adapters = append(a.adapters, ad)
+		if l, ok := ad.(*logplatform.Adapter); ok {
+			a.logp = l.Platform
+		}
+	}
+	return nil
+}
+
 func migrateAll(ctx context.Context, pool *pgxpool.Pool) error {
 	if err := postgres.Migrate(ctx, pool); err != nil {
 		return fmt.Errorf("migrate event store: %w", err)
@@ -184,8 +218,15 @@ func migrateAll(ctx context.Context, pool *pgxpool.Pool) error {
 	if err := engine.Migrate(ctx, pool); err != nil {
 		return fmt.Errorf("migrate engine: %w", err)
 	}
-	if err := logplatform.Migrate(ctx, pool); err != nil {
-		return fmt.Errorf("migrate log platform: %w", err)
+	if err := platform.Migrate(ctx, pool); err != nil {
+		return fmt.Errorf("migrate the platform kit: %w", err)
+	}
+	for _, reg := range adapterRegistry(nil).All() {
+		if reg.Migrate != nil {
+			if err := reg.Migrate(ctx, pool); err != nil {
+				return fmt.Errorf("migrate %s adapter: %w", reg.Name, err)
+			}
+		}
 	}
 	if err := graph.Migrate(ctx, pool); err != nil {
 		return fmt.Errorf("migrate graphql accounts: %w", err)
@@ -281,8 +322,8 @@ func (a *App) Run(ctx context.Context) error {
 	return err
 }
 
-// runEngine starts the engine service and the built-in adapters (web, log), and waits until
-// they are subscribed, so that the App is ready when Run reports it running.
+// runEngine starts the engine service, the directory and the enabled adapters, and waits
+// until they are subscribed, so that the App is ready when Run reports it running.
 func (a *App) runEngine(ctx context.Context, cancel context.CancelFunc, wg *sync.WaitGroup, errc chan<- error) {
 	run := func(name string, fn func() error) {
 		wg.Add(1)
@@ -294,23 +335,19 @@ func (a *App) runEngine(ctx context.Context, cancel context.CancelFunc, wg *sync
 			}
 		}()
 	}
-	webReady, logReady := make(chan struct{}), make(chan struct{})
 	run("engine", func() error { return a.service.Run(ctx) })
-	run("web adapter", func() error {
-		return effects.Run(ctx, a.bus, "web", []string{domain.PlatformWeb, domain.PlatformConstitution}, web.Platform{BaseURL: a.cfg.WebBaseURL}, a.log.With("component", "web-platform"), webReady)
-	})
-	run("log adapter", func() error {
-		return effects.Run(ctx, a.bus, "log", a.cfg.LogPlatforms, a.logp, a.log.With("component", "log-platform"), logReady)
-	})
-	waits := []<-chan struct{}{a.service.Ready(), webReady, logReady}
-	if a.slack != nil {
-		slackReady := make(chan struct{})
-		run("slack adapter", func() error { return a.slack.Run(ctx, a.bus, slackReady) })
-		waits = append(waits, slackReady)
-		if a.slack.SocketMode() {
-			// Not waited for: connecting depends on Slack, and the hook serves meanwhile.
-			run("slack socket mode", func() error { return a.slack.RunSocketMode(ctx) })
-		}
+	waits := []<-chan struct{}{a.service.Ready()}
+	if a.directory != nil {
+		ready := make(chan struct{})
+		run("directory", func() error {
+			return platform.RunDirectory(ctx, a.bus, "platform-directory", a.directory, storeCatchUp(a.store), ready)
+		})
+		waits = append(waits, ready)
+	}
+	for _, ad := range a.adapters {
+		ready := make(chan struct{})
+		run(ad.Name()+" adapter", func() error { return ad.Run(ctx, a.bus, ready) })
+		waits = append(waits, ready)
 	}
 	for _, ch := range waits {
 		select {
@@ -324,8 +361,8 @@ func (a *App) runEngine(ctx context.Context, cancel context.CancelFunc, wg *sync
 // Close releases the bus, the sandbox workers and the database pool. Call it after Run
 // returns.
 func (a *App) Close() error {
-	if a.slack != nil {
-		_ = a.slack.Close() // waits for its background work, which publishes on the bus
+	for _, ad := range a.adapters {
+		_ = ad.Close() // waits for its background work, which publishes on the bus
 	}
 	if a.bus != nil {
 		_ = a.bus.Close()
@@ -349,12 +386,23 @@ func (a *App) routes() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", a.readyz)
-	if a.slack != nil {
-		mux.Handle("POST /api/hooks/slack", a.slack)
-	} else {
-		mux.HandleFunc("/api/hooks/slack", notConfigured("Slack", "SLACK_SIGNING_SECRET"))
+	for _, ad := range a.adapters {
+		for pattern, h := range ad.Routes() {
+			mux.Handle(pattern, h)
+		}
 	}
-	mux.Handle("/auth/slack/", a.slackAuthRoutes())
+	unconfigured := a.unconfigured
+	if unconfigured == nil { // no engine, so no adapters: say so at their routes
+		unconfigured = map[string]string{}
+		for _, reg := range adapterRegistry(nil).All() {
+			for pattern, msg := range reg.Unconfigured {
+				unconfigured[pattern] = msg
+			}
+		}
+	}
+	for pattern, msg := range unconfigured {
+		mux.Handle(pattern, platform.NotConfigured(msg))
+	}
 	if a.graphql != nil {
 		playground := graph.Playground("/graphql")
 		mux.Handle("/graphql", withGraphiQL(a.graphql, playground))
@@ -374,15 +422,6 @@ func withGraphiQL(api, playground http.Handler) http.Handler {
 		}
 		api.ServeHTTP(w, r)
 	})
-}
-
-// notConfigured answers the routes of an integration that is not set up, saying so.
-func notConfigured(what, settings string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{
-			"error": what + " is not configured on this server: set " + settings,
-		})
-	}
 }
 
 // readyz answers 200 when the database answers and the App is running, with the projections'

@@ -6,26 +6,38 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/policykit-go/policykit/adapters/platform"
 	"github.com/policykit-go/policykit/bus"
 )
 
+// newAdapterCommand has one subcommand per registered adapter that may run as its own
+// process: `policykit adapter NAME`.
 func newAdapterCommand(cfg *Config) *cobra.Command {
 	cmd := &cobra.Command{Use: "adapter", Short: "Run a platform adapter as its own process, meeting the engine on the bus"}
+	for _, reg := range adapterRegistry(nil).All() {
+		if reg.Standalone {
+			cmd.AddCommand(newAdapterRunCommand(cfg, reg))
+		}
+	}
+	return cmd
+}
+
+func newAdapterRunCommand(cfg *Config, reg platform.Registration) *cobra.Command {
 	addr := "127.0.0.1:8081"
-	slack := &cobra.Command{
-		Use:   "slack",
-		Short: "Run the Slack adapter alone: its webhook endpoint and its effects, on a shared bus",
-		Long: `Serve Slack's Events API and interactivity at POST /api/hooks/slack and carry out the
-engine's Slack effects, talking to the engine (a policykit serve elsewhere) only through the
-bus. The bus must be one both processes reach: POLICYKIT_BUS=postgres, nats or amqp. Slack
-is configured as for serve (SLACK_SIGNING_SECRET, SLACK_TEAM_ID, SLACK_BOT_TOKEN, ...). With
-SLACK_APP_TOKEN set, events and vote clicks also arrive over Socket Mode, so that Slack needs
-no public Request URL.`,
+	cmd := &cobra.Command{
+		Use:   reg.Name,
+		Short: "Run " + reg.Short + ", alone, on a shared bus",
+		Long: `Serve the adapter's HTTP routes and carry out the engine's effects for its platform, talking
+to the engine (a policykit serve elsewhere) only through the bus. The bus must be one both
+processes reach: POLICYKIT_BUS=postgres, nats or amqp. The adapter is configured as for serve
+(for Slack: SLACK_SIGNING_SECRET, SLACK_TEAM_ID, SLACK_BOT_TOKEN, ...; with SLACK_APP_TOKEN
+set, events and vote clicks also arrive over Socket Mode, so that Slack needs no public
+Request URL). It keeps its own directory of communities and members from the events on the
+bus, caught up from the event log at start.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -45,32 +57,23 @@ no public Request URL.`,
 				return err
 			}
 			defer b.Close()
-			getenv := cfg.getenv
-			if getenv == nil {
-				getenv = os.Getenv
-			}
-			a, err := newSlackAdapter(ctx, pool, b, getenv, logger.With("component", "slack"))
+			a, err := newStandalone(ctx, reg, pool, b, cfg.getenvOf(), cfg.WebBaseURL, logger.With("component", reg.Name))
 			if err != nil {
 				return err
 			}
 			if a == nil {
-				return errors.New("Slack is not configured: set SLACK_SIGNING_SECRET (see the README)")
+				return fmt.Errorf("%s is not configured: see the README for its settings", reg.Name)
 			}
 			defer a.Close()
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", addr, err)
 			}
-			mux := http.NewServeMux()
-			mux.Handle("POST /api/hooks/slack", a)
-			srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-			errc := make(chan error, 3)
+			srv := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second}
+			errc := make(chan error, 2)
 			go func() { errc <- a.Run(ctx, b, nil) }()
 			go func() { errc <- srv.Serve(ln) }()
-			if a.SocketMode() {
-				go func() { errc <- a.RunSocketMode(ctx) }()
-			}
-			logger.Info("slack adapter serving", "addr", ln.Addr().String(), "bus", bcfg.Transport)
+			logger.Info(reg.Name+" adapter serving", "addr", ln.Addr().String(), "bus", bcfg.Transport)
 			select {
 			case <-ctx.Done():
 			case err = <-errc:
@@ -84,7 +87,6 @@ no public Request URL.`,
 			return nil
 		},
 	}
-	slack.Flags().StringVar(&addr, "http-addr", addr, "where Slack's requests arrive")
-	cmd.AddCommand(slack)
+	cmd.Flags().StringVar(&addr, "http-addr", addr, "where the platform's requests arrive")
 	return cmd
 }

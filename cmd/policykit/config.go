@@ -76,7 +76,8 @@ type Config struct {
 	// createDatabase lets NewApp create a missing database: serve does, the other commands
 	// say it does not exist rather than work on an empty one made from a typo.
 	createDatabase bool
-	// getenv reads the platform adapters' settings (SLACK_*); nil means os.Getenv.
+	// getenv reads the platform adapters' settings (their Sections: SLACK_*, ...); nil means
+	// os.Getenv.
 	getenv func(string) string
 	// now is the engine's clock, by which proposals age and come due for re-checks; nil
 	// means time.Now. Tests set a virtual clock to live through a vote of several days.
@@ -235,6 +236,10 @@ func (c Config) Validate() error {
 	}
 	if err := b.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("bus: %w", err))
+	}
+	// Each adapter's own settings (SLACK_*), when it is enabled.
+	if err := adapterRegistry(c.LogPlatforms).Validate(c.getenvOf()); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

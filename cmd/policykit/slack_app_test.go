@@ -43,3 +43,23 @@ func TestAppSlackRoutes(t *testing.T) {
 		}
 	}
 }
+
+// An enabled adapter's settings are validated with the rest of the configuration: a bad one
+// is reported with the others, naming the adapter and the setting, before anything starts;
+// a disabled adapter's settings are not checked.
+func TestConfigValidatesTheEnabledAdaptersSections(t *testing.T) {
+	cfg := DefaultConfig()
+	env := map[string]string{"SLACK_TOKEN_KEY": "too short", "SLACK_APP_TOKEN": "xoxb-not-an-app-token"}
+	cfg.getenv = func(k string) string { return env[k] }
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("a disabled adapter's settings checked: %v", err)
+	}
+	env["SLACK_SIGNING_SECRET"] = "shh"
+	cfg.HTTPAddr = "nowhere"
+	err := cfg.Validate()
+	for _, want := range []string{"http addr", "slack: TokenKey", "slack: AppToken"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("validate = %v, want it to report %q", err, want)
+		}
+	}
+}

@@ -175,13 +175,18 @@ func newSlackGarden(t testing.TB, app *App, policies ...domain.AddPolicy) {
 	}
 }
 
-// awaitWorkspace waits for a Slack workspace's community to reach the read models, where
-// the adapter looks communities up.
+// awaitWorkspace waits for a Slack workspace's community to reach the read models and the
+// adapters' directory, where the adapter looks communities up.
 func awaitWorkspace(t testing.TB, app *App, team string) {
 	t.Helper()
 	waitFor(t, "the community of workspace "+team+" in the read model", func() bool {
 		var n int
 		_ = app.Pool().QueryRow(context.Background(), `SELECT count(*) FROM community_platforms WHERE platform = 'slack' AND external_id = $1`, team).Scan(&n)
+		return n == 1
+	})
+	waitFor(t, "the community of workspace "+team+" in the adapters' directory", func() bool {
+		var n int
+		_ = app.Pool().QueryRow(context.Background(), `SELECT count(*) FROM platform_directory_platforms WHERE platform = 'slack' AND external_id = $1`, team).Scan(&n)
 		return n == 1
 	})
 }
@@ -210,8 +215,9 @@ func TestSlackRenameVoteEndToEnd(t *testing.T) {
 	ready := make(chan struct{})
 	go func() { _ = a.Run(ctx, app.Bus(), ready) }()
 	<-ready
-	hook := httptest.NewServer(a)
-	defer hook.Close()
+	hookServer := httptest.NewServer(a)
+	defer hookServer.Close()
+	hook := struct{ URL string }{hookServer.URL + "/api/hooks/slack"}
 	awaitWorkspace(t, app, "T1")
 
 	rename := fmt.Sprintf(`{"type":"event_callback","team_id":"T1","event_id":"Ev-e2e","event_time":%d,

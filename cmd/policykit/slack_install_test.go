@@ -147,7 +147,7 @@ func TestSlackInstallFlow(t *testing.T) {
 		t.Fatalf("oauth.v2.access called %d times for forged states", n)
 	}
 	var n int
-	if err := app.Pool().QueryRow(ctx, `SELECT count(*) FROM slack_tokens`).Scan(&n); err != nil || n != 0 {
+	if err := app.Pool().QueryRow(ctx, `SELECT count(*) FROM platform_secrets WHERE platform = 'slack'`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("%d tokens stored (%v)", n, err)
 	}
 	if err := app.Pool().QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&n); err != nil || n != 0 {
@@ -202,13 +202,13 @@ func TestSlackInstallFlow(t *testing.T) {
 
 	// The token, encrypted at rest.
 	var sealed []byte
-	if err := app.Pool().QueryRow(ctx, `SELECT ciphertext FROM slack_tokens WHERE team_id = 'T9'`).Scan(&sealed); err != nil {
+	if err := app.Pool().QueryRow(ctx, `SELECT ciphertext FROM platform_secrets WHERE platform = 'slack' AND name = 'bot/T9'`).Scan(&sealed); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(string(sealed), "xoxb") {
 		t.Fatal("the bot token is stored in the clear")
 	}
-	tokens, err := slackadapter.NewPostgresTokens(app.Pool(), keyBytes[:])
+	tokens, err := slackadapter.NewPostgresTokens(ctx, app.Pool(), keyBytes[:])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,7 +71,7 @@ func TestSlackSignInGivesAWorkingSession(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &installed); code != http.StatusOK || err != nil || installed.CommunityID == "" {
 		t.Fatalf("install answered %d %s", code, body)
 	}
-	tokens, err := slackadapter.NewPostgresTokens(app.Pool(), keyBytes[:])
+	tokens, err := slackadapter.NewPostgresTokens(ctx, app.Pool(), keyBytes[:])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	slackadapter "github.com/policykit-go/policykit/adapters/slack"
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/engine"
@@ -27,7 +31,10 @@ func TestSlackUserRegistrarRegistersEachMemberOnce(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	ensure := slackUserRegistrar(store, now)
+	register := userRegistrar(store, now)
+	ensure := func(ctx context.Context, communityID, member string) (string, error) {
+		return register(ctx, communityID, domain.PlatformSlack, member)
+	}
 	ids := make([]string, 8)
 	var wg sync.WaitGroup
 	for i := range ids {
@@ -60,6 +67,12 @@ func TestSlackUserRegistrarRegistersEachMemberOnce(t *testing.T) {
 	}
 }
 
+// newSlackAdapter builds the Slack adapter from getenv's settings as `policykit adapter slack`
+// does (nil, nil without SLACK_SIGNING_SECRET); its Run keeps its own directory.
+func newSlackAdapter(ctx context.Context, pool *pgxpool.Pool, b *bus.Bus, getenv func(string) string, logger *slog.Logger) (*standalone, error) {
+	return newStandalone(ctx, slackadapter.Registration(), pool, b, getenv, "http://127.0.0.1:8080", logger)
+}
+
 func TestNewSlackAdapterFromEnv(t *testing.T) {
 	pool, _ := pgtest.NewPool(t)
 	ctx := context.Background()
@@ -86,7 +99,7 @@ func TestNewSlackAdapterFromEnv(t *testing.T) {
 	}
 	defer a.Close()
 	var n int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM slack_tokens WHERE team_id = 'T1'`).Scan(&n); err != nil || n != 1 {
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM platform_secrets WHERE platform = 'slack' AND name = 'bot/T1'`).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("stored tokens: %d (%v)", n, err)
 	}
 }
