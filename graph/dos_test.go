@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/policykit-go/policykit/graph"
+	"github.com/policykit-go/policykit/identity"
 )
 
 // repeat is n copies of s, space separated.
@@ -104,13 +105,13 @@ func TestIntrospectionCountsAndCanBeClosedToAnonymousCallers(t *testing.T) {
 // are limited per address and per username, and a refused attempt sets no cookie.
 func TestSignInAttemptsAreLimited(t *testing.T) {
 	e := newEnvWith(t, nil, func(d *graph.Deps) {
-		d.SignInPerAddress = graph.RateLimit{Every: time.Hour, Burst: 6}
-		d.SignInPerAccount = graph.RateLimit{Every: time.Hour, Burst: 3}
+		d.SignInPerAddress = identity.RateLimit{Every: time.Hour, Burst: 6}
+		d.SignInPerAccount = identity.RateLimit{Every: time.Hour, Burst: 3}
 	})
 	noCookie := func(name string, resp *http.Response) {
 		t.Helper()
 		for _, c := range resp.Cookies() {
-			if c.Name == graph.SessionCookie {
+			if c.Name == identity.SessionCookie {
 				t.Errorf("%s set the session cookie", name)
 			}
 		}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,7 +17,7 @@ import (
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore"
-	"github.com/policykit-go/policykit/graph"
+	"github.com/policykit-go/policykit/identity"
 	"github.com/policykit-go/policykit/starterkits"
 )
 
@@ -129,7 +128,7 @@ func (a *App) slackAuthRoutes() http.Handler {
 	signIn, err := slackadapter.NewSignInHandler(slackadapter.SignInConfig{OAuthApp: oauthApp("/auth/slack/signin/callback")}, slackadapter.SignInDeps{
 		Directory:  slackadapter.PostgresDirectory{Pool: a.pool},
 		EnsureUser: slackUserRegistrar(a.store, time.Now),
-		SignIn:     slackSessionStarter(graph.NewAccounts(a.pool), graph.DefaultSessionTTL, strings.HasPrefix(a.cfg.WebBaseURL, "https://")),
+		Sessions:   identity.New(a.pool, identity.Options{}),
 		OAuthDeps:  slackadapter.OAuthDeps{Logger: a.log.With("component", "slack-signin")},
 	})
 	if err != nil {
@@ -141,21 +140,6 @@ func (a *App) slackAuthRoutes() http.Handler {
 	mux.Handle("/auth/slack/signin/", signIn)
 	mux.Handle("/auth/slack/", in)
 	return mux
-}
-
-// slackSessionStarter returns the sign-in flow's SignIn: the browser session of the account
-// linked to the community user (one made for the member, named slack-<member id>, when none
-// is), its cookie set as a password login sets it. The cookie is Secure when the site's base
-// URL is https, the address the browser comes back to from Slack.
-func slackSessionStarter(accounts *graph.Accounts, ttl time.Duration, secure bool) func(ctx context.Context, communityID, userID, slackUserID string, w http.ResponseWriter) error {
-	return func(ctx context.Context, communityID, userID, slackUserID string, w http.ResponseWriter) error {
-		_, secret, err := accounts.SignInMember(ctx, communityID, userID, "slack-"+slackUserID, ttl)
-		if err != nil {
-			return fmt.Errorf("sign in slack member %s: %w", slackUserID, err)
-		}
-		graph.SetSessionCookie(w, secret, ttl, secure)
-		return nil
-	}
 }
 
 // slackCommunityCreator returns the install flow's CreateCommunity: a community on the
