@@ -122,7 +122,7 @@ func TestSignInAttemptsAreLimited(t *testing.T) {
 		t.Fatalf("aliased logins: %+v, want %s", out.Errors, graph.CodeLimitExceeded)
 	}
 	noCookie("aliased logins", resp)
-	resp, out = e.post(t, "", nil, `mutation { a: register(username: "mallory1", password: "mallory-pw") { id } b: register(username: "mallory2", password: "mallory-pw") { id } }`, nil)
+	_, out = e.post(t, "", nil, `mutation { a: register(username: "mallory1", password: "mallory-pw") { id } b: register(username: "mallory2", password: "mallory-pw") { id } }`, nil)
 	if len(out.Errors) == 0 || out.Errors[0].Extensions["code"] != graph.CodeLimitExceeded {
 		t.Fatalf("aliased registers: %+v, want %s", out.Errors, graph.CodeLimitExceeded)
 	}

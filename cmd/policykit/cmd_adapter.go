@@ -54,7 +54,7 @@ no public Request URL.`,
 				return err
 			}
 			if a == nil {
-				return errors.New("Slack is not configured: set SLACK_SIGNING_SECRET (see the README)")
+				return errors.New("the Slack adapter is not configured: set SLACK_SIGNING_SECRET (see the README)")
 			}
 			defer a.Close()
 			ln, err := net.Listen("tcp", addr)

@@ -58,7 +58,7 @@ func (o Options) withDefaults() Options {
 func (o Options) Validate() error {
 	var errs []error
 	if o.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("Timeout: must not be negative, got %s", o.Timeout))
+		errs = append(errs, fmt.Errorf("option Timeout: must not be negative, got %s", o.Timeout))
 	}
 	if o.MaxCodeBytes < 0 {
 		errs = append(errs, fmt.Errorf("MaxCodeBytes: must not be negative, got %d", o.MaxCodeBytes))

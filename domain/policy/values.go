@@ -16,8 +16,6 @@ import (
 // proposal, policy, users, votes, the DataStore and attribute dicts. They
 // read the evaluation's state; none of them performs I/O.
 
-type builtinFn = func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error)
-
 // ---- attrDict: a dict whose keys can also be read as attributes ----
 
 // attrDict is a Starlark dict that also answers attribute access with the
