@@ -14,8 +14,8 @@ import (
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/domain/evaluation"
-	"github.com/policykit-go/policykit/domain/policy"
 	"github.com/policykit-go/policykit/eventstore"
+	"github.com/policykit-go/policykit/policy"
 )
 
 // Engine carries out commands through the evaluation loop: it loads the community, the

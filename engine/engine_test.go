@@ -11,10 +11,10 @@ import (
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/domain/evaluation"
-	"github.com/policykit-go/policykit/domain/policy"
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore"
 	"github.com/policykit-go/policykit/eventstore/memory"
+	"github.com/policykit-go/policykit/policy"
 	"github.com/policykit-go/policykit/starterkits"
 )
 

@@ -13,12 +13,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/policykit-go/policykit/domain/evaluation"
-	"github.com/policykit-go/policykit/domain/policy"
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore/postgres"
 	"github.com/policykit-go/policykit/graph"
 	"github.com/policykit-go/policykit/identity"
 	"github.com/policykit-go/policykit/internal/pgtest"
+	"github.com/policykit-go/policykit/policy"
 	"github.com/policykit-go/policykit/projections"
 )
 

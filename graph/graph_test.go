@@ -19,13 +19,13 @@ import (
 
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/domain/evaluation"
-	"github.com/policykit-go/policykit/domain/policy"
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore"
 	"github.com/policykit-go/policykit/eventstore/postgres"
 	"github.com/policykit-go/policykit/graph"
 	"github.com/policykit-go/policykit/identity"
 	"github.com/policykit-go/policykit/internal/pgtest"
+	"github.com/policykit-go/policykit/policy"
 	"github.com/policykit-go/policykit/projections"
 	"github.com/policykit-go/policykit/starterkits"
 )

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/policykit-go/policykit/domain/policy"
+	"github.com/policykit-go/policykit/policy"
 )
 
 // nestedFormatSpecs is a check block of about size bytes: one f-string whose format spec

@@ -22,7 +22,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/policykit-go/policykit/domain/policy"
+	"github.com/policykit-go/policykit/policy"
 	"github.com/policykit-go/policykit/sandbox"
 )
 

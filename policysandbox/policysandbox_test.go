@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/policykit-go/policykit/domain/policy"
+	"github.com/policykit-go/policykit/policy"
 	"github.com/policykit-go/policykit/policysandbox"
 	"github.com/policykit-go/policykit/sandbox"
 )

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/policykit-go/policykit/domain"
-	"github.com/policykit-go/policykit/domain/policy"
+	"github.com/policykit-go/policykit/policy"
 	"github.com/policykit-go/policykit/starterkits"
 )
 

@@ -12,8 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/policykit-go/policykit/domain"
-	"github.com/policykit-go/policykit/domain/policy"
 	"github.com/policykit-go/policykit/engine"
+	"github.com/policykit-go/policykit/policy"
 )
 
 // addPolicyIOCommands adds import and export of PolicyKit's policy JSON to the policy command.

@@ -4,7 +4,7 @@ import (
 	"sort"
 
 	"github.com/policykit-go/policykit/domain"
-	"github.com/policykit-go/policykit/domain/policy"
+	"github.com/policykit-go/policykit/policy"
 )
 
 // communityInfo is the community as policy code sees it, built once per step.

@@ -41,7 +41,7 @@ import (
 	"time"
 
 	"github.com/policykit-go/policykit/domain"
-	"github.com/policykit-go/policykit/domain/policy"
+	"github.com/policykit-go/policykit/policy"
 )
 
 // Evaluator runs one policy block. *policy.Runtime is one; a sandboxed process pool is
