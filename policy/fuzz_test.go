@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/policykit-go/policykit/domain"
 )
 
 // FuzzTranslate checks that translation never panics and never adds or
@@ -36,7 +38,7 @@ func FuzzTranslate(f *testing.F) {
 		} else if terr.Line < 1 {
 			t.Fatalf("%q: error without a line: %v", src, terr)
 		}
-		res := r.Evaluate(context.Background(), Input{Block: BlockCheck, Code: Code{Check: src}})
+		res := r.Evaluate(context.Background(), Input{Block: BlockCheck, Code: domain.PolicyCode{Check: src}})
 		if res.Err != nil && res.Err.Type == "InternalError" {
 			t.Fatalf("%q: %v", src, res.Err)
 		}

@@ -11,6 +11,8 @@ import (
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
+
+	"github.com/policykit-go/policykit/domain"
 )
 
 // Options bound the work one evaluation may do. Zero values take defaults.
@@ -120,9 +122,9 @@ func compileBlock(b Block, src, lang string, maxBytes int) (c *compiled) {
 	src = normalizeNewlines(src)
 	lines := strings.Count(src, "\n") + 1
 	switch lang {
-	case LangStarlark:
+	case domain.LangStarlark:
 		return compileStarlark(b, src, lines)
-	case LangExpr:
+	case domain.LangExpr:
 		if b != BlockFilter && b != BlockCheck {
 			return &compiled{err: &EvalError{Type: "ValueError", Block: b, Detail: "only the filter and check blocks may be expr conditions"}}
 		}
@@ -151,7 +153,7 @@ func compileStarlark(b Block, src string, lines int) *compiled {
 	if !ok {
 		return &compiled{err: &EvalError{Type: "InternalError", Block: b, Detail: "block function missing"}}
 	}
-	c := &compiled{lang: LangStarlark, lines: lines, fn: fn}
+	c := &compiled{lang: domain.LangStarlark, lines: lines, fn: fn}
 	for i, name := range contextParams {
 		c.uses[i] = strings.Contains(src, name)
 	}
@@ -190,7 +192,7 @@ func compileError(b Block, err error, lines int) *EvalError {
 
 // Compile checks every block of code with the default options and returns
 // all syntax errors joined (nil when the code compiles).
-func Compile(code Code) error {
+func Compile(code domain.PolicyCode) error {
 	var errs []error
 	for _, b := range Blocks {
 		if err := validateBlock(code, b, DefaultMaxCodeBytes, nil); err != nil {
@@ -202,7 +204,7 @@ func Compile(code Code) error {
 
 // Validate compiles every block of code (warming the cache) and returns one
 // *EvalError per block that does not compile, with the author's line.
-func (r *Runtime) Validate(code Code) []error {
+func (r *Runtime) Validate(code domain.PolicyCode) []error {
 	var errs []error
 	hash := Hash(code)
 	for _, b := range Blocks {
@@ -215,8 +217,8 @@ func (r *Runtime) Validate(code Code) []error {
 	return errs
 }
 
-func validateBlock(code Code, b Block, maxBytes int, lookup func(src, lang string) *compiled) error {
-	src, lang, _ := code.Source(b)
+func validateBlock(code domain.PolicyCode, b Block, maxBytes int, lookup func(src, lang string) *compiled) error {
+	src, lang, _ := Source(code, b)
 	var c *compiled
 	if lookup != nil {
 		c = lookup(src, lang)
@@ -239,7 +241,7 @@ func (r *Runtime) Evaluate(ctx context.Context, in Input) (out Output) {
 			out = Output{Err: &EvalError{Type: "InternalError", Block: in.Block, Detail: fmt.Sprintf("policy runtime panic: %v", p)}}
 		}
 	}()
-	src, lang, ok := in.Code.Source(in.Block)
+	src, lang, ok := Source(in.Code, in.Block)
 	if !ok {
 		return Output{Err: &EvalError{Type: "ValueError", Block: in.Block, Detail: fmt.Sprintf("unknown block %q", in.Block)}}
 	}
@@ -331,7 +333,7 @@ func (r *Runtime) evalStarlark(ctx context.Context, in *Input, c *compiled) Outp
 	}
 	logs := st.logs
 	if st.logsDropped > 0 {
-		logs = append(logs, LogLine{Level: "warning", Message: fmt.Sprintf("%d more log lines dropped", st.logsDropped)})
+		logs = append(logs, domain.LogLine{Level: "warning", Message: fmt.Sprintf("%d more log lines dropped", st.logsDropped)})
 	}
 	if err != nil {
 		return Output{Logs: logs, Err: runtimeError(in.Block, err, g, c.lines, r.opts)}
@@ -364,16 +366,16 @@ func (r *Runtime) evalStarlark(ctx context.Context, in *Input, c *compiled) Outp
 // checkStatus maps a check block's return value to a status.
 func checkStatus(v starlark.Value) (string, error) {
 	if v == starlark.None {
-		return StatusProposed, nil
+		return domain.StatusProposed, nil
 	}
 	if s, ok := v.(starlark.String); ok {
 		switch strings.ToLower(string(s)) {
 		case passedValue:
-			return StatusPassed, nil
+			return domain.StatusPassed, nil
 		case failedValue:
-			return StatusFailed, nil
+			return domain.StatusFailed, nil
 		case proposedValue:
-			return StatusProposed, nil
+			return domain.StatusProposed, nil
 		}
 	}
 	return "", fmt.Errorf("check must return PASSED, FAILED, PROPOSED or None, not %s", v.String())

@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"go.starlark.net/starlark"
+
+	"github.com/policykit-go/policykit/domain"
 )
 
 const (
@@ -27,9 +29,9 @@ type evalState struct {
 	block Block
 
 	effects     []Effect
-	logs        []LogLine
+	logs        []domain.LogLine
 	logsDropped int
-	dataOps     []DataOp
+	dataOps     []domain.DataOp
 	data        map[string]any
 	dataOwned   bool
 
@@ -103,7 +105,7 @@ func (st *evalState) log(level, msg string) {
 	if len(msg) > maxLogMessage {
 		msg = msg[:maxLogMessage] + "...(truncated)"
 	}
-	st.logs = append(st.logs, LogLine{Level: level, Message: msg})
+	st.logs = append(st.logs, domain.LogLine{Level: level, Message: msg})
 }
 
 func (st *evalState) addEffect(platform, method string, args map[string]any) error {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/policykit-go/policykit/domain"
 )
 
 // body returns the translated block without the def header, the trailing
@@ -134,7 +136,7 @@ func fstr(tb testing.TB, r *Runtime, vars map[string]any, src string) string {
 		_ = v
 	}
 	b.WriteString("logger.info(" + src + ")\n")
-	in := Input{Block: BlockNotify, Code: Code{Notify: b.String()}, Now: testNow, Variables: vars}
+	in := Input{Block: BlockNotify, Code: domain.PolicyCode{Notify: b.String()}, Now: testNow, Variables: vars}
 	out := eval(tb, r, in, BlockNotify)
 	if out.Err != nil {
 		tb.Fatalf("%s: %v", src, out.Err)
@@ -233,7 +235,7 @@ func TestErrorLinesSurviveTranslation(t *testing.T) {
 		{"after an import", "import datetime\nfrom datetime import timedelta\nx = timedelta(hours=1) + 1", "TypeError", 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			in := Input{Block: BlockCheck, Code: Code{Check: tc.src}, Now: testNow}
+			in := Input{Block: BlockCheck, Code: domain.PolicyCode{Check: tc.src}, Now: testNow}
 			out := eval(t, r, in, BlockCheck)
 			if out.Err == nil || out.Err.Type != tc.typ || out.Err.Line != tc.line {
 				t.Fatalf("got %v, want %s at line %d", out.Err, tc.typ, tc.line)
@@ -244,7 +246,7 @@ func TestErrorLinesSurviveTranslation(t *testing.T) {
 
 func TestRuntimeErrorMessageFormat(t *testing.T) {
 	r := mustRuntime(t, Options{})
-	in := Input{Block: BlockCheck, Code: Code{Check: "x = 1\ny = undefined_name + x\nreturn PASSED"}, Now: time.Now()}
+	in := Input{Block: BlockCheck, Code: domain.PolicyCode{Check: "x = 1\ny = undefined_name + x\nreturn PASSED"}, Now: time.Now()}
 	out := eval(t, r, in, BlockCheck)
 	want := "NameError at line 2 of check: name 'undefined_name' is not defined"
 	if out.Err == nil || out.Err.Error() != want {

@@ -10,6 +10,8 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 	"go.starlark.net/syntax"
+
+	"github.com/policykit-go/policykit/domain"
 )
 
 // This file holds the Starlark values of the evaluation context: action,
@@ -467,9 +469,9 @@ var _ starlark.HasAttrs = (*voteValue)(nil)
 
 func (v *voteValue) Type() string {
 	switch v.v.Kind {
-	case VoteBoolean:
+	case domain.VoteBoolean:
 		return "BooleanVote"
-	case VoteNumber:
+	case domain.VoteNumber:
 		return "NumberVote"
 	}
 	return "ChoiceVote"
@@ -483,12 +485,12 @@ func (v *voteValue) String() string {
 
 func voteValueString(v *VoteInfo) string {
 	switch v.Kind {
-	case VoteBoolean:
+	case domain.VoteBoolean:
 		if v.Boolean {
 			return "True"
 		}
 		return "False"
-	case VoteNumber:
+	case domain.VoteNumber:
 		return strconv.Itoa(v.Number)
 	}
 	return v.Choice
@@ -509,20 +511,20 @@ func voteField(v *VoteInfo, st *evalState, name string) (starlark.Value, error) 
 	case "vote_time":
 		return timeValue(v.At), nil
 	case "boolean_value":
-		if v.Kind != VoteBoolean {
+		if v.Kind != domain.VoteBoolean {
 			return starlark.None, nil
 		}
 		return starlark.Bool(v.Boolean), nil
 	case "number_value":
-		if v.Kind != VoteNumber {
+		if v.Kind != domain.VoteNumber {
 			return starlark.None, nil
 		}
 		return starlark.MakeInt(v.Number), nil
 	case "choice", "value":
 		switch v.Kind {
-		case VoteChoice:
+		case domain.VoteChoice:
 			return starlark.String(v.Choice), nil
-		case VoteBoolean:
+		case domain.VoteBoolean:
 			return starlark.Bool(v.Boolean), nil
 		}
 		return starlark.MakeInt(v.Number), nil
@@ -724,21 +726,21 @@ func (p *proposalValue) attr(name string) (starlark.Value, error) {
 			return timedelta{timeValue(st.in.Now).t.UnixMicro() - timeValue(pr.ProposalTime).t.UnixMicro()}
 		}), nil
 	case "get_all_boolean_votes":
-		return p.votesMethod(name, false, func(v *VoteInfo, _ starlark.Value) bool { return v.Kind == VoteBoolean }), nil
+		return p.votesMethod(name, false, func(v *VoteInfo, _ starlark.Value) bool { return v.Kind == domain.VoteBoolean }), nil
 	case "get_yes_votes":
-		return p.votesMethod(name, false, func(v *VoteInfo, _ starlark.Value) bool { return v.Kind == VoteBoolean && v.Boolean }), nil
+		return p.votesMethod(name, false, func(v *VoteInfo, _ starlark.Value) bool { return v.Kind == domain.VoteBoolean && v.Boolean }), nil
 	case "get_no_votes":
-		return p.votesMethod(name, false, func(v *VoteInfo, _ starlark.Value) bool { return v.Kind == VoteBoolean && !v.Boolean }), nil
+		return p.votesMethod(name, false, func(v *VoteInfo, _ starlark.Value) bool { return v.Kind == domain.VoteBoolean && !v.Boolean }), nil
 	case "get_all_number_votes":
-		return p.votesMethod(name, false, func(v *VoteInfo, _ starlark.Value) bool { return v.Kind == VoteNumber }), nil
+		return p.votesMethod(name, false, func(v *VoteInfo, _ starlark.Value) bool { return v.Kind == domain.VoteNumber }), nil
 	case "get_one_number_votes":
 		return p.votesMethod(name, true, func(v *VoteInfo, want starlark.Value) bool {
 			n, err := starlark.AsInt32(want)
-			return v.Kind == VoteNumber && err == nil && v.Number == n
+			return v.Kind == domain.VoteNumber && err == nil && v.Number == n
 		}), nil
 	case "get_choice_votes", "get_all_choice_votes":
 		return p.votesMethod(name, true, func(v *VoteInfo, want starlark.Value) bool {
-			if v.Kind != VoteChoice {
+			if v.Kind != domain.VoteChoice {
 				return false
 			}
 			if want == nil || want == starlark.None {
@@ -844,7 +846,7 @@ func (d *dataStore) attr(name string) (starlark.Value, error) {
 				return nil, err
 			}
 			st.writableData()[key] = j
-			st.dataOps = append(st.dataOps, DataOp{Op: DataSet, Key: key, Value: j})
+			st.dataOps = append(st.dataOps, domain.DataOp{Op: domain.DataSet, Key: key, Value: j})
 			return starlark.None, nil
 		}), nil
 	case "remove":
@@ -860,7 +862,7 @@ func (d *dataStore) attr(name string) (starlark.Value, error) {
 				return starlark.False, nil
 			}
 			delete(st.writableData(), key)
-			st.dataOps = append(st.dataOps, DataOp{Op: DataRemove, Key: key})
+			st.dataOps = append(st.dataOps, domain.DataOp{Op: domain.DataRemove, Key: key})
 			return starlark.True, nil
 		}), nil
 	}

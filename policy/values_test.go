@@ -8,12 +8,14 @@ import (
 	"time"
 
 	"go.starlark.net/starlark"
+
+	"github.com/policykit-go/policykit/domain"
 )
 
 // logOf evaluates "logger.info(str(<expr>))" in a check block.
 func logOf(tb testing.TB, r *Runtime, in Input, expr string) string {
 	tb.Helper()
-	in.Code = Code{Check: "logger.info(str(" + expr + "))"}
+	in.Code = domain.PolicyCode{Check: "logger.info(str(" + expr + "))"}
 	out := mustEval(tb, r, in, BlockCheck)
 	return out.Logs[0].Message
 }
@@ -254,7 +256,7 @@ func TestRolesAndUserFields(t *testing.T) {
 	}
 }
 
-func withCheck(in Input, src string) Input { in.Code = Code{Check: src}; return in }
+func withCheck(in Input, src string) Input { in.Code = domain.PolicyCode{Check: src}; return in }
 
 func TestMethodKinds(t *testing.T) {
 	k := MethodKinds()

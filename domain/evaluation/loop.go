@@ -616,12 +616,12 @@ func (s *step) advance(p *domain.Proposal) (failed bool, err error) {
 		return s.stopped(p, out, first, err)
 	}
 	switch out.Status {
-	case policy.StatusPassed:
+	case domain.StatusPassed:
 		if err := s.proposal(p, func() ([]domain.Event, error) { return p.DecidePassProposal(domain.PassProposal{}, s.now) }); err != nil {
 			return false, err
 		}
 		return false, s.finish(p, pol, policy.BlockSuccess)
-	case policy.StatusFailed:
+	case domain.StatusFailed:
 		if first {
 			if err := s.revertIfReversible(p); err != nil {
 				return false, err
@@ -717,7 +717,7 @@ func (s *step) run(p *domain.Proposal, pol domain.Policy, b policy.Block, record
 	if out.Err != nil {
 		msg := out.Err.Error()
 		if err := s.proposal(p, func() ([]domain.Event, error) {
-			return p.DecideRecordEvaluation(domain.RecordEvaluation{Block: string(b), Logs: logLines(out.Logs), Error: msg}, s.now)
+			return p.DecideRecordEvaluation(domain.RecordEvaluation{Block: string(b), Logs: out.Logs, Error: msg}, s.now)
 		}); err != nil {
 			return out, false, err
 		}
@@ -731,12 +731,8 @@ func (s *step) run(p *domain.Proposal, pol domain.Policy, b policy.Block, record
 		return out, false, nil
 	}
 	if len(out.DataOps) > 0 {
-		ops := make([]domain.DataOp, len(out.DataOps))
-		for i, op := range out.DataOps {
-			ops[i] = domain.DataOp{Op: op.Op, Key: op.Key, Value: op.Value}
-		}
 		if err := s.proposal(p, func() ([]domain.Event, error) {
-			return p.DecideChangeProposalData(domain.ChangeProposalData{Ops: ops}, s.now)
+			return p.DecideChangeProposalData(domain.ChangeProposalData{Ops: out.DataOps}, s.now)
 		}); err != nil {
 			return out, false, err
 		}
@@ -763,16 +759,16 @@ func (s *step) run(p *domain.Proposal, pol domain.Policy, b policy.Block, record
 	case policy.BlockCheck:
 		result = out.Status
 		if result == "" {
-			result = policy.StatusProposed
+			result = domain.StatusProposed
 		}
 	case policy.BlockFilter:
 		result = fmt.Sprint(out.Filter)
 	}
 	// A re-check that returns PROPOSED and changes nothing appends nothing.
-	quiet := b == policy.BlockCheck && result == policy.StatusProposed && !record && !s.changed(p)
+	quiet := b == policy.BlockCheck && result == domain.StatusProposed && !record && !s.changed(p)
 	if !quiet {
 		if err := s.proposal(p, func() ([]domain.Event, error) {
-			return p.DecideRecordEvaluation(domain.RecordEvaluation{Block: string(b), Result: result, Logs: logLines(out.Logs)}, s.now)
+			return p.DecideRecordEvaluation(domain.RecordEvaluation{Block: string(b), Result: result, Logs: out.Logs}, s.now)
 		}); err != nil {
 			return out, false, err
 		}
@@ -884,17 +880,6 @@ func mergeVars(base, over map[string]any) map[string]any {
 	}
 	for k, v := range over {
 		out[k] = v
-	}
-	return out
-}
-
-func logLines(ls []policy.LogLine) []domain.LogLine {
-	if len(ls) == 0 {
-		return nil
-	}
-	out := make([]domain.LogLine, len(ls))
-	for i, l := range ls {
-		out[i] = domain.LogLine{Level: l.Level, Message: l.Message}
 	}
 	return out
 }
