@@ -13,6 +13,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/policy/python"
 )
 
 // Options bound the work one evaluation may do. Zero values take defaults.
@@ -119,7 +120,7 @@ func compileBlock(b Block, src, lang string, maxBytes int) (c *compiled) {
 		return &compiled{err: &EvalError{Type: "CodeSizeError", Line: 1, Block: b,
 			Detail: fmt.Sprintf("block is %d bytes, the limit is %d", len(src), maxBytes)}}
 	}
-	src = normalizeNewlines(src)
+	src = python.NormalizeNewlines(src)
 	lines := strings.Count(src, "\n") + 1
 	switch lang {
 	case domain.LangStarlark:
@@ -134,9 +135,13 @@ func compileBlock(b Block, src, lang string, maxBytes int) (c *compiled) {
 }
 
 func compileStarlark(b Block, src string, lines int) *compiled {
-	body, terr := translateBlock(src)
-	if terr != nil {
+	body, err := python.Translate(src, contextParams[:])
+	var terr *python.SourceError
+	if errors.As(err, &terr) {
 		return &compiled{err: &EvalError{Type: terr.Type, Line: clampLine(terr.Line, lines), Block: b, Detail: terr.Msg}}
+	}
+	if err != nil {
+		return &compiled{err: &EvalError{Type: "InternalError", Block: b, Detail: err.Error()}}
 	}
 	_, prog, err := starlark.SourceProgramOptions(fileOptions, string(b), body, isPredeclared)
 	if err != nil {
@@ -149,7 +154,7 @@ func compileStarlark(b Block, src string, lines int) *compiled {
 		return &compiled{err: &EvalError{Type: "InternalError", Block: b, Detail: err.Error()}}
 	}
 	globals.Freeze()
-	fn, ok := globals[blockFuncName].(starlark.Callable)
+	fn, ok := globals[python.BlockFunc].(starlark.Callable)
 	if !ok {
 		return &compiled{err: &EvalError{Type: "InternalError", Block: b, Detail: "block function missing"}}
 	}
@@ -165,7 +170,7 @@ func clampLine(line, lines int) int {
 	return max(1, min(line, lines))
 }
 
-func authorLine(bodyLine, lines int) int { return clampLine(bodyLine-headerLines, lines) }
+func authorLine(bodyLine, lines int) int { return clampLine(bodyLine-python.HeaderLines, lines) }
 
 func compileError(b Block, err error, lines int) *EvalError {
 	e := &EvalError{Type: "SyntaxError", Block: b, Detail: err.Error()}
@@ -315,7 +320,7 @@ func (r *Runtime) evalStarlark(ctx context.Context, in *Input, c *compiled) Outp
 		Name:  string(in.Block),
 		Print: func(_ *starlark.Thread, msg string) { st.log("info", msg) },
 		Load: func(*starlark.Thread, string) (starlark.StringDict, error) {
-			return nil, pyErr("ImportError", "load() is not allowed in policy code")
+			return nil, python.Errorf("ImportError", "load() is not allowed in policy code")
 		},
 	}
 	th.SetLocal(stateKey, st)
@@ -405,7 +410,7 @@ func runtimeError(b Block, err error, g *guard, lines int, opts Options) *EvalEr
 		e.Type, e.Detail = ce.Type, ce.Detail
 		return e
 	}
-	var pe *pyError
+	var pe *python.Error
 	if errors.As(err, &pe) {
 		e.Type, e.Detail = pe.Type, pe.Msg
 		return e

@@ -8,6 +8,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/policy/python"
 )
 
 const (
@@ -88,7 +89,7 @@ func (st *evalState) writableData() map[string]any {
 // (so the policy does not govern the action) rather than drop them.
 func (st *evalState) mayWriteData() error {
 	if st.block == BlockFilter {
-		return pyErr("ValueError", "proposal.data cannot be changed in the filter block: there is no proposal yet")
+		return python.Errorf("ValueError", "proposal.data cannot be changed in the filter block: there is no proposal yet")
 	}
 	return nil
 }
@@ -110,7 +111,7 @@ func (st *evalState) log(level, msg string) {
 
 func (st *evalState) addEffect(platform, method string, args map[string]any) error {
 	if len(st.effects) >= maxEffects {
-		return pyErr("PlatformError", "too many platform calls in one block (limit %d)", maxEffects)
+		return python.Errorf("PlatformError", "too many platform calls in one block (limit %d)", maxEffects)
 	}
 	st.effects = append(st.effects, Effect{Platform: platform, Method: method, Args: args, Seq: len(st.effects)})
 	return nil
