@@ -101,7 +101,7 @@ var usernamePattern = regexp.MustCompile(`^[a-z0-9._-]{3,64}$`)
 // Register creates an account. The username is kept lower-case and must be 3 to 64 letters,
 // digits, '.', '_' or '-'; the password 8 to 72 bytes (bcrypt's limit). A taken username is
 // CONFLICT.
-func (a *Store) Register(ctx context.Context, username, password string) (Account, error) {
+func (st *Store) Register(ctx context.Context, username, password string) (Account, error) {
 	username = strings.ToLower(strings.TrimSpace(username))
 	if !usernamePattern.MatchString(username) {
 		return Account{}, domain.Invalid("username must be 3 to 64 letters, digits, '.', '_' or '-'")
@@ -109,12 +109,12 @@ func (a *Store) Register(ctx context.Context, username, password string) (Accoun
 	if len(password) < 8 || len(password) > 72 {
 		return Account{}, domain.Invalid("password must be 8 to 72 bytes long")
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), a.cost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), st.cost)
 	if err != nil {
 		return Account{}, fmt.Errorf("hash password: %w", err)
 	}
-	acc := Account{ID: uuid.NewString(), Username: username, CreatedAt: a.now().UTC()}
-	err = exec(ctx, a.db, `INSERT INTO auth_accounts (id, username, password_hash, created_at) VALUES ($1, $2, $3, $4)`,
+	acc := Account{ID: uuid.NewString(), Username: username, CreatedAt: st.now().UTC()}
+	err = exec(ctx, st.db, `INSERT INTO auth_accounts (id, username, password_hash, created_at) VALUES ($1, $2, $3, $4)`,
 		acc.ID, acc.Username, string(hash), acc.CreatedAt)
 	if isUniqueViolation(err) {
 		return Account{}, domain.Conflict("username %q is taken", username)
@@ -138,11 +138,11 @@ var errBadLogin = domain.Forbidden("wrong username or password")
 // Login checks the password and starts a session that ends after ttl. It returns the
 // session's secret (the cookie's value); only its hash is stored. A wrong username or
 // password is FORBIDDEN, without telling which.
-func (a *Store) Login(ctx context.Context, username, password string, ttl time.Duration) (Account, string, error) {
+func (st *Store) Login(ctx context.Context, username, password string, ttl time.Duration) (Account, string, error) {
 	username = strings.ToLower(strings.TrimSpace(username))
 	var acc Account
 	var hash string
-	err := a.db.QueryRow(ctx, `SELECT id, username, created_at, password_hash FROM auth_accounts WHERE username = $1`, username).
+	err := st.db.QueryRow(ctx, `SELECT id, username, created_at, password_hash FROM auth_accounts WHERE username = $1`, username).
 		Scan(&acc.ID, &acc.Username, &acc.CreatedAt, &hash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
@@ -154,7 +154,7 @@ func (a *Store) Login(ctx context.Context, username, password string, ttl time.D
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
 		return Account{}, "", errBadLogin
 	}
-	secret, err := a.startSession(ctx, acc.ID, ttl)
+	secret, err := st.startSession(ctx, acc.ID, ttl)
 	if err != nil {
 		return Account{}, "", err
 	}
@@ -162,13 +162,13 @@ func (a *Store) Login(ctx context.Context, username, password string, ttl time.D
 }
 
 // startSession stores a new session of the account ending after ttl and returns its secret.
-func (a *Store) startSession(ctx context.Context, accountID string, ttl time.Duration) (string, error) {
+func (st *Store) startSession(ctx context.Context, accountID string, ttl time.Duration) (string, error) {
 	secret, err := newSecret("")
 	if err != nil {
 		return "", err
 	}
-	now := a.now().UTC()
-	if err := exec(ctx, a.db, `INSERT INTO auth_sessions (id, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
+	now := st.now().UTC()
+	if err := exec(ctx, st.db, `INSERT INTO auth_sessions (id, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
 		hashSecret(secret), accountID, now, now.Add(ttl)); err != nil {
 		return "", fmt.Errorf("insert session: %w", err)
 	}
@@ -193,23 +193,23 @@ type PlatformMember struct {
 // is "!" and random characters, which is no bcrypt hash, so that no password ever matches it
 // and Login refuses it; the member signs in through the platform again. It returns the
 // account and the session's secret (the cookie's value, see SetSessionCookie).
-func (a *Store) SignInWithPlatform(ctx context.Context, m PlatformMember, ttl time.Duration) (Account, string, error) {
+func (st *Store) SignInWithPlatform(ctx context.Context, m PlatformMember, ttl time.Duration) (Account, string, error) {
 	if m.CommunityID == "" || m.UserID == "" {
 		return Account{}, "", domain.Invalid("community id and user id are required")
 	}
 	if m.Platform == "" || m.ExternalID == "" {
 		return Account{}, "", domain.Invalid("platform and the member's id on it are required")
 	}
-	acc, found, err := a.memberAccount(ctx, m.CommunityID, m.UserID)
+	acc, found, err := st.memberAccount(ctx, m.CommunityID, m.UserID)
 	if err != nil {
 		return Account{}, "", err
 	}
 	if !found {
-		if acc, err = a.createMemberAccount(ctx, m.CommunityID, m.UserID, m.Platform+"-"+m.ExternalID); err != nil {
+		if acc, err = st.createMemberAccount(ctx, m.CommunityID, m.UserID, m.Platform+"-"+m.ExternalID); err != nil {
 			return Account{}, "", err
 		}
 	}
-	secret, err := a.startSession(ctx, acc.ID, ttl)
+	secret, err := st.startSession(ctx, acc.ID, ttl)
 	if err != nil {
 		return Account{}, "", err
 	}
@@ -217,9 +217,9 @@ func (a *Store) SignInWithPlatform(ctx context.Context, m PlatformMember, ttl ti
 }
 
 // memberAccount returns the account linked to the community's user; false when none is.
-func (a *Store) memberAccount(ctx context.Context, communityID, userID string) (Account, bool, error) {
+func (st *Store) memberAccount(ctx context.Context, communityID, userID string) (Account, bool, error) {
 	var acc Account
-	err := a.db.QueryRow(ctx, `SELECT a.id, a.username, a.created_at FROM auth_account_members m
+	err := st.db.QueryRow(ctx, `SELECT a.id, a.username, a.created_at FROM auth_account_members m
 		JOIN auth_accounts a ON a.id = m.account_id WHERE m.community_id = $1 AND m.user_id = $2`, communityID, userID).
 		Scan(&acc.ID, &acc.Username, &acc.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -234,7 +234,7 @@ func (a *Store) memberAccount(ctx context.Context, communityID, userID string) (
 // createMemberAccount creates an account without a usable password and links it to the
 // community's user. When a concurrent sign-in of the same member linked its own account
 // first, that account is the answer and ours is removed.
-func (a *Store) createMemberAccount(ctx context.Context, communityID, userID, usernameHint string) (Account, error) {
+func (st *Store) createMemberAccount(ctx context.Context, communityID, userID, usernameHint string) (Account, error) {
 	unusable, err := newSecret("!")
 	if err != nil {
 		return Account{}, err
@@ -245,8 +245,8 @@ func (a *Store) createMemberAccount(ctx context.Context, communityID, userID, us
 		if attempt > 0 {
 			username = base[:min(len(base), 64-9)] + "-" + strings.ToLower(rand.Text()[:8])
 		}
-		acc := Account{ID: uuid.NewString(), Username: username, CreatedAt: a.now().UTC()}
-		err := exec(ctx, a.db, `INSERT INTO auth_accounts (id, username, password_hash, created_at) VALUES ($1, $2, $3, $4)`,
+		acc := Account{ID: uuid.NewString(), Username: username, CreatedAt: st.now().UTC()}
+		err := exec(ctx, st.db, `INSERT INTO auth_accounts (id, username, password_hash, created_at) VALUES ($1, $2, $3, $4)`,
 			acc.ID, acc.Username, unusable, acc.CreatedAt)
 		if isUniqueViolation(err) {
 			continue
@@ -254,12 +254,12 @@ func (a *Store) createMemberAccount(ctx context.Context, communityID, userID, us
 		if err != nil {
 			return Account{}, fmt.Errorf("insert account: %w", err)
 		}
-		err = a.LinkMember(ctx, acc.ID, communityID, userID)
+		err = st.LinkMember(ctx, acc.ID, communityID, userID)
 		if errors.Is(err, domain.ErrConflict) {
-			if err := exec(ctx, a.db, `DELETE FROM auth_accounts WHERE id = $1`, acc.ID); err != nil {
+			if err := exec(ctx, st.db, `DELETE FROM auth_accounts WHERE id = $1`, acc.ID); err != nil {
 				return Account{}, fmt.Errorf("remove unlinked account: %w", err)
 			}
-			other, found, err := a.memberAccount(ctx, communityID, userID)
+			other, found, err := st.memberAccount(ctx, communityID, userID)
 			if err == nil && !found {
 				err = fmt.Errorf("user %q of community %q: linked account vanished", userID, communityID)
 			}
@@ -293,8 +293,8 @@ func usernameFrom(hint string) string {
 }
 
 // Logout ends the session whose secret is given; false when there was none.
-func (a *Store) Logout(ctx context.Context, sessionSecret string) (bool, error) {
-	rows, _ := a.db.Query(ctx, `DELETE FROM auth_sessions WHERE id = $1 RETURNING id`, hashSecret(sessionSecret))
+func (st *Store) Logout(ctx context.Context, sessionSecret string) (bool, error) {
+	rows, _ := st.db.Query(ctx, `DELETE FROM auth_sessions WHERE id = $1 RETURNING id`, hashSecret(sessionSecret))
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		return false, fmt.Errorf("delete session: %w", err)
@@ -304,7 +304,7 @@ func (a *Store) Logout(ctx context.Context, sessionSecret string) (bool, error) 
 
 // CreateAPIToken creates a token for the account and returns it with its secret, which is
 // not stored (only its SHA-256 hash is) and cannot be shown again.
-func (a *Store) CreateAPIToken(ctx context.Context, accountID, name string) (APIToken, string, error) {
+func (st *Store) CreateAPIToken(ctx context.Context, accountID, name string) (APIToken, string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 200 {
 		return APIToken{}, "", domain.Invalid("token name must be 1 to 200 characters")
@@ -313,8 +313,8 @@ func (a *Store) CreateAPIToken(ctx context.Context, accountID, name string) (API
 	if err != nil {
 		return APIToken{}, "", err
 	}
-	t := APIToken{ID: uuid.NewString(), AccountID: accountID, Name: name, CreatedAt: a.now().UTC()}
-	if err := exec(ctx, a.db, `INSERT INTO auth_api_tokens (id, account_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)`,
+	t := APIToken{ID: uuid.NewString(), AccountID: accountID, Name: name, CreatedAt: st.now().UTC()}
+	if err := exec(ctx, st.db, `INSERT INTO auth_api_tokens (id, account_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)`,
 		t.ID, t.AccountID, t.Name, hashSecret(secret), t.CreatedAt); err != nil {
 		return APIToken{}, "", fmt.Errorf("insert API token: %w", err)
 	}
@@ -323,10 +323,10 @@ func (a *Store) CreateAPIToken(ctx context.Context, accountID, name string) (API
 
 // RevokeAPIToken revokes one of the account's tokens from now on (a token revoked already
 // keeps its revocation time). Another account's token, or none, is NOT_FOUND.
-func (a *Store) RevokeAPIToken(ctx context.Context, accountID, tokenID string) (APIToken, error) {
+func (st *Store) RevokeAPIToken(ctx context.Context, accountID, tokenID string) (APIToken, error) {
 	t := APIToken{AccountID: accountID}
-	err := a.db.QueryRow(ctx, `UPDATE auth_api_tokens SET revoked_at = coalesce(revoked_at, $3)
-		WHERE id = $1 AND account_id = $2 RETURNING id, name, created_at, revoked_at`, tokenID, accountID, a.now().UTC()).
+	err := st.db.QueryRow(ctx, `UPDATE auth_api_tokens SET revoked_at = coalesce(revoked_at, $3)
+		WHERE id = $1 AND account_id = $2 RETURNING id, name, created_at, revoked_at`, tokenID, accountID, st.now().UTC()).
 		Scan(&t.ID, &t.Name, &t.CreatedAt, &t.RevokedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return APIToken{}, domain.NotFound("API token %q", tokenID)
@@ -340,13 +340,13 @@ func (a *Store) RevokeAPIToken(ctx context.Context, accountID, tokenID string) (
 // APITokens lists up to limit of the account's tokens, revoked ones included, oldest first
 // (by creation time, then id): from the first, or those after the token after when it is
 // not nil (only its CreatedAt and ID count).
-func (a *Store) APITokens(ctx context.Context, accountID string, after *APIToken, limit int) ([]APIToken, error) {
+func (st *Store) APITokens(ctx context.Context, accountID string, after *APIToken, limit int) ([]APIToken, error) {
 	var afterAt *time.Time
 	var afterID string
 	if after != nil {
 		afterAt, afterID = &after.CreatedAt, after.ID
 	}
-	rows, _ := a.db.Query(ctx, `SELECT id, account_id, name, created_at, revoked_at FROM auth_api_tokens
+	rows, _ := st.db.Query(ctx, `SELECT id, account_id, name, created_at, revoked_at FROM auth_api_tokens
 		WHERE account_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3))
 		ORDER BY created_at, id LIMIT $4`, accountID, afterAt, afterID, limit)
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (APIToken, error) {
@@ -361,13 +361,13 @@ func (a *Store) APITokens(ctx context.Context, accountID string, after *APIToken
 // account (a user linked to another account is CONFLICT); an unknown account is NOT_FOUND.
 // The user is not checked against the community here: a user the community does not know
 // holds no permission, and the engine refuses its commands.
-func (a *Store) LinkMember(ctx context.Context, accountID, communityID, userID string) error {
+func (st *Store) LinkMember(ctx context.Context, accountID, communityID, userID string) error {
 	if communityID == "" || userID == "" {
 		return domain.Invalid("community id and user id are required")
 	}
-	err := exec(ctx, a.db, `INSERT INTO auth_account_members (account_id, community_id, user_id, linked_at) VALUES ($1, $2, $3, $4)
+	err := exec(ctx, st.db, `INSERT INTO auth_account_members (account_id, community_id, user_id, linked_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (account_id, community_id) DO UPDATE SET user_id = EXCLUDED.user_id, linked_at = EXCLUDED.linked_at`,
-		accountID, communityID, userID, a.now().UTC())
+		accountID, communityID, userID, st.now().UTC())
 	var pe *pgconn.PgError
 	switch {
 	case errors.As(err, &pe) && pe.Code == "23503":
@@ -442,18 +442,18 @@ const (
 
 // CallerBySession returns the caller of a live session; nil when the secret is no live
 // session's.
-func (a *Store) CallerBySession(ctx context.Context, secret string) (*Caller, error) {
-	return a.caller(ctx, fmt.Sprintf(callerSQL, bySession), hashSecret(secret), a.now())
+func (st *Store) CallerBySession(ctx context.Context, secret string) (*Caller, error) {
+	return st.caller(ctx, fmt.Sprintf(callerSQL, bySession), hashSecret(secret), st.now())
 }
 
 // CallerByToken returns the caller of an unrevoked API token; nil when the secret is no
 // such token's.
-func (a *Store) CallerByToken(ctx context.Context, secret string) (*Caller, error) {
-	return a.caller(ctx, fmt.Sprintf(callerSQL, byToken), hashSecret(secret))
+func (st *Store) CallerByToken(ctx context.Context, secret string) (*Caller, error) {
+	return st.caller(ctx, fmt.Sprintf(callerSQL, byToken), hashSecret(secret))
 }
 
-func (a *Store) caller(ctx context.Context, sql string, args ...any) (*Caller, error) {
-	rows, _ := a.db.Query(ctx, sql, args...)
+func (st *Store) caller(ctx context.Context, sql string, args ...any) (*Caller, error) {
+	rows, _ := st.db.Query(ctx, sql, args...)
 	var c *Caller
 	var acc Account
 	var communityID, userID *string
