@@ -13,15 +13,6 @@ var t0 = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func at(minutes int) time.Time { return t0.Add(time.Duration(minutes) * time.Minute) }
 
-// mustEvents fails the test when err is not nil and returns events.
-func mustEvents(tb testing.TB, events []domain.Event, err error) []domain.Event {
-	tb.Helper()
-	if err != nil {
-		tb.Fatalf("unexpected error: %v", err)
-	}
-	return events
-}
-
 // mustCode fails the test unless err carries the wanted code (matched with errors.Is).
 func mustCode(tb testing.TB, err error, want domain.Code) {
 	tb.Helper()

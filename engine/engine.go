@@ -14,8 +14,8 @@ import (
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/domain/evaluation"
-	"github.com/policykit-go/policykit/domain/policy"
 	"github.com/policykit-go/policykit/eventstore"
+	"github.com/policykit-go/policykit/policy"
 )
 
 // Engine carries out commands through the evaluation loop: it loads the community, the
@@ -100,7 +100,7 @@ func (e *Engine) ProposeAction(ctx context.Context, cmd bus.ProposeAction, meta 
 // the code's faults (a block's syntax error, or a limit the compilation hit); err says that
 // the code could not be checked at all.
 type PolicyCompiler interface {
-	Compile(ctx context.Context, code policy.Code) (problems []*policy.EvalError, err error)
+	Compile(ctx context.Context, code domain.PolicyCode) (problems []*policy.EvalError, err error)
 }
 
 // ErrNoPolicyCompiler: the engine has no evaluator that can check policy code, so proposals
@@ -122,7 +122,7 @@ func compilerOf(ev evaluation.Evaluator) PolicyCompiler {
 
 type inProcessCompiler struct{ rt *policy.Runtime }
 
-func (c inProcessCompiler) Compile(_ context.Context, code policy.Code) ([]*policy.EvalError, error) {
+func (c inProcessCompiler) Compile(_ context.Context, code domain.PolicyCode) ([]*policy.EvalError, error) {
 	var problems []*policy.EvalError
 	for _, err := range c.rt.Validate(code) {
 		var ee *policy.EvalError
@@ -159,10 +159,7 @@ func (e *Engine) compilePolicyOf(ctx context.Context, a domain.Action) error {
 	if compiler == nil {
 		return ErrNoPolicyCompiler
 	}
-	problems, err := compiler.Compile(ctx, policy.Code{
-		Filter: code.Filter, Initialize: code.Initialize, Check: code.Check, Notify: code.Notify,
-		Success: code.Success, Fail: code.Fail, FilterLang: code.FilterLang, CheckLang: code.CheckLang,
-	})
+	problems, err := compiler.Compile(ctx, code)
 	if err != nil {
 		return fmt.Errorf("check policy code: %w", err)
 	}

@@ -11,10 +11,10 @@ import (
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/domain/evaluation"
-	"github.com/policykit-go/policykit/domain/policy"
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore"
 	"github.com/policykit-go/policykit/eventstore/memory"
+	"github.com/policykit-go/policykit/policy"
 	"github.com/policykit-go/policykit/starterkits"
 )
 
@@ -37,11 +37,11 @@ func mustSlackCommunity(tb testing.TB, store eventstore.Store, n int, check stri
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c, err := engine.NewCommunity(context.Background(), store, domain.CreateCommunity{CommunityID: "c1", Name: "Garden", Platform: domain.PlatformSlack}, kit, domain.RegisterUser{}, t0)
+	_, err = engine.NewCommunity(context.Background(), store, domain.CreateCommunity{CommunityID: "c1", Name: "Garden", Platform: domain.PlatformSlack}, kit, domain.RegisterUser{}, t0)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c, err = engine.UpdateCommunity(context.Background(), store, "c1", engine.NewMeta(), func(c *domain.Community) ([]domain.Event, error) {
+	c, err := engine.UpdateCommunity(context.Background(), store, "c1", engine.NewMeta(), func(c *domain.Community) ([]domain.Event, error) {
 		var all []domain.Event
 		for i := 1; i <= n; i++ {
 			evs, err := c.DecideRegisterUser(domain.RegisterUser{UserID: fmt.Sprintf("u%d", i), Platform: domain.PlatformSlack, Username: fmt.Sprintf("U%d", i)}, t0)

@@ -118,7 +118,7 @@ func (s *Service) Run(ctx context.Context) error {
 		bus.CommandTopic(bus.CommandRecheckProposal): s.onRecheck,
 	}
 	for topic, h := range handlers {
-		router.AddNoPublisherHandler("engine-"+strings.ReplaceAll(topic, ".", "-"), topic, sub, h)
+		router.AddConsumerHandler("engine-"+strings.ReplaceAll(topic, ".", "-"), topic, sub, h)
 	}
 	errc := make(chan error, 2)
 	go func() { errc <- router.Run(ctx) }()

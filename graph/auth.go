@@ -2,501 +2,36 @@ package graph
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"embed"
-	"encoding/base64"
-	"encoding/hex"
-	"errors"
-	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/graph/model"
-	"github.com/policykit-go/policykit/internal/migrate"
+	"github.com/policykit-go/policykit/identity"
 )
 
-// Identity and access: local accounts (bcrypt password hashes), API tokens for scripts and
-// adapters and sessions for the browser (both random 256-bit secrets stored as SHA-256
-// hashes), and the links from accounts to the community users they act as. These are plain
-// tables (auth_*), not events: who may call the API is not a governance decision.
-
-//go:embed migrations/*.sql
-var migrations embed.FS
-
-// Migrate creates or updates the API's own tables (auth_*), once each, as the other
-// packages' Migrate do; the read models' tables must exist too (projections.Migrate), since
-// authentication reads the caller's roles from them.
-func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	_, err := migrate.Apply(ctx, pool, "auth_migrations", migrations, "migrations")
-	return err
+// Identity is what the API needs of accounts, sessions and API tokens; *identity.Store
+// satisfies it.
+type Identity interface {
+	Register(ctx context.Context, username, password string) (identity.Account, error)
+	Login(ctx context.Context, username, password string, ttl time.Duration) (identity.Account, string, error)
+	Logout(ctx context.Context, sessionSecret string) (bool, error)
+	CallerBySession(ctx context.Context, secret string) (*identity.Caller, error)
+	CallerByToken(ctx context.Context, secret string) (*identity.Caller, error)
+	CreateAPIToken(ctx context.Context, accountID, name string) (identity.APIToken, string, error)
+	RevokeAPIToken(ctx context.Context, accountID, tokenID string) (identity.APIToken, error)
+	APITokens(ctx context.Context, accountID string, after *identity.APIToken, limit int) ([]identity.APIToken, error)
+	LinkMember(ctx context.Context, accountID, communityID, userID string) error
 }
 
-// SessionCookie is the name of the browser session's cookie.
-const SessionCookie = "policykit_session"
+var _ Identity = (*identity.Store)(nil)
 
 // ErrUnauthenticated is the error of every field but register, login, logout and
 // introspection when the request has no valid API token or session (FORBIDDEN).
 var ErrUnauthenticated = domain.Forbidden("authentication required: send an API token (Authorization: Bearer <token>) or log in")
-
-// Accounts stores accounts, their API tokens, sessions and community links. Its methods are
-// safe for concurrent use; errors are domain errors (INVALID, CONFLICT, NOT_FOUND,
-// FORBIDDEN) or internal ones.
-type Accounts struct {
-	db  DB
-	now func() time.Time
-	// cost is bcrypt's cost for new password hashes.
-	cost int
-}
-
-// NewAccounts returns the accounts stored in db (whose auth_* tables Migrate created).
-func NewAccounts(db DB) *Accounts {
-	return &Accounts{db: db, now: time.Now, cost: bcrypt.DefaultCost}
-}
-
-// Account is a stored account.
-type Account struct {
-	ID        string
-	Username  string
-	CreatedAt time.Time
-}
-
-// APIToken is a stored API token (its secret is never stored).
-type APIToken struct {
-	ID        string
-	AccountID string
-	Name      string
-	CreatedAt time.Time
-	RevokedAt *time.Time
-}
-
-var usernamePattern = regexp.MustCompile(`^[a-z0-9._-]{3,64}$`)
-
-// Register creates an account. The username is kept lower-case and must be 3 to 64 letters,
-// digits, '.', '_' or '-'; the password 8 to 72 bytes (bcrypt's limit). A taken username is
-// CONFLICT.
-func (a *Accounts) Register(ctx context.Context, username, password string) (Account, error) {
-	username = strings.ToLower(strings.TrimSpace(username))
-	if !usernamePattern.MatchString(username) {
-		return Account{}, domain.Invalid("username must be 3 to 64 letters, digits, '.', '_' or '-'")
-	}
-	if len(password) < 8 || len(password) > 72 {
-		return Account{}, domain.Invalid("password must be 8 to 72 bytes long")
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), a.cost)
-	if err != nil {
-		return Account{}, fmt.Errorf("hash password: %w", err)
-	}
-	acc := Account{ID: uuid.NewString(), Username: username, CreatedAt: a.now().UTC()}
-	err = exec(ctx, a.db, `INSERT INTO auth_accounts (id, username, password_hash, created_at) VALUES ($1, $2, $3, $4)`,
-		acc.ID, acc.Username, string(hash), acc.CreatedAt)
-	if isUniqueViolation(err) {
-		return Account{}, domain.Conflict("username %q is taken", username)
-	}
-	if err != nil {
-		return Account{}, fmt.Errorf("insert account: %w", err)
-	}
-	return acc, nil
-}
-
-// dummyHash is compared against when the username is unknown, so that a login takes as long
-// whether or not the account exists. It is made on first use, not at every program start.
-var dummyHash = sync.OnceValue(func() []byte {
-	h, _ := bcrypt.GenerateFromPassword([]byte("policykit-no-such-account"), bcrypt.DefaultCost)
-	return h
-})
-
-// errBadLogin is the one answer to a wrong username or password.
-var errBadLogin = domain.Forbidden("wrong username or password")
-
-// Login checks the password and starts a session that ends after ttl. It returns the
-// session's secret (the cookie's value); only its hash is stored. A wrong username or
-// password is FORBIDDEN, without telling which.
-func (a *Accounts) Login(ctx context.Context, username, password string, ttl time.Duration) (Account, string, error) {
-	username = strings.ToLower(strings.TrimSpace(username))
-	var acc Account
-	var hash string
-	err := a.db.QueryRow(ctx, `SELECT id, username, created_at, password_hash FROM auth_accounts WHERE username = $1`, username).
-		Scan(&acc.ID, &acc.Username, &acc.CreatedAt, &hash)
-	if errors.Is(err, pgx.ErrNoRows) {
-		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
-		return Account{}, "", errBadLogin
-	}
-	if err != nil {
-		return Account{}, "", fmt.Errorf("read account: %w", err)
-	}
-	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
-		return Account{}, "", errBadLogin
-	}
-	secret, err := a.startSession(ctx, acc.ID, ttl)
-	if err != nil {
-		return Account{}, "", err
-	}
-	return acc, secret, nil
-}
-
-// startSession stores a new session of the account ending after ttl and returns its secret.
-func (a *Accounts) startSession(ctx context.Context, accountID string, ttl time.Duration) (string, error) {
-	secret, err := newSecret("")
-	if err != nil {
-		return "", err
-	}
-	now := a.now().UTC()
-	if err := exec(ctx, a.db, `INSERT INTO auth_sessions (id, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
-		hashSecret(secret), accountID, now, now.Add(ttl)); err != nil {
-		return "", fmt.Errorf("insert session: %w", err)
-	}
-	return secret, nil
-}
-
-// SignInMember starts a session, ending after ttl, for the account linked to the user userID
-// of the community, after a platform's own sign-in (Sign in with Slack) vouched that the
-// caller is that member. A member no account is linked to gets a new one, linked to it and
-// named after usernameHint (fitted to the username rules, with a random suffix when taken).
-// Such an account has no usable password: its stored hash is "!" and random characters,
-// which is no bcrypt hash, so that no password ever matches it and Login refuses it; the
-// member signs in through the platform again. It returns the account and the session's
-// secret (the cookie's value).
-func (a *Accounts) SignInMember(ctx context.Context, communityID, userID, usernameHint string, ttl time.Duration) (Account, string, error) {
-	if communityID == "" || userID == "" {
-		return Account{}, "", domain.Invalid("community id and user id are required")
-	}
-	acc, found, err := a.memberAccount(ctx, communityID, userID)
-	if err != nil {
-		return Account{}, "", err
-	}
-	if !found {
-		if acc, err = a.createMemberAccount(ctx, communityID, userID, usernameHint); err != nil {
-			return Account{}, "", err
-		}
-	}
-	secret, err := a.startSession(ctx, acc.ID, ttl)
-	if err != nil {
-		return Account{}, "", err
-	}
-	return acc, secret, nil
-}
-
-// memberAccount returns the account linked to the community's user; false when none is.
-func (a *Accounts) memberAccount(ctx context.Context, communityID, userID string) (Account, bool, error) {
-	var acc Account
-	err := a.db.QueryRow(ctx, `SELECT a.id, a.username, a.created_at FROM auth_account_members m
-		JOIN auth_accounts a ON a.id = m.account_id WHERE m.community_id = $1 AND m.user_id = $2`, communityID, userID).
-		Scan(&acc.ID, &acc.Username, &acc.CreatedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Account{}, false, nil
-	}
-	if err != nil {
-		return Account{}, false, fmt.Errorf("read member's account: %w", err)
-	}
-	return acc, true, nil
-}
-
-// createMemberAccount creates an account without a usable password and links it to the
-// community's user. When a concurrent sign-in of the same member linked its own account
-// first, that account is the answer and ours is removed.
-func (a *Accounts) createMemberAccount(ctx context.Context, communityID, userID, usernameHint string) (Account, error) {
-	unusable, err := newSecret("!")
-	if err != nil {
-		return Account{}, err
-	}
-	base := usernameFrom(usernameHint)
-	for attempt := 0; attempt < 5; attempt++ {
-		username := base
-		if attempt > 0 {
-			username = base[:min(len(base), 64-9)] + "-" + strings.ToLower(rand.Text()[:8])
-		}
-		acc := Account{ID: uuid.NewString(), Username: username, CreatedAt: a.now().UTC()}
-		err := exec(ctx, a.db, `INSERT INTO auth_accounts (id, username, password_hash, created_at) VALUES ($1, $2, $3, $4)`,
-			acc.ID, acc.Username, unusable, acc.CreatedAt)
-		if isUniqueViolation(err) {
-			continue
-		}
-		if err != nil {
-			return Account{}, fmt.Errorf("insert account: %w", err)
-		}
-		err = a.LinkMember(ctx, acc.ID, communityID, userID)
-		if errors.Is(err, domain.ErrConflict) {
-			if err := exec(ctx, a.db, `DELETE FROM auth_accounts WHERE id = $1`, acc.ID); err != nil {
-				return Account{}, fmt.Errorf("remove unlinked account: %w", err)
-			}
-			other, found, err := a.memberAccount(ctx, communityID, userID)
-			if err == nil && !found {
-				err = fmt.Errorf("user %q of community %q: linked account vanished", userID, communityID)
-			}
-			return other, err
-		}
-		if err != nil {
-			return Account{}, err
-		}
-		return acc, nil
-	}
-	return Account{}, domain.Conflict("no free username for %q", base)
-}
-
-// usernameFrom fits a hint to the username rules: lower case, other characters than
-// letters, digits, '.', '_' and '-' replaced by '-', at most 64 bytes, "member" when too
-// short.
-func usernameFrom(hint string) string {
-	name := []byte(strings.Map(func(c rune) rune {
-		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' {
-			return c
-		}
-		return '-'
-	}, strings.ToLower(strings.TrimSpace(hint))))
-	if len(name) > 64 {
-		name = name[:64]
-	}
-	if len(name) < 3 {
-		return "member"
-	}
-	return string(name)
-}
-
-// DefaultSessionTTL is how long a browser session lasts unless configured otherwise.
-const DefaultSessionTTL = 7 * 24 * time.Hour
-
-// SetSessionCookie sets the browser session's cookie on w: the session's secret, for the
-// whole site, lasting ttl, out of scripts' reach (HttpOnly), not sent on cross-site
-// subrequests (SameSite=Lax) and, when secure (the site is served over TLS), only over TLS.
-func SetSessionCookie(w http.ResponseWriter, secret string, ttl time.Duration, secure bool) {
-	http.SetCookie(w, &http.Cookie{
-		Name: SessionCookie, Value: secret, Path: "/", MaxAge: int(ttl / time.Second),
-		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
-	})
-}
-
-// Logout ends the session whose secret is given; false when there was none.
-func (a *Accounts) Logout(ctx context.Context, sessionSecret string) (bool, error) {
-	rows, _ := a.db.Query(ctx, `DELETE FROM auth_sessions WHERE id = $1 RETURNING id`, hashSecret(sessionSecret))
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return false, fmt.Errorf("delete session: %w", err)
-	}
-	return len(ids) > 0, nil
-}
-
-// CreateAPIToken creates a token for the account and returns it with its secret, which is
-// not stored (only its SHA-256 hash is) and cannot be shown again.
-func (a *Accounts) CreateAPIToken(ctx context.Context, accountID, name string) (APIToken, string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 200 {
-		return APIToken{}, "", domain.Invalid("token name must be 1 to 200 characters")
-	}
-	secret, err := newSecret("pk_")
-	if err != nil {
-		return APIToken{}, "", err
-	}
-	t := APIToken{ID: uuid.NewString(), AccountID: accountID, Name: name, CreatedAt: a.now().UTC()}
-	if err := exec(ctx, a.db, `INSERT INTO auth_api_tokens (id, account_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		t.ID, t.AccountID, t.Name, hashSecret(secret), t.CreatedAt); err != nil {
-		return APIToken{}, "", fmt.Errorf("insert API token: %w", err)
-	}
-	return t, secret, nil
-}
-
-// RevokeAPIToken revokes one of the account's tokens from now on (a token revoked already
-// keeps its revocation time). Another account's token, or none, is NOT_FOUND.
-func (a *Accounts) RevokeAPIToken(ctx context.Context, accountID, tokenID string) (APIToken, error) {
-	t := APIToken{AccountID: accountID}
-	err := a.db.QueryRow(ctx, `UPDATE auth_api_tokens SET revoked_at = coalesce(revoked_at, $3)
-		WHERE id = $1 AND account_id = $2 RETURNING id, name, created_at, revoked_at`, tokenID, accountID, a.now().UTC()).
-		Scan(&t.ID, &t.Name, &t.CreatedAt, &t.RevokedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return APIToken{}, domain.NotFound("API token %q", tokenID)
-	}
-	if err != nil {
-		return APIToken{}, fmt.Errorf("revoke API token: %w", err)
-	}
-	return t, nil
-}
-
-// APITokens lists up to limit of the account's tokens, revoked ones included, oldest first
-// (by creation time, then id): from the first, or those after the token after when it is
-// not nil (only its CreatedAt and ID count).
-func (a *Accounts) APITokens(ctx context.Context, accountID string, after *APIToken, limit int) ([]APIToken, error) {
-	var afterAt *time.Time
-	var afterID string
-	if after != nil {
-		afterAt, afterID = &after.CreatedAt, after.ID
-	}
-	rows, _ := a.db.Query(ctx, `SELECT id, account_id, name, created_at, revoked_at FROM auth_api_tokens
-		WHERE account_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3))
-		ORDER BY created_at, id LIMIT $4`, accountID, afterAt, afterID, limit)
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (APIToken, error) {
-		var t APIToken
-		err := row.Scan(&t.ID, &t.AccountID, &t.Name, &t.CreatedAt, &t.RevokedAt)
-		return t, err
-	})
-}
-
-// LinkMember lets the account act as the user userID of the community. An account acts as
-// one user per community (linking again replaces the link) and a user is acted as by one
-// account (a user linked to another account is CONFLICT); an unknown account is NOT_FOUND.
-// The user is not checked against the community here: a user the community does not know
-// holds no permission, and the engine refuses its commands.
-func (a *Accounts) LinkMember(ctx context.Context, accountID, communityID, userID string) error {
-	if communityID == "" || userID == "" {
-		return domain.Invalid("community id and user id are required")
-	}
-	err := exec(ctx, a.db, `INSERT INTO auth_account_members (account_id, community_id, user_id, linked_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (account_id, community_id) DO UPDATE SET user_id = EXCLUDED.user_id, linked_at = EXCLUDED.linked_at`,
-		accountID, communityID, userID, a.now().UTC())
-	var pe *pgconn.PgError
-	switch {
-	case errors.As(err, &pe) && pe.Code == "23503":
-		return domain.NotFound("account %q", accountID)
-	case isUniqueViolation(err):
-		return domain.Conflict("user %q of community %q is linked to another account", userID, communityID)
-	case err != nil:
-		return fmt.Errorf("link account %s: %w", accountID, err)
-	}
-	return nil
-}
-
-// Caller is who makes a request: an account and the community users it acts as.
-type Caller struct {
-	Account Account
-	// Members are the account's memberships, by community id.
-	Members map[string]Membership
-}
-
-// Membership is the community user an account acts as, with the permissions the user's
-// roles grant (base roles included), as the read models know them.
-type Membership struct {
-	CommunityID string
-	UserID      string
-	IsAdmin     bool
-	Permissions []domain.Permission
-}
-
-// Can reports whether the membership's permissions allow verb on an action of the type and
-// kind (see domain.Permission.Allows).
-func (m Membership) Can(verb, actionType string, kind domain.Kind) bool {
-	for _, p := range m.Permissions {
-		if p.Allows(verb, actionType, kind) {
-			return true
-		}
-	}
-	return false
-}
-
-// viewsAnything reports whether the membership holds any view permission: what reading a
-// community's own data (members, roles, documents, policies, proposal lists) needs.
-func (m Membership) viewsAnything() bool {
-	for _, p := range m.Permissions {
-		if p.Verb == domain.VerbView {
-			return true
-		}
-	}
-	return false
-}
-
-// callerSQL reads an account (chosen by the statement in %s, which selects id, username
-// and created_at) with its memberships and each member's permissions, in one statement.
-const callerSQL = `WITH acct AS (%s)
-SELECT acct.id, acct.username, acct.created_at, m.community_id, m.user_id, coalesce(u.is_admin, false),
-	ARRAY(SELECT DISTINCT rp.permission FROM roles r
-		JOIN role_permissions rp ON rp.community_id = r.community_id AND rp.role = r.name
-		WHERE u.id IS NOT NULL AND r.community_id = m.community_id
-			AND (r.is_base OR r.name IN (SELECT ur.role FROM user_roles ur WHERE ur.community_id = m.community_id AND ur.user_id = m.user_id))
-		ORDER BY rp.permission)
-FROM acct
-LEFT JOIN auth_account_members m ON m.account_id = acct.id
-LEFT JOIN community_users u ON u.id = m.user_id AND u.community_id = m.community_id
-ORDER BY m.community_id`
-
-// bySession and byToken choose the account of a live session and of an unrevoked token.
-const (
-	bySession = `SELECT a.id, a.username, a.created_at FROM auth_sessions s JOIN auth_accounts a ON a.id = s.account_id
-		WHERE s.id = $1 AND s.expires_at > $2`
-	byToken = `SELECT a.id, a.username, a.created_at FROM auth_api_tokens t JOIN auth_accounts a ON a.id = t.account_id
-		WHERE t.token_hash = $1 AND t.revoked_at IS NULL`
-)
-
-// CallerBySession returns the caller of a live session; nil when the secret is no live
-// session's.
-func (a *Accounts) CallerBySession(ctx context.Context, secret string) (*Caller, error) {
-	return a.caller(ctx, fmt.Sprintf(callerSQL, bySession), hashSecret(secret), a.now())
-}
-
-// CallerByToken returns the caller of an unrevoked API token; nil when the secret is no
-// such token's.
-func (a *Accounts) CallerByToken(ctx context.Context, secret string) (*Caller, error) {
-	return a.caller(ctx, fmt.Sprintf(callerSQL, byToken), hashSecret(secret))
-}
-
-func (a *Accounts) caller(ctx context.Context, sql string, args ...any) (*Caller, error) {
-	rows, _ := a.db.Query(ctx, sql, args...)
-	var c *Caller
-	var acc Account
-	var communityID, userID *string
-	var isAdmin bool
-	var perms []string
-	_, err := pgx.ForEachRow(rows, []any{&acc.ID, &acc.Username, &acc.CreatedAt, &communityID, &userID, &isAdmin, &perms}, func() error {
-		if c == nil {
-			c = &Caller{Account: acc, Members: map[string]Membership{}}
-		}
-		if communityID == nil || userID == nil {
-			return nil
-		}
-		m := Membership{CommunityID: *communityID, UserID: *userID, IsAdmin: isAdmin}
-		for _, s := range perms {
-			// A permission the read model holds but this version does not know grants nothing.
-			if p, err := domain.ParsePermission(s); err == nil {
-				m.Permissions = append(m.Permissions, p)
-			}
-		}
-		c.Members[m.CommunityID] = m
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("authenticate: %w", err)
-	}
-	return c, nil
-}
-
-// newSecret returns prefix and 256 random bits, base64url-encoded.
-func newSecret(prefix string) (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("random secret: %w", err)
-	}
-	return prefix + base64.RawURLEncoding.EncodeToString(b), nil
-}
-
-// hashSecret is what is stored of a token or session secret: random 256-bit secrets need no
-// slow hash.
-func hashSecret(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:])
-}
-
-func isUniqueViolation(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
-}
-
-// exec runs a statement that returns no rows through DB.
-func exec(ctx context.Context, db DB, sql string, args ...any) error {
-	rows, err := db.Query(ctx, sql, args...)
-	if err != nil {
-		return err
-	}
-	rows.Close()
-	return rows.Err()
-}
 
 // The request's authentication, as the handler's middleware finds it.
 
@@ -505,7 +40,7 @@ type exchangeKey struct{}
 // exchange is what resolvers need of the HTTP request: who calls, the session secret it
 // came with (for logout), and the response writer (for the session cookie).
 type exchange struct {
-	caller  *Caller
+	caller  *identity.Caller
 	session string
 	w       http.ResponseWriter
 	secure  bool
@@ -524,7 +59,7 @@ func exchangeOf(ctx context.Context) *exchange {
 }
 
 // CallerOf returns the request's caller; ErrUnauthenticated when it has none.
-func CallerOf(ctx context.Context) (*Caller, error) {
+func CallerOf(ctx context.Context) (*identity.Caller, error) {
 	if c := exchangeOf(ctx).caller; c != nil {
 		return c, nil
 	}
@@ -534,16 +69,14 @@ func CallerOf(ctx context.Context) (*Caller, error) {
 // authenticate finds the caller of r: an API token in the Authorization header (Bearer)
 // wins over the session cookie. A request without either, or with a token or session that
 // is unknown, revoked or expired, has no caller (and may only log in).
-func (a *Accounts) authenticate(w http.ResponseWriter, r *http.Request) (*exchange, error) {
-	x := &exchange{w: w, secure: r.TLS != nil, remoteAddr: r.RemoteAddr}
-	if ck, err := r.Cookie(SessionCookie); err == nil && ck.Value != "" {
-		x.session = ck.Value
-	}
+func authenticate(ids Identity, w http.ResponseWriter, r *http.Request) (*exchange, error) {
+	creds := identity.CredentialsOf(r)
+	x := &exchange{w: w, secure: r.TLS != nil, remoteAddr: r.RemoteAddr, session: creds.Session}
 	var err error
-	if scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") && strings.TrimSpace(token) != "" {
-		x.caller, err = a.CallerByToken(r.Context(), strings.TrimSpace(token))
+	if creds.Token != "" {
+		x.caller, err = ids.CallerByToken(r.Context(), creds.Token)
 	} else if x.session != "" {
-		x.caller, err = a.CallerBySession(r.Context(), x.session)
+		x.caller, err = ids.CallerBySession(r.Context(), x.session)
 	}
 	return x, err
 }
@@ -564,6 +97,8 @@ func requireCaller(ctx context.Context, next graphql.RootResolver) graphql.Marsh
 	return graphql.Null
 }
 
+var errSignInRateLimited = rateLimited("too many sign-in attempts; try again in a minute")
+
 // errRegistrationOff is register's answer when self-registration is off.
 var errRegistrationOff = domain.Forbidden("registration is turned off on this server: ask an operator for an account")
 
@@ -572,8 +107,8 @@ func (r *Resolver) register(ctx context.Context, username, password string) (*mo
 	if r.deps.DisableRegistration {
 		return nil, errRegistrationOff
 	}
-	if err := r.signIns.allow(exchangeOf(ctx).remoteAddr, username); err != nil {
-		return nil, err
+	if !r.signIns.Allow(exchangeOf(ctx).remoteAddr, username) {
+		return nil, errSignInRateLimited
 	}
 	a, err := r.accounts.Register(ctx, username, password)
 	if err != nil {
@@ -585,15 +120,15 @@ func (r *Resolver) register(ctx context.Context, username, password string) (*mo
 // login starts a session and sets its cookie on the response, within the sign-in limits
 // (checked before the password, so that a refused attempt costs no bcrypt either).
 func (r *Resolver) login(ctx context.Context, username, password string) (*model.Account, error) {
-	if err := r.signIns.allow(exchangeOf(ctx).remoteAddr, username); err != nil {
-		return nil, err
+	if !r.signIns.Allow(exchangeOf(ctx).remoteAddr, username) {
+		return nil, errSignInRateLimited
 	}
 	acc, secret, err := r.accounts.Login(ctx, username, password, r.deps.SessionTTL)
 	if err != nil {
 		return nil, err
 	}
 	if x := exchangeOf(ctx); x.w != nil {
-		SetSessionCookie(x.w, secret, r.deps.SessionTTL, x.secure)
+		identity.SetSessionCookie(x.w, secret, r.deps.SessionTTL, x.secure)
 	}
 	c, err := r.accounts.CallerBySession(ctx, secret)
 	if err != nil {
@@ -609,7 +144,7 @@ func (r *Resolver) login(ctx context.Context, username, password string) (*model
 func (r *Resolver) logout(ctx context.Context) (bool, error) {
 	x := exchangeOf(ctx)
 	if x.w != nil {
-		http.SetCookie(x.w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: x.secure, SameSite: http.SameSiteLaxMode})
+		identity.ClearSessionCookie(x.w, x.secure)
 	}
 	if x.session == "" {
 		return false, nil

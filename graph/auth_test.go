@@ -16,7 +16,7 @@ import (
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore/postgres"
-	"github.com/policykit-go/policykit/graph"
+	"github.com/policykit-go/policykit/identity"
 	"github.com/policykit-go/policykit/starterkits"
 )
 
@@ -51,11 +51,11 @@ func (e *env) post(t *testing.T, authorization string, cookies []*http.Cookie, q
 func sessionCookie(t *testing.T, resp *http.Response) *http.Cookie {
 	t.Helper()
 	for _, c := range resp.Cookies() {
-		if c.Name == graph.SessionCookie {
+		if c.Name == identity.SessionCookie {
 			return c
 		}
 	}
-	t.Fatalf("no %s cookie in %v", graph.SessionCookie, resp.Header["Set-Cookie"])
+	t.Fatalf("no %s cookie in %v", identity.SessionCookie, resp.Header["Set-Cookie"])
 	return nil
 }
 
@@ -81,20 +81,20 @@ func TestLoginSetsASessionCookieThatWorks(t *testing.T) {
 		t.Errorf("cookie %+v, want a lasting http-only SameSite=Lax session", cookie)
 	}
 
-	_, out = e.post(t, "", []*http.Cookie{{Name: graph.SessionCookie, Value: cookie.Value}}, me, nil)
+	_, out = e.post(t, "", []*http.Cookie{{Name: identity.SessionCookie, Value: cookie.Value}}, me, nil)
 	if len(out.Errors) > 0 || !strings.Contains(string(out.Data), `"username":"alice"`) || !strings.Contains(string(out.Data), `"communities":[{"id":"garden"}]`) ||
 		!strings.Contains(string(out.Data), `"view:platform:*"`) {
 		t.Fatalf("with the session: %s %+v", out.Data, out.Errors)
 	}
 
-	resp, out = e.post(t, "", []*http.Cookie{{Name: graph.SessionCookie, Value: cookie.Value}}, `mutation { logout }`, nil)
+	resp, out = e.post(t, "", []*http.Cookie{{Name: identity.SessionCookie, Value: cookie.Value}}, `mutation { logout }`, nil)
 	if string(out.Data) != `{"logout":true}` {
 		t.Fatalf("logout: %s %+v", out.Data, out.Errors)
 	}
 	if c := sessionCookie(t, resp); c.Value != "" || c.MaxAge >= 0 {
 		t.Errorf("logout cookie %+v, want it cleared", c)
 	}
-	_, out = e.post(t, "", []*http.Cookie{{Name: graph.SessionCookie, Value: cookie.Value}}, me, nil)
+	_, out = e.post(t, "", []*http.Cookie{{Name: identity.SessionCookie, Value: cookie.Value}}, me, nil)
 	if len(out.Errors) == 0 || out.Errors[0].Extensions["code"] != "FORBIDDEN" {
 		t.Fatalf("after logout: %s %+v, want FORBIDDEN", out.Data, out.Errors)
 	}

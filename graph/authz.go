@@ -7,6 +7,7 @@ import (
 
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/graph/model"
+	"github.com/policykit-go/policykit/identity"
 )
 
 // Authorization. The caller's memberships and permissions come with the request (see
@@ -25,26 +26,26 @@ import (
 
 // member returns the caller's membership in the community; NOT_FOUND (as for a community
 // that does not exist) when the caller is not a member.
-func member(ctx context.Context, communityID string) (Membership, error) {
+func member(ctx context.Context, communityID string) (identity.Membership, error) {
 	c, err := CallerOf(ctx)
 	if err != nil {
-		return Membership{}, err
+		return identity.Membership{}, err
 	}
 	m, ok := c.Members[communityID]
 	if !ok {
-		return Membership{}, domain.NotFound("community %q", communityID)
+		return identity.Membership{}, domain.NotFound("community %q", communityID)
 	}
 	return m, nil
 }
 
 // viewer returns the caller's membership in a community whose data it may view.
-func viewer(ctx context.Context, communityID string) (Membership, error) {
+func viewer(ctx context.Context, communityID string) (identity.Membership, error) {
 	m, err := member(ctx, communityID)
 	if err != nil {
-		return Membership{}, err
+		return identity.Membership{}, err
 	}
-	if !m.viewsAnything() {
-		return Membership{}, domain.Forbidden("you may not view community %q", communityID)
+	if !m.ViewsAnything() {
+		return identity.Membership{}, domain.Forbidden("you may not view community %q", communityID)
 	}
 	return m, nil
 }
@@ -72,7 +73,7 @@ type viewFilter struct {
 	types []string // single action types
 }
 
-func viewFilterOf(m Membership) viewFilter {
+func viewFilterOf(m identity.Membership) viewFilter {
 	var f viewFilter
 	for _, p := range m.Permissions {
 		if p.Verb != domain.VerbView {
@@ -95,7 +96,7 @@ func viewFilterOf(m Membership) viewFilter {
 }
 
 // account maps the caller to the API's Account.
-func account(c *Caller) *model.Account {
+func account(c *identity.Caller) *model.Account {
 	a := &model.Account{ID: c.Account.ID, Username: c.Account.Username, CreatedAt: c.Account.CreatedAt, Memberships: []model.Membership{}}
 	for _, m := range c.Members {
 		perms := make([]string, len(m.Permissions))
@@ -108,7 +109,7 @@ func account(c *Caller) *model.Account {
 	return a
 }
 
-func apiToken(t APIToken) *model.APIToken {
+func apiToken(t identity.APIToken) *model.APIToken {
 	return &model.APIToken{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, RevokedAt: t.RevokedAt}
 }
 

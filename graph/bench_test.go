@@ -13,11 +13,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/policykit-go/policykit/domain/evaluation"
-	"github.com/policykit-go/policykit/domain/policy"
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore/postgres"
 	"github.com/policykit-go/policykit/graph"
+	"github.com/policykit-go/policykit/identity"
 	"github.com/policykit-go/policykit/internal/pgtest"
+	"github.com/policykit-go/policykit/policy"
 	"github.com/policykit-go/policykit/projections"
 )
 
@@ -42,7 +43,7 @@ func BenchmarkDashboardQuery(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer pool.Close()
-	for _, m := range []func(context.Context, *pgxpool.Pool) error{postgres.Migrate, projections.Migrate, graph.Migrate} {
+	for _, m := range []func(context.Context, *pgxpool.Pool) error{postgres.Migrate, projections.Migrate, identity.Migrate} {
 		if err := m(ctx, pool); err != nil {
 			b.Fatal(err)
 		}
@@ -69,7 +70,7 @@ func BenchmarkDashboardQuery(b *testing.B) {
 			b.Fatalf("%v\n%s", err, sql)
 		}
 	}
-	accounts := graph.NewAccounts(pool)
+	accounts := identity.New(pool, identity.Options{})
 	acc, err := accounts.Register(ctx, "bench", "bench-password")
 	if err != nil {
 		b.Fatal(err)

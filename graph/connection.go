@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/policykit-go/policykit/graph/model"
+	"github.com/policykit-go/policykit/identity"
 )
 
 // proposalConnection reads one page of a community's proposals as a Relay connection and
@@ -218,9 +219,9 @@ func (r *Resolver) apiTokenConnection(ctx context.Context, a *model.Account, fir
 	if err != nil {
 		return nil, err
 	}
-	var from *APIToken
+	var from *identity.APIToken
 	if p.after != nil {
-		from = &APIToken{ID: p.after.ID, CreatedAt: p.after.At}
+		from = &identity.APIToken{ID: p.after.ID, CreatedAt: p.after.At}
 	}
 	ts, err := r.accounts.APITokens(ctx, a.ID, from, p.n+1)
 	if err != nil {

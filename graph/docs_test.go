@@ -51,7 +51,7 @@ func TestDocumentedQueriesAreValid(t *testing.T) {
 		t.Fatalf("found %d GraphQL examples in docs/graphql.md", len(blocks))
 	}
 	for i, b := range blocks {
-		if _, errs := gqlparser.LoadQuery(schema, b[1]); len(errs) > 0 {
+		if _, errs := gqlparser.LoadQueryWithRules(schema, b[1], nil); len(errs) > 0 {
 			t.Errorf("example %d is not valid: %v\n%s", i+1, errs, b[1])
 		}
 	}
@@ -72,7 +72,7 @@ func TestDocumentedQueriesFitTheLimits(t *testing.T) {
 	}
 	queries := 0
 	for _, b := range regexp.MustCompile("(?s)```graphql\n(.*?)```").FindAllStringSubmatch(string(doc), -1) {
-		parsed, errs := gqlparser.LoadQuery(schema, b[1])
+		parsed, errs := gqlparser.LoadQueryWithRules(schema, b[1], nil)
 		if len(errs) > 0 {
 			t.Fatalf("not valid: %v\n%s", errs, b[1])
 		}

@@ -16,11 +16,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/policykit-go/policykit/domain/evaluation"
-	"github.com/policykit-go/policykit/domain/policy"
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore/postgres"
 	"github.com/policykit-go/policykit/graph"
+	"github.com/policykit-go/policykit/identity"
 	"github.com/policykit-go/policykit/internal/pgtest"
+	"github.com/policykit-go/policykit/policy"
 	"github.com/policykit-go/policykit/projections"
 )
 
@@ -99,7 +100,7 @@ func newBenchEnv(b *testing.B) http.Handler {
 		b.Fatal(err)
 	}
 	b.Cleanup(pool.Close)
-	for _, m := range []func(context.Context, *pgxpool.Pool) error{postgres.Migrate, projections.Migrate, graph.Migrate} {
+	for _, m := range []func(context.Context, *pgxpool.Pool) error{postgres.Migrate, projections.Migrate, identity.Migrate} {
 		if err := m(ctx, pool); err != nil {
 			b.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/policykit-go/policykit/graph"
+	"github.com/policykit-go/policykit/identity"
 )
 
 // repeat is n copies of s, space separated.
@@ -104,13 +105,13 @@ func TestIntrospectionCountsAndCanBeClosedToAnonymousCallers(t *testing.T) {
 // are limited per address and per username, and a refused attempt sets no cookie.
 func TestSignInAttemptsAreLimited(t *testing.T) {
 	e := newEnvWith(t, nil, func(d *graph.Deps) {
-		d.SignInPerAddress = graph.RateLimit{Every: time.Hour, Burst: 6}
-		d.SignInPerAccount = graph.RateLimit{Every: time.Hour, Burst: 3}
+		d.SignInPerAddress = identity.RateLimit{Every: time.Hour, Burst: 6}
+		d.SignInPerAccount = identity.RateLimit{Every: time.Hour, Burst: 3}
 	})
 	noCookie := func(name string, resp *http.Response) {
 		t.Helper()
 		for _, c := range resp.Cookies() {
-			if c.Name == graph.SessionCookie {
+			if c.Name == identity.SessionCookie {
 				t.Errorf("%s set the session cookie", name)
 			}
 		}
@@ -121,7 +122,7 @@ func TestSignInAttemptsAreLimited(t *testing.T) {
 		t.Fatalf("aliased logins: %+v, want %s", out.Errors, graph.CodeLimitExceeded)
 	}
 	noCookie("aliased logins", resp)
-	resp, out = e.post(t, "", nil, `mutation { a: register(username: "mallory1", password: "mallory-pw") { id } b: register(username: "mallory2", password: "mallory-pw") { id } }`, nil)
+	_, out = e.post(t, "", nil, `mutation { a: register(username: "mallory1", password: "mallory-pw") { id } b: register(username: "mallory2", password: "mallory-pw") { id } }`, nil)
 	if len(out.Errors) == 0 || out.Errors[0].Extensions["code"] != graph.CodeLimitExceeded {
 		t.Fatalf("aliased registers: %+v, want %s", out.Errors, graph.CodeLimitExceeded)
 	}

@@ -19,12 +19,13 @@ import (
 
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/domain/evaluation"
-	"github.com/policykit-go/policykit/domain/policy"
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore"
 	"github.com/policykit-go/policykit/eventstore/postgres"
 	"github.com/policykit-go/policykit/graph"
+	"github.com/policykit-go/policykit/identity"
 	"github.com/policykit-go/policykit/internal/pgtest"
+	"github.com/policykit-go/policykit/policy"
 	"github.com/policykit-go/policykit/projections"
 	"github.com/policykit-go/policykit/starterkits"
 )
@@ -78,7 +79,7 @@ func newEnvWith(t testing.TB, db graph.DB, tweak func(*graph.Deps)) *env {
 	if err := projections.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	if err := graph.Migrate(ctx, pool); err != nil {
+	if err := identity.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
 	store := postgres.New(pool)
@@ -116,7 +117,7 @@ func newEnvWith(t testing.TB, db graph.DB, tweak func(*graph.Deps)) *env {
 func (e *env) mustAccount(t testing.TB, username, communityID, userID string) string {
 	t.Helper()
 	ctx := context.Background()
-	accounts := graph.NewAccounts(e.pool)
+	accounts := identity.New(e.pool, identity.Options{})
 	acc, err := accounts.Register(ctx, username, username+"-secret")
 	if err != nil {
 		t.Fatal(err)

@@ -3,9 +3,10 @@
 // generated.go and model/models_gen.go are generated from it (`go tool gqlgen generate`).
 //
 // Callers authenticate with an API token (Authorization: Bearer) or the session cookie
-// login sets (see auth.go); subscriptions, over a websocket (graphql-transport-ws or
-// graphql-ws), with an API token in connection_init's payload or else the upgrade
-// request's session cookie (see subscriptions.go). Every root field but register, login,
+// login sets (see auth.go; the accounts, sessions and tokens are package identity's);
+// subscriptions, over a websocket (graphql-transport-ws or graphql-ws), with an API token in
+// connection_init's payload or else the upgrade request's session cookie (see
+// subscriptions.go). Every root field but register, login,
 // logout and introspection is FORBIDDEN without a caller. A community the caller is not a
 // member of is NOT_FOUND to it; a member without the view permission gets FORBIDDEN (see
 // authz.go).
@@ -48,6 +49,7 @@ import (
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore"
 	"github.com/policykit-go/policykit/graph/model"
+	"github.com/policykit-go/policykit/identity"
 	"github.com/policykit-go/policykit/projections"
 )
 
@@ -94,6 +96,9 @@ const (
 type Deps struct {
 	// DB reads the read models (the App's pool).
 	DB DB
+	// Identity authenticates callers and keeps their accounts, sessions and API tokens.
+	// Default: the identity store in DB (identity.New), on the clock Now.
+	Identity Identity
 	// Engine decides the mutations' commands.
 	Engine Engine
 	// Store is the event log, read for a proposal's decision trace (engine.Explain).
@@ -131,8 +136,8 @@ type Deps struct {
 	DisableAnonymousIntrospection bool
 	// SignInPerAddress and SignInPerAccount bound the sign-in attempts (login and register)
 	// from one remote address and for one username; an attempt over either is
-	// RATE_LIMITED. Defaults: DefaultSignInPerAddress, DefaultSignInPerAccount.
-	SignInPerAddress, SignInPerAccount RateLimit
+	// RATE_LIMITED. Defaults: identity.DefaultSignInPerAddress, DefaultSignInPerAccount.
+	SignInPerAddress, SignInPerAccount identity.RateLimit
 	// MaxSubscriptionsPerSocket and MaxSubscriptionsPerAccount bound the live
 	// subscriptions of one websocket connection and of one account; one more is
 	// LIMIT_EXCEEDED. Defaults: 10 and 50.
@@ -178,13 +183,10 @@ func (d Deps) withDefaults() Deps {
 		d.KeepAlive = 15 * time.Second
 	}
 	if d.SessionTTL <= 0 {
-		d.SessionTTL = 7 * 24 * time.Hour
+		d.SessionTTL = identity.DefaultSessionTTL
 	}
-	if d.SignInPerAddress == (RateLimit{}) {
-		d.SignInPerAddress = DefaultSignInPerAddress
-	}
-	if d.SignInPerAccount == (RateLimit{}) {
-		d.SignInPerAccount = DefaultSignInPerAccount
+	if d.Identity == nil {
+		d.Identity = identity.New(d.DB, identity.Options{Now: d.Now})
 	}
 	if d.MaxSubscriptionsPerSocket <= 0 {
 		d.MaxSubscriptionsPerSocket = 10
@@ -201,17 +203,16 @@ func (d Deps) withDefaults() Deps {
 // NewHandler returns the GraphQL endpoint (POST, GET and websockets for subscriptions;
 // introspection on unless deps.AllowList leaves it out; automatic persisted queries), with
 // the body, depth and complexity limits above. It authenticates every request (one
-// statement when it carries a token or session) and needs the auth_* tables (Migrate).
+// statement when it carries a token or session) and needs the auth_* tables
+// (identity.Migrate).
 func NewHandler(deps Deps) (http.Handler, error) {
 	if err := deps.Validate(); err != nil {
 		return nil, err
 	}
 	deps = deps.withDefaults()
-	accounts := NewAccounts(deps.DB)
-	accounts.now = deps.Now
 	res := &Resolver{
-		deps: deps, read: reader{db: deps.DB}, accounts: accounts,
-		signIns:       newSignInLimits(deps.SignInPerAddress, deps.SignInPerAccount, deps.Now),
+		deps: deps, read: reader{db: deps.DB}, accounts: deps.Identity,
+		signIns:       identity.NewSignInLimits(deps.SignInPerAddress, deps.SignInPerAccount, deps.Now),
 		subscriptions: newSubscriptionLimits(deps.MaxSubscriptionsPerSocket, deps.MaxSubscriptionsPerAccount),
 		verifications: make(chan struct{}, deps.Verifications),
 	}
@@ -242,7 +243,7 @@ func NewHandler(deps Deps) (http.Handler, error) {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.AddTransport(websocket(accounts, deps.Log.Error, deps.KeepAlive))
+	srv.AddTransport(websocket(deps.Identity, deps.Log.Error, deps.KeepAlive))
 	validated := lru.New[*ast.QueryDocument](1000)
 	srv.SetQueryCache(validated)
 	// The bounds' lexer stops at MaxTokens; gqlgen's parser must not read further either.
@@ -280,7 +281,7 @@ func NewHandler(deps Deps) (http.Handler, error) {
 			// its own keep-alive and init timeout.
 			_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 		}
-		x, err := accounts.authenticate(w, r)
+		x, err := authenticate(deps.Identity, w, r)
 		if err != nil {
 			deps.Log.Error("graphql: authenticate", "err", err)
 			writeError(w, http.StatusInternalServerError, "internal error", CodeInternal)

@@ -18,6 +18,7 @@ import (
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore"
 	"github.com/policykit-go/policykit/graph/model"
+	"github.com/policykit-go/policykit/identity"
 	"github.com/policykit-go/policykit/starterkits"
 )
 
@@ -140,7 +141,7 @@ func (r *Resolver) eventConnection(ctx context.Context, c *model.Community, filt
 
 // viewableStreams lists the action and proposal streams of the community whose action m may
 // view (one statement).
-func (r *Resolver) viewableStreams(ctx context.Context, communityID string, m Membership) (map[string]bool, error) {
+func (r *Resolver) viewableStreams(ctx context.Context, communityID string, m identity.Membership) (map[string]bool, error) {
 	rows, _ := r.deps.DB.Query(ctx, `SELECT a.id, a.type, a.kind, COALESCE(array_agg(p.id) FILTER (WHERE p.id IS NOT NULL), '{}')
 		FROM actions a LEFT JOIN proposals p ON p.community_id = a.community_id AND p.action_id = a.id WHERE a.community_id = $1 GROUP BY a.id, a.type, a.kind`, communityID)
 	out := map[string]bool{}

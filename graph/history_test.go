@@ -12,6 +12,7 @@ import (
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore/postgres"
 	"github.com/policykit-go/policykit/graph"
+	"github.com/policykit-go/policykit/identity"
 )
 
 type eventsResp struct {
@@ -108,7 +109,7 @@ func TestCommunityEventsPageThroughItsStreams(t *testing.T) {
 	wantCode(t, e.mustFail(t, `{ community(id: "garden") { events(after: "bogus") { edges { cursor } } } }`), "INVALID")
 	// Not a member: the community does not exist for an account linked to no community, nor
 	// for a member of another one.
-	accounts := graph.NewAccounts(e.pool)
+	accounts := identity.New(e.pool, identity.Options{})
 	dave, err := accounts.Register(context.Background(), "dave", "dave-secret")
 	if err != nil {
 		t.Fatal(err)

@@ -250,7 +250,7 @@ func (r *queryResolver) Communities(ctx context.Context) ([]model.Community, err
 	}
 	var ids []string
 	for id, m := range c.Members {
-		if m.viewsAnything() {
+		if m.ViewsAnything() {
 			ids = append(ids, id)
 		}
 	}

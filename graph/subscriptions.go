@@ -29,7 +29,7 @@ import (
 // websocket returns the websocket transport: connection_init authenticates, keep-alive
 // pings every interval (graphql-ws "ka" messages; graphql-transport-ws pings that a client
 // must answer within twice the interval, or the connection is closed).
-func websocket(accounts *Accounts, log func(msg string, args ...any), keepAlive time.Duration) transport.Websocket {
+func websocket(accounts Identity, log func(msg string, args ...any), keepAlive time.Duration) transport.Websocket {
 	return transport.Websocket{
 		InitTimeout:           10 * time.Second,
 		KeepAlivePingInterval: keepAlive,

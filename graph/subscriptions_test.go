@@ -18,6 +18,7 @@ import (
 
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/graph"
+	"github.com/policykit-go/policykit/identity"
 )
 
 // wsClient speaks graphql-transport-ws (or the older graphql-ws) over a real websocket. A
@@ -365,11 +366,11 @@ func TestSubscriptionsWithTheSessionCookie(t *testing.T) {
 	srv := httptest.NewServer(e.handler)
 	defer srv.Close()
 	proposal := e.mustPropose(t, "alice", "beds")
-	_, session, err := graph.NewAccounts(e.pool).Login(context.Background(), "alice", "alice-secret", time.Hour)
+	_, session, err := identity.New(e.pool, identity.Options{}).Login(context.Background(), "alice", "alice-secret", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cookie := http.Header{"Cookie": {graph.SessionCookie + "=" + session}}
+	cookie := http.Header{"Cookie": {identity.SessionCookie + "=" + session}}
 
 	// A page of the same origin: the browser sends the session cookie with the upgrade.
 	c := dialWSWith(t, srv, "graphql-transport-ws", map[string]any{}, cookie)
@@ -382,7 +383,7 @@ func TestSubscriptionsWithTheSessionCookie(t *testing.T) {
 	}
 
 	// An unknown session is no session.
-	bad := dialWSWith(t, srv, "graphql-transport-ws", map[string]any{}, http.Header{"Cookie": {graph.SessionCookie + "=nope"}})
+	bad := dialWSWith(t, srv, "graphql-transport-ws", map[string]any{}, http.Header{"Cookie": {identity.SessionCookie + "=nope"}})
 	var ce *websocket.CloseError
 	if m, err := bad.read(10 * time.Second); !errors.As(err, &ce) || ce.Code != 4403 {
 		t.Errorf("unknown session: got %s %s, %v; want the connection closed with 4403", m.Type, m.Payload, err)

@@ -14,7 +14,7 @@ import (
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore/postgres"
-	"github.com/policykit-go/policykit/graph"
+	"github.com/policykit-go/policykit/identity"
 	"github.com/policykit-go/policykit/starterkits"
 )
 
@@ -266,7 +266,7 @@ func TestCommunitiesSharingAPolicyIDReadTheirOwn(t *testing.T) {
 	// erin is orchard's alice (the same user id as garden's alice); dave is a member of both.
 	e.tokens["erin"] = e.mustAccount(t, "erin", "orchard", "alice")
 	e.tokens["dave"] = e.mustAccount(t, "dave", "garden", "dave")
-	accounts := graph.NewAccounts(e.pool)
+	accounts := identity.New(e.pool, identity.Options{})
 	dave, err := accounts.CallerByToken(ctx, e.tokens["dave"])
 	if err != nil {
 		t.Fatal(err)

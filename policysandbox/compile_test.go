@@ -6,7 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/policykit-go/policykit/domain/policy"
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/policy"
 )
 
 // nestedFormatSpecs is a check block of about size bytes: one f-string whose format spec
@@ -19,14 +20,14 @@ func nestedFormatSpecs(size int) string {
 func TestCompileReportsEachBrokenBlockWithItsLine(t *testing.T) {
 	ev := mustEvaluator(t, 1)
 	ctx := context.Background()
-	problems, err := ev.Compile(ctx, policy.Code{Check: "if proposal.get_yes_votes().count() >= 1:\n  return PASSED\nreturn PROPOSED", Filter: "action.type == 'x'", FilterLang: policy.LangExpr})
+	problems, err := ev.Compile(ctx, domain.PolicyCode{Check: "if proposal.get_yes_votes().count() >= 1:\n  return PASSED\nreturn PROPOSED", Filter: "action.type == 'x'", FilterLang: domain.LangExpr})
 	if err != nil || len(problems) != 0 {
 		t.Fatalf("valid code: problems %v, err %v", problems, err)
 	}
-	problems, err = ev.Compile(ctx, policy.Code{
+	problems, err = ev.Compile(ctx, domain.PolicyCode{
 		Check:  "x = 1\nif True\n  return PASSED",
 		Notify: "slack.post_message(text=f\"{x\")",
-		Filter: "yes >= ", FilterLang: policy.LangExpr,
+		Filter: "yes >= ", FilterLang: domain.LangExpr,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +52,7 @@ func TestCompilingHostileCodeIsBoundedBySandbox(t *testing.T) {
 	runtime.GC()
 	before := rssBytes(t)
 	for range 3 {
-		problems, err := ev.Compile(ctx, policy.Code{Check: nestedFormatSpecs(64 << 10)})
+		problems, err := ev.Compile(ctx, domain.PolicyCode{Check: nestedFormatSpecs(64 << 10)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -67,7 +68,7 @@ func TestCompilingHostileCodeIsBoundedBySandbox(t *testing.T) {
 	if st := ev.Stats(); st.Kills() < 3 {
 		t.Fatalf("stats %+v: want each hostile compile to have cost its worker", st)
 	}
-	if problems, err := ev.Compile(ctx, policy.Code{Check: "return PASSED"}); err != nil || len(problems) != 0 {
+	if problems, err := ev.Compile(ctx, domain.PolicyCode{Check: "return PASSED"}); err != nil || len(problems) != 0 {
 		t.Fatalf("after the hostile code: problems %v, err %v", problems, err)
 	}
 }

@@ -3,7 +3,7 @@
 // endless loop, source whose translation or compilation alone is quadratic) can only take
 // down a worker, never the engine. The worker side runs the ordinary in-process runtime of
 // package policy; the two sides exchange a request kind byte and JSON-encoded policy.Input
-// and policy.Output (or policy.Code and its compile errors) over the sandbox pool's pipes.
+// and policy.Output (or domain.PolicyCode and its compile errors) over the sandbox pool's pipes.
 //
 // A binary that uses an Evaluator must start with
 //
@@ -22,7 +22,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/policykit-go/policykit/domain/policy"
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/policy"
 	"github.com/policykit-go/policykit/sandbox"
 )
 
@@ -96,7 +97,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, in policy.Input) policy.Output
 // size) or kills its worker is one problem of its own (TimeoutError, MemoryError,
 // CodeTooLarge, SandboxError) that names no block. err is set only when the code could not
 // be checked for reasons that say nothing about it (ctx ended, the pool closed).
-func (e *Evaluator) Compile(ctx context.Context, code policy.Code) (problems []*policy.EvalError, err error) {
+func (e *Evaluator) Compile(ctx context.Context, code domain.PolicyCode) (problems []*policy.EvalError, err error) {
 	req, err := encode(kindCompile, code)
 	if err != nil {
 		return nil, fmt.Errorf("policy sandbox: encode policy code: %w", err)
@@ -118,7 +119,7 @@ func (e *Evaluator) Compile(ctx context.Context, code policy.Code) (problems []*
 // Request kinds: the first byte of a request.
 const (
 	kindEvaluate byte = 'e' // JSON policy.Input; response: JSON policy.Output
-	kindCompile  byte = 'c' // JSON policy.Code; response: JSON compileResult
+	kindCompile  byte = 'c' // JSON domain.PolicyCode; response: JSON compileResult
 )
 
 // compileResult is a worker's answer to a compile request.
@@ -212,7 +213,7 @@ func Handler(rt *policy.Runtime) sandbox.Handler {
 }
 
 func compile(rt *policy.Runtime, req []byte) []byte {
-	var code policy.Code
+	var code domain.PolicyCode
 	var res compileResult
 	if err := json.Unmarshal(req, &code); err != nil {
 		res.Errors = []*policy.EvalError{{Type: "InputError", Detail: fmt.Sprintf("unreadable policy code: %v", err)}}

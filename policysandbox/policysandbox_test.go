@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/policykit-go/policykit/domain/policy"
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/policy"
 	"github.com/policykit-go/policykit/policysandbox"
 	"github.com/policykit-go/policykit/sandbox"
 )
@@ -39,11 +40,11 @@ func mustEvaluator(tb testing.TB, workers int) *policysandbox.Evaluator {
 func checkInput(code string) policy.Input {
 	return policy.Input{
 		Block: policy.BlockCheck,
-		Code:  policy.Code{Check: code},
+		Code:  domain.PolicyCode{Check: code},
 		Now:   time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC),
 		Proposal: policy.ProposalInfo{ID: "p1", Status: "PROPOSED",
 			ProposalTime: time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC),
-			Votes:        []policy.VoteInfo{{User: policy.UserInfo{Username: "U1"}, Kind: policy.VoteBoolean, Boolean: true}}},
+			Votes:        []policy.VoteInfo{{User: policy.UserInfo{Username: "U1"}, Kind: domain.VoteBoolean, Boolean: true}}},
 		Action: policy.ActionInfo{ID: "a1", Type: "slackpostmessage", Kind: "platform", Platform: "slack"},
 	}
 }
@@ -62,7 +63,7 @@ func rssBytes(tb testing.TB) int64 {
 func TestEvaluatesLikeTheInProcessRuntime(t *testing.T) {
 	ev := mustEvaluator(t, 1)
 	out := ev.Evaluate(context.Background(), checkInput("if proposal.get_yes_votes().count() >= 1:\n  return PASSED\nreturn PROPOSED"))
-	if out.Err != nil || out.Status != policy.StatusPassed {
+	if out.Err != nil || out.Status != domain.StatusPassed {
 		t.Fatalf("out = %+v", out)
 	}
 	out = ev.Evaluate(context.Background(), checkInput("x = 1\nreturn undefined_name"))
@@ -106,7 +107,7 @@ func TestHostilePolicies(t *testing.T) {
 					default:
 					}
 					out := ev.Evaluate(context.Background(), checkInput("return PASSED"))
-					if out.Status == policy.StatusPassed && normal.Add(1) == 1 {
+					if out.Status == domain.StatusPassed && normal.Add(1) == 1 {
 						close(first)
 					}
 				}
@@ -142,7 +143,7 @@ func TestHostilePolicies(t *testing.T) {
 		t.Fatalf("engine memory grew by %d MiB", grown>>20)
 	}
 	// The pool is still healthy.
-	if out := ev.Evaluate(context.Background(), checkInput("return PASSED")); out.Status != policy.StatusPassed {
+	if out := ev.Evaluate(context.Background(), checkInput("return PASSED")); out.Status != domain.StatusPassed {
 		t.Fatalf("after the hostile policies: %+v", out)
 	}
 }
@@ -155,7 +156,7 @@ func BenchmarkSandboxEvaluate(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		if out := ev.Evaluate(ctx, in); out.Status != policy.StatusPassed {
+		if out := ev.Evaluate(ctx, in); out.Status != domain.StatusPassed {
 			b.Fatalf("out = %+v", out)
 		}
 		durations = append(durations, time.Since(start))

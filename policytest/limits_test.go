@@ -12,9 +12,9 @@ import (
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/domain/evaluation"
-	"github.com/policykit-go/policykit/domain/policy"
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore/memory"
+	"github.com/policykit-go/policykit/policy"
 	"github.com/policykit-go/policykit/policytest"
 )
 

@@ -58,7 +58,7 @@ type Options struct {
 func (o Options) Validate() error {
 	var errs []error
 	if o.Size < 0 || o.Size > MaxSize {
-		errs = append(errs, fmt.Errorf("Size %d outside 0..%d", o.Size, MaxSize))
+		errs = append(errs, fmt.Errorf("option Size %d outside 0..%d", o.Size, MaxSize))
 	}
 	if o.MemoryLimit < 0 || (o.MemoryLimit > 0 && o.MemoryLimit < MinMemoryLimit) {
 		errs = append(errs, fmt.Errorf("MemoryLimit %d below %d", o.MemoryLimit, MinMemoryLimit))
@@ -74,7 +74,7 @@ func (o Options) Validate() error {
 	}
 	for _, kv := range o.Env {
 		if !strings.Contains(kv, "=") {
-			errs = append(errs, fmt.Errorf("Env entry %q is not KEY=VALUE", kv))
+			errs = append(errs, fmt.Errorf("option Env: entry %q is not KEY=VALUE", kv))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/domain/evaluation"
-	"github.com/policykit-go/policykit/domain/policy"
+	"github.com/policykit-go/policykit/policy"
 	"github.com/policykit-go/policykit/starterkits"
 )
 

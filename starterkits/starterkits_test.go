@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/policykit-go/policykit/domain"
-	"github.com/policykit-go/policykit/domain/policy"
+	"github.com/policykit-go/policykit/policy"
 	"github.com/policykit-go/policykit/starterkits"
 )
 
@@ -26,9 +26,7 @@ func TestEveryKitLoadsAndCompiles(t *testing.T) {
 			if err := spec.Validate(); err != nil {
 				t.Errorf("%s / %s: %v", name, spec.Name, err)
 			}
-			code := policy.Code{Filter: spec.Code.Filter, Initialize: spec.Code.Initialize, Check: spec.Code.Check,
-				Notify: spec.Code.Notify, Success: spec.Code.Success, Fail: spec.Code.Fail}
-			if err := policy.Compile(code); err != nil {
+			if err := policy.Compile(spec.Code); err != nil {
 				t.Errorf("%s / %s does not compile: %v", name, spec.Name, err)
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/policykit-go/policykit/identity"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -67,13 +68,18 @@ type Host struct {
 	// EnsureUser returns the community user that a platform member is, registering them when
 	// new.
 	EnsureUser func(ctx context.Context, communityID, platform, username string) (userID string, err error)
-	// StartSession signs a community user in on the site: it sets the browser session's
-	// cookie on w.
-	StartSession func(ctx context.Context, communityID, userID, login string, w http.ResponseWriter) error
+	// Sessions signs a platform's member in on the site once the platform's own sign-in
+	// vouched for them (nil: the adapter offers no sign-in).
+	Sessions Sessions
 	// CheckKit reports an unknown starter kit name.
 	CheckKit func(name string) error
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+}
+
+// Sessions starts browser sessions of accounts linked to community users: identity's Store.
+type Sessions interface {
+	SignInWithPlatform(ctx context.Context, m identity.PlatformMember, ttl time.Duration) (identity.Account, string, error)
 }
 
 // Installation is a platform installation that needs a community: the platform's id for

@@ -212,14 +212,8 @@ func (p *Plugged) authRoutes(sec Section, host platform.Host) http.Handler {
 			return host.EnsureUser(ctx, communityID, domain.PlatformSlack, memberID)
 		}
 	}
-	var signIn func(ctx context.Context, communityID, userID, slackUserID string, w http.ResponseWriter) error
-	if host.StartSession != nil {
-		signIn = func(ctx context.Context, communityID, userID, slackUserID string, w http.ResponseWriter) error {
-			return host.StartSession(ctx, communityID, userID, "slack-"+slackUserID, w)
-		}
-	}
 	signInHandler, err := NewSignInHandler(SignInConfig{OAuthApp: oauthApp("/auth/slack/signin/callback")}, SignInDeps{
-		Directory: KitDirectory{D: host.Directory, Wait: directoryWait}, EnsureUser: ensure, SignIn: signIn,
+		Directory: KitDirectory{D: host.Directory, Wait: directoryWait}, EnsureUser: ensure, Sessions: host.Sessions,
 		OAuthDeps: OAuthDeps{Logger: host.Log.With("flow", "slack-signin"), Nonces: nonces},
 	})
 	if err != nil {

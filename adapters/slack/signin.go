@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/identity"
 )
 
 // OpenIDAuthorizeURL is Slack's OpenID Connect authorization page ("Sign in with Slack").
@@ -29,6 +32,15 @@ const signInCookie = "policykit_slack_signin"
 // SignInConfig configures "Sign in with Slack".
 type SignInConfig struct {
 	OAuthApp
+	// SessionTTL is how long the browser session of a signed-in member lasts. Default:
+	// identity.DefaultSessionTTL.
+	SessionTTL time.Duration
+}
+
+// Sessions starts the browser session of a member a platform vouched for; *identity.Store
+// satisfies it.
+type Sessions interface {
+	SignInWithPlatform(ctx context.Context, m identity.PlatformMember, ttl time.Duration) (identity.Account, string, error)
 }
 
 // SignInDeps are the sign-in flow's collaborators.
@@ -38,9 +50,9 @@ type SignInDeps struct {
 	// EnsureUser registers a member the Directory does not know yet as a community user, as
 	// the adapter does (nil: such a member is refused).
 	EnsureUser func(ctx context.Context, communityID, memberID string) (string, error)
-	// SignIn starts the browser session of the community user userID, whose Slack member id
-	// is slackUserID, and sets its cookie on w. Required.
-	SignIn func(ctx context.Context, communityID, userID, slackUserID string, w http.ResponseWriter) error
+	// Sessions starts the browser session of the account linked to the member's community
+	// user (one made for the member when none is). Required.
+	Sessions Sessions
 	OAuthDeps
 }
 
@@ -57,13 +69,16 @@ type SignInHandler struct {
 // NewSignInHandler returns the sign-in flow's handler.
 func NewSignInHandler(cfg SignInConfig, deps SignInDeps) (*SignInHandler, error) {
 	errs := cfg.validate("slack sign-in")
-	if deps.Directory == nil || deps.SignIn == nil {
-		errs = append(errs, errors.New("slack sign-in: Directory and SignIn are required"))
+	if deps.Directory == nil || deps.Sessions == nil {
+		errs = append(errs, errors.New("slack sign-in: Directory and Sessions are required"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	cfg.OAuthApp = cfg.withDefaults(OpenIDAuthorizeURL)
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = identity.DefaultSessionTTL
+	}
 	deps.OAuthDeps = deps.OAuthDeps.withDefaults()
 	return &SignInHandler{cfg: cfg, deps: deps}, nil
 }
@@ -106,9 +121,13 @@ func (h *SignInHandler) login(w http.ResponseWriter, r *http.Request) {
 func (h *SignInHandler) setNonceCookie(w http.ResponseWriter, nonce string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{
 		Name: signInCookie, Value: nonce, Path: "/auth/slack/", MaxAge: maxAge,
-		HttpOnly: true, Secure: strings.HasPrefix(h.cfg.RedirectURL, "https://"), SameSite: http.SameSiteLaxMode,
+		HttpOnly: true, Secure: h.secure(), SameSite: http.SameSiteLaxMode,
 	})
 }
+
+// secure reports whether the site is served over TLS, as the address the browser comes back
+// to from Slack says: its cookies are then sent over TLS only.
+func (h *SignInHandler) secure() bool { return strings.HasPrefix(h.cfg.RedirectURL, "https://") }
 
 func (h *SignInHandler) callback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
@@ -178,10 +197,14 @@ func (h *SignInHandler) callback(w http.ResponseWriter, r *http.Request) {
 		installJSON(w, http.StatusForbidden, map[string]any{"error": "you are not a member of this workspace's community"})
 		return
 	}
-	if err := h.deps.SignIn(ctx, communityID, userID, member, w); err != nil {
+	_, secret, err := h.deps.Sessions.SignInWithPlatform(ctx, identity.PlatformMember{
+		Platform: domain.PlatformSlack, ExternalID: member, CommunityID: communityID, UserID: userID,
+	}, h.cfg.SessionTTL)
+	if err != nil {
 		h.fail(w, "session", member, err)
 		return
 	}
+	identity.SetSessionCookie(w, secret, h.cfg.SessionTTL, h.secure())
 	h.deps.Logger.Info("slack member signed in", "team", info.TeamID, "community", communityID, "member", member)
 	next := s.Next
 	if !localPath(next) {

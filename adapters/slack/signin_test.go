@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,10 +13,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/identity"
 )
 
 // signInHarness is the sign-in handler against a fake of Slack's openid.connect.token and
-// openid.connect.userInfo, with a SignIn that records whom it signed in.
+// openid.connect.userInfo, with Sessions that record whom they signed in.
 type signInHarness struct {
 	h   *SignInHandler
 	now time.Time
@@ -80,19 +84,28 @@ func newSignInHarness(t *testing.T) *signInHarness {
 			sh.ensured = append(sh.ensured, communityID+"/"+member)
 			return "user-new-" + member, nil
 		},
-		SignIn: func(_ context.Context, communityID, userID, slackUserID string, w http.ResponseWriter) error {
+		Sessions: sessionsFunc(func(_ context.Context, m identity.PlatformMember, ttl time.Duration) (identity.Account, string, error) {
 			sh.mu.Lock()
 			defer sh.mu.Unlock()
-			sh.signedIn = append(sh.signedIn, [3]string{communityID, userID, slackUserID})
-			http.SetCookie(w, &http.Cookie{Name: "policykit_session", Value: "session-of-" + userID, Path: "/"})
-			return nil
-		},
+			if m.Platform != domain.PlatformSlack || ttl != identity.DefaultSessionTTL {
+				return identity.Account{}, "", fmt.Errorf("signed in %+v for %v", m, ttl)
+			}
+			sh.signedIn = append(sh.signedIn, [3]string{m.CommunityID, m.UserID, m.ExternalID})
+			return identity.Account{ID: "account-of-" + m.UserID}, "session-of-" + m.UserID, nil
+		}),
 		OAuthDeps: OAuthDeps{Now: func() time.Time { sh.mu.Lock(); defer sh.mu.Unlock(); return sh.now }},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return sh
+}
+
+// sessionsFunc is a Sessions of one function.
+type sessionsFunc func(ctx context.Context, m identity.PlatformMember, ttl time.Duration) (identity.Account, string, error)
+
+func (f sessionsFunc) SignInWithPlatform(ctx context.Context, m identity.PlatformMember, ttl time.Duration) (identity.Account, string, error) {
+	return f(ctx, m, ttl)
 }
 
 // fakeJWT is an unsigned JWT with the claims (the handler reads only the nonce).
@@ -175,13 +188,13 @@ func TestSignInCallbackSignsTheMemberIn(t *testing.T) {
 	var session, nonce *http.Cookie
 	for _, c := range rec.Result().Cookies() {
 		switch c.Name {
-		case "policykit_session":
+		case identity.SessionCookie:
 			session = c
 		case signInCookie:
 			nonce = c
 		}
 	}
-	if session == nil || session.Value != "session-of-user-1" || nonce == nil || nonce.MaxAge >= 0 {
+	if session == nil || session.Value != "session-of-user-1" || !session.HttpOnly || !session.Secure || nonce == nil || nonce.MaxAge >= 0 {
 		t.Fatalf("cookies %v", rec.Result().Cookies())
 	}
 	form := sh.tokenForm[0]
@@ -294,7 +307,9 @@ func TestSignInCallbackRefusals(t *testing.T) {
 	})
 	t.Run("sign-in fails", func(t *testing.T) {
 		sh := newSignInHarness(t)
-		sh.h.deps.SignIn = func(context.Context, string, string, string, http.ResponseWriter) error { return errors.New("db down") }
+		sh.h.deps.Sessions = sessionsFunc(func(context.Context, identity.PlatformMember, time.Duration) (identity.Account, string, error) {
+			return identity.Account{}, "", errors.New("db down")
+		})
 		u, ck := sh.login(t, "/")
 		if rec := sh.callback(u.Query().Get("state"), "c", ck); rec.Code != http.StatusInternalServerError || strings.Contains(rec.Body.String(), "db down") {
 			t.Fatalf("answered %d %s", rec.Code, rec.Body)
@@ -304,7 +319,7 @@ func TestSignInCallbackRefusals(t *testing.T) {
 
 func TestNewSignInHandlerReportsEveryProblem(t *testing.T) {
 	_, err := NewSignInHandler(SignInConfig{OAuthApp: OAuthApp{RedirectURL: "/relative"}}, SignInDeps{})
-	for _, want := range []string{"ClientID", "RedirectURL", "Directory and SignIn"} {
+	for _, want := range []string{"ClientID", "RedirectURL", "Directory and Sessions"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("error %v does not name %s", err, want)
 		}

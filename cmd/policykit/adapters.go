@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,7 +21,7 @@ import (
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore"
 	"github.com/policykit-go/policykit/eventstore/postgres"
-	"github.com/policykit-go/policykit/graph"
+	"github.com/policykit-go/policykit/identity"
 	"github.com/policykit-go/policykit/starterkits"
 )
 
@@ -53,7 +52,7 @@ func adapterHost(pool *pgxpool.Pool, b *bus.Bus, store eventstore.Store, dir pla
 		Pool: pool, Bus: b, Log: logger, BaseURL: baseURL, Directory: dir,
 		CreateCommunity: communityCreator(store, time.Now),
 		EnsureUser:      userRegistrar(store, time.Now),
-		StartSession:    sessionStarter(graph.NewAccounts(pool), graph.DefaultSessionTTL, strings.HasPrefix(baseURL, "https://")),
+		Sessions:        identity.New(pool, identity.Options{}),
 		CheckKit:        func(name string) error { _, err := starterkits.Load(name); return err },
 		Now:             time.Now,
 	}
@@ -91,21 +90,6 @@ func userRegistrar(store eventstore.Store, now func() time.Time) func(ctx contex
 		cause := uuid.NewSHA1(uuid.NameSpaceURL, []byte(platformName+"-user:"+communityID+":"+username))
 		return engine.EnsureUser(ctx, store, communityID, platformName, username,
 			engine.Meta{CausationID: cause, CorrelationID: cause}, now())
-	}
-}
-
-// sessionStarter returns Host.StartSession: the browser session of the account linked to the
-// community user (one made for the member, named login, when none is), its cookie set as a
-// password login sets it. The cookie is Secure when the site's base URL is https, the address
-// the browser comes back to from the platform.
-func sessionStarter(accounts *graph.Accounts, ttl time.Duration, secure bool) func(ctx context.Context, communityID, userID, login string, w http.ResponseWriter) error {
-	return func(ctx context.Context, communityID, userID, login string, w http.ResponseWriter) error {
-		_, secret, err := accounts.SignInMember(ctx, communityID, userID, login, ttl)
-		if err != nil {
-			return fmt.Errorf("sign in member %s: %w", login, err)
-		}
-		graph.SetSessionCookie(w, secret, ttl, secure)
-		return nil
 	}
 }
 

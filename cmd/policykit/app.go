@@ -25,6 +25,7 @@ import (
 	"github.com/policykit-go/policykit/eventstore"
 	"github.com/policykit-go/policykit/eventstore/postgres"
 	"github.com/policykit-go/policykit/graph"
+	"github.com/policykit-go/policykit/identity"
 	"github.com/policykit-go/policykit/policysandbox"
 	"github.com/policykit-go/policykit/projections"
 )
@@ -228,7 +229,7 @@ func migrateAll(ctx context.Context, pool *pgxpool.Pool) error {
 			}
 		}
 	}
-	if err := graph.Migrate(ctx, pool); err != nil {
+	if err := identity.Migrate(ctx, pool); err != nil {
 		return fmt.Errorf("migrate graphql accounts: %w", err)
 	}
 	return nil

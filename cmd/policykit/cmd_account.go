@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/policykit-go/policykit/graph"
+	"github.com/policykit-go/policykit/identity"
 )
 
 // newAccountCommand manages the accounts the GraphQL API authenticates: an operator creates
@@ -87,10 +87,10 @@ func newAccountCommand(cfg *Config) *cobra.Command {
 	return cmd
 }
 
-func openAccounts(cmd *cobra.Command, cfg *Config) (*graph.Accounts, func(), error) {
+func openAccounts(cmd *cobra.Command, cfg *Config) (*identity.Store, func(), error) {
 	pool, err := openDatabase(cmd.Context(), cfg, false)
 	if err != nil {
 		return nil, nil, err
 	}
-	return graph.NewAccounts(pool), pool.Close, nil
+	return identity.New(pool, identity.Options{}), pool.Close, nil
 }

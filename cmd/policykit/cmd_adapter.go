@@ -62,7 +62,7 @@ bus, caught up from the event log at start.`,
 				return err
 			}
 			if a == nil {
-				return fmt.Errorf("%s is not configured: see the README for its settings", reg.Name)
+				return fmt.Errorf("the %s adapter is not configured: see the README for its settings", reg.Name)
 			}
 			defer a.Close()
 			ln, err := net.Listen("tcp", addr)

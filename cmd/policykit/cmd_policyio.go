@@ -12,8 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/policykit-go/policykit/domain"
-	"github.com/policykit-go/policykit/domain/policy"
 	"github.com/policykit-go/policykit/engine"
+	"github.com/policykit-go/policykit/policy"
 )
 
 // addPolicyIOCommands adds import and export of PolicyKit's policy JSON to the policy command.
@@ -48,7 +48,7 @@ malformed file is reported with the line and column of the fault.`,
 					return fmt.Errorf("%s: %w", path, err)
 				}
 				for _, spec := range parsed {
-					problems, err := ev.Compile(ctx, codeOf(spec.Code))
+					problems, err := ev.Compile(ctx, spec.Code)
 					if err != nil {
 						return fmt.Errorf("%s: policy %q: %w", path, spec.Name, err)
 					}
@@ -155,13 +155,6 @@ func compileProblems(problems []*policy.EvalError) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func codeOf(c domain.PolicyCode) policy.Code {
-	return policy.Code{
-		Filter: c.Filter, Initialize: c.Initialize, Check: c.Check, Notify: c.Notify,
-		Success: c.Success, Fail: c.Fail, FilterLang: c.FilterLang, CheckLang: c.CheckLang,
-	}
 }
 
 // newPolicyCommandWithIO is the policy command with its import and export subcommands.

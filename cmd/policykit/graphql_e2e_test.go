@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/policykit-go/policykit/graph"
+	"github.com/policykit-go/policykit/identity"
 )
 
 // The App serves the GraphQL API when asked, to authenticated callers only: a member's
@@ -107,7 +107,7 @@ func TestGraphQLIsOnByDefault(t *testing.T) {
 func mustAPIToken(t testing.TB, app *App, username, communityID, userID string) string {
 	t.Helper()
 	ctx := context.Background()
-	accounts := graph.NewAccounts(app.Pool())
+	accounts := identity.New(app.Pool(), identity.Options{})
 	acc, err := accounts.Register(ctx, username, username+"-secret")
 	if err != nil {
 		t.Fatal(err)

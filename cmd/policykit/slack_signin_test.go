@@ -15,7 +15,7 @@ import (
 
 	slackadapter "github.com/policykit-go/policykit/adapters/slack"
 	"github.com/policykit-go/policykit/domain"
-	"github.com/policykit-go/policykit/graph"
+	"github.com/policykit-go/policykit/identity"
 )
 
 // fakeSlackIdentity is slacktest answering the install's oauth.v2.access (workspace T7,
@@ -106,7 +106,7 @@ func TestSlackSignInGivesAWorkingSession(t *testing.T) {
 	}
 	var session *http.Cookie
 	for _, c := range resp.Cookies() {
-		if c.Name == graph.SessionCookie {
+		if c.Name == identity.SessionCookie {
 			session = c
 		}
 	}
@@ -118,7 +118,7 @@ func TestSlackSignInGivesAWorkingSession(t *testing.T) {
 	q, _ := json.Marshal(map[string]any{"query": `{ me { username memberships { communityId } } }`})
 	req, _ = http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(q))
 	req.Header.Set("Content-Type", "application/json")
-	req.AddCookie(&http.Cookie{Name: graph.SessionCookie, Value: session.Value})
+	req.AddCookie(&http.Cookie{Name: identity.SessionCookie, Value: session.Value})
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,7 @@ import (
 	"sort"
 
 	"github.com/policykit-go/policykit/domain"
-	"github.com/policykit-go/policykit/domain/policy"
+	"github.com/policykit-go/policykit/policy"
 )
 
 // communityInfo is the community as policy code sees it, built once per step.
@@ -56,12 +56,8 @@ func (s *step) input(pol domain.Policy, p *domain.Proposal, b policy.Block) poli
 		s.info = &info
 	}
 	in := policy.Input{
-		Block: b,
-		Code: policy.Code{
-			Filter: pol.Code.Filter, Initialize: pol.Code.Initialize, Check: pol.Code.Check,
-			Notify: pol.Code.Notify, Success: pol.Code.Success, Fail: pol.Code.Fail,
-			FilterLang: pol.Code.FilterLang, CheckLang: pol.Code.CheckLang,
-		},
+		Block:    b,
+		Code:     pol.Code,
 		CodeHash: pol.Hash,
 		Now:      s.now,
 		Policy: policy.PolicyInfo{

@@ -41,7 +41,7 @@ import (
 	"time"
 
 	"github.com/policykit-go/policykit/domain"
-	"github.com/policykit-go/policykit/domain/policy"
+	"github.com/policykit-go/policykit/policy"
 )
 
 // Evaluator runs one policy block. *policy.Runtime is one; a sandboxed process pool is
@@ -616,12 +616,12 @@ func (s *step) advance(p *domain.Proposal) (failed bool, err error) {
 		return s.stopped(p, out, first, err)
 	}
 	switch out.Status {
-	case policy.StatusPassed:
+	case domain.StatusPassed:
 		if err := s.proposal(p, func() ([]domain.Event, error) { return p.DecidePassProposal(domain.PassProposal{}, s.now) }); err != nil {
 			return false, err
 		}
 		return false, s.finish(p, pol, policy.BlockSuccess)
-	case policy.StatusFailed:
+	case domain.StatusFailed:
 		if first {
 			if err := s.revertIfReversible(p); err != nil {
 				return false, err
@@ -724,7 +724,7 @@ func (s *step) run(p *domain.Proposal, pol domain.Policy, b policy.Block, record
 	if out.Err != nil {
 		msg := out.Err.Error()
 		if err := s.proposal(p, func() ([]domain.Event, error) {
-			return p.DecideRecordEvaluation(domain.RecordEvaluation{Block: string(b), Logs: logLines(out.Logs), Error: msg}, s.now)
+			return p.DecideRecordEvaluation(domain.RecordEvaluation{Block: string(b), Logs: out.Logs, Error: msg}, s.now)
 		}); err != nil {
 			return out, false, err
 		}
@@ -738,12 +738,8 @@ func (s *step) run(p *domain.Proposal, pol domain.Policy, b policy.Block, record
 		return out, false, nil
 	}
 	if len(out.DataOps) > 0 {
-		ops := make([]domain.DataOp, len(out.DataOps))
-		for i, op := range out.DataOps {
-			ops[i] = domain.DataOp{Op: op.Op, Key: op.Key, Value: op.Value}
-		}
 		if err := s.proposal(p, func() ([]domain.Event, error) {
-			return p.DecideChangeProposalData(domain.ChangeProposalData{Ops: ops}, s.now)
+			return p.DecideChangeProposalData(domain.ChangeProposalData{Ops: out.DataOps}, s.now)
 		}); err != nil {
 			return out, false, err
 		}
@@ -759,7 +755,7 @@ func (s *step) run(p *domain.Proposal, pol domain.Policy, b policy.Block, record
 		if err := domain.CheckEffectArgs(e.Args); err != nil {
 			// Refused here, where it is made, with the reason in the evaluation's log: such
 			// a request could never be carried to its platform.
-			out.Logs = append(out.Logs, policy.LogLine{Level: "error", Message: fmt.Sprintf("%s.%s not requested: %v", e.Platform, e.Method, err)})
+			out.Logs = append(out.Logs, domain.LogLine{Level: "error", Message: fmt.Sprintf("%s.%s not requested: %v", e.Platform, e.Method, err)})
 			record = true
 			continue
 		}
@@ -777,16 +773,16 @@ func (s *step) run(p *domain.Proposal, pol domain.Policy, b policy.Block, record
 	case policy.BlockCheck:
 		result = out.Status
 		if result == "" {
-			result = policy.StatusProposed
+			result = domain.StatusProposed
 		}
 	case policy.BlockFilter:
 		result = fmt.Sprint(out.Filter)
 	}
 	// A re-check that returns PROPOSED and changes nothing appends nothing.
-	quiet := b == policy.BlockCheck && result == policy.StatusProposed && !record && !s.changed(p)
+	quiet := b == policy.BlockCheck && result == domain.StatusProposed && !record && !s.changed(p)
 	if !quiet {
 		if err := s.proposal(p, func() ([]domain.Event, error) {
-			return p.DecideRecordEvaluation(domain.RecordEvaluation{Block: string(b), Result: result, Logs: logLines(out.Logs)}, s.now)
+			return p.DecideRecordEvaluation(domain.RecordEvaluation{Block: string(b), Result: result, Logs: out.Logs}, s.now)
 		}); err != nil {
 			return out, false, err
 		}
@@ -898,17 +894,6 @@ func mergeVars(base, over map[string]any) map[string]any {
 	}
 	for k, v := range over {
 		out[k] = v
-	}
-	return out
-}
-
-func logLines(ls []policy.LogLine) []domain.LogLine {
-	if len(ls) == 0 {
-		return nil
-	}
-	out := make([]domain.LogLine, len(ls))
-	for i, l := range ls {
-		out[i] = domain.LogLine{Level: l.Level, Message: l.Message}
 	}
 	return out
 }

@@ -300,9 +300,9 @@ func TestGapHeldTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := len(before) + len(held) + len(later)
-	delivered := c.WaitFor(want)
+	c.WaitFor(want)
 	drained.waitDrains(t, 2)
-	delivered = c.Events()
+	delivered := c.Events()
 	if len(delivered) != want {
 		t.Fatalf("subscription delivered %d events, want %d", len(delivered), want)
 	}

@@ -13,6 +13,14 @@
 // wall-clock reading is the evaluation time limit, which can stop a run but
 // never changes what a completed run returns.)
 //
+// The runtime shares the governance model's types instead of copying them:
+// a policy's code is a domain.PolicyCode, its log lines domain.LogLine, its
+// data-store changes domain.DataOp, and statuses, languages and vote kinds
+// are the domain's constants. So the runtime imports domain (which imports
+// nothing of ours), and knows nothing else of governance; domain never
+// imports the runtime, and the domain's evaluation loop (domain/evaluation)
+// runs it.
+//
 // # Evaluation
 //
 // A Runtime compiles each block once per policy version (cache key: the code
@@ -125,7 +133,7 @@
 //
 // # expr-lang conditions
 //
-// When Code.FilterLang or Code.CheckLang is "expr", that block is an
+// When the code's FilterLang or CheckLang is "expr" (domain.LangExpr), that block is an
 // expr-lang expression over action, proposal, policy, variables, yes, no,
 // votes, choice(value), number(value), elapsed, now, duration("72h") and
 // PASSED/FAILED/PROPOSED. A filter must be boolean; a check returns a bool

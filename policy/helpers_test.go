@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/policykit-go/policykit/domain"
 )
 
 // seedDir holds PolicyKit's ten example policies, exactly as authored.
@@ -39,8 +41,8 @@ type seedPolicy struct {
 	Fail        string   `json:"fail"`
 }
 
-func (p seedPolicy) code() Code {
-	return Code{Filter: p.Filter, Initialize: p.Initialize, Check: p.Check, Notify: p.Notify, Success: p.Success, Fail: p.Fail}
+func (p seedPolicy) code() domain.PolicyCode {
+	return domain.PolicyCode{Filter: p.Filter, Initialize: p.Initialize, Check: p.Check, Notify: p.Notify, Success: p.Success, Fail: p.Fail}
 }
 
 func (p seedPolicy) info() PolicyInfo {
@@ -79,15 +81,15 @@ var (
 )
 
 func yes(u UserInfo) VoteInfo {
-	return VoteInfo{User: u, Kind: VoteBoolean, Boolean: true, At: testNow.Add(-time.Minute)}
+	return VoteInfo{User: u, Kind: domain.VoteBoolean, Boolean: true, At: testNow.Add(-time.Minute)}
 }
 
 func no(u UserInfo) VoteInfo {
-	return VoteInfo{User: u, Kind: VoteBoolean, Boolean: false, At: testNow.Add(-time.Minute)}
+	return VoteInfo{User: u, Kind: domain.VoteBoolean, Boolean: false, At: testNow.Add(-time.Minute)}
 }
 
 func choice(u UserInfo, c string) VoteInfo {
-	return VoteInfo{User: u, Kind: VoteChoice, Choice: c, At: testNow.Add(-time.Minute)}
+	return VoteInfo{User: u, Kind: domain.VoteChoice, Choice: c, At: testNow.Add(-time.Minute)}
 }
 
 func user(name string) UserInfo {
@@ -210,7 +212,7 @@ func assertEffects(tb testing.TB, got []Effect, want ...fx) {
 	}
 }
 
-func assertLogs(tb testing.TB, got []LogLine, want ...LogLine) {
+func assertLogs(tb testing.TB, got []domain.LogLine, want ...domain.LogLine) {
 	tb.Helper()
 	if len(want) == 0 {
 		want = nil
@@ -230,4 +232,4 @@ func assertStatus(tb testing.TB, out Output, want string) {
 	}
 }
 
-func dbg(msg string) LogLine { return LogLine{Level: "debug", Message: msg} }
+func dbg(msg string) domain.LogLine { return domain.LogLine{Level: "debug", Message: msg} }

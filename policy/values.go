@@ -10,13 +10,14 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 	"go.starlark.net/syntax"
+
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/policy/python"
 )
 
 // This file holds the Starlark values of the evaluation context: action,
 // proposal, policy, users, votes, the DataStore and attribute dicts. They
 // read the evaluation's state; none of them performs I/O.
-
-type builtinFn = func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error)
 
 // ---- attrDict: a dict whose keys can also be read as attributes ----
 
@@ -74,7 +75,7 @@ func (v *userValue) CompareSameType(op syntax.Token, y starlark.Value, _ int) (b
 	case syntax.NEQ:
 		return !eq, nil
 	}
-	return false, pyErr("TypeError", "users are not ordered")
+	return false, python.Errorf("TypeError", "users are not ordered")
 }
 
 var userAttrNames = []string{"avatar", "get_roles", "has_role", "id", "is_community_admin", "metagovuser", "platform", "readable_name", "username"}
@@ -197,10 +198,12 @@ var (
 	_ starlark.HasAttrs  = (*userSet)(nil)
 )
 
-func (s *userSet) Type() string               { return "UserSet" }
-func (s *userSet) Freeze()                    {}
-func (s *userSet) Truth() starlark.Bool       { return len(s.users) > 0 }
-func (s *userSet) Hash() (uint32, error)      { return 0, pyErr("TypeError", "unhashable type: UserSet") }
+func (s *userSet) Type() string         { return "UserSet" }
+func (s *userSet) Freeze()              {}
+func (s *userSet) Truth() starlark.Bool { return len(s.users) > 0 }
+func (s *userSet) Hash() (uint32, error) {
+	return 0, python.Errorf("TypeError", "unhashable type: UserSet")
+}
 func (s *userSet) Len() int                   { return len(s.users) }
 func (s *userSet) Index(i int) starlark.Value { return &userValue{s.users[i]} }
 func (s *userSet) Iterate() starlark.Iterator { return &indexIter{x: s} }
@@ -261,7 +264,7 @@ func (s *userSet) Attr(name string) (starlark.Value, error) {
 	case "filter":
 		return starlark.NewBuiltin("filter", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw []starlark.Tuple) (starlark.Value, error) {
 			if len(args) > 0 {
-				return nil, pyErr("TypeError", "filter() takes keyword arguments only")
+				return nil, python.Errorf("TypeError", "filter() takes keyword arguments only")
 			}
 			out := &userSet{}
 			for _, u := range s.users {
@@ -300,7 +303,7 @@ func userField(u *UserInfo, field string) (starlark.Value, error) {
 	case "avatar":
 		return starlark.String(u.Avatar), nil
 	}
-	return nil, pyErr("ValueError", "cannot resolve field %q on users (use username, readable_name, id, is_community_admin, platform)", field)
+	return nil, python.Errorf("ValueError", "cannot resolve field %q on users (use username, readable_name, id, is_community_admin, platform)", field)
 }
 
 // matchLookups evaluates Django-style filter keywords (field, field__in,
@@ -341,7 +344,7 @@ func matchLookups(kw []starlark.Tuple, get func(field string) (starlark.Value, e
 			}
 			iter, isIter := want.(starlark.Iterable)
 			if !isIter {
-				return false, pyErr("TypeError", "%s: expected a list, got %s", key, want.Type())
+				return false, python.Errorf("TypeError", "%s: expected a list, got %s", key, want.Type())
 			}
 			it := iter.Iterate()
 			var x starlark.Value
@@ -372,7 +375,7 @@ func valuesList(n int, get func(i int, field string) (starlark.Value, error)) *s
 		flat := false
 		for _, kv := range kw {
 			if kv[0].(starlark.String) != "flat" {
-				return nil, pyErr("TypeError", "values_list() got an unexpected keyword argument %s", kv[0])
+				return nil, python.Errorf("TypeError", "values_list() got an unexpected keyword argument %s", kv[0])
 			}
 			flat = bool(kv[1].Truth())
 		}
@@ -380,12 +383,12 @@ func valuesList(n int, get func(i int, field string) (starlark.Value, error)) *s
 		for i, a := range args {
 			s, ok := starlark.AsString(a)
 			if !ok {
-				return nil, pyErr("TypeError", "values_list() field names must be strings")
+				return nil, python.Errorf("TypeError", "values_list() field names must be strings")
 			}
 			fields[i] = s
 		}
 		if flat && len(fields) != 1 {
-			return nil, pyErr("TypeError", "'flat' is not valid when values_list is called with more than one field")
+			return nil, python.Errorf("TypeError", "'flat' is not valid when values_list is called with more than one field")
 		}
 		out := make([]starlark.Value, n)
 		for i := range n {
@@ -450,12 +453,12 @@ func usernamesOf(v starlark.Value) (map[string]bool, error) {
 			case *userValue:
 				m[x.u.Username] = true
 			default:
-				return nil, pyErr("TypeError", "users must be usernames or user objects, not %s", x.Type())
+				return nil, python.Errorf("TypeError", "users must be usernames or user objects, not %s", x.Type())
 			}
 		}
 		return m, nil
 	}
-	return nil, pyErr("TypeError", "users must be a list of users or usernames, not %s", v.Type())
+	return nil, python.Errorf("TypeError", "users must be a list of users or usernames, not %s", v.Type())
 }
 
 // ---- votes ----
@@ -469,9 +472,9 @@ var _ starlark.HasAttrs = (*voteValue)(nil)
 
 func (v *voteValue) Type() string {
 	switch v.v.Kind {
-	case VoteBoolean:
+	case domain.VoteBoolean:
 		return "BooleanVote"
-	case VoteNumber:
+	case domain.VoteNumber:
 		return "NumberVote"
 	}
 	return "ChoiceVote"
@@ -485,12 +488,12 @@ func (v *voteValue) String() string {
 
 func voteValueString(v *VoteInfo) string {
 	switch v.Kind {
-	case VoteBoolean:
+	case domain.VoteBoolean:
 		if v.Boolean {
 			return "True"
 		}
 		return "False"
-	case VoteNumber:
+	case domain.VoteNumber:
 		return strconv.Itoa(v.Number)
 	}
 	return v.Choice
@@ -511,20 +514,20 @@ func voteField(v *VoteInfo, st *evalState, name string) (starlark.Value, error) 
 	case "vote_time":
 		return timeValue(v.At), nil
 	case "boolean_value":
-		if v.Kind != VoteBoolean {
+		if v.Kind != domain.VoteBoolean {
 			return starlark.None, nil
 		}
 		return starlark.Bool(v.Boolean), nil
 	case "number_value":
-		if v.Kind != VoteNumber {
+		if v.Kind != domain.VoteNumber {
 			return starlark.None, nil
 		}
 		return starlark.MakeInt(v.Number), nil
 	case "choice", "value":
 		switch v.Kind {
-		case VoteChoice:
+		case domain.VoteChoice:
 			return starlark.String(v.Choice), nil
-		case VoteBoolean:
+		case domain.VoteBoolean:
 			return starlark.Bool(v.Boolean), nil
 		}
 		return starlark.MakeInt(v.Number), nil
@@ -549,10 +552,12 @@ var (
 	_ starlark.HasAttrs  = (*voteSet)(nil)
 )
 
-func (s *voteSet) Type() string               { return "VoteSet" }
-func (s *voteSet) Freeze()                    {}
-func (s *voteSet) Truth() starlark.Bool       { return len(s.votes) > 0 }
-func (s *voteSet) Hash() (uint32, error)      { return 0, pyErr("TypeError", "unhashable type: VoteSet") }
+func (s *voteSet) Type() string         { return "VoteSet" }
+func (s *voteSet) Freeze()              {}
+func (s *voteSet) Truth() starlark.Bool { return len(s.votes) > 0 }
+func (s *voteSet) Hash() (uint32, error) {
+	return 0, python.Errorf("TypeError", "unhashable type: VoteSet")
+}
 func (s *voteSet) Len() int                   { return len(s.votes) }
 func (s *voteSet) Index(i int) starlark.Value { return &voteValue{s.votes[i], s.st} }
 func (s *voteSet) Iterate() starlark.Iterator { return &indexIter{x: s} }
@@ -603,7 +608,7 @@ func (s *voteSet) Attr(name string) (starlark.Value, error) {
 	case "filter":
 		return starlark.NewBuiltin("filter", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw []starlark.Tuple) (starlark.Value, error) {
 			if len(args) > 0 {
-				return nil, pyErr("TypeError", "filter() takes keyword arguments only")
+				return nil, python.Errorf("TypeError", "filter() takes keyword arguments only")
 			}
 			out := &voteSet{st: s.st}
 			for _, v := range s.votes {
@@ -639,7 +644,7 @@ func voteLookup(v *VoteInfo, st *evalState, field string) (starlark.Value, error
 			return x, err
 		}
 	}
-	return nil, pyErr("ValueError", "cannot resolve field %q on votes", field)
+	return nil, python.Errorf("ValueError", "cannot resolve field %q on votes", field)
 }
 
 // ---- proposal ----
@@ -726,21 +731,21 @@ func (p *proposalValue) attr(name string) (starlark.Value, error) {
 			return timedelta{timeValue(st.in.Now).t.UnixMicro() - timeValue(pr.ProposalTime).t.UnixMicro()}
 		}), nil
 	case "get_all_boolean_votes":
-		return p.votesMethod(name, false, func(v *VoteInfo, _ starlark.Value) bool { return v.Kind == VoteBoolean }), nil
+		return p.votesMethod(name, false, func(v *VoteInfo, _ starlark.Value) bool { return v.Kind == domain.VoteBoolean }), nil
 	case "get_yes_votes":
-		return p.votesMethod(name, false, func(v *VoteInfo, _ starlark.Value) bool { return v.Kind == VoteBoolean && v.Boolean }), nil
+		return p.votesMethod(name, false, func(v *VoteInfo, _ starlark.Value) bool { return v.Kind == domain.VoteBoolean && v.Boolean }), nil
 	case "get_no_votes":
-		return p.votesMethod(name, false, func(v *VoteInfo, _ starlark.Value) bool { return v.Kind == VoteBoolean && !v.Boolean }), nil
+		return p.votesMethod(name, false, func(v *VoteInfo, _ starlark.Value) bool { return v.Kind == domain.VoteBoolean && !v.Boolean }), nil
 	case "get_all_number_votes":
-		return p.votesMethod(name, false, func(v *VoteInfo, _ starlark.Value) bool { return v.Kind == VoteNumber }), nil
+		return p.votesMethod(name, false, func(v *VoteInfo, _ starlark.Value) bool { return v.Kind == domain.VoteNumber }), nil
 	case "get_one_number_votes":
 		return p.votesMethod(name, true, func(v *VoteInfo, want starlark.Value) bool {
 			n, err := starlark.AsInt32(want)
-			return v.Kind == VoteNumber && err == nil && v.Number == n
+			return v.Kind == domain.VoteNumber && err == nil && v.Number == n
 		}), nil
 	case "get_choice_votes", "get_all_choice_votes":
 		return p.votesMethod(name, true, func(v *VoteInfo, want starlark.Value) bool {
-			if v.Kind != VoteChoice {
+			if v.Kind != domain.VoteChoice {
 				return false
 			}
 			if want == nil || want == starlark.None {
@@ -806,7 +811,7 @@ func (d *dataStore) Type() string         { return "DataStore" }
 func (d *dataStore) Freeze()              {}
 func (d *dataStore) Truth() starlark.Bool { return true }
 func (d *dataStore) Hash() (uint32, error) {
-	return 0, pyErr("TypeError", "unhashable type: DataStore")
+	return 0, python.Errorf("TypeError", "unhashable type: DataStore")
 }
 func (d *dataStore) String() string      { return "<DataStore>" }
 func (d *dataStore) AttrNames() []string { return []string{"get", "remove", "set"} }
@@ -846,7 +851,7 @@ func (d *dataStore) attr(name string) (starlark.Value, error) {
 				return nil, err
 			}
 			st.writableData()[key] = j
-			st.dataOps = append(st.dataOps, DataOp{Op: DataSet, Key: key, Value: j})
+			st.dataOps = append(st.dataOps, domain.DataOp{Op: domain.DataSet, Key: key, Value: j})
 			return starlark.None, nil
 		}), nil
 	case "remove":
@@ -862,7 +867,7 @@ func (d *dataStore) attr(name string) (starlark.Value, error) {
 				return starlark.False, nil
 			}
 			delete(st.writableData(), key)
-			st.dataOps = append(st.dataOps, DataOp{Op: DataRemove, Key: key})
+			st.dataOps = append(st.dataOps, domain.DataOp{Op: domain.DataRemove, Key: key})
 			return starlark.True, nil
 		}), nil
 	}

@@ -4,11 +4,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/policykit-go/policykit/domain"
 )
 
 func exprInput(filter, check string) Input {
 	return Input{
-		Code: Code{Filter: filter, FilterLang: LangExpr, Check: check, CheckLang: LangExpr},
+		Code: domain.PolicyCode{Filter: filter, FilterLang: domain.LangExpr, Check: check, CheckLang: domain.LangExpr},
 		Now:  testNow,
 		Action: ActionInfo{ID: "a1", Type: "slackpostmessage", Kind: "platform", Platform: "slack",
 			Fields: map[string]any{"channel": "C1", "text": "hello world", "amount": 12.5}, Initiator: &alice},
@@ -49,15 +51,15 @@ func TestExprCheck(t *testing.T) {
 	for _, tc := range []struct {
 		src, want string
 	}{
-		{`yes >= 2`, StatusPassed},
-		{`yes >= 3`, StatusProposed},
-		{`no > 0 ? FAILED : PROPOSED`, StatusFailed},
-		{`elapsed > duration("72h") ? (yes > no ? PASSED : FAILED) : PROPOSED`, StatusPassed},
-		{`elapsed < duration("72h")`, StatusProposed},
-		{`choice("consent") >= 2`, StatusPassed},
-		{`votes == 5 && yes >= variables.quorum`, StatusPassed},
-		{`proposal.data.round == 2 ? "passed" : "proposed"`, StatusPassed},
-		{`nil`, StatusProposed},
+		{`yes >= 2`, domain.StatusPassed},
+		{`yes >= 3`, domain.StatusProposed},
+		{`no > 0 ? FAILED : PROPOSED`, domain.StatusFailed},
+		{`elapsed > duration("72h") ? (yes > no ? PASSED : FAILED) : PROPOSED`, domain.StatusPassed},
+		{`elapsed < duration("72h")`, domain.StatusProposed},
+		{`choice("consent") >= 2`, domain.StatusPassed},
+		{`votes == 5 && yes >= variables.quorum`, domain.StatusPassed},
+		{`proposal.data.round == 2 ? "passed" : "proposed"`, domain.StatusPassed},
+		{`nil`, domain.StatusProposed},
 	} {
 		t.Run(tc.src, func(t *testing.T) {
 			out := mustEval(t, r, exprInput("true", tc.src), BlockCheck)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/file"
+
+	"github.com/policykit-go/policykit/domain"
 )
 
 // exprEnv is the environment of a one-line expr-lang filter or check
@@ -75,7 +77,7 @@ func compileExpr(b Block, src string) *compiled {
 				Detail: fmt.Sprintf("check expression must return a bool or a status string, not %s", t)}}
 		}
 	}
-	return &compiled{lang: LangExpr, lines: strings.Count(src, "\n") + 1, expr: prog}
+	return &compiled{lang: domain.LangExpr, lines: strings.Count(src, "\n") + 1, expr: prog}
 }
 
 // exprError reports an expr-lang error as "line L, column C: message"
@@ -94,9 +96,9 @@ func newExprEnv(in *Input) exprEnv {
 	env := exprEnv{
 		Variables: exprMap(in.Variables),
 		Now:       in.Now,
-		Passed:    StatusPassed,
-		Failed:    StatusFailed,
-		Proposed:  StatusProposed,
+		Passed:    domain.StatusPassed,
+		Failed:    domain.StatusFailed,
+		Proposed:  domain.StatusProposed,
 	}
 	a := make(map[string]any, len(in.Action.Fields)+8)
 	for k, v := range in.Action.Fields {
@@ -127,15 +129,15 @@ func newExprEnv(in *Input) exprEnv {
 	for _, v := range p.Votes {
 		env.Votes++
 		switch v.Kind {
-		case VoteBoolean:
+		case domain.VoteBoolean:
 			if v.Boolean {
 				env.Yes++
 			} else {
 				env.No++
 			}
-		case VoteChoice:
+		case domain.VoteChoice:
 			choices[v.Choice]++
-		case VoteNumber:
+		case domain.VoteNumber:
 			numbers[v.Number]++
 		}
 	}
@@ -157,15 +159,15 @@ func evalExpr(in *Input, c *compiled) (out Output) {
 	case BlockCheck:
 		switch v := res.(type) {
 		case nil:
-			return Output{Status: StatusProposed}
+			return Output{Status: domain.StatusProposed}
 		case bool:
 			if v {
-				return Output{Status: StatusPassed}
+				return Output{Status: domain.StatusPassed}
 			}
-			return Output{Status: StatusProposed}
+			return Output{Status: domain.StatusProposed}
 		case string:
 			switch strings.ToUpper(v) {
-			case StatusPassed, StatusFailed, StatusProposed:
+			case domain.StatusPassed, domain.StatusFailed, domain.StatusProposed:
 				return Output{Status: strings.ToUpper(v)}
 			}
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/policykit-go/policykit/domain"
 )
 
 // Each of PolicyKit's ten example policies runs unchanged from its JSON
@@ -67,12 +69,12 @@ func TestSeedVoteOnRenamingSlackChannels(t *testing.T) {
 			name   string
 			votes  []VoteInfo
 			status string
-			logs   []LogLine
+			logs   []domain.LogLine
 		}{
-			{"no votes", nil, StatusProposed, []LogLine{dbg("0 for, 0 against"), dbg("No votes yet....")}},
-			{"one yes", []VoteInfo{yes(bob)}, StatusPassed, []LogLine{dbg("1 for, 0 against")}},
-			{"one no", []VoteInfo{no(bob)}, StatusFailed, []LogLine{dbg("0 for, 1 against")}},
-			{"yes wins ties", []VoteInfo{no(bob), yes(carol)}, StatusPassed, []LogLine{dbg("1 for, 1 against")}},
+			{"no votes", nil, domain.StatusProposed, []domain.LogLine{dbg("0 for, 0 against"), dbg("No votes yet....")}},
+			{"one yes", []VoteInfo{yes(bob)}, domain.StatusPassed, []domain.LogLine{dbg("1 for, 0 against")}},
+			{"one no", []VoteInfo{no(bob)}, domain.StatusFailed, []domain.LogLine{dbg("0 for, 1 against")}},
+			{"yes wins ties", []VoteInfo{no(bob), yes(carol)}, domain.StatusPassed, []domain.LogLine{dbg("1 for, 1 against")}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				in := in
@@ -132,15 +134,15 @@ func TestSeedVoteInSlackOnOpenCollectiveExpenses(t *testing.T) {
 			elapsed time.Duration
 			votes   []VoteInfo
 			status  string
-			logs    []LogLine
+			logs    []domain.LogLine
 		}{
-			{"vote not started", "", 10 * time.Hour, []VoteInfo{yes(alice), yes(bob)}, StatusProposed, nil},
-			{"under three hours", "ts1", 2 * time.Hour, []VoteInfo{yes(alice), yes(bob)}, StatusProposed, nil},
-			{"two yes after three hours", "ts1", 4 * time.Hour, []VoteInfo{yes(alice), yes(bob)}, StatusPassed, nil},
-			{"a no after three hours", "ts1", 4 * time.Hour, []VoteInfo{yes(alice), no(bob)}, StatusFailed, nil},
-			{"one yes, still open", "ts1", 4 * time.Hour, []VoteInfo{yes(alice)}, StatusProposed, nil},
-			{"one yes after three days", "ts1", 73 * time.Hour, []VoteInfo{yes(alice)}, StatusPassed, []LogLine{{Level: "info", Message: "Ending based on time"}}},
-			{"no votes after three days", "ts1", 73 * time.Hour, nil, StatusFailed, []LogLine{{Level: "info", Message: "Ending based on time"}}},
+			{"vote not started", "", 10 * time.Hour, []VoteInfo{yes(alice), yes(bob)}, domain.StatusProposed, nil},
+			{"under three hours", "ts1", 2 * time.Hour, []VoteInfo{yes(alice), yes(bob)}, domain.StatusProposed, nil},
+			{"two yes after three hours", "ts1", 4 * time.Hour, []VoteInfo{yes(alice), yes(bob)}, domain.StatusPassed, nil},
+			{"a no after three hours", "ts1", 4 * time.Hour, []VoteInfo{yes(alice), no(bob)}, domain.StatusFailed, nil},
+			{"one yes, still open", "ts1", 4 * time.Hour, []VoteInfo{yes(alice)}, domain.StatusProposed, nil},
+			{"one yes after three days", "ts1", 73 * time.Hour, []VoteInfo{yes(alice)}, domain.StatusPassed, []domain.LogLine{{Level: "info", Message: "Ending based on time"}}},
+			{"no votes after three days", "ts1", 73 * time.Hour, nil, domain.StatusFailed, []domain.LogLine{{Level: "info", Message: "Ending based on time"}}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				in := in
@@ -219,20 +221,20 @@ func TestSeedVoteInLoomioOnOpenCollectiveExpenses(t *testing.T) {
 			status  string
 			effects []fx
 		}{
-			{"vote open", false, consent(5), StatusProposed, nil},
-			{"one objection", true, append(consent(3), choice(bob, "objection")), StatusPassed, []fx{
+			{"vote open", false, consent(5), domain.StatusProposed, nil},
+			{"one objection", true, append(consent(3), choice(bob, "objection")), domain.StatusPassed, []fx{
 				{"opencollective", "process_expense", map[string]any{"action": "REJECT", "expense_id": "exp-77"}},
 				{"opencollective", "post_message", map[string]any{"text": "Expense rejected. Loomio proposal had 1 objection.", "expense_id": "exp-77"}},
 			}},
-			{"two objections", true, []VoteInfo{choice(bob, "objection"), choice(carol, "objection")}, StatusPassed, []fx{
+			{"two objections", true, []VoteInfo{choice(bob, "objection"), choice(carol, "objection")}, domain.StatusPassed, []fx{
 				{"opencollective", "process_expense", map[string]any{"action": "REJECT", "expense_id": "exp-77"}},
 				{"opencollective", "post_message", map[string]any{"text": "Expense rejected. Loomio proposal had 2 objections.", "expense_id": "exp-77"}},
 			}},
-			{"three consents", true, consent(3), StatusPassed, []fx{
+			{"three consents", true, consent(3), domain.StatusPassed, []fx{
 				{"opencollective", "process_expense", map[string]any{"action": "APPROVE", "expense_id": "exp-77"}},
 				{"opencollective", "post_message", map[string]any{"text": "Expense approved. 3 members consented on Loomio.", "expense_id": "exp-77"}},
 			}},
-			{"not enough", true, consent(1), StatusPassed, []fx{
+			{"not enough", true, consent(1), domain.StatusPassed, []fx{
 				{"opencollective", "post_message", map[string]any{"text": "Consensus was not reached on Loomio. 1 members consented and 0 members objected.", "expense_id": "exp-77"}},
 			}},
 		} {
@@ -296,12 +298,12 @@ func TestSeedTriggerAVoteInDiscord(t *testing.T) {
 			votes   []VoteInfo
 			status  string
 			msg     string
-			logs    []LogLine
+			logs    []domain.LogLine
 		}{
-			{"too early", 2 * time.Minute, []VoteInfo{yes(alice)}, StatusProposed, "", []LogLine{dbg("waiting for 5 minutes to elapse...")}},
-			{"passed", 6 * time.Minute, []VoteInfo{yes(alice)}, StatusPassed, "vote passed!", nil},
-			{"failed", 6 * time.Minute, []VoteInfo{no(alice)}, StatusPassed, "vote failed!", nil},
-			{"no votes", 6 * time.Minute, nil, StatusPassed, "not enough votes to make a decision", nil},
+			{"too early", 2 * time.Minute, []VoteInfo{yes(alice)}, domain.StatusProposed, "", []domain.LogLine{dbg("waiting for 5 minutes to elapse...")}},
+			{"passed", 6 * time.Minute, []VoteInfo{yes(alice)}, domain.StatusPassed, "vote passed!", nil},
+			{"failed", 6 * time.Minute, []VoteInfo{no(alice)}, domain.StatusPassed, "vote failed!", nil},
+			{"no votes", 6 * time.Minute, nil, domain.StatusPassed, "not enough votes to make a decision", nil},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				in := in
@@ -359,10 +361,10 @@ func TestSeedMinimumSourceCred(t *testing.T) {
 		cred   any
 		status string
 	}{
-		{"above threshold", 350.0, StatusPassed},
-		{"fractional above", 300.5, StatusPassed},
-		{"at threshold", 300.0, StatusFailed},
-		{"below", 12, StatusFailed},
+		{"above threshold", 350.0, domain.StatusPassed},
+		{"fractional above", 300.5, domain.StatusPassed},
+		{"at threshold", 300.0, domain.StatusFailed},
+		{"below", 12, domain.StatusFailed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			answered := mustAsk(t, r, in, BlockCheck, "sourcecred", "get_cred", map[string]any{"username": "alice"}, tc.cred)
@@ -388,7 +390,7 @@ func TestSeedDontAllowPostsInSlackChannel(t *testing.T) {
 	if out := mustEval(t, r, other, BlockFilter); out.Filter {
 		t.Fatal("filter: want False in another channel")
 	}
-	assertStatus(t, mustEval(t, r, in, BlockCheck), StatusFailed)
+	assertStatus(t, mustEval(t, r, in, BlockCheck), domain.StatusFailed)
 	out := mustEval(t, r, in, BlockFail)
 	assertEffects(t, out.Effects, fx{"slack", "post_message", map[string]any{
 		"channel": "C025LDZ76R3", "users": []any{"bob"}, "post_type": "ephemeral",
@@ -414,7 +416,7 @@ func TestSeedDiscordPing(t *testing.T) {
 	}
 	out := mustEval(t, r, in, BlockInitialize)
 	assertEffects(t, out.Effects, fx{"discord", "post_message", map[string]any{"text": "pong", "channel": "D42"}})
-	assertStatus(t, mustEval(t, r, in, BlockCheck), StatusPassed)
+	assertStatus(t, mustEval(t, r, in, BlockCheck), domain.StatusPassed)
 	for _, b := range []Block{BlockNotify, BlockSuccess, BlockFail} {
 		mustEval(t, r, in, b)
 	}
@@ -436,10 +438,10 @@ func TestSeedConsensusVoteWithReminder(t *testing.T) {
 
 	t.Run("check before the vote saves data", func(t *testing.T) {
 		out := mustEval(t, r, in, BlockCheck)
-		assertStatus(t, out, StatusProposed)
-		assertJSONEqual(t, "data ops", out.DataOps, []DataOp{
-			{Op: DataSet, Key: "eligible_voters", Value: voters},
-			{Op: DataSet, Key: "discussion_channel", Value: "C0ABC123"},
+		assertStatus(t, out, domain.StatusProposed)
+		assertJSONEqual(t, "data ops", out.DataOps, []domain.DataOp{
+			{Op: domain.DataSet, Key: "eligible_voters", Value: voters},
+			{Op: domain.DataSet, Key: "discussion_channel", Value: "C0ABC123"},
 		})
 		assertJSONEqual(t, "data", out.Data, savedData)
 		if len(in.Proposal.Data) != 0 {
@@ -455,7 +457,7 @@ func TestSeedConsensusVoteWithReminder(t *testing.T) {
 		in := in
 		in.Proposal.Votes = []VoteInfo{uv("U01", "consent"), uv("U02", "consent"), uv("U03", "abstain"),
 			uv("U04", "consent"), uv("U05", "abstain"), uv("U06", "consent")}
-		assertStatus(t, mustEval(t, r, in, BlockCheck), StatusPassed)
+		assertStatus(t, mustEval(t, r, in, BlockCheck), domain.StatusPassed)
 	})
 
 	t.Run("reminder one day before the end", func(t *testing.T) {
@@ -463,7 +465,7 @@ func TestSeedConsensusVoteWithReminder(t *testing.T) {
 		in.Proposal.ProposalTime = testNow.Add(-(4*24 + 12) * time.Hour)
 		in.Proposal.Votes = []VoteInfo{uv("U01", "consent"), uv("U02", "object")}
 		out := mustEval(t, r, in, BlockCheck)
-		assertStatus(t, out, StatusProposed)
+		assertStatus(t, out, domain.StatusProposed)
 		assertEffects(t, out.Effects, fx{"slack", "post_message", map[string]any{
 			"text":    "There is one day left to vote on this proposal. <@U03>, <@U04>, <@U05>, <@U06> have not voted yet.",
 			"channel": "C0ABC123", "thread_ts": "ts9"}})
@@ -473,7 +475,7 @@ func TestSeedConsensusVoteWithReminder(t *testing.T) {
 		if out.Data["reminder_sent"] != true {
 			t.Fatalf("data: %+v", out.Data)
 		}
-		wantLogs := []LogLine{
+		wantLogs := []domain.LogLine{
 			dbg("<QuerySet [<ChoiceVote: U01 voted consent>]> for, <QuerySet [<ChoiceVote: U02 voted object>]> against, <QuerySet []> abstain"),
 			dbg(`Eligible voters: ['U01', 'U02', 'U03', 'U04', 'U05', 'U06']; Already voted: [('U01',), ('U02',)]; Nonvoter list: ['<@U03>', '<@U04>', '<@U05>', '<@U06>']`),
 		}
@@ -491,9 +493,9 @@ func TestSeedConsensusVoteWithReminder(t *testing.T) {
 			votes  []VoteInfo
 			status string
 		}{
-			{"two consents", []VoteInfo{uv("U01", "consent"), uv("U02", "consent")}, StatusPassed},
-			{"an objection", []VoteInfo{uv("U01", "consent"), uv("U02", "consent"), uv("U03", "object")}, StatusFailed},
-			{"one consent", []VoteInfo{uv("U01", "consent")}, StatusFailed},
+			{"two consents", []VoteInfo{uv("U01", "consent"), uv("U02", "consent")}, domain.StatusPassed},
+			{"an objection", []VoteInfo{uv("U01", "consent"), uv("U02", "consent"), uv("U03", "object")}, domain.StatusFailed},
+			{"one consent", []VoteInfo{uv("U01", "consent")}, domain.StatusFailed},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				in := in
@@ -544,12 +546,12 @@ func TestSeedAllConstitutionActionsNeedOneApproval(t *testing.T) {
 		elapsed time.Duration
 		votes   []VoteInfo
 		status  string
-		logs    []LogLine
+		logs    []domain.LogLine
 	}{
-		{"approved", time.Hour, []VoteInfo{yes(bob)}, StatusPassed, nil},
-		{"downvoted", time.Hour, []VoteInfo{no(bob)}, StatusFailed, nil},
-		{"waiting", time.Hour, nil, StatusProposed, nil},
-		{"timed out", 3*time.Hour + time.Second, nil, StatusFailed, []LogLine{dbg("Failing proposed constitution change, no approvals in 3 hours")}},
+		{"approved", time.Hour, []VoteInfo{yes(bob)}, domain.StatusPassed, nil},
+		{"downvoted", time.Hour, []VoteInfo{no(bob)}, domain.StatusFailed, nil},
+		{"waiting", time.Hour, nil, domain.StatusProposed, nil},
+		{"timed out", 3*time.Hour + time.Second, nil, domain.StatusFailed, []domain.LogLine{dbg("Failing proposed constitution change, no approvals in 3 hours")}},
 	} {
 		t.Run("check "+tc.name, func(t *testing.T) {
 			in := in
@@ -580,7 +582,7 @@ func TestSeedAllConstitutionActionsPass(t *testing.T) {
 	if out := mustEval(t, r, in, BlockFilter); !out.Filter {
 		t.Fatal("filter: want True")
 	}
-	assertStatus(t, mustEval(t, r, in, BlockCheck), StatusPassed)
+	assertStatus(t, mustEval(t, r, in, BlockCheck), domain.StatusPassed)
 	out := mustEval(t, r, in, BlockSuccess)
 	assertEffects(t, out.Effects, fx{"slack", "post_message", map[string]any{
 		"text": "Constitution change 'Add role Moderator' proposed by Alice Smith passed.", "channel": "C000111"}})
@@ -642,12 +644,12 @@ func TestStarterKitDemocracy(t *testing.T) {
 	in.Community.Users = append(in.Community.Users, dave)
 
 	in.Proposal.Votes = []VoteInfo{yes(alice), yes(bob)} // non-voters do not count
-	assertStatus(t, mustEval(t, r, in, BlockCheck), StatusProposed)
+	assertStatus(t, mustEval(t, r, in, BlockCheck), domain.StatusProposed)
 	in.Proposal.Votes = []VoteInfo{yes(carol)} // 1 of 2 voters: ceil(2/2) = 1
-	assertStatus(t, mustEval(t, r, in, BlockCheck), StatusPassed)
+	assertStatus(t, mustEval(t, r, in, BlockCheck), domain.StatusPassed)
 	in.Proposal.Votes = nil
 	in.Proposal.ProposalTime = testNow.Add(-25 * time.Hour)
-	assertStatus(t, mustEval(t, r, in, BlockCheck), StatusFailed)
+	assertStatus(t, mustEval(t, r, in, BlockCheck), domain.StatusFailed)
 
 	answered := mustAsk(t, r, in, BlockNotify, "slack", "initiate_vote",
 		map[string]any{"users": []any{"carol", "dave"}, "text": "Please vote"}, voteAnswer)
@@ -677,9 +679,9 @@ func TestStarterKitJury(t *testing.T) {
 	in.Proposal.Data = out.Data
 	juror := func(i int) UserInfo { return user(jury[i].(string)) }
 	in.Proposal.Votes = []VoteInfo{yes(juror(0))}
-	assertStatus(t, mustEval(t, r, in, BlockCheck), StatusProposed)
+	assertStatus(t, mustEval(t, r, in, BlockCheck), domain.StatusProposed)
 	in.Proposal.Votes = []VoteInfo{yes(juror(0)), yes(juror(2))}
-	assertStatus(t, mustEval(t, r, in, BlockCheck), StatusPassed)
+	assertStatus(t, mustEval(t, r, in, BlockCheck), domain.StatusPassed)
 
 	answered := mustAsk(t, r, in, BlockNotify, "slack", "initiate_vote",
 		map[string]any{"users": jury, "text": "Please deliberate amongst yourselves before voting"}, voteAnswer)
@@ -692,7 +694,7 @@ func TestStarterKitOnboardingBaseRole(t *testing.T) {
 	in := baseInput(p, constitutionAction())
 	// Every user holds the base role: 3 users, ceil(3/2) = 2 yes votes needed.
 	in.Proposal.Votes = []VoteInfo{yes(alice)}
-	assertStatus(t, mustEval(t, r, in, BlockCheck), StatusProposed)
+	assertStatus(t, mustEval(t, r, in, BlockCheck), domain.StatusProposed)
 	in.Proposal.Votes = []VoteInfo{yes(alice), yes(bob)}
-	assertStatus(t, mustEval(t, r, in, BlockCheck), StatusPassed)
+	assertStatus(t, mustEval(t, r, in, BlockCheck), domain.StatusPassed)
 }

@@ -1,4 +1,4 @@
-package policy
+package python
 
 import (
 	"math"
@@ -16,7 +16,7 @@ import (
 
 var methodBuiltin = starlark.NewBuiltin(methodName, func(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kw []starlark.Tuple) (starlark.Value, error) {
 	if len(args) < 2 {
-		return nil, pyErr("TypeError", "%s: want a receiver and a method name", methodName)
+		return nil, Errorf("TypeError", "%s: want a receiver and a method name", methodName)
 	}
 	recv, name := args[0], string(args[1].(starlark.String))
 	rest := args[2:]
@@ -38,7 +38,7 @@ var methodBuiltin = starlark.NewBuiltin(methodName, func(th *starlark.Thread, _ 
 		return starlark.String(out), nil
 	case "isnumeric":
 		if len(rest) > 0 || len(kw) > 0 {
-			return nil, pyErr("TypeError", "str.isnumeric() takes no arguments")
+			return nil, Errorf("TypeError", "str.isnumeric() takes no arguments")
 		}
 		if s == "" {
 			return starlark.False, nil
@@ -65,7 +65,7 @@ var methodBuiltin = starlark.NewBuiltin(methodName, func(th *starlark.Thread, _ 
 		}
 		return starlark.String(sign + strings.Repeat("0", width-n) + str), nil
 	}
-	return nil, pyErr("AttributeError", "string has no method %q", name)
+	return nil, Errorf("AttributeError", "string has no method %q", name)
 })
 
 // pyFormat is Python's str.format: {} {0} {name} fields with .attr and
@@ -87,23 +87,23 @@ func pyFormat(f string, args starlark.Tuple, kw []starlark.Tuple) (string, error
 		switch n, err := strconv.Atoi(name); {
 		case name == "":
 			if manual {
-				return nil, pyErr("ValueError", "cannot switch from manual field specification to automatic field numbering")
+				return nil, Errorf("ValueError", "cannot switch from manual field specification to automatic field numbering")
 			}
 			if auto >= len(args) {
-				return nil, pyErr("IndexError", "Replacement index %d out of range for positional args tuple", auto)
+				return nil, Errorf("IndexError", "Replacement index %d out of range for positional args tuple", auto)
 			}
 			v = args[auto]
 			auto++
 		case err == nil:
 			manual = true
 			if n >= len(args) {
-				return nil, pyErr("IndexError", "Replacement index %d out of range for positional args tuple", n)
+				return nil, Errorf("IndexError", "Replacement index %d out of range for positional args tuple", n)
 			}
 			v = args[n]
 		default:
 			x, ok := kwargs[name]
 			if !ok {
-				return nil, pyErr("KeyError", "'%s'", name)
+				return nil, Errorf("KeyError", "'%s'", name)
 			}
 			v = x
 		}
@@ -122,7 +122,7 @@ func pyFormat(f string, args starlark.Tuple, kw []starlark.Tuple) (string, error
 			}
 			j := strings.IndexByte(rest, ']')
 			if j < 0 {
-				return nil, pyErr("ValueError", "Missing ']' in format string")
+				return nil, Errorf("ValueError", "Missing ']' in format string")
 			}
 			key := rest[1:j]
 			var k starlark.Value = starlark.String(key)
@@ -143,7 +143,7 @@ func pyFormat(f string, args starlark.Tuple, kw []starlark.Tuple) (string, error
 				}
 			}
 			if x == nil {
-				return nil, pyErr("KeyError", "%s", pyRepr(k))
+				return nil, Errorf("KeyError", "%s", Repr(k))
 			}
 			v, rest = x, rest[j+1:]
 		}
@@ -160,7 +160,7 @@ func pyFormat(f string, args starlark.Tuple, kw []starlark.Tuple) (string, error
 			b.WriteByte('}')
 			i += 2
 		case c == '}':
-			return "", pyErr("ValueError", "Single '}' encountered in format string")
+			return "", Errorf("ValueError", "Single '}' encountered in format string")
 		case c == '{':
 			depth, j := 1, i+1
 			for ; j < len(f) && depth > 0; j++ {
@@ -172,7 +172,7 @@ func pyFormat(f string, args starlark.Tuple, kw []starlark.Tuple) (string, error
 				}
 			}
 			if depth > 0 {
-				return "", pyErr("ValueError", "expected '}' before end of string")
+				return "", Errorf("ValueError", "expected '}' before end of string")
 			}
 			field := f[i+1 : j-1]
 			i = j
@@ -195,11 +195,11 @@ func pyFormat(f string, args starlark.Tuple, kw []starlark.Tuple) (string, error
 			switch conv {
 			case "":
 			case "r", "a":
-				v = starlark.String(pyRepr(v))
+				v = starlark.String(Repr(v))
 			case "s":
-				v = starlark.String(pyStr(v))
+				v = starlark.String(Str(v))
 			default:
-				return "", pyErr("ValueError", "Unknown conversion specifier %s", conv)
+				return "", Errorf("ValueError", "Unknown conversion specifier %s", conv)
 			}
 			s, err := formatValue(v, spec)
 			if err != nil {
@@ -232,7 +232,7 @@ func isinstanceBuiltin(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 			want, known = typeNames[fn.Name()]
 		}
 		if !known {
-			return nil, pyErr("TypeError", "isinstance() arg 2 must be a type or tuple of types (str, int, float, bool, list, dict, tuple, set), not %s", t.Type())
+			return nil, Errorf("TypeError", "isinstance() arg 2 must be a type or tuple of types (str, int, float, bool, list, dict, tuple, set), not %s", t.Type())
 		}
 		got := x.Type()
 		if got == want || want == "int" && got == "bool" {
@@ -256,21 +256,21 @@ func powBuiltin(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 	ei, eInt := asPyInt(exp)
 	if bInt && eInt && ei.Sign() >= 0 {
 		if ei.BitLen() > 32 || bi.BitLen()*int(ei.Int64()) > 1<<20 {
-			return nil, pyErr("OverflowError", "result of ** is too large")
+			return nil, Errorf("OverflowError", "result of ** is too large")
 		}
 		return starlark.MakeBigInt(new(big.Int).Exp(bi, ei, nil)), nil
 	}
 	bf, ok1 := starlark.AsFloat(base)
 	ef, ok2 := starlark.AsFloat(exp)
 	if !ok1 || !ok2 {
-		return nil, pyErr("TypeError", "unsupported operand type(s) for ** or pow(): '%s' and '%s'", base.Type(), exp.Type())
+		return nil, Errorf("TypeError", "unsupported operand type(s) for ** or pow(): '%s' and '%s'", base.Type(), exp.Type())
 	}
 	if bf == 0 && ef < 0 {
-		return nil, pyErr("ZeroDivisionError", "0.0 cannot be raised to a negative power")
+		return nil, Errorf("ZeroDivisionError", "0.0 cannot be raised to a negative power")
 	}
 	r := math.Pow(bf, ef)
 	if r != r && bf < 0 { // a negative base to a fractional power is complex in Python
-		return nil, pyErr("ValueError", "negative number cannot be raised to a fractional power")
+		return nil, Errorf("ValueError", "negative number cannot be raised to a fractional power")
 	}
 	return starlark.Float(r), nil
 }
@@ -295,5 +295,5 @@ func attrOf(v starlark.Value, name string) (starlark.Value, error) {
 			return x, err
 		}
 	}
-	return nil, pyErr("AttributeError", "%s has no attribute %q", v.Type(), name)
+	return nil, Errorf("AttributeError", "%s has no attribute %q", v.Type(), name)
 }

@@ -8,12 +8,15 @@ import (
 	"time"
 
 	"go.starlark.net/starlark"
+
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/policy/python"
 )
 
 // logOf evaluates "logger.info(str(<expr>))" in a check block.
 func logOf(tb testing.TB, r *Runtime, in Input, expr string) string {
 	tb.Helper()
-	in.Code = Code{Check: "logger.info(str(" + expr + "))"}
+	in.Code = domain.PolicyCode{Check: "logger.info(str(" + expr + "))"}
 	out := mustEval(tb, r, in, BlockCheck)
 	return out.Logs[0].Message
 }
@@ -48,7 +51,7 @@ func TestGoValuesToStarlark(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := pyStr(v); got != tc.want {
+			if got := python.Str(v); got != tc.want {
 				t.Fatalf("got %s, want %s", got, tc.want)
 			}
 		})
@@ -136,55 +139,6 @@ func TestDateValues(t *testing.T) {
 	}
 }
 
-func TestFormatSpecs(t *testing.T) {
-	for _, tc := range []struct {
-		v    starlark.Value
-		spec string
-		want string
-	}{
-		{starlark.Float(math.Inf(1)), "f", "inf"},
-		{starlark.Float(math.Inf(-1)), "F", "-INF"},
-		{starlark.Float(math.NaN()), "G", "NAN"},
-		{starlark.Float(1234567.891), ",.2f", "1,234,567.89"},
-		{starlark.Float(0.00001234), "E", "1.234000E-05"},
-		{starlark.Float(2), ".0", "2.0"},
-		{starlark.Float(-2.5), "+.1f", "-2.5"},
-		{starlark.Float(2.5), " .1f", " 2.5"},
-		{starlark.Float(2.5), "=+8.2f", "+   2.50"},
-		{starlark.MakeInt(65), "c", "A"},
-		{starlark.MakeInt(3), ".1%", "300.0%"},
-		{starlark.True, "d", "1"},
-		{starlark.True, ">6", "  True"},
-		{starlark.String("héllo"), "é^9", "ééhélloéé"},
-		{starlark.None, ">6", "  None"},
-	} {
-		got, err := formatValue(tc.v, tc.spec)
-		if err != nil || got != tc.want {
-			t.Errorf("format(%s, %q) = %q, %v; want %q", tc.v, tc.spec, got, err, tc.want)
-		}
-	}
-	for _, bad := range []struct {
-		v    starlark.Value
-		spec string
-	}{{starlark.MakeInt(1), "q"}, {starlark.Float(1), "d"}, {starlark.String("s"), "d"}, {starlark.MakeInt(1), "5.x"}, {starlark.MakeInt(1), ".f"}} {
-		if _, err := formatValue(bad.v, bad.spec); err == nil {
-			t.Errorf("format(%s, %q): want an error", bad.v, bad.spec)
-		}
-	}
-	for _, tc := range []struct {
-		s    starlark.Value
-		want string
-	}{
-		{starlark.String(`it's`), `"it's"`},
-		{starlark.String("a\nb\t\x01\\"), `'a\nb\t\x01\\'`},
-		{starlark.MakeInt(3), "3"},
-	} {
-		if got := pyRepr(tc.s); got != tc.want {
-			t.Errorf("repr(%s) = %s, want %s", tc.s, got, tc.want)
-		}
-	}
-}
-
 func TestTranslateEscapesAndNewlines(t *testing.T) {
 	r := mustRuntime(t, Options{})
 	for _, tc := range []struct{ src, want string }{
@@ -254,7 +208,7 @@ func TestRolesAndUserFields(t *testing.T) {
 	}
 }
 
-func withCheck(in Input, src string) Input { in.Code = Code{Check: src}; return in }
+func withCheck(in Input, src string) Input { in.Code = domain.PolicyCode{Check: src}; return in }
 
 func TestMethodKinds(t *testing.T) {
 	k := MethodKinds()

@@ -11,6 +11,9 @@ import (
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
+
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/policy/python"
 )
 
 // Options bound the work one evaluation may do. Zero values take defaults.
@@ -58,7 +61,7 @@ func (o Options) withDefaults() Options {
 func (o Options) Validate() error {
 	var errs []error
 	if o.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("Timeout: must not be negative, got %s", o.Timeout))
+		errs = append(errs, fmt.Errorf("option Timeout: must not be negative, got %s", o.Timeout))
 	}
 	if o.MaxCodeBytes < 0 {
 		errs = append(errs, fmt.Errorf("MaxCodeBytes: must not be negative, got %d", o.MaxCodeBytes))
@@ -117,12 +120,12 @@ func compileBlock(b Block, src, lang string, maxBytes int) (c *compiled) {
 		return &compiled{err: &EvalError{Type: "CodeSizeError", Line: 1, Block: b,
 			Detail: fmt.Sprintf("block is %d bytes, the limit is %d", len(src), maxBytes)}}
 	}
-	src = normalizeNewlines(src)
+	src = python.NormalizeNewlines(src)
 	lines := strings.Count(src, "\n") + 1
 	switch lang {
-	case LangStarlark:
+	case domain.LangStarlark:
 		return compileStarlark(b, src, lines)
-	case LangExpr:
+	case domain.LangExpr:
 		if b != BlockFilter && b != BlockCheck {
 			return &compiled{err: &EvalError{Type: "ValueError", Block: b, Detail: "only the filter and check blocks may be expr conditions"}}
 		}
@@ -132,9 +135,13 @@ func compileBlock(b Block, src, lang string, maxBytes int) (c *compiled) {
 }
 
 func compileStarlark(b Block, src string, lines int) *compiled {
-	body, terr := translateBlock(src)
-	if terr != nil {
+	body, err := python.Translate(src, contextParams[:])
+	var terr *python.SourceError
+	if errors.As(err, &terr) {
 		return &compiled{err: &EvalError{Type: terr.Type, Line: clampLine(terr.Line, lines), Block: b, Detail: terr.Msg}}
+	}
+	if err != nil {
+		return &compiled{err: &EvalError{Type: "InternalError", Block: b, Detail: err.Error()}}
 	}
 	_, prog, err := starlark.SourceProgramOptions(fileOptions, string(b), body, isPredeclared)
 	if err != nil {
@@ -147,11 +154,11 @@ func compileStarlark(b Block, src string, lines int) *compiled {
 		return &compiled{err: &EvalError{Type: "InternalError", Block: b, Detail: err.Error()}}
 	}
 	globals.Freeze()
-	fn, ok := globals[blockFuncName].(starlark.Callable)
+	fn, ok := globals[python.BlockFunc].(starlark.Callable)
 	if !ok {
 		return &compiled{err: &EvalError{Type: "InternalError", Block: b, Detail: "block function missing"}}
 	}
-	c := &compiled{lang: LangStarlark, lines: lines, fn: fn}
+	c := &compiled{lang: domain.LangStarlark, lines: lines, fn: fn}
 	for i, name := range contextParams {
 		c.uses[i] = strings.Contains(src, name)
 	}
@@ -163,7 +170,7 @@ func clampLine(line, lines int) int {
 	return max(1, min(line, lines))
 }
 
-func authorLine(bodyLine, lines int) int { return clampLine(bodyLine-headerLines, lines) }
+func authorLine(bodyLine, lines int) int { return clampLine(bodyLine-python.HeaderLines, lines) }
 
 func compileError(b Block, err error, lines int) *EvalError {
 	e := &EvalError{Type: "SyntaxError", Block: b, Detail: err.Error()}
@@ -190,7 +197,7 @@ func compileError(b Block, err error, lines int) *EvalError {
 
 // Compile checks every block of code with the default options and returns
 // all syntax errors joined (nil when the code compiles).
-func Compile(code Code) error {
+func Compile(code domain.PolicyCode) error {
 	var errs []error
 	for _, b := range Blocks {
 		if err := validateBlock(code, b, DefaultMaxCodeBytes, nil); err != nil {
@@ -202,7 +209,7 @@ func Compile(code Code) error {
 
 // Validate compiles every block of code (warming the cache) and returns one
 // *EvalError per block that does not compile, with the author's line.
-func (r *Runtime) Validate(code Code) []error {
+func (r *Runtime) Validate(code domain.PolicyCode) []error {
 	var errs []error
 	hash := Hash(code)
 	for _, b := range Blocks {
@@ -215,8 +222,8 @@ func (r *Runtime) Validate(code Code) []error {
 	return errs
 }
 
-func validateBlock(code Code, b Block, maxBytes int, lookup func(src, lang string) *compiled) error {
-	src, lang, _ := code.Source(b)
+func validateBlock(code domain.PolicyCode, b Block, maxBytes int, lookup func(src, lang string) *compiled) error {
+	src, lang, _ := Source(code, b)
 	var c *compiled
 	if lookup != nil {
 		c = lookup(src, lang)
@@ -239,7 +246,7 @@ func (r *Runtime) Evaluate(ctx context.Context, in Input) (out Output) {
 			out = Output{Err: &EvalError{Type: "InternalError", Block: in.Block, Detail: fmt.Sprintf("policy runtime panic: %v", p)}}
 		}
 	}()
-	src, lang, ok := in.Code.Source(in.Block)
+	src, lang, ok := Source(in.Code, in.Block)
 	if !ok {
 		return Output{Err: &EvalError{Type: "ValueError", Block: in.Block, Detail: fmt.Sprintf("unknown block %q", in.Block)}}
 	}
@@ -313,7 +320,7 @@ func (r *Runtime) evalStarlark(ctx context.Context, in *Input, c *compiled) Outp
 		Name:  string(in.Block),
 		Print: func(_ *starlark.Thread, msg string) { st.log("info", msg) },
 		Load: func(*starlark.Thread, string) (starlark.StringDict, error) {
-			return nil, pyErr("ImportError", "load() is not allowed in policy code")
+			return nil, python.Errorf("ImportError", "load() is not allowed in policy code")
 		},
 	}
 	th.SetLocal(stateKey, st)
@@ -331,7 +338,7 @@ func (r *Runtime) evalStarlark(ctx context.Context, in *Input, c *compiled) Outp
 	}
 	logs := st.logs
 	if st.logsDropped > 0 {
-		logs = append(logs, LogLine{Level: "warning", Message: fmt.Sprintf("%d more log lines dropped", st.logsDropped)})
+		logs = append(logs, domain.LogLine{Level: "warning", Message: fmt.Sprintf("%d more log lines dropped", st.logsDropped)})
 	}
 	if err != nil {
 		return Output{Logs: logs, Err: runtimeError(in.Block, err, g, c.lines, r.opts)}
@@ -364,16 +371,16 @@ func (r *Runtime) evalStarlark(ctx context.Context, in *Input, c *compiled) Outp
 // checkStatus maps a check block's return value to a status.
 func checkStatus(v starlark.Value) (string, error) {
 	if v == starlark.None {
-		return StatusProposed, nil
+		return domain.StatusProposed, nil
 	}
 	if s, ok := v.(starlark.String); ok {
 		switch strings.ToLower(string(s)) {
 		case passedValue:
-			return StatusPassed, nil
+			return domain.StatusPassed, nil
 		case failedValue:
-			return StatusFailed, nil
+			return domain.StatusFailed, nil
 		case proposedValue:
-			return StatusProposed, nil
+			return domain.StatusProposed, nil
 		}
 	}
 	return "", fmt.Errorf("check must return PASSED, FAILED, PROPOSED or None, not %s", v.String())
@@ -403,7 +410,7 @@ func runtimeError(b Block, err error, g *guard, lines int, opts Options) *EvalEr
 		e.Type, e.Detail = ce.Type, ce.Detail
 		return e
 	}
-	var pe *pyError
+	var pe *python.Error
 	if errors.As(err, &pe) {
 		e.Type, e.Detail = pe.Type, pe.Msg
 		return e

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"go.starlark.net/starlark"
+
+	"github.com/policykit-go/policykit/policy/python"
 )
 
 // Platform objects (slack, discord, ...) never perform I/O. Their methods
@@ -51,7 +53,7 @@ func oneOf(param string, allowed ...string) func(map[string]any) error {
 		}
 		s, _ := v.(string)
 		if !slices.Contains(allowed, s) {
-			return pyErr("ValueError", "%s must be one of %s, not %v", param, strings.Join(allowed, ", "), v)
+			return python.Errorf("ValueError", "%s must be one of %s, not %v", param, strings.Join(allowed, ", "), v)
 		}
 		return nil
 	}
@@ -178,7 +180,7 @@ func (p *platformValue) Attr(name string) (starlark.Value, error) {
 
 func requireConnected(st *evalState, platform string) error {
 	if !st.connected(platform) {
-		return pyErr("PlatformError", "platform %s is not connected", platform)
+		return python.Errorf("PlatformError", "platform %s is not connected", platform)
 	}
 	return nil
 }
@@ -193,13 +195,13 @@ func bindArgs(platform string, spec *methodSpec, args starlark.Tuple, kwargs []s
 		}
 	}
 	if len(args) > len(spec.params) {
-		return nil, pyErr("TypeError", "%s() takes %d positional arguments but %d were given", fn, len(spec.params), len(args))
+		return nil, python.Errorf("TypeError", "%s() takes %d positional arguments but %d were given", fn, len(spec.params), len(args))
 	}
 	out := make(map[string]any, len(args)+len(kwargs))
 	seen := make(map[string]bool, len(args)+len(kwargs))
 	set := func(name string, v starlark.Value) error {
 		if seen[name] {
-			return pyErr("TypeError", "%s() got multiple values for argument %q", fn, name)
+			return python.Errorf("TypeError", "%s() got multiple values for argument %q", fn, name)
 		}
 		seen[name] = true
 		if v == starlark.None {
@@ -207,7 +209,7 @@ func bindArgs(platform string, spec *methodSpec, args starlark.Tuple, kwargs []s
 		}
 		j, err := toJSON(v)
 		if err != nil {
-			return pyErr("TypeError", "%s() argument %q: %v", fn, name, err)
+			return python.Errorf("TypeError", "%s() argument %q: %v", fn, name, err)
 		}
 		out[name] = j
 		return nil
@@ -230,13 +232,13 @@ func bindArgs(platform string, spec *methodSpec, args starlark.Tuple, kwargs []s
 			}
 			j, err := toJSON(kv[1])
 			if err != nil {
-				return nil, pyErr("TypeError", "%s() argument %q: %v", fn, name, err)
+				return nil, python.Errorf("TypeError", "%s() argument %q: %v", fn, name, err)
 			}
 			into[name] = j
 			continue
 		}
 		if !spec.extraKwargs && !slices.Contains(spec.params, name) {
-			return nil, pyErr("TypeError", "%s() got an unexpected keyword argument %q", fn, name)
+			return nil, python.Errorf("TypeError", "%s() got an unexpected keyword argument %q", fn, name)
 		}
 		if err := set(name, kv[1]); err != nil {
 			return nil, err
@@ -246,11 +248,11 @@ func bindArgs(platform string, spec *methodSpec, args starlark.Tuple, kwargs []s
 		if given, ok := out[spec.kwargsInto]; ok {
 			m, isMap := given.(map[string]any)
 			if !isMap {
-				return nil, pyErr("TypeError", "%s() argument %q must be a dict when keyword arguments are given", fn, spec.kwargsInto)
+				return nil, python.Errorf("TypeError", "%s() argument %q must be a dict when keyword arguments are given", fn, spec.kwargsInto)
 			}
 			for k, v := range m {
 				if _, dup := into[k]; dup {
-					return nil, pyErr("TypeError", "%s() got multiple values for parameter %q", fn, k)
+					return nil, python.Errorf("TypeError", "%s() got multiple values for parameter %q", fn, k)
 				}
 				into[k] = v
 			}
@@ -259,7 +261,7 @@ func bindArgs(platform string, spec *methodSpec, args starlark.Tuple, kwargs []s
 	}
 	for _, r := range spec.required {
 		if _, ok := out[r]; !ok {
-			return nil, pyErr("TypeError", "%s() missing required argument %q", fn, r)
+			return nil, python.Errorf("TypeError", "%s() missing required argument %q", fn, r)
 		}
 	}
 	if spec.check != nil {

@@ -2,7 +2,6 @@ package policy
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
 	"math/big"
 	"reflect"
@@ -10,20 +9,9 @@ import (
 	"time"
 
 	"go.starlark.net/starlark"
+
+	"github.com/policykit-go/policykit/policy/python"
 )
-
-// pyError is an error raised by this package's builtins, carrying the
-// Python error class that EvalError.Type reports.
-type pyError struct {
-	Type string
-	Msg  string
-}
-
-func (e *pyError) Error() string { return e.Msg }
-
-func pyErr(typ, format string, args ...any) error {
-	return &pyError{Type: typ, Msg: fmt.Sprintf(format, args...)}
-}
 
 // toStarlark converts a JSON-like Go value (as found in Input) to Starlark.
 // Maps become attribute-accessible dicts; integral float64 values (JSON
@@ -73,7 +61,7 @@ func toStarlark(v any) (starlark.Value, error) {
 		}
 		f, err := v.Float64()
 		if err != nil {
-			return nil, pyErr("ValueError", "invalid number %q", string(v))
+			return nil, python.Errorf("ValueError", "invalid number %q", string(v))
 		}
 		return starlark.Float(f), nil
 	case time.Time:
@@ -143,7 +131,7 @@ func toStarlark(v any) (starlark.Value, error) {
 		}
 		return toStarlark(rv.Elem().Interface())
 	}
-	return nil, pyErr("TypeError", "cannot convert Go value of type %T for policy code", v)
+	return nil, python.Errorf("TypeError", "cannot convert Go value of type %T for policy code", v)
 }
 
 func floatValue(f float64) starlark.Value {
@@ -171,7 +159,7 @@ func toJSON(v starlark.Value) (any, error) { return toJSONDepth(v, 0) }
 
 func toJSONDepth(v starlark.Value, depth int) (any, error) {
 	if depth > 64 {
-		return nil, pyErr("ValueError", "value is nested too deeply")
+		return nil, python.Errorf("ValueError", "value is nested too deeply")
 	}
 	switch v := v.(type) {
 	case starlark.NoneType:
@@ -186,7 +174,7 @@ func toJSONDepth(v starlark.Value, depth int) (any, error) {
 	case starlark.Float:
 		f := float64(v)
 		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, pyErr("ValueError", "%s is not JSON serializable", v)
+			return nil, python.Errorf("ValueError", "%s is not JSON serializable", v)
 		}
 		return f, nil
 	case starlark.String:
@@ -228,7 +216,7 @@ func toJSONDepth(v starlark.Value, depth int) (any, error) {
 		for _, kv := range items {
 			k, ok := kv[0].(starlark.String)
 			if !ok {
-				return nil, pyErr("TypeError", "keys must be str, not %s", kv[0].Type())
+				return nil, python.Errorf("TypeError", "keys must be str, not %s", kv[0].Type())
 			}
 			x, err := toJSONDepth(kv[1], depth+1)
 			if err != nil {
@@ -257,5 +245,5 @@ func toJSONDepth(v starlark.Value, depth int) (any, error) {
 		}
 		return out, nil
 	}
-	return nil, pyErr("TypeError", "Object of type %s is not JSON serializable", v.Type())
+	return nil, python.Errorf("TypeError", "Object of type %s is not JSON serializable", v.Type())
 }

@@ -2,8 +2,12 @@ package policy
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/policy/python"
 )
 
 // FuzzTranslate checks that translation never panics and never adds or
@@ -27,16 +31,17 @@ func FuzzTranslate(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, src string) {
-		out, terr := translateBlock(src)
-		if terr == nil {
-			want := strings.Count(normalizeNewlines(src), "\n") + strings.Count(blockHeader, "\n") + 2
+		out, err := python.Translate(src, contextParams[:])
+		var terr *python.SourceError
+		if err == nil {
+			want := strings.Count(python.NormalizeNewlines(src), "\n") + python.HeaderLines + 2
 			if got := strings.Count(out, "\n"); got != want {
 				t.Fatalf("%q: %d lines after translation, want %d:\n%s", src, got, want, out)
 			}
-		} else if terr.Line < 1 {
-			t.Fatalf("%q: error without a line: %v", src, terr)
+		} else if !errors.As(err, &terr) || terr.Line < 1 {
+			t.Fatalf("%q: error without a line: %v", src, err)
 		}
-		res := r.Evaluate(context.Background(), Input{Block: BlockCheck, Code: Code{Check: src}})
+		res := r.Evaluate(context.Background(), Input{Block: BlockCheck, Code: domain.PolicyCode{Check: src}})
 		if res.Err != nil && res.Err.Type == "InternalError" {
 			t.Fatalf("%q: %v", src, res.Err)
 		}

@@ -10,6 +10,8 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 	"go.starlark.net/syntax"
+
+	"github.com/policykit-go/policykit/policy/python"
 )
 
 // Check block return values, as in PolicyKit (Proposal.PASSED == "passed").
@@ -29,28 +31,26 @@ var contextParams = [...]string{"action", "proposal", "policy", "variables"}
 
 func newStaticPredeclared() starlark.StringDict {
 	d := starlark.StringDict{
-		"PASSED":           starlark.String(passedValue),
-		"FAILED":           starlark.String(failedValue),
-		"PROPOSED":         starlark.String(proposedValue),
-		"datetime":         datetimeModule,
-		"math":             starmath.Module,
-		"random":           randomModule,
-		"json":             starjson.Module,
-		"logger":           loggerModule,
-		fstrName:           fstrBuiltin,
-		fmtvName:           fmtvBuiltin,
-		"sum":              starlark.NewBuiltin("sum", sumBuiltin),
-		"str":              starlark.NewBuiltin("str", strBuiltin),
-		"isinstance":       starlark.NewBuiltin("isinstance", isinstanceBuiltin),
-		"pow":              starlark.NewBuiltin("pow", powBuiltin),
-		methodName:         methodBuiltin,
-		"repr":             starlark.NewBuiltin("repr", reprBuiltin),
-		"print":            starlark.NewBuiltin("print", printBuiltin),
-		"round":            starlark.NewBuiltin("round", roundBuiltin),
-		"__mod_datetime__": datetimeModule,
-		"__mod_math__":     starmath.Module,
-		"__mod_random__":   randomModule,
-		"__mod_json__":     starjson.Module,
+		"PASSED":   starlark.String(passedValue),
+		"FAILED":   starlark.String(failedValue),
+		"PROPOSED": starlark.String(proposedValue),
+		"datetime": datetimeModule,
+		"math":     starmath.Module,
+		"random":   randomModule,
+		"json":     starjson.Module,
+		"logger":   loggerModule,
+		"sum":      starlark.NewBuiltin("sum", sumBuiltin),
+		"str":      starlark.NewBuiltin("str", strBuiltin),
+		"repr":     starlark.NewBuiltin("repr", reprBuiltin),
+		"print":    starlark.NewBuiltin("print", printBuiltin),
+		"round":    starlark.NewBuiltin("round", roundBuiltin),
+	}
+	for name, b := range python.Builtins() {
+		d[name] = b
+	}
+	// What "import datetime" and friends bind.
+	for module, hidden := range python.Importable {
+		d[hidden] = d[module]
 	}
 	for name, p := range platformValues {
 		d[name] = p
@@ -98,16 +98,16 @@ var loggerModule = func() *starlarkstruct.Module {
 		"error": "error", "exception": "error", "critical": "critical"} {
 		m.Members[name] = starlark.NewBuiltin("logger."+name, func(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kw []starlark.Tuple) (starlark.Value, error) {
 			if len(args) == 0 {
-				return nil, pyErr("TypeError", "logger.%s() missing required argument 'msg'", name)
+				return nil, python.Errorf("TypeError", "logger.%s() missing required argument 'msg'", name)
 			}
-			msg := pyStr(args[0])
+			msg := python.Str(args[0])
 			if len(args) > 1 {
 				// logger.info("%s voted", name): %-interpolation, as logging does.
 				out, err := starlark.Binary(syntax.PERCENT, starlark.String(msg), args[1:])
 				if err != nil {
 					return nil, err
 				}
-				msg = pyStr(out)
+				msg = python.Str(out)
 			}
 			stateOf(th).log(level, msg)
 			return starlark.None, nil
@@ -129,7 +129,7 @@ func strBuiltin(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 	if s, ok := x.(starlark.String); ok {
 		return s, nil
 	}
-	return starlark.String(pyStr(x)), nil
+	return starlark.String(python.Str(x)), nil
 }
 
 func reprBuiltin(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw []starlark.Tuple) (starlark.Value, error) {
@@ -137,7 +137,7 @@ func reprBuiltin(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kw, 1, &x); err != nil {
 		return nil, err
 	}
-	return starlark.String(pyRepr(x)), nil
+	return starlark.String(python.Repr(x)), nil
 }
 
 // printBuiltin is Python's print(*objects, sep=' ') to the evaluation's log.
@@ -150,14 +150,14 @@ func printBuiltin(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 			if kv[1] != starlark.None {
 				s, ok := starlark.AsString(kv[1])
 				if !ok {
-					return nil, pyErr("TypeError", "sep must be None or a string, not %s", kv[1].Type())
+					return nil, python.Errorf("TypeError", "sep must be None or a string, not %s", kv[1].Type())
 				}
 				sep = s
 			}
 		case "end", "flush":
 			// a log line has no end; nothing to flush
 		default:
-			return nil, pyErr("TypeError", "print() got an unexpected keyword argument %q", name)
+			return nil, python.Errorf("TypeError", "print() got an unexpected keyword argument %q", name)
 		}
 	}
 	var msg strings.Builder
@@ -165,7 +165,7 @@ func printBuiltin(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 		if i > 0 {
 			msg.WriteString(sep)
 		}
-		writeStr(&msg, a)
+		msg.WriteString(python.Str(a))
 	}
 	stateOf(th).log("info", msg.String())
 	return starlark.None, nil
@@ -202,17 +202,17 @@ func roundBuiltin(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	}
 	f, ok := starlark.AsFloat(x)
 	if !ok {
-		return nil, pyErr("TypeError", "type %s doesn't define __round__ method", x.Type())
+		return nil, python.Errorf("TypeError", "type %s doesn't define __round__ method", x.Type())
 	}
 	if nd == starlark.None {
 		if math.IsInf(f, 0) || math.IsNaN(f) {
-			return nil, pyErr("ValueError", "cannot convert float %v to integer", f)
+			return nil, python.Errorf("ValueError", "cannot convert float %v to integer", f)
 		}
 		return starlark.NumberToInt(starlark.Float(math.RoundToEven(f)))
 	}
 	n, err := starlark.AsInt32(nd)
 	if err != nil {
-		return nil, pyErr("TypeError", "ndigits must be an integer")
+		return nil, python.Errorf("TypeError", "ndigits must be an integer")
 	}
 	var r float64
 	if n >= 0 && n <= 20 {
@@ -267,7 +267,7 @@ func (st *evalState) random() *rng {
 func elements(v starlark.Value) ([]starlark.Value, error) {
 	iter, ok := v.(starlark.Iterable)
 	if !ok {
-		return nil, pyErr("TypeError", "population must be a sequence, not %s", v.Type())
+		return nil, python.Errorf("TypeError", "population must be a sequence, not %s", v.Type())
 	}
 	var out []starlark.Value
 	it := iter.Iterate()
@@ -276,7 +276,7 @@ func elements(v starlark.Value) ([]starlark.Value, error) {
 	for it.Next(&x) {
 		out = append(out, x)
 		if len(out) > 1_000_000 {
-			return nil, pyErr("ValueError", "population is too large")
+			return nil, python.Errorf("ValueError", "population is too large")
 		}
 	}
 	return out, nil
@@ -303,7 +303,7 @@ var randomModule = func() *starlarkstruct.Module {
 				return nil, err
 			}
 			if hi < lo {
-				return nil, pyErr("ValueError", "empty range for randint(%d, %d)", lo, hi)
+				return nil, python.Errorf("ValueError", "empty range for randint(%d, %d)", lo, hi)
 			}
 			return starlark.MakeInt64(lo + int64(stateOf(th).random().intn(uint64(hi-lo)+1))), nil
 		}),
@@ -316,14 +316,14 @@ var randomModule = func() *starlarkstruct.Module {
 				start, stop = 0, start
 			}
 			if step == 0 {
-				return nil, pyErr("ValueError", "zero step for randrange()")
+				return nil, python.Errorf("ValueError", "zero step for randrange()")
 			}
 			n := (stop - start + step - 1) / step
 			if step < 0 {
 				n = (stop - start + step + 1) / step
 			}
 			if n <= 0 {
-				return nil, pyErr("ValueError", "empty range for randrange(%d, %d, %d)", start, stop, step)
+				return nil, python.Errorf("ValueError", "empty range for randrange(%d, %d, %d)", start, stop, step)
 			}
 			return starlark.MakeInt64(start + step*int64(stateOf(th).random().intn(uint64(n)))), nil
 		}),
@@ -337,7 +337,7 @@ var randomModule = func() *starlarkstruct.Module {
 				return nil, err
 			}
 			if len(xs) == 0 {
-				return nil, pyErr("IndexError", "Cannot choose from an empty sequence")
+				return nil, python.Errorf("IndexError", "Cannot choose from an empty sequence")
 			}
 			return xs[stateOf(th).random().intn(uint64(len(xs)))], nil
 		}),
@@ -352,7 +352,7 @@ var randomModule = func() *starlarkstruct.Module {
 				return nil, err
 			}
 			if k < 0 || k > len(xs) {
-				return nil, pyErr("ValueError", "Sample larger than population or is negative")
+				return nil, python.Errorf("ValueError", "Sample larger than population or is negative")
 			}
 			r := stateOf(th).random()
 			for i := 0; i < k; i++ { // partial Fisher-Yates

@@ -1,4 +1,4 @@
-package graph
+package identity
 
 import (
 	"net"
@@ -70,28 +70,33 @@ func (k *keyedLimiter) forgetFull(now time.Time) {
 	}
 }
 
-// signInLimits are the limits of login and register: per remote address and per username.
-type signInLimits struct {
+// SignInLimits are the limits of password sign-ins and registrations: per remote address
+// and per username. It is safe for concurrent use.
+type SignInLimits struct {
 	perAddress, perAccount *keyedLimiter
 }
 
-func newSignInLimits(perAddress, perAccount RateLimit, now func() time.Time) *signInLimits {
-	return &signInLimits{perAddress: newKeyedLimiter(perAddress, now), perAccount: newKeyedLimiter(perAccount, now)}
+// NewSignInLimits returns limits allowing perAddress attempts from one address and
+// perAccount for one username (zero values: DefaultSignInPerAddress,
+// DefaultSignInPerAccount), on the clock now (nil: time.Now).
+func NewSignInLimits(perAddress, perAccount RateLimit, now func() time.Time) *SignInLimits {
+	if perAddress == (RateLimit{}) {
+		perAddress = DefaultSignInPerAddress
+	}
+	if perAccount == (RateLimit{}) {
+		perAccount = DefaultSignInPerAccount
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &SignInLimits{perAddress: newKeyedLimiter(perAddress, now), perAccount: newKeyedLimiter(perAccount, now)}
 }
 
-var errSignInRateLimited = rateLimited("too many sign-in attempts; try again in a minute")
-
-// allow takes one attempt of the address and of the username; RATE_LIMITED when either has
-// none left. The address is asked first, so that trying many usernames from one address
-// does not lock those accounts for others.
-func (s *signInLimits) allow(remoteAddr, username string) error {
-	if !s.perAddress.allow(addressKey(remoteAddr)) {
-		return errSignInRateLimited
-	}
-	if !s.perAccount.allow(strings.ToLower(strings.TrimSpace(username))) {
-		return errSignInRateLimited
-	}
-	return nil
+// Allow takes one attempt of the address (a request's RemoteAddr) and of the username;
+// false when either has none left. The address is asked first, so that trying many
+// usernames from one address does not lock those accounts for others.
+func (s *SignInLimits) Allow(remoteAddr, username string) bool {
+	return s.perAddress.allow(addressKey(remoteAddr)) && s.perAccount.allow(strings.ToLower(strings.TrimSpace(username)))
 }
 
 // addressKey is the host of a remote address (its port changes with every connection);

@@ -11,10 +11,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/policykit-go/policykit/domain"
 )
 
 func checkInput(src string) Input {
-	return Input{Block: BlockCheck, Code: Code{Check: src}, Now: testNow,
+	return Input{Block: BlockCheck, Code: domain.PolicyCode{Check: src}, Now: testNow,
 		Proposal:  ProposalInfo{ID: "p1", ProposalTime: testNow.Add(-time.Hour)},
 		Community: CommunityInfo{Platforms: []string{"slack"}}}
 }
@@ -69,7 +71,7 @@ func TestTenMegabyteLiteralRefusedBeforeParsing(t *testing.T) {
 	if d := time.Since(start); d > 50*time.Millisecond {
 		t.Fatalf("refusing took %s; it must not parse or hash the block", d)
 	}
-	if errs := r.Validate(Code{Check: src}); len(errs) != 1 {
+	if errs := r.Validate(domain.PolicyCode{Check: src}); len(errs) != 1 {
 		t.Fatalf("Validate: %v", errs)
 	}
 }
@@ -98,9 +100,9 @@ func TestEvaluateNeverPanics(t *testing.T) {
 	r := mustRuntime(t, Options{})
 	// A Go value that cannot be converted, a bad block, a bad language.
 	for _, in := range []Input{
-		{Block: "nope", Code: Code{}},
-		{Block: BlockCheck, Code: Code{Check: "return action.weird"}, Action: ActionInfo{Fields: map[string]any{"weird": make(chan int)}}},
-		{Block: BlockCheck, Code: Code{Check: "x", CheckLang: "python"}},
+		{Block: "nope", Code: domain.PolicyCode{}},
+		{Block: BlockCheck, Code: domain.PolicyCode{Check: "return action.weird"}, Action: ActionInfo{Fields: map[string]any{"weird": make(chan int)}}},
+		{Block: BlockCheck, Code: domain.PolicyCode{Check: "x", CheckLang: "python"}},
 	} {
 		out := r.Evaluate(context.Background(), in)
 		if out.Err == nil {
@@ -114,15 +116,15 @@ func TestCheckReturnValues(t *testing.T) {
 	for _, tc := range []struct {
 		src, status string
 	}{
-		{"return PASSED", StatusPassed},
-		{"return FAILED", StatusFailed},
-		{"return PROPOSED", StatusProposed},
-		{"return None", StatusProposed},
-		{"pass", StatusProposed},
-		{"", StatusProposed},
-		{"# only a comment", StatusProposed},
-		{"return 'PASSED'", StatusPassed},
-		{"if True:\n    return PASSED", StatusPassed},
+		{"return PASSED", domain.StatusPassed},
+		{"return FAILED", domain.StatusFailed},
+		{"return PROPOSED", domain.StatusProposed},
+		{"return None", domain.StatusProposed},
+		{"pass", domain.StatusProposed},
+		{"", domain.StatusProposed},
+		{"# only a comment", domain.StatusProposed},
+		{"return 'PASSED'", domain.StatusPassed},
+		{"if True:\n    return PASSED", domain.StatusPassed},
 	} {
 		out := mustEval(t, r, checkInput(tc.src), BlockCheck)
 		assertStatus(t, out, tc.status)
@@ -135,7 +137,7 @@ func TestCheckReturnValues(t *testing.T) {
 
 func TestFilterAndInitialize(t *testing.T) {
 	r := mustRuntime(t, Options{})
-	in := Input{Code: Code{Filter: "return action.action_type == 'slackpostmessage'",
+	in := Input{Code: domain.PolicyCode{Filter: "return action.action_type == 'slackpostmessage'",
 		Initialize: "proposal.data.set('n', 1)\nreturn {'threshold': 3, 'who': [action.initiator]}"},
 		Action: ActionInfo{Type: "slackpostmessage", Initiator: &alice}, Now: testNow}
 	if out := mustEval(t, r, in, BlockFilter); !out.Filter {
@@ -181,11 +183,11 @@ func TestQuestionsAndAnswers(t *testing.T) {
 
 	in.Answers = map[string]any{q.Key: map[string]any{"value": 7.0}}
 	out = mustEval(t, r, in, BlockCheck)
-	assertStatus(t, out, StatusPassed)
+	assertStatus(t, out, domain.StatusPassed)
 	assertEffects(t, out.Effects,
 		fx{"slack", "post_message", map[string]any{"text": "before"}},
 		fx{"slack", "post_message", map[string]any{"text": "after 7"}})
-	assertLogs(t, out.Logs, LogLine{Level: "info", Message: "7 7 None"})
+	assertLogs(t, out.Logs, domain.LogLine{Level: "info", Message: "7 7 None"})
 	if len(out.DataOps) != 1 {
 		t.Fatalf("data ops: %+v", out.DataOps)
 	}
@@ -196,13 +198,13 @@ func TestInitiateVoteSetsVotePost(t *testing.T) {
 	src := "logger.info(str(proposal.vote_post_id))\nslack.initiate_vote(text='Vote!', channel='C1', users=slack.get_users(role_names=['Voter']), options=['a', 'b'])\nlogger.info(proposal.vote_post_id + ' ' + proposal.vote_url)"
 	in := checkInput(src)
 	in.Block = BlockNotify
-	in.Code = Code{Notify: src}
+	in.Code = domain.PolicyCode{Notify: src}
 	in.Community.Users = []UserInfo{alice, bob, carol}
 	in = mustAsk(t, r, in, BlockNotify, "slack", "initiate_vote",
 		map[string]any{"text": "Vote!", "channel": "C1", "users": []any{"carol"}, "options": []any{"a", "b"}},
 		map[string]any{"post_id": 1714.5, "url": "https://v"})
 	out := mustEval(t, r, in, BlockNotify)
-	assertLogs(t, out.Logs, LogLine{Level: "info", Message: "None"}, LogLine{Level: "info", Message: "1714.5 https://v"})
+	assertLogs(t, out.Logs, domain.LogLine{Level: "info", Message: "None"}, domain.LogLine{Level: "info", Message: "1714.5 https://v"})
 	if out.VotePostID != "1714.5" || out.VoteURL != "https://v" {
 		t.Fatalf("vote post %q %q", out.VotePostID, out.VoteURL)
 	}
@@ -216,7 +218,7 @@ func TestInitiateVoteInDirectMessages(t *testing.T) {
 		src := "slack.initiate_vote(text='Vote!', users=['alice'], post_type='" + postType + "')"
 		in := checkInput(src)
 		in.Block = BlockNotify
-		in.Code = Code{Notify: src}
+		in.Code = domain.PolicyCode{Notify: src}
 		in.Action = ActionInfo{Platform: "slack", Fields: map[string]any{"channel": "C9"}, Initiator: &alice}
 		mustAsk(t, r, in, BlockNotify, "slack", "initiate_vote",
 			map[string]any{"text": "Vote!", "channel": "C9", "users": []any{"alice"}, "post_type": postType},
@@ -225,7 +227,7 @@ func TestInitiateVoteInDirectMessages(t *testing.T) {
 	src := "slack.initiate_vote(text='Vote!', post_type='ephemeral')"
 	in := checkInput(src)
 	in.Block = BlockNotify
-	in.Code = Code{Notify: src}
+	in.Code = domain.PolicyCode{Notify: src}
 	if out := eval(t, r, in, BlockNotify); out.Err == nil || out.Err.Type != "ValueError" {
 		t.Fatalf("an ephemeral vote: %+v, want a ValueError", out.Err)
 	}
@@ -266,17 +268,17 @@ func TestMetagovProcess(t *testing.T) {
 		"parameters": map[string]any{"title": "Agree or disagree?", "options": []any{"agree", "disagree"}, "closing_at": "2024-05-04"}},
 		map[string]any{"poll_url": "https://loomio/p/1", "status": "pending"})
 	out := mustEval(t, r, in, BlockNotify)
-	assertLogs(t, out.Logs, LogLine{Level: "info", Message: "https://loomio/p/1"}, LogLine{Level: "info", Message: "pending"})
+	assertLogs(t, out.Logs, domain.LogLine{Level: "info", Message: "https://loomio/p/1"}, domain.LogLine{Level: "info", Message: "pending"})
 
 	for _, tc := range []struct {
 		name    string
 		process map[string]any
 		status  string
 	}{
-		{"pending", map[string]any{"status": "pending"}, StatusProposed},
-		{"errors", map[string]any{"status": "completed", "errors": map[string]any{"text": "boom"}}, StatusFailed},
-		{"agree", map[string]any{"status": "completed", "outcome": map[string]any{"agree": 3, "disagree": 1}}, StatusPassed},
-		{"disagree", map[string]any{"status": "completed", "outcome": map[string]any{"agree": 1, "disagree": 1}}, StatusFailed},
+		{"pending", map[string]any{"status": "pending"}, domain.StatusProposed},
+		{"errors", map[string]any{"status": "completed", "errors": map[string]any{"text": "boom"}}, domain.StatusFailed},
+		{"agree", map[string]any{"status": "completed", "outcome": map[string]any{"agree": 3, "disagree": 1}}, domain.StatusPassed},
+		{"disagree", map[string]any{"status": "completed", "outcome": map[string]any{"agree": 1, "disagree": 1}}, domain.StatusFailed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := in
@@ -286,7 +288,7 @@ func TestMetagovProcess(t *testing.T) {
 	}
 	// Without a process, get_process() returns None, as PolicyKit's does.
 	in.Code.Check = "return PASSED if metagov.get_process() == None else FAILED"
-	assertStatus(t, mustEval(t, r, in, BlockCheck), StatusPassed)
+	assertStatus(t, mustEval(t, r, in, BlockCheck), domain.StatusPassed)
 }
 
 // PolicyKit's metagov client takes the parameters as keyword arguments
@@ -468,17 +470,17 @@ func TestActionAndPolicyObjects(t *testing.T) {
 	}
 	in.Action.Initiator = nil
 	in.Code.Check = "return PASSED if action.initiator == None else FAILED"
-	assertStatus(t, mustEval(t, r, in, BlockCheck), StatusPassed)
+	assertStatus(t, mustEval(t, r, in, BlockCheck), domain.StatusPassed)
 }
 
 func TestPrintAndLogger(t *testing.T) {
 	r := mustRuntime(t, Options{})
 	out := mustEval(t, r, checkInput("print('a', 1)\nlogger.warning('%s voted %d times', 'bob', 2)\nlogger.error('e')\nlogger.critical(3)"), BlockCheck)
 	assertLogs(t, out.Logs,
-		LogLine{Level: "info", Message: "a 1"},
-		LogLine{Level: "warning", Message: "bob voted 2 times"},
-		LogLine{Level: "error", Message: "e"},
-		LogLine{Level: "critical", Message: "3"})
+		domain.LogLine{Level: "info", Message: "a 1"},
+		domain.LogLine{Level: "warning", Message: "bob voted 2 times"},
+		domain.LogLine{Level: "error", Message: "e"},
+		domain.LogLine{Level: "critical", Message: "3"})
 	out = mustEval(t, r, checkInput("for i in range(1500):\n  logger.info('x')"), BlockCheck)
 	if len(out.Logs) != maxLogLines+1 || out.Logs[maxLogLines].Message != "500 more log lines dropped" {
 		t.Fatalf("log cap: %d lines, last %+v", len(out.Logs), out.Logs[len(out.Logs)-1])
@@ -501,14 +503,14 @@ func TestDataStore(t *testing.T) {
 	in.Proposal.Data = map[string]any{"a": 1.0, "keep": "me"}
 	out := mustEval(t, r, in, BlockCheck)
 	assertLogs(t, out.Logs,
-		LogLine{Level: "info", Message: "1 None dflt"},
-		LogLine{Level: "info", Message: "2.5"},
-		LogLine{Level: "info", Message: "True False None"})
-	assertJSONEqual(t, "ops", out.DataOps, []DataOp{
-		{Op: DataSet, Key: "b", Value: map[string]any{"x": []any{1, 2.5, "y", nil, true}}},
-		{Op: DataRemove, Key: "a"},
-		{Op: DataSet, Key: "t", Value: "2024-05-01T11:00:00Z"},
-		{Op: DataSet, Key: "u", Value: "bob"},
+		domain.LogLine{Level: "info", Message: "1 None dflt"},
+		domain.LogLine{Level: "info", Message: "2.5"},
+		domain.LogLine{Level: "info", Message: "True False None"})
+	assertJSONEqual(t, "ops", out.DataOps, []domain.DataOp{
+		{Op: domain.DataSet, Key: "b", Value: map[string]any{"x": []any{1, 2.5, "y", nil, true}}},
+		{Op: domain.DataRemove, Key: "a"},
+		{Op: domain.DataSet, Key: "t", Value: "2024-05-01T11:00:00Z"},
+		{Op: domain.DataSet, Key: "u", Value: "bob"},
 	})
 	assertJSONEqual(t, "data", out.Data, map[string]any{"keep": "me", "b": map[string]any{"x": []any{1, 2.5, "y", nil, true}},
 		"t": "2024-05-01T11:00:00Z", "u": "bob"})
@@ -526,8 +528,8 @@ func TestVoteSets(t *testing.T) {
 	r := mustRuntime(t, Options{})
 	votes := []VoteInfo{
 		yes(alice), no(bob), yes(carol),
-		{User: user("dave"), Kind: VoteNumber, Number: 3, At: testNow.Add(-2 * time.Hour)},
-		{User: user("erin"), Kind: VoteNumber, Number: 5, At: testNow},
+		{User: user("dave"), Kind: domain.VoteNumber, Number: 3, At: testNow.Add(-2 * time.Hour)},
+		{User: user("erin"), Kind: domain.VoteNumber, Number: 5, At: testNow},
 		choice(user("fay"), "consent"), choice(user("gus"), "object"),
 	}
 	for _, tc := range []struct{ expr, want string }{
@@ -694,11 +696,11 @@ func TestPythonCompatibility(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	r := mustRuntime(t, Options{})
-	code := Code{
+	code := domain.PolicyCode{
 		Filter:     "return True",
 		Initialize: "x = 1\nif x\n  pass",
 		Check:      "yes > ",
-		CheckLang:  LangExpr,
+		CheckLang:  domain.LangExpr,
 		Notify:     "x = f\"{a\"",
 		Success:    "return undefined_thing", // a NameError only when it runs, as in Python
 		Fail:       "pass",
@@ -728,7 +730,7 @@ func TestValidate(t *testing.T) {
 	if err := Compile(code); err == nil || !strings.Contains(err.Error(), "SyntaxError at line 1 of notify") || strings.Contains(err.Error(), "success") {
 		t.Fatalf("Compile: %v", err)
 	}
-	if err := Compile(Code{}); err != nil {
+	if err := Compile(domain.PolicyCode{}); err != nil {
 		t.Fatalf("empty code compiles: %v", err)
 	}
 }
@@ -754,7 +756,7 @@ func TestCacheCompilesOncePerVersion(t *testing.T) {
 	if n := r.cache.len(); n != 4 {
 		t.Fatalf("cache has %d entries, want the bound 4", n)
 	}
-	if Hash(Code{Check: "a"}) == Hash(Code{Check: "a", CheckLang: LangExpr}) || Hash(Code{Check: "ab"}) == Hash(Code{Filter: "a", Check: "b"}) {
+	if Hash(domain.PolicyCode{Check: "a"}) == Hash(domain.PolicyCode{Check: "a", CheckLang: domain.LangExpr}) || Hash(domain.PolicyCode{Check: "ab"}) == Hash(domain.PolicyCode{Filter: "a", Check: "b"}) {
 		t.Fatal("hash collision between different code")
 	}
 }
@@ -775,9 +777,9 @@ func TestConcurrentEvaluations(t *testing.T) {
 			}
 			for range 50 {
 				out := r.Evaluate(context.Background(), withBlock(in, BlockCheck))
-				want := StatusProposed
+				want := domain.StatusProposed
 				if i%2 == 0 {
-					want = StatusPassed
+					want = domain.StatusPassed
 				}
 				if out.Err != nil || out.Status != want {
 					t.Errorf("goroutine %d: %v %s", i, out.Err, out.Status)
@@ -850,11 +852,11 @@ func TestInputOutputEncoding(t *testing.T) {
 func TestUndefinedNameFailsOnlyWhenItsLineRuns(t *testing.T) {
 	r := mustRuntime(t, Options{})
 	src := "if action.action_type == 'never':\n    return PASSED if undefined_helper(1) else FAILED\nx = 1\nif x > 0:\n    return FAILED\nreturn also_undefined"
-	if errs := r.Validate(Code{Check: src}); len(errs) != 0 {
+	if errs := r.Validate(domain.PolicyCode{Check: src}); len(errs) != 0 {
 		t.Fatalf("Validate: %v", errs)
 	}
 	in := checkInput(src)
-	assertStatus(t, mustEval(t, r, in, BlockCheck), StatusFailed)
+	assertStatus(t, mustEval(t, r, in, BlockCheck), domain.StatusFailed)
 	in.Code.Check = strings.Replace(src, "if x > 0:", "if x < 0:", 1)
 	out := eval(t, r, in, BlockCheck)
 	if out.Err == nil || out.Err.Error() != "NameError at line 6 of check: name 'also_undefined' is not defined" {

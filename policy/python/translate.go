@@ -1,4 +1,4 @@
-package policy
+package python
 
 import (
 	"fmt"
@@ -12,9 +12,8 @@ import (
 // The translator turns a block as a PolicyKit author wrote it (Python) into
 // Starlark source that go.starlark.net can compile:
 //
-//   - the block becomes the body of "def __block__(action, proposal, policy,
-//     variables):" so that a top-level
-//     return works; every source line keeps its line number (plus the one
+//   - the block becomes the body of "def __block__(<the host's parameters>):"
+//     so that a top-level return works; every source line keeps its line number (plus the one
 //     header line), and a tab is put in front of each line so that tab and
 //     space indentation keep their relative widths;
 //   - f-strings become calls to the predeclared __fstr__ / __fmtv__
@@ -27,22 +26,23 @@ import (
 //
 // Text inside ordinary strings and comments is never changed, and newlines
 // are never added or removed, so an error on line N of the translated body
-// is on line N-headerLines of the author's block.
+// is on line N-HeaderLines of the author's block.
 
 const (
-	blockFuncName = "__block__"
-	fstrName      = "__fstr__"
-	fmtvName      = "__fmtv__"
-	headerLines   = 1
-	// blockHeader makes the block a function whose parameters are the
-	// per-evaluation context objects (see contextParams); everything else
-	// in scope is predeclared and static.
-	blockHeader = "def " + blockFuncName + "(action, proposal, policy, variables):\n"
+	// BlockFunc is the name of the function Translate makes of a block.
+	BlockFunc = "__block__"
+	// HeaderLines is how many lines Translate puts before the block's first
+	// line: an error on line N of the translation is on line N-HeaderLines of
+	// the author's block.
+	HeaderLines = 1
+
+	fstrName = "__fstr__"
+	fmtvName = "__fmtv__"
 )
 
-// importable maps a module name usable in "import" to the hidden
-// predeclared name that holds it.
-var importable = map[string]string{
+// Importable maps a module name usable in "import" to the hidden
+// predeclared name that must hold it (the host predeclares both).
+var Importable = map[string]string{
 	"datetime": "__mod_datetime__",
 	"math":     "__mod_math__",
 	"random":   "__mod_random__",
@@ -67,21 +67,32 @@ var unsupportedStatements = map[string]string{
 	"await":    "await is not supported in policy code",
 }
 
-// sourceError is a translation error at an author line.
-type sourceError struct {
+// SourceError is Python that cannot be translated, at a line of the author's
+// block; Type is the Python error class (SyntaxError, ImportError, ...).
+type SourceError struct {
 	Type string
 	Line int
 	Msg  string
 }
 
-func (e *sourceError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
+func (e *SourceError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
 
-// translateBlock returns the Starlark file for one block.
-func translateBlock(src string) (string, *sourceError) {
-	src = normalizeNewlines(src)
+// Header returns the line Translate puts before a block: the definition of
+// the function BlockFunc with the given parameters (the per-evaluation
+// objects; everything else in scope is predeclared).
+func Header(params []string) string {
+	return "def " + BlockFunc + "(" + strings.Join(params, ", ") + "):\n"
+}
+
+// Translate returns the Starlark file for one block of Python: the body of
+// a function BlockFunc with the given parameters (see Header), every line of
+// the block on its own line after HeaderLines, plus a trailing line. The
+// error, if any, is a *SourceError.
+func Translate(src string, params []string) (string, error) {
+	src = NormalizeNewlines(src)
 	t := &translator{src: src, line: 1, block: true}
 	t.out.Grow(len(src) + len(src)/4 + 32)
-	t.out.WriteString(blockHeader)
+	t.out.WriteString(Header(params))
 	if err := t.run(); err != nil {
 		return "", err
 	}
@@ -91,7 +102,7 @@ func translateBlock(src string) (string, *sourceError) {
 }
 
 // translateExpr translates an expression found inside an f-string field.
-func translateExpr(src string, line int) (string, *sourceError) {
+func translateExpr(src string, line int) (string, *SourceError) {
 	t := &translator{src: src, line: line}
 	if err := t.run(); err != nil {
 		return "", err
@@ -99,7 +110,8 @@ func translateExpr(src string, line int) (string, *sourceError) {
 	return t.out.String(), nil
 }
 
-func normalizeNewlines(s string) string {
+// NormalizeNewlines turns "\r\n" and "\r" into "\n", as Python reads source.
+func NormalizeNewlines(s string) string {
 	if !strings.Contains(s, "\r") {
 		return s
 	}
@@ -116,8 +128,8 @@ type translator struct {
 	out   strings.Builder
 }
 
-func (t *translator) errorf(typ, format string, args ...any) *sourceError {
-	return &sourceError{Type: typ, Line: t.line, Msg: fmt.Sprintf(format, args...)}
+func (t *translator) errorf(typ, format string, args ...any) *SourceError {
+	return &SourceError{Type: typ, Line: t.line, Msg: fmt.Sprintf(format, args...)}
 }
 
 func isIdentByte(c byte) bool {
@@ -134,7 +146,7 @@ func isStringPrefix(s string) bool {
 	return false
 }
 
-func (t *translator) run() *sourceError {
+func (t *translator) run() *SourceError {
 	lineStart, stmtStart, continued := true, true, false
 	for t.pos < len(t.src) {
 		if lineStart {
@@ -248,7 +260,7 @@ func (t *translator) isOperator() {
 
 // importStmt replaces an import statement (at t.pos) by a same-line no-op
 // or assignment from the predeclared modules.
-func (t *translator) importStmt() *sourceError {
+func (t *translator) importStmt() *SourceError {
 	end := t.pos
 	for end < len(t.src) && t.src[end] != '\n' && t.src[end] != ';' && t.src[end] != '#' {
 		end++
@@ -259,16 +271,16 @@ func (t *translator) importStmt() *sourceError {
 	}
 	var names, values []string
 	words := strings.Fields(strings.ReplaceAll(stmt, ",", " , "))
-	bad := func() *sourceError { return t.errorf("SyntaxError", "invalid import statement %q", stmt) }
-	module := func(name string) (string, *sourceError) {
-		v, ok := importable[name]
+	bad := func() *SourceError { return t.errorf("SyntaxError", "invalid import statement %q", stmt) }
+	module := func(name string) (string, *SourceError) {
+		v, ok := Importable[name]
 		if !ok {
 			return "", t.errorf("ImportError", "import of module %q is not allowed in policy code (available: datetime, math, random, json)", name)
 		}
 		return v, nil
 	}
 	// items parses "a [as b] {, c [as d]}" into (name, alias) pairs.
-	items := func(ws []string) ([][2]string, *sourceError) {
+	items := func(ws []string) ([][2]string, *SourceError) {
 		var out [][2]string
 		for len(ws) > 0 {
 			name, alias := ws[0], ws[0]
@@ -338,7 +350,7 @@ func (t *translator) importStmt() *sourceError {
 // stringRun translates a string literal and any literals implicitly
 // concatenated to it ("a" "b", or one per line inside brackets), which
 // Starlark lacks: the run becomes ("a" + "b"), newlines kept.
-func (t *translator) stringRun(prefix string) *sourceError {
+func (t *translator) stringRun(prefix string) *SourceError {
 	outer := t.out
 	t.out = strings.Builder{}
 	n := 0
@@ -411,7 +423,7 @@ func (t *translator) peekString() (gap string, next int, ok bool) {
 
 // stringLit copies (or, for f-strings, translates) the string literal whose
 // opening quote is at t.pos; prefix is the already consumed prefix.
-func (t *translator) stringLit(prefix string) *sourceError {
+func (t *translator) stringLit(prefix string) *SourceError {
 	lp := strings.ToLower(prefix)
 	raw := strings.Contains(lp, "r")
 	isBytes := strings.Contains(lp, "b")
@@ -430,7 +442,7 @@ func (t *translator) stringLit(prefix string) *sourceError {
 	triple := len(delim) == 3
 	for {
 		if t.pos >= len(t.src) {
-			return &sourceError{Type: "SyntaxError", Line: startLine, Msg: "unterminated string literal"}
+			return &SourceError{Type: "SyntaxError", Line: startLine, Msg: "unterminated string literal"}
 		}
 		c := t.src[t.pos]
 		switch {
@@ -440,7 +452,7 @@ func (t *translator) stringLit(prefix string) *sourceError {
 			return nil
 		case c == '\n':
 			if !triple {
-				return &sourceError{Type: "SyntaxError", Line: startLine, Msg: "unterminated string literal"}
+				return &SourceError{Type: "SyntaxError", Line: startLine, Msg: "unterminated string literal"}
 			}
 			t.line++
 			t.out.WriteByte(c)
@@ -513,7 +525,7 @@ type fpart struct {
 }
 
 // fstring translates the f-string whose opening delimiter is at t.pos.
-func (t *translator) fstring(raw bool, delim string) *sourceError {
+func (t *translator) fstring(raw bool, delim string) *SourceError {
 	startLine := t.line
 	t.pos += len(delim)
 	parts, err := t.fparts(raw, delim, false, startLine)
@@ -526,12 +538,12 @@ func (t *translator) fstring(raw bool, delim string) *sourceError {
 
 // fparts parses f-string content up to the closing delimiter (consumed) or,
 // inSpec, up to the '}' that closes the field (not consumed).
-func (t *translator) fparts(raw bool, delim string, inSpec bool, startLine int) ([]fpart, *sourceError) {
+func (t *translator) fparts(raw bool, delim string, inSpec bool, startLine int) ([]fpart, *SourceError) {
 	var parts []fpart
 	var lit strings.Builder
 	nl := 0
 	triple := len(delim) == 3
-	flush := func() *sourceError {
+	flush := func() *SourceError {
 		if lit.Len() == 0 && nl == 0 {
 			return nil
 		}
@@ -544,8 +556,8 @@ func (t *translator) fparts(raw bool, delim string, inSpec bool, startLine int) 
 		nl = 0
 		return nil
 	}
-	unterminated := func() *sourceError {
-		return &sourceError{Type: "SyntaxError", Line: startLine, Msg: "unterminated f-string"}
+	unterminated := func() *SourceError {
+		return &SourceError{Type: "SyntaxError", Line: startLine, Msg: "unterminated f-string"}
 	}
 	for {
 		if t.pos >= len(t.src) {
@@ -621,7 +633,7 @@ func (t *translator) fparts(raw bool, delim string, inSpec bool, startLine int) 
 }
 
 // field parses a replacement field after its '{' and consumes its '}'.
-func (t *translator) field(raw bool, delim string, startLine int) (fpart, *sourceError) {
+func (t *translator) field(raw bool, delim string, startLine int) (fpart, *SourceError) {
 	exprStart, exprLine := t.pos, t.line
 	end, err := t.scanFieldExpr(delim, startLine)
 	if err != nil {
@@ -677,7 +689,7 @@ func (t *translator) field(raw bool, delim string, startLine int) (fpart, *sourc
 
 // scanFieldExpr finds the end of a field expression starting at t.pos: the
 // index of the '}', '!', ':' or '=' that ends it at bracket depth 0.
-func (t *translator) scanFieldExpr(delim string, startLine int) (int, *sourceError) {
+func (t *translator) scanFieldExpr(delim string, startLine int) (int, *SourceError) {
 	s := t.src
 	depth := 0
 	i := t.pos
@@ -691,7 +703,7 @@ func (t *translator) scanFieldExpr(delim string, startLine int) (int, *sourceErr
 			}
 			j, ok := skipString(s, i)
 			if !ok {
-				return 0, &sourceError{Type: "SyntaxError", Line: startLine, Msg: "unterminated string in f-string expression"}
+				return 0, &SourceError{Type: "SyntaxError", Line: startLine, Msg: "unterminated string in f-string expression"}
 			}
 			i = j
 		case isIdentStart(c):
@@ -702,7 +714,7 @@ func (t *translator) scanFieldExpr(delim string, startLine int) (int, *sourceErr
 			if j < len(s) && (s[j] == '"' || s[j] == '\'') && isStringPrefix(s[i:j]) {
 				k, ok := skipString(s, j)
 				if !ok {
-					return 0, &sourceError{Type: "SyntaxError", Line: startLine, Msg: "unterminated string in f-string expression"}
+					return 0, &SourceError{Type: "SyntaxError", Line: startLine, Msg: "unterminated string in f-string expression"}
 				}
 				j = k
 			}
@@ -738,12 +750,12 @@ func (t *translator) scanFieldExpr(delim string, startLine int) (int, *sourceErr
 			}
 			return i, nil
 		case c == '\n' && len(delim) == 1:
-			return 0, &sourceError{Type: "SyntaxError", Line: startLine, Msg: "unterminated f-string"}
+			return 0, &SourceError{Type: "SyntaxError", Line: startLine, Msg: "unterminated f-string"}
 		default:
 			i++
 		}
 	}
-	return 0, &sourceError{Type: "SyntaxError", Line: startLine, Msg: "unterminated f-string"}
+	return 0, &SourceError{Type: "SyntaxError", Line: startLine, Msg: "unterminated f-string"}
 }
 
 // skipString returns the index just after the string literal whose opening

@@ -6,6 +6,9 @@ import (
 	"slices"
 
 	"go.starlark.net/starlark"
+
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/policy/python"
 )
 
 const (
@@ -27,9 +30,9 @@ type evalState struct {
 	block Block
 
 	effects     []Effect
-	logs        []LogLine
+	logs        []domain.LogLine
 	logsDropped int
-	dataOps     []DataOp
+	dataOps     []domain.DataOp
 	data        map[string]any
 	dataOwned   bool
 
@@ -86,7 +89,7 @@ func (st *evalState) writableData() map[string]any {
 // (so the policy does not govern the action) rather than drop them.
 func (st *evalState) mayWriteData() error {
 	if st.block == BlockFilter {
-		return pyErr("ValueError", "proposal.data cannot be changed in the filter block: there is no proposal yet")
+		return python.Errorf("ValueError", "proposal.data cannot be changed in the filter block: there is no proposal yet")
 	}
 	return nil
 }
@@ -103,12 +106,12 @@ func (st *evalState) log(level, msg string) {
 	if len(msg) > maxLogMessage {
 		msg = msg[:maxLogMessage] + "...(truncated)"
 	}
-	st.logs = append(st.logs, LogLine{Level: level, Message: msg})
+	st.logs = append(st.logs, domain.LogLine{Level: level, Message: msg})
 }
 
 func (st *evalState) addEffect(platform, method string, args map[string]any) error {
 	if len(st.effects) >= maxEffects {
-		return pyErr("PlatformError", "too many platform calls in one block (limit %d)", maxEffects)
+		return python.Errorf("PlatformError", "too many platform calls in one block (limit %d)", maxEffects)
 	}
 	st.effects = append(st.effects, Effect{Platform: platform, Method: method, Args: args, Seq: len(st.effects)})
 	return nil

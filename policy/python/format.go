@@ -1,4 +1,4 @@
-package policy
+package python
 
 import (
 	"fmt"
@@ -34,19 +34,19 @@ var fstrBuiltin = starlark.NewBuiltin(fstrName, func(_ *starlark.Thread, _ *star
 
 var fmtvBuiltin = starlark.NewBuiltin(fmtvName, func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kw []starlark.Tuple) (starlark.Value, error) {
 	if len(args) != 3 {
-		return nil, pyErr("TypeError", "%s: want 3 arguments", fmtvName)
+		return nil, Errorf("TypeError", "%s: want 3 arguments", fmtvName)
 	}
 	conv, _ := starlark.AsString(args[1])
 	spec, ok := starlark.AsString(args[2])
 	if !ok {
-		return nil, pyErr("TypeError", "format spec must be a string, not %s", args[2].Type())
+		return nil, Errorf("TypeError", "format spec must be a string, not %s", args[2].Type())
 	}
 	v := args[0]
 	switch conv {
 	case "r", "a":
-		v = starlark.String(pyRepr(v))
+		v = starlark.String(Repr(v))
 	case "s":
-		v = starlark.String(pyStr(v))
+		v = starlark.String(Str(v))
 	}
 	s, err := formatValue(v, spec)
 	if err != nil {
@@ -55,10 +55,10 @@ var fmtvBuiltin = starlark.NewBuiltin(fmtvName, func(_ *starlark.Thread, _ *star
 	return starlark.String(s), nil
 })
 
-// pyStr is Python's str(v): a string as it is, a float by Python's rules,
+// Str is Python's str(v): a string as it is, a float by Python's rules,
 // a dict, list, tuple or set as Python prints it ({'a': ['b', None]}), and
 // other values (users, datetimes, ...) by their own String.
-func pyStr(v starlark.Value) string {
+func Str(v starlark.Value) string {
 	switch v := v.(type) {
 	case starlark.String:
 		return string(v)
@@ -77,7 +77,7 @@ func writeStr(b *strings.Builder, v starlark.Value) {
 		b.WriteString(string(s))
 		return
 	}
-	b.WriteString(pyStr(v))
+	b.WriteString(Str(v))
 }
 
 // pyFloat is Python's repr of a float: the shortest round-tripping digits,
@@ -103,10 +103,10 @@ func pyFloat(f float64) string {
 	return s
 }
 
-// pyRepr is Python's repr(v): strings quoted as Python quotes them (single
+// Repr is Python's repr(v): strings quoted as Python quotes them (single
 // quotes unless the string has a single quote and no double quote),
-// containers with their elements' repr, other values by pyStr.
-func pyRepr(v starlark.Value) string {
+// containers with their elements' repr, other values by Str.
+func Repr(v starlark.Value) string {
 	var b strings.Builder
 	writeRepr(&b, v, 0)
 	return b.String()
@@ -165,7 +165,7 @@ func writeRepr(b *strings.Builder, v starlark.Value, depth int) {
 		}
 		b.WriteString("}")
 	default:
-		b.WriteString(pyStr(v))
+		b.WriteString(Str(v))
 	}
 }
 
@@ -211,7 +211,7 @@ type fspec struct {
 
 func parseSpec(s string) (fspec, error) {
 	f := fspec{fill: ' ', prec: -1}
-	bad := func() (fspec, error) { return f, pyErr("ValueError", "Invalid format specifier %q", s) }
+	bad := func() (fspec, error) { return f, Errorf("ValueError", "Invalid format specifier %q", s) }
 	isAlign := func(c byte) bool { return c == '<' || c == '>' || c == '^' || c == '=' }
 	i := 0
 	if r, size := utf8.DecodeRuneInString(s); size > 0 && size < len(s) && isAlign(s[size]) {
@@ -281,13 +281,10 @@ func parseSpec(s string) (fspec, error) {
 // formatValue is Python's format(v, spec).
 func formatValue(v starlark.Value, spec string) (string, error) {
 	if spec == "" {
-		return pyStr(v), nil
+		return Str(v), nil
 	}
-	switch v := v.(type) {
-	case datetime:
-		return strftime(v.t, spec, true), nil
-	case date:
-		return strftime(v.t, spec, false), nil
+	if f, ok := v.(Formatter); ok {
+		return f.PyFormat(spec), nil
 	}
 	f, err := parseSpec(spec)
 	if err != nil {
@@ -334,7 +331,7 @@ func formatValue(v starlark.Value, spec string) (string, error) {
 				body = map[byte]string{'b': "0b", 'o': "0o", 'x': "0x", 'X': "0X"}[f.typ] + body
 			}
 		default:
-			return "", pyErr("ValueError", "Unknown format code '%c' for object of type 'int'", f.typ)
+			return "", Errorf("ValueError", "Unknown format code '%c' for object of type 'int'", f.typ)
 		}
 	case starlark.Float:
 		numeric = true
@@ -342,13 +339,13 @@ func formatValue(v starlark.Value, spec string) (string, error) {
 		case 0, 'e', 'E', 'f', 'F', 'g', 'G', '%', 'n':
 			body, neg = formatFloat(float64(x), f)
 		default:
-			return "", pyErr("ValueError", "Unknown format code '%c' for object of type 'float'", f.typ)
+			return "", Errorf("ValueError", "Unknown format code '%c' for object of type 'float'", f.typ)
 		}
 	default:
 		if f.typ != 0 && f.typ != 's' {
-			return "", pyErr("ValueError", "Unknown format code '%c' for object of type '%s'", f.typ, v.Type())
+			return "", Errorf("ValueError", "Unknown format code '%c' for object of type '%s'", f.typ, v.Type())
 		}
-		body = pyStr(v)
+		body = Str(v)
 		if f.prec >= 0 && utf8.RuneCountInString(body) > f.prec {
 			body = string([]rune(body)[:f.prec])
 		}

@@ -8,75 +8,46 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/policykit-go/policykit/domain"
 )
 
-// Block names one of the six code blocks of a policy.
+// Block names one of the six code blocks of a policy (domain.BlockFilter, ...).
 type Block string
 
 // The six blocks, in the order the engine runs them. BlockSuccess is the
 // "pass" block; it keeps PolicyKit's stored name.
 const (
-	BlockFilter     Block = "filter"
-	BlockInitialize Block = "initialize"
-	BlockCheck      Block = "check"
-	BlockNotify     Block = "notify"
-	BlockSuccess    Block = "success"
-	BlockFail       Block = "fail"
+	BlockFilter     Block = domain.BlockFilter
+	BlockInitialize Block = domain.BlockInitialize
+	BlockCheck      Block = domain.BlockCheck
+	BlockNotify     Block = domain.BlockNotify
+	BlockSuccess    Block = domain.BlockSuccess
+	BlockFail       Block = domain.BlockFail
 )
 
 // Blocks lists every block in evaluation order.
 var Blocks = []Block{BlockFilter, BlockInitialize, BlockCheck, BlockNotify, BlockSuccess, BlockFail}
 
-// Languages a block may be written in. LangStarlark is the default ("" means
-// Starlark); LangExpr is only accepted for the filter and check blocks.
-const (
-	LangStarlark = "starlark"
-	LangExpr     = "expr"
-)
-
-// Check statuses as reported in Output.Status.
-const (
-	StatusPassed   = "PASSED"
-	StatusFailed   = "FAILED"
-	StatusProposed = "PROPOSED"
-)
-
-// Code is the source of one policy version: six blocks, plus the language of
-// the two blocks that may be written as one-line expr-lang conditions.
-type Code struct {
-	Filter     string `json:"filter"`
-	Initialize string `json:"initialize"`
-	Check      string `json:"check"`
-	Notify     string `json:"notify"`
-	Success    string `json:"success"`
-	Fail       string `json:"fail"`
-	FilterLang string `json:"filter_lang,omitempty"`
-	CheckLang  string `json:"check_lang,omitempty"`
-}
-
-// Source returns the code and language of block b; ok is false for an
-// unknown block name.
-func (c Code) Source(b Block) (src, lang string, ok bool) {
+// Source returns the code and language (domain.LangStarlark or
+// domain.LangExpr) of block b of a policy's code; ok is false for an unknown
+// block name. Only filter and check may be written as expr conditions; an
+// empty language is Starlark.
+func Source(c domain.PolicyCode, b Block) (src, lang string, ok bool) {
 	switch b {
 	case BlockFilter:
 		return c.Filter, normLang(c.FilterLang), true
-	case BlockInitialize:
-		return c.Initialize, LangStarlark, true
+	case BlockInitialize, BlockNotify, BlockSuccess, BlockFail:
+		return c.Block(string(b)), domain.LangStarlark, true
 	case BlockCheck:
 		return c.Check, normLang(c.CheckLang), true
-	case BlockNotify:
-		return c.Notify, LangStarlark, true
-	case BlockSuccess:
-		return c.Success, LangStarlark, true
-	case BlockFail:
-		return c.Fail, LangStarlark, true
 	}
 	return "", "", false
 }
 
 func normLang(l string) string {
 	if l == "" {
-		return LangStarlark
+		return domain.LangStarlark
 	}
 	return l
 }
@@ -84,7 +55,7 @@ func normLang(l string) string {
 // Hash returns a stable hex digest of the code (all blocks and languages).
 // It is the cache key of compiled programs, so two policy versions with the
 // same code share compiled blocks.
-func Hash(code Code) string {
+func Hash(code domain.PolicyCode) string {
 	h := sha256.New()
 	var n [8]byte
 	h.Write([]byte("policykit-code-v1"))
@@ -101,8 +72,8 @@ func Hash(code Code) string {
 // state into it; nothing else reaches policy code (no clock, no randomness,
 // no I/O).
 type Input struct {
-	Block Block `json:"block"`
-	Code  Code  `json:"code"`
+	Block Block             `json:"block"`
+	Code  domain.PolicyCode `json:"code"`
 	// CodeHash is the cache key of Code; Hash(Code) is computed when empty.
 	// A caller that sets it must pass Hash(Code) (or another value that
 	// changes whenever Code changes).
@@ -170,14 +141,8 @@ type ProposalInfo struct {
 	GovernanceProcess map[string]any `json:"governance_process,omitempty"`
 }
 
-// Vote kinds.
-const (
-	VoteBoolean = "boolean"
-	VoteChoice  = "choice"
-	VoteNumber  = "number"
-)
-
-// VoteInfo is one cast vote. Kind selects which value field is meaningful.
+// VoteInfo is one cast vote. Kind (domain.VoteBoolean, domain.VoteChoice or
+// domain.VoteNumber) selects which value field is meaningful.
 type VoteInfo struct {
 	User    UserInfo  `json:"user"`
 	Kind    string    `json:"kind"`
@@ -212,18 +177,20 @@ type RoleInfo struct {
 type Output struct {
 	// Filter is the filter block's verdict.
 	Filter bool `json:"filter,omitempty"`
-	// Status is the check block's verdict: StatusPassed, StatusFailed or
-	// StatusProposed (returning None or nothing means StatusProposed).
+	// Status is the check block's verdict: domain.StatusPassed,
+	// domain.StatusFailed or domain.StatusProposed (returning None or nothing
+	// means domain.StatusProposed).
 	Status string `json:"status,omitempty"`
 	// Variables is the dict returned by the initialize block, if any.
 	Variables map[string]any `json:"variables,omitempty"`
 	// Effects are the platform calls the block made, in call order.
-	Effects []Effect  `json:"effects,omitempty"`
-	Logs    []LogLine `json:"logs,omitempty"`
+	Effects []Effect `json:"effects,omitempty"`
+	// Logs are the logger.* and print() lines, in order.
+	Logs []domain.LogLine `json:"logs,omitempty"`
 	// DataOps are the proposal.data changes, in order; Data is the DataStore
 	// after applying them (a copy; nil when the store is empty).
-	DataOps []DataOp       `json:"data_ops,omitempty"`
-	Data    map[string]any `json:"data,omitempty"`
+	DataOps []domain.DataOp `json:"data_ops,omitempty"`
+	Data    map[string]any  `json:"data,omitempty"`
 	// VotePostID and VoteURL are set when an answered initiate_vote ran.
 	VotePostID string `json:"vote_post_id,omitempty"`
 	VoteURL    string `json:"vote_url,omitempty"`
@@ -242,25 +209,6 @@ type Effect struct {
 	Method   string         `json:"method"`
 	Args     map[string]any `json:"args,omitempty"`
 	Seq      int            `json:"seq"`
-}
-
-// LogLine is one logger.* or print() line.
-type LogLine struct {
-	Level   string `json:"level"`
-	Message string `json:"message"`
-}
-
-// DataOp kinds.
-const (
-	DataSet    = "set"
-	DataRemove = "remove"
-)
-
-// DataOp is one proposal.data change.
-type DataOp struct {
-	Op    string `json:"op"`
-	Key   string `json:"key"`
-	Value any    `json:"value,omitempty"`
 }
 
 // Question is a data-returning platform call that has no recorded answer.

@@ -78,7 +78,7 @@ func benchCheckInputs(b *testing.B, r *Runtime) map[string]Input {
 // BenchmarkEvalCheck evaluates each seed example's check block and reports
 // the median latency per evaluation as p50-µs.
 //
-//	go test -run='^$' -bench=BenchmarkEvalCheck ./domain/policy/
+//	go test -run='^$' -bench=BenchmarkEvalCheck ./policy/
 func BenchmarkEvalCheck(b *testing.B) {
 	r := mustRuntime(b, Options{})
 	cases := benchCheckInputs(b, r)

@@ -10,6 +10,8 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 	"go.starlark.net/syntax"
+
+	"github.com/policykit-go/policykit/policy/python"
 )
 
 // A Python-like subset of the datetime module. All datetimes are aware and
@@ -146,17 +148,17 @@ func (d timedelta) Binary(op syntax.Token, y starlark.Value, side starlark.Side)
 			return timedelta{a - b}, nil
 		case syntax.SLASH:
 			if b == 0 {
-				return nil, pyErr("ZeroDivisionError", "division by zero")
+				return nil, python.Errorf("ZeroDivisionError", "division by zero")
 			}
 			return starlark.Float(float64(a) / float64(b)), nil
 		case syntax.SLASHSLASH:
 			if b == 0 {
-				return nil, pyErr("ZeroDivisionError", "division by zero")
+				return nil, python.Errorf("ZeroDivisionError", "division by zero")
 			}
 			return starlark.MakeInt64(floorDiv(a, b)), nil
 		case syntax.PERCENT:
 			if b == 0 {
-				return nil, pyErr("ZeroDivisionError", "division by zero")
+				return nil, python.Errorf("ZeroDivisionError", "division by zero")
 			}
 			return timedelta{a - floorDiv(a, b)*b}, nil
 		}
@@ -167,7 +169,7 @@ func (d timedelta) Binary(op syntax.Token, y starlark.Value, side starlark.Side)
 			return timedelta{roundHalfEven(float64(d.us) * f)}, nil
 		case (op == syntax.SLASH || op == syntax.SLASHSLASH) && side == starlark.Left:
 			if f == 0 {
-				return nil, pyErr("ZeroDivisionError", "division by zero")
+				return nil, python.Errorf("ZeroDivisionError", "division by zero")
 			}
 			if i, ok := y.(starlark.Int); ok && op == syntax.SLASHSLASH {
 				n, _ := i.Int64()
@@ -192,6 +194,11 @@ var (
 )
 
 func timeValue(t time.Time) datetime { return datetime{t: t.UTC().Truncate(time.Microsecond)} }
+
+// PyFormat is format(d, spec) and f"{d:spec}": the spec is strftime's.
+func (d datetime) PyFormat(spec string) string { return strftime(d.t, spec, true) }
+
+var _ python.Formatter = datetime{}
 
 func (d datetime) Type() string          { return "datetime" }
 func (d datetime) Freeze()               {}
@@ -305,7 +312,7 @@ func (d datetime) Binary(op syntax.Token, y starlark.Value, side starlark.Side) 
 
 func makeDatetime(y, m, d, h, mi, s, us int) (starlark.Value, error) {
 	if m < 1 || m > 12 || d < 1 || d > daysIn(y, m) || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59 || us < 0 || us > 999999 || y < 1 || y > 9999 {
-		return nil, pyErr("ValueError", "datetime component out of range")
+		return nil, python.Errorf("ValueError", "datetime component out of range")
 	}
 	return datetime{time.Date(y, time.Month(m), d, h, mi, s, us*1000, time.UTC)}, nil
 }
@@ -326,6 +333,11 @@ func dateOf(t time.Time) date {
 	y, m, d := t.Date()
 	return date{time.Date(y, m, d, 0, 0, 0, 0, time.UTC)}
 }
+
+// PyFormat is format(d, spec) and f"{d:spec}": the spec is strftime's.
+func (d date) PyFormat(spec string) string { return strftime(d.t, spec, false) }
+
+var _ python.Formatter = date{}
 
 func (d date) Type() string          { return "date" }
 func (d date) Freeze()               {}
@@ -531,7 +543,7 @@ var timedeltaParams = [...]struct {
 // microseconds=0, milliseconds=0, minutes=0, hours=0, weeks=0).
 func newTimedelta(args starlark.Tuple, kw []starlark.Tuple) (starlark.Value, error) {
 	if len(args) > len(timedeltaParams) {
-		return nil, pyErr("TypeError", "timedelta() takes at most 7 arguments (%d given)", len(args))
+		return nil, python.Errorf("TypeError", "timedelta() takes at most 7 arguments (%d given)", len(args))
 	}
 	var vals [len(timedeltaParams)]starlark.Value
 	copy(vals[:], args)
@@ -545,10 +557,10 @@ func newTimedelta(args starlark.Tuple, kw []starlark.Tuple) (starlark.Value, err
 			}
 		}
 		if i < 0 {
-			return nil, pyErr("TypeError", "timedelta() got an unexpected keyword argument %q", name)
+			return nil, python.Errorf("TypeError", "timedelta() got an unexpected keyword argument %q", name)
 		}
 		if vals[i] != nil {
-			return nil, pyErr("TypeError", "timedelta() got multiple values for argument %q", name)
+			return nil, python.Errorf("TypeError", "timedelta() got multiple values for argument %q", name)
 		}
 		vals[i] = kv[1]
 	}
@@ -560,7 +572,7 @@ func newTimedelta(args starlark.Tuple, kw []starlark.Tuple) (starlark.Value, err
 		case starlark.Int:
 			n, ok := v.Int64()
 			if !ok || n > math.MaxInt64/p.us || n < math.MinInt64/p.us {
-				return nil, pyErr("OverflowError", "timedelta %s out of range", p.name)
+				return nil, python.Errorf("OverflowError", "timedelta %s out of range", p.name)
 			}
 			exact += n * p.us
 			total += float64(n * p.us)
@@ -568,14 +580,14 @@ func newTimedelta(args starlark.Tuple, kw []starlark.Tuple) (starlark.Value, err
 			allInt = false
 			total += float64(v) * float64(p.us)
 		default:
-			return nil, pyErr("TypeError", "timedelta: %s must be a number, not %s", p.name, v.Type())
+			return nil, python.Errorf("TypeError", "timedelta: %s must be a number, not %s", p.name, v.Type())
 		}
 	}
 	if allInt {
 		return timedelta{exact}, nil
 	}
 	if math.IsNaN(total) || math.Abs(total) > 9e18 {
-		return nil, pyErr("OverflowError", "timedelta out of range")
+		return nil, python.Errorf("OverflowError", "timedelta out of range")
 	}
 	return timedelta{roundHalfEven(total)}, nil
 }
@@ -619,7 +631,7 @@ func newDatetimeModule() *starlarkstruct.Module {
 					return timeValue(t), nil
 				}
 			}
-			return nil, pyErr("ValueError", "Invalid isoformat string: %q", s)
+			return nil, python.Errorf("ValueError", "Invalid isoformat string: %q", s)
 		}),
 		"fromtimestamp": starlark.NewBuiltin("fromtimestamp", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw []starlark.Tuple) (starlark.Value, error) {
 			var tsv, tz starlark.Value
@@ -628,7 +640,7 @@ func newDatetimeModule() *starlarkstruct.Module {
 			}
 			ts, ok := starlark.AsFloat(tsv)
 			if !ok || math.IsNaN(ts) || math.Abs(ts) > 1e11 {
-				return nil, pyErr("ValueError", "invalid timestamp %s", tsv)
+				return nil, python.Errorf("ValueError", "invalid timestamp %s", tsv)
 			}
 			return timeValue(time.UnixMicro(int64(math.Round(ts * 1e6)))), nil
 		}),
@@ -639,11 +651,11 @@ func newDatetimeModule() *starlarkstruct.Module {
 			}
 			layout, err := strptimeLayout(f)
 			if err != nil {
-				return nil, pyErr("ValueError", "%v", err)
+				return nil, python.Errorf("ValueError", "%v", err)
 			}
 			t, err := time.Parse(layout, s)
 			if err != nil {
-				return nil, pyErr("ValueError", "time data %q does not match format %q", s, f)
+				return nil, python.Errorf("ValueError", "time data %q does not match format %q", s, f)
 			}
 			return timeValue(t), nil
 		}),
@@ -654,7 +666,7 @@ func newDatetimeModule() *starlarkstruct.Module {
 			return nil, err
 		}
 		if m < 1 || m > 12 || d < 1 || d > daysIn(y, m) || y < 1 || y > 9999 {
-			return nil, pyErr("ValueError", "date component out of range")
+			return nil, python.Errorf("ValueError", "date component out of range")
 		}
 		return date{time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)}, nil
 	}}
@@ -704,7 +716,7 @@ func (c *class) Attr(name string) (starlark.Value, error) {
 func (c *class) AttrNames() []string { return c.attrs.Keys() }
 func (c *class) CallInternal(th *starlark.Thread, args starlark.Tuple, kw []starlark.Tuple) (starlark.Value, error) {
 	if c.call == nil {
-		return nil, pyErr("TypeError", "cannot create '%s' instances", c.name)
+		return nil, python.Errorf("TypeError", "cannot create '%s' instances", c.name)
 	}
 	return c.call(th, nil, args, kw)
 }
