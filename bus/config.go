@@ -150,7 +150,8 @@ func (c Config) WithDefaults() Config {
 }
 
 // FromEnv overlays the POLICYKIT_* variables that are set: POLICYKIT_BUS, POLICYKIT_NATS_URL,
-// POLICYKIT_AMQP_URL, POLICYKIT_BUS_GROUP and POLICYKIT_BUS_NAMESPACE.
+// POLICYKIT_AMQP_URL, POLICYKIT_BUS_GROUP, POLICYKIT_BUS_NAMESPACE and
+// POLICYKIT_BUS_ACK_TIMEOUT (a duration; one that does not parse is reported by Validate).
 func (c Config) FromEnv(getenv func(string) string) Config {
 	if v := getenv("POLICYKIT_BUS"); v != "" {
 		c.Transport = strings.ToLower(strings.TrimSpace(v))
@@ -166,6 +167,13 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 	}
 	if v := getenv("POLICYKIT_BUS_NAMESPACE"); v != "" {
 		c.Namespace = v
+	}
+	if v := getenv("POLICYKIT_BUS_ACK_TIMEOUT"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			c.AckTimeout = d
+		} else {
+			c.AckTimeout = -1
+		}
 	}
 	return c
 }

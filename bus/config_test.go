@@ -25,19 +25,25 @@ func TestDefaultConfigIsEmbeddedAndValid(t *testing.T) {
 
 func TestFromEnv(t *testing.T) {
 	env := map[string]string{
-		"POLICYKIT_BUS":           " NATS ",
-		"POLICYKIT_NATS_URL":      "nats://nats.internal:4222",
-		"POLICYKIT_AMQP_URL":      "amqps://u:p@rabbit:5671/vh",
-		"POLICYKIT_BUS_GROUP":     "adapters-slack",
-		"POLICYKIT_BUS_NAMESPACE": "staging",
+		"POLICYKIT_BUS":             " NATS ",
+		"POLICYKIT_NATS_URL":        "nats://nats.internal:4222",
+		"POLICYKIT_AMQP_URL":        "amqps://u:p@rabbit:5671/vh",
+		"POLICYKIT_BUS_GROUP":       "adapters-slack",
+		"POLICYKIT_BUS_NAMESPACE":   "staging",
+		"POLICYKIT_BUS_ACK_TIMEOUT": "12s",
 	}
 	cfg := bus.DefaultConfig().FromEnv(func(k string) string { return env[k] })
 	if cfg.Transport != bus.TransportNATS || cfg.NATSURL != env["POLICYKIT_NATS_URL"] ||
-		cfg.AMQPURL != env["POLICYKIT_AMQP_URL"] || cfg.ConsumerGroup != "adapters-slack" || cfg.Namespace != "staging" {
+		cfg.AMQPURL != env["POLICYKIT_AMQP_URL"] || cfg.ConsumerGroup != "adapters-slack" || cfg.Namespace != "staging" ||
+		cfg.AckTimeout != 12*time.Second {
 		t.Errorf("FromEnv = %+v", cfg)
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Errorf("Validate: %v", err)
+	}
+	bad := bus.DefaultConfig().FromEnv(func(k string) string { return map[string]string{"POLICYKIT_BUS_ACK_TIMEOUT": "soon"}[k] })
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "AckTimeout") {
+		t.Errorf("an ack timeout that is not a duration: %v", err)
 	}
 	// Unset variables leave the fields alone.
 	if got := bus.DefaultConfig().FromEnv(func(string) string { return "" }); got != bus.DefaultConfig() {

@@ -12,13 +12,24 @@ import (
 )
 
 // Chaos: the engine that is not the leader is killed (SIGKILL) in the middle of a burst of
-// actions on the Postgres bus. Actions it had taken from the bus and not decided are picked up
-// by the leader within seconds; every action is decided once, and the audit re-derives every
-// decision.
+// actions, on the Postgres bus and on NATS. Actions it had taken from the bus and not decided
+// are picked up by the leader within seconds; every action is decided once, and the audit
+// re-derives every decision.
 func TestNonLeaderKilledMidBurstLosesNoAction(t *testing.T) {
+	for _, transport := range []string{bus.TransportPostgres, bus.TransportNATS} {
+		t.Run(transport, func(t *testing.T) {
+			requireTransport(t, transport)
+			testNonLeaderKilledMidBurst(t, transport)
+		})
+	}
+}
+
+func testNonLeaderKilledMidBurst(t *testing.T, transport string) {
 	ctx := context.Background()
-	cfg, app, sender := startSender(t, "sender")
-	env := []string{"POLICYKIT_BUS=postgres", "POLICYKIT_BUS_NAMESPACE=" + cfg.Bus.Namespace, "POLICYKIT_LOG_PLATFORMS=log,slack"}
+	cfg, app, sender := startSenderOn(t, "sender", transport)
+	// Commands the killed process held come again after the ack timeout (NATS AckWait).
+	env := []string{"POLICYKIT_BUS=" + transport, "POLICYKIT_BUS_NAMESPACE=" + cfg.Bus.Namespace, "POLICYKIT_LOG_PLATFORMS=log,slack",
+		"POLICYKIT_BUS_ACK_TIMEOUT=8s"}
 	serveAddr, engineAddr := freeAddr(t), freeAddr(t)
 	// serve first, so that it holds the leader lock; the engine process shares the commands.
 	srv := startProcess(t, []string{"serve", "--database-url", cfg.DatabaseURL, "--http-addr", serveAddr}, env)

@@ -46,8 +46,14 @@ func (l *lockedBuffer) String() string {
 // the Postgres bus, in consumer group group. Both close when the test ends.
 func startSender(t *testing.T, group string) (Config, *App, *App) {
 	t.Helper()
+	return startSenderOn(t, group, bus.TransportPostgres)
+}
+
+// startSenderOn is startSender on another durable transport.
+func startSenderOn(t *testing.T, group, transport string) (Config, *App, *App) {
+	t.Helper()
 	ctx := context.Background()
-	cfg := engineConfig(t, bus.TransportPostgres)
+	cfg := engineConfig(t, transport)
 	cfg.Engine = false
 	app, err := NewApp(ctx, cfg, discardLogger())
 	if err != nil {
