@@ -14,7 +14,7 @@ import (
 )
 
 // seedDir holds PolicyKit's ten example policies, exactly as authored.
-const seedDir = "../../../shared/seed"
+const seedDir = "../../shared/seed"
 
 var testNow = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 
