@@ -63,6 +63,9 @@ type Service struct {
 	// PendingActions lists actions recorded but not yet decided (from the read models), for
 	// the leader's start-up sweep.
 	PendingActions func(ctx context.Context) ([]ActionRef, error)
+	// Decided notes how far the engine has decided each stream, for whoever recorded a
+	// command and waits for its decision (optional).
+	Decided Decided
 
 	dispatch *dispatcher
 
@@ -183,7 +186,7 @@ func (s *Service) lead(ctx context.Context) error {
 			return fmt.Errorf("pending actions: %w", err)
 		}
 		for _, a := range pending {
-			s.evaluateAction(a.CommunityID, a.ActionID, NewMeta())
+			s.evaluateAction(a.CommunityID, a.ActionID, NewMeta(), nil)
 		}
 	}
 	from, err := s.Checkpoints.Load(ctx, forwarderCheckpoint)
@@ -335,13 +338,18 @@ func decode[T any](msg *message.Message) (T, error) {
 	return v, nil
 }
 
-// The handlers record what a message brings durably (an action, a vote, an effect's
-// result) and acknowledge it; deciding (running policy code) happens in the dispatcher. A
-// crash in between loses nothing: the start-up sweep decides recorded actions, and the
-// schedule re-checks every open proposal at start and then every interval.
+// The command handlers only record what a message brings (an action, a vote, an effect's
+// result) through the same Recorder that the GraphQL API and the CLI use, and acknowledge
+// it. Deciding (running policy code) happens when the recorded event comes back from the
+// log (onEvent), in the dispatcher: so an action or a vote is decided the same way, and
+// once, whoever recorded it. A crash in between loses nothing: the start-up sweep decides
+// recorded actions, and the schedule re-checks every open proposal at start and then every
+// interval.
 
 func (s *Service) onEvent(msg *message.Message) error {
-	if bus.MessageType(msg) != domain.EventActionProposed {
+	switch bus.MessageType(msg) {
+	case domain.EventActionProposed, domain.EventVoteCast, domain.EventAnswerRecorded:
+	default:
 		return nil
 	}
 	env, err := decode[bus.EventEnvelope](msg)
@@ -352,10 +360,26 @@ func (s *Service) onEvent(msg *message.Message) error {
 	if err != nil {
 		return bus.Permanent(err)
 	}
-	if ap, ok := e.(domain.ActionProposed); ok {
-		s.evaluateAction(ap.CommunityID, ap.ActionID, metaOf(msg))
+	done := func(ctx context.Context) { s.markDecided(ctx, env.Stream, env.Version) }
+	switch e := e.(type) {
+	case domain.ActionProposed:
+		s.evaluateAction(e.CommunityID, e.ActionID, metaOf(msg), done)
+	case domain.VoteCast: // a vote wakes its proposal at once
+		s.recheck(e.CommunityID, e.ProposalID, metaOf(msg), done)
+	case domain.AnswerRecorded: // the answer a waiting block asked for
+		s.recheck(e.CommunityID, e.ProposalID, metaOf(msg), done)
 	}
 	return nil
+}
+
+// markDecided notes that the decision on the event at stream@version is in the log.
+func (s *Service) markDecided(ctx context.Context, stream string, version int64) {
+	if s.Decided == nil {
+		return
+	}
+	if err := s.Decided.MarkDecided(ctx, stream, version); err != nil {
+		s.Log.Warn("note a decision", "stream", stream, "version", version, "err", err)
+	}
 }
 
 func (s *Service) onProposeAction(msg *message.Message) error {
@@ -363,11 +387,9 @@ func (s *Service) onProposeAction(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
-	meta := metaOf(msg)
-	if err := s.Engine.ProposeAction(msg.Context(), cmd, meta); err != nil {
+	if err := s.Engine.ProposeAction(msg.Context(), cmd, metaOf(msg)); err != nil {
 		return s.handled(msg, err)
 	}
-	s.evaluateAction(cmd.Action.CommunityID, cmd.Action.ID, meta)
 	return nil
 }
 
@@ -376,8 +398,7 @@ func (s *Service) onCastVote(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
-	meta := metaOf(msg)
-	changed, err := s.Engine.RecordVote(msg.Context(), cmd, meta)
+	_, err = s.Engine.RecordVote(msg.Context(), cmd, metaOf(msg))
 	if refusedVote(err) {
 		// The member's answer, not a fault: a click after the decision, a redelivery of a
 		// vote the decision came before, a value the vote does not offer. It is final, and
@@ -386,13 +407,7 @@ func (s *Service) onCastVote(msg *message.Message) error {
 			"code", domain.ErrorCode(err), "err", err)
 		return nil
 	}
-	if err != nil {
-		return s.handled(msg, err)
-	}
-	if changed { // a vote wakes its proposal at once
-		s.recheck(cmd.CommunityID, cmd.ProposalID, meta)
-	}
-	return nil
+	return s.handled(msg, err)
 }
 
 func (s *Service) onEffectResult(msg *message.Message) error {
@@ -400,15 +415,10 @@ func (s *Service) onEffectResult(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
-	meta := metaOf(msg)
-	wake, err := s.Engine.RecordEffect(msg.Context(), cmd, meta)
-	if err != nil {
-		return s.handled(msg, err)
-	}
-	if wake && cmd.ProposalID != "" {
-		s.recheck(cmd.CommunityID, cmd.ProposalID, meta)
-	}
-	return nil
+	// An answer a block waits for is recorded as AnswerRecorded, which resumes the
+	// proposal when it comes back from the log.
+	_, err = s.Engine.RecordEffect(msg.Context(), cmd, metaOf(msg))
+	return s.handled(msg, err)
 }
 
 func (s *Service) onRecheck(msg *message.Message) error {
@@ -416,25 +426,36 @@ func (s *Service) onRecheck(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
-	s.recheck(cmd.CommunityID, cmd.ProposalID, metaOf(msg))
+	s.recheck(cmd.CommunityID, cmd.ProposalID, metaOf(msg), nil)
 	return nil
 }
 
-func (s *Service) evaluateAction(communityID, actionID string, meta Meta) {
+// evaluateAction evaluates a recorded action in the dispatcher, and then calls done (when
+// not nil) unless the evaluation is to be tried again later.
+func (s *Service) evaluateAction(communityID, actionID string, meta Meta, done func(context.Context)) {
 	s.dispatch.submit(communityID, "evaluate action "+actionID, func(ctx context.Context) error {
 		_, err := s.Engine.HandleActionProposed(ctx, communityID, actionID, meta)
-		return err
+		return finished(ctx, err, done)
 	})
 }
 
 // recheck checks a proposal in its own step, caused by (but not named as) the message that
-// woke it, so that its events form a decision of their own in the log.
-func (s *Service) recheck(communityID, proposalID string, cause Meta) {
+// woke it, so that its events form a decision of their own in the log; then done (see
+// evaluateAction).
+func (s *Service) recheck(communityID, proposalID string, cause Meta, done func(context.Context)) {
 	meta := Meta{CausationID: uuid.NewSHA1(cause.CausationID, []byte("recheck")), CorrelationID: cause.CorrelationID}
 	s.dispatch.submit(communityID, "recheck "+proposalID, func(ctx context.Context) error {
 		_, err := s.Engine.Recheck(ctx, bus.RecheckProposal{CommunityID: communityID, ProposalID: proposalID}, meta)
-		return err
+		return finished(ctx, err, done)
 	})
+}
+
+// finished calls done after a decision that succeeded, or failed for good.
+func finished(ctx context.Context, err error, done func(context.Context)) error {
+	if done != nil && (err == nil || isFinal(err)) {
+		done(ctx)
+	}
+	return err
 }
 
 // isFinal tells errors that retrying cannot fix (domain errors: unknown ids, refused votes).
