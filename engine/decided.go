@@ -27,10 +27,18 @@ type Decided interface {
 // database.
 type PostgresDecided struct{ Pool *pgxpool.Pool }
 
+// MarkDecided does not wait for the note to reach the disk: a note lost in a crash of the
+// database only makes a waiter wait in vain, and every decision would otherwise cost a
+// second flush of the write-ahead log.
 func (p PostgresDecided) MarkDecided(ctx context.Context, stream string, version int64) error {
-	_, err := p.Pool.Exec(ctx, `INSERT INTO engine_decided (stream, version) VALUES ($1, $2)
+	err := pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`SET LOCAL synchronous_commit TO OFF`)
+		b.Queue(`INSERT INTO engine_decided (stream, version) VALUES ($1, $2)
 		ON CONFLICT (stream) DO UPDATE SET version = EXCLUDED.version, updated_at = now()
 		WHERE engine_decided.version < EXCLUDED.version`, stream, version)
+		return tx.SendBatch(ctx, b).Close()
+	})
 	if err != nil {
 		return fmt.Errorf("mark %s decided: %w", stream, err)
 	}
@@ -69,4 +77,18 @@ func (d *MemoryDecided) DecidedThrough(_ context.Context, stream string) (int64,
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.m[stream], nil
+}
+
+// maxRecent bounds what remember keeps: it forgets everything when full (what it forgot is
+// asked of the shared Decided).
+const maxRecent = 10000
+
+// remember is MarkDecided for a bounded cache.
+func (d *MemoryDecided) remember(stream string, version int64) {
+	d.mu.Lock()
+	if len(d.m) >= maxRecent {
+		clear(d.m)
+	}
+	d.mu.Unlock()
+	_ = d.MarkDecided(context.Background(), stream, version)
 }

@@ -68,6 +68,9 @@ type Service struct {
 	Decided Decided
 
 	dispatch *dispatcher
+	// recent notes what this process decided, so that the event of a command it recorded
+	// and decided is passed over without asking Decided.
+	recent MemoryDecided
 
 	ready chan struct{}
 	once  sync.Once
@@ -338,13 +341,14 @@ func decode[T any](msg *message.Message) (T, error) {
 	return v, nil
 }
 
-// The command handlers only record what a message brings (an action, a vote, an effect's
-// result) through the same Recorder that the GraphQL API and the CLI use, and acknowledge
-// it. Deciding (running policy code) happens when the recorded event comes back from the
-// log (onEvent), in the dispatcher: so an action or a vote is decided the same way, and
-// once, whoever recorded it. A crash in between loses nothing: the start-up sweep decides
-// recorded actions, and the schedule re-checks every open proposal at start and then every
-// interval.
+// The command handlers record what a message brings (an action, a vote, an effect's result)
+// through the same Recorder that the GraphQL API and the CLI use, acknowledge it, and hand
+// the decision to the dispatcher. What another entry point recorded is decided when its
+// event comes back from the log (onEvent); that event of a command the handlers recorded
+// finds its decision noted (Decided) and is not decided again, so an action or a vote is
+// evaluated once, by the same engine code, whoever recorded it. A crash in between loses
+// nothing: the start-up sweep decides recorded actions, and the schedule re-checks every
+// open proposal at start and then every interval.
 
 func (s *Service) onEvent(msg *message.Message) error {
 	switch bus.MessageType(msg) {
@@ -360,16 +364,31 @@ func (s *Service) onEvent(msg *message.Message) error {
 	if err != nil {
 		return bus.Permanent(err)
 	}
-	done := func(ctx context.Context) { s.markDecided(ctx, env.Stream, env.Version) }
+	at := Recorded{Stream: env.Stream, Version: env.Version, Changed: true}
 	switch e := e.(type) {
 	case domain.ActionProposed:
-		s.evaluateAction(e.CommunityID, e.ActionID, metaOf(msg), done)
+		s.evaluateAction(e.CommunityID, e.ActionID, metaOf(msg), &at)
 	case domain.VoteCast: // a vote wakes its proposal at once
-		s.recheck(e.CommunityID, e.ProposalID, metaOf(msg), done)
+		s.recheck(e.CommunityID, e.ProposalID, metaOf(msg), &at)
 	case domain.AnswerRecorded: // the answer a waiting block asked for
-		s.recheck(e.CommunityID, e.ProposalID, metaOf(msg), done)
+		s.recheck(e.CommunityID, e.ProposalID, metaOf(msg), &at)
 	}
 	return nil
+}
+
+// decided tells whether the decision on the event at rec is in the log already.
+func (s *Service) decided(ctx context.Context, rec *Recorded) bool {
+	if rec == nil {
+		return false
+	}
+	if v, _ := s.recent.DecidedThrough(ctx, rec.Stream); v >= rec.Version {
+		return true
+	}
+	if s.Decided == nil {
+		return false
+	}
+	v, err := s.Decided.DecidedThrough(ctx, rec.Stream)
+	return err == nil && v >= rec.Version
 }
 
 // markDecided notes that the decision on the event at stream@version is in the log.
@@ -387,8 +406,13 @@ func (s *Service) onProposeAction(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Engine.ProposeAction(msg.Context(), cmd, metaOf(msg)); err != nil {
+	meta := metaOf(msg)
+	rec, err := s.Engine.Recorder().ProposeAction(msg.Context(), cmd, meta)
+	if err != nil {
 		return s.handled(msg, err)
+	}
+	if rec.Changed {
+		s.evaluateAction(cmd.Action.CommunityID, cmd.Action.ID, meta, &rec)
 	}
 	return nil
 }
@@ -398,7 +422,8 @@ func (s *Service) onCastVote(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.Engine.RecordVote(msg.Context(), cmd, metaOf(msg))
+	meta := metaOf(msg)
+	rec, err := s.Engine.Recorder().CastVote(msg.Context(), cmd, meta)
 	if refusedVote(err) {
 		// The member's answer, not a fault: a click after the decision, a redelivery of a
 		// vote the decision came before, a value the vote does not offer. It is final, and
@@ -407,7 +432,13 @@ func (s *Service) onCastVote(msg *message.Message) error {
 			"code", domain.ErrorCode(err), "err", err)
 		return nil
 	}
-	return s.handled(msg, err)
+	if err != nil {
+		return s.handled(msg, err)
+	}
+	if rec.Changed { // a vote wakes its proposal at once
+		s.recheck(cmd.CommunityID, cmd.ProposalID, meta, &rec)
+	}
+	return nil
 }
 
 func (s *Service) onEffectResult(msg *message.Message) error {
@@ -430,30 +461,38 @@ func (s *Service) onRecheck(msg *message.Message) error {
 	return nil
 }
 
-// evaluateAction evaluates a recorded action in the dispatcher, and then calls done (when
-// not nil) unless the evaluation is to be tried again later.
-func (s *Service) evaluateAction(communityID, actionID string, meta Meta, done func(context.Context)) {
+// evaluateAction evaluates a recorded action in the dispatcher. With rec (where the action
+// was recorded), it does nothing when that is decided already, and notes the decision after
+// it, unless the evaluation is to be tried again later.
+func (s *Service) evaluateAction(communityID, actionID string, meta Meta, rec *Recorded) {
 	s.dispatch.submit(communityID, "evaluate action "+actionID, func(ctx context.Context) error {
+		if s.decided(ctx, rec) {
+			return nil
+		}
 		_, err := s.Engine.HandleActionProposed(ctx, communityID, actionID, meta)
-		return finished(ctx, err, done)
+		return s.finished(ctx, err, rec)
 	})
 }
 
 // recheck checks a proposal in its own step, caused by (but not named as) the message that
-// woke it, so that its events form a decision of their own in the log; then done (see
-// evaluateAction).
-func (s *Service) recheck(communityID, proposalID string, cause Meta, done func(context.Context)) {
+// woke it, so that its events form a decision of their own in the log; rec as for
+// evaluateAction.
+func (s *Service) recheck(communityID, proposalID string, cause Meta, rec *Recorded) {
 	meta := Meta{CausationID: uuid.NewSHA1(cause.CausationID, []byte("recheck")), CorrelationID: cause.CorrelationID}
 	s.dispatch.submit(communityID, "recheck "+proposalID, func(ctx context.Context) error {
+		if s.decided(ctx, rec) {
+			return nil
+		}
 		_, err := s.Engine.Recheck(ctx, bus.RecheckProposal{CommunityID: communityID, ProposalID: proposalID}, meta)
-		return finished(ctx, err, done)
+		return s.finished(ctx, err, rec)
 	})
 }
 
-// finished calls done after a decision that succeeded, or failed for good.
-func finished(ctx context.Context, err error, done func(context.Context)) error {
-	if done != nil && (err == nil || isFinal(err)) {
-		done(ctx)
+// finished notes the decision on rec when it succeeded, or failed for good.
+func (s *Service) finished(ctx context.Context, err error, rec *Recorded) error {
+	if rec != nil && (err == nil || isFinal(err)) {
+		s.recent.remember(rec.Stream, rec.Version)
+		s.markDecided(ctx, rec.Stream, rec.Version)
 	}
 	return err
 }
