@@ -432,27 +432,39 @@ func (w *world) run(st *Step) error {
 }
 
 // engineStep gives the engine one command (decide records and decides it through the
-// engine, as the server does) and then folds every aggregate from the store; a proposal the
+// engine, as the server does) and applies what it appended to the aggregates; a proposal the
 // engine opened, and target, come due an interval later.
 func (w *world) engineStep(target string, decide func() error) error {
+	from := len(w.log)
 	err := decide()
 	if serr := w.sync(); serr != nil {
 		return errors.Join(err, serr)
 	}
-	known := map[string]bool{}
-	for id := range w.proposals {
-		known[id] = true
-	}
-	if rerr := w.reload(); rerr != nil {
-		return errors.Join(err, rerr)
+	for _, en := range w.log[from:] {
+		id := domain.StreamID(en.stream)
+		switch domain.StreamCategory(en.stream) {
+		case domain.CategoryCommunity:
+			w.community.Apply(en.event)
+		case domain.CategoryAction:
+			r := w.actions[id]
+			if r == nil {
+				r = &domain.ActionRecord{}
+				w.actions[id] = r
+				w.actionOrder = append(w.actionOrder, id)
+			}
+			r.Apply(en.event)
+		case domain.CategoryProposal:
+			p := w.proposals[id]
+			if p == nil {
+				p = &domain.Proposal{}
+				w.proposals[id] = p
+				w.due[id] = w.now.Add(w.interval)
+			}
+			p.Apply(en.event)
+		}
 	}
 	if err != nil {
 		return err
-	}
-	for id := range w.proposals {
-		if !known[id] {
-			w.due[id] = w.now.Add(w.interval)
-		}
 	}
 	if target != "" {
 		w.due[target] = w.now.Add(w.interval)
@@ -465,14 +477,10 @@ func (w *world) propose(s *ActionStep) error {
 	if err != nil {
 		return err
 	}
-	if _, err := w.recorder.ProposeAction(w.ctx, bus.ProposeAction{Action: a}, w.meta()); err != nil {
-		return err
-	}
-	if err := w.sync(); err != nil {
-		return err
-	}
-	w.actionOrder = append(w.actionOrder, a.ID)
 	return w.engineStep("", func() error {
+		if _, err := w.recorder.ProposeAction(w.ctx, bus.ProposeAction{Action: a}, w.meta()); err != nil {
+			return err
+		}
 		_, err := w.eng.HandleActionProposed(w.ctx, a.CommunityID, a.ID, w.meta())
 		return err
 	})
