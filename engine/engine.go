@@ -147,7 +147,9 @@ func (e *Engine) HandleActionProposed(ctx context.Context, communityID, actionID
 	})
 }
 
-// CastVote records a vote and re-checks its proposal at once.
+// CastVote records a vote and re-checks its proposal at once, in one step. The entry points
+// record with Recorder.CastVote and the check runs in a step of its own (see Service); this
+// one-step form is what logs written before that hold, and what tests use to set a proposal up.
 func (e *Engine) CastVote(ctx context.Context, cmd bus.CastVote, meta Meta) (evaluation.Outcome, error) {
 	return withVoter(ctx, e, cmd, meta, func(cmd bus.CastVote) (evaluation.Outcome, error) {
 		return e.onProposal(ctx, cmd.CommunityID, cmd.ProposalID, "vote on "+cmd.ProposalID, meta,
