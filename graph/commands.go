@@ -91,10 +91,12 @@ func (r *Resolver) propose(ctx context.Context, a domain.Action) (*model.Propose
 	if err := r.awaitDecision(ctx, rec, domain.ActionStream(a.ID), domain.CommunityStream(a.CommunityID)); err != nil {
 		return nil, err
 	}
-	if governing, err := engine.LoadAction(ctx, r.deps.Store, a.ID); err != nil {
+	decided, err := engine.LoadAction(ctx, r.deps.Store, a.ID)
+	if err != nil {
 		return nil, err
-	} else if governing.GoverningProposalID != "" {
-		if err := r.awaitReadModels(ctx, domain.ProposalStream(governing.GoverningProposalID)); err != nil {
+	}
+	if pid := decided.GoverningProposalID; pid != "" {
+		if err := r.awaitReadModels(ctx, domain.ProposalStream(pid)); err != nil {
 			return nil, err
 		}
 	}

@@ -1,5 +1,5 @@
 // Package graph is PolicyKit's GraphQL API (gqlgen): queries read the read models, mutations
-// issue commands to the engine and return what it decided. The schema is schema.graphqls;
+// record commands in the log and return what the engine decided. The schema is schema.graphqls;
 // generated.go and model/models_gen.go are generated from it (`go tool gqlgen generate`).
 //
 // Callers authenticate with an API token (Authorization: Bearer) or the session cookie
