@@ -202,3 +202,41 @@ func TestAPIWithoutAnEngineAnswersWithTheEnginesDecision(t *testing.T) {
 		t.Fatalf("a vote on a decided proposal answered %s, want CONFLICT", raw)
 	}
 }
+
+// The CLI's vote records the vote and decides nothing itself: with no engine running, the
+// proposal stays open with the vote counted, until an engine checks it.
+func TestCLIVoteRecordsAndLeavesTheDecisionToTheEngine(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig(t)
+	cfg.LogPlatforms = []string{domain.PlatformLog, domain.PlatformSlack}
+	app, stop := startApp(t, cfg)
+	seedCommunity(t, app)
+	publishCommand(t, app, bus.TopicProposeAction, bus.CommandProposeAction, bus.ProposeAction{Action: domain.Action{
+		ID: "rename-1", CommunityID: "garden", Kind: domain.KindPlatform, Type: "slackrenameconversation", Platform: domain.PlatformSlack,
+		InitiatorID: "alice", Reversible: true, Fields: map[string]any{"channel": "C0GENERAL", "name": "beds"},
+	}})
+	pid := evaluation.DeriveID("proposal", "rename-1", "rename-vote")
+	waitNotified(t, app, pid)
+	stop()
+
+	stdout, _, err := runCLI(t, "vote", "--community", "garden", "--by", "bob", "--proposal", pid, "--value", "yes", "--wait", "0", "--database-url", cfg.DatabaseURL)
+	if err != nil || !strings.Contains(stdout, "is PROPOSED (1 yes, 0 no)") || !strings.Contains(stdout, "has not checked") {
+		t.Fatalf("vote: %v\n%s", err, stdout)
+	}
+	store, closeStore, err := openStore(ctx, &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStore()
+	evs, err := store.ReadStream(ctx, domain.ProposalStream(pid), eventstore.Backward, 0, 1)
+	if err != nil || len(evs) != 1 || evs[0].Type != domain.EventVoteCast {
+		t.Fatalf("the proposal's last event: %v %v, want the vote", evs, err)
+	}
+
+	app, stop = startApp(t, cfg) // an engine comes: it decides the recorded vote
+	defer stop()
+	waitFor(t, "the engine to decide the vote", func() bool {
+		p, err := engine.LoadProposal(ctx, app.Store(), pid)
+		return err == nil && p.Status == domain.StatusPassed
+	})
+}
