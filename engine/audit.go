@@ -216,9 +216,11 @@ func verifyOne(ctx context.Context, loop *evaluation.Loop, f *folds, d Decision)
 	if actionID != "" {
 		rec = f.action(actionID)
 	}
-	// The engine records votes and effect results in steps of their own and checks the
-	// proposal in the next; a vote or result decided together with its check (the CLI's
-	// vote, the scenario harness) is one step.
+	// Every entry point records a vote or an effect's result in a step of its own (the
+	// recorder), and the engine checks the proposal in the next step, under a cause of its
+	// own: each is its own group here. A group holding both is a log written before every
+	// entry point recorded through the recorder (the CLI's vote and the scenario harness
+	// decided a vote with its check in one step), re-run as that one step.
 	checked := false
 	for _, ev := range d.Events {
 		checked = checked || ev.Type == domain.EventProposalEvaluated

@@ -51,46 +51,21 @@ func New(store eventstore.Store, loop *evaluation.Loop, logger *slog.Logger, now
 // Loop is the evaluation loop the engine decides with.
 func (e *Engine) Loop() *evaluation.Loop { return e.loop }
 
-// ProposeAction records an action (ActionProposed on its stream); the engine evaluates it
-// when the event comes back from the log (see HandleActionProposed). Proposing the same
-// action again records nothing. The action's type must be known and its community must
-// exist and have the action's platform connected.
+// Recorder is the engine's Recorder: its community cache and lock, and the loop's
+// evaluator as the compiler of proposed policy code.
+func (e *Engine) Recorder() *Recorder {
+	var compiler PolicyCompiler
+	if e.loop != nil {
+		compiler = CompilerOf(e.loop.Evaluator())
+	}
+	return &Recorder{Store: e.store, Compiler: compiler, Now: e.now, load: e.communities.load, lock: e.locks.lock}
+}
+
+// ProposeAction records an action (see Recorder.ProposeAction); the engine evaluates it
+// when the event comes back from the log (see HandleActionProposed).
 func (e *Engine) ProposeAction(ctx context.Context, cmd bus.ProposeAction, meta Meta) error {
-	a := cmd.Action
-	if a.ID == "" {
-		return domain.Invalid("action id is empty")
-	}
-	c, err := e.communities.load(ctx, e.store, a.CommunityID)
-	if err != nil {
-		return err
-	}
-	if a.Kind == domain.KindConstitution {
-		if err := domain.ValidateConstitutionAction(c, a); err != nil {
-			return err
-		}
-		if err := e.compilePolicyOf(ctx, a); err != nil {
-			return err
-		}
-	}
-	if p, ok := c.Platforms[a.Platform]; (!ok || !p.Active) && a.Platform != domain.PlatformConstitution && a.Platform != domain.PlatformWeb {
-		return domain.Invalid("platform %q is not connected to community %s", a.Platform, c.ID)
-	}
-	if in := cmd.Initiator; in != nil && a.InitiatorID == "" {
-		if a.InitiatorID, err = e.platformUser(ctx, c, in.Platform, in.Username, meta); err != nil {
-			return err
-		}
-	}
-	return e.retry(ctx, "propose "+a.ID, func() error {
-		rec, err := LoadAction(ctx, e.store, a.ID)
-		if err != nil {
-			return err
-		}
-		evs, err := rec.DecideProposeAction(domain.ProposeAction{Action: a}, e.now())
-		if err != nil {
-			return err
-		}
-		return Append(ctx, e.store, domain.ActionStream(a.ID), rec.Version, evs, meta)
-	})
+	_, err := e.Recorder().ProposeAction(ctx, cmd, meta)
+	return err
 }
 
 // PolicyCompiler is an evaluator that can also check policy code without running it
@@ -107,10 +82,10 @@ type PolicyCompiler interface {
 // to add or change a policy are refused.
 var ErrNoPolicyCompiler = errors.New("engine: the policy evaluator cannot check policy code")
 
-// compilerOf is what checks policy code for the evaluator ev: ev itself when it can (the
+// CompilerOf is what checks policy code for the evaluator ev: ev itself when it can (the
 // sandbox), or, for an in-process runtime, that runtime: whoever evaluates policy code in
 // this process (tests, tools) exposes the process to it already.
-func compilerOf(ev evaluation.Evaluator) PolicyCompiler {
+func CompilerOf(ev evaluation.Evaluator) PolicyCompiler {
 	switch ev := ev.(type) {
 	case PolicyCompiler:
 		return ev
@@ -134,35 +109,8 @@ func (c inProcessCompiler) Compile(_ context.Context, code domain.PolicyCode) ([
 	return problems, nil
 }
 
-// compilePolicyOf refuses a proposal to add or change a policy whose code does not compile
-// (a Starlark syntax error, an expr condition that does not type-check, source that costs
-// more than the sandbox allows to compile), with the block and position, before anyone votes
-// on it.
-func (e *Engine) compilePolicyOf(ctx context.Context, a domain.Action) error {
-	payload, err := domain.DecodeConstitutionPayload(a)
-	if err != nil {
-		return err
-	}
-	var code domain.PolicyCode
-	switch p := payload.(type) {
-	case domain.AddPolicy:
-		code = p.PolicyCode
-	case domain.ChangePolicy:
-		code = p.PolicyCode
-	default:
-		return nil
-	}
-	var compiler PolicyCompiler
-	if e.loop != nil {
-		compiler = compilerOf(e.loop.Evaluator())
-	}
-	if compiler == nil {
-		return ErrNoPolicyCompiler
-	}
-	problems, err := compiler.Compile(ctx, code)
-	if err != nil {
-		return fmt.Errorf("check policy code: %w", err)
-	}
+// policyProblems is the Invalid error naming the faults of policy code (nil for none).
+func policyProblems(problems []*policy.EvalError) error {
 	if len(problems) == 0 {
 		return nil
 	}
@@ -193,7 +141,9 @@ func (e *Engine) HandleActionProposed(ctx context.Context, communityID, actionID
 	})
 }
 
-// CastVote records a vote and re-checks its proposal at once.
+// CastVote records a vote and re-checks its proposal at once, in one step. The entry points
+// record with Recorder.CastVote and the check runs in a step of its own (see Service); this
+// one-step form is what logs written before that hold, and what tests use to set a proposal up.
 func (e *Engine) CastVote(ctx context.Context, cmd bus.CastVote, meta Meta) (evaluation.Outcome, error) {
 	return withVoter(ctx, e, cmd, meta, func(cmd bus.CastVote) (evaluation.Outcome, error) {
 		return e.onProposal(ctx, cmd.CommunityID, cmd.ProposalID, "vote on "+cmd.ProposalID, meta,
@@ -207,21 +157,12 @@ func (e *Engine) CastVote(ctx context.Context, cmd bus.CastVote, meta Meta) (eva
 	})
 }
 
-// RecordVote records a vote without checking the proposal (see Service: the check runs in
-// its own step, so that recording votes never waits on policy code). changed is false when
-// the vote was already recorded.
+// RecordVote records a vote without checking the proposal (see Recorder.CastVote; the
+// check runs when VoteCast comes back from the log, so that recording votes never waits on
+// policy code). changed is false when the vote was already recorded.
 func (e *Engine) RecordVote(ctx context.Context, cmd bus.CastVote, meta Meta) (changed bool, err error) {
-	out, err := withVoter(ctx, e, cmd, meta, func(cmd bus.CastVote) (evaluation.Outcome, error) {
-		return e.onProposal(ctx, cmd.CommunityID, cmd.ProposalID, "record vote on "+cmd.ProposalID, meta,
-			func(c *domain.Community, _ *domain.ActionRecord, p *domain.Proposal, now time.Time) (evaluation.Outcome, error) {
-				v, err := voter(c, cmd)
-				if err != nil {
-					return evaluation.Outcome{}, err
-				}
-				return e.loop.RecordVote(c, p, v, now)
-			})
-	})
-	return !out.Empty(), err
+	rec, err := e.Recorder().CastVote(ctx, cmd, meta)
+	return rec.Changed, err
 }
 
 // RecordEffect records an adapter's report on an effect without checking the proposal; see
@@ -331,7 +272,7 @@ func (e *Engine) decide(ctx context.Context, communityID, what string, meta Meta
 	unlock := e.locks.lock(communityID)
 	defer unlock()
 	var out evaluation.Outcome
-	err := e.retry(ctx, what, func() error {
+	err := retry(ctx, e.log, what, func() error {
 		c, err := e.communities.load(ctx, e.store, communityID)
 		if err != nil {
 			return err
@@ -367,13 +308,15 @@ func AppendOutcome(ctx context.Context, store eventstore.Store, out evaluation.O
 // retry runs fn until it succeeds, fails with an error other than a version conflict, or
 // has lost maxAttempts races (then the conflict is returned: the caller's message is
 // redelivered later).
-func (e *Engine) retry(ctx context.Context, what string, fn func() error) error {
+func retry(ctx context.Context, log *slog.Logger, what string, fn func() error) error {
 	var err error
 	for attempt := range maxAttempts {
 		if err = fn(); !errors.Is(err, eventstore.ErrConcurrency) {
 			return err
 		}
-		e.log.Debug("version conflict; deciding again", "what", what, "attempt", attempt+1)
+		if log != nil {
+			log.Debug("version conflict; deciding again", "what", what, "attempt", attempt+1)
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

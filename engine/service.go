@@ -67,8 +67,14 @@ type Service struct {
 	// PendingSweep is how often the leader looks for actions still undecided since its last
 	// look (default 5s): work another engine took from the bus and lost when it died.
 	PendingSweep time.Duration
+	// Decided notes how far the engine has decided each stream, for whoever recorded a
+	// command and waits for its decision (optional).
+	Decided Decided
 
 	dispatch *dispatcher
+	// recent notes what this process decided, so that the event of a command it recorded
+	// and decided is passed over without asking Decided.
+	recent MemoryDecided
 
 	ready chan struct{}
 	once  sync.Once
@@ -187,7 +193,7 @@ func (s *Service) lead(ctx context.Context) error {
 			return fmt.Errorf("pending actions: %w", err)
 		}
 		for _, a := range pending {
-			s.evaluateAction(a.CommunityID, a.ActionID, NewMeta())
+			s.evaluateAction(a.CommunityID, a.ActionID, NewMeta(), nil)
 		}
 	}
 	from, err := s.Checkpoints.Load(ctx, forwarderCheckpoint)
@@ -238,7 +244,7 @@ func (s *Service) sweepPending(ctx context.Context) error {
 			now[a] = true
 			if last[a] {
 				s.Log.Info("evaluating an action still undecided since the last sweep", "community", a.CommunityID, "action", a.ActionID)
-				s.evaluateAction(a.CommunityID, a.ActionID, NewMeta())
+				s.evaluateAction(a.CommunityID, a.ActionID, NewMeta(), nil)
 			}
 		}
 		last = now
@@ -414,13 +420,19 @@ func decode[T any](msg *message.Message) (T, error) {
 	return v, nil
 }
 
-// The handlers record what a message brings durably (an action, a vote, an effect's
-// result) and acknowledge it; deciding (running policy code) happens in the dispatcher. A
-// crash in between loses nothing: the start-up sweep decides recorded actions, and the
-// schedule re-checks every open proposal at start and then every interval.
+// The command handlers record what a message brings (an action, a vote, an effect's result)
+// through the same Recorder that the GraphQL API and the CLI use, acknowledge it, and hand
+// the decision to the dispatcher. What another entry point recorded is decided when its
+// event comes back from the log (onEvent); that event of a command the handlers recorded
+// finds its decision noted (Decided) and is not decided again, so an action or a vote is
+// evaluated once, by the same engine code, whoever recorded it. A crash in between loses
+// nothing: the start-up sweep decides recorded actions, and the schedule re-checks every
+// open proposal at start and then every interval.
 
 func (s *Service) onEvent(msg *message.Message) error {
-	if bus.MessageType(msg) != domain.EventActionProposed {
+	switch bus.MessageType(msg) {
+	case domain.EventActionProposed, domain.EventVoteCast, domain.EventAnswerRecorded:
+	default:
 		return nil
 	}
 	env, err := decode[bus.EventEnvelope](msg)
@@ -431,10 +443,41 @@ func (s *Service) onEvent(msg *message.Message) error {
 	if err != nil {
 		return bus.Permanent(err)
 	}
-	if ap, ok := e.(domain.ActionProposed); ok {
-		s.evaluateAction(ap.CommunityID, ap.ActionID, metaOf(msg))
+	at := Recorded{Stream: env.Stream, Version: env.Version, Changed: true}
+	switch e := e.(type) {
+	case domain.ActionProposed:
+		s.evaluateAction(e.CommunityID, e.ActionID, metaOf(msg), &at)
+	case domain.VoteCast: // a vote wakes its proposal at once
+		s.recheck(e.CommunityID, e.ProposalID, metaOf(msg), &at)
+	case domain.AnswerRecorded: // the answer a waiting block asked for
+		s.recheck(e.CommunityID, e.ProposalID, metaOf(msg), &at)
 	}
 	return nil
+}
+
+// decided tells whether the decision on the event at rec is in the log already.
+func (s *Service) decided(ctx context.Context, rec *Recorded) bool {
+	if rec == nil {
+		return false
+	}
+	if v, _ := s.recent.DecidedThrough(ctx, rec.Stream); v >= rec.Version {
+		return true
+	}
+	if s.Decided == nil {
+		return false
+	}
+	v, err := s.Decided.DecidedThrough(ctx, rec.Stream)
+	return err == nil && v >= rec.Version
+}
+
+// markDecided notes that the decision on the event at stream@version is in the log.
+func (s *Service) markDecided(ctx context.Context, stream string, version int64) {
+	if s.Decided == nil {
+		return
+	}
+	if err := s.Decided.MarkDecided(ctx, stream, version); err != nil {
+		s.Log.Warn("note a decision", "stream", stream, "version", version, "err", err)
+	}
 }
 
 func (s *Service) onProposeAction(msg *message.Message) error {
@@ -443,10 +486,13 @@ func (s *Service) onProposeAction(msg *message.Message) error {
 		return err
 	}
 	meta := metaOf(msg)
-	if err := s.Engine.ProposeAction(msg.Context(), cmd, meta); err != nil {
+	rec, err := s.Engine.Recorder().ProposeAction(msg.Context(), cmd, meta)
+	if err != nil {
 		return s.handled(msg, err)
 	}
-	s.evaluateAction(cmd.Action.CommunityID, cmd.Action.ID, meta)
+	if rec.Changed {
+		s.evaluateAction(cmd.Action.CommunityID, cmd.Action.ID, meta, &rec)
+	}
 	return nil
 }
 
@@ -456,7 +502,7 @@ func (s *Service) onCastVote(msg *message.Message) error {
 		return err
 	}
 	meta := metaOf(msg)
-	changed, err := s.Engine.RecordVote(msg.Context(), cmd, meta)
+	rec, err := s.Engine.Recorder().CastVote(msg.Context(), cmd, meta)
 	if refusedVote(err) {
 		// The member's answer, not a fault: a click after the decision, a redelivery of a
 		// vote the decision came before, a value the vote does not offer. It is final, and
@@ -468,8 +514,8 @@ func (s *Service) onCastVote(msg *message.Message) error {
 	if err != nil {
 		return s.handled(msg, err)
 	}
-	if changed { // a vote wakes its proposal at once
-		s.recheck(cmd.CommunityID, cmd.ProposalID, meta)
+	if rec.Changed { // a vote wakes its proposal at once
+		s.recheck(cmd.CommunityID, cmd.ProposalID, meta, &rec)
 	}
 	return nil
 }
@@ -479,15 +525,10 @@ func (s *Service) onEffectResult(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
-	meta := metaOf(msg)
-	wake, err := s.Engine.RecordEffect(msg.Context(), cmd, meta)
-	if err != nil {
-		return s.handled(msg, err)
-	}
-	if wake && cmd.ProposalID != "" {
-		s.recheck(cmd.CommunityID, cmd.ProposalID, meta)
-	}
-	return nil
+	// An answer a block waits for is recorded as AnswerRecorded, which resumes the
+	// proposal when it comes back from the log.
+	_, err = s.Engine.RecordEffect(msg.Context(), cmd, metaOf(msg))
+	return s.handled(msg, err)
 }
 
 func (s *Service) onRecheck(msg *message.Message) error {
@@ -495,25 +536,44 @@ func (s *Service) onRecheck(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
-	s.recheck(cmd.CommunityID, cmd.ProposalID, metaOf(msg))
+	s.recheck(cmd.CommunityID, cmd.ProposalID, metaOf(msg), nil)
 	return nil
 }
 
-func (s *Service) evaluateAction(communityID, actionID string, meta Meta) {
+// evaluateAction evaluates a recorded action in the dispatcher. With rec (where the action
+// was recorded), it does nothing when that is decided already, and notes the decision after
+// it, unless the evaluation is to be tried again later.
+func (s *Service) evaluateAction(communityID, actionID string, meta Meta, rec *Recorded) {
 	s.dispatch.submit(communityID, "evaluate action "+actionID, func(ctx context.Context) error {
+		if s.decided(ctx, rec) {
+			return nil
+		}
 		_, err := s.Engine.HandleActionProposed(ctx, communityID, actionID, meta)
-		return err
+		return s.finished(ctx, err, rec)
 	})
 }
 
 // recheck checks a proposal in its own step, caused by (but not named as) the message that
-// woke it, so that its events form a decision of their own in the log.
-func (s *Service) recheck(communityID, proposalID string, cause Meta) {
+// woke it, so that its events form a decision of their own in the log; rec as for
+// evaluateAction.
+func (s *Service) recheck(communityID, proposalID string, cause Meta, rec *Recorded) {
 	meta := Meta{CausationID: uuid.NewSHA1(cause.CausationID, []byte("recheck")), CorrelationID: cause.CorrelationID}
 	s.dispatch.submit(communityID, "recheck "+proposalID, func(ctx context.Context) error {
+		if s.decided(ctx, rec) {
+			return nil
+		}
 		_, err := s.Engine.Recheck(ctx, bus.RecheckProposal{CommunityID: communityID, ProposalID: proposalID}, meta)
-		return err
+		return s.finished(ctx, err, rec)
 	})
+}
+
+// finished notes the decision on rec when it succeeded, or failed for good.
+func (s *Service) finished(ctx context.Context, err error, rec *Recorded) error {
+	if rec != nil && (err == nil || isFinal(err)) {
+		s.recent.remember(rec.Stream, rec.Version)
+		s.markDecided(ctx, rec.Stream, rec.Version)
+	}
+	return err
 }
 
 // isFinal tells errors that retrying cannot fix (domain errors: unknown ids, refused votes).

@@ -42,12 +42,3 @@ func EnsureUser(ctx context.Context, store eventstore.Store, communityID, platfo
 	}
 	return id, nil
 }
-
-// platformUser resolves a platform member to a user of c (a loaded state of the community),
-// registering them when c does not know them.
-func (e *Engine) platformUser(ctx context.Context, c *domain.Community, platform, username string, meta Meta) (string, error) {
-	if u, ok := c.UserByUsername(platform, username); ok {
-		return u.ID, nil
-	}
-	return EnsureUser(ctx, e.store, c.ID, platform, username, meta, e.now())
-}

@@ -89,7 +89,7 @@ func BenchmarkDashboardQuery(b *testing.B) {
 	store := postgres.New(pool)
 	h, err := graph.NewHandler(graph.Deps{
 		DB: pool, Store: store,
-		Engine:      engine.New(store, evaluation.New(rt, 0), nil, nil),
+		Decided: engine.PostgresDecided{Pool: pool}, Loop: evaluation.New(rt, 0),
 		Projections: projections.NewRunner(store, pool, 0, nil, projections.All()...),
 	})
 	if err != nil {

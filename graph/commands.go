@@ -10,7 +10,6 @@ import (
 
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
-	"github.com/policykit-go/policykit/domain/evaluation"
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore"
 	"github.com/policykit-go/policykit/graph/model"
@@ -72,19 +71,34 @@ func (r *Resolver) constitutionAction(in model.ProposeConstitutionActionInput, i
 	return domain.NewConstitutionAction(id, in.CommunityID, initiatorID, payload, r.deps.Now())
 }
 
-// propose records an action, evaluates it at once (as the engine does when ActionProposed
-// reaches it; a concurrent evaluation by the engine's service decides nothing twice), brings
-// the read models up to date and returns the action with its governing proposal.
-func (r *Resolver) propose(ctx context.Context, a domain.Action) (*model.ProposeActionPayload, error) {
-	if err := r.deps.Engine.ProposeAction(ctx, bus.ProposeAction{Action: a}, engine.NewMeta()); err != nil {
-		return nil, err
+// recorder records the mutations' commands, as the engine's bus handlers and the CLI do.
+func (r *Resolver) recorder() *engine.Recorder {
+	var compiler engine.PolicyCompiler
+	if r.deps.Loop != nil {
+		compiler = engine.CompilerOf(r.deps.Loop.Evaluator())
 	}
-	out, err := r.deps.Engine.HandleActionProposed(ctx, a.CommunityID, a.ID, engine.NewMeta())
+	return &engine.Recorder{Store: r.deps.Store, Compiler: compiler, Now: r.deps.Now}
+}
+
+// propose records an action, waits for the engine's decision on it and for the read models
+// to include it, and returns the action with its governing proposal. A refusal to record
+// (an invalid action, policy code that does not compile) is the recorder's error.
+func (r *Resolver) propose(ctx context.Context, a domain.Action) (*model.ProposeActionPayload, error) {
+	rec, err := r.recorder().ProposeAction(ctx, bus.ProposeAction{Action: a}, engine.NewMeta())
 	if err != nil {
 		return nil, err
 	}
-	if err := r.awaitReadModels(ctx, out, domain.ActionStream(a.ID)); err != nil {
+	if err := r.awaitDecision(ctx, rec, domain.ActionStream(a.ID), domain.CommunityStream(a.CommunityID)); err != nil {
 		return nil, err
+	}
+	decided, err := engine.LoadAction(ctx, r.deps.Store, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	if pid := decided.GoverningProposalID; pid != "" {
+		if err := r.awaitReadModels(ctx, domain.ProposalStream(pid)); err != nil {
+			return nil, err
+		}
 	}
 	act, err := r.read.action(ctx, a.ID)
 	if err != nil {
@@ -99,14 +113,34 @@ func (r *Resolver) propose(ctx context.Context, a domain.Action) (*model.Propose
 	return payload, nil
 }
 
-// awaitReadModels brings the read models up to the last event of the given streams and of
-// every stream out changed, waiting for the Postgres store to release events that a
-// concurrent older transaction still holds back (see projections.Runner.CatchUp). It gives
-// up after Deps.ReadModelTimeout.
-func (r *Resolver) awaitReadModels(ctx context.Context, out evaluation.Outcome, streams ...string) error {
-	for _, ch := range out.Changes {
-		streams = append(streams, ch.Stream)
+// awaitDecision waits until the engine has decided on what rec recorded (see
+// engine.Decided) and the read models include the decision's events on the given streams
+// (those of the action, its proposal and its community). It gives up after
+// Deps.ReadModelTimeout.
+func (r *Resolver) awaitDecision(ctx context.Context, rec engine.Recorded, streams ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, r.deps.ReadModelTimeout)
+	defer cancel()
+	if rec.Changed {
+		for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+			v, err := r.deps.Decided.DecidedThrough(ctx, rec.Stream)
+			if err != nil {
+				return err
+			}
+			if v >= rec.Version {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("the engine did not decide on %s@%d in time (is it running?): %w", rec.Stream, rec.Version, ctx.Err())
+			case <-time.After(wait):
+			}
+		}
 	}
+	return r.awaitReadModels(ctx, streams...)
+}
+
+// awaitReadModels waits for the read models to include the last event of the given streams.
+func (r *Resolver) awaitReadModels(ctx context.Context, streams ...string) error {
 	var target eventstore.Position
 	for _, s := range streams {
 		last, err := r.deps.Store.ReadStream(ctx, s, eventstore.Backward, 0, 1)
@@ -120,14 +154,12 @@ func (r *Resolver) awaitReadModels(ctx context.Context, out evaluation.Outcome, 
 	return r.awaitPosition(ctx, target)
 }
 
-// awaitPosition brings the read models up to the event at target (see awaitReadModels).
+// awaitPosition waits for the read models (kept up to date by the process's projection
+// runner) to reach the event at target. It gives up after Deps.ReadModelTimeout.
 func (r *Resolver) awaitPosition(ctx context.Context, target eventstore.Position) error {
 	ctx, cancel := context.WithTimeout(ctx, r.deps.ReadModelTimeout)
 	defer cancel()
 	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
-		if _, err := r.deps.Projections.CatchUp(ctx, nil); err != nil {
-			return fmt.Errorf("catch up read models: %w", err)
-		}
 		cp, err := r.deps.Projections.Checkpoint(ctx)
 		if err != nil {
 			return fmt.Errorf("read models checkpoint: %w", err)
@@ -143,19 +175,25 @@ func (r *Resolver) awaitPosition(ctx context.Context, target eventstore.Position
 	}
 }
 
-// castVote records the vote of the user userID (the engine checks that the proposal is the
-// community's and that the user may vote on it).
+// castVote records the vote of the user userID (the recorder checks that the proposal is
+// the community's, open, and that the user may vote on it), waits for the engine's check of
+// the proposal and returns the proposal as the read models then show it.
 func (r *Resolver) castVote(ctx context.Context, in model.CastVoteInput, userID string) (*model.CastVotePayload, error) {
 	v, err := domain.ParseVote(userID, in.Value)
 	if err != nil {
 		return nil, err
 	}
-	out, err := r.deps.Engine.CastVote(ctx, bus.CastVote{CommunityID: in.CommunityID, ProposalID: in.ProposalID, Vote: v}, engine.NewMeta())
+	rec, err := r.recorder().CastVote(ctx, bus.CastVote{CommunityID: in.CommunityID, ProposalID: in.ProposalID, Vote: v}, engine.NewMeta())
 	if err != nil {
 		return nil, err
 	}
-	if err := r.awaitReadModels(ctx, out, domain.ProposalStream(in.ProposalID)); err != nil {
+	if err := r.awaitDecision(ctx, rec, rec.Stream, domain.CommunityStream(in.CommunityID)); err != nil {
 		return nil, err
+	}
+	if p, err := engine.LoadProposal(ctx, r.deps.Store, in.ProposalID); err == nil {
+		if err := r.awaitReadModels(ctx, domain.ActionStream(p.ActionID)); err != nil {
+			return nil, err
+		}
 	}
 	p, err := r.proposalByID(ctx, in.ProposalID)
 	if err != nil {

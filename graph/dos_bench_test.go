@@ -111,7 +111,7 @@ func newBenchEnv(b *testing.B) http.Handler {
 		b.Fatal(err)
 	}
 	h, err := graph.NewHandler(graph.Deps{
-		DB: pool, Store: store, Engine: engine.New(store, evaluation.New(rt, 0), nil, nil),
+		DB: pool, Store: store, Decided: engine.PostgresDecided{Pool: pool}, Loop: evaluation.New(rt, 0),
 		Projections: projections.NewRunner(store, pool, 0, nil, projections.All()...),
 	})
 	if err != nil {

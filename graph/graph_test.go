@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/domain/evaluation"
 	"github.com/policykit-go/policykit/engine"
@@ -58,6 +59,33 @@ func newEnv(t testing.TB, db graph.DB) *env {
 	return newEnvWith(t, db, nil)
 }
 
+// engineApp names the connections of the engine and the read models beside the API.
+const engineApp = "policykit-test-engine"
+
+// runEngine runs, until the test ends, what serves the API beside it: the engine on an
+// in-process bus and the projection runner. The API itself only records commands and
+// waits for their decisions and the read models.
+func runEngine(t testing.TB, store eventstore.Store, pool *pgxpool.Pool, loop *evaluation.Loop, runner *projections.Runner) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	b, err := bus.Open(ctx, bus.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &engine.Service{Engine: engine.New(store, loop, nil, nil), Store: store, Bus: b,
+		Checkpoints: engine.PostgresCheckpoints{Pool: pool}, Decided: engine.PostgresDecided{Pool: pool}}
+	done := make(chan struct{}, 2)
+	go func() { _ = svc.Run(ctx); done <- struct{}{} }()
+	go func() { _ = runner.Run(ctx); done <- struct{}{} }()
+	<-svc.Ready()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		<-done
+		_ = b.Close()
+	})
+}
+
 // newEnvWith is newEnv with the handler's dependencies adjusted by tweak (when not nil).
 func newEnvWith(t testing.TB, db graph.DB, tweak func(*graph.Deps)) *env {
 	t.Helper()
@@ -87,15 +115,32 @@ func newEnvWith(t testing.TB, db graph.DB, tweak func(*graph.Deps)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runner := projections.NewRunner(store, pool, 0, nil, projections.All()...)
 	if db == nil {
 		db = pool
 	}
+	if err := engine.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	// The engine and the read models run beside the API on a pool of their own, so that
+	// what they do is not counted as the API's statements.
+	bgCfg := cfg.Copy()
+	bgCfg.ConnConfig.Tracer = nil
+	bgCfg.ConnConfig.RuntimeParams["application_name"] = engineApp
+	bgPool, err := pgxpool.NewWithConfig(ctx, bgCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(bgPool.Close)
+	loop := evaluation.New(rt, 0)
+	decided := engine.PostgresDecided{Pool: bgPool}
+	runner := projections.NewRunner(postgres.New(bgPool), bgPool, 0, nil, projections.All()...)
+	runEngine(t, postgres.New(bgPool), bgPool, loop, runner)
 	deps := graph.Deps{
 		DB:          db,
-		Engine:      engine.New(store, evaluation.New(rt, 0), nil, nil),
 		Store:       store,
+		Decided:     decided,
 		Projections: runner,
+		Loop:        loop,
 	}
 	if tweak != nil {
 		tweak(&deps)
@@ -632,7 +677,7 @@ func (f failingDB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows
 
 func TestInternalErrorsAreHidden(t *testing.T) {
 	e := newEnv(t, nil)
-	h, err := graph.NewHandler(graph.Deps{DB: failingDB{e.pool}, Engine: engine.New(postgres.New(e.pool), nil, nil, nil), Store: postgres.New(e.pool),
+	h, err := graph.NewHandler(graph.Deps{DB: failingDB{e.pool}, Decided: engine.PostgresDecided{Pool: e.pool}, Store: postgres.New(e.pool),
 		Projections: e.runner})
 	if err != nil {
 		t.Fatal(err)
@@ -689,7 +734,7 @@ func TestNewHandlerReportsEveryMissingDependency(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, f := range []string{"DB", "Engine", "Store", "Projections"} {
+	for _, f := range []string{"DB", "Decided", "Store", "Projections"} {
 		if !strings.Contains(err.Error(), f) {
 			t.Errorf("error %q does not name %s", err, f)
 		}

@@ -1,5 +1,5 @@
 // Package graph is PolicyKit's GraphQL API (gqlgen): queries read the read models, mutations
-// issue commands to the engine and return what it decided. The schema is schema.graphqls;
+// record commands in the log and return what the engine decided. The schema is schema.graphqls;
 // generated.go and model/models_gen.go are generated from it (`go tool gqlgen generate`).
 //
 // Callers authenticate with an API token (Authorization: Bearer) or the session cookie
@@ -43,7 +43,6 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/domain/evaluation"
 	"github.com/policykit-go/policykit/engine"
@@ -53,19 +52,10 @@ import (
 	"github.com/policykit-go/policykit/projections"
 )
 
-// Engine is what the mutations need from the engine; *engine.Engine satisfies it.
-type Engine interface {
-	ProposeAction(ctx context.Context, cmd bus.ProposeAction, meta engine.Meta) error
-	HandleActionProposed(ctx context.Context, communityID, actionID string, meta engine.Meta) (evaluation.Outcome, error)
-	CastVote(ctx context.Context, cmd bus.CastVote, meta engine.Meta) (evaluation.Outcome, error)
-}
-
-var _ Engine = (*engine.Engine)(nil)
-
-// Projections is what the mutations need from the projection runner; *projections.Runner
-// satisfies it.
+// Projections is what the mutations need from the projection runner (*projections.Runner
+// satisfies it): how far the read models are. The API never brings them up to date itself;
+// the process's runner does (App.Run).
 type Projections interface {
-	CatchUp(ctx context.Context, progress func(applied int)) (int, error)
 	Checkpoint(ctx context.Context) (eventstore.Position, error)
 }
 
@@ -99,16 +89,24 @@ type Deps struct {
 	// Identity authenticates callers and keeps their accounts, sessions and API tokens.
 	// Default: the identity store in DB (identity.New), on the clock Now.
 	Identity Identity
-	// Engine decides the mutations' commands.
-	Engine Engine
-	// Store is the event log, read for a proposal's decision trace (engine.Explain).
+	// Store is the event log: mutations record their commands in it (engine.Recorder), and
+	// a proposal's decision trace is read from it (engine.Explain).
 	Store eventstore.Store
-	// Projections are the read models' runner (*projections.Runner). After its command, a
-	// mutation brings them up to the events the command appended (see ReadModelTimeout), so
-	// that what it returns includes the decision.
+	// Decided tells how far the engine, running in this process or another one on the
+	// same database, has decided each action and proposal: a mutation waits for the
+	// decision on what it recorded (see ReadModelTimeout).
+	Decided engine.Decided
+	// Projections are the read models' runner (*projections.Runner), which runs in this
+	// process: a mutation waits for it to reach the engine's decision, so that what it
+	// returns includes the decision.
 	Projections Projections
-	// ReadModelTimeout bounds how long a mutation waits for the read models to reach its
-	// events. Default: 10s.
+	// Loop is the evaluation loop whose evaluator (the policy sandbox) checks the code of a
+	// proposed policy and re-runs recorded decisions (Proposal.verification). It never
+	// decides in a request. Without it, proposals to add or change a policy and
+	// verifications are refused.
+	Loop *evaluation.Loop
+	// ReadModelTimeout bounds how long a mutation waits for the engine's decision on its
+	// command and for the read models to include it. Default: 10s.
 	ReadModelTimeout time.Duration
 	// Log receives internal errors (their details never reach clients). Default: discard.
 	Log *slog.Logger
@@ -154,8 +152,8 @@ func (d Deps) Validate() error {
 	if d.DB == nil {
 		errs = append(errs, errors.New("graph: DB is required"))
 	}
-	if d.Engine == nil {
-		errs = append(errs, errors.New("graph: Engine is required"))
+	if d.Decided == nil {
+		errs = append(errs, errors.New("graph: Decided is required"))
 	}
 	if d.Store == nil {
 		errs = append(errs, errors.New("graph: Store is required"))

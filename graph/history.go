@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -223,9 +224,8 @@ const MaxVerifications = 5
 // Deps.Verifications at once across requests, waiting for a turn only while the request
 // lasts; a client that leaves stops it.
 func (r *Resolver) verification(ctx context.Context, p *model.Proposal) (*model.Verification, error) {
-	e, ok := r.deps.Engine.(interface{ Loop() *evaluation.Loop })
-	if !ok {
-		return nil, fmt.Errorf("verification: engine %T has no evaluation loop", r.deps.Engine)
+	if r.deps.Loop == nil {
+		return nil, errors.New("verification: no evaluation loop")
 	}
 	if n := r.loadersOf(ctx).verifications.Add(1); n > MaxVerifications {
 		return nil, limitExceeded("a request may verify at most %d proposals", MaxVerifications)
@@ -236,7 +236,7 @@ func (r *Resolver) verification(ctx context.Context, p *model.Proposal) (*model.
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	rep, err := VerifyProposal(ctx, r.deps.Store, e.Loop(), p.CommunityID, p.ActionID, p.ID)
+	rep, err := VerifyProposal(ctx, r.deps.Store, r.deps.Loop, p.CommunityID, p.ActionID, p.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -460,7 +460,7 @@ func (r *Resolver) createCommunity(ctx context.Context, in model.CreateCommunity
 		r.deps.Now()); err != nil {
 		return nil, err
 	}
-	if err := r.awaitReadModels(ctx, evaluation.Outcome{}, domain.CommunityStream(id)); err != nil {
+	if err := r.awaitReadModels(ctx, domain.CommunityStream(id)); err != nil {
 		return nil, err
 	}
 	if err := r.accounts.LinkMember(ctx, caller.Account.ID, id, userID); err != nil {

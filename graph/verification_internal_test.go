@@ -9,15 +9,10 @@ import (
 	"github.com/policykit-go/policykit/graph/model"
 )
 
-// loopEngine is an engine whose loop is never reached.
-type loopEngine struct{ Engine }
-
-func (loopEngine) Loop() *evaluation.Loop { return nil }
-
 // A verification waits for a turn (Deps.Verifications run at once) only while its request
 // lasts.
 func TestVerificationWaitsForItsTurnOnlyWhileTheRequestLasts(t *testing.T) {
-	r := &Resolver{deps: Deps{Engine: loopEngine{}}, verifications: make(chan struct{}, 1)}
+	r := &Resolver{deps: Deps{Loop: evaluation.New(nil, 0)}, verifications: make(chan struct{}, 1)}
 	r.verifications <- struct{}{} // another verification runs
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

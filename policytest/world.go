@@ -14,25 +14,32 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/domain/evaluation"
+	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore"
 	"github.com/policykit-go/policykit/eventstore/memory"
+	"github.com/policykit-go/policykit/policy"
 )
 
 // world is one case in progress: an in-memory event store that holds every event, the
-// aggregates folded from it, the evaluation loop, and the virtual clock.
+// server's engine deciding over it on the virtual clock, and the aggregates folded from it.
 //
-// Every loop step gets the aggregates, decides, and its outcome is appended to the store
-// stream by stream with the expected versions the loop computed; a stream the loop opened
-// (a new proposal) is folded back from the store. At each expectation every aggregate is
-// folded again from the store and compared with the state the loop kept, so that what is
-// checked is what the log says.
+// Every step records its command with the engine's recorder and has the engine decide it,
+// in the order the server's engine service does (record a vote, then check the proposal);
+// the aggregates are then folded again from the store, so that what is checked is what the
+// log says. The harness writes to the store itself only to set the community up and for
+// news from a platform that is no command (a vote closed on the platform).
 type world struct {
 	f        *File
 	opts     Options
 	ctx      context.Context
 	loop     *evaluation.Loop
+	eng      *engine.Engine   // decides every step, as the server's engine does (nil: set-up only)
+	recorder *engine.Recorder // records the steps' commands, as every entry point does
+	steps    int              // commands given, for their ids
+	pos      eventstore.Position
 	store    *memory.Store
 	start    time.Time
 	now      time.Time
@@ -83,6 +90,13 @@ func newWorld(f *File, c *Case, opts Options, verbose io.Writer) (*world, error)
 		store: memory.New(), start: f.Start, now: f.Start, interval: interval,
 		community: &domain.Community{}, actions: map[string]*domain.ActionRecord{},
 		proposals: map[string]*domain.Proposal{}, due: map[string]time.Time{}, verbose: verbose,
+	}
+	if ev != nil {
+		w.eng = engine.New(w.store, w.loop, nil, func() time.Time { return w.now })
+		w.recorder = w.eng.Recorder()
+		if w.recorder.Compiler == nil { // an evaluator of the test's own: no code to check
+			w.recorder.Compiler = noCompiler{}
+		}
 	}
 	if err := w.setup(); err != nil {
 		return nil, err
@@ -216,13 +230,47 @@ func (w *world) commit(stream string, expected int64, evs []domain.Event, apply 
 	if _, err := w.store.Append(w.ctx, stream, eventstore.Exact(expected), data); err != nil {
 		return fmt.Errorf("harness: %w", err)
 	}
-	for i, e := range evs {
+	for _, e := range evs {
 		if apply != nil {
 			apply(e)
 		}
-		w.log = append(w.log, entry{stream: stream, version: expected + int64(i) + 1, event: e})
 	}
-	return nil
+	return w.sync()
+}
+
+// sync adds the events appended to the store since the last sync to the case's log.
+func (w *world) sync() error {
+	for {
+		recs, err := w.store.ReadAll(w.ctx, w.pos, 1000)
+		if err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			return nil
+		}
+		for _, r := range recs {
+			e, err := domain.Unmarshal(r.Type, r.SchemaVersion, r.Data)
+			if err != nil {
+				return fmt.Errorf("decode %s v%d: %w", r.Stream, r.Version, err)
+			}
+			w.log = append(w.log, entry{stream: r.Stream, version: r.Version, event: e})
+			w.pos = r.Position
+		}
+	}
+}
+
+// noCompiler passes all code: the harness's own evaluators (in tests) check none.
+type noCompiler struct{}
+
+func (noCompiler) Compile(context.Context, domain.PolicyCode) ([]*policy.EvalError, error) {
+	return nil, nil
+}
+
+// meta is the metadata of the next command the case gives the engine.
+func (w *world) meta() engine.Meta {
+	w.steps++
+	id := uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprintf("policytest/%s/%d", w.f.Community.ID, w.steps)))
+	return engine.Meta{CausationID: id, CorrelationID: id}
 }
 
 // flush prints the events appended since the last flush (verbose runs only), once the
@@ -235,42 +283,6 @@ func (w *world) flush() {
 	for ; w.printed < len(w.log); w.printed++ {
 		fmt.Fprintf(w.verbose, "    %s\n", w.describeEntry(w.log[w.printed]))
 	}
-}
-
-// applyOutcome appends a loop outcome and checks that the store and the aggregates agree on
-// every stream's version; proposals the loop opened are folded from the store.
-func (w *world) applyOutcome(out evaluation.Outcome) error {
-	for _, ch := range out.Changes {
-		if err := w.commit(ch.Stream, ch.Expected, ch.Events, nil); err != nil {
-			return err
-		}
-		v := ch.Expected + int64(len(ch.Events))
-		var have int64
-		switch domain.StreamCategory(ch.Stream) {
-		case domain.CategoryProposal:
-			id := domain.StreamID(ch.Stream)
-			p, ok := w.proposals[id]
-			if !ok {
-				var err error
-				if p, err = w.foldProposal(id); err != nil {
-					return err
-				}
-				w.proposals[id] = p
-				w.due[id] = w.now.Add(w.interval)
-			}
-			have = p.Version
-		case domain.CategoryAction:
-			if r, ok := w.actions[domain.StreamID(ch.Stream)]; ok {
-				have = r.Version
-			}
-		case domain.CategoryCommunity:
-			have = w.community.Version
-		}
-		if have != v {
-			return fmt.Errorf("harness: stream %s is at version %d in the store but the loop's aggregate is at %d", ch.Stream, v, have)
-		}
-	}
-	return nil
 }
 
 func (w *world) readStream(stream string) ([]domain.Event, error) {
@@ -301,17 +313,6 @@ func (w *world) foldProposal(id string) (*domain.Proposal, error) {
 		return nil, err
 	}
 	return domain.NewProposalFromEvents(evs), nil
-}
-
-// reload folds every aggregate again from the store (after a loop error, whose partial
-// changes to the aggregates must be discarded).
-func (w *world) reload() error {
-	c, actions, proposals, err := w.foldAll()
-	if err != nil {
-		return err
-	}
-	w.community, w.actions, w.proposals = c, actions, proposals
-	return nil
 }
 
 func (w *world) foldAll() (*domain.Community, map[string]*domain.ActionRecord, map[string]*domain.Proposal, error) {
@@ -421,17 +422,39 @@ func (w *world) run(st *Step) error {
 	return fmt.Errorf("unknown step %q", st.Kind)
 }
 
-// loopStep runs one decision of the loop and appends it; on error the aggregates are folded
-// again from the store, as the loop's contract asks.
-func (w *world) loopStep(target string, decide func() (evaluation.Outcome, error)) error {
-	out, err := decide()
-	if err != nil {
-		if rerr := w.reload(); rerr != nil {
-			return errors.Join(err, rerr)
-		}
-		return err
+// engineStep gives the engine one command (decide records and decides it through the
+// engine, as the server does) and applies what it appended to the aggregates; a proposal the
+// engine opened, and target, come due an interval later.
+func (w *world) engineStep(target string, decide func() error) error {
+	from := len(w.log)
+	err := decide()
+	if serr := w.sync(); serr != nil {
+		return errors.Join(err, serr)
 	}
-	if err := w.applyOutcome(out); err != nil {
+	for _, en := range w.log[from:] {
+		id := domain.StreamID(en.stream)
+		switch domain.StreamCategory(en.stream) {
+		case domain.CategoryCommunity:
+			w.community.Apply(en.event)
+		case domain.CategoryAction:
+			r := w.actions[id]
+			if r == nil {
+				r = &domain.ActionRecord{}
+				w.actions[id] = r
+				w.actionOrder = append(w.actionOrder, id)
+			}
+			r.Apply(en.event)
+		case domain.CategoryProposal:
+			p := w.proposals[id]
+			if p == nil {
+				p = &domain.Proposal{}
+				w.proposals[id] = p
+				w.due[id] = w.now.Add(w.interval)
+			}
+			p.Apply(en.event)
+		}
+	}
+	if err != nil {
 		return err
 	}
 	if target != "" {
@@ -445,24 +468,12 @@ func (w *world) propose(s *ActionStep) error {
 	if err != nil {
 		return err
 	}
-	if a.Kind == domain.KindConstitution {
-		// The command handler refuses constitution actions that could not take effect.
-		if err := domain.ValidateConstitutionAction(w.community, a); err != nil {
+	return w.engineStep("", func() error {
+		if _, err := w.recorder.ProposeAction(w.ctx, bus.ProposeAction{Action: a}, w.meta()); err != nil {
 			return err
 		}
-	}
-	rec := &domain.ActionRecord{}
-	evs, err := rec.DecideProposeAction(domain.ProposeAction{Action: a}, w.now)
-	if err != nil {
+		_, err := w.eng.HandleActionProposed(w.ctx, a.CommunityID, a.ID, w.meta())
 		return err
-	}
-	if err := w.commit(domain.ActionStream(a.ID), 0, evs, rec.Apply); err != nil {
-		return err
-	}
-	w.actions[a.ID] = rec
-	w.actionOrder = append(w.actionOrder, a.ID)
-	return w.loopStep("", func() (evaluation.Outcome, error) {
-		return w.loop.ActionProposed(w.ctx, w.community, w.actions[a.ID], w.now)
 	})
 }
 
@@ -534,13 +545,17 @@ func policiesOf(ps []*domain.Proposal) string {
 }
 
 func (w *world) vote(s *VoteStep) error {
-	rec, p, err := w.pick(s.Ref)
+	_, p, err := w.pick(s.Ref)
 	if err != nil {
 		return err
 	}
 	v := domain.Vote{UserID: s.User, Kind: s.Kind, Boolean: s.Boolean, Choice: s.Choice, Number: s.Number}
-	return w.loopStep(p.ID, func() (evaluation.Outcome, error) {
-		return w.loop.CastVote(w.ctx, w.community, rec, p, v, w.now)
+	return w.engineStep(p.ID, func() error {
+		rec, err := w.recorder.CastVote(w.ctx, bus.CastVote{CommunityID: w.community.ID, ProposalID: p.ID, Vote: v}, w.meta())
+		if err != nil || !rec.Changed {
+			return err
+		}
+		return w.recheck(p.ID)
 	})
 }
 
@@ -599,20 +614,27 @@ func (w *world) result(s *ResultStep) error {
 		return fmt.Errorf("%d pending effects of action %s match %s: add `policy` or `args` to pick one (%s)", len(cands), rec.Action.ID, s.Method, describe(cands))
 	}
 	c := cands[0]
+	cmd := bus.RecordEffectResult{CommunityID: w.community.ID, ActionID: rec.Action.ID, EffectID: c.eff.ID, Result: s.Result, Error: s.Error}
 	if c.p == nil {
-		return w.loopStep("", func() (evaluation.Outcome, error) {
-			return w.loop.ActionEffectResult(w.ctx, w.community, rec, c.eff.ID, s.Result, s.Error, w.now)
+		return w.engineStep("", func() error {
+			_, err := w.eng.RecordEffectResult(w.ctx, cmd, w.meta())
+			return err
 		})
 	}
-	return w.loopStep(c.p.ID, func() (evaluation.Outcome, error) {
-		return w.loop.EffectResult(w.ctx, w.community, rec, c.p, c.eff.ID, s.Result, s.Error, w.now)
+	cmd.ProposalID = c.p.ID
+	return w.engineStep(c.p.ID, func() error {
+		wake, err := w.eng.RecordEffect(w.ctx, cmd, w.meta())
+		if err != nil || !wake {
+			return err
+		}
+		return w.recheck(c.p.ID)
 	})
 }
 
 // closeVote records that the platform closed the proposal's vote (a Loomio poll reached its
 // closing time, say), and re-checks the proposal, as the engine does for any news about it.
 func (w *world) closeVote(r Ref) error {
-	rec, p, err := w.pick(r)
+	_, p, err := w.pick(r)
 	if err != nil {
 		return err
 	}
@@ -623,9 +645,7 @@ func (w *world) closeVote(r Ref) error {
 	if err := w.commit(domain.ProposalStream(p.ID), p.Version, evs, p.Apply); err != nil {
 		return err
 	}
-	return w.loopStep(p.ID, func() (evaluation.Outcome, error) {
-		return w.loop.Recheck(w.ctx, w.community, rec, p, w.now)
-	})
+	return w.engineStep(p.ID, func() error { return w.recheck(p.ID) })
 }
 
 // advance moves the clock by d, re-checking every open proposal each time it comes due on
@@ -638,17 +658,20 @@ func (w *world) advance(d time.Duration) error {
 			break
 		}
 		w.now = at
-		p := w.proposals[id]
-		rec := w.actions[p.ActionID]
 		w.checks++
-		if err := w.loopStep(id, func() (evaluation.Outcome, error) {
-			return w.loop.Recheck(w.ctx, w.community, rec, p, w.now)
-		}); err != nil {
+		if err := w.engineStep(id, func() error { return w.recheck(id) }); err != nil {
 			return fmt.Errorf("re-check of %s at %s: %w", w.proposalLabel(id), w.elapsed(w.now), err)
 		}
 	}
 	w.now = target
 	return nil
+}
+
+// recheck has the engine check a proposal again, as a vote, an answer or the schedule has
+// the server's engine do.
+func (w *world) recheck(id string) error {
+	_, err := w.eng.Recheck(w.ctx, bus.RecheckProposal{CommunityID: w.community.ID, ProposalID: id}, w.meta())
+	return err
 }
 
 // nextDue returns the open proposal due first, no later than limit.

@@ -82,7 +82,55 @@ func NewApp(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) 
 			return nil, err
 		}
 	}
+	if cfg.GraphQL {
+		if err := a.startGraphQL(ctx); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
 	return a, nil
+}
+
+// startGraphQL builds the GraphQL API. Its mutations record commands in the log and wait
+// for the engine's decision, made in this process or in a `policykit engine` process on the
+// same database; it needs the policy sandbox only to check proposed policy code and to
+// re-run recorded decisions, and starts one of its own when the engine does not run here.
+func (a *App) startGraphQL(ctx context.Context) error {
+	var allow graph.AllowList
+	var err error
+	if a.cfg.GraphQLAllowList != "" {
+		if allow, err = graph.LoadAllowList(a.cfg.GraphQLAllowList); err != nil {
+			return fmt.Errorf("graphql: %w", err)
+		}
+		a.log.Info("graphql: only the allow-list's operations run", "operations", len(allow))
+	}
+	var loop *evaluation.Loop
+	if a.engine != nil {
+		loop = a.engine.Loop()
+	} else {
+		if a.evaluator, err = a.newEvaluator(ctx); err != nil {
+			return err
+		}
+		loop = evaluation.New(a.evaluator, a.cfg.RecheckInterval)
+	}
+	a.graphql, err = graph.NewHandler(graph.Deps{
+		DB: a.pool, Store: a.store, Decided: engine.PostgresDecided{Pool: a.pool}, Projections: a.runner, Loop: loop,
+		Log: a.log.With("component", "graphql"), AllowList: allow, Now: a.cfg.now,
+		DisableRegistration:           !a.cfg.registrationOn(),
+		DisableAnonymousIntrospection: !a.cfg.anonymousIntrospectionOn(),
+	})
+	if err != nil {
+		return fmt.Errorf("graphql: %w", err)
+	}
+	return nil
+}
+
+// newEvaluator starts the policy sandbox.
+func (a *App) newEvaluator(ctx context.Context) (*policysandbox.Evaluator, error) {
+	return policysandbox.New(ctx, policysandbox.Options{
+		Workers: a.cfg.SandboxWorkers, MemoryLimit: a.cfg.SandboxMemory, Deadline: a.cfg.SandboxDeadline,
+		Command: a.cfg.sandboxCommand, Args: a.cfg.sandboxArgs,
+	}, a.log.With("component", "sandbox"))
 }
 
 // startEngine connects the bus, starts the policy sandbox and builds the engine service and
@@ -95,10 +143,7 @@ func (a *App) startEngine(ctx context.Context) error {
 		return fmt.Errorf("bus: %w", err)
 	}
 	a.bus = b
-	ev, err := policysandbox.New(ctx, policysandbox.Options{
-		Workers: a.cfg.SandboxWorkers, MemoryLimit: a.cfg.SandboxMemory, Deadline: a.cfg.SandboxDeadline,
-		Command: a.cfg.sandboxCommand, Args: a.cfg.sandboxArgs,
-	}, a.log.With("component", "sandbox"))
+	ev, err := a.newEvaluator(ctx)
 	if err != nil {
 		return err
 	}
@@ -109,6 +154,7 @@ func (a *App) startEngine(ctx context.Context) error {
 		Checkpoints:    engine.PostgresCheckpoints{Pool: a.pool},
 		OpenProposals:  a.openProposals,
 		PendingActions: a.pendingActions,
+		Decided:        engine.PostgresDecided{Pool: a.pool},
 		Parallel:       2 * a.cfg.SandboxWorkers,
 		Leadership: func(ctx context.Context, fn func(context.Context) error) error {
 			return engine.RunAsLeader(ctx, a.pool, "engine", 2*time.Second, fn)
@@ -117,24 +163,6 @@ func (a *App) startEngine(ctx context.Context) error {
 	}
 	if err := a.buildAdapters(ctx); err != nil {
 		return err
-	}
-	if a.cfg.GraphQL {
-		var allow graph.AllowList
-		if a.cfg.GraphQLAllowList != "" {
-			if allow, err = graph.LoadAllowList(a.cfg.GraphQLAllowList); err != nil {
-				return fmt.Errorf("graphql: %w", err)
-			}
-			a.log.Info("graphql: only the allow-list's operations run", "operations", len(allow))
-		}
-		a.graphql, err = graph.NewHandler(graph.Deps{
-			DB: a.pool, Engine: a.engine, Store: a.store, Projections: a.runner,
-			Log: a.log.With("component", "graphql"), AllowList: allow, Now: a.cfg.now,
-			DisableRegistration:           !a.cfg.registrationOn(),
-			DisableAnonymousIntrospection: !a.cfg.anonymousIntrospectionOn(),
-		})
-		if err != nil {
-			return fmt.Errorf("graphql: %w", err)
-		}
 	}
 	return nil
 }

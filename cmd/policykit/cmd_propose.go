@@ -13,16 +13,18 @@ import (
 
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
-	"github.com/policykit-go/policykit/domain/evaluation"
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore"
+	"github.com/policykit-go/policykit/eventstore/postgres"
+	"github.com/policykit-go/policykit/policy"
 	"github.com/policykit-go/policykit/policysandbox"
 )
 
 // The propose and vote commands talk to a running server through the database it serves:
-// propose records the action in the log, where the server's engine picks it up and decides;
-// vote records the vote and re-checks the proposal at once, deciding exactly as the engine
-// would (optimistic concurrency keeps a decision single if the server decides meanwhile).
+// they record the action or the vote in the log with the recorder every entry point uses,
+// and report what the server's engine decides when the recorded event reaches it. They run
+// no engine and no policy code of their own (the sandbox starts only to check the code of a
+// proposed policy, as the server's recorder does).
 
 func newProposeCommand(cfg *Config) *cobra.Command {
 	var community, by, typ, platform, fields, fieldsFile string
@@ -39,11 +41,12 @@ func newProposeCommand(cfg *Config) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			store, closeFn, err := openStore(ctx, cfg)
+			pool, err := openDatabase(ctx, cfg, false)
 			if err != nil {
 				return err
 			}
-			defer closeFn()
+			defer pool.Close()
+			store := postgres.New(pool)
 			c, user, err := loadMember(ctx, store, community, by)
 			if err != nil {
 				return err
@@ -56,18 +59,17 @@ func newProposeCommand(cfg *Config) *cobra.Command {
 				platform = info.Platform
 			}
 			a := domain.Action{ID: uuid.NewString(), CommunityID: c.ID, Kind: info.Kind, Type: typ, Platform: platform, InitiatorID: user.ID, Fields: f, ProposedAt: time.Now()}
-			// The engine checks proposed policy code in the sandbox, as the server does.
-			ev, closeEv, err := newEvaluator(ctx, cfg)
+			compiler := &sandboxCompiler{cfg: cfg}
+			defer compiler.close()
+			rec, err := (&engine.Recorder{Store: store, Compiler: compiler}).ProposeAction(ctx, bus.ProposeAction{Action: a}, engine.NewMeta())
 			if err != nil {
 				return err
 			}
-			defer closeEv()
-			e := engine.New(store, evaluation.New(ev, cfg.RecheckInterval), nil, nil)
-			if err := e.ProposeAction(ctx, bus.ProposeAction{Action: a}, engine.NewMeta()); err != nil {
-				return err
-			}
 			fmt.Fprintf(cmd.OutOrStdout(), "action %s proposed: %s\n", a.ID, a.Describe())
-			return waitForDecision(ctx, cmd, store, a.ID, wait)
+			if wait <= 0 {
+				return nil
+			}
+			return reportAction(ctx, cmd, store, engine.PostgresDecided{Pool: pool}, rec, a.ID, wait)
 		},
 	}
 	cmd.Flags().StringVar(&community, "community", "", "community id")
@@ -120,6 +122,7 @@ func readFields(stdin io.Reader, inline, path string) (map[string]any, error) {
 
 func newVoteCommand(cfg *Config) *cobra.Command {
 	var community, by, proposal, value string
+	var wait time.Duration
 	cmd := &cobra.Command{
 		Use:     "vote",
 		Short:   "Vote on a proposal as a member: yes, no, a choice, or a number",
@@ -127,11 +130,12 @@ func newVoteCommand(cfg *Config) *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			store, closeFn, err := openStore(ctx, cfg)
+			pool, err := openDatabase(ctx, cfg, false)
 			if err != nil {
 				return err
 			}
-			defer closeFn()
+			defer pool.Close()
+			store := postgres.New(pool)
 			c, user, err := loadMember(ctx, store, community, by)
 			if err != nil {
 				return err
@@ -141,13 +145,12 @@ func newVoteCommand(cfg *Config) *cobra.Command {
 				return err
 			}
 			v.Username = user.Username
-			ev, closeEval, err := newEvaluator(ctx, cfg)
+			rec, err := (&engine.Recorder{Store: store}).CastVote(ctx, bus.CastVote{CommunityID: c.ID, ProposalID: proposal, Vote: v}, engine.NewMeta())
 			if err != nil {
 				return err
 			}
-			defer closeEval()
-			e := engine.New(store, evaluation.New(ev, cfg.RecheckInterval), nil, nil)
-			if _, err := e.CastVote(ctx, bus.CastVote{CommunityID: c.ID, ProposalID: proposal, Vote: v}, engine.NewMeta()); err != nil {
+			decided, err := awaitDecided(ctx, engine.PostgresDecided{Pool: pool}, rec, wait)
+			if err != nil {
 				return err
 			}
 			p, err := engine.LoadProposal(ctx, store, proposal)
@@ -155,6 +158,9 @@ func newVoteCommand(cfg *Config) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "vote recorded; proposal %s is %s (%d yes, %d no)\n", p.ID, p.Status, len(p.YesVotes()), len(p.NoVotes()))
+			if !decided {
+				fmt.Fprintln(cmd.OutOrStdout(), "the engine has not checked the proposal yet (is `policykit serve` running?)")
+			}
 			return nil
 		},
 	}
@@ -162,6 +168,7 @@ func newVoteCommand(cfg *Config) *cobra.Command {
 	cmd.Flags().StringVar(&by, "by", "", "the voting member's username (or user id)")
 	cmd.Flags().StringVar(&proposal, "proposal", "", "proposal id")
 	cmd.Flags().StringVar(&value, "value", "", "yes, no, a choice, or a number")
+	cmd.Flags().DurationVar(&wait, "wait", 10*time.Second, "how long to wait for the running server's check of the proposal (0: don't wait)")
 	for _, f := range []string{"community", "by", "proposal", "value"} {
 		_ = cmd.MarkFlagRequired(f)
 	}
@@ -185,38 +192,88 @@ func loadMember(ctx context.Context, store eventstore.Store, communityID, name s
 	return nil, domain.User{}, domain.NotFound("member %q of community %s", name, c.ID)
 }
 
-// waitForDecision reports what the running server decided about an action, if it does
-// within wait.
-func waitForDecision(ctx context.Context, cmd *cobra.Command, store eventstore.Store, actionID string, wait time.Duration) error {
-	if wait <= 0 {
-		return nil
+// awaitDecided waits up to wait for the running engine to decide on what rec recorded, and
+// tells whether it did.
+func awaitDecided(ctx context.Context, decided engine.Decided, rec engine.Recorded, wait time.Duration) (bool, error) {
+	if !rec.Changed {
+		return true, nil // recorded before: decided on then
 	}
-	deadline := time.Now().Add(wait)
-	for time.Now().Before(deadline) {
-		rec, err := engine.LoadAction(ctx, store, actionID)
-		if err != nil {
-			return err
+	if wait <= 0 {
+		return false, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	for {
+		v, err := decided.DecidedThrough(ctx, rec.Stream)
+		if ctx.Err() != nil {
+			return false, nil
 		}
-		if rec.Status != domain.ActionStatusProposed || rec.GoverningProposalID != "" {
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "action %s: %s", actionID, rec.Status)
-			if rec.GoverningProposalID != "" {
-				p, err := engine.LoadProposal(ctx, store, rec.GoverningProposalID)
-				if err == nil {
-					fmt.Fprintf(out, "; proposal %s is %s (policy %q)", p.ID, p.Status, p.PolicyName)
-				}
-			}
-			fmt.Fprintln(out)
-			return nil
+		if err != nil {
+			return false, err
+		}
+		if v >= rec.Version {
+			return true, nil
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+			return false, nil
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	fmt.Fprintln(cmd.OutOrStdout(), "no decision yet (is `policykit serve` running?)")
+}
+
+// reportAction reports what the running server decided about an action, if it does within
+// wait.
+func reportAction(ctx context.Context, cmd *cobra.Command, store eventstore.Store, decided engine.Decided, rec engine.Recorded, actionID string, wait time.Duration) error {
+	ok, err := awaitDecided(ctx, decided, rec, wait)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if !ok {
+		fmt.Fprintln(out, "no decision yet (is `policykit serve` running?)")
+		return nil
+	}
+	a, err := engine.LoadAction(ctx, store, actionID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "action %s: %s", actionID, a.Status)
+	if a.GoverningProposalID != "" {
+		p, err := engine.LoadProposal(ctx, store, a.GoverningProposalID)
+		if err == nil {
+			fmt.Fprintf(out, "; proposal %s is %s (policy %q)", p.ID, p.Status, p.PolicyName)
+		}
+	}
+	fmt.Fprintln(out)
 	return nil
+}
+
+// sandboxCompiler checks proposed policy code in the policy sandbox, as the server's
+// recorder does, starting the sandbox only when there is code to check.
+type sandboxCompiler struct {
+	cfg *Config
+	ev  *policysandbox.Evaluator
+}
+
+func (c *sandboxCompiler) Compile(ctx context.Context, code domain.PolicyCode) ([]*policy.EvalError, error) {
+	if c.ev == nil {
+		ev, err := policysandbox.New(ctx, policysandbox.Options{
+			Workers: 1, MemoryLimit: c.cfg.SandboxMemory, Deadline: c.cfg.SandboxDeadline,
+			Command: c.cfg.sandboxCommand, Args: c.cfg.sandboxArgs,
+		}, newLogger(c.cfg.LogLevel))
+		if err != nil {
+			return nil, err
+		}
+		c.ev = ev
+	}
+	return c.ev.Compile(ctx, code)
+}
+
+func (c *sandboxCompiler) close() {
+	if c.ev != nil {
+		_ = c.ev.Close()
+	}
 }
 
 // newEvaluator starts the policy sandbox as the server does.

@@ -29,7 +29,7 @@ projection_failures), and the command then exits 1.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			rcfg := *cfg
-			rcfg.Engine = false // a rebuild only reads the log
+			rcfg.Engine, rcfg.GraphQL = false, false // a rebuild only reads the log
 			app, err := NewApp(ctx, rcfg, newLogger(cfg.LogLevel))
 			if err != nil {
 				return err

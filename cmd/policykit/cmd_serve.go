@@ -15,7 +15,9 @@ It creates the database if it does not exist, applies migrations (unless --migra
 keeps the read models caught up with the event log, runs the engine (policy evaluation,
 effects, re-checks) with the built-in web and log platforms on the configured bus
 (POLICYKIT_BUS, default in-process), and serves the GraphQL API at /graphql (GraphiQL for a
-browser; --graphql=false turns it off), /healthz and /readyz. With SLACK_SIGNING_SECRET set it
+browser; --graphql=false turns it off), /healthz and /readyz. With --engine=false it runs no
+engine: the API records commands in the log and answers with the decision of the engine
+running in ` + "`policykit engine`" + ` processes on the same database. With SLACK_SIGNING_SECRET set it
 also runs the Slack adapter (/api/hooks/slack, /auth/slack/...).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -42,6 +44,7 @@ also runs the Slack adapter (/api/hooks/slack, /auth/slack/...).`,
 	}
 	cmd.Flags().StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "address to listen on (env POLICYKIT_HTTP_ADDR)")
 	cmd.Flags().BoolVar(&cfg.AutoMigrate, "migrate", cfg.AutoMigrate, "apply database migrations before starting")
+	cmd.Flags().BoolVar(&cfg.Engine, "engine", cfg.Engine, "run the engine, the built-in platforms and the Slack adapter in this process; --engine=false serves the API and the read models only, beside `policykit engine` processes")
 	cmd.Flags().BoolVar(&cfg.GraphQL, "graphql", cfg.GraphQL, "serve the GraphQL API at /graphql and GraphiQL at /graphiql; --graphql=false turns it off (env POLICYKIT_GRAPHQL)")
 	cmd.Flags().StringVar(&cfg.GraphQLAllowList, "graphql-allowlist", cfg.GraphQLAllowList, "run only the GraphQL operations of this persisted query manifest or directory of .graphql files; GraphiQL then does not work (env POLICYKIT_GRAPHQL_ALLOWLIST)")
 	cmd.Flags().VarPF(&cfg.Registration, "registration", "", "let anyone create an account with GraphQL's register; default: on when --http-addr is loopback, else off (env POLICYKIT_REGISTRATION)").NoOptDefVal = "true"
