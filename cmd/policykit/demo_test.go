@@ -63,6 +63,24 @@ func TestDemoFromProposalToDecision(t *testing.T) {
 	if err != nil || !strings.Contains(stdout, "check -> PASSED") {
 		t.Fatalf("explain: %v\n%s", err, stdout)
 	}
+	// The log tells the story in order: both votes, then the decision they caused.
+	stdout, _, err = runCLI(t, append([]string{"events", "tail"}, db...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, line := range strings.Split(stdout, "\n") {
+		if strings.Contains(line, "proposal-"+pid+"@") {
+			for _, typ := range []string{domain.EventVoteCast, domain.EventProposalPassed} {
+				if strings.Contains(line, "  "+typ+"  ") {
+					order = append(order, typ)
+				}
+			}
+		}
+	}
+	if want := []string{domain.EventVoteCast, domain.EventVoteCast, domain.EventProposalPassed}; strings.Join(order, ",") != strings.Join(want, ",") {
+		t.Fatalf("events tail shows %v, want %v", order, want)
+	}
 }
 
 // serve --demo names in its banner the address it really listens on (here a port the system
