@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"github.com/policykit-go/policykit/internal/memtest"
 	"os"
 	"runtime"
 	"strconv"
@@ -43,38 +44,6 @@ func mustSandboxEngine(tb testing.TB, store eventstore.Store, workers int) (*eng
 	return engine.New(store, evaluation.New(ev, 0), nil, func() time.Time { return t0 }), ev
 }
 
-// resetPeakRSS starts a new measure of this process's peak resident size, and returns the
-// resident size now.
-func resetPeakRSS(tb testing.TB) int64 {
-	tb.Helper()
-	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-		tb.Fatal(err)
-	}
-	return statusBytes(tb, "VmRSS:")
-}
-
-// peakRSS is this process's peak resident size since resetPeakRSS.
-func peakRSS(tb testing.TB) int64 { return statusBytes(tb, "VmHWM:") }
-
-func statusBytes(tb testing.TB, field string) int64 {
-	tb.Helper()
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for line := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(line, field); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	tb.Fatalf("no %s in /proc/self/status", field)
-	return 0
-}
-
 // nestedFormatSpecs is a check block of nearly size bytes: one f-string whose format spec
 // nests another field, and so on. Translating it costs time and memory quadratic in its size.
 func nestedFormatSpecs(size int) string {
@@ -92,7 +61,7 @@ func TestProposingCodeHostileToCompileIsRefusedInTheSandbox(t *testing.T) {
 	mustSlackCommunity(t, store, 2, "return PASSED")
 	check := nestedFormatSpecs(domain.MaxPolicyCodeBytes)
 	runtime.GC()
-	before := resetPeakRSS(t)
+	before := memtest.ResetPeak(t)
 	const requests = 4
 	errs := make([]error, requests)
 	var wg sync.WaitGroup
@@ -110,7 +79,7 @@ func TestProposingCodeHostileToCompileIsRefusedInTheSandbox(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	grown := peakRSS(t) - before
+	grown := memtest.Peak(t) - before
 	t.Logf("refused with %q; engine peak memory grew by %d KiB; sandbox %+v", errs[0], grown>>10, ev.Stats())
 	if grown > 32<<20 {
 		t.Fatalf("engine memory grew by %d MiB while refusing %d hostile proposals", grown>>20, requests)

@@ -1,9 +1,9 @@
 package main
 
 import (
+	"github.com/policykit-go/policykit/internal/memtest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -67,9 +67,9 @@ func TestPolicyTestRunsBlocksInTheSandbox(t *testing.T) {
 	if err := os.WriteFile(path, []byte(hostileScenario), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	before := resetPeakRSS(t)
+	before := memtest.ResetPeak(t)
 	out, _, err := runCLI(t, "policy", "test", path)
-	grown := peakRSS(t) - before
+	grown := memtest.Peak(t) - before
 	t.Logf("peak memory grew by %d KiB\n%s", grown>>10, out)
 	var exit exitError
 	if !asExit(err, &exit) || exit != 1 {
@@ -94,36 +94,4 @@ func TestPolicyTestRunsBlocksInTheSandbox(t *testing.T) {
 	if report, failed := failures["hostile/hoard"]; failed {
 		t.Errorf("the 20 MB case did not decide as under serve:\n%s", report)
 	}
-}
-
-// resetPeakRSS starts a new measure of this process's peak resident size, and returns the
-// resident size now.
-func resetPeakRSS(tb testing.TB) int64 {
-	tb.Helper()
-	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-		tb.Fatal(err)
-	}
-	return statusBytes(tb, "VmRSS:")
-}
-
-// peakRSS is this process's peak resident size since resetPeakRSS.
-func peakRSS(tb testing.TB) int64 { return statusBytes(tb, "VmHWM:") }
-
-func statusBytes(tb testing.TB, field string) int64 {
-	tb.Helper()
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for line := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(line, field); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	tb.Fatalf("no %s in /proc/self/status", field)
-	return 0
 }
