@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
@@ -76,6 +78,73 @@ func testNonLeaderKilledMidBurst(t *testing.T, transport string) {
 		}
 		if governed != 1 {
 			t.Fatalf("action %s governed %d times", id, governed)
+		}
+	}
+	out, _, err := runCLI(t, "audit", "verify", "--database-url", cfg.DatabaseURL)
+	if err != nil || !strings.Contains(out, " 0 mismatches") {
+		t.Fatalf("audit verify: %v\n%s", err, out)
+	}
+}
+
+// Chaos: the database cut away from the server for a few seconds (every connection closed,
+// new ones refused) in the middle of a stream of actions on the Postgres bus. /readyz says
+// so meanwhile; afterwards the server works on by itself: every action is decided once, and
+// the audit re-derives every decision.
+func TestDatabaseCutForAFewSeconds(t *testing.T) {
+	ctx := context.Background()
+	cfg, app, sender := startSenderOn(t, "sender", bus.TransportPostgres)
+	u, err := url.Parse(cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := startTCPProxy(t, u.Host)
+	u.Host = proxy.Addr()
+	env := []string{"POLICYKIT_BUS=postgres", "POLICYKIT_BUS_NAMESPACE=" + cfg.Bus.Namespace, "POLICYKIT_LOG_PLATFORMS=log,slack",
+		"POLICYKIT_BUS_ACK_TIMEOUT=8s"}
+	addr := freeAddr(t)
+	srv := startProcess(t, []string{"serve", "--database-url", u.String(), "--http-addr", addr}, env)
+	waitFor(t, "serve ready", func() bool { srv.mustRun(t); return get(t, "http://"+addr+"/readyz") == 200 })
+
+	const n = 60
+	propose := func(from, to int) {
+		for i := from; i < to; i++ {
+			id := fmt.Sprintf("cut-%03d", i)
+			publishCommand(t, sender, bus.TopicProposeAction, bus.CommandProposeAction, bus.ProposeAction{Action: domain.Action{
+				ID: id, CommunityID: "garden", Kind: domain.KindPlatform, Type: "slackrenameconversation", Platform: domain.PlatformSlack,
+				InitiatorID: "alice", Reversible: true, Fields: map[string]any{"channel": "C0GENERAL", "name": id},
+			}})
+		}
+	}
+	governed := func() int {
+		var k int
+		_ = app.Pool().QueryRow(ctx, `SELECT count(*) FROM actions WHERE id LIKE 'cut-%' AND status <> 'proposed'`).Scan(&k)
+		return k
+	}
+	propose(0, n/2)
+	waitFor(t, "the first actions governed", func() bool { return governed() >= n/6 })
+
+	proxy.cut()
+	propose(n/2, n) // recorded on the bus while the server cannot reach the database
+	waitFor(t, "/readyz saying the database is away", func() bool { srv.mustRun(t); return get(t, "http://"+addr+"/readyz") == 503 })
+	time.Sleep(3 * time.Second)
+	proxy.restore()
+
+	waitFor(t, "/readyz ready again", func() bool { srv.mustRun(t); return get(t, "http://"+addr+"/readyz") == 200 })
+	waitFor(t, "every action governed", func() bool { return governed() == n })
+	for i := range n {
+		id := fmt.Sprintf("cut-%03d", i)
+		evs, err := app.Store().ReadStream(ctx, domain.ActionStream(id), eventstore.Forward, 1, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		count := 0
+		for _, ev := range evs {
+			if ev.Type == domain.EventActionGoverned {
+				count++
+			}
+		}
+		if count != 1 {
+			t.Fatalf("action %s governed %d times", id, count)
 		}
 	}
 	out, _, err := runCLI(t, "audit", "verify", "--database-url", cfg.DatabaseURL)
