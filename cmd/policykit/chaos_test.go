@@ -91,7 +91,6 @@ func testNonLeaderKilledMidBurst(t *testing.T, transport string) {
 // so meanwhile; afterwards the server works on by itself: every action is decided once, and
 // the audit re-derives every decision.
 func TestDatabaseCutForAFewSeconds(t *testing.T) {
-	ctx := context.Background()
 	cfg, app, sender := startSenderOn(t, "sender", bus.TransportPostgres)
 	u, err := url.Parse(cfg.DatabaseURL)
 	if err != nil {
@@ -101,8 +100,27 @@ func TestDatabaseCutForAFewSeconds(t *testing.T) {
 	u.Host = proxy.Addr()
 	env := []string{"POLICYKIT_BUS=postgres", "POLICYKIT_BUS_NAMESPACE=" + cfg.Bus.Namespace, "POLICYKIT_LOG_PLATFORMS=log,slack",
 		"POLICYKIT_BUS_ACK_TIMEOUT=8s"}
+	testServiceCut(t, cfg, app, sender, proxy, u.String(), env, true)
+}
+
+// Chaos: the NATS broker cut away from the server for a few seconds in the middle of a
+// stream of actions; afterwards the server works on by itself.
+func TestNATSCutForAFewSeconds(t *testing.T) {
+	requireTransport(t, bus.TransportNATS)
+	cfg, app, sender := startSenderOn(t, "sender", bus.TransportNATS)
+	proxy := startTCPProxy(t, "127.0.0.1:4222")
+	env := []string{"POLICYKIT_BUS=nats", "POLICYKIT_NATS_URL=nats://" + proxy.Addr(), "POLICYKIT_BUS_NAMESPACE=" + cfg.Bus.Namespace,
+		"POLICYKIT_LOG_PLATFORMS=log,slack", "POLICYKIT_BUS_ACK_TIMEOUT=8s"}
+	testServiceCut(t, cfg, app, sender, proxy, cfg.DatabaseURL, env, false)
+}
+
+// testServiceCut runs a stream of actions through a serve process whose connection to one
+// service goes through proxy, cut for three seconds in the middle. dbCut: the cut service is
+// the database, so /readyz must say not ready meanwhile.
+func testServiceCut(t *testing.T, cfg Config, app, sender *App, proxy *tcpProxy, dbURL string, env []string, dbCut bool) {
+	ctx := context.Background()
 	addr := freeAddr(t)
-	srv := startProcess(t, []string{"serve", "--database-url", u.String(), "--http-addr", addr}, env)
+	srv := startProcess(t, []string{"serve", "--database-url", dbURL, "--http-addr", addr}, env)
 	waitFor(t, "serve ready", func() bool { srv.mustRun(t); return get(t, "http://"+addr+"/readyz") == 200 })
 
 	const n = 60
@@ -125,7 +143,9 @@ func TestDatabaseCutForAFewSeconds(t *testing.T) {
 
 	proxy.cut()
 	propose(n/2, n) // recorded on the bus while the server cannot reach the database
-	waitFor(t, "/readyz saying the database is away", func() bool { srv.mustRun(t); return get(t, "http://"+addr+"/readyz") == 503 })
+	if dbCut {
+		waitFor(t, "/readyz saying the database is away", func() bool { srv.mustRun(t); return get(t, "http://"+addr+"/readyz") == 503 })
+	}
 	time.Sleep(3 * time.Second)
 	proxy.restore()
 
