@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/policykit-go/policykit/adapters/logplatform"
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore"
 )
 
@@ -170,5 +172,70 @@ func testServiceCut(t *testing.T, cfg Config, app, sender *App, proxy *tcpProxy,
 	out, _, err := runCLI(t, "audit", "verify", "--database-url", cfg.DatabaseURL)
 	if err != nil || !strings.Contains(out, " 0 mismatches") {
 		t.Fatalf("audit verify: %v\n%s", err, out)
+	}
+}
+
+// Chaos: a policy asks for a post far over what NATS carries, then a small one, in a server
+// on the NATS bus. The large one is refused where it is made, with the reason in the
+// evaluation's log; the small one and every later effect are carried out, and the server
+// stays ready.
+func TestOversizedEffectOnNATS(t *testing.T) {
+	requireTransport(t, bus.TransportNATS)
+	ctx := context.Background()
+	cfg, app, sender := startSenderOn(t, "sender", bus.TransportNATS)
+	if _, err := engine.UpdateCommunity(ctx, app.Store(), "garden", engine.NewMeta(), func(c *domain.Community) ([]domain.Event, error) {
+		return c.DecideAddPolicy(domain.AddPolicy{PolicyID: "echo", Kind: domain.KindPlatform, Name: "Echo posts",
+			ActionTypes: []string{domain.ActionSlackPostMessage}, PolicyCode: domain.PolicyCode{
+				Check: "slack.post_message(text='x' * 1100000, channel='C1')\nslack.post_message(text='small ' + action.text, channel='C1')\nreturn PASSED\n",
+			}}, time.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"POLICYKIT_BUS=nats", "POLICYKIT_BUS_NAMESPACE=" + cfg.Bus.Namespace, "POLICYKIT_LOG_PLATFORMS=log,slack"}
+	addr := freeAddr(t)
+	srv := startProcess(t, []string{"serve", "--database-url", cfg.DatabaseURL, "--http-addr", addr}, env)
+	waitFor(t, "serve ready", func() bool { srv.mustRun(t); return get(t, "http://"+addr+"/readyz") == 200 })
+
+	for i, text := range []string{"one", "two"} {
+		publishCommand(t, sender, bus.TopicProposeAction, bus.CommandProposeAction, bus.ProposeAction{Action: domain.Action{
+			ID: fmt.Sprintf("post-%d", i), CommunityID: "garden", Kind: domain.KindPlatform, Type: domain.ActionSlackPostMessage,
+			Platform: domain.PlatformSlack, InitiatorID: "alice", Reversible: true,
+			Fields: map[string]any{"channel": "C1", "text": text, "user": "UALICE", "timestamp": fmt.Sprintf("1700000000.00000%d", i)},
+		}})
+	}
+	performed := logplatform.New(logplatform.PostgresLedger{Pool: app.Pool()}, nil) // what the server's log platform did
+	waitFor(t, "both small posts carried out", func() bool {
+		effs, err := performed.Effects(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := 0
+		for _, e := range effs {
+			if text, _ := e.Args["text"].(string); e.Method == "post_message" && (text == "small one" || text == "small two") {
+				got++
+			}
+			if text, _ := e.Args["text"].(string); len(text) > 1000 {
+				t.Fatalf("a post of %d bytes was carried out", len(text))
+			}
+		}
+		return got == 2
+	})
+	if code := get(t, "http://"+addr+"/readyz"); code != 200 {
+		t.Fatalf("/readyz %d after the oversized effect", code)
+	}
+	var logged bool
+	rows, err := app.Pool().Query(ctx, `SELECT l->>'message' FROM evaluation_logs, jsonb_array_elements(logs) l WHERE l->>'level' = 'error'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var msg string
+		if err := rows.Scan(&msg); err != nil {
+			t.Fatal(err)
+		}
+		logged = logged || strings.Contains(msg, "slack.post_message not requested")
+	}
+	if !logged {
+		t.Fatal("the refused post is not in the evaluation logs")
 	}
 }
