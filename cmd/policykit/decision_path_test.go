@@ -190,6 +190,9 @@ func TestAPIWithoutAnEngineAnswersWithTheEnginesDecision(t *testing.T) {
 		t.Fatalf("proposeAction answered %v, want the proposal the engine opened", data)
 	}
 	pid := p["id"].(string)
+	// Until the platform has answered notify's initiate_vote, a vote is counted but the
+	// check waits for that answer: vote once the vote is posted, as a member would.
+	waitNotified(t, api, pid)
 	data = mutate(bob, `mutation($in: CastVoteInput!) { castVote(input: $in) { proposal { status } } }`,
 		map[string]any{"communityId": "garden", "proposalId": pid, "value": "yes"})
 	if got := fmt.Sprint(data["castVote"]); got != "map[proposal:map[status:PASSED]]" {
