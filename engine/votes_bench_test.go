@@ -17,7 +17,6 @@ import (
 	"github.com/policykit-go/policykit/policy"
 )
 
-
 // BenchmarkVotesOnOneProposal publishes one yes vote per member of a community on one
 // proposal (CastVote on the in-process bus, as an adapter does) and measures how fast the
 // engine records them, until all are recorded and the proposal has passed, as its check
