@@ -176,3 +176,49 @@ func TestVotesWaitingForOneProposalShareOneCheck(t *testing.T) {
 		t.Errorf("the check ran %d times for %d votes, want the votes that waited to share one", n, votes)
 	}
 }
+
+// The audit re-runs a check that several votes woke on the proposal as it stood with all of
+// them, and comes out the same.
+func TestAuditRederivesChecksSharedByManyVotes(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store := memory.New()
+	const votes = 30
+	mustSlackCommunity(t, store, votes, fmt.Sprintf("if proposal.get_yes_votes().count() >= %d:\n  return PASSED\nreturn PROPOSED", votes))
+	b, err := bus.Open(ctx, bus.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	e := mustEngine(t, store)
+	svc := &engine.Service{Engine: e, Store: store, Bus: b, Checkpoints: &memCheckpoints{}, Tick: time.Hour}
+	go func() { _ = svc.Run(ctx) }()
+	<-svc.Ready()
+	publish(t, b, bus.TopicProposeAction, bus.CommandProposeAction, bus.ProposeAction{Action: rename("a1")})
+	pid := evaluation.DeriveID("proposal", "a1", "p-vote")
+	load := func() *domain.Proposal {
+		p, err := engine.LoadProposal(ctx, store, pid)
+		if err != nil {
+			return &domain.Proposal{}
+		}
+		return p
+	}
+	eventually(t, "the proposal opened", func() bool { return load().Opened() })
+	for i := 1; i <= votes; i++ {
+		publish(t, b, bus.TopicCastVote, bus.CommandCastVote, bus.CastVote{CommunityID: "c1", ProposalID: pid,
+			Vote: domain.Vote{UserID: fmt.Sprintf("u%d", i), Kind: domain.VoteBoolean, Boolean: true}})
+	}
+	eventually(t, "the proposal passed", func() bool { return load().Status == domain.StatusPassed })
+	cancel()
+	rep, err := engine.Verify(context.Background(), store, e.Loop(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Mismatches) > 0 {
+		m := rep.Mismatches[0]
+		t.Fatalf("%d of %d decisions come out differently; first (%s): %s\nwant %v\ngot  %v", len(rep.Mismatches), rep.Decisions, m.Decision.Kind, m.Reason, m.Want, m.Got)
+	}
+	if rep.Decisions < votes+1 {
+		t.Errorf("%d decisions audited, want at least one per vote and the passing check", rep.Decisions)
+	}
+}
