@@ -114,6 +114,9 @@ func (s *Service) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s.dispatch = newDispatcher(ctx, s.Parallel, s.Log)
+	s.waitingMu.Lock()
+	s.waiting = nil // checks queued in an earlier run's dispatcher went with it
+	s.waitingMu.Unlock()
 	defer s.dispatch.wait()
 	router, err := s.Bus.NewRouter("engine")
 	if err != nil {
