@@ -13,30 +13,43 @@ import (
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/domain/evaluation"
 	"github.com/policykit-go/policykit/engine"
+	"github.com/policykit-go/policykit/eventstore"
 	"github.com/policykit-go/policykit/eventstore/memory"
+	"github.com/policykit-go/policykit/eventstore/postgres"
+	"github.com/policykit-go/policykit/internal/pgtest"
 	"github.com/policykit-go/policykit/policy"
 )
 
 // BenchmarkVotesOnOneProposal publishes one yes vote per member of a community on one
-// proposal (CastVote on the in-process bus, as an adapter does) and measures how fast the
+// proposal (CastVote on the in-process bus, as an adapter does; the log in memory or in
+// Postgres) and measures how fast the
 // engine records them, until all are recorded and the proposal has passed, as its check
 // (every member voted yes) says. It reports votes recorded per second, and how many checks
 // the proposal took.
 func BenchmarkVotesOnOneProposal(b *testing.B) {
 	for _, members := range []int{1000, 10000} {
-		b.Run(fmt.Sprintf("members=%d", members), func(b *testing.B) {
-			for range b.N {
-				benchVotes(b, members)
-			}
-		})
+		for _, backend := range []string{"memory", "postgres"} {
+			b.Run(fmt.Sprintf("members=%d/store=%s", members, backend), func(b *testing.B) {
+				for range b.N {
+					benchVotes(b, members, backend)
+				}
+			})
+		}
 	}
 }
 
-func benchVotes(b *testing.B, members int) {
+func benchVotes(b *testing.B, members int, backend string) {
 	b.StopTimer()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	store := memory.New()
+	var store eventstore.Store = memory.New()
+	if backend == "postgres" {
+		pool, _ := pgtest.NewPool(b)
+		if err := postgres.Migrate(ctx, pool); err != nil {
+			b.Fatal(err)
+		}
+		store = postgres.New(pool)
+	}
 	check := fmt.Sprintf("if proposal.get_yes_votes().count() >= %d:\n  return PASSED\nreturn PROPOSED", members)
 	mustSlackCommunity(b, store, members, check)
 	bs, err := bus.Open(ctx, bus.Config{}, nil)
