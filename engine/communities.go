@@ -22,15 +22,24 @@ type communities struct {
 
 // load returns the community's current state, which the caller owns and may change.
 func (cs *communities) load(ctx context.Context, store eventstore.Store, id string) (*domain.Community, error) {
+	c, err := cs.current(ctx, store, id)
+	if err != nil {
+		return nil, err
+	}
+	return c.Clone(), nil
+}
+
+// current returns the community's current state, shared: the caller must not change it.
+// Copying a community costs as much as its members; recording a vote only reads it.
+func (cs *communities) current(ctx context.Context, store eventstore.Store, id string) (*domain.Community, error) {
 	cs.mu.Lock()
 	cached := cs.state[id]
 	cs.mu.Unlock()
-	c := &domain.Community{}
-	if cached != nil {
-		c = cached.Clone()
+	c := cached
+	if c == nil {
+		c = &domain.Community{}
 	}
 	stream := domain.CommunityStream(id)
-	applied := 0
 	for {
 		evs, err := store.ReadStream(ctx, stream, eventstore.Forward, c.Version+1, readPage)
 		if err != nil {
@@ -44,9 +53,11 @@ func (cs *communities) load(ctx context.Context, store eventstore.Store, id stri
 			if err != nil {
 				return nil, fmt.Errorf("read %s@%d: %w", stream, ev.Version, err)
 			}
+			if c == cached {
+				c = cached.Clone() // the cached state is shared, never changed
+			}
 			c.Apply(e)
 		}
-		applied += len(evs)
 		if len(evs) < readPage {
 			break
 		}
@@ -54,14 +65,13 @@ func (cs *communities) load(ctx context.Context, store eventstore.Store, id stri
 	if !c.Created() {
 		return nil, domain.NotFound("community %q", id)
 	}
-	if applied > 0 {
-		keep := c.Clone()
+	if c != cached {
 		cs.mu.Lock()
-		if cur := cs.state[id]; cur == nil || cur.Version < keep.Version {
+		if cur := cs.state[id]; cur == nil || cur.Version < c.Version {
 			if cs.state == nil {
 				cs.state = map[string]*domain.Community{}
 			}
-			cs.state[id] = keep
+			cs.state[id] = c
 		}
 		cs.mu.Unlock()
 	}

@@ -35,6 +35,8 @@ type Engine struct {
 	locks keyedMutex
 	// communities caches community state between commands.
 	communities communities
+	// proposals caches proposal state between the votes and checks of one proposal.
+	proposals proposals
 }
 
 // New returns an engine deciding with loop over store. now is the clock (time.Now when nil).
@@ -58,7 +60,8 @@ func (e *Engine) Recorder() *Recorder {
 	if e.loop != nil {
 		compiler = CompilerOf(e.loop.Evaluator())
 	}
-	return &Recorder{Store: e.store, Compiler: compiler, Now: e.now, load: e.communities.load, lock: e.locks.lock}
+	return &Recorder{Store: e.store, Compiler: compiler, Now: e.now, load: e.communities.load, view: e.communities.current,
+		lock: e.locks.lock, proposals: &e.proposals}
 }
 
 // ProposeAction records an action (see Recorder.ProposeAction); the engine evaluates it
@@ -249,20 +252,28 @@ func (e *Engine) Recheck(ctx context.Context, cmd bus.RecheckProposal, meta Meta
 
 func (e *Engine) onProposal(ctx context.Context, communityID, proposalID, what string, meta Meta,
 	fn func(*domain.Community, *domain.ActionRecord, *domain.Proposal, time.Time) (evaluation.Outcome, error)) (evaluation.Outcome, error) {
-	return e.decide(ctx, communityID, what, meta, func(c *domain.Community, now time.Time) (evaluation.Outcome, error) {
-		p, err := LoadProposal(ctx, e.store, proposalID)
+	var last *domain.Proposal // the state the appended outcome was decided on, and applied to
+	out, err := e.decide(ctx, communityID, what, meta, func(c *domain.Community, now time.Time) (evaluation.Outcome, error) {
+		last = nil
+		p, err := e.proposals.take(ctx, e.store, proposalID)
 		if err != nil {
 			return evaluation.Outcome{}, err
 		}
 		if p.CommunityID != c.ID {
+			e.proposals.keep(p) // unchanged
 			return evaluation.Outcome{}, domain.NotFound("proposal %q in community %s", proposalID, c.ID)
 		}
 		rec, err := LoadAction(ctx, e.store, p.ActionID)
 		if err != nil {
 			return evaluation.Outcome{}, err
 		}
+		last = p
 		return fn(c, rec, p, now)
 	})
+	if err == nil {
+		e.proposals.keep(last)
+	}
+	return out, err
 }
 
 // decide runs one loop step for a community and appends its outcome atomically, again from

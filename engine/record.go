@@ -30,9 +30,12 @@ type Recorder struct {
 	// Now is the clock votes are recorded at. Default: time.Now.
 	Now func() time.Time
 
-	// load and lock are the engine's community cache and lock, when it records.
-	load func(ctx context.Context, store eventstore.Store, id string) (*domain.Community, error)
-	lock func(key string) (unlock func())
+	// load, view, lock and proposals are the engine's community cache (a copy of the
+	// state, and the shared state itself) and lock, and its proposal cache, when it records.
+	load      func(ctx context.Context, store eventstore.Store, id string) (*domain.Community, error)
+	view      func(ctx context.Context, store eventstore.Store, id string) (*domain.Community, error)
+	lock      func(key string) (unlock func())
+	proposals *proposals
 }
 
 // Recorded says where a command's event went: its stream and the version of its last event
@@ -49,6 +52,28 @@ func (r *Recorder) now() time.Time {
 		return time.Now()
 	}
 	return r.Now()
+}
+
+// communityView is the community's state for reading only.
+func (r *Recorder) communityView(ctx context.Context, id string) (*domain.Community, error) {
+	if r.view != nil {
+		return r.view(ctx, r.Store, id)
+	}
+	return r.community(ctx, id)
+}
+
+// takeProposal and keepProposal use the engine's proposal cache when there is one.
+func (r *Recorder) takeProposal(ctx context.Context, id string) (*domain.Proposal, error) {
+	if r.proposals != nil {
+		return r.proposals.take(ctx, r.Store, id)
+	}
+	return LoadProposal(ctx, r.Store, id)
+}
+
+func (r *Recorder) keepProposal(p *domain.Proposal) {
+	if r.proposals != nil {
+		r.proposals.keep(p)
+	}
 }
 
 func (r *Recorder) community(ctx context.Context, id string) (*domain.Community, error) {
@@ -132,19 +157,22 @@ func (r *Recorder) castVote(ctx context.Context, cmd bus.CastVote, meta Meta) (R
 	stream := domain.ProposalStream(cmd.ProposalID)
 	var rec Recorded
 	err := retry(ctx, nil, "record vote on "+cmd.ProposalID, func() error {
-		c, err := r.community(ctx, cmd.CommunityID)
+		// Recording reads the community and never changes it: the shared state will do.
+		c, err := r.communityView(ctx, cmd.CommunityID)
 		if err != nil {
 			return err
 		}
-		p, err := LoadProposal(ctx, r.Store, cmd.ProposalID)
+		p, err := r.takeProposal(ctx, cmd.ProposalID)
 		if err != nil {
 			return err
 		}
 		if p.CommunityID != c.ID {
+			r.keepProposal(p) // unchanged
 			return domain.NotFound("proposal %q in community %s", cmd.ProposalID, c.ID)
 		}
 		v, err := voter(c, cmd)
 		if err != nil {
+			r.keepProposal(p)
 			return err
 		}
 		if u, ok := c.Users[v.UserID]; ok && v.Username == "" {
@@ -152,6 +180,7 @@ func (r *Recorder) castVote(ctx context.Context, cmd bus.CastVote, meta Meta) (R
 		}
 		out, err := recordLoop.RecordVote(c, p, v, r.now())
 		if err != nil {
+			r.keepProposal(p) // a refused vote applies nothing
 			return err
 		}
 		rec = Recorded{Stream: stream, Version: p.Version}
@@ -160,7 +189,11 @@ func (r *Recorder) castVote(ctx context.Context, cmd bus.CastVote, meta Meta) (R
 				rec = Recorded{Stream: stream, Version: ch.Expected + int64(len(ch.Events)), Changed: len(ch.Events) > 0}
 			}
 		}
-		return AppendOutcome(ctx, r.Store, out, meta)
+		if err := AppendOutcome(ctx, r.Store, out, meta); err != nil {
+			return err
+		}
+		r.keepProposal(p) // holds the vote just appended, at the version it has in the log
+		return nil
 	})
 	return rec, err
 }

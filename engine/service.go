@@ -75,6 +75,10 @@ type Service struct {
 	// recent notes what this process decided, so that the event of a command it recorded
 	// and decided is passed over without asking Decided.
 	recent MemoryDecided
+	// waiting holds, by proposal id, the re-check queued for a proposal and not started:
+	// what wakes the proposal meanwhile joins it instead of queueing a check of its own.
+	waitingMu sync.Mutex
+	waiting   map[string]*waitingCheck
 
 	ready chan struct{}
 	once  sync.Once
@@ -110,6 +114,9 @@ func (s *Service) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s.dispatch = newDispatcher(ctx, s.Parallel, s.Log)
+	s.waitingMu.Lock()
+	s.waiting = nil // checks queued in an earlier run's dispatcher went with it
+	s.waitingMu.Unlock()
 	defer s.dispatch.wait()
 	router, err := s.Bus.NewRouter("engine")
 	if err != nil {
@@ -555,16 +562,58 @@ func (s *Service) evaluateAction(communityID, actionID string, meta Meta, rec *R
 
 // recheck checks a proposal in its own step, caused by (but not named as) the message that
 // woke it, so that its events form a decision of their own in the log; rec as for
-// evaluateAction.
+// evaluateAction. A proposal that a queued check will look at anyway is not queued again:
+// the check loads the proposal when it starts, so it sees every vote recorded before that,
+// and a thousand votes arriving while one check runs cost one more check, not a thousand.
+// The check notes every recorded event it joined as decided.
 func (s *Service) recheck(communityID, proposalID string, cause Meta, rec *Recorded) {
+	s.waitingMu.Lock()
+	if w, ok := s.waiting[proposalID]; ok {
+		w.join(rec)
+		s.waitingMu.Unlock()
+		return
+	}
+	w := &waitingCheck{}
+	w.join(rec)
+	if s.waiting == nil {
+		s.waiting = map[string]*waitingCheck{}
+	}
+	s.waiting[proposalID] = w
+	s.waitingMu.Unlock()
+
 	meta := Meta{CausationID: uuid.NewSHA1(cause.CausationID, []byte("recheck")), CorrelationID: cause.CorrelationID}
 	s.dispatch.submit(communityID, "recheck "+proposalID, func(ctx context.Context) error {
-		if s.decided(ctx, rec) {
+		// From here on, whatever wakes the proposal queues a check of its own: this one
+		// may have loaded the proposal before it.
+		s.waitingMu.Lock()
+		if s.waiting[proposalID] == w {
+			delete(s.waiting, proposalID)
+		}
+		s.waitingMu.Unlock()
+		if !w.always && s.decided(ctx, w.rec) {
 			return nil
 		}
 		_, err := s.Engine.Recheck(ctx, bus.RecheckProposal{CommunityID: communityID, ProposalID: proposalID}, meta)
-		return s.finished(ctx, err, rec)
+		return s.finished(ctx, err, w.rec)
 	})
+}
+
+// waitingCheck is what a queued re-check answers for: the latest recorded event on the
+// proposal's stream that woke it (rec), and whether anything woke it without one (always:
+// the schedule, which wants the check whatever is decided).
+type waitingCheck struct {
+	rec    *Recorded
+	always bool
+}
+
+// join adds one more cause to the check; the caller holds Service.waitingMu.
+func (w *waitingCheck) join(rec *Recorded) {
+	switch {
+	case rec == nil:
+		w.always = true
+	case w.rec == nil || rec.Version > w.rec.Version:
+		w.rec = rec
+	}
 }
 
 // finished notes the decision on rec when it succeeded, or failed for good.
