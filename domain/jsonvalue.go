@@ -50,18 +50,25 @@ func DecodeJSON(b []byte, v any) error { return decodeJSON(b, v) }
 // become maps, nil for an empty map), so that a state built from in-memory events equals the
 // state built from stored ones. A value JSON cannot encode is an Invalid error.
 func normalizeMap(m map[string]any, what string) (map[string]any, error) {
+	out, _, err := normalizeMapSized(m, what)
+	return out, err
+}
+
+// normalizeMapSized is normalizeMap that also returns the size of m as JSON (0 for an empty
+// map), for the callers that bound it.
+func normalizeMapSized(m map[string]any, what string) (map[string]any, int, error) {
 	if len(m) == 0 {
-		return nil, nil
+		return nil, 0, nil
 	}
 	b, err := json.Marshal(m)
 	if err != nil {
-		return nil, Invalid("%s: %v", what, err)
+		return nil, 0, Invalid("%s: %v", what, err)
 	}
 	var out map[string]any
 	if err := decodeJSON(b, &out); err != nil {
-		return nil, Invalid("%s: %v", what, err)
+		return nil, 0, Invalid("%s: %v", what, err)
 	}
-	return out, nil
+	return out, len(b), nil
 }
 
 // normalizeValue is normalizeMap for a single value.

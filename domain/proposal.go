@@ -608,12 +608,12 @@ func (p *Proposal) DecideRequestEffect(cmd RequestEffect, now time.Time) ([]Even
 	default:
 		return nil, Invalid("effect %s: unknown purpose %q", cmd.EffectID, cmd.Purpose)
 	}
-	args, err := normalizeMap(cmd.Args, "effect args")
+	args, size, err := normalizeMapSized(cmd.Args, "effect args")
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckEffectArgs(args); err != nil {
-		return nil, fmt.Errorf("effect %s (%s.%s): %w", cmd.EffectID, cmd.Platform, cmd.Method, err)
+	if size > MaxEffectArgsBytes {
+		return nil, fmt.Errorf("effect %s (%s.%s): %w", cmd.EffectID, cmd.Platform, cmd.Method, effectArgsTooLarge(size))
 	}
 	if old, ok := p.Effects[cmd.EffectID]; ok {
 		if old.IdempotencyKey == cmd.IdempotencyKey && old.Platform == cmd.Platform && old.Method == cmd.Method &&
@@ -643,9 +643,13 @@ func CheckEffectArgs(args map[string]any) error {
 		return Invalid("effect args: %v", err)
 	}
 	if len(b) > MaxEffectArgsBytes {
-		return Invalid("effect arguments of %d bytes are larger than %d", len(b), MaxEffectArgsBytes)
+		return effectArgsTooLarge(len(b))
 	}
 	return nil
+}
+
+func effectArgsTooLarge(size int) error {
+	return Invalid("effect arguments of %d bytes are larger than %d", size, MaxEffectArgsBytes)
 }
 
 // RecordEffectResult reports an effect's outcome: Error != "" means it failed.
