@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"sync"
 
 	"github.com/policykit-go/policykit/domain"
@@ -39,28 +38,13 @@ func (cs *communities) current(ctx context.Context, store eventstore.Store, id s
 	if c == nil {
 		c = &domain.Community{}
 	}
-	stream := domain.CommunityStream(id)
-	for {
-		evs, err := store.ReadStream(ctx, stream, eventstore.Forward, c.Version+1, readPage)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", stream, err)
+	if err := foldAfter(ctx, store, domain.CommunityStream(id), c.Version, func(e domain.Event) {
+		if c == cached {
+			c = cached.Clone() // the cached state is shared, never changed
 		}
-		for _, ev := range evs {
-			if ev.Version != c.Version+1 {
-				return nil, fmt.Errorf("read %s: event %d follows version %d", stream, ev.Version, c.Version)
-			}
-			e, err := domain.Unmarshal(ev.Type, ev.SchemaVersion, ev.Data)
-			if err != nil {
-				return nil, fmt.Errorf("read %s@%d: %w", stream, ev.Version, err)
-			}
-			if c == cached {
-				c = cached.Clone() // the cached state is shared, never changed
-			}
-			c.Apply(e)
-		}
-		if len(evs) < readPage {
-			break
-		}
+		c.Apply(e)
+	}); err != nil {
+		return nil, err
 	}
 	if !c.Created() {
 		return nil, domain.NotFound("community %q", id)

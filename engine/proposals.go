@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"sync"
 
 	"github.com/policykit-go/policykit/domain"
@@ -37,25 +36,8 @@ func (ps *proposals) take(ctx context.Context, store eventstore.Store, id string
 	if p == nil {
 		p = &domain.Proposal{}
 	}
-	stream := domain.ProposalStream(id)
-	for {
-		evs, err := store.ReadStream(ctx, stream, eventstore.Forward, p.Version+1, readPage)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", stream, err)
-		}
-		for _, ev := range evs {
-			if ev.Version != p.Version+1 {
-				return nil, fmt.Errorf("read %s: event %d follows version %d", stream, ev.Version, p.Version)
-			}
-			e, err := domain.Unmarshal(ev.Type, ev.SchemaVersion, ev.Data)
-			if err != nil {
-				return nil, fmt.Errorf("read %s@%d: %w", stream, ev.Version, err)
-			}
-			p.Apply(e)
-		}
-		if len(evs) < readPage {
-			break
-		}
+	if err := foldAfter(ctx, store, domain.ProposalStream(id), p.Version, p.Apply); err != nil {
+		return nil, err
 	}
 	if !p.Opened() {
 		return nil, domain.NotFound("proposal %q", id)

@@ -50,6 +50,31 @@ func readStream(ctx context.Context, store eventstore.Store, stream string, appl
 	return nil
 }
 
+// foldAfter folds the events of a stream after version through apply, in order: what a
+// cached aggregate at that version has not seen yet. A gap in the versions read is an error.
+func foldAfter(ctx context.Context, store eventstore.Store, stream string, version int64, apply func(domain.Event)) error {
+	for {
+		evs, err := store.ReadStream(ctx, stream, eventstore.Forward, version+1, readPage)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", stream, err)
+		}
+		for _, ev := range evs {
+			if ev.Version != version+1 {
+				return fmt.Errorf("read %s: event %d follows version %d", stream, ev.Version, version)
+			}
+			e, err := domain.Unmarshal(ev.Type, ev.SchemaVersion, ev.Data)
+			if err != nil {
+				return fmt.Errorf("read %s@%d: %w", stream, ev.Version, err)
+			}
+			apply(e)
+			version = ev.Version
+		}
+		if len(evs) < readPage {
+			return nil
+		}
+	}
+}
+
 // LoadCommunity folds a community's stream. A community that does not exist is NotFound.
 func LoadCommunity(ctx context.Context, store eventstore.Store, id string) (*domain.Community, error) {
 	c := &domain.Community{}
