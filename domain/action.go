@@ -101,7 +101,12 @@ func (a Action) Validate() error {
 	if a.Kind != info.Kind {
 		return Invalid("action %s: %s is a %s action, not %s", a.ID, a.Type, info.Kind, a.Kind)
 	}
-	if a.Platform != info.Platform {
+	switch {
+	case info.Platform == AnyPlatform:
+		if !IsKnownPlatform(a.Platform) || a.Platform == PlatformConstitution {
+			return Invalid("action %s: %s needs the platform it arrived from, not %q", a.ID, a.Type, a.Platform)
+		}
+	case a.Platform != info.Platform:
 		return Invalid("action %s: %s is an action of %s, not %s", a.ID, a.Type, info.Platform, a.Platform)
 	}
 	if a.Reversible && !(info.Governable && info.Kind == KindPlatform) {
@@ -115,4 +120,26 @@ func (a Action) Validate() error {
 		return Invalid("action %s: fields are larger than %d bytes", a.ID, MaxActionFieldsBytes)
 	}
 	return nil
+}
+
+// RedactedSecret stands for a connection's secret wherever an action is shown.
+const RedactedSecret = "********"
+
+// PublicFields are the action's fields as they may be shown (read models, the API): the
+// secrets of a connection (policykitaddintegration) appear by name only, even sealed.
+func (a Action) PublicFields() map[string]any {
+	secrets, ok := a.Fields["secrets"].(map[string]any)
+	if a.Type != ActionAddIntegration || !ok {
+		return a.Fields
+	}
+	out := make(map[string]any, len(a.Fields))
+	for k, v := range a.Fields {
+		out[k] = v
+	}
+	names := make(map[string]any, len(secrets))
+	for k := range secrets {
+		names[k] = RedactedSecret
+	}
+	out["secrets"] = names
+	return out
 }

@@ -18,7 +18,15 @@ type ActionTypeInfo struct {
 	Subject []string
 	// Fields documents the attributes policies can read on actions of this type.
 	Fields []string
+	// Explicit: only a permission that names the type grants it; the kind wildcards
+	// ("propose:constitution:*") do not. PolicyKit keeps connecting platforms to the holders
+	// of its own permissions (the Integration Admin role), apart from the permission sets.
+	Explicit bool
 }
+
+// AnyPlatform is the Platform of an action type that arrives from any platform (a webhook
+// trigger); its actions name their platform themselves.
+const AnyPlatform = ""
 
 // CanBeGovernedBy reports whether a policy of kind k may list this action type: platform
 // and constitution policies list governable types of their own kind; trigger policies may
@@ -57,7 +65,10 @@ const (
 	ActionExpenseUnapproved   = "expenseunapproved"
 	ActionExpensePaid         = "expensepaid"
 	ActionGithubIssueOpened   = "githubissueopened"
-	ActionMetagovTrigger      = "metagovtrigger"
+	// ActionWebhookTrigger is PolicyKit's WebhookTriggerAction: an event received on the
+	// generic hook (/api/hooks/{platform}/{community}) from a platform or a Metagov plugin,
+	// with its "event_type" ("opencollective.expense_created") and its "data".
+	ActionWebhookTrigger = "webhooktriggeraction"
 )
 
 // Constitution action types (PolicyKit's names), proposed on the constitution platform.
@@ -83,6 +94,8 @@ const (
 	ActionChangeCommunityDoc        = "policykitchangecommunitydoc"
 	ActionDeleteCommunityDoc        = "policykitdeletecommunitydoc"
 	ActionRecoverCommunityDoc       = "policykitrecovercommunitydoc"
+	ActionAddIntegration            = "policykitaddintegration"
+	ActionRemoveIntegration         = "policykitremoveintegration"
 )
 
 func governable(typ, platform, label string, subject []string, fields ...string) ActionTypeInfo {
@@ -98,15 +111,16 @@ func constitution(typ, label string, subject []string, fields ...string) ActionT
 }
 
 var (
-	subjText  = []string{"text"}
-	subjName  = []string{"name", "policy_id", "document_id", "role"}
-	subjTitle = []string{"title", "text", "raw"}
-	subjDesc  = []string{"description", "expense_id"}
-	subjValue = []string{"value"}
-	subjEvent = []string{"event_type"}
-	subjChan  = []string{"channel"}
-	subjRole  = []string{"role", "name"}
-	subjIssue = []string{"title", "url"}
+	subjText     = []string{"text"}
+	subjName     = []string{"name", "policy_id", "document_id", "role"}
+	subjTitle    = []string{"title", "text", "raw"}
+	subjDesc     = []string{"description", "expense_id"}
+	subjValue    = []string{"value"}
+	subjEvent    = []string{"event_type"}
+	subjChan     = []string{"channel"}
+	subjRole     = []string{"role", "name"}
+	subjIssue    = []string{"title", "url"}
+	subjPlatform = []string{"platform"}
 
 	policyFields = []string{"policy_id", "kind", "name", "description", "action_types", "filter", "initialize", "check", "notify", "success", "fail", "filter_lang", "check_lang", "variables", "priority"}
 	expenseField = []string{"expense_id", "description", "amount", "type", "url", "tags", "data"}
@@ -140,8 +154,8 @@ var actionTypes = buildActionTypes(
 	trigger(ActionExpensePaid, PlatformOpenCollective, "Expense paid", subjDesc, expenseField...),
 	// GitHub
 	trigger(ActionGithubIssueOpened, PlatformGithub, "Issue opened", subjIssue, "repo", "issue_number", "title", "body", "url"),
-	// Metagov: every event received from Metagov ("Webhook Trigger Action").
-	trigger(ActionMetagovTrigger, PlatformMetagov, "Webhook trigger", subjEvent, "event_type", "data"),
+	// Every event received on the generic hook ("Webhook Trigger Action"), from any platform.
+	trigger(ActionWebhookTrigger, AnyPlatform, "Webhook trigger", subjEvent, "event_type", "data"),
 
 	// Constitution
 	constitution(ActionAddPlatformPolicy, "Add platform policy", subjName, policyFields...),
@@ -165,7 +179,14 @@ var actionTypes = buildActionTypes(
 	constitution(ActionChangeCommunityDoc, "Change document", subjName, "document_id", "name", "text"),
 	constitution(ActionDeleteCommunityDoc, "Delete document", subjName, "document_id"),
 	constitution(ActionRecoverCommunityDoc, "Recover document", subjName, "document_id"),
+	explicit(constitution(ActionAddIntegration, "Connect platform", subjPlatform, "platform", "external_id", "name", "settings", "secrets")),
+	explicit(constitution(ActionRemoveIntegration, "Disconnect platform", subjPlatform, "platform")),
 )
+
+func explicit(i ActionTypeInfo) ActionTypeInfo {
+	i.Explicit = true
+	return i
+}
 
 func buildActionTypes(infos ...ActionTypeInfo) map[string]ActionTypeInfo {
 	m := make(map[string]ActionTypeInfo, len(infos))

@@ -15,6 +15,9 @@ type CommunityPlatform struct {
 	ConnectedAt    time.Time `json:"connected_at"`
 	DisconnectedAt time.Time `json:"disconnected_at"`
 	Active         bool      `json:"active"`
+	// Settings and Secrets are the connection's (see PlatformConnected); Secrets are sealed.
+	Settings map[string]string `json:"settings,omitempty"`
+	Secrets  map[string]string `json:"secrets,omitempty"`
 }
 
 // User is a member of a community on one platform. The same person on several platforms is
@@ -138,6 +141,7 @@ func (c *Community) Apply(e Event) {
 		p := c.Platforms[e.Platform]
 		p.Platform, p.ExternalID, p.Name, p.Active = e.Platform, e.ExternalID, e.Name, true
 		p.ConnectedAt, p.DisconnectedAt = e.At, time.Time{}
+		p.Settings, p.Secrets = e.Settings, e.Secrets
 		c.Platforms[e.Platform] = p
 	case PlatformDisconnected:
 		if p, ok := c.Platforms[e.Platform]; ok {

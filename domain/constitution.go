@@ -116,6 +116,34 @@ type RecoverDocument struct {
 	DocumentID string `json:"document_id"`
 }
 
+// AddIntegration connects a platform to the community (PolicyKit's "add integration"), or
+// updates a connected one: its id and name there, its settings, and its secrets. Secrets
+// must be sealed (SealedPrefix) by the entry point that proposes the action, so that the log
+// never holds them in the clear; given on an update, a secret replaces the one of that name
+// and the others stay.
+type AddIntegration struct {
+	Platform   string            `json:"platform"`
+	ExternalID string            `json:"external_id,omitempty"`
+	Name       string            `json:"name,omitempty"`
+	Settings   map[string]string `json:"settings,omitempty"`
+	Secrets    map[string]string `json:"secrets,omitempty"`
+}
+
+// RemoveIntegration disconnects a platform; its users and history stay.
+type RemoveIntegration struct {
+	Platform string `json:"platform"`
+}
+
+// SealedPrefix starts every sealed secret: "sealed:v1:" and the base64 of a nonce and an
+// AES-256-GCM ciphertext. The domain only checks the prefix; the sealing is done outside.
+const SealedPrefix = "sealed:v1:"
+
+// Bounds of a connection's settings and secrets.
+const (
+	MaxConnectionEntries    = 32
+	MaxConnectionValueBytes = 4096
+)
+
 const (
 	policyVerbAdd     = "add"
 	policyVerbChange  = "change"
@@ -155,6 +183,10 @@ func (AddDocument) ConstitutionActionType() string     { return ActionAddCommuni
 func (ChangeDocument) ConstitutionActionType() string  { return ActionChangeCommunityDoc }
 func (DeleteDocument) ConstitutionActionType() string  { return ActionDeleteCommunityDoc }
 func (RecoverDocument) ConstitutionActionType() string { return ActionRecoverCommunityDoc }
+func (AddIntegration) ConstitutionActionType() string  { return ActionAddIntegration }
+func (RemoveIntegration) ConstitutionActionType() string {
+	return ActionRemoveIntegration
+}
 
 // Spec returns the policy content of the payload.
 func (p AddPolicy) Spec() PolicySpec {
@@ -263,6 +295,10 @@ func DecodeConstitutionPayload(a Action) (ConstitutionPayload, error) {
 		return decodePayload[DeleteDocument](a, what)
 	case ActionRecoverCommunityDoc:
 		return decodePayload[RecoverDocument](a, what)
+	case ActionAddIntegration:
+		return decodePayload[AddIntegration](a, what)
+	case ActionRemoveIntegration:
+		return decodePayload[RemoveIntegration](a, what)
 	}
 	return nil, Invalid("action %s: no payload for %q", a.ID, a.Type)
 }
@@ -346,6 +382,10 @@ func (c *Community) ExecuteConstitutionAction(a Action, now time.Time) ([]Event,
 		return c.deleteDocument(p, h)
 	case RecoverDocument:
 		return c.recoverDocument(p, h)
+	case AddIntegration:
+		return c.addIntegration(p, h)
+	case RemoveIntegration:
+		return c.removeIntegration(p, h)
 	}
 	return nil, Invalid("action %s: %q cannot be executed", a.ID, a.Type)
 }
@@ -704,4 +744,102 @@ func (c *Community) recoverDocument(cmd RecoverDocument, h CommunityHeader) ([]E
 		return nil, nil
 	}
 	return []Event{DocumentRecovered{CommunityHeader: h, DocumentID: cmd.DocumentID}}, nil
+}
+
+// --- integrations ---
+
+func (c *Community) addIntegration(cmd AddIntegration, h CommunityHeader) ([]Event, error) {
+	if !IsKnownPlatform(cmd.Platform) {
+		return nil, Invalid("unknown platform %q", cmd.Platform)
+	}
+	if cmd.Platform == PlatformConstitution {
+		return nil, Invalid("the constitution platform is always connected")
+	}
+	if err := validConnectionMap("setting", cmd.Settings); err != nil {
+		return nil, err
+	}
+	if err := validConnectionMap("secret", cmd.Secrets); err != nil {
+		return nil, err
+	}
+	for name, v := range cmd.Secrets {
+		if !strings.HasPrefix(v, SealedPrefix) {
+			return nil, Invalid("secret %q is not sealed: secrets are encrypted by the API or the CLI before they are proposed", name)
+		}
+	}
+	name := strings.TrimSpace(cmd.Name)
+	if name == "" {
+		name = cmd.Platform
+	}
+	old, known := c.Platforms[cmd.Platform]
+	secrets := cmd.Secrets
+	if known && old.ExternalID == cmd.ExternalID && len(old.Secrets) > 0 {
+		secrets = copyOf(old.Secrets)
+		for k, v := range cmd.Secrets {
+			secrets[k] = v
+		}
+	}
+	if len(secrets) == 0 {
+		secrets = nil
+	}
+	settings := cmd.Settings
+	if len(settings) == 0 {
+		settings = nil
+	}
+	if known && old.Active && old.ExternalID == cmd.ExternalID && old.Name == name &&
+		equalStringMaps(old.Settings, settings) && equalStringMaps(old.Secrets, secrets) {
+		return nil, nil
+	}
+	return []Event{PlatformConnected{CommunityHeader: h, Platform: cmd.Platform, ExternalID: cmd.ExternalID,
+		Name: name, Settings: settings, Secrets: secrets}}, nil
+}
+
+func (c *Community) removeIntegration(cmd RemoveIntegration, h CommunityHeader) ([]Event, error) {
+	if cmd.Platform == PlatformConstitution {
+		return nil, Invalid("the constitution platform cannot be disconnected")
+	}
+	p, ok := c.Platforms[cmd.Platform]
+	if !ok || !p.Active {
+		return nil, NotFound("connected platform %q", cmd.Platform)
+	}
+	return []Event{PlatformDisconnected{CommunityHeader: h, Platform: cmd.Platform}}, nil
+}
+
+// validConnectionMap checks the names and sizes of a connection's settings or secrets.
+func validConnectionMap(what string, m map[string]string) error {
+	if len(m) > MaxConnectionEntries {
+		return Invalid("more than %d %ss", MaxConnectionEntries, what)
+	}
+	for k, v := range m {
+		if !validKey(k) {
+			return Invalid("%s name %q: use 1 to 64 lower-case letters, digits and '_'", what, k)
+		}
+		if len(v) > MaxConnectionValueBytes {
+			return Invalid("%s %q is longer than %d bytes", what, k, MaxConnectionValueBytes)
+		}
+	}
+	return nil
+}
+
+func validKey(k string) bool {
+	if k == "" || len(k) > 64 {
+		return false
+	}
+	for _, r := range k {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func equalStringMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }

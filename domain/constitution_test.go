@@ -9,8 +9,9 @@ import (
 
 func TestConstitutionActionTypes(t *testing.T) {
 	types := domain.ActionTypesOf(domain.KindConstitution)
-	if len(types) != 21 {
-		t.Fatalf("%d constitution action types, want 21: %v", len(types), types)
+	// PolicyKit's 21, and connecting and disconnecting a platform.
+	if len(types) != 23 {
+		t.Fatalf("%d constitution action types, want 23: %v", len(types), types)
 	}
 	for _, typ := range types {
 		info, ok := domain.LookupActionType(typ)
@@ -131,6 +132,16 @@ func TestExecuteEveryConstitutionAction(t *testing.T) {
 				t.Fatal("doc not recovered")
 			}
 		}},
+		{domain.AddIntegration{Platform: domain.PlatformLoomio, ExternalID: "coop", Settings: map[string]string{"group": "g1"}}, []string{domain.EventPlatformConnected}, func(t *testing.T, c *domain.Community) {
+			if p := c.Platforms[domain.PlatformLoomio]; !p.Active || p.Settings["group"] != "g1" {
+				t.Fatalf("loomio %+v", p)
+			}
+		}},
+		{domain.RemoveIntegration{Platform: domain.PlatformLoomio}, []string{domain.EventPlatformDisconnected}, func(t *testing.T, c *domain.Community) {
+			if c.Platforms[domain.PlatformLoomio].Active {
+				t.Fatal("loomio still connected")
+			}
+		}},
 	}
 	seen := map[string]bool{}
 	for i, st := range steps {
@@ -161,8 +172,8 @@ func TestExecuteEveryConstitutionAction(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 21 {
-		t.Fatalf("covered %d constitution action types, want 21", len(seen))
+	if len(seen) != 23 {
+		t.Fatalf("covered %d constitution action types, want 23", len(seen))
 	}
 }
 
@@ -190,7 +201,7 @@ func TestConstitutionActionErrors(t *testing.T) {
 		{"add document naming its id", mustConstitutionAction(t, "x11", domain.AddDocument{DocumentID: "theirs", Name: "Mine"}), domain.CodeInvalid},
 		{"platform action", domain.Action{ID: "x7", CommunityID: "c1", Type: domain.ActionSlackPostMessage}, domain.CodeInvalid},
 		{"other community", func() domain.Action { a := good; a.CommunityID = "c2"; return a }(), domain.CodeInvalid},
-		{"unknown type", domain.Action{ID: "x8", CommunityID: "c1", Type: "policykitaddintegration"}, domain.CodeInvalid},
+		{"unknown type", domain.Action{ID: "x8", CommunityID: "c1", Type: "policykitaddwebhook"}, domain.CodeInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -46,6 +46,12 @@ type PlatformConnected struct {
 	Platform   string `json:"platform"`
 	ExternalID string `json:"external_id"`
 	Name       string `json:"name"`
+	// Settings are the connection's settings that are not secret (a Metagov server's URL, an
+	// Open Collective collective's slug), as the community gave them.
+	Settings map[string]string `json:"settings,omitempty"`
+	// Secrets are the connection's secrets (API keys, webhook secrets), each sealed (see
+	// SealedPrefix) before it was proposed: the log never holds one in the clear.
+	Secrets map[string]string `json:"secrets,omitempty"`
 }
 
 // PlatformDisconnected: the platform stays known but inactive; its users remain.

@@ -86,6 +86,9 @@ func (p Permission) Allows(verb, actionType string, kind Kind) bool {
 	case AnyActionType, actionType:
 		return true
 	}
+	if info, ok := LookupActionType(actionType); ok && info.Explicit {
+		return false
+	}
 	return kind != "" && p.ActionType == string(kind)+permissionKindWildcard
 }
 

@@ -122,8 +122,23 @@ type ApplyStarterKit struct {
 	PolicyIDs []string
 }
 
+// RoleIntegrationAdmin is PolicyKit's role of those who may connect and disconnect platforms.
+const RoleIntegrationAdmin = "Integration Admin"
+
+// IntegrationAdminRole is the role every community gets with its starter kit, held by the
+// member who created the community: proposing to connect or disconnect a platform. Those
+// proposals are governed by the constitution policies like every other.
+func IntegrationAdminRole() AddRole {
+	var perms []Permission
+	for _, t := range []string{ActionAddIntegration, ActionRemoveIntegration} {
+		perms = append(perms, Permission{Verb: VerbPropose, ActionType: t}, Permission{Verb: VerbView, ActionType: t})
+	}
+	return AddRole{Name: RoleIntegrationAdmin, Description: "Can propose to connect and disconnect platforms", Permissions: perms}
+}
+
 // DecideApplyStarterKit emits RoleAdded for each role, UserRoleAdded for the current users
-// of each non-base role's user group, and PolicyAdded for each policy. Applying the same kit
+// of each non-base role's user group, the Integration Admin role (given to the creator) when
+// the community has none, and PolicyAdded for each policy. Applying the same kit
 // again changes nothing. Invalid: wrong number of policy ids, unknown user group, bad
 // policy content; Conflict: a role or policy id already used differently.
 func (c *Community) DecideApplyStarterKit(cmd ApplyStarterKit, now time.Time) ([]Event, error) {
@@ -164,6 +179,16 @@ func (c *Community) DecideApplyStarterKit(cmd ApplyStarterKit, now time.Time) ([
 		}
 		if err := emit(scratch.addUserRole(AddUserRole{Role: strings.TrimSpace(r.Name), UserIDs: users}, h)); err != nil {
 			return nil, err
+		}
+	}
+	if _, ok := scratch.Roles[RoleIntegrationAdmin]; !ok {
+		if err := emit(scratch.addRole(IntegrationAdminRole(), h)); err != nil {
+			return nil, err
+		}
+		if _, ok := scratch.Users[cmd.CreatorID]; ok {
+			if err := emit(scratch.addUserRole(AddUserRole{Role: RoleIntegrationAdmin, UserIDs: []string{cmd.CreatorID}}, h)); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for i, s := range specs {

@@ -42,7 +42,12 @@ func TestApplyStarterKit(t *testing.T) {
 	mustTypes(t, events,
 		domain.EventRoleAdded, domain.EventRoleAdded, domain.EventUserRoleAdded,
 		domain.EventRoleAdded, domain.EventUserRoleAdded,
+		domain.EventRoleAdded, domain.EventUserRoleAdded, // Integration Admin, to the creator
 		domain.EventPolicyAdded, domain.EventPolicyAdded)
+	if !c.Users["bob"].HasRole(domain.RoleIntegrationAdmin) || c.Users["alice"].HasRole(domain.RoleIntegrationAdmin) {
+		t.Errorf("Integration Admin holders: bob %v, alice %v; want only the creator, bob",
+			c.Users["bob"].HasRole(domain.RoleIntegrationAdmin), c.Users["alice"].HasRole(domain.RoleIntegrationAdmin))
+	}
 
 	base := c.Roles["Base User"]
 	wantBase := []string{"propose:constitution:*", "propose:platform:*", "view:constitution:*", "view:platform:*", "vote:*"}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/policykit-go/policykit/identity"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -15,6 +14,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/policykit-go/policykit/bus"
+	"github.com/policykit-go/policykit/identity"
+	"github.com/policykit-go/policykit/sealed"
 )
 
 // Adapter is a platform adapter as the App runs it: in `policykit serve` next to the engine,
@@ -71,6 +72,9 @@ type Host struct {
 	// Sessions signs a platform's member in on the site once the platform's own sign-in
 	// vouched for them (nil: the adapter offers no sign-in).
 	Sessions Sessions
+	// Box opens the sealed secrets of communities' connections (Connection.Secrets); nil
+	// when the server has no secret key, and then every Open fails.
+	Box *sealed.Box
 	// CheckKit reports an unknown starter kit name.
 	CheckKit func(name string) error
 	// Now is the clock (default time.Now).

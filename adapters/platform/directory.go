@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -39,6 +40,10 @@ type Directory interface {
 	ExternalID(ctx context.Context, communityID, platform string) (string, error)
 	// UserID returns the community user that platform's member username is, "" when unknown.
 	UserID(ctx context.Context, communityID, platform, username string) (string, error)
+	// Connection returns the community's active connection to platform, with its settings
+	// and its secrets still sealed (open them with a sealed.Box); ErrUnknown when the
+	// community is not connected to platform.
+	Connection(ctx context.Context, communityID, platform string) (Connection, error)
 	// ProposalStatus returns domain.StatusProposed, StatusPassed or StatusFailed, "" when the
 	// proposal is unknown.
 	ProposalStatus(ctx context.Context, communityID, proposalID string) (string, error)
@@ -49,10 +54,20 @@ type Directory interface {
 	SetCheckpoint(ctx context.Context, position string) error
 }
 
+// Connection is a community's connection to a platform, as the directory learned it.
+type Connection struct {
+	ExternalID string
+	Settings   map[string]string
+	// Secrets are sealed (domain.SealedPrefix), under the community, the platform and the
+	// secret's name.
+	Secrets map[string]string
+}
+
 // directoryChange is what an event changes in a directory.
 type directoryChange struct {
 	kind                            string // "platform", "user", "profile", "proposal"
 	community, platform, externalID string
+	settings, secrets               map[string]string
 	active                          bool
 	userID, username                string
 	proposalID, status              string
@@ -66,7 +81,8 @@ func changeOf(env bus.EventEnvelope) (directoryChange, bool, error) {
 	case domain.EventPlatformConnected:
 		var e domain.PlatformConnected
 		err = json.Unmarshal(env.Data, &e)
-		c = directoryChange{kind: "platform", community: e.CommunityID, platform: e.Platform, externalID: e.ExternalID, active: true}
+		c = directoryChange{kind: "platform", community: e.CommunityID, platform: e.Platform, externalID: e.ExternalID,
+			settings: e.Settings, secrets: e.Secrets, active: true}
 	case domain.EventPlatformDisconnected:
 		var e domain.PlatformDisconnected
 		err = json.Unmarshal(env.Data, &e)
@@ -205,9 +221,10 @@ type MemoryDirectory struct {
 }
 
 type memPlatform struct {
-	externalID string
-	active     bool
-	pos        int64
+	externalID        string
+	settings, secrets map[string]string
+	active            bool
+	pos               int64
 }
 
 type memUser struct {
@@ -239,9 +256,9 @@ func (m *MemoryDirectory) Learn(_ context.Context, env bus.EventEnvelope) error 
 			return nil
 		}
 		if !c.active {
-			c.externalID = old.externalID
+			c.externalID, c.settings, c.secrets = old.externalID, old.settings, old.secrets
 		}
-		m.platforms[k] = memPlatform{externalID: c.externalID, active: c.active, pos: pos}
+		m.platforms[k] = memPlatform{externalID: c.externalID, settings: c.settings, secrets: c.secrets, active: c.active, pos: pos}
 	case "user", "profile":
 		uk := [2]string{c.community, c.userID}
 		old, had := m.userKeys[uk]
@@ -293,6 +310,16 @@ func (m *MemoryDirectory) ExternalID(_ context.Context, communityID, platform st
 	return p.externalID, nil
 }
 
+func (m *MemoryDirectory) Connection(_ context.Context, communityID, platform string) (Connection, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	p, ok := m.platforms[[2]string{communityID, platform}]
+	if !ok || !p.active {
+		return Connection{}, fmt.Errorf("%w: community %q on %s", ErrUnknown, communityID, platform)
+	}
+	return Connection{ExternalID: p.externalID, Settings: maps.Clone(p.settings), Secrets: maps.Clone(p.secrets)}, nil
+}
+
 func (m *MemoryDirectory) UserID(_ context.Context, communityID, platform, username string) (string, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -336,12 +363,14 @@ func (d PostgresDirectory) Learn(ctx context.Context, env bus.EventEnvelope) err
 	pos := env.GlobalPosition
 	switch c.kind {
 	case "platform":
-		_, err = d.Pool.Exec(ctx, `INSERT INTO platform_directory_platforms AS t (community_id, platform, external_id, active, position)
-			VALUES ($1, $2, $3, $4, $5)
+		_, err = d.Pool.Exec(ctx, `INSERT INTO platform_directory_platforms AS t (community_id, platform, external_id, settings, secrets, active, position)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
 			ON CONFLICT (community_id, platform) DO UPDATE SET
 				external_id = CASE WHEN excluded.active THEN excluded.external_id ELSE t.external_id END,
+				settings = CASE WHEN excluded.active THEN excluded.settings ELSE t.settings END,
+				secrets = CASE WHEN excluded.active THEN excluded.secrets ELSE t.secrets END,
 				active = excluded.active, position = excluded.position
-			WHERE t.position < excluded.position`, c.community, c.platform, c.externalID, c.active, pos)
+			WHERE t.position < excluded.position`, c.community, c.platform, c.externalID, jsonMap(c.settings), jsonMap(c.secrets), c.active, pos)
 	case "user":
 		_, err = d.Pool.Exec(ctx, `INSERT INTO platform_directory_users AS t (community_id, user_id, platform, username, position)
 			VALUES ($1, $2, $3, $4, $5)
@@ -386,6 +415,27 @@ func (d PostgresDirectory) ExternalID(ctx context.Context, communityID, platform
 		return "", fmt.Errorf("directory: %s id of community %q: %w", platform, communityID, err)
 	}
 	return id, nil
+}
+
+func (d PostgresDirectory) Connection(ctx context.Context, communityID, platform string) (Connection, error) {
+	var c Connection
+	err := d.Pool.QueryRow(ctx, `SELECT external_id, settings, secrets FROM platform_directory_platforms
+		WHERE community_id = $1 AND platform = $2 AND active`, communityID, platform).Scan(&c.ExternalID, &c.Settings, &c.Secrets)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Connection{}, fmt.Errorf("%w: community %q on %s", ErrUnknown, communityID, platform)
+	}
+	if err != nil {
+		return Connection{}, fmt.Errorf("directory: %s connection of community %q: %w", platform, communityID, err)
+	}
+	return c, nil
+}
+
+// jsonMap is m for a jsonb column that is never null.
+func jsonMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
 }
 
 func (d PostgresDirectory) UserID(ctx context.Context, communityID, platform, username string) (string, error) {

@@ -83,6 +83,17 @@ func TestDirectoryContract(t *testing.T) {
 				t.Fatalf("p1 of another community = %q %v", s, err)
 			}
 
+			learn(9, domain.PlatformConnected{CommunityHeader: c1, Platform: "opencollective", ExternalID: "coop",
+				Settings: map[string]string{"collective": "coop"}, Secrets: map[string]string{"webhook_secret": domain.SealedPrefix + "abc"}})
+			learn(9, domain.PlatformConnected{CommunityHeader: c1, Platform: "opencollective", ExternalID: "coop"}) // a redelivery changes nothing
+			conn, err := d.Connection(ctx, "c1", "opencollective")
+			if err != nil || conn.ExternalID != "coop" || conn.Settings["collective"] != "coop" || conn.Secrets["webhook_secret"] != domain.SealedPrefix+"abc" {
+				t.Fatalf("connection = %+v %v", conn, err)
+			}
+			if _, err := d.Connection(ctx, "c1", "loomio"); !errors.Is(err, platform.ErrUnknown) {
+				t.Fatalf("loomio connection: %v", err)
+			}
+
 			learn(6, domain.UserProfileUpdated{CommunityHeader: c1, UserID: "u1", Username: "U1b"})
 			if u, _ := d.UserID(ctx, "c1", "slack", "U1b"); u != "u1" {
 				t.Fatalf("renamed user = %q", u)
@@ -93,6 +104,9 @@ func TestDirectoryContract(t *testing.T) {
 			}
 			if _, err := d.ExternalID(ctx, "c1", "slack"); !errors.Is(err, platform.ErrUnknown) {
 				t.Fatalf("a disconnected community: %v", err)
+			}
+			if _, err := d.Connection(ctx, "c1", "slack"); !errors.Is(err, platform.ErrUnknown) {
+				t.Fatalf("a disconnected connection: %v", err)
 			}
 			// The team joins another community.
 			learn(8, domain.PlatformConnected{CommunityHeader: domain.CommunityHeader{CommunityID: "c2", At: at}, Platform: "slack", ExternalID: "T1"})

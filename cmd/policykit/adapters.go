@@ -22,6 +22,7 @@ import (
 	"github.com/policykit-go/policykit/eventstore"
 	"github.com/policykit-go/policykit/eventstore/postgres"
 	"github.com/policykit-go/policykit/identity"
+	"github.com/policykit-go/policykit/sealed"
 	"github.com/policykit-go/policykit/starterkits"
 )
 
@@ -47,9 +48,9 @@ func (c Config) getenvOf() func(string) string {
 
 // adapterHost is what the App gives each adapter: its pool, bus and directory, and the
 // engine-side services of install and sign-in flows, as functions.
-func adapterHost(pool *pgxpool.Pool, b *bus.Bus, store eventstore.Store, dir platform.Directory, baseURL string, logger *slog.Logger) platform.Host {
+func adapterHost(pool *pgxpool.Pool, b *bus.Bus, store eventstore.Store, dir platform.Directory, box *sealed.Box, baseURL string, logger *slog.Logger) platform.Host {
 	return platform.Host{
-		Pool: pool, Bus: b, Log: logger, BaseURL: baseURL, Directory: dir,
+		Pool: pool, Bus: b, Log: logger, BaseURL: baseURL, Directory: dir, Box: box,
 		CreateCommunity: communityCreator(store, time.Now),
 		EnsureUser:      userRegistrar(store, time.Now),
 		Sessions:        identity.New(pool, identity.Options{}),
@@ -135,7 +136,7 @@ type standalone struct {
 // newStandalone builds the registered adapter name from getenv's settings, as `policykit
 // adapter NAME` runs it: state in pool, a directory of its own caught up from the event log
 // in pool and kept from b. nil, nil when the adapter is not enabled.
-func newStandalone(ctx context.Context, reg platform.Registration, pool *pgxpool.Pool, b *bus.Bus, getenv func(string) string, baseURL string, logger *slog.Logger) (*standalone, error) {
+func newStandalone(ctx context.Context, reg platform.Registration, pool *pgxpool.Pool, b *bus.Bus, getenv func(string) string, box *sealed.Box, baseURL string, logger *slog.Logger) (*standalone, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -151,7 +152,7 @@ func newStandalone(ctx context.Context, reg platform.Registration, pool *pgxpool
 	}
 	store := postgres.New(pool)
 	dir := platform.PostgresDirectory{Pool: pool, Name: "adapter-" + reg.Name}
-	a, err := reg.New(ctx, sec, adapterHost(pool, b, store, dir, baseURL, logger))
+	a, err := reg.New(ctx, sec, adapterHost(pool, b, store, dir, box, baseURL, logger))
 	if err != nil {
 		return nil, err
 	}

@@ -211,7 +211,11 @@ func (a *App) buildAdapters(ctx context.Context) error {
 	}
 	a.unconfigured = map[string]string{}
 	dir := platform.PostgresDirectory{Pool: a.pool, Name: "serve"}
-	host := adapterHost(a.pool, a.bus, a.store, dir, a.cfg.WebBaseURL, a.log)
+	box, err := a.cfg.secretBox()
+	if err != nil {
+		return fmt.Errorf("POLICYKIT_SECRET_KEY: %w", err)
+	}
+	host := adapterHost(a.pool, a.bus, a.store, dir, box, a.cfg.WebBaseURL, a.log)
 	for _, reg := range adapterRegistry(a.cfg.LogPlatforms).All() {
 		sec := reg.Config(getenv)
 		if !sec.Enabled() {

@@ -57,7 +57,11 @@ bus, caught up from the event log at start.`,
 				return err
 			}
 			defer b.Close()
-			a, err := newStandalone(ctx, reg, pool, b, cfg.getenvOf(), cfg.WebBaseURL, logger.With("component", reg.Name))
+			box, err := cfg.secretBox()
+			if err != nil {
+				return err
+			}
+			a, err := newStandalone(ctx, reg, pool, b, cfg.getenvOf(), box, cfg.WebBaseURL, logger.With("component", reg.Name))
 			if err != nil {
 				return err
 			}

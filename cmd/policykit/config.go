@@ -14,7 +14,20 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/policykit-go/policykit/bus"
+	"github.com/policykit-go/policykit/sealed"
 )
+
+// secretBox is the Box of SecretKey; nil (connections without secrets only) when none is set.
+func (c Config) secretBox() (*sealed.Box, error) {
+	if c.SecretKey == "" {
+		return nil, nil
+	}
+	key, err := sealed.ParseKey(c.SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	return sealed.NewBox(key)
+}
 
 // Config is everything the binary needs to start. Defaults come first (DefaultConfig), then
 // the environment, then flags; Validate reports every problem at once.
@@ -39,6 +52,11 @@ type Config struct {
 	// (POLICYKIT_LOG_PLATFORMS, comma-separated): "log" itself, and any platform it stands in
 	// for in demos and tests.
 	LogPlatforms []string
+	// SecretKey (POLICYKIT_SECRET_KEY) is the base64 of the 32-byte key that seals the
+	// secrets of communities' platform connections (API keys, webhook secrets) before they are
+	// proposed, and opens them where an adapter needs one. Without it, connecting a platform
+	// with secrets is refused. Keep it apart from the database: the log holds only ciphertext.
+	SecretKey string
 	// WebBaseURL prefixes links to proposals made by the web platform (POLICYKIT_BASE_URL).
 	WebBaseURL string
 	// GraphQL serves the GraphQL API at /graphql (GraphiQL there for a browser, and at
@@ -183,6 +201,9 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 	if v := getenv("POLICYKIT_BASE_URL"); v != "" {
 		c.WebBaseURL = strings.TrimRight(v, "/")
 	}
+	if v := getenv("POLICYKIT_SECRET_KEY"); v != "" {
+		c.SecretKey = v
+	}
 	return c
 }
 
@@ -197,6 +218,11 @@ func (c Config) Validate() error {
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, fmt.Errorf("log level: %w", err))
+	}
+	if c.SecretKey != "" {
+		if _, err := sealed.ParseKey(c.SecretKey); err != nil {
+			errs = append(errs, fmt.Errorf("POLICYKIT_SECRET_KEY: %w", err))
+		}
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown timeout %s: must be positive", c.ShutdownTimeout))
