@@ -14,6 +14,8 @@ const (
 	CommandCastVote           = "cast_vote"
 	CommandRecordEffectResult = "record_effect_result"
 	CommandRecheckProposal    = "recheck_proposal"
+	// CommandUpdateGovernanceProcess carries UpdateGovernanceProcess.
+	CommandUpdateGovernanceProcess = "update_governance_process"
 )
 
 // ProposeAction asks the engine to govern an action: a platform event an adapter saw (a
@@ -58,6 +60,17 @@ type RecordEffectResult struct {
 type RecheckProposal struct {
 	CommunityID string `json:"community_id"`
 	ProposalID  string `json:"proposal_id"`
+}
+
+// UpdateGovernanceProcess reports the new state of the external governance process a
+// proposal started (metagov.start_process: a Loomio poll run by Metagov), as its updates
+// arrive on the generic hook. Process is the process as the platform describes it ("id",
+// "name", "status", "outcome", "errors"); its "id" must be the started process's. The engine
+// records it and checks the proposal again, where metagov.get_process() returns it.
+type UpdateGovernanceProcess struct {
+	CommunityID string         `json:"community_id"`
+	ProposalID  string         `json:"proposal_id"`
+	Process     map[string]any `json:"process"`
 }
 
 // EffectRequest is the payload the engine publishes on a platform's effects topic

@@ -545,7 +545,8 @@ type UpdateGovernanceProcess struct {
 	Process map[string]any
 }
 
-// DecideUpdateGovernanceProcess emits GovernanceProcessUpdated when the state changed.
+// DecideUpdateGovernanceProcess emits GovernanceProcessUpdated when the state changed. An
+// update naming another process than the one the proposal follows (by "id") is Invalid.
 func (p *Proposal) DecideUpdateGovernanceProcess(cmd UpdateGovernanceProcess, now time.Time) ([]Event, error) {
 	if err := p.mustBeOpen(); err != nil {
 		return nil, err
@@ -553,6 +554,14 @@ func (p *Proposal) DecideUpdateGovernanceProcess(cmd UpdateGovernanceProcess, no
 	proc, err := normalizeMap(cmd.Process, "governance process")
 	if err != nil {
 		return nil, err
+	}
+	if len(proc) == 0 {
+		return nil, Invalid("governance process of proposal %s: empty update", p.ID)
+	}
+	if old, ok := p.GovernanceProcess["id"]; ok {
+		if id, ok := proc["id"]; ok && fmt.Sprint(id) != fmt.Sprint(old) {
+			return nil, Invalid("proposal %s follows governance process %v, not %v", p.ID, old, id)
+		}
 	}
 	if jsonEqual(p.GovernanceProcess, proc) {
 		return nil, nil

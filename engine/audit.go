@@ -21,7 +21,7 @@ import (
 type Decision struct {
 	Cause  uuid.UUID
 	At     time.Time
-	Kind   string // "action", "vote", "effect", "recheck"
+	Kind   string // "action", "vote", "effect", "process", "recheck"
 	Events []eventstore.RecordedEvent
 }
 
@@ -122,6 +122,11 @@ func decisionKind(group []eventstore.RecordedEvent) string {
 		case domain.EventActionProposed:
 			return "" // recording an action is a command, not a decision
 		}
+	}
+	for _, ev := range group {
+		if ev.Type == domain.EventGovernanceProcessUpdated {
+			return "process" // recorded from the platform's update, as a vote is
+		}
 		if cat := domain.StreamCategory(ev.Stream); cat == domain.CategoryProposal || cat == domain.CategoryAction {
 			loop = true
 		}
@@ -173,6 +178,7 @@ func verifyOne(ctx context.Context, loop *evaluation.Loop, f *folds, d Decision)
 	var communityID, actionID, proposalID string
 	var vote *domain.Vote
 	var effect *domain.Event
+	var process map[string]any
 	for _, ev := range d.Events {
 		e, err := domain.Unmarshal(ev.Type, ev.SchemaVersion, ev.Data)
 		if err != nil {
@@ -201,6 +207,10 @@ func verifyOne(ctx context.Context, loop *evaluation.Loop, f *folds, d Decision)
 		case domain.EffectCompleted, domain.EffectFailed:
 			if effect == nil {
 				effect = &e
+			}
+		case domain.GovernanceProcessUpdated:
+			if process == nil {
+				process = e.Process
 			}
 		}
 	}
@@ -241,6 +251,8 @@ func verifyOne(ctx context.Context, loop *evaluation.Loop, f *folds, d Decision)
 		} else {
 			out, err = loop.ActionEffectResult(ctx, c, rec, id, res, errText, d.At)
 		}
+	case d.Kind == "process" && p != nil && p.Opened():
+		out, err = loop.RecordGovernanceProcess(c, p, process, d.At)
 	case d.Kind == "recheck" && p != nil && p.Opened():
 		out, err = loop.Recheck(ctx, c, rec, p, d.At)
 	default:

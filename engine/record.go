@@ -225,3 +225,41 @@ func compilePolicyOf(ctx context.Context, compiler PolicyCompiler, a domain.Acti
 	}
 	return policyProblems(problems)
 }
+
+// UpdateGovernanceProcess records an update of a proposal's governance process (see
+// bus.UpdateGovernanceProcess) without checking the proposal; the engine checks it next, as
+// after a vote. The same update again records nothing.
+func (r *Recorder) UpdateGovernanceProcess(ctx context.Context, cmd bus.UpdateGovernanceProcess, meta Meta) (Recorded, error) {
+	if r.lock != nil {
+		defer r.lock(cmd.CommunityID)()
+	}
+	stream := domain.ProposalStream(cmd.ProposalID)
+	var rec Recorded
+	err := retry(ctx, nil, "record governance process of "+cmd.ProposalID, func() error {
+		c, err := r.communityView(ctx, cmd.CommunityID)
+		if err != nil {
+			return err
+		}
+		p, err := r.takeProposal(ctx, cmd.ProposalID)
+		if err != nil {
+			return err
+		}
+		out, err := recordLoop.RecordGovernanceProcess(c, p, cmd.Process, r.now())
+		if err != nil {
+			r.keepProposal(p) // a refused update applies nothing
+			return err
+		}
+		rec = Recorded{Stream: stream, Version: p.Version}
+		for _, ch := range out.Changes {
+			if ch.Stream == stream {
+				rec = Recorded{Stream: stream, Version: ch.Expected + int64(len(ch.Events)), Changed: len(ch.Events) > 0}
+			}
+		}
+		if err := AppendOutcome(ctx, r.Store, out, meta); err != nil {
+			return err
+		}
+		r.keepProposal(p)
+		return nil
+	})
+	return rec, err
+}

@@ -124,11 +124,12 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	sub := s.Bus.Subscriber()
 	handlers := map[string]message.NoPublishHandlerFunc{
-		bus.TopicEvents:                              s.onEvent,
-		bus.TopicProposeAction:                       s.onProposeAction,
-		bus.TopicCastVote:                            s.onCastVote,
-		bus.TopicRecordEffectResult:                  s.onEffectResult,
-		bus.CommandTopic(bus.CommandRecheckProposal): s.onRecheck,
+		bus.TopicEvents:                                      s.onEvent,
+		bus.TopicProposeAction:                               s.onProposeAction,
+		bus.TopicCastVote:                                    s.onCastVote,
+		bus.TopicRecordEffectResult:                          s.onEffectResult,
+		bus.CommandTopic(bus.CommandRecheckProposal):         s.onRecheck,
+		bus.CommandTopic(bus.CommandUpdateGovernanceProcess): s.onGovernanceProcess,
 	}
 	for topic, h := range handlers {
 		router.AddConsumerHandler("engine-"+strings.ReplaceAll(topic, ".", "-"), topic, sub, h)
@@ -536,6 +537,29 @@ func (s *Service) onEffectResult(msg *message.Message) error {
 	// proposal when it comes back from the log.
 	_, err = s.Engine.RecordEffect(msg.Context(), cmd, metaOf(msg))
 	return s.handled(msg, err)
+}
+
+func (s *Service) onGovernanceProcess(msg *message.Message) error {
+	cmd, err := decode[bus.UpdateGovernanceProcess](msg)
+	if err != nil {
+		return err
+	}
+	meta := metaOf(msg)
+	rec, err := s.Engine.Recorder().UpdateGovernanceProcess(msg.Context(), cmd, meta)
+	if refusedVote(err) {
+		// An update for a decided proposal, or of another process: the platform's news
+		// comes too late or is not ours, and retrying changes nothing.
+		s.Log.Info("governance process update refused", "message", msg.UUID, "community", cmd.CommunityID,
+			"proposal", cmd.ProposalID, "code", domain.ErrorCode(err), "err", err)
+		return nil
+	}
+	if err != nil {
+		return s.handled(msg, err)
+	}
+	if rec.Changed { // the process's news wakes its proposal, as a vote does
+		s.recheck(cmd.CommunityID, cmd.ProposalID, meta, &rec)
+	}
+	return nil
 }
 
 func (s *Service) onRecheck(msg *message.Message) error {

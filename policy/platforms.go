@@ -296,6 +296,15 @@ func platformCall(platform string, spec *methodSpec) *starlark.Builtin {
 				// (PolicyKit's get_process() with no process).
 				return st.governanceProcess()
 			}
+			if platform == "metagov" && spec.name == "close_process" {
+				// The platform closes the process this proposal follows: it is named in
+				// the call, so that the adapter needs nothing but the request.
+				proc := st.currentProcess()
+				if proc == nil {
+					return starlark.None, nil
+				}
+				a = map[string]any{"id": proc["id"], "name": proc["name"]}
+			}
 		}
 		key := AnswerKey(platform, spec.name, a)
 		ans, ok := st.in.Answers[key]

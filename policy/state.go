@@ -162,6 +162,15 @@ func (st *evalState) governanceProcess() (starlark.Value, error) {
 	return toStarlark(st.in.Proposal.GovernanceProcess)
 }
 
+// currentProcess is the governance process the proposal follows (started in this evaluation
+// or recorded before), nil when none.
+func (st *evalState) currentProcess() map[string]any {
+	if st.govSet {
+		return st.govProcess
+	}
+	return st.in.Proposal.GovernanceProcess
+}
+
 // finalData is the DataStore after the block (nil when empty).
 func (st *evalState) finalData() map[string]any {
 	if len(st.data) == 0 {

@@ -265,9 +265,12 @@ func (s *step) recordEffect(p *domain.Proposal, effectID string, result map[stri
 	case domain.PurposeQuery:
 		// A failed query answers None, so the block runs on instead of waiting forever; the
 		// failure stays visible in EffectFailed.
-		return s.proposal(p, func() ([]domain.Event, error) {
+		if err := s.proposal(p, func() ([]domain.Event, error) {
 			return p.DecideRecordAnswer(domain.RecordAnswer{Key: eff.IdempotencyKey, Value: answerValue(result, errText)}, s.now)
-		})
+		}); err != nil {
+			return err
+		}
+		return s.followProcess(p, eff, result, errText)
 	case domain.PurposeExecute:
 		if errText != "" && s.rec != nil {
 			return s.action(func() ([]domain.Event, error) {
@@ -276,6 +279,48 @@ func (s *step) recordEffect(p *domain.Proposal, effectID string, result map[stri
 		}
 	}
 	return nil
+}
+
+// followProcess records the process a metagov.start_process or close_process answered as
+// the proposal's governance process, which metagov.get_process() returns from then on and
+// the process's updates on the hook replace. An update that came first is kept: it is newer
+// than the start's answer.
+func (s *step) followProcess(p *domain.Proposal, eff domain.Effect, result map[string]any, errText string) error {
+	if errText != "" || eff.Platform != domain.PlatformMetagov || (eff.Method != MethodStartProcess && eff.Method != MethodCloseProcess) {
+		return nil
+	}
+	proc, ok := answerValue(result, errText).(map[string]any)
+	if !ok || len(proc) == 0 {
+		return nil
+	}
+	if eff.Method == MethodStartProcess && p.GovernanceProcess != nil && fmt.Sprint(p.GovernanceProcess["id"]) == fmt.Sprint(proc["id"]) {
+		return nil
+	}
+	return s.proposal(p, func() ([]domain.Event, error) {
+		return p.DecideUpdateGovernanceProcess(domain.UpdateGovernanceProcess{Process: proc}, s.now)
+	})
+}
+
+// The metagov methods that start and close a proposal's governance process.
+const (
+	MethodStartProcess = "start_process"
+	MethodCloseProcess = "close_process"
+)
+
+// RecordGovernanceProcess records an update of the proposal's governance process (from the
+// platform that runs it) without checking the proposal; see RecordVote.
+func (l *Loop) RecordGovernanceProcess(c *domain.Community, p *domain.Proposal, process map[string]any, now time.Time) (Outcome, error) {
+	if !p.Opened() || p.CommunityID != c.ID {
+		return Outcome{}, domain.NotFound("proposal %q in community %s", p.ID, c.ID)
+	}
+	s := l.newStep(context.Background(), c, nil, now)
+	s.track(p)
+	if err := s.proposal(p, func() ([]domain.Event, error) {
+		return p.DecideUpdateGovernanceProcess(domain.UpdateGovernanceProcess{Process: process}, s.now)
+	}); err != nil {
+		return Outcome{}, err
+	}
+	return s.outcome(), nil
 }
 
 // ActionEffectResult records the result of an execute or revert effect that the permission
