@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/policykit-go/policykit/adapters/hooks"
 	"github.com/policykit-go/policykit/adapters/logplatform"
 	"github.com/policykit-go/policykit/adapters/platform"
 	slackadapter "github.com/policykit-go/policykit/adapters/slack"
@@ -34,6 +35,7 @@ func adapterRegistry(logPlatforms []string) *platform.Registry {
 	r.Register(web.Registration())
 	r.Register(logplatform.Registration(logPlatforms))
 	r.Register(slackadapter.Registration())
+	r.Register(hooks.Registration())
 	return r
 }
 

@@ -31,7 +31,9 @@ import (
 
 // Harness is one adapter under test against a fresh fake of its platform.
 type Harness struct {
-	// Perform is the adapter's effect performer, as the bus's deliveries call it.
+	// Perform is the adapter's effect performer, as the bus's deliveries call it; nil for an
+	// adapter that performs no effects (an ingress only: the generic hook), whose effect
+	// checks are not run.
 	Perform func(ctx context.Context, req bus.EffectRequest) (map[string]any, error)
 	// Calls returns the calls the platform was asked to make so far, in order, each named by
 	// its API method ("chat.postMessage"), or, for a platform whose effect is recording it,
@@ -97,6 +99,14 @@ func Run(t *testing.T, newHarness func(t *testing.T, pub message.Publisher) *Har
 		return newHarness(t, b.Publisher()), o
 	}
 
+	if h0(t, start).Perform != nil {
+		runEffects(t, start)
+	}
+	runIngress(t, start)
+}
+
+// runEffects checks that each effect is performed once, and execute and revert.
+func runEffects(t *testing.T, start func(*testing.T) (*Harness, *observer)) {
 	t.Run("EffectOnceUnderRedelivery", func(t *testing.T) {
 		h, _ := start(t)
 		ctx := context.Background()
@@ -166,6 +176,10 @@ func Run(t *testing.T, newHarness func(t *testing.T, pub message.Publisher) *Har
 		}
 	})
 
+}
+
+// runIngress checks the adapter's events and votes, when it has them.
+func runIngress(t *testing.T, start func(*testing.T) (*Harness, *observer)) {
 	if probe := h0(t, start); probe.Ingress != nil {
 		t.Run("EventBecomesOneProposeAction", func(t *testing.T) {
 			h, o := start(t)
