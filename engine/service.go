@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"strings"
 	"sync"
@@ -70,8 +71,15 @@ type Service struct {
 	// Decided notes how far the engine has decided each stream, for whoever recorded a
 	// command and waits for its decision (optional).
 	Decided Decided
+	// VoteHandlers is how many votes the engine takes from the in-process bus at once
+	// (default 8): votes on one proposal that are in flight together are recorded in one
+	// commit. The in-process bus hands each subscription every message, so each handler
+	// takes the votes of its share of the voters (a member's votes stay in order) and passes
+	// over the rest. The durable buses hand a consumer group one message at a time.
+	VoteHandlers int
 
 	dispatch *dispatcher
+	votes    voteBatches
 	// recent notes what this process decided, so that the event of a command it recorded
 	// and decided is passed over without asking Decided.
 	recent MemoryDecided
@@ -130,6 +138,17 @@ func (s *Service) Run(ctx context.Context) error {
 		bus.TopicRecordEffectResult:                          s.onEffectResult,
 		bus.CommandTopic(bus.CommandRecheckProposal):         s.onRecheck,
 		bus.CommandTopic(bus.CommandUpdateGovernanceProcess): s.onGovernanceProcess,
+	}
+	s.votes = voteBatches{rec: s.Engine.Recorder, max: maxVoteBatch}
+	if n := s.VoteHandlers; s.Bus.Transport() == bus.TransportGoChannel && n != 1 {
+		if n <= 0 {
+			n = 8
+		}
+		delete(handlers, bus.TopicCastVote)
+		for k := range n {
+			router.AddConsumerHandler(fmt.Sprintf("engine-%s-%d", strings.ReplaceAll(bus.TopicCastVote, ".", "-"), k),
+				bus.TopicCastVote, sub, s.castVoteShare(k, n))
+		}
 	}
 	for topic, h := range handlers {
 		router.AddConsumerHandler("engine-"+strings.ReplaceAll(topic, ".", "-"), topic, sub, h)
@@ -504,13 +523,36 @@ func (s *Service) onProposeAction(msg *message.Message) error {
 	return nil
 }
 
+// maxVoteBatch bounds the votes recorded in one commit.
+const maxVoteBatch = 256
+
+// castVoteShare is handler k of n of the votes on the in-process bus: it records the votes
+// of the voters that fall to it and passes over the others (see VoteHandlers).
+func (s *Service) castVoteShare(k, n int) message.NoPublishHandlerFunc {
+	return func(msg *message.Message) error {
+		cmd, err := decode[bus.CastVote](msg)
+		if err != nil {
+			if k == 0 {
+				return err // poisoned once, by one handler
+			}
+			return nil
+		}
+		h := fnv.New32a()
+		h.Write([]byte(cmd.CommunityID + "\x00" + cmd.ProposalID + "\x00" + cmd.Vote.UserID + "\x00" + cmd.Platform + "\x00" + cmd.Vote.Username))
+		if int(h.Sum32()%uint32(n)) != k {
+			return nil
+		}
+		return s.onCastVote(msg)
+	}
+}
+
 func (s *Service) onCastVote(msg *message.Message) error {
 	cmd, err := decode[bus.CastVote](msg)
 	if err != nil {
 		return err
 	}
 	meta := metaOf(msg)
-	rec, err := s.Engine.Recorder().CastVote(msg.Context(), cmd, meta)
+	rec, err := s.votes.cast(msg.Context(), PendingVote{Cmd: cmd, Meta: meta})
 	if refusedVote(err) {
 		// The member's answer, not a fault: a click after the decision, a redelivery of a
 		// vote the decision came before, a value the vote does not offer. It is final, and

@@ -1,0 +1,209 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/policykit-go/policykit/bus"
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/eventstore"
+)
+
+// A vote is recorded with one commit, and a commit waits for the disk: on Postgres that
+// bounds one proposal to a few hundred votes a second, one after the other. Votes that
+// arrive while a commit is under way are recorded together in the next one (group commit),
+// each under its own cause, so that the audit still re-runs each vote on its own and a
+// redelivered vote finds itself recorded.
+
+// PendingVote is a vote to record in a batch: the command and the metadata of the message
+// that brought it.
+type PendingVote struct {
+	Cmd  bus.CastVote
+	Meta Meta
+}
+
+// CastVotes records votes on one proposal together, in one append: each vote is checked
+// as CastVote checks it, against the proposal as the votes before it in the batch left it,
+// and the answer for each is its Recorded or its refusal. A voter the community does not
+// know yet is registered and recorded on their own after the others. Votes on other
+// proposals than the first one's are refused as Invalid.
+func (r *Recorder) CastVotes(ctx context.Context, votes []PendingVote) ([]Recorded, []error) {
+	recs, errs := make([]Recorded, len(votes)), make([]error, len(votes))
+	if len(votes) == 0 {
+		return recs, errs
+	}
+	communityID, proposalID := votes[0].Cmd.CommunityID, votes[0].Cmd.ProposalID
+	var batch []int
+	for i, v := range votes {
+		if v.Cmd.CommunityID != communityID || v.Cmd.ProposalID != proposalID {
+			errs[i] = domain.Invalid("a batch of votes on proposal %s holds a vote on %s", proposalID, v.Cmd.ProposalID)
+			continue
+		}
+		batch = append(batch, i)
+	}
+	if len(batch) == 1 { // nothing to share a commit with
+		i := batch[0]
+		recs[i], errs[i] = r.CastVote(ctx, votes[i].Cmd, votes[i].Meta)
+		return recs, errs
+	}
+	newcomers := r.castVoteBatch(ctx, communityID, proposalID, votes, batch, recs, errs)
+	for _, i := range newcomers {
+		recs[i], errs[i] = r.CastVote(ctx, votes[i].Cmd, votes[i].Meta)
+	}
+	return recs, errs
+}
+
+// castVoteBatch records the votes at indexes batch in one append, filling recs and errs;
+// it returns the indexes of votes by members to register first.
+func (r *Recorder) castVoteBatch(ctx context.Context, communityID, proposalID string, votes []PendingVote, batch []int, recs []Recorded, errs []error) (newcomers []int) {
+	if r.lock != nil {
+		defer r.lock(communityID)()
+	}
+	stream := domain.ProposalStream(proposalID)
+	err := retry(ctx, nil, "record votes on "+proposalID, func() error {
+		newcomers = newcomers[:0]
+		c, err := r.communityView(ctx, communityID)
+		if err != nil {
+			return err
+		}
+		p, err := r.takeProposal(ctx, proposalID)
+		if err != nil {
+			return err
+		}
+		if p.CommunityID != c.ID {
+			r.keepProposal(p)
+			return domain.NotFound("proposal %q in community %s", proposalID, c.ID)
+		}
+		expected := p.Version
+		var data []eventstore.EventData
+		for _, i := range batch {
+			recs[i], errs[i] = Recorded{}, nil
+			v, err := voter(c, votes[i].Cmd)
+			var nv newVoterError
+			if errors.As(err, &nv) {
+				newcomers = append(newcomers, i)
+				continue
+			}
+			if err != nil {
+				errs[i] = err
+				continue
+			}
+			if u, ok := c.Users[v.UserID]; ok && v.Username == "" {
+				v.Username = u.Username
+			}
+			before := p.Version
+			out, err := recordLoop.RecordVote(c, p, v, r.now())
+			if err != nil {
+				errs[i] = err // a refused vote applies nothing
+				continue
+			}
+			recs[i] = Recorded{Stream: stream, Version: p.Version, Changed: p.Version > before}
+			for _, ch := range out.Changes {
+				if ch.Stream != stream {
+					return fmt.Errorf("record votes on %s: a vote changed %s", proposalID, ch.Stream)
+				}
+				d, err := encode(stream, ch.Expected, ch.Events, votes[i].Meta)
+				if err != nil {
+					return err
+				}
+				data = append(data, d...)
+			}
+		}
+		if len(data) > 0 {
+			if _, err := r.Store.Append(ctx, stream, eventstore.Exact(expected), data); err != nil {
+				return fmt.Errorf("append votes: %w", err) // p holds them: it is not kept
+			}
+		}
+		r.keepProposal(p)
+		return nil
+	})
+	if err != nil {
+		for _, i := range batch {
+			recs[i], errs[i] = Recorded{}, err
+		}
+		return nil
+	}
+	return newcomers
+}
+
+// voteBatches records the votes the engine's handlers take from the bus, those on one
+// proposal arriving together in one append: a vote joins its proposal's queue, and whoever
+// finds no batch under way records the queue, again and again until it is empty. Each
+// handler waits for its own vote's answer, so a vote is acknowledged once it is in the log.
+type voteBatches struct {
+	rec func() *Recorder
+	max int
+
+	mu     sync.Mutex
+	queues map[string]*voteQueue // by proposal id
+}
+
+type voteQueue struct {
+	pending []queuedVote
+	busy    bool
+}
+
+type queuedVote struct {
+	PendingVote
+	done chan voteAnswer
+}
+
+type voteAnswer struct {
+	rec Recorded
+	err error
+}
+
+// cast records v, in a batch with the votes on its proposal that arrive meanwhile.
+func (vb *voteBatches) cast(ctx context.Context, v PendingVote) (Recorded, error) {
+	q := queuedVote{PendingVote: v, done: make(chan voteAnswer, 1)}
+	vb.mu.Lock()
+	if vb.queues == nil {
+		vb.queues = map[string]*voteQueue{}
+	}
+	vq := vb.queues[v.Cmd.ProposalID]
+	if vq == nil {
+		vq = &voteQueue{}
+		vb.queues[v.Cmd.ProposalID] = vq
+	}
+	vq.pending = append(vq.pending, q)
+	lead := !vq.busy
+	vq.busy = true
+	vb.mu.Unlock()
+	if lead {
+		vb.drain(ctx, v.Cmd.ProposalID, vq)
+	}
+	select {
+	case a := <-q.done:
+		return a.rec, a.err
+	case <-ctx.Done():
+		return Recorded{}, ctx.Err()
+	}
+}
+
+// drain records the queue's votes a batch at a time until it is empty.
+func (vb *voteBatches) drain(ctx context.Context, proposalID string, vq *voteQueue) {
+	for {
+		vb.mu.Lock()
+		n := min(len(vq.pending), vb.max)
+		if n == 0 {
+			vq.busy = false
+			delete(vb.queues, proposalID)
+			vb.mu.Unlock()
+			return
+		}
+		batch := vq.pending[:n:n]
+		vq.pending = vq.pending[n:]
+		vb.mu.Unlock()
+
+		votes := make([]PendingVote, len(batch))
+		for i, q := range batch {
+			votes[i] = q.PendingVote
+		}
+		recs, errs := vb.rec().CastVotes(ctx, votes)
+		for i, q := range batch {
+			q.done <- voteAnswer{rec: recs[i], err: errs[i]}
+		}
+	}
+}
