@@ -217,7 +217,9 @@ func TestConnectingAPlatformSealsItsSecretsAndShowsTheirNamesOnly(t *testing.T) 
 
 	// proposeAction, naming the type, seals too.
 	var byType struct {
-		ProposeAction struct{ Action struct{ ID, Status, FieldsJSON string } }
+		ProposeAction struct {
+			Action struct{ ID, Status, FieldsJSON string }
+		}
 	}
 	query("alice", &byType, `mutation($f: String!) {
   proposeAction(input: {communityId: "garden", actionType: "policykitaddintegration", fieldsJSON: $f}) { action { id status fieldsJSON } }
