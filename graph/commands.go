@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore"
 	"github.com/policykit-go/policykit/graph/model"
+	"github.com/policykit-go/policykit/sealed"
 )
 
 // Mapping mutation inputs to commands, and reading back what the engine decided. Every
@@ -50,10 +52,12 @@ func (r *Resolver) platformAction(in model.ProposeActionInput, initiatorID strin
 	if in.Platform != nil && *in.Platform != "" {
 		platform = *in.Platform
 	}
-	return domain.Action{
+	// A constitution action proposed by type name goes through the same sealing as
+	// proposeConstitutionAction: a connection's secrets never reach the log in the clear.
+	return r.seal(domain.Action{
 		ID: r.deps.NewID(), CommunityID: in.CommunityID, Kind: info.Kind, Type: in.ActionType, Platform: platform,
 		InitiatorID: initiatorID, Fields: f, ProposedAt: r.deps.Now(),
-	}, nil
+	})
 }
 
 // constitutionAction builds the constitution action proposeConstitutionAction proposes as
@@ -68,7 +72,26 @@ func (r *Resolver) constitutionAction(in model.ProposeConstitutionActionInput, i
 	if err != nil {
 		return domain.Action{}, err
 	}
-	return domain.NewConstitutionAction(id, in.CommunityID, initiatorID, payload, r.deps.Now())
+	a, err := domain.NewConstitutionAction(id, in.CommunityID, initiatorID, payload, r.deps.Now())
+	if err != nil {
+		return domain.Action{}, err
+	}
+	return r.seal(a)
+}
+
+// seal seals the secrets of an action that connects a platform (Deps.Secrets), so that the
+// member types them in the clear and the log only ever holds their ciphertext. Without a
+// secret key, such secrets are INVALID: nothing is recorded.
+func (r *Resolver) seal(a domain.Action) (domain.Action, error) {
+	out, err := r.deps.Secrets.SealConnection(a)
+	if errors.Is(err, sealed.ErrNoKey) {
+		return domain.Action{}, domain.Invalid("this server has no secret key (POLICYKIT_SECRET_KEY), so it cannot keep the secrets of a connection: " +
+			"connect the platform without secrets, or ask the operator to set a key")
+	}
+	if err != nil {
+		return domain.Action{}, err
+	}
+	return out, nil
 }
 
 // recorder records the mutations' commands, as the engine's bus handlers and the CLI do.

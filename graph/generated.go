@@ -249,11 +249,13 @@ type ComplexityRoot struct {
 	}
 
 	Platform struct {
-		Active      func(childComplexity int) int
-		ConnectedAt func(childComplexity int) int
-		DisplayName func(childComplexity int) int
-		ExternalID  func(childComplexity int) int
-		Name        func(childComplexity int) int
+		Active       func(childComplexity int) int
+		ConnectedAt  func(childComplexity int) int
+		DisplayName  func(childComplexity int) int
+		ExternalID   func(childComplexity int) int
+		Name         func(childComplexity int) int
+		SecretNames  func(childComplexity int) int
+		SettingsJSON func(childComplexity int) int
 	}
 
 	Policy struct {
@@ -1351,6 +1353,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Platform.Name(childComplexity), true
+	case "Platform.secretNames":
+		if e.ComplexityRoot.Platform.SecretNames == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Platform.SecretNames(childComplexity), true
+	case "Platform.settingsJSON":
+		if e.ComplexityRoot.Platform.SettingsJSON == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Platform.SettingsJSON(childComplexity), true
 
 	case "Policy.actionTypes":
 		if e.ComplexityRoot.Policy.ActionTypes == nil {
@@ -2524,6 +2538,10 @@ func (ec *executionContext) childFields_Platform(ctx context.Context, field grap
 		return ec.fieldContext_Platform_active(ctx, field)
 	case "connectedAt":
 		return ec.fieldContext_Platform_connectedAt(ctx, field)
+	case "settingsJSON":
+		return ec.fieldContext_Platform_settingsJSON(ctx, field)
+	case "secretNames":
+		return ec.fieldContext_Platform_secretNames(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Platform", field.Name)
 }
@@ -6980,6 +6998,52 @@ func (ec *executionContext) _Platform_connectedAt(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_Platform_connectedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Platform", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Platform_settingsJSON(ctx context.Context, field graphql.CollectedField, obj *model.Platform) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Platform_settingsJSON(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SettingsJSON, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Platform_settingsJSON(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Platform", field, false, false, "String")
+}
+
+func (ec *executionContext) _Platform_secretNames(ctx context.Context, field graphql.CollectedField, obj *model.Platform) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Platform_secretNames(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SecretNames, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Platform_secretNames(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Platform", field, false, false, "String")
 }
 
 func (ec *executionContext) _Policy_id(ctx context.Context, field graphql.CollectedField, obj *model.Policy) (ret graphql.Marshaler) {
@@ -12708,6 +12772,16 @@ func (ec *executionContext) _Platform(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "connectedAt":
 			out.Values[i] = ec._Platform_connectedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "settingsJSON":
+			out.Values[i] = ec._Platform_settingsJSON(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "secretNames":
+			out.Values[i] = ec._Platform_secretNames(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

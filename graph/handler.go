@@ -50,6 +50,7 @@ import (
 	"github.com/policykit-go/policykit/graph/model"
 	"github.com/policykit-go/policykit/identity"
 	"github.com/policykit-go/policykit/projections"
+	"github.com/policykit-go/policykit/sealed"
 )
 
 // Projections is what the mutations need from the projection runner (*projections.Runner
@@ -140,6 +141,11 @@ type Deps struct {
 	// subscriptions of one websocket connection and of one account; one more is
 	// LIMIT_EXCEEDED. Defaults: 10 and 50.
 	MaxSubscriptionsPerSocket, MaxSubscriptionsPerAccount int
+	// Secrets seals the secrets a member gives when proposing to connect a platform
+	// (policykitaddintegration) before the action is recorded, so that the log holds only
+	// ciphertext. Default: nil, and a connection with secrets is refused (INVALID); one
+	// without secrets is still proposed.
+	Secrets *sealed.Box
 	// Verifications bounds how many Proposal.verification run at once across all requests
 	// (others wait, as long as their request does), so that audits leave the policy
 	// sandbox to the engine's decisions. Default: 1.

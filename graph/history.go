@@ -1,11 +1,13 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -89,7 +91,7 @@ func eventOf(ev eventstore.RecordedEvent) model.Event {
 	env := bus.EnvelopeOf(ev)
 	e := model.Event{
 		ID: env.ID.String(), Position: env.Position, Stream: env.Stream, Version: int(env.Version), Type: env.Type,
-		SchemaVersion: env.SchemaVersion, RecordedAt: env.RecordedAt, DataJSON: string(env.Data),
+		SchemaVersion: env.SchemaVersion, RecordedAt: env.RecordedAt, DataJSON: publicData(env.Type, env.Data),
 	}
 	if env.CausationID != nil {
 		s := env.CausationID.String()
@@ -100,6 +102,50 @@ func eventOf(ev eventstore.RecordedEvent) model.Event {
 		e.CorrelationID = &s
 	}
 	return e
+}
+
+// publicData is an event's data as the API shows it: the secrets of a connection, sealed in
+// the log, appear by name only (domain.RedactedSecret), as in the read models. They are in
+// PlatformConnected and in the snapshot of an action that connects a platform (ActionProposed,
+// ProposalOpened); every other event is shown as recorded.
+func publicData(typ string, data []byte) string {
+	switch typ {
+	case domain.EventPlatformConnected, domain.EventActionProposed, domain.EventProposalOpened:
+	default:
+		return string(data)
+	}
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber() // numbers stay as recorded
+	if err := dec.Decode(&m); err != nil {
+		return "{}" // never the raw data, which may hold a sealed secret
+	}
+	if typ == domain.EventPlatformConnected {
+		redactSecrets(m)
+	} else if a, ok := m["action"].(map[string]any); ok && a["action_type"] == domain.ActionAddIntegration {
+		if f, ok := a["fields"].(map[string]any); ok {
+			redactSecrets(f)
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "{}"
+	}
+	return string(b)
+}
+
+// redactSecrets replaces the value of each entry of m["secrets"] by domain.RedactedSecret.
+func redactSecrets(m map[string]any) {
+	secrets, ok := m["secrets"].(map[string]any)
+	if !ok {
+		if _, present := m["secrets"]; present {
+			m["secrets"] = map[string]any{}
+		}
+		return
+	}
+	for k := range secrets {
+		secrets[k] = domain.RedactedSecret
+	}
 }
 
 // eventConnection is Community.events: the caller must view the community; the events of an
@@ -632,13 +678,28 @@ func splitLines(s string) []string {
 	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 }
 
-func platformsOf(c *domain.Community) []model.Platform {
+// platformsOf shows a community's platforms as folded from the log: the names of the
+// connections' secrets, never their (sealed) values.
+func platformsOf(c *domain.Community) ([]model.Platform, error) {
 	out := []model.Platform{}
 	for _, p := range c.Platforms {
-		out = append(out, model.Platform{Name: p.Platform, ExternalID: p.ExternalID, DisplayName: p.Name, Active: p.Active, ConnectedAt: p.ConnectedAt})
+		settings := p.Settings
+		if settings == nil {
+			settings = map[string]string{}
+		}
+		b, err := json.Marshal(settings)
+		if err != nil {
+			return nil, fmt.Errorf("settings of %s: %w", p.Platform, err)
+		}
+		names := slices.Sorted(maps.Keys(p.Secrets))
+		if names == nil {
+			names = []string{}
+		}
+		out = append(out, model.Platform{Name: p.Platform, ExternalID: p.ExternalID, DisplayName: p.Name, Active: p.Active, ConnectedAt: p.ConnectedAt,
+			SettingsJSON: string(b), SecretNames: names})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
+	return out, nil
 }
 
 // votesAsOf is each member's vote on a proposal as it stood at asOf, folded from the

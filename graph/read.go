@@ -52,11 +52,11 @@ func (r reader) community(ctx context.Context, id string) (*model.Community, err
 }
 
 func (r reader) platforms(ctx context.Context, communityID string) ([]model.Platform, error) {
-	rows, _ := r.db.Query(ctx, `SELECT platform, external_id, name, active, connected_at
+	rows, _ := r.db.Query(ctx, `SELECT platform, external_id, name, active, connected_at, settings::text, secret_names
 		FROM community_platforms WHERE community_id = $1 ORDER BY platform`, communityID)
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (model.Platform, error) {
 		var p model.Platform
-		err := row.Scan(&p.Name, &p.ExternalID, &p.DisplayName, &p.Active, &p.ConnectedAt)
+		err := row.Scan(&p.Name, &p.ExternalID, &p.DisplayName, &p.Active, &p.ConnectedAt, &p.SettingsJSON, &p.SecretNames)
 		return p, err
 	})
 }

@@ -34,7 +34,7 @@ func (r *communityResolver) Platforms(ctx context.Context, obj *model.Community)
 		if err != nil {
 			return nil, err
 		}
-		return platformsOf(c), nil
+		return platformsOf(c)
 	}
 	return r.read.platforms(ctx, obj.ID)
 }

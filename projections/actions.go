@@ -14,7 +14,8 @@ const actionStatusGoverned = "governed"
 // aggregate does: status proposed, governed, executed, rejected, reverted or
 // execution_failed, the reason given, whether it was reverted on its platform, the proposals
 // opened for it and the one that decides it, and the policies whose filter failed on it.
-// Rows are keyed by action id.
+// Rows are keyed by action id. The fields are the action's public ones (a connection's
+// secrets by name only, see domain.Action.PublicFields).
 type actionsProjector struct{}
 
 func (actionsProjector) Name() string { return "actions" }
@@ -74,7 +75,8 @@ func (actionsProjector) Project(q Queue, ev Envelope) error {
 	switch e := ev.Event.(type) {
 	case domain.ActionProposed:
 		a := e.Action
-		fields, err := jsonArg(a.Fields, "{}")
+		// The fields as they may be shown: a connection's secrets, even sealed, stay in the log.
+		fields, err := jsonArg(a.PublicFields(), "{}")
 		if err != nil {
 			return err
 		}

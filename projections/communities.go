@@ -1,13 +1,19 @@
 package projections
 
-import "github.com/policykit-go/policykit/domain"
+import (
+	"maps"
+	"slices"
+
+	"github.com/policykit-go/policykit/domain"
+)
 
 // communitiesProjector keeps communities, their platforms, their users and the links between
 // users who are the same person.
 //
 //   - communities: one row per community (name, created_at, updated_at = last rename).
-//   - community_platforms: one row per (community, platform); a disconnected platform stays
-//     with active = false and its disconnected_at.
+//   - community_platforms: one row per (community, platform), with the connection's
+//     settings and the names of its secrets (never their sealed values); a disconnected
+//     platform stays with active = false, its disconnected_at, settings and secret names.
 //   - community_users: one row per user, with the latest profile.
 //   - user_identities: both directions of every current link.
 //
@@ -30,11 +36,16 @@ func (communitiesProjector) Project(q Queue, ev Envelope) error {
 	case domain.CommunityRenamed:
 		q.Queue(`UPDATE communities SET name = $2, updated_at = $3 WHERE id = $1`, e.CommunityID, e.Name, e.At)
 	case domain.PlatformConnected:
-		q.Queue(`INSERT INTO community_platforms (community_id, platform, external_id, name, active, connected_at, disconnected_at)
-			VALUES ($1, $2, $3, $4, true, $5, NULL)
+		settings, err := jsonArg(e.Settings, "{}")
+		if err != nil {
+			return err
+		}
+		q.Queue(`INSERT INTO community_platforms (community_id, platform, external_id, name, active, connected_at, disconnected_at, settings, secret_names)
+			VALUES ($1, $2, $3, $4, true, $5, NULL, $6, $7)
 			ON CONFLICT (community_id, platform) DO UPDATE SET external_id = EXCLUDED.external_id, name = EXCLUDED.name,
-				active = true, connected_at = EXCLUDED.connected_at, disconnected_at = NULL`,
-			e.CommunityID, e.Platform, e.ExternalID, e.Name, e.At)
+				active = true, connected_at = EXCLUDED.connected_at, disconnected_at = NULL,
+				settings = EXCLUDED.settings, secret_names = EXCLUDED.secret_names`,
+			e.CommunityID, e.Platform, e.ExternalID, e.Name, e.At, settings, textArray(slices.Sorted(maps.Keys(e.Secrets))))
 	case domain.PlatformDisconnected:
 		q.Queue(`UPDATE community_platforms SET active = false, disconnected_at = $3 WHERE community_id = $1 AND platform = $2`,
 			e.CommunityID, e.Platform, e.At)

@@ -28,6 +28,7 @@ import (
 	"github.com/policykit-go/policykit/identity"
 	"github.com/policykit-go/policykit/policysandbox"
 	"github.com/policykit-go/policykit/projections"
+	"github.com/policykit-go/policykit/sealed"
 )
 
 // App wires every part of the product from one Config. The binary's commands and the
@@ -52,6 +53,9 @@ type App struct {
 	adapters     []platform.Adapter
 	unconfigured map[string]string
 	directory    platform.Directory
+	// box seals connection secrets where members give them (the API) and opens them where
+	// adapters need them; nil without POLICYKIT_SECRET_KEY.
+	box *sealed.Box
 
 	mu      sync.Mutex
 	running bool
@@ -63,11 +67,15 @@ func NewApp(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) 
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
+	box, err := cfg.secretBox()
+	if err != nil {
+		return nil, fmt.Errorf("POLICYKIT_SECRET_KEY: %w", err)
+	}
 	pool, err := openPool(ctx, cfg.DatabaseURL, cfg.createDatabase)
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: logger, pool: pool}
+	a := &App{cfg: cfg, log: logger, pool: pool, box: box}
 	if cfg.AutoMigrate {
 		if err := migrateAll(ctx, pool); err != nil {
 			pool.Close()
@@ -115,7 +123,7 @@ func (a *App) startGraphQL(ctx context.Context) error {
 	}
 	a.graphql, err = graph.NewHandler(graph.Deps{
 		DB: a.pool, Store: a.store, Decided: engine.PostgresDecided{Pool: a.pool}, Projections: a.runner, Loop: loop,
-		Log: a.log.With("component", "graphql"), AllowList: allow, Now: a.cfg.now,
+		Log: a.log.With("component", "graphql"), AllowList: allow, Now: a.cfg.now, Secrets: a.box,
 		DisableRegistration:           !a.cfg.registrationOn(),
 		DisableAnonymousIntrospection: !a.cfg.anonymousIntrospectionOn(),
 	})
@@ -211,11 +219,7 @@ func (a *App) buildAdapters(ctx context.Context) error {
 	}
 	a.unconfigured = map[string]string{}
 	dir := platform.PostgresDirectory{Pool: a.pool, Name: "serve"}
-	box, err := a.cfg.secretBox()
-	if err != nil {
-		return fmt.Errorf("POLICYKIT_SECRET_KEY: %w", err)
-	}
-	host := adapterHost(a.pool, a.bus, a.store, dir, box, a.cfg.WebBaseURL, a.log)
+	host := adapterHost(a.pool, a.bus, a.store, dir, a.box, a.cfg.WebBaseURL, a.log)
 	for _, reg := range adapterRegistry(a.cfg.LogPlatforms).All() {
 		sec := reg.Config(getenv)
 		if !sec.Enabled() {

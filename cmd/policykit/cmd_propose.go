@@ -33,7 +33,9 @@ func newProposeCommand(cfg *Config) *cobra.Command {
 		Use:   "propose",
 		Short: "Propose an action as a member (a constitution action, or a platform action proposed from the web)",
 		Example: `  policykit propose --community ID --by alice --type policykitaddrole --fields '{"name":"Gardener"}'
-  policykit propose --community ID --by alice --type policykitaddcommunitydoc --fields '{"name":"Charter","text":"Be kind."}'`,
+  policykit propose --community ID --by alice --type policykitaddcommunitydoc --fields '{"name":"Charter","text":"Be kind."}'
+  POLICYKIT_SECRET_KEY=... policykit propose --community ID --by alice --type policykitaddintegration \
+    --fields '{"platform":"opencollective","external_id":"coop","settings":{"collective":"coop"},"secrets":{"webhook_secret":"..."}}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -59,6 +61,15 @@ func newProposeCommand(cfg *Config) *cobra.Command {
 				platform = info.Platform
 			}
 			a := domain.Action{ID: uuid.NewString(), CommunityID: c.ID, Kind: info.Kind, Type: typ, Platform: platform, InitiatorID: user.ID, Fields: f, ProposedAt: time.Now()}
+			// A connection's secrets are given in the clear and sealed here, with the server's
+			// key, before anything is recorded: the log only ever holds their ciphertext.
+			box, err := cfg.secretBox()
+			if err != nil {
+				return fmt.Errorf("POLICYKIT_SECRET_KEY: %w", err)
+			}
+			if a, err = box.SealConnection(a); err != nil {
+				return err
+			}
 			compiler := &sandboxCompiler{cfg: cfg}
 			defer compiler.close()
 			rec, err := (&engine.Recorder{Store: store, Compiler: compiler}).ProposeAction(ctx, bus.ProposeAction{Action: a}, engine.NewMeta())

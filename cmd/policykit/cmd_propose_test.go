@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"os"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/engine"
+	"github.com/policykit-go/policykit/sealed"
 )
 
 // Fields too large for a command line (a 200 KB document) are read from --fields-file.
@@ -97,4 +100,70 @@ func mustJSONBytes(tb testing.TB, v any) []byte {
 		tb.Fatal(err)
 	}
 	return b
+}
+
+// policykit propose seals a connection's secrets with POLICYKIT_SECRET_KEY before it records
+// the action: the log holds only the ciphertext, which the same key opens. Without a key,
+// the secret is refused and nothing is recorded.
+func TestProposeSealsAConnectionsSecrets(t *testing.T) {
+	cfg := testConfig(t)
+	app, err := NewApp(context.Background(), cfg, discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	if err := setupDemo(t.Context(), app, &strings.Builder{}); err != nil {
+		t.Fatal(err)
+	}
+	fields := `{"platform":"opencollective","external_id":"coop","settings":{"collective":"coop"},"secrets":{"webhook_secret":"s3cret-value"}}`
+	propose := func() (string, error) {
+		stdout, _, err := runCLI(t, "propose", "--community", "demo", "--by", "alice", "--type", domain.ActionAddIntegration,
+			"--fields", fields, "--wait", "0", "--database-url", cfg.DatabaseURL)
+		return stdout, err
+	}
+	countEvents := func() int {
+		var n int
+		if err := app.pool.QueryRow(t.Context(), `SELECT count(*) FROM events`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	before := countEvents()
+	t.Setenv("POLICYKIT_SECRET_KEY", "")
+	if _, err := propose(); !errors.Is(err, sealed.ErrNoKey) {
+		t.Fatalf("propose without a key: %v, want %v", err, sealed.ErrNoKey)
+	}
+	if n := countEvents(); n != before {
+		t.Fatalf("propose without a key recorded %d events", n-before)
+	}
+
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("POLICYKIT_SECRET_KEY", base64.StdEncoding.EncodeToString(key))
+	stdout, err := propose()
+	if err != nil {
+		t.Fatalf("propose: %v", err)
+	}
+	m := regexp.MustCompile(`action ([0-9a-f-]{36}) proposed`).FindStringSubmatch(stdout)
+	if m == nil {
+		t.Fatalf("propose printed:\n%s", stdout)
+	}
+	a, err := engine.LoadAction(t.Context(), app.Store(), m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _ := a.Action.Fields["secrets"].(map[string]any)["webhook_secret"].(string)
+	if !strings.HasPrefix(secret, domain.SealedPrefix) {
+		t.Fatalf("the recorded secret is %q, want it sealed", secret)
+	}
+	box, err := sealed.NewBox(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain, err := box.Open("demo", domain.PlatformOpenCollective, "webhook_secret", secret); err != nil || plain != "s3cret-value" {
+		t.Fatalf("the recorded secret opens to %q, %v", plain, err)
+	}
 }

@@ -24,6 +24,9 @@ also runs the Slack adapter (/api/hooks/slack, /auth/slack/...).`,
 			logger := newLogger(cfg.LogLevel)
 			scfg := *cfg
 			scfg.createDatabase = true
+			if demo {
+				demoSecretKey(&scfg, logger)
+			}
 			app, err := NewApp(cmd.Context(), scfg, logger)
 			if err != nil {
 				return err

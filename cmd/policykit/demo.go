@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/policykit-go/policykit/domain"
@@ -33,6 +36,21 @@ return PROPOSED`,
 		Success: `logger.info("accepted")`,
 		Fail:    `logger.info("rejected")`,
 	},
+}
+
+// demoSecretKey gives a demo server started without POLICYKIT_SECRET_KEY a random key of its
+// own, so that connecting a platform with secrets can be tried through its API. The key
+// lives as long as the process: secrets sealed with it do not open after a restart, and
+// other processes (policykit propose) do not have it.
+func demoSecretKey(cfg *Config, log *slog.Logger) {
+	if cfg.SecretKey != "" {
+		return
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key) // never fails (crypto/rand)
+	cfg.SecretKey = base64.StdEncoding.EncodeToString(key)
+	log.Warn("demo: POLICYKIT_SECRET_KEY is not set, so a random key seals connection secrets for this process only; " +
+		"they will not open after a restart (set the variable to keep them: openssl rand -base64 32)")
 }
 
 // setupDemo creates the demo community once: the web platform, the Testing starter kit,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
@@ -109,5 +110,34 @@ func TestDemoBannerNamesTheOpenListenAddress(t *testing.T) {
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("/healthz at the banner's address answered %d", resp.StatusCode)
+	}
+}
+
+// serve --demo without POLICYKIT_SECRET_KEY seals connection secrets with a random key of its
+// own, and says that they will not survive a restart; a key that is set stays.
+func TestDemoMakesASecretKeyWhenNoneIsSet(t *testing.T) {
+	var logged strings.Builder
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	cfg := DefaultConfig()
+	demoSecretKey(&cfg, log)
+	box, err := cfg.secretBox()
+	if err != nil || box == nil {
+		t.Fatalf("the demo's key gives box %v, %v", box, err)
+	}
+	if !strings.Contains(logged.String(), "restart") {
+		t.Errorf("the demo does not warn that the secrets will not survive a restart: %s", logged.String())
+	}
+	other := DefaultConfig()
+	demoSecretKey(&other, log)
+	if other.SecretKey == cfg.SecretKey {
+		t.Error("two demo processes got the same key")
+	}
+
+	set := DefaultConfig()
+	set.SecretKey = cfg.SecretKey
+	logged.Reset()
+	demoSecretKey(&set, log)
+	if set.SecretKey != cfg.SecretKey || logged.Len() != 0 {
+		t.Errorf("a key that is set was replaced (%v) or warned about: %s", set.SecretKey != cfg.SecretKey, logged.String())
 	}
 }

@@ -147,7 +147,8 @@ type Event struct {
 	RecordedAt    time.Time `json:"recordedAt"`
 	CausationID   *string   `json:"causationId,omitempty"`
 	CorrelationID *string   `json:"correlationId,omitempty"`
-	DataJSON      string    `json:"dataJSON"`
+	// The event's data as recorded, except that a connection's secrets show by name only ("********").
+	DataJSON string `json:"dataJSON"`
 }
 
 type EventConnection struct {
@@ -216,11 +217,16 @@ type PageInfo struct {
 }
 
 type Platform struct {
-	Name        string    `json:"name"`
-	ExternalID  string    `json:"externalId"`
-	DisplayName string    `json:"displayName"`
+	Name        string `json:"name"`
+	ExternalID  string `json:"externalId"`
+	DisplayName string `json:"displayName"`
+	// False once the platform is disconnected (its settings and secret names stay as they were).
 	Active      bool      `json:"active"`
 	ConnectedAt time.Time `json:"connectedAt"`
+	// The connection's settings that are not secret, as a JSON object of strings.
+	SettingsJSON string `json:"settingsJSON"`
+	// The names of the connection's secrets, sorted; their values are never returned, not even sealed.
+	SecretNames []string `json:"secretNames"`
 }
 
 type PolicyConnection struct {
@@ -298,7 +304,7 @@ type ProposeActionPayload struct {
 // The caller's user in the community proposes.
 type ProposeConstitutionActionInput struct {
 	CommunityID string `json:"communityId"`
-	// One of the 21 policykit* constitution action types.
+	// One of the 23 policykit* constitution action types.
 	Type string `json:"type"`
 	// The payload as a JSON object, e.g. {"name": "Gardener", "permissions": []}.
 	PayloadJSON string `json:"payloadJSON"`
