@@ -65,7 +65,7 @@ func (s *step) input(pol domain.Policy, p *domain.Proposal, b policy.Block) poli
 			ActionTypes: pol.ActionTypes,
 		},
 		Action: policy.ActionInfo{
-			ID: a.ID, Type: a.Type, Kind: string(a.Kind), Platform: a.Platform, Fields: a.Fields,
+			ID: a.ID, Type: a.Type, Kind: string(a.Kind), Platform: a.Platform, Fields: a.PublicFields(), // a connection's secrets by name only, never in a log line
 			Description: a.Describe(),
 		},
 		Community: s.info.info,
