@@ -1,0 +1,221 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/policykit-go/policykit/bus"
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/domain/evaluation"
+	"github.com/policykit-go/policykit/engine"
+	"github.com/policykit-go/policykit/eventstore"
+	"github.com/policykit-go/policykit/eventstore/memory"
+	"github.com/policykit-go/policykit/policy"
+)
+
+// appendCounter counts the appends to each stream.
+type appendCounter struct {
+	eventstore.Store
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (s *appendCounter) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events []eventstore.EventData) (eventstore.AppendResult, error) {
+	s.mu.Lock()
+	s.n[stream]++
+	s.mu.Unlock()
+	return s.Store.Append(ctx, stream, expected, events)
+}
+
+func (s *appendCounter) AppendMulti(ctx context.Context, parts []eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
+	s.mu.Lock()
+	for _, p := range parts {
+		s.n[p.Stream]++
+	}
+	s.mu.Unlock()
+	return s.Store.AppendMulti(ctx, parts)
+}
+
+func (s *appendCounter) appends(stream string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n[stream]
+}
+
+// Votes on one proposal that arrive together are recorded in fewer commits than votes, each
+// vote under the cause of its own message, a member's later vote after their earlier one; and
+// the audit re-runs every vote on its own without a mismatch.
+func TestVotesInFlightShareACommitAndKeepTheirCauses(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const members = 300
+	store := &appendCounter{Store: memory.New(), n: map[string]int{}}
+	mustSlackCommunity(t, store, members, "return PROPOSED")
+	b, err := bus.Open(ctx, bus.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	rt, err := policy.New(policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loop := evaluation.New(rt, 0)
+	eng := engine.New(store, loop, nil, func() time.Time { return t0 })
+	svc := &engine.Service{Engine: eng, Store: store, Bus: b, Checkpoints: &memCheckpoints{}, Tick: time.Hour}
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	<-svc.Ready()
+	if err := eng.ProposeAction(ctx, bus.ProposeAction{Action: rename("a1")}, engine.NewMeta()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.HandleActionProposed(ctx, "c1", "a1", engine.NewMeta()); err != nil {
+		t.Fatal(err)
+	}
+	pid := evaluation.DeriveID("proposal", "a1", "p-vote")
+	stream := domain.ProposalStream(pid)
+	before := store.appends(stream)
+
+	publish := func(id uuid.UUID, user string, yes bool) {
+		payload, _ := json.Marshal(bus.CastVote{CommunityID: "c1", ProposalID: pid,
+			Vote: domain.Vote{UserID: user, Kind: domain.VoteBoolean, Boolean: yes}})
+		if err := b.Publisher().Publish(bus.TopicCastVote, bus.NewMessage(id.String(), bus.CommandCastVote, payload)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := map[uuid.UUID]string{}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for w := range 4 { // four adapters publishing at once
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w + 1; i <= members; i += 4 {
+				id := uuid.New()
+				mu.Lock()
+				ids[id] = fmt.Sprintf("u%d", i)
+				mu.Unlock()
+				publish(id, fmt.Sprintf("u%d", i), true)
+			}
+		}()
+	}
+	wg.Wait()
+	// u1 changes their mind, twice, in order.
+	no, yes := uuid.New(), uuid.New()
+	publish(no, "u1", false)
+	publish(yes, "u1", true)
+	ids[no], ids[yes] = "u1", "u1"
+
+	var p *domain.Proposal
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		p, err = engine.LoadProposal(ctx, store, pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		casts := 0
+		evs, _ := store.ReadStream(ctx, stream, eventstore.Forward, 1, 100000)
+		for _, ev := range evs {
+			if ev.Type == domain.EventVoteCast {
+				casts++
+			}
+		}
+		if casts == members+2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d votes recorded", casts, members+2)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if v := p.Votes["u1"]; !v.Boolean {
+		t.Fatalf("u1's vote is %+v: their last vote was yes", v)
+	}
+	if n := store.appends(stream) - before; n >= members {
+		t.Errorf("%d votes took %d appends to the proposal's stream: none was shared", members+2, n)
+	} else {
+		t.Logf("%d votes in %d appends", members+2, n)
+	}
+	evs, err := store.ReadStream(ctx, stream, eventstore.Forward, 1, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	causes := map[uuid.UUID]bool{}
+	for _, ev := range evs {
+		if ev.Type != domain.EventVoteCast {
+			continue
+		}
+		if _, ok := ids[ev.CausationID]; !ok {
+			t.Fatalf("vote event %s has cause %s, which is no vote message", ev.ID, ev.CausationID)
+		}
+		if causes[ev.CausationID] {
+			t.Fatalf("two vote events share the cause %s", ev.CausationID)
+		}
+		causes[ev.CausationID] = true
+	}
+	cancel()
+	<-done
+	rep, err := engine.Verify(context.Background(), store, loop, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Mismatches) != 0 {
+		t.Fatalf("audit: %d mismatches, first %+v", len(rep.Mismatches), rep.Mismatches[0])
+	}
+}
+
+// A batch records each vote as CastVote would: a refused vote is refused alone, a vote the
+// member cast already records nothing, a newcomer is registered, and the others share one
+// append.
+func TestCastVotesAnswersEachVote(t *testing.T) {
+	ctx := context.Background()
+	store := &appendCounter{Store: memory.New(), n: map[string]int{}}
+	mustSlackCommunity(t, store, 5, "return PROPOSED")
+	rt, err := policy.New(policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := engine.New(store, evaluation.New(rt, 0), nil, func() time.Time { return t0 })
+	if err := eng.ProposeAction(ctx, bus.ProposeAction{Action: rename("a1")}, engine.NewMeta()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.HandleActionProposed(ctx, "c1", "a1", engine.NewMeta()); err != nil {
+		t.Fatal(err)
+	}
+	pid := evaluation.DeriveID("proposal", "a1", "p-vote")
+	vote := func(user string, yes bool) engine.PendingVote {
+		return engine.PendingVote{Cmd: bus.CastVote{CommunityID: "c1", ProposalID: pid,
+			Vote: domain.Vote{UserID: user, Kind: domain.VoteBoolean, Boolean: yes}}, Meta: engine.NewMeta()}
+	}
+	newcomer := engine.PendingVote{Cmd: bus.CastVote{CommunityID: "c1", ProposalID: pid, Platform: domain.PlatformSlack,
+		Vote: domain.Vote{Username: "UNEW", Kind: domain.VoteBoolean, Boolean: true}}, Meta: engine.NewMeta()}
+	stranger := vote("nobody", true)
+	other := vote("u3", true)
+	other.Cmd.ProposalID = "another"
+	before := store.appends(domain.ProposalStream(pid))
+	recs, errs := eng.Recorder().CastVotes(ctx, []engine.PendingVote{vote("u1", true), vote("u2", false), stranger, vote("u1", true), newcomer, other})
+	for i, want := range []domain.Code{"", "", domain.CodeNotFound, "", "", domain.CodeInvalid} {
+		if got := domain.ErrorCode(errs[i]); (want == "" && errs[i] != nil) || (want != "" && got != want) {
+			t.Errorf("vote %d: %v, want code %q", i, errs[i], want)
+		}
+	}
+	if !recs[0].Changed || !recs[1].Changed || recs[3].Changed || !recs[4].Changed {
+		t.Errorf("changed: %v %v %v %v; want the first two and the newcomer's, not u1's again", recs[0].Changed, recs[1].Changed, recs[3].Changed, recs[4].Changed)
+	}
+	if n := store.appends(domain.ProposalStream(pid)) - before; n != 2 {
+		t.Errorf("%d appends to the proposal, want 2: the batch's, and the newcomer's after registering them", n)
+	}
+	p, err := engine.LoadProposal(ctx, store, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Votes) != 3 {
+		t.Fatalf("votes %v, want u1, u2 and the newcomer", p.Votes)
+	}
+}
