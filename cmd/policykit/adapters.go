@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/policykit-go/policykit/adapters/logplatform"
+	"github.com/policykit-go/policykit/adapters/metagov"
 	"github.com/policykit-go/policykit/adapters/platform"
 	slackadapter "github.com/policykit-go/policykit/adapters/slack"
 	"github.com/policykit-go/policykit/adapters/web"
@@ -34,6 +35,7 @@ func adapterRegistry(logPlatforms []string) *platform.Registry {
 	r.Register(web.Registration())
 	r.Register(logplatform.Registration(logPlatforms))
 	r.Register(slackadapter.Registration())
+	r.Register(metagov.Registration())
 	return r
 }
 
