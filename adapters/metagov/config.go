@@ -71,10 +71,13 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	d := c.WithDefaults()
-	for name, v := range map[string]time.Duration{"HTTPTimeout": d.HTTPTimeout, "EffectTimeout": d.EffectTimeout,
-		"RetryWait": d.RetryWait, "RetryMaxWait": d.RetryMaxWait, "DirectoryWait": d.DirectoryWait} {
-		if v < 0 {
-			errs = append(errs, fmt.Errorf("metagov: %s %s is negative", name, v))
+	for _, b := range []struct {
+		name string
+		v    time.Duration
+	}{{"HTTPTimeout", d.HTTPTimeout}, {"EffectTimeout", d.EffectTimeout}, {"RetryWait", d.RetryWait},
+		{"RetryMaxWait", d.RetryMaxWait}, {"DirectoryWait", d.DirectoryWait}} {
+		if b.v < 0 {
+			errs = append(errs, fmt.Errorf("metagov: %s %s is negative", b.name, b.v))
 		}
 	}
 	if d.Retries < 0 {
