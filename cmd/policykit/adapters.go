@@ -14,6 +14,7 @@ import (
 
 	"github.com/policykit-go/policykit/adapters/hooks"
 	"github.com/policykit-go/policykit/adapters/logplatform"
+	"github.com/policykit-go/policykit/adapters/metagov"
 	"github.com/policykit-go/policykit/adapters/platform"
 	slackadapter "github.com/policykit-go/policykit/adapters/slack"
 	"github.com/policykit-go/policykit/adapters/web"
@@ -36,6 +37,7 @@ func adapterRegistry(logPlatforms []string) *platform.Registry {
 	r.Register(logplatform.Registration(logPlatforms))
 	r.Register(slackadapter.Registration())
 	r.Register(hooks.Registration())
+	r.Register(metagov.Registration())
 	return r
 }
 
