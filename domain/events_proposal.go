@@ -127,6 +127,10 @@ type EffectRequested struct {
 	Method         string         `json:"method"`
 	Args           map[string]any `json:"args,omitempty"`
 	Purpose        string         `json:"purpose"`
+	// AnswerKey is where a query's answer is recorded (AnswerRecorded.Key): the call as
+	// policy code made it. Empty in logs written before it: the answer went under
+	// IdempotencyKey then.
+	AnswerKey string `json:"answer_key,omitempty"`
 }
 
 // EffectCompleted: the adapter performed the effect; Result holds what it learned (a post

@@ -28,6 +28,7 @@ const (
 type Effect struct {
 	ID             string         `json:"id"`
 	IdempotencyKey string         `json:"idempotency_key"`
+	AnswerKey      string         `json:"answer_key,omitempty"`
 	Platform       string         `json:"platform"`
 	Method         string         `json:"method"`
 	Args           map[string]any `json:"args,omitempty"`
@@ -52,7 +53,7 @@ func applyEffect(effects *map[string]Effect, ev Event) {
 			*effects = map[string]Effect{}
 		}
 		(*effects)[e.EffectID] = Effect{
-			ID: e.EffectID, IdempotencyKey: e.IdempotencyKey, Platform: e.Platform, Method: e.Method,
+			ID: e.EffectID, IdempotencyKey: e.IdempotencyKey, AnswerKey: e.AnswerKey, Platform: e.Platform, Method: e.Method,
 			Args: e.Args, Purpose: e.Purpose, Status: EffectStatusRequested, RequestedAt: e.At,
 		}
 	case EffectCompleted:
@@ -584,10 +585,11 @@ func (p *Proposal) DecideMarkNotified(_ MarkNotified, now time.Time) ([]Event, e
 }
 
 // RequestEffect asks a platform to perform one call. IdempotencyKey defaults to EffectID and
-// Purpose to PurposePolicy.
+// Purpose to PurposePolicy; AnswerKey is the key a query's answer is recorded under.
 type RequestEffect struct {
 	EffectID       string
 	IdempotencyKey string
+	AnswerKey      string
 	Platform       string
 	Method         string
 	Args           map[string]any
@@ -625,14 +627,14 @@ func (p *Proposal) DecideRequestEffect(cmd RequestEffect, now time.Time) ([]Even
 		return nil, fmt.Errorf("effect %s (%s.%s): %w", cmd.EffectID, cmd.Platform, cmd.Method, effectArgsTooLarge(size))
 	}
 	if old, ok := p.Effects[cmd.EffectID]; ok {
-		if old.IdempotencyKey == cmd.IdempotencyKey && old.Platform == cmd.Platform && old.Method == cmd.Method &&
+		if old.IdempotencyKey == cmd.IdempotencyKey && old.AnswerKey == cmd.AnswerKey && old.Platform == cmd.Platform && old.Method == cmd.Method &&
 			old.Purpose == cmd.Purpose && jsonEqual(old.Args, args) {
 			return nil, nil
 		}
 		return nil, Conflict("effect %s was requested with other content", cmd.EffectID)
 	}
 	return []Event{EffectRequested{
-		ProposalHeader: p.header(now), EffectID: cmd.EffectID, IdempotencyKey: cmd.IdempotencyKey,
+		ProposalHeader: p.header(now), EffectID: cmd.EffectID, IdempotencyKey: cmd.IdempotencyKey, AnswerKey: cmd.AnswerKey,
 		Platform: cmd.Platform, Method: cmd.Method, Args: args, Purpose: cmd.Purpose,
 	}}, nil
 }

@@ -74,8 +74,8 @@ type Service struct {
 	// VoteHandlers is how many votes the engine takes from the in-process bus at once
 	// (default 8): votes on one proposal that are in flight together are recorded in one
 	// commit. The in-process bus hands each subscription every message, so each handler
-	// takes the votes of its share of the voters (a member's votes stay in order) and passes
-	// over the rest. The durable buses hand a consumer group one message at a time.
+	// takes the votes of its share of the voters and passes over the rest. The durable buses
+	// hand a consumer group one message at a time.
 	VoteHandlers int
 
 	dispatch *dispatcher

@@ -49,8 +49,8 @@ func (s *appendCounter) appends(stream string) int {
 }
 
 // Votes on one proposal that arrive together are recorded in fewer commits than votes, each
-// vote under the cause of its own message, a member's later vote after their earlier one; and
-// the audit re-runs every vote on its own without a mismatch.
+// vote under the cause of its own message, and a member's change of mind too; and the audit
+// re-runs every vote on its own without a mismatch.
 func TestVotesInFlightShareACommitAndKeepTheirCauses(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -106,33 +106,39 @@ func TestVotesInFlightShareACommitAndKeepTheirCauses(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	// u1 changes their mind, twice, in order.
-	no, yes := uuid.New(), uuid.New()
-	publish(no, "u1", false)
-	publish(yes, "u1", true)
-	ids[no], ids[yes] = "u1", "u1"
-
 	var p *domain.Proposal
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		p, err = engine.LoadProposal(ctx, store, pid)
+	casts := func() int {
+		t.Helper()
+		evs, err := store.ReadStream(ctx, stream, eventstore.Forward, 1, 100000)
 		if err != nil {
 			t.Fatal(err)
 		}
-		casts := 0
-		evs, _ := store.ReadStream(ctx, stream, eventstore.Forward, 1, 100000)
+		n := 0
 		for _, ev := range evs {
 			if ev.Type == domain.EventVoteCast {
-				casts++
+				n++
 			}
 		}
-		if casts == members+2 {
-			break
+		return n
+	}
+	awaitCasts := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); casts() < n; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d votes recorded", casts(), n)
+			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d votes recorded", casts, members+2)
-		}
-		time.Sleep(10 * time.Millisecond)
+	}
+	awaitCasts(members)
+	// u1 changes their mind, twice, a moment apart as clicks are.
+	no, yes := uuid.New(), uuid.New()
+	ids[no], ids[yes] = "u1", "u1"
+	publish(no, "u1", false)
+	awaitCasts(members + 1)
+	publish(yes, "u1", true)
+	awaitCasts(members + 2)
+	if p, err = engine.LoadProposal(ctx, store, pid); err != nil {
+		t.Fatal(err)
 	}
 	if v := p.Votes["u1"]; !v.Boolean {
 		t.Fatalf("u1's vote is %+v: their last vote was yes", v)

@@ -266,7 +266,11 @@ func (s *step) recordEffect(p *domain.Proposal, effectID string, result map[stri
 		// A failed query answers None, so the block runs on instead of waiting forever; the
 		// failure stays visible in EffectFailed.
 		if err := s.proposal(p, func() ([]domain.Event, error) {
-			return p.DecideRecordAnswer(domain.RecordAnswer{Key: eff.IdempotencyKey, Value: answerValue(result, errText)}, s.now)
+			key := eff.AnswerKey
+			if key == "" {
+				key = eff.IdempotencyKey // a query requested before answer keys were recorded
+			}
+			return p.DecideRecordAnswer(domain.RecordAnswer{Key: key, Value: answerValue(result, errText)}, s.now)
 		}); err != nil {
 			return err
 		}
@@ -760,8 +764,12 @@ func (s *step) run(p *domain.Proposal, pol domain.Policy, b policy.Block, record
 	if out.Question != nil {
 		q := out.Question
 		return out, false, s.proposal(p, func() ([]domain.Event, error) {
+			// The platform performs the call once for this proposal (IdempotencyKey: the
+			// effect's own id), never handing it the answer another proposal got to the same
+			// call: two proposals starting the same Metagov process start two.
+			id := DeriveID("effect", p.ID, "query", q.Key)
 			return p.DecideRequestEffect(domain.RequestEffect{
-				EffectID: DeriveID("effect", p.ID, "query", q.Key), IdempotencyKey: q.Key,
+				EffectID: id, IdempotencyKey: id, AnswerKey: q.Key,
 				Platform: q.Platform, Method: q.Method, Args: q.Args, Purpose: domain.PurposeQuery,
 			}, s.now)
 		})
