@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	discordadapter "github.com/policykit-go/policykit/adapters/discord"
 	"github.com/policykit-go/policykit/adapters/hooks"
 	"github.com/policykit-go/policykit/adapters/logplatform"
 	"github.com/policykit-go/policykit/adapters/platform"
@@ -36,6 +37,7 @@ func adapterRegistry(logPlatforms []string) *platform.Registry {
 	r.Register(logplatform.Registration(logPlatforms))
 	r.Register(slackadapter.Registration())
 	r.Register(hooks.Registration())
+	r.Register(discordadapter.Registration())
 	return r
 }
 
