@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -50,8 +51,21 @@ func (a *Adapter) RunGateway(ctx context.Context) error {
 	s.AddHandler(func(_ *discordgo.Session, m *discordgo.MessageCreate) { a.onMessage(m.Message) })
 	s.AddHandler(func(_ *discordgo.Session, c *discordgo.ChannelUpdate) { a.onChannelUpdate(c.Channel) })
 	s.AddHandler(func(_ *discordgo.Session, c *discordgo.ChannelCreate) { a.onChannelCreate(c.Channel) })
-	if err := s.Open(); err != nil {
-		return fmt.Errorf("discord gateway: %w", err)
+	// Discord may be unreachable when the adapter starts: the interactions endpoint and the
+	// effects work meanwhile, and the connection is tried again.
+	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
+		err := s.Open()
+		if err == nil {
+			break
+		}
+		a.log.Warn("discord gateway: cannot connect; trying again", "in", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
 	}
 	a.mu.Lock()
 	a.gateway = s

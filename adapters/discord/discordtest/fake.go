@@ -63,6 +63,7 @@ func New(cleanup func(func())) *Fake {
 	f.Gateway = newGateway()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/gateway", f.Gateway.serve)
+	mux.HandleFunc("/gateway/", f.Gateway.serve)
 	mux.HandleFunc("/api/oauth2/token", f.token)
 	mux.HandleFunc("/api/v10/oauth2/token", f.token)
 	mux.HandleFunc("/api/v10/", f.rest)
