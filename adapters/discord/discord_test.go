@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -87,3 +88,5 @@ func govern(id, method, typ string, fields map[string]any) bus.EffectRequest {
 	return bus.EffectRequest{CommunityID: "c1", ActionID: "a-" + id, EffectID: id, IdempotencyKey: id, Platform: domain.PlatformDiscord,
 		Method: method, Purpose: method, Args: map[string]any{"action_id": "a-" + id, "action_type": typ, "fields": fields}}
 }
+
+func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
