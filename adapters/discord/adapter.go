@@ -133,7 +133,9 @@ func (a *Adapter) Run(ctx context.Context, b *bus.Bus, ready chan<- struct{}) er
 	}
 	errc := make(chan error, 3)
 	n := 2
-	go func() { errc <- effects.Run(ctx, b, domain.PlatformDiscord, []string{domain.PlatformDiscord}, a, a.log, ready) }()
+	go func() {
+		errc <- effects.Run(ctx, b, domain.PlatformDiscord, []string{domain.PlatformDiscord}, a, a.log, ready)
+	}()
 	go func() { errc <- a.runVoteResults(ctx, b) }()
 	if a.sec.Gateway {
 		n++

@@ -143,7 +143,7 @@ func doJSON(req *http.Request, out any) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("Discord answered %s", resp.Status)
+		return fmt.Errorf("discord answered %s", resp.Status)
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
 }
