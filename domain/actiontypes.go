@@ -50,6 +50,15 @@ const (
 	ActionDiscourseCreateTopic    = "discoursecreatetopic"
 	ActionDiscourseCreatePost     = "discoursecreatepost"
 	ActionRedditMakePost          = "redditmakepost"
+	// Discord: a message posted, a channel renamed or created (reverted when a policy holds
+	// them); deleting a message or a channel and kicking a member are proposed from the
+	// dashboard and only executed.
+	ActionDiscordPostMessage   = "discordpostmessage"
+	ActionDiscordRenameChannel = "discordrenamechannel"
+	ActionDiscordCreateChannel = "discordcreatechannel"
+	ActionDiscordDeleteMessage = "discorddeletemessage"
+	ActionDiscordDeleteChannel = "discorddeletechannel"
+	ActionDiscordKickMember    = "discordkickmember"
 )
 
 // Trigger-only action types: platform events that can trigger trigger policies.
@@ -144,7 +153,13 @@ var actionTypes = buildActionTypes(
 	trigger(ActionSlackPinRemoved, PlatformSlack, "Pin removed", subjChan, "channel", "timestamp", "user"),
 	trigger(ActionSlackChannelCreated, PlatformSlack, "Channel created", []string{"name"}, "channel", "name", "creator"),
 
-	trigger(ActionDiscordSlashCommand, PlatformDiscord, "Slash command", subjValue, "value", "channel", "guild", "interaction_id"),
+	trigger(ActionDiscordSlashCommand, PlatformDiscord, "Slash command", subjValue, "value", "channel", "guild", "interaction_id", "interaction_token"),
+	governable(ActionDiscordPostMessage, PlatformDiscord, "Post message", subjText, "text", "channel", "message_id", "user"),
+	governable(ActionDiscordRenameChannel, PlatformDiscord, "Rename channel", subjName, "name", "previous_name", "channel"),
+	governable(ActionDiscordCreateChannel, PlatformDiscord, "Create channel", subjName, "name", "channel", "type"),
+	governable(ActionDiscordDeleteMessage, PlatformDiscord, "Delete message", subjChan, "channel", "message_id"),
+	governable(ActionDiscordDeleteChannel, PlatformDiscord, "Delete channel", subjChan, "channel"),
+	governable(ActionDiscordKickMember, PlatformDiscord, "Kick member", []string{"user"}, "user"),
 	// Open Collective
 	trigger(ActionExpenseCreated, PlatformOpenCollective, "Expense created", subjDesc, expenseField...),
 	trigger(ActionExpenseApproved, PlatformOpenCollective, "Expense approved", subjDesc, expenseField...),

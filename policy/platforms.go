@@ -118,6 +118,26 @@ var platformMethods = map[string][]*methodSpec{
 	},
 }
 
+// actionRespond is action.respond(text) of a discordslashcommand action: an answer to the
+// slash command, which Discord shows to the member who used it (an effect, "respond", with
+// the interaction's token).
+var actionRespond = starlark.NewBuiltin("respond", func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	st := stateOf(th)
+	if err := requireConnected(st, "discord"); err != nil {
+		return nil, err
+	}
+	var text starlark.Value
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "text", &text); err != nil {
+		return nil, err
+	}
+	t, ok := starlark.AsString(text)
+	if !ok {
+		t = text.String()
+	}
+	token, _ := st.in.Action.Fields["interaction_token"].(string)
+	return starlark.None, st.addEffect("discord", "respond", map[string]any{"text": t, "interaction_token": token})
+})
+
 // MethodKinds lists the supported platform methods by kind ("effect",
 // "answer", "vote"), as "platform.method" names; for documentation and
 // adapters.

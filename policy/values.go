@@ -917,6 +917,10 @@ func (a *actionValue) Attr(name string) (starlark.Value, error) {
 		return &userValue{act.Initiator}, nil
 	case "proposal":
 		return st.proposalValue(), nil
+	case "respond":
+		if act.Type == domain.ActionDiscordSlashCommand {
+			return actionRespond, nil
+		}
 	case "community":
 		if p, ok := platformValues[act.Platform]; ok {
 			return p, nil

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	discordadapter "github.com/policykit-go/policykit/adapters/discord"
 	"github.com/policykit-go/policykit/adapters/hooks"
 	"github.com/policykit-go/policykit/adapters/logplatform"
 	"github.com/policykit-go/policykit/adapters/metagov"
@@ -38,6 +39,7 @@ func adapterRegistry(logPlatforms []string) *platform.Registry {
 	r.Register(slackadapter.Registration())
 	r.Register(hooks.Registration())
 	r.Register(metagov.Registration())
+	r.Register(discordadapter.Registration())
 	return r
 }
 

@@ -1,0 +1,239 @@
+package discord
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/policykit-go/policykit/adapters/platform"
+	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/identity"
+)
+
+// InstallPermissions are the bot's permissions the install asks for: what the governed
+// actions need (kick members, manage channels, view channels, send messages, manage
+// messages, read message history).
+const InstallPermissions = 1<<1 | 1<<4 | 1<<10 | 1<<11 | 1<<13 | 1<<16
+
+// InstallScopes and SignInScopes are the OAuth2 scopes of the two flows: the bot and its
+// commands (and who installs it, the community's first admin), and who signs in.
+var (
+	InstallScopes = []string{"bot", "applications.commands", "identify"}
+	SignInScopes  = []string{"identify"}
+)
+
+const (
+	flowInstall = "install"
+	flowSignIn  = "signin"
+	sessionTTL  = 14 * 24 * time.Hour
+)
+
+// authRoutes is the handler of /auth/discord/: the bot install (/auth/discord/install?kit=,
+// /auth/discord/callback) and Sign in with Discord (/auth/discord/login?guild=,
+// /auth/discord/signin/callback), when DISCORD_CLIENT_SECRET is set. The states are signed
+// with a key derived from the client secret and open one callback each.
+func (p *Plugged) authRoutes(sec Section, host platform.Host, secrets platform.Secrets) http.Handler {
+	if sec.ClientSecret == "" || host.BaseURL == "" {
+		return platform.NotConfigured("Discord installation is not configured on this server: set DISCORD_CLIENT_SECRET and POLICYKIT_BASE_URL")
+	}
+	if secrets == nil {
+		host.Log.Warn("DISCORD_TOKEN_KEY is unset: the OAuth2 tokens of installs are not kept")
+	}
+	var nonces platform.NonceStore = &platform.MemoryNonces{}
+	if host.Pool != nil {
+		nonces = platform.PostgresNonces{Pool: host.Pool}
+	}
+	o := &oauth{p: p, sec: sec, host: host, secrets: secrets,
+		states: platform.StateSigner{Key: platform.DeriveKey("discord oauth state", sec.ClientSecret), Used: nonces}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/auth/discord/install", o.install)
+	mux.HandleFunc("/auth/discord/callback", o.installed)
+	mux.HandleFunc("/auth/discord/login", o.login)
+	mux.HandleFunc("/auth/discord/signin/callback", o.signedIn)
+	return mux
+}
+
+type oauth struct {
+	p       *Plugged
+	sec     Section
+	host    platform.Host
+	secrets platform.Secrets
+	states  platform.StateSigner
+}
+
+func answer(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// authorize redirects to Discord's authorization page.
+func (o *oauth) authorize(w http.ResponseWriter, r *http.Request, flow, callback string, scopes []string, data map[string]string, extra url.Values) {
+	state, _, err := o.states.Sign(platform.OAuthState{Flow: flow, Data: data})
+	if err != nil {
+		answer(w, http.StatusInternalServerError, map[string]any{"error": "cannot make state"})
+		return
+	}
+	q := url.Values{"client_id": {o.sec.ApplicationID}, "response_type": {"code"}, "scope": {strings.Join(scopes, " ")},
+		"redirect_uri": {o.host.BaseURL + callback}, "state": {state}}
+	for k, v := range extra {
+		q[k] = v
+	}
+	http.Redirect(w, r, o.sec.APIURL+"oauth2/authorize?"+q.Encode(), http.StatusFound)
+}
+
+// install starts the bot install with a starter kit (?kit=, default "testing").
+func (o *oauth) install(w http.ResponseWriter, r *http.Request) {
+	kit := r.URL.Query().Get("kit")
+	if kit == "" {
+		kit = "testing"
+	}
+	if o.host.CheckKit != nil {
+		if err := o.host.CheckKit(kit); err != nil {
+			answer(w, http.StatusBadRequest, map[string]any{"error": "unknown starter kit " + strconv.Quote(kit)})
+			return
+		}
+	}
+	o.authorize(w, r, flowInstall, "/auth/discord/callback", InstallScopes, map[string]string{"kit": kit},
+		url.Values{"permissions": {strconv.Itoa(InstallPermissions)}})
+}
+
+// tokenAnswer is Discord's OAuth2 token response; a bot install's names the guild.
+type tokenAnswer struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	Scope        string `json:"scope"`
+	Guild        *struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"guild"`
+}
+
+// exchange trades the callback's code for tokens and asks who the member is.
+func (o *oauth) exchange(ctx context.Context, code, callback string) (tokenAnswer, string, error) {
+	var tok tokenAnswer
+	form := url.Values{"client_id": {o.sec.ApplicationID}, "client_secret": {o.sec.ClientSecret}, "grant_type": {"authorization_code"},
+		"code": {code}, "redirect_uri": {o.host.BaseURL + callback}}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, o.sec.APIURL+"api/oauth2/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if err := doJSON(req, &tok); err != nil || tok.AccessToken == "" {
+		return tok, "", fmt.Errorf("token exchange: %w", errors.Join(err, errors.New("no access token")))
+	}
+	var me struct {
+		ID string `json:"id"`
+	}
+	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, o.sec.APIURL+"api/v"+apiVersion+"/users/@me", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	if err := doJSON(req, &me); err != nil || me.ID == "" {
+		return tok, "", fmt.Errorf("users/@me: %w", errors.Join(err, errors.New("no user id")))
+	}
+	return tok, me.ID, nil
+}
+
+func doJSON(req *http.Request, out any) error {
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("discord answered %s", resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// installed is the install's callback: the guild gets its community (created with the
+// chosen kit and the installer its admin, or the one it has), its /policykit command, and
+// the install's tokens are kept encrypted.
+func (o *oauth) installed(w http.ResponseWriter, r *http.Request) {
+	ctx, q := r.Context(), r.URL.Query()
+	s, err := o.states.Verify(ctx, q.Get("state"), flowInstall)
+	if err != nil {
+		answer(w, http.StatusBadRequest, map[string]any{"error": "invalid or expired state: install again"})
+		return
+	}
+	if q.Get("code") == "" {
+		answer(w, http.StatusBadRequest, map[string]any{"error": "the install was not authorized: " + q.Get("error")})
+		return
+	}
+	tok, installer, err := o.exchange(ctx, q.Get("code"), "/auth/discord/callback")
+	if err != nil || tok.Guild == nil || tok.Guild.ID == "" {
+		o.host.Log.Warn("discord install: the code was refused", "err", err)
+		answer(w, http.StatusBadGateway, map[string]any{"error": "Discord refused the install"})
+		return
+	}
+	guild := tok.Guild.ID
+	if o.host.CreateCommunity == nil {
+		answer(w, http.StatusServiceUnavailable, map[string]any{"error": "this server cannot create communities"})
+		return
+	}
+	communityID, created, err := o.host.CreateCommunity(ctx, platform.Installation{Platform: domain.PlatformDiscord, ExternalID: guild,
+		Name: tok.Guild.Name, InstallerID: installer, Kit: s.Data["kit"]})
+	if err != nil {
+		o.host.Log.Error("discord install: no community", "guild", guild, "err", err)
+		answer(w, http.StatusInternalServerError, map[string]any{"error": "the community was not created"})
+		return
+	}
+	if o.secrets != nil {
+		raw, _ := json.Marshal(map[string]string{"access_token": tok.AccessToken, "refresh_token": tok.RefreshToken, "scope": tok.Scope})
+		if err := o.secrets.Put(ctx, "install:"+guild, string(raw)); err != nil {
+			o.host.Log.Error("discord install: tokens not kept", "guild", guild, "err", err)
+		}
+	}
+	if err := o.p.RegisterCommand(ctx, guild); err != nil {
+		o.host.Log.Error("discord install: /policykit not registered", "guild", guild, "err", err)
+	}
+	answer(w, http.StatusOK, map[string]any{"community_id": communityID, "created": created, "guild": guild})
+}
+
+// login starts Sign in with Discord for a member of a guild (?guild=).
+func (o *oauth) login(w http.ResponseWriter, r *http.Request) {
+	guild := r.URL.Query().Get("guild")
+	if guild == "" {
+		answer(w, http.StatusBadRequest, map[string]any{"error": "say which guild: ?guild=<id>"})
+		return
+	}
+	o.authorize(w, r, flowSignIn, "/auth/discord/signin/callback", SignInScopes, map[string]string{"guild": guild}, nil)
+}
+
+// signedIn is Sign in with Discord's callback: a member of the guild's community gets a
+// dashboard session in the account linked to them.
+func (o *oauth) signedIn(w http.ResponseWriter, r *http.Request) {
+	ctx, q := r.Context(), r.URL.Query()
+	s, err := o.states.Verify(ctx, q.Get("state"), flowSignIn)
+	if err != nil || q.Get("code") == "" {
+		answer(w, http.StatusBadRequest, map[string]any{"error": "invalid or expired state: sign in again"})
+		return
+	}
+	_, member, err := o.exchange(ctx, q.Get("code"), "/auth/discord/signin/callback")
+	if err != nil {
+		o.host.Log.Warn("discord sign-in: the code was refused", "err", err)
+		answer(w, http.StatusBadGateway, map[string]any{"error": "Discord did not say who signed in"})
+		return
+	}
+	communityID, err := o.p.community(ctx, s.Data["guild"])
+	if err != nil {
+		answer(w, http.StatusForbidden, map[string]any{"error": "this guild has not installed PolicyKit"})
+		return
+	}
+	userID, err := o.host.Directory.UserID(ctx, communityID, domain.PlatformDiscord, member)
+	if err != nil || userID == "" || o.host.Sessions == nil {
+		answer(w, http.StatusForbidden, map[string]any{"error": "you are not a member of this guild's community"})
+		return
+	}
+	_, secret, err := o.host.Sessions.SignInWithPlatform(ctx, identity.PlatformMember{Platform: domain.PlatformDiscord, ExternalID: member,
+		CommunityID: communityID, UserID: userID}, sessionTTL)
+	if err != nil {
+		o.host.Log.Error("discord sign-in: no session", "member", member, "err", err)
+		answer(w, http.StatusInternalServerError, map[string]any{"error": "no session"})
+		return
+	}
+	identity.SetSessionCookie(w, secret, sessionTTL, strings.HasPrefix(o.host.BaseURL, "https://"))
+	http.Redirect(w, r, "/", http.StatusFound)
+}
