@@ -102,6 +102,9 @@ type VoteClosed struct {
 type GovernanceProcessUpdated struct {
 	ProposalHeader
 	Process map[string]any `json:"process"`
+	// FromAnswer: the process is what starting or closing it answered, in the evaluation
+	// that asked; not news from its platform that the proposal has yet to be checked on.
+	FromAnswer bool `json:"from_answer,omitempty"`
 }
 
 // ProposalNotified: the notify block ran (it runs once).

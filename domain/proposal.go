@@ -108,7 +108,11 @@ type Proposal struct {
 	// VoteHistory holds every vote cast, revotes included, in order.
 	VoteHistory []Vote
 
-	Notified    bool
+	Notified bool
+	// Unchecked: a vote or a governance process's news arrived since check last ran. The
+	// evaluation that resumes a waiting notify runs check after it then, so that the news
+	// is not left for the next timed re-check.
+	Unchecked   bool
 	Evaluations int            // number of recorded block runs
 	BlockRuns   map[string]int // recorded runs by block name
 	LastCheckAt time.Time      // when check last ran
@@ -237,6 +241,7 @@ func (p *Proposal) Apply(e Event) {
 		p.BlockRuns[e.Block]++
 		if e.Block == BlockCheck {
 			p.LastCheckAt = e.At
+			p.Unchecked = false
 		}
 	case ProposalDataChanged:
 		for _, op := range e.Ops {
@@ -258,11 +263,15 @@ func (p *Proposal) Apply(e Event) {
 			p.Votes = map[string]Vote{}
 		}
 		p.Votes[e.Vote.UserID] = e.Vote
+		p.Unchecked = true
 		p.VoteHistory = append(p.VoteHistory, e.Vote)
 	case VoteClosed:
 		p.VoteClosed = true
 	case GovernanceProcessUpdated:
 		p.GovernanceProcess = copyMap(e.Process)
+		if !e.FromAnswer {
+			p.Unchecked = true
+		}
 	case ProposalNotified:
 		p.Notified = true
 	case EffectRequested:
@@ -542,8 +551,11 @@ func (p *Proposal) DecideCloseVote(_ CloseVote, now time.Time) ([]Event, error) 
 }
 
 // UpdateGovernanceProcess records the current state of the external governance process.
+// FromAnswer: it is what starting or closing the process answered (see
+// GovernanceProcessUpdated).
 type UpdateGovernanceProcess struct {
-	Process map[string]any
+	Process    map[string]any
+	FromAnswer bool
 }
 
 // DecideUpdateGovernanceProcess emits GovernanceProcessUpdated when the state changed. An
@@ -567,7 +579,7 @@ func (p *Proposal) DecideUpdateGovernanceProcess(cmd UpdateGovernanceProcess, no
 	if jsonEqual(p.GovernanceProcess, proc) {
 		return nil, nil
 	}
-	return []Event{GovernanceProcessUpdated{ProposalHeader: p.header(now), Process: proc}}, nil
+	return []Event{GovernanceProcessUpdated{ProposalHeader: p.header(now), Process: proc, FromAnswer: cmd.FromAnswer}}, nil
 }
 
 // MarkNotified records that the notify block ran.

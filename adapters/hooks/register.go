@@ -13,14 +13,26 @@ import (
 // Name is the hook's adapter name: `policykit adapter hooks` runs it alone.
 const Name = "hooks"
 
-// Registration is the generic hook as the App registers it. It is always on: a community
-// uses it by connecting a platform with a webhook secret, which needs the server's secret
-// key (POLICYKIT_SECRET_KEY) to be kept.
+// Section is the hook's part of the configuration: it runs when the server has a secret key
+// (POLICYKIT_SECRET_KEY), without which no connection can keep a webhook secret this server
+// opens, so that every request would be refused.
+type Section struct{ SecretKey string }
+
+func (s Section) Enabled() bool   { return s.SecretKey != "" }
+func (s Section) Validate() error { return nil } // the App validates the key itself
+
+// Registration is the generic hook as the App registers it. A community uses it by connecting
+// a platform with a webhook secret.
 func Registration() platform.Registration {
 	return platform.Registration{
-		Name:           Name,
-		Short:          "the generic hook, /api/hooks/{platform}/{community}: platform and Metagov events as webhooktriggeraction",
-		Config:         func(func(string) string) platform.Section { return platform.Always{} },
+		Name:  Name,
+		Short: "the generic hook, /api/hooks/{platform}/{community}: platform and Metagov events as webhooktriggeraction",
+		Config: func(getenv func(string) string) platform.Section {
+			return Section{SecretKey: getenv("POLICYKIT_SECRET_KEY")}
+		},
+		Unconfigured: map[string]string{
+			Pattern: "the generic hook needs the server's secret key, which seals each connection's webhook secret: set POLICYKIT_SECRET_KEY",
+		},
 		Migrate:        platform.Migrate,
 		NeedsDirectory: true,
 		Standalone:     true,

@@ -44,12 +44,19 @@ func adapterRegistry(logPlatforms []string) *platform.Registry {
 }
 
 // getenvOf returns the settings' source of the adapters' sections: cfg.getenv, or the
-// process environment.
+// process environment, where POLICYKIT_SECRET_KEY answers with the key the App runs with
+// (from a flag, or a demo's own), so that an adapter's section sees the key the App has.
 func (c Config) getenvOf() func(string) string {
-	if c.getenv != nil {
-		return c.getenv
+	getenv := c.getenv
+	if getenv == nil {
+		getenv = os.Getenv
 	}
-	return os.Getenv
+	return func(k string) string {
+		if k == "POLICYKIT_SECRET_KEY" && c.SecretKey != "" {
+			return c.SecretKey
+		}
+		return getenv(k)
+	}
 }
 
 // adapterHost is what the App gives each adapter: its pool, bus and directory, and the

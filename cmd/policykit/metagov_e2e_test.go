@@ -117,6 +117,21 @@ func TestAMetagovProcessIsFollowedThroughTheHook(t *testing.T) {
 	defer stop()
 	newSlackGarden(t, app, domain.AddPolicy{PolicyID: "loomio-vote", Kind: domain.KindConstitution, Name: "Vote in Loomio through Metagov",
 		ActionTypes: []string{domain.ActionAddCommunityDoc}, PolicyCode: loomioThroughMetagov, Priority: -1})
+	defer func() { // what the log says, when the test failed
+		if !t.Failed() {
+			return
+		}
+		rows, err := app.Pool().Query(ctx, `SELECT stream, type, left(data::text, 300) FROM events ORDER BY global_position DESC LIMIT 30`)
+		if err != nil {
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var s, ty, d string
+			_ = rows.Scan(&s, &ty, &d)
+			t.Log(s, ty, d)
+		}
+	}()
 	rec := &engine.Recorder{Store: app.Store()}
 	propose := func(a domain.Action) {
 		t.Helper()
@@ -149,16 +164,6 @@ func TestAMetagovProcessIsFollowedThroughTheHook(t *testing.T) {
 	proposalOf := func(actionID string) *domain.Proposal {
 		t.Helper()
 		var p *domain.Proposal
-		defer func() {
-			if t.Failed() {
-				rows, _ := app.Pool().Query(ctx, `SELECT stream, type, left(data::text, 400) FROM events ORDER BY global_position DESC LIMIT 25`)
-				for rows.Next() {
-					var s, ty, d string
-					_ = rows.Scan(&s, &ty, &d)
-					t.Log(s, ty, d)
-				}
-			}
-		}()
 		waitFor(t, "the proposal of "+actionID, func() bool {
 			a, err := engine.LoadAction(ctx, app.Store(), actionID)
 			if err != nil || a.GoverningProposalID == "" {

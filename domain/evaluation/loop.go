@@ -301,7 +301,7 @@ func (s *step) followProcess(p *domain.Proposal, eff domain.Effect, result map[s
 		return nil
 	}
 	return s.proposal(p, func() ([]domain.Event, error) {
-		return p.DecideUpdateGovernanceProcess(domain.UpdateGovernanceProcess{Process: proc}, s.now)
+		return p.DecideUpdateGovernanceProcess(domain.UpdateGovernanceProcess{Process: proc, FromAnswer: true}, s.now)
 	})
 }
 
@@ -655,7 +655,14 @@ func (s *step) advance(p *domain.Proposal) (failed bool, err error) {
 		case err != nil:
 			return false, err
 		case ok:
-			return false, s.proposal(p, func() ([]domain.Event, error) { return p.DecideMarkNotified(domain.MarkNotified{}, s.now) })
+			if err := s.proposal(p, func() ([]domain.Event, error) { return p.DecideMarkNotified(domain.MarkNotified{}, s.now) }); err != nil {
+				return false, err
+			}
+			if !p.Unchecked {
+				return false, nil
+			}
+			// A vote or a process's news came while notify waited: check it now, as
+			// the evaluation that woke the proposal for it would have.
 		case out.Err != nil:
 			return s.stopped(p, out, first, nil)
 		}

@@ -802,3 +802,49 @@ func TestOversizedEffectsAreRefusedWhereTheyAreMade(t *testing.T) {
 		t.Fatalf("proposal %s, want FAILED by the notify that cannot ask", p2.Status)
 	}
 }
+
+// A vote recorded while notify waits for a platform's answer is checked when notify
+// completes, in the same evaluation, instead of waiting for the next timed re-check; when
+// nothing came meanwhile, check does not run again after notify.
+func TestAVoteThatCameWhileNotifyWaitedIsCheckedWhenNotifyCompletes(t *testing.T) {
+	ctx := context.Background()
+	loop := evaluation.New(mustRuntime(t), 0)
+	c := mustCommunity(t, "propose:*", "vote:*")
+	code := domain.PolicyCode{
+		Check:  "if proposal.get_yes_votes().count() >= 1:\n  return PASSED\nreturn PROPOSED",
+		Notify: "slack.initiate_vote(text='vote please', channel='C1')",
+	}
+	mustPolicy(t, c, "p-vote", domain.KindPlatform, nil, code, 0)
+	for _, withVote := range []bool{false, true} {
+		rec := mustAction(t, renameAction("u-alice"))
+		out, err := loop.ActionProposed(ctx, c, rec, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := proposalOf(t, out, evaluation.DeriveID("proposal", "a-rename", "p-vote"))
+		var query domain.EffectRequested
+		for _, e := range effects(out) {
+			if e.Purpose == domain.PurposeQuery {
+				query = e
+			}
+		}
+		if withVote {
+			// recorded without a check, as the engine records votes
+			if _, err := loop.RecordVote(c, p, domain.Vote{UserID: "u-bob", Kind: domain.VoteBoolean, Boolean: true}, t0.Add(time.Second)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := loop.EffectResult(ctx, c, rec, p, query.EffectID, map[string]any{"post_id": "1700.1"}, "", t0.Add(2*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if !p.Notified {
+			t.Fatal("notify did not complete")
+		}
+		switch {
+		case withVote && p.Status != domain.StatusPassed:
+			t.Fatalf("with a vote that came while notify waited: %s after notify, want PASSED (check runs %d)", p.Status, p.BlockRuns[domain.BlockCheck])
+		case !withVote && p.BlockRuns[domain.BlockCheck] != 1:
+			t.Fatalf("without one, check ran %d times, want 1", p.BlockRuns[domain.BlockCheck])
+		}
+	}
+}
