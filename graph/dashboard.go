@@ -153,7 +153,7 @@ func payloadFields(v any) []model.ActionField {
 			case f.Type.Kind() == reflect.Int:
 				typ = fieldNumber
 			}
-			required := !omit && name != "description" && (typ == fieldText || typ == fieldLongText || typ == fieldUserIDs)
+			required := !omit && name != "description" && !strings.HasSuffix(name, "_lang") && (typ == fieldText || typ == fieldLongText || typ == fieldUserIDs)
 			field := model.ActionField{Name: name, Type: typ, Required: required}
 			if note, ok := fieldNotes[name]; ok {
 				field.Description = &note
