@@ -330,3 +330,28 @@ func TestDryRunRefusals(t *testing.T) {
 	other := strings.Replace(dryRunQuery, `communityId: "garden"`, `communityId: "elsewhere"`, 1)
 	wantCode(t, e.mustFail(t, other, map[string]any{"scenario": "steps:\n  - advance: 1m\n", "check": check}), "NOT_FOUND")
 }
+
+// A community made on the site (web platform, a starter kit) sets up for a dry run too.
+func TestDryRunOnACommunityMadeOnTheSite(t *testing.T) {
+	e := newEnv(t, nil)
+	var made struct {
+		CreateCommunity struct {
+			ID      string
+			Members struct{ Edges []struct{ Node struct{ ID string } } }
+		}
+	}
+	e.mustQuery(t, &made, `mutation { createCommunity(input: {name: "Orchard", kit: "testing"}) { id members { edges { node { id } } } } }`)
+	c := made.CreateCommunity
+	if len(c.Members.Edges) != 1 {
+		t.Fatalf("members = %+v", c.Members)
+	}
+	q := strings.Replace(dryRunQuery, `communityId: "garden"`, `communityId: "`+c.ID+`"`, 1)
+	q = strings.Replace(q, `"slackrenameconversation"`, `"policykitaddcommunitydoc"`, 1)
+	q = strings.Replace(q, `kind: "platform"`, `kind: "constitution"`, 1)
+	scenario := "steps:\n  - action: {type: policykitaddcommunitydoc, initiator: " + c.Members.Edges[0].Node.ID + ", fields: {name: Rules, text: Be kind}}\n  - expect: {status: FAILED}\n"
+	var out dryRunOut
+	e.mustQuery(t, &out, q, client.Var("scenario", scenario), client.Var("check", "return FAILED\n"))
+	if r := out.DryRun; !r.Ok || len(r.Steps) != 2 || r.Steps[1].Status == nil || *r.Steps[1].Status != "FAILED" {
+		t.Fatalf("dry run = %+v", r)
+	}
+}
