@@ -337,7 +337,9 @@ func TestDryRunOnACommunityMadeOnTheSite(t *testing.T) {
 	var made struct {
 		CreateCommunity struct {
 			ID      string
-			Members struct{ Edges []struct{ Node struct{ ID string } } }
+			Members struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
 		}
 	}
 	e.mustQuery(t, &made, `mutation { createCommunity(input: {name: "Orchard", kit: "testing"}) { id members { edges { node { id } } } } }`)
