@@ -69,6 +69,24 @@ type ComplexityRoot struct {
 		Type                func(childComplexity int) int
 	}
 
+	ActionField struct {
+		Description func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Required    func(childComplexity int) int
+		Type        func(childComplexity int) int
+	}
+
+	ActionType struct {
+		ExplicitPermission func(childComplexity int) int
+		Fields             func(childComplexity int) int
+		Governable         func(childComplexity int) int
+		Kind               func(childComplexity int) int
+		Label              func(childComplexity int) int
+		Platform           func(childComplexity int) int
+		Proposable         func(childComplexity int) int
+		Type               func(childComplexity int) int
+	}
+
 	ApiToken struct {
 		CreatedAt func(childComplexity int) int
 		ID        func(childComplexity int) int
@@ -100,17 +118,25 @@ type ComplexityRoot struct {
 		Count  func(childComplexity int) int
 	}
 
+	CodeProblem struct {
+		Block   func(childComplexity int) int
+		Column  func(childComplexity int) int
+		Line    func(childComplexity int) int
+		Message func(childComplexity int) int
+	}
+
 	Community struct {
-		CreatedAt func(childComplexity int) int
-		Documents func(childComplexity int, first *int, after *string) int
-		Events    func(childComplexity int, filter *model.EventFilter, first *int, after *string) int
-		ID        func(childComplexity int) int
-		Members   func(childComplexity int, first *int, after *string) int
-		Name      func(childComplexity int) int
-		Platforms func(childComplexity int) int
-		Policies  func(childComplexity int, first *int, after *string) int
-		Proposals func(childComplexity int, filter *model.ProposalFilter, first *int, after *string) int
-		Roles     func(childComplexity int, first *int, after *string) int
+		CreatedAt      func(childComplexity int) int
+		Documents      func(childComplexity int, first *int, after *string) int
+		EvaluationLogs func(childComplexity int, level *string, policyID *string, proposalID *string, first *int, after *string) int
+		Events         func(childComplexity int, filter *model.EventFilter, first *int, after *string) int
+		ID             func(childComplexity int) int
+		Members        func(childComplexity int, first *int, after *string) int
+		Name           func(childComplexity int) int
+		Platforms      func(childComplexity int) int
+		Policies       func(childComplexity int, first *int, after *string) int
+		Proposals      func(childComplexity int, filter *model.ProposalFilter, first *int, after *string) int
+		Roles          func(childComplexity int, first *int, after *string) int
 	}
 
 	CreateApiTokenPayload struct {
@@ -135,6 +161,23 @@ type ComplexityRoot struct {
 	DocumentEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	DryRunResult struct {
+		Ok    func(childComplexity int) int
+		Steps func(childComplexity int) int
+	}
+
+	DryRunStep struct {
+		At          func(childComplexity int) int
+		Description func(childComplexity int) int
+		Error       func(childComplexity int) int
+		Events      func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Line        func(childComplexity int) int
+		Logs        func(childComplexity int) int
+		Passed      func(childComplexity int) int
+		Status      func(childComplexity int) int
 	}
 
 	Effect struct {
@@ -178,6 +221,25 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	EvaluationLogLine struct {
+		Block       func(childComplexity int) int
+		EvaluatedAt func(childComplexity int) int
+		Level       func(childComplexity int) int
+		Message     func(childComplexity int) int
+		PolicyID    func(childComplexity int) int
+		ProposalID  func(childComplexity int) int
+	}
+
+	EvaluationLogLineConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	EvaluationLogLineEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Event struct {
 		CausationID   func(childComplexity int) int
 		CorrelationID func(childComplexity int) int
@@ -199,6 +261,11 @@ type ComplexityRoot struct {
 	EventEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	InstallLink struct {
+		Platform func(childComplexity int) int
+		URL      func(childComplexity int) int
 	}
 
 	Member struct {
@@ -234,6 +301,7 @@ type ComplexityRoot struct {
 		CastVote                  func(childComplexity int, input model.CastVoteInput) int
 		CreateAPIToken            func(childComplexity int, name string) int
 		CreateCommunity           func(childComplexity int, input model.CreateCommunityInput) int
+		DryRun                    func(childComplexity int, input model.DryRunInput) int
 		ImportPolicy              func(childComplexity int, input model.ImportPolicyInput) int
 		Login                     func(childComplexity int, username string, password string) int
 		Logout                    func(childComplexity int) int
@@ -248,11 +316,18 @@ type ComplexityRoot struct {
 		HasNextPage func(childComplexity int) int
 	}
 
+	PermissionCatalog struct {
+		ActionTypes func(childComplexity int) int
+		Verbs       func(childComplexity int) int
+		Wildcards   func(childComplexity int) int
+	}
+
 	Platform struct {
 		Active       func(childComplexity int) int
 		ConnectedAt  func(childComplexity int) int
 		DisplayName  func(childComplexity int) int
 		ExternalID   func(childComplexity int) int
+		HookURL      func(childComplexity int) int
 		Name         func(childComplexity int) int
 		SecretNames  func(childComplexity int) int
 		SettingsJSON func(childComplexity int) int
@@ -348,14 +423,18 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Action       func(childComplexity int, id string) int
-		Communities  func(childComplexity int) int
-		Community    func(childComplexity int, id string, asOf *time.Time, asOfPosition *string) int
-		ExportPolicy func(childComplexity int, id string) int
-		Me           func(childComplexity int) int
-		Policy       func(childComplexity int, id string) int
-		Proposal     func(childComplexity int, id string) int
-		StarterKits  func(childComplexity int) int
+		Action             func(childComplexity int, id string) int
+		ActionTypes        func(childComplexity int) int
+		Communities        func(childComplexity int) int
+		Community          func(childComplexity int, id string, asOf *time.Time, asOfPosition *string) int
+		ExportPolicy       func(childComplexity int, id string) int
+		InstallLinks       func(childComplexity int) int
+		Me                 func(childComplexity int) int
+		PermissionCatalog  func(childComplexity int) int
+		Policy             func(childComplexity int, id string) int
+		Proposal           func(childComplexity int, id string) int
+		StarterKits        func(childComplexity int) int
+		ValidatePolicyCode func(childComplexity int, code model.PolicyCodeInput) int
 	}
 
 	Role struct {
@@ -430,6 +509,7 @@ type CommunityResolver interface {
 	Policies(ctx context.Context, obj *model.Community, first *int, after *string) (*model.PolicyConnection, error)
 	Proposals(ctx context.Context, obj *model.Community, filter *model.ProposalFilter, first *int, after *string) (*model.ProposalConnection, error)
 	Events(ctx context.Context, obj *model.Community, filter *model.EventFilter, first *int, after *string) (*model.EventConnection, error)
+	EvaluationLogs(ctx context.Context, obj *model.Community, level *string, policyID *string, proposalID *string, first *int, after *string) (*model.EvaluationLogLineConnection, error)
 }
 type MutationResolver interface {
 	ProposeAction(ctx context.Context, input model.ProposeActionInput) (*model.ProposeActionPayload, error)
@@ -438,6 +518,7 @@ type MutationResolver interface {
 	CreateCommunity(ctx context.Context, input model.CreateCommunityInput) (*model.Community, error)
 	ImportPolicy(ctx context.Context, input model.ImportPolicyInput) (*model.ProposeActionPayload, error)
 	ApplyStarterKit(ctx context.Context, input model.ApplyStarterKitInput) (*model.ApplyStarterKitPayload, error)
+	DryRun(ctx context.Context, input model.DryRunInput) (*model.DryRunResult, error)
 	Register(ctx context.Context, username string, password string) (*model.Account, error)
 	Login(ctx context.Context, username string, password string) (*model.Account, error)
 	Logout(ctx context.Context) (bool, error)
@@ -466,6 +547,10 @@ type QueryResolver interface {
 	Policy(ctx context.Context, id string) (*model.Policy, error)
 	ExportPolicy(ctx context.Context, id string) (string, error)
 	StarterKits(ctx context.Context) ([]model.StarterKit, error)
+	ActionTypes(ctx context.Context) ([]model.ActionType, error)
+	PermissionCatalog(ctx context.Context) (*model.PermissionCatalog, error)
+	ValidatePolicyCode(ctx context.Context, code model.PolicyCodeInput) ([]model.CodeProblem, error)
+	InstallLinks(ctx context.Context) ([]model.InstallLink, error)
 }
 type SubscriptionResolver interface {
 	ProposalUpdated(ctx context.Context, id string) (<-chan *model.Proposal, error)
@@ -611,6 +696,80 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Action.Type(childComplexity), true
 
+	case "ActionField.description":
+		if e.ComplexityRoot.ActionField.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActionField.Description(childComplexity), true
+	case "ActionField.name":
+		if e.ComplexityRoot.ActionField.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActionField.Name(childComplexity), true
+	case "ActionField.required":
+		if e.ComplexityRoot.ActionField.Required == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActionField.Required(childComplexity), true
+	case "ActionField.type":
+		if e.ComplexityRoot.ActionField.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActionField.Type(childComplexity), true
+
+	case "ActionType.explicitPermission":
+		if e.ComplexityRoot.ActionType.ExplicitPermission == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActionType.ExplicitPermission(childComplexity), true
+	case "ActionType.fields":
+		if e.ComplexityRoot.ActionType.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActionType.Fields(childComplexity), true
+	case "ActionType.governable":
+		if e.ComplexityRoot.ActionType.Governable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActionType.Governable(childComplexity), true
+	case "ActionType.kind":
+		if e.ComplexityRoot.ActionType.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActionType.Kind(childComplexity), true
+	case "ActionType.label":
+		if e.ComplexityRoot.ActionType.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActionType.Label(childComplexity), true
+	case "ActionType.platform":
+		if e.ComplexityRoot.ActionType.Platform == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActionType.Platform(childComplexity), true
+	case "ActionType.proposable":
+		if e.ComplexityRoot.ActionType.Proposable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActionType.Proposable(childComplexity), true
+	case "ActionType.type":
+		if e.ComplexityRoot.ActionType.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActionType.Type(childComplexity), true
+
 	case "ApiToken.createdAt":
 		if e.ComplexityRoot.ApiToken.CreatedAt == nil {
 			break
@@ -695,6 +854,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ChoiceCount.Count(childComplexity), true
 
+	case "CodeProblem.block":
+		if e.ComplexityRoot.CodeProblem.Block == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CodeProblem.Block(childComplexity), true
+	case "CodeProblem.column":
+		if e.ComplexityRoot.CodeProblem.Column == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CodeProblem.Column(childComplexity), true
+	case "CodeProblem.line":
+		if e.ComplexityRoot.CodeProblem.Line == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CodeProblem.Line(childComplexity), true
+	case "CodeProblem.message":
+		if e.ComplexityRoot.CodeProblem.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CodeProblem.Message(childComplexity), true
+
 	case "Community.createdAt":
 		if e.ComplexityRoot.Community.CreatedAt == nil {
 			break
@@ -712,6 +896,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Community.Documents(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Community.evaluationLogs":
+		if e.ComplexityRoot.Community.EvaluationLogs == nil {
+			break
+		}
+
+		args, err := ec.field_Community_evaluationLogs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Community.EvaluationLogs(childComplexity, args["level"].(*string), args["policyId"].(*string), args["proposalId"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "Community.events":
 		if e.ComplexityRoot.Community.Events == nil {
 			break
@@ -862,6 +1057,74 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DocumentEdge.Node(childComplexity), true
 
+	case "DryRunResult.ok":
+		if e.ComplexityRoot.DryRunResult.Ok == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DryRunResult.Ok(childComplexity), true
+	case "DryRunResult.steps":
+		if e.ComplexityRoot.DryRunResult.Steps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DryRunResult.Steps(childComplexity), true
+
+	case "DryRunStep.at":
+		if e.ComplexityRoot.DryRunStep.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DryRunStep.At(childComplexity), true
+	case "DryRunStep.description":
+		if e.ComplexityRoot.DryRunStep.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DryRunStep.Description(childComplexity), true
+	case "DryRunStep.error":
+		if e.ComplexityRoot.DryRunStep.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DryRunStep.Error(childComplexity), true
+	case "DryRunStep.events":
+		if e.ComplexityRoot.DryRunStep.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DryRunStep.Events(childComplexity), true
+	case "DryRunStep.kind":
+		if e.ComplexityRoot.DryRunStep.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DryRunStep.Kind(childComplexity), true
+	case "DryRunStep.line":
+		if e.ComplexityRoot.DryRunStep.Line == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DryRunStep.Line(childComplexity), true
+	case "DryRunStep.logs":
+		if e.ComplexityRoot.DryRunStep.Logs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DryRunStep.Logs(childComplexity), true
+	case "DryRunStep.passed":
+		if e.ComplexityRoot.DryRunStep.Passed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DryRunStep.Passed(childComplexity), true
+	case "DryRunStep.status":
+		if e.ComplexityRoot.DryRunStep.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DryRunStep.Status(childComplexity), true
+
 	case "Effect.argsJSON":
 		if e.ComplexityRoot.Effect.ArgsJSON == nil {
 			break
@@ -1006,6 +1269,69 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EvaluationLogEdge.Node(childComplexity), true
 
+	case "EvaluationLogLine.block":
+		if e.ComplexityRoot.EvaluationLogLine.Block == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationLogLine.Block(childComplexity), true
+	case "EvaluationLogLine.evaluatedAt":
+		if e.ComplexityRoot.EvaluationLogLine.EvaluatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationLogLine.EvaluatedAt(childComplexity), true
+	case "EvaluationLogLine.level":
+		if e.ComplexityRoot.EvaluationLogLine.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationLogLine.Level(childComplexity), true
+	case "EvaluationLogLine.message":
+		if e.ComplexityRoot.EvaluationLogLine.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationLogLine.Message(childComplexity), true
+	case "EvaluationLogLine.policyId":
+		if e.ComplexityRoot.EvaluationLogLine.PolicyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationLogLine.PolicyID(childComplexity), true
+	case "EvaluationLogLine.proposalId":
+		if e.ComplexityRoot.EvaluationLogLine.ProposalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationLogLine.ProposalID(childComplexity), true
+
+	case "EvaluationLogLineConnection.edges":
+		if e.ComplexityRoot.EvaluationLogLineConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationLogLineConnection.Edges(childComplexity), true
+	case "EvaluationLogLineConnection.pageInfo":
+		if e.ComplexityRoot.EvaluationLogLineConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationLogLineConnection.PageInfo(childComplexity), true
+
+	case "EvaluationLogLineEdge.cursor":
+		if e.ComplexityRoot.EvaluationLogLineEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationLogLineEdge.Cursor(childComplexity), true
+	case "EvaluationLogLineEdge.node":
+		if e.ComplexityRoot.EvaluationLogLineEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationLogLineEdge.Node(childComplexity), true
+
 	case "Event.causationId":
 		if e.ComplexityRoot.Event.CausationID == nil {
 			break
@@ -1092,6 +1418,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EventEdge.Node(childComplexity), true
+
+	case "InstallLink.platform":
+		if e.ComplexityRoot.InstallLink.Platform == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InstallLink.Platform(childComplexity), true
+	case "InstallLink.url":
+		if e.ComplexityRoot.InstallLink.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InstallLink.URL(childComplexity), true
 
 	case "Member.avatar":
 		if e.ComplexityRoot.Member.Avatar == nil {
@@ -1237,6 +1576,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateCommunity(childComplexity, args["input"].(model.CreateCommunityInput)), true
+	case "Mutation.dryRun":
+		if e.ComplexityRoot.Mutation.DryRun == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_dryRun_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DryRun(childComplexity, args["input"].(model.DryRunInput)), true
 	case "Mutation.importPolicy":
 		if e.ComplexityRoot.Mutation.ImportPolicy == nil {
 			break
@@ -1323,6 +1673,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
 
+	case "PermissionCatalog.actionTypes":
+		if e.ComplexityRoot.PermissionCatalog.ActionTypes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PermissionCatalog.ActionTypes(childComplexity), true
+	case "PermissionCatalog.verbs":
+		if e.ComplexityRoot.PermissionCatalog.Verbs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PermissionCatalog.Verbs(childComplexity), true
+	case "PermissionCatalog.wildcards":
+		if e.ComplexityRoot.PermissionCatalog.Wildcards == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PermissionCatalog.Wildcards(childComplexity), true
+
 	case "Platform.active":
 		if e.ComplexityRoot.Platform.Active == nil {
 			break
@@ -1347,6 +1716,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Platform.ExternalID(childComplexity), true
+	case "Platform.hookURL":
+		if e.ComplexityRoot.Platform.HookURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Platform.HookURL(childComplexity), true
 	case "Platform.name":
 		if e.ComplexityRoot.Platform.Name == nil {
 			break
@@ -1761,6 +2136,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Action(childComplexity, args["id"].(string)), true
+	case "Query.actionTypes":
+		if e.ComplexityRoot.Query.ActionTypes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ActionTypes(childComplexity), true
 	case "Query.communities":
 		if e.ComplexityRoot.Query.Communities == nil {
 			break
@@ -1789,6 +2170,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ExportPolicy(childComplexity, args["id"].(string)), true
+	case "Query.installLinks":
+		if e.ComplexityRoot.Query.InstallLinks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.InstallLinks(childComplexity), true
 
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
@@ -1796,6 +2183,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.permissionCatalog":
+		if e.ComplexityRoot.Query.PermissionCatalog == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.PermissionCatalog(childComplexity), true
 	case "Query.policy":
 		if e.ComplexityRoot.Query.Policy == nil {
 			break
@@ -1824,6 +2217,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.StarterKits(childComplexity), true
+	case "Query.validatePolicyCode":
+		if e.ComplexityRoot.Query.ValidatePolicyCode == nil {
+			break
+		}
+
+		args, err := ec.field_Query_validatePolicyCode_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ValidatePolicyCode(childComplexity, args["code"].(model.PolicyCodeInput)), true
 
 	case "Role.createdAt":
 		if e.ComplexityRoot.Role.CreatedAt == nil {
@@ -2029,8 +2433,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ApplyStarterKitInput", ec.unmarshalInputApplyStarterKitInput),
 			graphql.NewInputUnmarshaler("CastVoteInput", ec.unmarshalInputCastVoteInput),
 			graphql.NewInputUnmarshaler("CreateCommunityInput", ec.unmarshalInputCreateCommunityInput),
+			graphql.NewInputUnmarshaler("DryRunInput", ec.unmarshalInputDryRunInput),
 			graphql.NewInputUnmarshaler("EventFilter", ec.unmarshalInputEventFilter),
 			graphql.NewInputUnmarshaler("ImportPolicyInput", ec.unmarshalInputImportPolicyInput),
+			graphql.NewInputUnmarshaler("PolicyCodeInput", ec.unmarshalInputPolicyCodeInput),
+			graphql.NewInputUnmarshaler("PolicyDraftInput", ec.unmarshalInputPolicyDraftInput),
 			graphql.NewInputUnmarshaler("ProposalFilter", ec.unmarshalInputProposalFilter),
 			graphql.NewInputUnmarshaler("ProposeActionInput", ec.unmarshalInputProposeActionInput),
 			graphql.NewInputUnmarshaler("ProposeConstitutionActionInput", ec.unmarshalInputProposeConstitutionActionInput),
@@ -2196,6 +2603,42 @@ func (ec *executionContext) childFields_Action(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type Action", field.Name)
 }
 
+func (ec *executionContext) childFields_ActionField(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_ActionField_name(ctx, field)
+	case "type":
+		return ec.fieldContext_ActionField_type(ctx, field)
+	case "required":
+		return ec.fieldContext_ActionField_required(ctx, field)
+	case "description":
+		return ec.fieldContext_ActionField_description(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ActionField", field.Name)
+}
+
+func (ec *executionContext) childFields_ActionType(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "type":
+		return ec.fieldContext_ActionType_type(ctx, field)
+	case "kind":
+		return ec.fieldContext_ActionType_kind(ctx, field)
+	case "platform":
+		return ec.fieldContext_ActionType_platform(ctx, field)
+	case "label":
+		return ec.fieldContext_ActionType_label(ctx, field)
+	case "governable":
+		return ec.fieldContext_ActionType_governable(ctx, field)
+	case "proposable":
+		return ec.fieldContext_ActionType_proposable(ctx, field)
+	case "explicitPermission":
+		return ec.fieldContext_ActionType_explicitPermission(ctx, field)
+	case "fields":
+		return ec.fieldContext_ActionType_fields(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ActionType", field.Name)
+}
+
 func (ec *executionContext) childFields_ApiToken(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2258,6 +2701,20 @@ func (ec *executionContext) childFields_ChoiceCount(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type ChoiceCount", field.Name)
 }
 
+func (ec *executionContext) childFields_CodeProblem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "block":
+		return ec.fieldContext_CodeProblem_block(ctx, field)
+	case "line":
+		return ec.fieldContext_CodeProblem_line(ctx, field)
+	case "column":
+		return ec.fieldContext_CodeProblem_column(ctx, field)
+	case "message":
+		return ec.fieldContext_CodeProblem_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CodeProblem", field.Name)
+}
+
 func (ec *executionContext) childFields_Community(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2280,6 +2737,8 @@ func (ec *executionContext) childFields_Community(ctx context.Context, field gra
 		return ec.fieldContext_Community_proposals(ctx, field)
 	case "events":
 		return ec.fieldContext_Community_events(ctx, field)
+	case "evaluationLogs":
+		return ec.fieldContext_Community_evaluationLogs(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Community", field.Name)
 }
@@ -2330,6 +2789,40 @@ func (ec *executionContext) childFields_DocumentEdge(ctx context.Context, field 
 		return ec.fieldContext_DocumentEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DocumentEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_DryRunResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ok":
+		return ec.fieldContext_DryRunResult_ok(ctx, field)
+	case "steps":
+		return ec.fieldContext_DryRunResult_steps(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DryRunResult", field.Name)
+}
+
+func (ec *executionContext) childFields_DryRunStep(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "line":
+		return ec.fieldContext_DryRunStep_line(ctx, field)
+	case "kind":
+		return ec.fieldContext_DryRunStep_kind(ctx, field)
+	case "description":
+		return ec.fieldContext_DryRunStep_description(ctx, field)
+	case "at":
+		return ec.fieldContext_DryRunStep_at(ctx, field)
+	case "status":
+		return ec.fieldContext_DryRunStep_status(ctx, field)
+	case "passed":
+		return ec.fieldContext_DryRunStep_passed(ctx, field)
+	case "error":
+		return ec.fieldContext_DryRunStep_error(ctx, field)
+	case "events":
+		return ec.fieldContext_DryRunStep_events(ctx, field)
+	case "logs":
+		return ec.fieldContext_DryRunStep_logs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DryRunStep", field.Name)
 }
 
 func (ec *executionContext) childFields_Effect(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2414,6 +2907,44 @@ func (ec *executionContext) childFields_EvaluationLogEdge(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type EvaluationLogEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_EvaluationLogLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "proposalId":
+		return ec.fieldContext_EvaluationLogLine_proposalId(ctx, field)
+	case "policyId":
+		return ec.fieldContext_EvaluationLogLine_policyId(ctx, field)
+	case "block":
+		return ec.fieldContext_EvaluationLogLine_block(ctx, field)
+	case "level":
+		return ec.fieldContext_EvaluationLogLine_level(ctx, field)
+	case "message":
+		return ec.fieldContext_EvaluationLogLine_message(ctx, field)
+	case "evaluatedAt":
+		return ec.fieldContext_EvaluationLogLine_evaluatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EvaluationLogLine", field.Name)
+}
+
+func (ec *executionContext) childFields_EvaluationLogLineConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_EvaluationLogLineConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_EvaluationLogLineConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EvaluationLogLineConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_EvaluationLogLineEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_EvaluationLogLineEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_EvaluationLogLineEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EvaluationLogLineEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Event(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2458,6 +2989,16 @@ func (ec *executionContext) childFields_EventEdge(ctx context.Context, field gra
 		return ec.fieldContext_EventEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EventEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_InstallLink(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "platform":
+		return ec.fieldContext_InstallLink_platform(ctx, field)
+	case "url":
+		return ec.fieldContext_InstallLink_url(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InstallLink", field.Name)
 }
 
 func (ec *executionContext) childFields_Member(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2526,6 +3067,18 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_PermissionCatalog(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "verbs":
+		return ec.fieldContext_PermissionCatalog_verbs(ctx, field)
+	case "wildcards":
+		return ec.fieldContext_PermissionCatalog_wildcards(ctx, field)
+	case "actionTypes":
+		return ec.fieldContext_PermissionCatalog_actionTypes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PermissionCatalog", field.Name)
+}
+
 func (ec *executionContext) childFields_Platform(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -2542,6 +3095,8 @@ func (ec *executionContext) childFields_Platform(ctx context.Context, field grap
 		return ec.fieldContext_Platform_settingsJSON(ctx, field)
 	case "secretNames":
 		return ec.fieldContext_Platform_secretNames(ctx, field)
+	case "hookURL":
+		return ec.fieldContext_Platform_hookURL(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Platform", field.Name)
 }
@@ -2980,6 +3535,52 @@ func (ec *executionContext) field_Community_documents_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Community_evaluationLogs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "level",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["level"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "policyId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["policyId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "proposalId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["proposalId"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg4
+	return args, nil
+}
+
 func (ec *executionContext) field_Community_events_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3154,6 +3755,20 @@ func (ec *executionContext) field_Mutation_createCommunity_args(ctx context.Cont
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CreateCommunityInput, error) {
 			return ec.unmarshalNCreateCommunityInput2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐCreateCommunityInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_dryRun_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DryRunInput, error) {
+			return ec.unmarshalNDryRunInput2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐDryRunInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3447,6 +4062,20 @@ func (ec *executionContext) field_Query_proposal_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_validatePolicyCode_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (model.PolicyCodeInput, error) {
+			return ec.unmarshalNPolicyCodeInput2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyCodeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg0
 	return args, nil
 }
 
@@ -4028,6 +4657,291 @@ func (ec *executionContext) fieldContext_Action_governingProposal(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _ActionField_name(ctx context.Context, field graphql.CollectedField, obj *model.ActionField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActionField_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActionField_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActionField", field, false, false, "String")
+}
+
+func (ec *executionContext) _ActionField_type(ctx context.Context, field graphql.CollectedField, obj *model.ActionField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActionField_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActionField_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActionField", field, false, false, "String")
+}
+
+func (ec *executionContext) _ActionField_required(ctx context.Context, field graphql.CollectedField, obj *model.ActionField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActionField_required(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Required, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActionField_required(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActionField", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ActionField_description(ctx context.Context, field graphql.CollectedField, obj *model.ActionField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActionField_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActionField_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActionField", field, false, false, "String")
+}
+
+func (ec *executionContext) _ActionType_type(ctx context.Context, field graphql.CollectedField, obj *model.ActionType) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActionType_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActionType_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActionType", field, false, false, "String")
+}
+
+func (ec *executionContext) _ActionType_kind(ctx context.Context, field graphql.CollectedField, obj *model.ActionType) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActionType_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActionType_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActionType", field, false, false, "String")
+}
+
+func (ec *executionContext) _ActionType_platform(ctx context.Context, field graphql.CollectedField, obj *model.ActionType) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActionType_platform(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Platform, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActionType_platform(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActionType", field, false, false, "String")
+}
+
+func (ec *executionContext) _ActionType_label(ctx context.Context, field graphql.CollectedField, obj *model.ActionType) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActionType_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActionType_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActionType", field, false, false, "String")
+}
+
+func (ec *executionContext) _ActionType_governable(ctx context.Context, field graphql.CollectedField, obj *model.ActionType) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActionType_governable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Governable, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActionType_governable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActionType", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ActionType_proposable(ctx context.Context, field graphql.CollectedField, obj *model.ActionType) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActionType_proposable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Proposable, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActionType_proposable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActionType", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ActionType_explicitPermission(ctx context.Context, field graphql.CollectedField, obj *model.ActionType) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActionType_explicitPermission(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExplicitPermission, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActionType_explicitPermission(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActionType", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ActionType_fields(ctx context.Context, field graphql.CollectedField, obj *model.ActionType) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActionType_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ActionField) graphql.Marshaler {
+			return ec.marshalNActionField2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐActionFieldᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActionType_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActionType",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActionField(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ApiToken_id(ctx context.Context, field graphql.CollectedField, obj *model.APIToken) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4370,6 +5284,98 @@ func (ec *executionContext) _ChoiceCount_count(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_ChoiceCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChoiceCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CodeProblem_block(ctx context.Context, field graphql.CollectedField, obj *model.CodeProblem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CodeProblem_block(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Block, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CodeProblem_block(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CodeProblem", field, false, false, "String")
+}
+
+func (ec *executionContext) _CodeProblem_line(ctx context.Context, field graphql.CollectedField, obj *model.CodeProblem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CodeProblem_line(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Line, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CodeProblem_line(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CodeProblem", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CodeProblem_column(ctx context.Context, field graphql.CollectedField, obj *model.CodeProblem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CodeProblem_column(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Column, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CodeProblem_column(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CodeProblem", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CodeProblem_message(ctx context.Context, field graphql.CollectedField, obj *model.CodeProblem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CodeProblem_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CodeProblem_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CodeProblem", field, false, false, "String")
 }
 
 func (ec *executionContext) _Community_id(ctx context.Context, field graphql.CollectedField, obj *model.Community) (ret graphql.Marshaler) {
@@ -4737,6 +5743,50 @@ func (ec *executionContext) fieldContext_Community_events(ctx context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Community_evaluationLogs(ctx context.Context, field graphql.CollectedField, obj *model.Community) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Community_evaluationLogs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Community().EvaluationLogs(ctx, obj, fc.Args["level"].(*string), fc.Args["policyId"].(*string), fc.Args["proposalId"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EvaluationLogLineConnection) graphql.Marshaler {
+			return ec.marshalNEvaluationLogLineConnection2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEvaluationLogLineConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Community_evaluationLogs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Community",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvaluationLogLineConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Community_evaluationLogs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CreateApiTokenPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.CreateAPITokenPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5047,6 +6097,268 @@ func (ec *executionContext) fieldContext_DocumentEdge_node(_ context.Context, fi
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _DryRunResult_ok(ctx context.Context, field graphql.CollectedField, obj *model.DryRunResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DryRunResult_ok(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ok, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DryRunResult_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DryRunResult", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _DryRunResult_steps(ctx context.Context, field graphql.CollectedField, obj *model.DryRunResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DryRunResult_steps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Steps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.DryRunStep) graphql.Marshaler {
+			return ec.marshalNDryRunStep2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐDryRunStepᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DryRunResult_steps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DryRunResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DryRunStep(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DryRunStep_line(ctx context.Context, field graphql.CollectedField, obj *model.DryRunStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DryRunStep_line(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Line, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DryRunStep_line(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DryRunStep", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DryRunStep_kind(ctx context.Context, field graphql.CollectedField, obj *model.DryRunStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DryRunStep_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DryRunStep_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DryRunStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _DryRunStep_description(ctx context.Context, field graphql.CollectedField, obj *model.DryRunStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DryRunStep_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DryRunStep_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DryRunStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _DryRunStep_at(ctx context.Context, field graphql.CollectedField, obj *model.DryRunStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DryRunStep_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DryRunStep_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DryRunStep", field, false, false, "Time")
+}
+
+func (ec *executionContext) _DryRunStep_status(ctx context.Context, field graphql.CollectedField, obj *model.DryRunStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DryRunStep_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProposalStatus) graphql.Marshaler {
+			return ec.marshalOProposalStatus2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐProposalStatus(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DryRunStep_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DryRunStep", field, false, false, "ProposalStatus")
+}
+
+func (ec *executionContext) _DryRunStep_passed(ctx context.Context, field graphql.CollectedField, obj *model.DryRunStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DryRunStep_passed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Passed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DryRunStep_passed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DryRunStep", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _DryRunStep_error(ctx context.Context, field graphql.CollectedField, obj *model.DryRunStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DryRunStep_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DryRunStep_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DryRunStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _DryRunStep_events(ctx context.Context, field graphql.CollectedField, obj *model.DryRunStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DryRunStep_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Events, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DryRunStep_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DryRunStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _DryRunStep_logs(ctx context.Context, field graphql.CollectedField, obj *model.DryRunStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DryRunStep_logs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Logs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DryRunStep_logs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DryRunStep", field, false, false, "String")
 }
 
 func (ec *executionContext) _Effect_id(ctx context.Context, field graphql.CollectedField, obj *model.Effect) (ret graphql.Marshaler) {
@@ -5632,6 +6944,263 @@ func (ec *executionContext) fieldContext_EvaluationLogEdge_node(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _EvaluationLogLine_proposalId(ctx context.Context, field graphql.CollectedField, obj *model.EvaluationLogLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationLogLine_proposalId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProposalID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationLogLine_proposalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvaluationLogLine", field, false, false, "ID")
+}
+
+func (ec *executionContext) _EvaluationLogLine_policyId(ctx context.Context, field graphql.CollectedField, obj *model.EvaluationLogLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationLogLine_policyId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PolicyID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationLogLine_policyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvaluationLogLine", field, false, false, "ID")
+}
+
+func (ec *executionContext) _EvaluationLogLine_block(ctx context.Context, field graphql.CollectedField, obj *model.EvaluationLogLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationLogLine_block(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Block, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationLogLine_block(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvaluationLogLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _EvaluationLogLine_level(ctx context.Context, field graphql.CollectedField, obj *model.EvaluationLogLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationLogLine_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationLogLine_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvaluationLogLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _EvaluationLogLine_message(ctx context.Context, field graphql.CollectedField, obj *model.EvaluationLogLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationLogLine_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationLogLine_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvaluationLogLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _EvaluationLogLine_evaluatedAt(ctx context.Context, field graphql.CollectedField, obj *model.EvaluationLogLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationLogLine_evaluatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EvaluatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationLogLine_evaluatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvaluationLogLine", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EvaluationLogLineConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.EvaluationLogLineConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationLogLineConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.EvaluationLogLineEdge) graphql.Marshaler {
+			return ec.marshalNEvaluationLogLineEdge2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEvaluationLogLineEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationLogLineConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EvaluationLogLineConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvaluationLogLineEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EvaluationLogLineConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.EvaluationLogLineConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationLogLineConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationLogLineConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EvaluationLogLineConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EvaluationLogLineEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.EvaluationLogLineEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationLogLineEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationLogLineEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvaluationLogLineEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _EvaluationLogLineEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.EvaluationLogLineEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationLogLineEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EvaluationLogLine) graphql.Marshaler {
+			return ec.marshalNEvaluationLogLine2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEvaluationLogLine(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationLogLineEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EvaluationLogLineEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvaluationLogLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Event_id(ctx context.Context, field graphql.CollectedField, obj *model.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5979,6 +7548,52 @@ func (ec *executionContext) fieldContext_EventEdge_node(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _InstallLink_platform(ctx context.Context, field graphql.CollectedField, obj *model.InstallLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InstallLink_platform(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Platform, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InstallLink_platform(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InstallLink", field, false, false, "String")
+}
+
+func (ec *executionContext) _InstallLink_url(ctx context.Context, field graphql.CollectedField, obj *model.InstallLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InstallLink_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InstallLink_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InstallLink", field, false, false, "String")
 }
 
 func (ec *executionContext) _Member_id(ctx context.Context, field graphql.CollectedField, obj *model.Member) (ret graphql.Marshaler) {
@@ -6640,6 +8255,50 @@ func (ec *executionContext) fieldContext_Mutation_applyStarterKit(ctx context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_dryRun(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_dryRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DryRun(ctx, fc.Args["input"].(model.DryRunInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DryRunResult) graphql.Marshaler {
+			return ec.marshalNDryRunResult2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐDryRunResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_dryRun(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DryRunResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_dryRun_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_register(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6885,6 +8544,75 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
 }
 
+func (ec *executionContext) _PermissionCatalog_verbs(ctx context.Context, field graphql.CollectedField, obj *model.PermissionCatalog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PermissionCatalog_verbs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Verbs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PermissionCatalog_verbs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PermissionCatalog", field, false, false, "String")
+}
+
+func (ec *executionContext) _PermissionCatalog_wildcards(ctx context.Context, field graphql.CollectedField, obj *model.PermissionCatalog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PermissionCatalog_wildcards(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Wildcards, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PermissionCatalog_wildcards(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PermissionCatalog", field, false, false, "String")
+}
+
+func (ec *executionContext) _PermissionCatalog_actionTypes(ctx context.Context, field graphql.CollectedField, obj *model.PermissionCatalog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PermissionCatalog_actionTypes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActionTypes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PermissionCatalog_actionTypes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PermissionCatalog", field, false, false, "String")
+}
+
 func (ec *executionContext) _Platform_name(ctx context.Context, field graphql.CollectedField, obj *model.Platform) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7043,6 +8771,29 @@ func (ec *executionContext) _Platform_secretNames(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Platform_secretNames(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Platform", field, false, false, "String")
+}
+
+func (ec *executionContext) _Platform_hookURL(ctx context.Context, field graphql.CollectedField, obj *model.Platform) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Platform_hookURL(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HookURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Platform_hookURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Platform", field, false, false, "String")
 }
 
@@ -8933,6 +10684,146 @@ func (ec *executionContext) fieldContext_Query_starterKits(_ context.Context, fi
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_StarterKit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_actionTypes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_actionTypes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().ActionTypes(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ActionType) graphql.Marshaler {
+			return ec.marshalNActionType2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐActionTypeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_actionTypes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActionType(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_permissionCatalog(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_permissionCatalog(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().PermissionCatalog(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PermissionCatalog) graphql.Marshaler {
+			return ec.marshalNPermissionCatalog2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPermissionCatalog(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_permissionCatalog(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PermissionCatalog(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_validatePolicyCode(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_validatePolicyCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ValidatePolicyCode(ctx, fc.Args["code"].(model.PolicyCodeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.CodeProblem) graphql.Marshaler {
+			return ec.marshalNCodeProblem2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐCodeProblemᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_validatePolicyCode(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CodeProblem(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_validatePolicyCode_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_installLinks(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_installLinks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().InstallLinks(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.InstallLink) graphql.Marshaler {
+			return ec.marshalNInstallLink2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐInstallLinkᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_installLinks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InstallLink(ctx, field)
 		},
 	}
 	return fc, nil
@@ -10993,6 +12884,62 @@ func UnmarshalCreateCommunityInput(ctx context.Context, raw any) (model.CreateCo
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputDryRunInput(ctx context.Context, obj any) (model.DryRunInput, error) {
+	var it model.DryRunInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"communityId", "policy", "scenario"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "communityId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("communityId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CommunityID = data
+		case "policy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policy"))
+			data, err := ec.unmarshalNPolicyDraftInput2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyDraftInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Policy = data
+		case "scenario":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scenario"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Scenario = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDryRunInput unmarshals raw into the DryRunInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDryRunInput(ctx context.Context, raw any) (model.DryRunInput, error) {
+	var out model.DryRunInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DryRunInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputEventFilter(ctx context.Context, obj any) (model.EventFilter, error) {
 	var it model.EventFilter
 	if obj == nil {
@@ -11102,6 +13049,188 @@ func (ec *executionContext) unmarshalInputImportPolicyInput(ctx context.Context,
 func UnmarshalImportPolicyInput(ctx context.Context, raw any) (model.ImportPolicyInput, error) {
 	var out model.ImportPolicyInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ImportPolicyInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPolicyCodeInput(ctx context.Context, obj any) (model.PolicyCodeInput, error) {
+	var it model.PolicyCodeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"filter", "initialize", "check", "notify", "success", "fail", "filterLang", "checkLang"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "filter":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filter"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Filter = data
+		case "initialize":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("initialize"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Initialize = data
+		case "check":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("check"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Check = data
+		case "notify":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notify"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Notify = data
+		case "success":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("success"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Success = data
+		case "fail":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fail"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Fail = data
+		case "filterLang":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filterLang"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FilterLang = data
+		case "checkLang":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("checkLang"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CheckLang = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPolicyCodeInput unmarshals raw into the PolicyCodeInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPolicyCodeInput(ctx context.Context, raw any) (model.PolicyCodeInput, error) {
+	var out model.PolicyCodeInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PolicyCodeInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPolicyDraftInput(ctx context.Context, obj any) (model.PolicyDraftInput, error) {
+	var it model.PolicyDraftInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"policyId", "kind", "name", "description", "actionTypes", "code", "variablesJSON", "priority"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "policyId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policyId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PolicyID = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "actionTypes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionTypes"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActionTypes = data
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNPolicyCodeInput2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyCodeInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "variablesJSON":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("variablesJSON"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VariablesJSON = data
+		case "priority":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priority"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Priority = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPolicyDraftInput unmarshals raw into the PolicyDraftInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPolicyDraftInput(ctx context.Context, raw any) (model.PolicyDraftInput, error) {
+	var out model.PolicyDraftInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PolicyDraftInput", raw, &out)
 	return out, err
 }
 
@@ -11469,6 +13598,122 @@ func (ec *executionContext) _Action(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var actionFieldImplementors = []string{"ActionField"}
+
+func (ec *executionContext) _ActionField(ctx context.Context, sel ast.SelectionSet, obj *model.ActionField) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, actionFieldImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ActionField")
+		case "name":
+			out.Values[i] = ec._ActionField_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._ActionField_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "required":
+			out.Values[i] = ec._ActionField_required(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._ActionField_description(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var actionTypeImplementors = []string{"ActionType"}
+
+func (ec *executionContext) _ActionType(ctx context.Context, sel ast.SelectionSet, obj *model.ActionType) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, actionTypeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ActionType")
+		case "type":
+			out.Values[i] = ec._ActionType_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._ActionType_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "platform":
+			out.Values[i] = ec._ActionType_platform(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "label":
+			out.Values[i] = ec._ActionType_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "governable":
+			out.Values[i] = ec._ActionType_governable(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "proposable":
+			out.Values[i] = ec._ActionType_proposable(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "explicitPermission":
+			out.Values[i] = ec._ActionType_explicitPermission(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fields":
+			out.Values[i] = ec._ActionType_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var apiTokenImplementors = []string{"ApiToken"}
 
 func (ec *executionContext) _ApiToken(ctx context.Context, sel ast.SelectionSet, obj *model.APIToken) graphql.Marshaler {
@@ -11702,6 +13947,54 @@ func (ec *executionContext) _ChoiceCount(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var codeProblemImplementors = []string{"CodeProblem"}
+
+func (ec *executionContext) _CodeProblem(ctx context.Context, sel ast.SelectionSet, obj *model.CodeProblem) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, codeProblemImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CodeProblem")
+		case "block":
+			out.Values[i] = ec._CodeProblem_block(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "line":
+			out.Values[i] = ec._CodeProblem_line(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "column":
+			out.Values[i] = ec._CodeProblem_column(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._CodeProblem_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var communityImplementors = []string{"Community"}
 
 func (ec *executionContext) _Community(ctx context.Context, sel ast.SelectionSet, obj *model.Community) graphql.Marshaler {
@@ -11769,6 +14062,12 @@ func (ec *executionContext) _Community(ctx context.Context, sel ast.SelectionSet
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Community_events(ctx, field, obj)
+				})
+		case "evaluationLogs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Community_evaluationLogs(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -11939,6 +14238,117 @@ func (ec *executionContext) _DocumentEdge(ctx context.Context, sel ast.Selection
 			}
 		case "node":
 			out.Values[i] = ec._DocumentEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var dryRunResultImplementors = []string{"DryRunResult"}
+
+func (ec *executionContext) _DryRunResult(ctx context.Context, sel ast.SelectionSet, obj *model.DryRunResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dryRunResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DryRunResult")
+		case "ok":
+			out.Values[i] = ec._DryRunResult_ok(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "steps":
+			out.Values[i] = ec._DryRunResult_steps(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var dryRunStepImplementors = []string{"DryRunStep"}
+
+func (ec *executionContext) _DryRunStep(ctx context.Context, sel ast.SelectionSet, obj *model.DryRunStep) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dryRunStepImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DryRunStep")
+		case "line":
+			out.Values[i] = ec._DryRunStep_line(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._DryRunStep_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._DryRunStep_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._DryRunStep_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._DryRunStep_status(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "passed":
+			out.Values[i] = ec._DryRunStep_passed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._DryRunStep_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "events":
+			out.Values[i] = ec._DryRunStep_events(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "logs":
+			out.Values[i] = ec._DryRunStep_logs(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -12242,6 +14652,140 @@ func (ec *executionContext) _EvaluationLogEdge(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var evaluationLogLineImplementors = []string{"EvaluationLogLine"}
+
+func (ec *executionContext) _EvaluationLogLine(ctx context.Context, sel ast.SelectionSet, obj *model.EvaluationLogLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, evaluationLogLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EvaluationLogLine")
+		case "proposalId":
+			out.Values[i] = ec._EvaluationLogLine_proposalId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "policyId":
+			out.Values[i] = ec._EvaluationLogLine_policyId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "block":
+			out.Values[i] = ec._EvaluationLogLine_block(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "level":
+			out.Values[i] = ec._EvaluationLogLine_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._EvaluationLogLine_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "evaluatedAt":
+			out.Values[i] = ec._EvaluationLogLine_evaluatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var evaluationLogLineConnectionImplementors = []string{"EvaluationLogLineConnection"}
+
+func (ec *executionContext) _EvaluationLogLineConnection(ctx context.Context, sel ast.SelectionSet, obj *model.EvaluationLogLineConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, evaluationLogLineConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EvaluationLogLineConnection")
+		case "edges":
+			out.Values[i] = ec._EvaluationLogLineConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._EvaluationLogLineConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var evaluationLogLineEdgeImplementors = []string{"EvaluationLogLineEdge"}
+
+func (ec *executionContext) _EvaluationLogLineEdge(ctx context.Context, sel ast.SelectionSet, obj *model.EvaluationLogLineEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, evaluationLogLineEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EvaluationLogLineEdge")
+		case "cursor":
+			out.Values[i] = ec._EvaluationLogLineEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._EvaluationLogLineEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var eventImplementors = []string{"Event"}
 
 func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, obj *model.Event) graphql.Marshaler {
@@ -12376,6 +14920,44 @@ func (ec *executionContext) _EventEdge(ctx context.Context, sel ast.SelectionSet
 			}
 		case "node":
 			out.Values[i] = ec._EventEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var installLinkImplementors = []string{"InstallLink"}
+
+func (ec *executionContext) _InstallLink(ctx context.Context, sel ast.SelectionSet, obj *model.InstallLink) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, installLinkImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InstallLink")
+		case "platform":
+			out.Values[i] = ec._InstallLink_platform(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "url":
+			out.Values[i] = ec._InstallLink_url(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -12649,6 +15231,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "dryRun":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_dryRun(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "register":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_register(ctx, field)
@@ -12739,6 +15328,49 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var permissionCatalogImplementors = []string{"PermissionCatalog"}
+
+func (ec *executionContext) _PermissionCatalog(ctx context.Context, sel ast.SelectionSet, obj *model.PermissionCatalog) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, permissionCatalogImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PermissionCatalog")
+		case "verbs":
+			out.Values[i] = ec._PermissionCatalog_verbs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "wildcards":
+			out.Values[i] = ec._PermissionCatalog_wildcards(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "actionTypes":
+			out.Values[i] = ec._PermissionCatalog_actionTypes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var platformImplementors = []string{"Platform"}
 
 func (ec *executionContext) _Platform(ctx context.Context, sel ast.SelectionSet, obj *model.Platform) graphql.Marshaler {
@@ -12783,6 +15415,11 @@ func (ec *executionContext) _Platform(ctx context.Context, sel ast.SelectionSet,
 		case "secretNames":
 			out.Values[i] = ec._Platform_secretNames(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hookURL":
+			out.Values[i] = ec._Platform_hookURL(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -13452,6 +16089,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_starterKits(ctx, field)
+				})
+		case "actionTypes":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_actionTypes(ctx, field)
+				})
+		case "permissionCatalog":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_permissionCatalog(ctx, field)
+				})
+		case "validatePolicyCode":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_validatePolicyCode(ctx, field)
+				})
+		case "installLinks":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_installLinks(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -14215,6 +16876,46 @@ func (ec *executionContext) marshalNAction2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpo
 	return ec._Action(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNActionField2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐActionField(ctx context.Context, sel ast.SelectionSet, v model.ActionField) graphql.Marshaler {
+	return ec._ActionField(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNActionField2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐActionFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ActionField) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNActionField2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐActionField(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNActionType2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐActionType(ctx context.Context, sel ast.SelectionSet, v model.ActionType) graphql.Marshaler {
+	return ec._ActionType(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNActionType2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐActionTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ActionType) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNActionType2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐActionType(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNApiToken2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐAPIToken(ctx context.Context, sel ast.SelectionSet, v *model.APIToken) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ApiToken!")
@@ -14311,6 +17012,26 @@ func (ec *executionContext) marshalNChoiceCount2ᚕgithubᚗcomᚋpolicykitᚑgo
 	return ret
 }
 
+func (ec *executionContext) marshalNCodeProblem2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐCodeProblem(ctx context.Context, sel ast.SelectionSet, v model.CodeProblem) graphql.Marshaler {
+	return ec._CodeProblem(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCodeProblem2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐCodeProblemᚄ(ctx context.Context, sel ast.SelectionSet, v []model.CodeProblem) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCodeProblem2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐCodeProblem(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNCommunity2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐCommunity(ctx context.Context, sel ast.SelectionSet, v model.Community) graphql.Marshaler {
 	return ec._Community(ctx, sel, &v)
 }
@@ -14377,6 +17098,39 @@ func (ec *executionContext) marshalNDocumentEdge2ᚕgithubᚗcomᚋpolicykitᚑg
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNDocumentEdge2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐDocumentEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNDryRunInput2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐDryRunInput(ctx context.Context, v any) (model.DryRunInput, error) {
+	res, err := ec.unmarshalInputDryRunInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDryRunResult2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐDryRunResult(ctx context.Context, sel ast.SelectionSet, v *model.DryRunResult) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DryRunResult!")
+		return graphql.Null
+	}
+	return ec._DryRunResult(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDryRunStep2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐDryRunStep(ctx context.Context, sel ast.SelectionSet, v model.DryRunStep) graphql.Marshaler {
+	return ec._DryRunStep(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNDryRunStep2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐDryRunStepᚄ(ctx context.Context, sel ast.SelectionSet, v []model.DryRunStep) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDryRunStep2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐDryRunStep(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -14460,6 +17214,42 @@ func (ec *executionContext) marshalNEvaluationLogEdge2ᚕgithubᚗcomᚋpolicyki
 	return ret
 }
 
+func (ec *executionContext) marshalNEvaluationLogLine2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEvaluationLogLine(ctx context.Context, sel ast.SelectionSet, v *model.EvaluationLogLine) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EvaluationLogLine!")
+		return graphql.Null
+	}
+	return ec._EvaluationLogLine(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEvaluationLogLineConnection2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEvaluationLogLineConnection(ctx context.Context, sel ast.SelectionSet, v *model.EvaluationLogLineConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EvaluationLogLineConnection!")
+		return graphql.Null
+	}
+	return ec._EvaluationLogLineConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEvaluationLogLineEdge2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEvaluationLogLineEdge(ctx context.Context, sel ast.SelectionSet, v model.EvaluationLogLineEdge) graphql.Marshaler {
+	return ec._EvaluationLogLineEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNEvaluationLogLineEdge2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEvaluationLogLineEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.EvaluationLogLineEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEvaluationLogLineEdge2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEvaluationLogLineEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNEvent2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐEvent(ctx context.Context, sel ast.SelectionSet, v *model.Event) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Event!")
@@ -14513,6 +17303,26 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 func (ec *executionContext) unmarshalNImportPolicyInput2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐImportPolicyInput(ctx context.Context, v any) (model.ImportPolicyInput, error) {
 	res, err := ec.unmarshalInputImportPolicyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInstallLink2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐInstallLink(ctx context.Context, sel ast.SelectionSet, v model.InstallLink) graphql.Marshaler {
+	return ec._InstallLink(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNInstallLink2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐInstallLinkᚄ(ctx context.Context, sel ast.SelectionSet, v []model.InstallLink) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInstallLink2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐInstallLink(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
@@ -14593,6 +17403,14 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋpolicykitᚑgoᚋ
 	return ec._PageInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPermissionCatalog2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPermissionCatalog(ctx context.Context, sel ast.SelectionSet, v *model.PermissionCatalog) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PermissionCatalog!")
+		return graphql.Null
+	}
+	return ec._PermissionCatalog(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPlatform2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPlatform(ctx context.Context, sel ast.SelectionSet, v model.Platform) graphql.Marshaler {
 	return ec._Platform(ctx, sel, &v)
 }
@@ -14621,12 +17439,27 @@ func (ec *executionContext) marshalNPolicy2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpo
 	return ec._Policy(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNPolicyCodeInput2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyCodeInput(ctx context.Context, v any) (model.PolicyCodeInput, error) {
+	res, err := ec.unmarshalInputPolicyCodeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNPolicyCodeInput2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyCodeInput(ctx context.Context, v any) (*model.PolicyCodeInput, error) {
+	res, err := ec.unmarshalInputPolicyCodeInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNPolicyConnection2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyConnection(ctx context.Context, sel ast.SelectionSet, v *model.PolicyConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PolicyConnection!")
 		return graphql.Null
 	}
 	return ec._PolicyConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPolicyDraftInput2ᚖgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyDraftInput(ctx context.Context, v any) (*model.PolicyDraftInput, error) {
+	res, err := ec.unmarshalInputPolicyDraftInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNPolicyEdge2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐPolicyEdge(ctx context.Context, sel ast.SelectionSet, v model.PolicyEdge) graphql.Marshaler {

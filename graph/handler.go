@@ -146,10 +146,16 @@ type Deps struct {
 	// ciphertext. Default: nil, and a connection with secrets is refused (INVALID); one
 	// without secrets is still proposed.
 	Secrets *sealed.Box
-	// Verifications bounds how many Proposal.verification run at once across all requests
-	// (others wait, as long as their request does), so that audits leave the policy
-	// sandbox to the engine's decisions. Default: 1.
+	// Verifications bounds how many Proposal.verification and dryRun run at once across all
+	// requests (others wait, as long as their request does), so that audits and dry runs
+	// leave the policy sandbox to the engine's decisions. Default: 1.
 	Verifications int
+	// BaseURL is the server's public base URL (POLICYKIT_BASE_URL): Platform.hookURL and
+	// Query.installLinks are addresses under it. Default: "", and hookURL is null.
+	BaseURL string
+	// InstallLinks are the install flows this server serves (Query.installLinks), each with
+	// its path under BaseURL.
+	InstallLinks []InstallLink
 }
 
 // Validate reports every missing dependency at once.
@@ -243,6 +249,11 @@ func NewHandler(deps Deps) (http.Handler, error) {
 	cfg.Complexity.Proposal.EvaluationLogs = page(nestedPage)
 	cfg.Complexity.Proposal.Trace = func(int) int { return 10 }
 	cfg.Complexity.Proposal.Verification = func(child int) int { return VerificationComplexity + child }
+	cfg.Complexity.Query.ValidatePolicyCode = func(child int, _ model.PolicyCodeInput) int { return ValidatePolicyCodeComplexity + child }
+	cfg.Complexity.Mutation.DryRun = func(child int, _ model.DryRunInput) int { return DryRunComplexity + child }
+	cfg.Complexity.Community.EvaluationLogs = func(child int, _, _, _ *string, first *int, after *string) int {
+		return page(50)(child, first, after)
+	}
 	srv := handler.New(NewExecutableSchema(cfg))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})

@@ -34,9 +34,11 @@ func (r *communityResolver) Platforms(ctx context.Context, obj *model.Community)
 		if err != nil {
 			return nil, err
 		}
-		return platformsOf(c)
+		ps, err := platformsOf(c)
+		return r.withHookURLs(obj.ID, ps), err
 	}
-	return r.read.platforms(ctx, obj.ID)
+	ps, err := r.read.platforms(ctx, obj.ID)
+	return r.withHookURLs(obj.ID, ps), err
 }
 
 // Members is the resolver for the members field.
@@ -78,6 +80,11 @@ func (r *communityResolver) Proposals(ctx context.Context, obj *model.Community,
 // Events is the resolver for the events field.
 func (r *communityResolver) Events(ctx context.Context, obj *model.Community, filter *model.EventFilter, first *int, after *string) (*model.EventConnection, error) {
 	return r.eventConnection(ctx, obj, filter, first, after)
+}
+
+// EvaluationLogs is the resolver for the evaluationLogs field.
+func (r *communityResolver) EvaluationLogs(ctx context.Context, obj *model.Community, level *string, policyID *string, proposalID *string, first *int, after *string) (*model.EvaluationLogLineConnection, error) {
+	return r.communityEvaluationLogs(ctx, obj, level, policyID, proposalID, first, after)
 }
 
 // ProposeAction is the resolver for the proposeAction field.
@@ -128,6 +135,11 @@ func (r *mutationResolver) ImportPolicy(ctx context.Context, input model.ImportP
 // ApplyStarterKit is the resolver for the applyStarterKit field.
 func (r *mutationResolver) ApplyStarterKit(ctx context.Context, input model.ApplyStarterKitInput) (*model.ApplyStarterKitPayload, error) {
 	return r.applyStarterKit(ctx, input)
+}
+
+// DryRun is the resolver for the dryRun field.
+func (r *mutationResolver) DryRun(ctx context.Context, input model.DryRunInput) (*model.DryRunResult, error) {
+	return r.dryRun(ctx, input)
 }
 
 // Register is the resolver for the register field.
@@ -303,6 +315,26 @@ func (r *queryResolver) ExportPolicy(ctx context.Context, id string) (string, er
 // StarterKits is the resolver for the starterKits field.
 func (r *queryResolver) StarterKits(ctx context.Context) ([]model.StarterKit, error) {
 	return starterKits()
+}
+
+// ActionTypes is the resolver for the actionTypes field.
+func (r *queryResolver) ActionTypes(ctx context.Context) ([]model.ActionType, error) {
+	return actionTypes(), nil
+}
+
+// PermissionCatalog is the resolver for the permissionCatalog field.
+func (r *queryResolver) PermissionCatalog(ctx context.Context) (*model.PermissionCatalog, error) {
+	return permissionCatalog(), nil
+}
+
+// ValidatePolicyCode is the resolver for the validatePolicyCode field.
+func (r *queryResolver) ValidatePolicyCode(ctx context.Context, code model.PolicyCodeInput) ([]model.CodeProblem, error) {
+	return r.validatePolicyCode(ctx, code)
+}
+
+// InstallLinks is the resolver for the installLinks field.
+func (r *queryResolver) InstallLinks(ctx context.Context) ([]model.InstallLink, error) {
+	return r.installLinks(), nil
 }
 
 // ProposalUpdated is the resolver for the proposalUpdated field.

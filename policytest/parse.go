@@ -69,6 +69,8 @@ type parser struct {
 	path     string
 	dir      string
 	problems []problem
+	// base, when set, is the community of a scenario without `community` (ParseOn).
+	base *CommunitySpec
 }
 
 func (p *parser) errorf(line int, format string, args ...any) {
@@ -387,6 +389,8 @@ func (p *parser) file(data []byte) *File {
 	}
 	if n := top.get("community"); n != nil {
 		f.Community = p.community(n)
+	} else if p.base != nil {
+		f.Community = *p.base
 	} else {
 		p.errorf(top.line, "scenario: `community` is required")
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore"
 	"github.com/policykit-go/policykit/eventstore/postgres"
+	"github.com/policykit-go/policykit/graph"
 	"github.com/policykit-go/policykit/identity"
 	"github.com/policykit-go/policykit/sealed"
 	"github.com/policykit-go/policykit/starterkits"
@@ -200,4 +201,21 @@ func (s *standalone) Run(ctx context.Context, b *bus.Bus, ready chan<- struct{})
 		return nil
 	}
 	return err
+}
+
+// installLinks are the install flows the adapters serve as configured: Slack's with its
+// signing secret and OAuth client, Discord's with its public key and client secret, both
+// under a public base URL.
+func installLinks(getenv func(string) string, baseURL string) []graph.InstallLink {
+	if baseURL == "" {
+		return nil
+	}
+	var out []graph.InstallLink
+	if s := slackadapter.SectionFromEnv(getenv); s.Enabled() && s.ClientID != "" && s.ClientSecret != "" {
+		out = append(out, graph.InstallLink{Platform: domain.PlatformSlack, Path: "/auth/slack/install"})
+	}
+	if s := discordadapter.SectionFromEnv(getenv); s.Enabled() && s.ClientSecret != "" {
+		out = append(out, graph.InstallLink{Platform: domain.PlatformDiscord, Path: "/auth/discord/install"})
+	}
+	return out
 }

@@ -126,6 +126,7 @@ func (a *App) startGraphQL(ctx context.Context) error {
 		Log: a.log.With("component", "graphql"), AllowList: allow, Now: a.cfg.now, Secrets: a.box,
 		DisableRegistration:           !a.cfg.registrationOn(),
 		DisableAnonymousIntrospection: !a.cfg.anonymousIntrospectionOn(),
+		BaseURL:                       a.cfg.WebBaseURL, InstallLinks: installLinks(a.cfg.getenvOf(), a.cfg.WebBaseURL),
 	})
 	if err != nil {
 		return fmt.Errorf("graphql: %w", err)

@@ -10,6 +10,39 @@ import (
 	"time"
 )
 
+// One field of an action type.
+type ActionField struct {
+	// The key in payloadJSON or fieldsJSON.
+	Name string `json:"name"`
+	// text, longtext, boolean, number, list (of strings), permissions (verb:actiontype
+	// strings), map (a JSON object of strings), code (a policy block) or userIds (member ids)
+	Type        string  `json:"type"`
+	Required    bool    `json:"required"`
+	Description *string `json:"description,omitempty"`
+}
+
+// An action type: what its actions carry, and who may do what with them.
+type ActionType struct {
+	// The stored name, e.g. slackpostmessage, policykitaddrole.
+	Type string `json:"type"`
+	// platform, constitution or trigger
+	Kind string `json:"kind"`
+	// Its platform (constitution for constitution types; empty for a type from any platform).
+	Platform string `json:"platform"`
+	// The human name, e.g. Post message.
+	Label string `json:"label"`
+	// Whether it only takes effect when a policy of its kind passes it.
+	Governable bool `json:"governable"`
+	// Whether a member may propose it from the dashboard (proposeConstitutionAction for
+	// constitution types, proposeAction for governable platform types).
+	Proposable bool `json:"proposable"`
+	// Whether only a permission naming the type grants it (kind wildcards such as
+	// propose:constitution:* do not).
+	ExplicitPermission bool `json:"explicitPermission"`
+	// Its fields: a constitution type's payload, a platform type's attributes (as text).
+	Fields []ActionField `json:"fields"`
+}
+
 type APIToken struct {
 	ID        string     `json:"id"`
 	Name      string     `json:"name"`
@@ -60,6 +93,18 @@ type ChoiceCount struct {
 	Count  int    `json:"count"`
 }
 
+// One problem with policy code.
+type CodeProblem struct {
+	// The block it is in (filter, initialize, check, notify, success or fail).
+	Block string `json:"block"`
+	// 1-based, within the block; 0 when unknown.
+	Line int `json:"line"`
+	// 1-based; 0 when unknown.
+	Column int `json:"column"`
+	// The kind of problem and what is wrong, e.g. SyntaxError: got newline, want ':'.
+	Message string `json:"message"`
+}
+
 type CreateAPITokenPayload struct {
 	Token *APIToken `json:"token"`
 	// The token to send as `Authorization: Bearer <secret>`. Only its hash is stored.
@@ -89,6 +134,40 @@ type DocumentConnection struct {
 type DocumentEdge struct {
 	Cursor string    `json:"cursor"`
 	Node   *Document `json:"node"`
+}
+
+type DryRunInput struct {
+	CommunityID string `json:"communityId"`
+	// The draft policy.
+	Policy *PolicyDraftInput `json:"policy"`
+	// The scenario, in the policy test format (YAML).
+	Scenario string `json:"scenario"`
+}
+
+type DryRunResult struct {
+	// True when every step ran and every expectation held.
+	Ok bool `json:"ok"`
+	// Each step run, in order; the run stops after the first that fails.
+	Steps []DryRunStep `json:"steps"`
+}
+
+type DryRunStep struct {
+	// The step's line in the scenario.
+	Line int `json:"line"`
+	// action, vote, answer, effect_result, close_vote, advance or expect
+	Kind        string `json:"kind"`
+	Description string `json:"description"`
+	// The virtual time after the step.
+	At time.Time `json:"at"`
+	// The status of the last proposed action's proposal after the step; null when it has none.
+	Status *ProposalStatus `json:"status,omitempty"`
+	Passed bool            `json:"passed"`
+	// Why the step failed (or, with want_error, the error it wanted).
+	Error *string `json:"error,omitempty"`
+	// The events the step appended to the scenario's log, one line each.
+	Events []string `json:"events"`
+	// The block runs' log lines (level: message) and errors (error: ...) among them.
+	Logs []string `json:"logs"`
 }
 
 type Effect struct {
@@ -135,6 +214,28 @@ type EvaluationLogEdge struct {
 	Node   *EvaluationLog `json:"node"`
 }
 
+// One line a policy block logged (or its error) while a proposal was evaluated.
+type EvaluationLogLine struct {
+	ProposalID string `json:"proposalId"`
+	PolicyID   string `json:"policyId"`
+	// filter, initialize, check, notify, success or fail
+	Block string `json:"block"`
+	// debug, info, warning, error ... as the code logged it; error for the run's error
+	Level       string    `json:"level"`
+	Message     string    `json:"message"`
+	EvaluatedAt time.Time `json:"evaluatedAt"`
+}
+
+type EvaluationLogLineConnection struct {
+	Edges    []EvaluationLogLineEdge `json:"edges"`
+	PageInfo *PageInfo               `json:"pageInfo"`
+}
+
+type EvaluationLogLineEdge struct {
+	Cursor string             `json:"cursor"`
+	Node   *EvaluationLogLine `json:"node"`
+}
+
 // An event as the log recorded it.
 type Event struct {
 	ID string `json:"id"`
@@ -178,6 +279,12 @@ type ImportPolicyInput struct {
 	PolicyJSON string `json:"policyJSON"`
 }
 
+// An install flow of this server.
+type InstallLink struct {
+	Platform string `json:"platform"`
+	URL      string `json:"url"`
+}
+
 type Member struct {
 	ID           string    `json:"id"`
 	Platform     string    `json:"platform"`
@@ -216,6 +323,16 @@ type PageInfo struct {
 	EndCursor   *string `json:"endCursor,omitempty"`
 }
 
+// The parts of a permission, verb:actiontype.
+type PermissionCatalog struct {
+	// propose, execute, view, vote
+	Verbs []string `json:"verbs"`
+	// *, platform:*, constitution:*, trigger:* (they do not grant explicit-permission types)
+	Wildcards []string `json:"wildcards"`
+	// Every known action type.
+	ActionTypes []string `json:"actionTypes"`
+}
+
 type Platform struct {
 	Name        string `json:"name"`
 	ExternalID  string `json:"externalId"`
@@ -227,11 +344,44 @@ type Platform struct {
 	SettingsJSON string `json:"settingsJSON"`
 	// The names of the connection's secrets, sorted; their values are never returned, not even sealed.
 	SecretNames []string `json:"secretNames"`
+	// The generic hook events of this platform are posted to
+	// (<base URL>/api/hooks/<platform>/<community id>, see docs/hooks.md); null for
+	// PolicyKit's own platforms (web, constitution), or when the server has no public base URL.
+	HookURL *string `json:"hookURL,omitempty"`
+}
+
+// The six blocks of a policy (each optional) and the languages of filter and check.
+type PolicyCodeInput struct {
+	Filter     *string `json:"filter,omitempty"`
+	Initialize *string `json:"initialize,omitempty"`
+	Check      *string `json:"check,omitempty"`
+	Notify     *string `json:"notify,omitempty"`
+	Success    *string `json:"success,omitempty"`
+	Fail       *string `json:"fail,omitempty"`
+	// starlark (default) or expr
+	FilterLang *string `json:"filterLang,omitempty"`
+	// starlark (default) or expr
+	CheckLang *string `json:"checkLang,omitempty"`
 }
 
 type PolicyConnection struct {
 	Edges    []PolicyEdge `json:"edges"`
 	PageInfo *PageInfo    `json:"pageInfo"`
+}
+
+// A policy as the editor holds it, before it is proposed.
+type PolicyDraftInput struct {
+	// The policy the draft changes; none for a new policy (its id in the scenario: draft).
+	PolicyID *string `json:"policyId,omitempty"`
+	// platform, constitution or trigger
+	Kind        string           `json:"kind"`
+	Name        string           `json:"name"`
+	Description *string          `json:"description,omitempty"`
+	ActionTypes []string         `json:"actionTypes,omitempty"`
+	Code        *PolicyCodeInput `json:"code"`
+	// The variables as PolicyKit's JSON list ([{name, label, type, default_value, value ...}]).
+	VariablesJSON *string `json:"variablesJSON,omitempty"`
+	Priority      *int    `json:"priority,omitempty"`
 }
 
 type PolicyEdge struct {
