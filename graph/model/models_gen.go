@@ -345,8 +345,9 @@ type Platform struct {
 	// The names of the connection's secrets, sorted; their values are never returned, not even sealed.
 	SecretNames []string `json:"secretNames"`
 	// The generic hook events of this platform are posted to
-	// (<base URL>/api/hooks/<platform>/<community id>, see docs/hooks.md); null for
-	// PolicyKit's own platforms (web, constitution), or when the server has no public base URL.
+	// (<base URL>/api/hooks/<platform>/<community id>, see docs/hooks.md), which accepts them
+	// once the connection has the secret webhook_secret (see secretNames) to sign them with; null
+	// for PolicyKit's own platforms (web, constitution), or when the server has no public base URL.
 	HookURL *string `json:"hookURL,omitempty"`
 }
 
