@@ -161,14 +161,14 @@ func (s *Server) append(name string, opts *api.AppendReq_Options, proposed []*ap
 			return wrong()
 		case exp.Revision+1 < n:
 			if all, _ := idempotent(exp.Revision + 1); all {
-				return duplicate(exp.Revision+uint64(len(ids))), nil
+				return duplicate(exp.Revision + uint64(len(ids))), nil
 			}
 			return wrong()
 		}
 	case *api.AppendReq_Options_NoStream:
 		if n > 0 {
 			if all, _ := idempotent(0); all {
-				return duplicate(uint64(len(ids))-1), nil
+				return duplicate(uint64(len(ids)) - 1), nil
 			}
 			return wrong()
 		}
@@ -181,7 +181,7 @@ func (s *Server) append(name string, opts *api.AppendReq_Options, proposed []*ap
 			at := slices.IndexFunc(cur, func(e *event) bool { return e.id == ids[0] })
 			if at >= 0 {
 				if all, _ := idempotent(uint64(at)); all {
-					return duplicate(uint64(at+len(ids)-1)), nil
+					return duplicate(uint64(at + len(ids) - 1)), nil
 				}
 				return wrong()
 			}
