@@ -90,19 +90,34 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kurrentdb connection string: %w", err)
 	}
-	client, err := esdb.NewClient(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("kurrentdb client: %w", err)
-	}
-	s := &Store{client: client, log: slog.New(slog.DiscardHandler), recoveryWindow: defaultRecoveryWindow}
+	s := &Store{log: slog.New(slog.DiscardHandler), recoveryWindow: defaultRecoveryWindow}
 	for _, o := range opts {
 		o(s)
 	}
+	cfg.Logger = s.clientLog
+	if s.client, err = esdb.NewClient(cfg); err != nil {
+		return nil, fmt.Errorf("kurrentdb client: %w", err)
+	}
 	if err := s.Recover(ctx); err != nil {
-		client.Close()
+		_ = s.client.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// clientLog passes the client library's messages to the store's logger. Its info messages
+// (discovery attempts) and the drop of a subscription that its caller cancelled are routine,
+// so they go out at debug level.
+func (s *Store) clientLog(level esdb.LogLevel, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	switch {
+	case level == esdb.LogError && !strings.Contains(msg, "context canceled"):
+		s.log.Error("kurrentdb client: " + msg)
+	case level == esdb.LogWarn:
+		s.log.Warn("kurrentdb client: " + msg)
+	default:
+		s.log.Debug("kurrentdb client: " + msg)
+	}
 }
 
 // Close closes the connection.
