@@ -47,3 +47,12 @@ func TestContractRealServer(t *testing.T) {
 		return newPrefixed(t, s, "t"+uuid.NewString()[:8]+"-")
 	})
 }
+
+// The harness used against a real server, run against the in-process one: every subtest
+// shares one server and sees only its own streams.
+func TestContractSharedServer(t *testing.T) {
+	s := open(t, kurrenttest.Start(t))
+	storetest.RunWith(t, contract, func(t *testing.T) eventstore.Store {
+		return newPrefixed(t, s, "t"+uuid.NewString()[:8]+"-")
+	})
+}
