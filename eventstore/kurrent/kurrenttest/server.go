@@ -275,8 +275,7 @@ func (s *Server) Read(req *api.ReadReq, out api.Streams_ReadServer) error {
 	var page []*event
 	s.mu.Lock()
 	if so := opts.GetStream(); so != nil {
-		name := string(so.GetStreamIdentifier().GetStreamName())
-		cur, ok := s.streams[name]
+		cur, ok := s.streams[string(so.GetStreamIdentifier().GetStreamName())]
 		if !ok {
 			s.mu.Unlock()
 			return out.Send(&api.ReadResp{Content: &api.ReadResp_StreamNotFound_{StreamNotFound: &api.ReadResp_StreamNotFound{StreamIdentifier: so.GetStreamIdentifier()}}})
