@@ -149,8 +149,9 @@ type standalone struct {
 
 // newStandalone builds the registered adapter name from getenv's settings, as `policykit
 // adapter NAME` runs it: state in pool, a directory of its own caught up from the event log
-// in pool and kept from b. nil, nil when the adapter is not enabled.
-func newStandalone(ctx context.Context, reg platform.Registration, pool *pgxpool.Pool, b *bus.Bus, getenv func(string) string, box *sealed.Box, baseURL string, logger *slog.Logger) (*standalone, error) {
+// in store (nil: the Postgres store on pool) and kept from b. nil, nil when the adapter is
+// not enabled.
+func newStandalone(ctx context.Context, reg platform.Registration, pool *pgxpool.Pool, store eventstore.Store, b *bus.Bus, getenv func(string) string, box *sealed.Box, baseURL string, logger *slog.Logger) (*standalone, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -164,7 +165,9 @@ func newStandalone(ctx context.Context, reg platform.Registration, pool *pgxpool
 	if err := platform.Migrate(ctx, pool); err != nil {
 		return nil, fmt.Errorf("migrate the platform kit: %w", err)
 	}
-	store := postgres.New(pool)
+	if store == nil {
+		store = postgres.New(pool)
+	}
 	dir := platform.PostgresDirectory{Pool: pool, Name: "adapter-" + reg.Name}
 	a, err := reg.New(ctx, sec, adapterHost(pool, b, store, dir, box, baseURL, logger))
 	if err != nil {

@@ -34,13 +34,15 @@ import (
 // App wires every part of the product from one Config. The binary's commands and the
 // end-to-end tests build the same App.
 type App struct {
-	cfg      Config
-	log      *slog.Logger
-	pool     *pgxpool.Pool
-	store    eventstore.Store
-	runner   *projections.Runner
-	listener net.Listener
-	server   *http.Server
+	cfg   Config
+	log   *slog.Logger
+	pool  *pgxpool.Pool
+	store eventstore.Store
+	// closeStore closes the store's own connection (KurrentDB); Postgres shares pool.
+	closeStore func()
+	runner     *projections.Runner
+	listener   net.Listener
+	server     *http.Server
 
 	bus       *bus.Bus
 	evaluator *policysandbox.Evaluator
@@ -82,7 +84,10 @@ func NewApp(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) 
 			return nil, err
 		}
 	}
-	a.store = postgres.New(pool, postgres.WithLogger(logger.With("component", "eventstore")))
+	if a.store, a.closeStore, err = newEventStore(ctx, &cfg, pool, logger); err != nil {
+		pool.Close()
+		return nil, err
+	}
 	a.runner = projections.NewRunner(a.store, pool, cfg.ProjectionBatch, logger.With("component", "projections"), projections.All()...)
 	if cfg.Engine {
 		if err := a.startEngine(ctx); err != nil {
@@ -407,6 +412,9 @@ func (a *App) Close() error {
 	}
 	if a.evaluator != nil {
 		_ = a.evaluator.Close()
+	}
+	if a.closeStore != nil {
+		a.closeStore()
 	}
 	a.pool.Close()
 	return nil

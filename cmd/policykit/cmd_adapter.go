@@ -50,6 +50,11 @@ bus, caught up from the event log at start.`,
 				return err
 			}
 			defer pool.Close()
+			store, closeStore, err := newEventStore(ctx, cfg, pool, logger)
+			if err != nil {
+				return err
+			}
+			defer closeStore()
 			bcfg := cfg.Bus
 			bcfg.Postgres = pool
 			b, err := bus.Open(ctx, bcfg, logger.With("component", "bus"))
@@ -61,7 +66,7 @@ bus, caught up from the event log at start.`,
 			if err != nil {
 				return err
 			}
-			a, err := newStandalone(ctx, reg, pool, b, cfg.getenvOf(), box, cfg.WebBaseURL, logger.With("component", reg.Name))
+			a, err := newStandalone(ctx, reg, pool, store, b, cfg.getenvOf(), box, cfg.WebBaseURL, logger.With("component", reg.Name))
 			if err != nil {
 				return err
 			}

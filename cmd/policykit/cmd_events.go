@@ -14,7 +14,6 @@ import (
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore"
-	"github.com/policykit-go/policykit/eventstore/postgres"
 )
 
 func newEventsCommand(cfg *Config) *cobra.Command {
@@ -32,7 +31,12 @@ func openStore(ctx context.Context, cfg *Config) (eventstore.Store, func(), erro
 	if err != nil {
 		return nil, nil, err
 	}
-	return postgres.New(pool), pool.Close, nil
+	store, closeStore, err := newEventStore(ctx, cfg, pool, nil)
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	return store, func() { closeStore(); pool.Close() }, nil
 }
 
 func newEventsTailCommand(cfg *Config) *cobra.Command {

@@ -15,7 +15,6 @@ import (
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/engine"
 	"github.com/policykit-go/policykit/eventstore"
-	"github.com/policykit-go/policykit/eventstore/postgres"
 	"github.com/policykit-go/policykit/policy"
 	"github.com/policykit-go/policykit/policysandbox"
 )
@@ -48,7 +47,11 @@ func newProposeCommand(cfg *Config) *cobra.Command {
 				return err
 			}
 			defer pool.Close()
-			store := postgres.New(pool)
+			store, closeStore, err := newEventStore(ctx, cfg, pool, nil)
+			if err != nil {
+				return err
+			}
+			defer closeStore()
 			c, user, err := loadMember(ctx, store, community, by)
 			if err != nil {
 				return err
@@ -146,7 +149,11 @@ func newVoteCommand(cfg *Config) *cobra.Command {
 				return err
 			}
 			defer pool.Close()
-			store := postgres.New(pool)
+			store, closeStore, err := newEventStore(ctx, cfg, pool, nil)
+			if err != nil {
+				return err
+			}
+			defer closeStore()
 			c, user, err := loadMember(ctx, store, community, by)
 			if err != nil {
 				return err

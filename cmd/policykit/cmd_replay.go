@@ -35,9 +35,13 @@ projection_failures), and the command then exits 1.`,
 				return err
 			}
 			defer app.Close()
-			var total int64
-			if err := app.Pool().QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&total); err != nil {
-				return fmt.Errorf("count events: %w", err)
+			// The bar's total is the Postgres log's size; KurrentDB's is not counted up front, so
+			// the bar shows a count without a total there.
+			total := int64(-1)
+			if cfg.EventStore != EventStoreKurrentDB {
+				if err := app.Pool().QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&total); err != nil {
+					return fmt.Errorf("count events: %w", err)
+				}
 			}
 			bar := progressbar.NewOptions64(total,
 				progressbar.OptionSetDescription("replaying events"),

@@ -32,7 +32,12 @@ func (c Config) secretBox() (*sealed.Box, error) {
 // Config is everything the binary needs to start. Defaults come first (DefaultConfig), then
 // the environment, then flags; Validate reports every problem at once.
 type Config struct {
-	DatabaseURL     string        // POLICYKIT_DATABASE_URL
+	DatabaseURL string // POLICYKIT_DATABASE_URL
+	// EventStore (POLICYKIT_EVENTSTORE) holds the event log: "postgres" (the default, in the
+	// database of DatabaseURL) or "kurrentdb" (the KurrentDB server of KurrentDBURL,
+	// POLICYKIT_KURRENTDB_URL). Read models and everything else stay in Postgres.
+	EventStore      string
+	KurrentDBURL    string
 	HTTPAddr        string        // POLICYKIT_HTTP_ADDR
 	LogLevel        string        // POLICYKIT_LOG_LEVEL: debug, info, warn, error
 	ShutdownTimeout time.Duration // how long serve waits for in-flight work on SIGTERM
@@ -106,6 +111,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		DatabaseURL:     "postgres://localhost:5432/policykit?sslmode=disable",
+		EventStore:      EventStorePostgres,
 		HTTPAddr:        "127.0.0.1:8080",
 		LogLevel:        "info",
 		ShutdownTimeout: 10 * time.Second,
@@ -132,6 +138,12 @@ func DefaultConfig() Config {
 func (c Config) FromEnv(getenv func(string) string) Config {
 	if v := getenv("POLICYKIT_DATABASE_URL"); v != "" {
 		c.DatabaseURL = v
+	}
+	if v := getenv("POLICYKIT_EVENTSTORE"); v != "" {
+		c.EventStore = v
+	}
+	if v := getenv("POLICYKIT_KURRENTDB_URL"); v != "" {
+		c.KurrentDBURL = v
 	}
 	if v := getenv("POLICYKIT_HTTP_ADDR"); v != "" {
 		c.HTTPAddr = v
@@ -213,6 +225,7 @@ func (c Config) Validate() error {
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		errs = append(errs, fmt.Errorf("database URL %q: want postgres://user@host:port/db", redact(c.DatabaseURL)))
 	}
+	errs = append(errs, c.validateEventStore()...)
 	if c.HTTPAddr == "" || !strings.Contains(c.HTTPAddr, ":") {
 		errs = append(errs, fmt.Errorf("http addr %q: want host:port", c.HTTPAddr))
 	}

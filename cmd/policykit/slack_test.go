@@ -70,7 +70,7 @@ func TestSlackUserRegistrarRegistersEachMemberOnce(t *testing.T) {
 // newSlackAdapter builds the Slack adapter from getenv's settings as `policykit adapter slack`
 // does (nil, nil without SLACK_SIGNING_SECRET); its Run keeps its own directory.
 func newSlackAdapter(ctx context.Context, pool *pgxpool.Pool, b *bus.Bus, getenv func(string) string, logger *slog.Logger) (*standalone, error) {
-	return newStandalone(ctx, slackadapter.Registration(), pool, b, getenv, nil, "http://127.0.0.1:8080", logger)
+	return newStandalone(ctx, slackadapter.Registration(), pool, nil, b, getenv, nil, "http://127.0.0.1:8080", logger)
 }
 
 func TestNewSlackAdapterFromEnv(t *testing.T) {
