@@ -47,6 +47,7 @@ type Fake struct {
 	discussions []map[string]any
 	users       map[int]string
 	webhook     string
+	events      []map[string]any
 	nextID      int
 }
 
@@ -237,6 +238,7 @@ func (f *Fake) event(kind string, p *poll, actor, url string) map[string]any {
 func (f *Fake) post(ev map[string]any) error {
 	f.mu.Lock()
 	url := f.webhook
+	f.events = append(f.events, ev)
 	f.mu.Unlock()
 	if url == "" {
 		return nil
@@ -251,6 +253,18 @@ func (f *Fake) post(ev map[string]any) error {
 		return fmt.Errorf("webhook answered %d", resp.StatusCode)
 	}
 	return nil
+}
+
+// Events are the webhook payloads of the group's events so far, delivered or not.
+func (f *Fake) Events() [][]byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out [][]byte
+	for _, ev := range f.events {
+		b, _ := json.Marshal(ev)
+		out = append(out, b)
+	}
+	return out
 }
 
 // poll finds a poll by id or key; f.mu is held.
