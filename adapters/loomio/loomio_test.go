@@ -18,6 +18,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 
+	"github.com/policykit-go/policykit/adapters/hooks"
 	"github.com/policykit-go/policykit/adapters/loomio/loomiotest"
 	"github.com/policykit-go/policykit/adapters/platform"
 	"github.com/policykit-go/policykit/bus"
@@ -429,5 +430,20 @@ func TestConfig(t *testing.T) {
 	err := ConfigFromEnv(env(map[string]string{"LOOMIO_URL": "loomio.com", "LOOMIO_POLL_INTERVAL": "often"})).Validate()
 	if err == nil || !strings.Contains(err.Error(), "LOOMIO_URL") || !strings.Contains(err.Error(), "LOOMIO_POLL_INTERVAL") {
 		t.Fatalf("error %v", err)
+	}
+}
+
+// The group webhook and the generic hook are served on one mux (serve runs both): their
+// patterns do not collide, and each request goes to its own.
+func TestWebhookRouteBesideTheGenericHook(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle(hooks.Pattern, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) }))
+	mux.Handle(webhookPattern, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusAccepted) }))
+	for path, want := range map[string]int{"/api/hooks/loomio/garden": http.StatusTeapot, "/api/hooks/loomio/garden/whsec": http.StatusAccepted} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path, nil))
+		if rec.Code != want {
+			t.Errorf("POST %s answered %d, want %d", path, rec.Code, want)
+		}
 	}
 }
