@@ -16,6 +16,8 @@ const (
 	CommandRecheckProposal    = "recheck_proposal"
 	// CommandUpdateGovernanceProcess carries UpdateGovernanceProcess.
 	CommandUpdateGovernanceProcess = "update_governance_process"
+	// CommandCloseVote carries CloseVote.
+	CommandCloseVote = "close_vote"
 )
 
 // ProposeAction asks the engine to govern an action: a platform event an adapter saw (a
@@ -71,6 +73,19 @@ type UpdateGovernanceProcess struct {
 	CommunityID string         `json:"community_id"`
 	ProposalID  string         `json:"proposal_id"`
 	Process     map[string]any `json:"process"`
+}
+
+// CloseVote reports that the platform closed the vote a proposal started (a Loomio poll
+// closed early or at its closing time), with the platform's final votes: the engine records
+// Votes (each as a CastVote would, registering new voters), then closes the proposal's vote
+// (proposal.vote_closed, policy code's proposal.is_vote_closed) and checks the proposal. The
+// votes travel with the close so that none of them can arrive after it and be refused.
+type CloseVote struct {
+	CommunityID string `json:"community_id"`
+	ProposalID  string `json:"proposal_id"`
+	// Platform is where the voters of Votes that name only a Username are members.
+	Platform string        `json:"platform,omitempty"`
+	Votes    []domain.Vote `json:"votes,omitempty"`
 }
 
 // EffectRequest is the payload the engine publishes on a platform's effects topic

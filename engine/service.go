@@ -138,6 +138,7 @@ func (s *Service) Run(ctx context.Context) error {
 		bus.TopicRecordEffectResult:                          s.onEffectResult,
 		bus.CommandTopic(bus.CommandRecheckProposal):         s.onRecheck,
 		bus.CommandTopic(bus.CommandUpdateGovernanceProcess): s.onGovernanceProcess,
+		bus.CommandTopic(bus.CommandCloseVote):               s.onCloseVote,
 	}
 	s.votes = voteBatches{rec: s.Engine.Recorder, max: maxVoteBatch}
 	if n := s.VoteHandlers; s.Bus.Transport() == bus.TransportGoChannel && n != 1 {

@@ -15,6 +15,7 @@ import (
 	discordadapter "github.com/policykit-go/policykit/adapters/discord"
 	"github.com/policykit-go/policykit/adapters/hooks"
 	"github.com/policykit-go/policykit/adapters/logplatform"
+	loomioadapter "github.com/policykit-go/policykit/adapters/loomio"
 	"github.com/policykit-go/policykit/adapters/metagov"
 	"github.com/policykit-go/policykit/adapters/platform"
 	slackadapter "github.com/policykit-go/policykit/adapters/slack"
@@ -41,6 +42,7 @@ func adapterRegistry(logPlatforms []string) *platform.Registry {
 	r.Register(hooks.Registration())
 	r.Register(metagov.Registration())
 	r.Register(discordadapter.Registration())
+	r.Register(loomioadapter.Registration())
 	return r
 }
 
