@@ -16,6 +16,7 @@ import (
 	"github.com/policykit-go/policykit/adapters/hooks"
 	"github.com/policykit-go/policykit/adapters/logplatform"
 	"github.com/policykit-go/policykit/adapters/metagov"
+	"github.com/policykit-go/policykit/adapters/opencollective"
 	"github.com/policykit-go/policykit/adapters/platform"
 	slackadapter "github.com/policykit-go/policykit/adapters/slack"
 	"github.com/policykit-go/policykit/adapters/web"
@@ -40,6 +41,7 @@ func adapterRegistry(logPlatforms []string) *platform.Registry {
 	r.Register(hooks.Registration())
 	r.Register(metagov.Registration())
 	r.Register(discordadapter.Registration())
+	r.Register(opencollective.Registration())
 	return r
 }
 
