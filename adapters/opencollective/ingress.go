@@ -272,4 +272,3 @@ func FormatAmount(cents int64, currency string) string {
 	}
 	return sign + num + " " + strings.ToUpper(currency)
 }
-
