@@ -132,7 +132,7 @@ var (
 	subjPlatform = []string{"platform"}
 
 	policyFields = []string{"policy_id", "kind", "name", "description", "action_types", "filter", "initialize", "check", "notify", "success", "fail", "filter_lang", "check_lang", "variables", "priority"}
-	expenseField = []string{"expense_id", "description", "amount", "type", "url", "tags", "data"}
+	expenseField = []string{"expense_id", "description", "amount", "formatted_amount", "currency", "type", "status", "url", "tags", "expense_user_slug", "data"}
 )
 
 var actionTypes = buildActionTypes(

@@ -17,6 +17,7 @@ import (
 	"github.com/policykit-go/policykit/adapters/logplatform"
 	loomioadapter "github.com/policykit-go/policykit/adapters/loomio"
 	"github.com/policykit-go/policykit/adapters/metagov"
+	"github.com/policykit-go/policykit/adapters/opencollective"
 	"github.com/policykit-go/policykit/adapters/platform"
 	slackadapter "github.com/policykit-go/policykit/adapters/slack"
 	"github.com/policykit-go/policykit/adapters/web"
@@ -43,6 +44,7 @@ func adapterRegistry(logPlatforms []string) *platform.Registry {
 	r.Register(metagov.Registration())
 	r.Register(discordadapter.Registration())
 	r.Register(loomioadapter.Registration())
+	r.Register(opencollective.Registration())
 	return r
 }
 
