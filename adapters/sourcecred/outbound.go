@@ -76,7 +76,9 @@ func (g guard) client(timeout time.Duration) *http.Client {
 		}
 	}
 	tr := &http.Transport{
-		DialContext:         func(ctx context.Context, network, addr string) (net.Conn, error) { return d.DialContext(ctx, network, addr) },
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		},
 		TLSHandshakeTimeout: timeout,
 		MaxIdleConnsPerHost: 4,
 		IdleConnTimeout:     90 * time.Second,

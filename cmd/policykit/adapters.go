@@ -13,11 +13,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	discordadapter "github.com/policykit-go/policykit/adapters/discord"
+	"github.com/policykit-go/policykit/adapters/discourse"
 	"github.com/policykit-go/policykit/adapters/hooks"
 	"github.com/policykit-go/policykit/adapters/logplatform"
 	"github.com/policykit-go/policykit/adapters/metagov"
 	"github.com/policykit-go/policykit/adapters/platform"
 	slackadapter "github.com/policykit-go/policykit/adapters/slack"
+	"github.com/policykit-go/policykit/adapters/sourcecred"
 	"github.com/policykit-go/policykit/adapters/web"
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
@@ -41,6 +43,8 @@ func adapterRegistry(logPlatforms []string) *platform.Registry {
 	r.Register(hooks.Registration())
 	r.Register(metagov.Registration())
 	r.Register(discordadapter.Registration())
+	r.Register(discourse.Registration())
+	r.Register(sourcecred.Registration())
 	return r
 }
 
