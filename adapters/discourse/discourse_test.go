@@ -162,3 +162,97 @@ func TestDiscourseConformance(t *testing.T) {
 		}
 	})
 }
+
+// A rate-limited request (429, extras.wait_seconds) is tried again; past its tries the effect
+// fails and nothing is recorded.
+func TestRateLimited(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, &nopPublisher{})
+	topic, _ := e.site.AddTopic("A topic made by a member", 8)
+	e.site.RateLimitNext(fmt.Sprintf("DELETE /t/%d.json", topic), 2)
+	if _, err := e.a.Perform(ctx, govern("r-1", bus.MethodRevert, domain.ActionDiscourseCreateTopic, map[string]any{"topic_id": topic})); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.site.Topic(topic); !got.Deleted {
+		t.Fatalf("after two 429s: %v", got)
+	}
+	e.site.RateLimitNext("POST /posts.json", 4)
+	_, err := e.a.Perform(ctx, request("e-limited", bus.MethodPostMessage, map[string]any{"text": "hi", "topic_id": topic}))
+	if err == nil || !strings.Contains(err.Error(), "429") || !strings.Contains(err.Error(), "tried 4 times") {
+		t.Fatalf("four 429s: %v", err)
+	}
+}
+
+// make_call reaches the documented endpoints only.
+func TestMakeCall(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, &nopPublisher{})
+	res, err := e.a.Perform(ctx, request("e-cats", MethodMakeCall, map[string]any{"url": "/categories.json"}))
+	if err != nil || res["category_list"] == nil {
+		t.Fatalf("GET /categories.json: %v, %v", res, err)
+	}
+	for i, bad := range []map[string]any{{"url": "/admin/api/keys.json", "values": map[string]any{"key": "x"}}, {"url": "/admin/users/1/suspend.json", "method": "PUT"},
+		{"url": "/t/1/../../admin.json"}, {"url": "/posts.json", "method": "PATCH"}} {
+		if _, err := e.a.Perform(ctx, request(fmt.Sprint("e-bad-", i), MethodMakeCall, bad)); err == nil {
+			t.Fatalf("make_call %v was made", bad)
+		}
+	}
+	if got := e.site.Calls(); len(got) != 1 {
+		t.Fatalf("calls %q, want the one GET", got)
+	}
+}
+
+// A forged webhook, one from another site, and a topic the adapter made itself publish
+// nothing; a post by a member is a discoursecreatepost.
+func TestWebhooks(t *testing.T) {
+	pub := &nopPublisher{}
+	e := newEnv(t, pub)
+	now := time.Now()
+	if code := discoursetest.Deliver(e.hook(), "", "post_created", e.site.URL(), 1, discoursetest.PostCreated(5, 4, 2, "hi", "bob", now)); code != http.StatusUnauthorized {
+		t.Fatalf("unsigned: %d", code)
+	}
+	if code := discoursetest.Deliver(e.hook(), hookKey, "post_created", "https://other.example", 1, discoursetest.PostCreated(5, 4, 2, "hi", "bob", now)); code != http.StatusUnauthorized {
+		t.Fatalf("another site: %d", code)
+	}
+	res, err := e.a.Perform(context.Background(), govern("x-new", bus.MethodExecute, domain.ActionDiscourseCreateTopic, map[string]any{"title": "From the dashboard", "raw": "Some text here."}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, _ := idOf(res["topic_id"])
+	if code := discoursetest.Deliver(e.hook(), hookKey, "topic_created", e.site.URL(), 2, discoursetest.TopicCreated(ours, 8, "From the dashboard", "policykit", now)); code != http.StatusOK {
+		t.Fatalf("our topic: %d", code)
+	}
+	if code := discoursetest.Deliver(e.hook(), hookKey, "post_created", e.site.URL(), 3, discoursetest.PostCreated(77, 4, 2, "a reply", "bob", now)); code != http.StatusOK {
+		t.Fatalf("a member's post: %d", code)
+	}
+	e.a.workers.Wait()
+	cmds := pub.proposed(t)
+	if len(cmds) != 1 || cmds[0].Action.Type != domain.ActionDiscourseCreatePost || cmds[0].Initiator.Username != "bob" ||
+		fmt.Sprint(cmds[0].Action.Fields["post_id"]) != "77" || cmds[0].Action.Fields["raw"] != "a reply" {
+		t.Fatalf("proposed %+v, want bob's post only", cmds)
+	}
+}
+
+type nopPublisher struct {
+	msgs []*message.Message
+}
+
+func (p *nopPublisher) Publish(topic string, msgs ...*message.Message) error {
+	if topic == bus.TopicProposeAction {
+		p.msgs = append(p.msgs, msgs...)
+	}
+	return nil
+}
+func (p *nopPublisher) Close() error { return nil }
+
+func (p *nopPublisher) proposed(t *testing.T) []bus.ProposeAction {
+	var out []bus.ProposeAction
+	for _, m := range p.msgs {
+		var c bus.ProposeAction
+		if err := json.Unmarshal(m.Payload, &c); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, c)
+	}
+	return out
+}
