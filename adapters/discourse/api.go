@@ -193,7 +193,7 @@ func (a *Adapter) once(ctx context.Context, s site, method, path string, payload
 		return 0, nil, nil, fmt.Errorf("reading Discourse's answer: %w", err)
 	}
 	if len(data) > maxBody {
-		return 0, nil, nil, fmt.Errorf("Discourse's answer (%d) is larger than %d bytes", resp.StatusCode, maxBody)
+		return 0, nil, nil, fmt.Errorf("the answer (%d) is larger than %d bytes", resp.StatusCode, maxBody)
 	}
 	return resp.StatusCode, resp.Header, data, nil
 }

@@ -399,10 +399,11 @@ func (a *Adapter) makeCall(ctx context.Context, s site, args callArgs) (map[stri
 			path += "?" + strings.Join(q, "&")
 		}
 	} else {
-		body = args.Values
-		if body == nil {
-			body = map[string]any{}
+		values := args.Values
+		if values == nil {
+			values = map[string]any{}
 		}
+		body = values
 	}
 	res, err := a.answerCall(ctx, s, method, path, body)
 	if err != nil {

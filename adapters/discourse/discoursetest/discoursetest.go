@@ -64,7 +64,9 @@ func New(key string) *Site {
 	mux.HandleFunc("DELETE /t/{id}", s.setTopic(true))
 	mux.HandleFunc("PUT /t/{id}/recover.json", s.setTopic(false))
 	mux.HandleFunc("GET /polls/voters.json", s.voters)
-	mux.HandleFunc("PUT /polls/toggle_status.json", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]any{"poll": map[string]any{"status": "closed"}}) })
+	mux.HandleFunc("PUT /polls/toggle_status.json", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"poll": map[string]any{"status": "closed"}})
+	})
 	mux.HandleFunc("GET /categories.json", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"category_list": map[string]any{"categories": []any{map[string]any{"id": 8, "name": "Governance"}}}})
 	})
@@ -378,4 +380,6 @@ func Deliver(url, secret, event, instance string, deliveryID int, body []byte) i
 }
 
 // String names a topic for failures.
-func (t Topic) String() string { return fmt.Sprintf("topic %d %q (deleted %v)", t.ID, t.Title, t.Deleted) }
+func (t Topic) String() string {
+	return fmt.Sprintf("topic %d %q (deleted %v)", t.ID, t.Title, t.Deleted)
+}
