@@ -72,6 +72,8 @@
 //	slack.schedule_message(text, channel, post_at)   slack.delete_message(channel, ts)
 //	discord.post_message(text, channel, message_id)  discord.delete_message(channel, message_id)
 //	discord.rename_channel(channel, name)
+//	discourse.post_message(text, topic_id)     discourse.make_call(url, values, action, method)
+//	discourse.initiate_vote(users, text, topic_id, options)
 //	discourse.create_post(raw, topic_id)       discourse.create_topic(title, raw, category)
 //	discourse.delete_post(post_id)             discourse.delete_topic(topic_id)
 //	reddit.make_post(title, text, subreddit)   reddit.remove_post(post_id)

@@ -80,6 +80,12 @@ var platformMethods = map[string][]*methodSpec{
 		{name: "initiate_vote", params: []string{"text", "channel", "options", "users"}, kind: callVote, inferChannel: true},
 	},
 	"discourse": {
+		// PolicyKit's DiscourseCommunity: post_message(text, topic_id), make_call(url, values,
+		// action, method) and initiate_vote(users, text, topic_id); options is ours, for a
+		// choice rather than yes or no.
+		{name: "post_message", params: []string{"text", "topic_id"}, required: []string{"text", "topic_id"}},
+		{name: "make_call", params: []string{"url", "values", "action", "method"}, required: []string{"url"}, kind: callAnswer},
+		{name: "initiate_vote", params: []string{"users", "text", "topic_id", "options"}, kind: callVote},
 		{name: "create_post", params: []string{"raw", "topic_id"}, required: []string{"raw", "topic_id"}},
 		{name: "create_topic", params: []string{"title", "raw", "category"}, required: []string{"title", "raw"}},
 		{name: "delete_post", params: []string{"post_id"}, required: []string{"post_id"}},

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	discordadapter "github.com/policykit-go/policykit/adapters/discord"
+	"github.com/policykit-go/policykit/adapters/discourse"
 	"github.com/policykit-go/policykit/adapters/hooks"
 	"github.com/policykit-go/policykit/adapters/logplatform"
 	loomioadapter "github.com/policykit-go/policykit/adapters/loomio"
@@ -20,6 +21,7 @@ import (
 	"github.com/policykit-go/policykit/adapters/opencollective"
 	"github.com/policykit-go/policykit/adapters/platform"
 	slackadapter "github.com/policykit-go/policykit/adapters/slack"
+	"github.com/policykit-go/policykit/adapters/sourcecred"
 	"github.com/policykit-go/policykit/adapters/web"
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
@@ -45,6 +47,8 @@ func adapterRegistry(logPlatforms []string) *platform.Registry {
 	r.Register(discordadapter.Registration())
 	r.Register(loomioadapter.Registration())
 	r.Register(opencollective.Registration())
+	r.Register(discourse.Registration())
+	r.Register(sourcecred.Registration())
 	return r
 }
 
