@@ -78,6 +78,7 @@
 //	github.create_issue(repo_name, title, body)
 //	github.comment_on_issue(repo_name, issue_number, body)
 //	github.close_issue(repo_name, issue_number)
+//	github.add_label(repo_name, issue_number, label)
 //	opencollective.post_message(text, expense_id)
 //	opencollective.process_expense(action, expense_id)
 //	loomio.create_discussion(title, description, group)

@@ -94,6 +94,7 @@ var platformMethods = map[string][]*methodSpec{
 		{name: "create_issue", params: []string{"repo_name", "title", "body"}, required: []string{"repo_name", "title"}},
 		{name: "comment_on_issue", params: []string{"repo_name", "issue_number", "body"}, required: []string{"repo_name", "issue_number", "body"}},
 		{name: "close_issue", params: []string{"repo_name", "issue_number"}, required: []string{"repo_name", "issue_number"}},
+		{name: "add_label", params: []string{"repo_name", "issue_number", "label"}, required: []string{"repo_name", "issue_number", "label"}},
 		{name: "initiate_vote", params: []string{"repo_name", "text", "users"}, required: []string{"repo_name"}, kind: callVote},
 	},
 	"opencollective": {

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	discordadapter "github.com/policykit-go/policykit/adapters/discord"
+	githubadapter "github.com/policykit-go/policykit/adapters/github"
 	"github.com/policykit-go/policykit/adapters/hooks"
 	"github.com/policykit-go/policykit/adapters/logplatform"
 	"github.com/policykit-go/policykit/adapters/metagov"
@@ -41,6 +42,7 @@ func adapterRegistry(logPlatforms []string) *platform.Registry {
 	r.Register(hooks.Registration())
 	r.Register(metagov.Registration())
 	r.Register(discordadapter.Registration())
+	r.Register(githubadapter.Registration())
 	return r
 }
 
