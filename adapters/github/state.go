@@ -58,7 +58,9 @@ type MemoryState struct {
 
 var _ State = (*MemoryState)(nil)
 
-func voteKey(owner, repo string, number int) string { return fmt.Sprintf("%s/%s#%d", owner, repo, number) }
+func voteKey(owner, repo string, number int) string {
+	return fmt.Sprintf("%s/%s#%d", owner, repo, number)
+}
 
 func (m *MemoryState) SaveVote(_ context.Context, v VoteIssue) error {
 	m.mu.Lock()
