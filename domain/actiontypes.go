@@ -163,7 +163,7 @@ var actionTypes = buildActionTypes(
 	governable(ActionDiscourseCreateTopic, PlatformDiscourse, "Create topic", subjTitle, "title", "raw", "category", "topic_id"),
 	governable(ActionDiscourseCreatePost, PlatformDiscourse, "Create post", []string{"raw"}, "raw", "topic_id", "post_id"),
 	// Reddit
-	governable(ActionRedditMakePost, PlatformReddit, "Make post", subjTitle, "title", "text", "subreddit", "name"),
+	governable(ActionRedditMakePost, PlatformReddit, "Make post", subjTitle, "title", "text", "subreddit", "name", "author", "url"),
 	// Discord
 	trigger(ActionSlackReactionAdded, PlatformSlack, "Reaction added", []string{"reaction"}, "reaction", "channel", "timestamp", "user", "item_user"),
 	trigger(ActionSlackPinRemoved, PlatformSlack, "Pin removed", subjChan, "channel", "timestamp", "user"),

@@ -74,7 +74,7 @@
 //	discord.rename_channel(channel, name)
 //	discourse.create_post(raw, topic_id)       discourse.create_topic(title, raw, category)
 //	discourse.delete_post(post_id)             discourse.delete_topic(topic_id)
-//	reddit.make_post(title, text, subreddit)   reddit.remove_post(post_id)
+//	reddit.make_post(title, text, subreddit)   reddit.remove_post(post_id)   reddit.approve_post(post_id)
 //	github.create_issue(repo_name, title, body)
 //	github.comment_on_issue(repo_name, issue_number, body)
 //	github.close_issue(repo_name, issue_number)

@@ -88,6 +88,7 @@ var platformMethods = map[string][]*methodSpec{
 	"reddit": {
 		{name: "make_post", params: []string{"title", "text", "subreddit"}, required: []string{"title", "text"}},
 		{name: "remove_post", params: []string{"post_id"}, required: []string{"post_id"}},
+		{name: "approve_post", params: []string{"post_id"}, required: []string{"post_id"}},
 		{name: "initiate_vote", params: []string{"text", "subreddit", "users"}, kind: callVote},
 	},
 	"github": {

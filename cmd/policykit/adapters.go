@@ -14,6 +14,7 @@ import (
 
 	discordadapter "github.com/policykit-go/policykit/adapters/discord"
 	githubadapter "github.com/policykit-go/policykit/adapters/github"
+	redditadapter "github.com/policykit-go/policykit/adapters/reddit"
 	"github.com/policykit-go/policykit/adapters/hooks"
 	"github.com/policykit-go/policykit/adapters/logplatform"
 	"github.com/policykit-go/policykit/adapters/metagov"
@@ -43,6 +44,7 @@ func adapterRegistry(logPlatforms []string) *platform.Registry {
 	r.Register(metagov.Registration())
 	r.Register(discordadapter.Registration())
 	r.Register(githubadapter.Registration())
+	r.Register(redditadapter.Registration())
 	return r
 }
 
