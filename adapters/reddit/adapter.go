@@ -33,12 +33,12 @@ var ErrNotConnected = errors.New("reddit: not connected")
 
 // Deps are the adapter's collaborators.
 type Deps struct {
-	Publisher message.Publisher   // required
-	Directory platform.Directory  // required
-	Secrets   platform.Secrets    // install tokens (default in memory)
-	State     State               // cursors and votes (default in memory)
-	Ledger    platform.Ledger     // effects performed (default in memory)
-	Seen      platform.Seen       // posts proposed (default in memory)
+	Publisher message.Publisher  // required
+	Directory platform.Directory // required
+	Secrets   platform.Secrets   // install tokens (default in memory)
+	State     State              // cursors and votes (default in memory)
+	Ledger    platform.Ledger    // effects performed (default in memory)
+	Seen      platform.Seen      // posts proposed (default in memory)
 	Logger    *slog.Logger
 	Now       func() time.Time
 	Transport http.RoundTripper

@@ -14,11 +14,11 @@ import (
 
 	discordadapter "github.com/policykit-go/policykit/adapters/discord"
 	githubadapter "github.com/policykit-go/policykit/adapters/github"
-	redditadapter "github.com/policykit-go/policykit/adapters/reddit"
 	"github.com/policykit-go/policykit/adapters/hooks"
 	"github.com/policykit-go/policykit/adapters/logplatform"
 	"github.com/policykit-go/policykit/adapters/metagov"
 	"github.com/policykit-go/policykit/adapters/platform"
+	redditadapter "github.com/policykit-go/policykit/adapters/reddit"
 	slackadapter "github.com/policykit-go/policykit/adapters/slack"
 	"github.com/policykit-go/policykit/adapters/web"
 	"github.com/policykit-go/policykit/bus"
