@@ -59,6 +59,13 @@ const (
 	ActionDiscordDeleteMessage = "discorddeletemessage"
 	ActionDiscordDeleteChannel = "discorddeletechannel"
 	ActionDiscordKickMember    = "discordkickmember"
+	// GitHub: an issue opened (reverted by closing it with a comment, executed by reopening
+	// it) and a label added to an issue or pull request (reverted by removing it); merging a
+	// pull request is proposed from the dashboard and only executed.
+	ActionGithubIssueOpened        = "githubissueopened"
+	ActionGithubIssueLabeled       = "githubissuelabeled"
+	ActionGithubPullRequestLabeled = "githubpullrequestlabeled"
+	ActionGithubMergePullRequest   = "githubmergepullrequest"
 )
 
 // Trigger-only action types: platform events that can trigger trigger policies.
@@ -73,7 +80,14 @@ const (
 	ActionExpenseDeleted      = "expensedeleted"
 	ActionExpenseUnapproved   = "expenseunapproved"
 	ActionExpensePaid         = "expensepaid"
-	ActionGithubIssueOpened   = "githubissueopened"
+	// GitHub events that cannot be undone (a merge) or need not be (a comment, a push to a
+	// protected branch).
+	ActionGithubIssueClosed       = "githubissueclosed"
+	ActionGithubIssueComment      = "githubissuecomment"
+	ActionGithubPullRequestOpened = "githubpullrequestopened"
+	ActionGithubPullRequestClosed = "githubpullrequestclosed"
+	ActionGithubPullRequestMerged = "githubpullrequestmerged"
+	ActionGithubPush              = "githubpush"
 	// ActionWebhookTrigger is PolicyKit's WebhookTriggerAction: an event received on the
 	// generic hook (/api/hooks/{platform}/{community}) from a platform or a Metagov plugin,
 	// with its "event_type" ("opencollective.expense_created") and its "data".
@@ -131,8 +145,10 @@ var (
 	subjIssue    = []string{"title", "url"}
 	subjPlatform = []string{"platform"}
 
-	policyFields = []string{"policy_id", "kind", "name", "description", "action_types", "filter", "initialize", "check", "notify", "success", "fail", "filter_lang", "check_lang", "variables", "priority"}
-	expenseField = []string{"expense_id", "description", "amount", "formatted_amount", "currency", "type", "status", "url", "tags", "expense_user_slug", "data"}
+	policyFields  = []string{"policy_id", "kind", "name", "description", "action_types", "filter", "initialize", "check", "notify", "success", "fail", "filter_lang", "check_lang", "variables", "priority"}
+	ghIssueFields = []string{"repo", "repo_full_name", "issue_number", "title", "body", "url", "user"}
+	ghPullFields  = []string{"repo", "repo_full_name", "pull_number", "issue_number", "title", "body", "url", "user", "head", "base"}
+	expenseField  = []string{"expense_id", "description", "amount", "formatted_amount", "currency", "type", "status", "url", "tags", "expense_user_slug", "data"}
 )
 
 var actionTypes = buildActionTypes(
@@ -147,7 +163,7 @@ var actionTypes = buildActionTypes(
 	governable(ActionDiscourseCreateTopic, PlatformDiscourse, "Create topic", subjTitle, "title", "raw", "category", "topic_id"),
 	governable(ActionDiscourseCreatePost, PlatformDiscourse, "Create post", []string{"raw"}, "raw", "topic_id", "post_id"),
 	// Reddit
-	governable(ActionRedditMakePost, PlatformReddit, "Make post", subjTitle, "title", "text", "subreddit", "name"),
+	governable(ActionRedditMakePost, PlatformReddit, "Make post", subjTitle, "title", "text", "subreddit", "name", "author", "url"),
 	// Discord
 	trigger(ActionSlackReactionAdded, PlatformSlack, "Reaction added", []string{"reaction"}, "reaction", "channel", "timestamp", "user", "item_user"),
 	trigger(ActionSlackPinRemoved, PlatformSlack, "Pin removed", subjChan, "channel", "timestamp", "user"),
@@ -168,7 +184,16 @@ var actionTypes = buildActionTypes(
 	trigger(ActionExpenseUnapproved, PlatformOpenCollective, "Expense unapproved", subjDesc, expenseField...),
 	trigger(ActionExpensePaid, PlatformOpenCollective, "Expense paid", subjDesc, expenseField...),
 	// GitHub
-	trigger(ActionGithubIssueOpened, PlatformGithub, "Issue opened", subjIssue, "repo", "issue_number", "title", "body", "url"),
+	governable(ActionGithubIssueOpened, PlatformGithub, "Issue opened", subjIssue, ghIssueFields...),
+	governable(ActionGithubIssueLabeled, PlatformGithub, "Issue labeled", []string{"label", "title"}, append(ghIssueFields, "label")...),
+	governable(ActionGithubPullRequestLabeled, PlatformGithub, "Pull request labeled", []string{"label", "title"}, append(ghPullFields, "label")...),
+	governable(ActionGithubMergePullRequest, PlatformGithub, "Merge pull request", []string{"pull_number"}, "repo", "pull_number", "commit_title", "merge_method"),
+	trigger(ActionGithubIssueClosed, PlatformGithub, "Issue closed", subjIssue, append(ghIssueFields, "state_reason")...),
+	trigger(ActionGithubIssueComment, PlatformGithub, "Issue comment", []string{"body"}, "repo", "repo_full_name", "issue_number", "comment_id", "body", "url", "user", "title", "is_pull_request"),
+	trigger(ActionGithubPullRequestOpened, PlatformGithub, "Pull request opened", subjIssue, ghPullFields...),
+	trigger(ActionGithubPullRequestClosed, PlatformGithub, "Pull request closed", subjIssue, ghPullFields...),
+	trigger(ActionGithubPullRequestMerged, PlatformGithub, "Pull request merged", subjIssue, append(ghPullFields, "merge_commit_sha")...),
+	trigger(ActionGithubPush, PlatformGithub, "Push to protected branch", []string{"branch"}, "repo", "repo_full_name", "ref", "branch", "before", "after", "commits", "url", "pusher", "user", "forced"),
 	// Every event received on the generic hook ("Webhook Trigger Action"), from any platform.
 	trigger(ActionWebhookTrigger, AnyPlatform, "Webhook trigger", subjEvent, "event_type", "data"),
 

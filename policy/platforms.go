@@ -94,12 +94,14 @@ var platformMethods = map[string][]*methodSpec{
 	"reddit": {
 		{name: "make_post", params: []string{"title", "text", "subreddit"}, required: []string{"title", "text"}},
 		{name: "remove_post", params: []string{"post_id"}, required: []string{"post_id"}},
+		{name: "approve_post", params: []string{"post_id"}, required: []string{"post_id"}},
 		{name: "initiate_vote", params: []string{"text", "subreddit", "users"}, kind: callVote},
 	},
 	"github": {
 		{name: "create_issue", params: []string{"repo_name", "title", "body"}, required: []string{"repo_name", "title"}},
 		{name: "comment_on_issue", params: []string{"repo_name", "issue_number", "body"}, required: []string{"repo_name", "issue_number", "body"}},
 		{name: "close_issue", params: []string{"repo_name", "issue_number"}, required: []string{"repo_name", "issue_number"}},
+		{name: "add_label", params: []string{"repo_name", "issue_number", "label"}, required: []string{"repo_name", "issue_number", "label"}},
 		{name: "initiate_vote", params: []string{"repo_name", "text", "users"}, required: []string{"repo_name"}, kind: callVote},
 	},
 	"opencollective": {

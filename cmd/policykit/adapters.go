@@ -14,12 +14,14 @@ import (
 
 	discordadapter "github.com/policykit-go/policykit/adapters/discord"
 	"github.com/policykit-go/policykit/adapters/discourse"
+	githubadapter "github.com/policykit-go/policykit/adapters/github"
 	"github.com/policykit-go/policykit/adapters/hooks"
 	"github.com/policykit-go/policykit/adapters/logplatform"
 	loomioadapter "github.com/policykit-go/policykit/adapters/loomio"
 	"github.com/policykit-go/policykit/adapters/metagov"
 	"github.com/policykit-go/policykit/adapters/opencollective"
 	"github.com/policykit-go/policykit/adapters/platform"
+	redditadapter "github.com/policykit-go/policykit/adapters/reddit"
 	slackadapter "github.com/policykit-go/policykit/adapters/slack"
 	"github.com/policykit-go/policykit/adapters/sourcecred"
 	"github.com/policykit-go/policykit/adapters/web"
@@ -49,6 +51,8 @@ func adapterRegistry(logPlatforms []string) *platform.Registry {
 	r.Register(opencollective.Registration())
 	r.Register(discourse.Registration())
 	r.Register(sourcecred.Registration())
+	r.Register(githubadapter.Registration())
+	r.Register(redditadapter.Registration())
 	return r
 }
 
