@@ -34,6 +34,11 @@ const (
 	sessionTTL  = 14 * 24 * time.Hour
 )
 
+// signInCookie holds the nonce of a sign-in in progress, so that the callback completes only
+// the sign-in this browser started: without it, a callback link made from someone else's
+// code would sign the browser in as them (login CSRF).
+const signInCookie = "policykit_discord_signin"
+
 // authRoutes is the handler of /auth/discord/: the bot install (/auth/discord/install?kit=,
 // /auth/discord/callback) and Sign in with Discord (/auth/discord/login?guild=,
 // /auth/discord/signin/callback), when DISCORD_CLIENT_SECRET is set. The states are signed
@@ -73,12 +78,16 @@ func answer(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// authorize redirects to Discord's authorization page.
+// authorize redirects to Discord's authorization page. A sign-in's nonce is also set in a
+// cookie, which its callback requires.
 func (o *oauth) authorize(w http.ResponseWriter, r *http.Request, flow, callback string, scopes []string, data map[string]string, extra url.Values) {
-	state, _, err := o.states.Sign(platform.OAuthState{Flow: flow, Data: data})
+	state, s, err := o.states.Sign(platform.OAuthState{Flow: flow, Data: data})
 	if err != nil {
 		answer(w, http.StatusInternalServerError, map[string]any{"error": "cannot make state"})
 		return
+	}
+	if flow == flowSignIn {
+		o.setNonceCookie(w, s.Nonce, int(time.Until(time.Unix(s.Exp, 0))/time.Second)+1)
 	}
 	q := url.Values{"client_id": {o.sec.ApplicationID}, "response_type": {"code"}, "scope": {strings.Join(scopes, " ")},
 		"redirect_uri": {o.host.BaseURL + callback}, "state": {state}}
@@ -135,6 +144,17 @@ func (o *oauth) exchange(ctx context.Context, code, callback string) (tokenAnswe
 	}
 	return tok, me.ID, nil
 }
+
+// setNonceCookie sets (maxAge > 0) or clears (maxAge < 0) the sign-in's nonce cookie.
+func (o *oauth) setNonceCookie(w http.ResponseWriter, nonce string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{
+		Name: signInCookie, Value: nonce, Path: "/auth/discord/", MaxAge: maxAge,
+		HttpOnly: true, Secure: o.secure(), SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// secure reports whether the site is served over TLS: its cookies are then sent over TLS only.
+func (o *oauth) secure() bool { return strings.HasPrefix(o.host.BaseURL, "https://") }
 
 func doJSON(req *http.Request, out any) error {
 	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
@@ -207,10 +227,17 @@ func (o *oauth) login(w http.ResponseWriter, r *http.Request) {
 func (o *oauth) signedIn(w http.ResponseWriter, r *http.Request) {
 	ctx, q := r.Context(), r.URL.Query()
 	s, err := o.states.Verify(ctx, q.Get("state"), flowSignIn)
+	if err == nil {
+		if ck, cerr := r.Cookie(signInCookie); cerr != nil || ck.Value != s.Nonce {
+			err = errors.New("the state is not this browser's sign-in")
+		}
+	}
 	if err != nil || q.Get("code") == "" {
+		o.host.Log.Warn("discord sign-in callback refused", "err", err)
 		answer(w, http.StatusBadRequest, map[string]any{"error": "invalid or expired state: sign in again"})
 		return
 	}
+	o.setNonceCookie(w, "", -1)
 	_, member, err := o.exchange(ctx, q.Get("code"), "/auth/discord/signin/callback")
 	if err != nil {
 		o.host.Log.Warn("discord sign-in: the code was refused", "err", err)
@@ -234,6 +261,6 @@ func (o *oauth) signedIn(w http.ResponseWriter, r *http.Request) {
 		answer(w, http.StatusInternalServerError, map[string]any{"error": "no session"})
 		return
 	}
-	identity.SetSessionCookie(w, secret, sessionTTL, strings.HasPrefix(o.host.BaseURL, "https://"))
+	identity.SetSessionCookie(w, secret, sessionTTL, o.secure())
 	http.Redirect(w, r, "/", http.StatusFound)
 }
