@@ -40,8 +40,8 @@ const (
 // code would sign the browser in as them (login CSRF).
 const signInCookie = "policykit_discord_signin"
 
-// authRoutes is the handler of /auth/discord/: the bot install (/auth/discord/install?kit=,
-// /auth/discord/callback) and Sign in with Discord (/auth/discord/login?guild=,
+// authRoutes is the handler of /auth/discord/: the bot install (/auth/discord/install?kit=
+// or ?community=, /auth/discord/callback) and Sign in with Discord (/auth/discord/login?guild=,
 // /auth/discord/signin/callback), when DISCORD_CLIENT_SECRET is set. The states are signed
 // with a key derived from the client secret and open one callback each.
 func (p *Plugged) authRoutes(sec Section, host platform.Host, secrets platform.Secrets) http.Handler {
@@ -225,7 +225,8 @@ func doJSON(req *http.Request, out any) error {
 }
 
 // installed is the install's callback: the guild gets its community (created with the
-// chosen kit and the installer its admin, or the one it has), its /policykit command, and
+// chosen kit and the installer its admin, or the one it has; or, for an install into an
+// existing community, a proposal to connect it: see connect), its /policykit command, and
 // the install's tokens are kept encrypted.
 func (o *oauth) installed(w http.ResponseWriter, r *http.Request) {
 	ctx, q := r.Context(), r.URL.Query()
