@@ -85,6 +85,12 @@
 //	opencollective.process_expense(action, expense_id)
 //	loomio.create_discussion(title, description, group)
 //
+// A discordslashcommand action (the /policykit command) also has action.respond(text): an
+// effect, "respond" on discord with the text and the command's interaction token, which the
+// adapter turns into the answer Discord shows the member who used the command (the command
+// was answered "thinking…" at once, as Discord requires within three seconds; this replaces
+// that). It needs discord connected; other actions have no respond.
+//
 // Answered methods return data from the outside world:
 //
 //	slack.initiate_vote(text, channel, users, options, post_type)

@@ -65,12 +65,13 @@ func TestGatewayGovernsAndResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.fake.Drop()
+	h.fake.Outage() // what follows reaches the adapter only through the RESUME's replay
 	h.fake.MessageCreate(guild, "C1", "M3", "U2", "said while the bot was away", false)
 	h.fake.ChannelCreate(guild, "C5", "new-room")
 	if code, _ := h.post(t, discordtest.Click("K1", appID, guild, "C1", res["post_id"].(string), "U2", votePrefix+valueYes), time.Now()); code != http.StatusOK {
 		t.Fatalf("a click during the outage answered %d", code)
 	}
+	h.fake.Restore()
 	select {
 	case <-h.fake.Ready():
 	case <-time.After(15 * time.Second):
@@ -79,8 +80,8 @@ func TestGatewayGovernsAndResumes(t *testing.T) {
 	eventually(t, "the replayed events governed", func() bool {
 		return len(byType(domain.ActionDiscordPostMessage)) == 2 && len(byType(domain.ActionDiscordCreateChannel)) == 1
 	})
-	if h.fake.Resumes != 1 {
-		t.Fatalf("%d resumes, want 1", h.fake.Resumes)
+	if h.fake.Resumes != 1 || h.fake.Replayed() < 2 {
+		t.Fatalf("%d resumes replaying %d events, want 1 replaying the message and the new channel", h.fake.Resumes, h.fake.Replayed())
 	}
 	time.Sleep(200 * time.Millisecond) // anything a duplicate would publish, it has by now
 	if n := len(byType(domain.ActionDiscordPostMessage)); n != 2 {

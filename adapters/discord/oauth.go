@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/policykit-go/policykit/adapters/platform"
+	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/identity"
 )
@@ -34,8 +35,13 @@ const (
 	sessionTTL  = 14 * 24 * time.Hour
 )
 
-// authRoutes is the handler of /auth/discord/: the bot install (/auth/discord/install?kit=,
-// /auth/discord/callback) and Sign in with Discord (/auth/discord/login?guild=,
+// signInCookie holds the nonce of a sign-in in progress, so that the callback completes only
+// the sign-in this browser started: without it, a callback link made from someone else's
+// code would sign the browser in as them (login CSRF).
+const signInCookie = "policykit_discord_signin"
+
+// authRoutes is the handler of /auth/discord/: the bot install (/auth/discord/install?kit=
+// or ?community=, /auth/discord/callback) and Sign in with Discord (/auth/discord/login?guild=,
 // /auth/discord/signin/callback), when DISCORD_CLIENT_SECRET is set. The states are signed
 // with a key derived from the client secret and open one callback each.
 func (p *Plugged) authRoutes(sec Section, host platform.Host, secrets platform.Secrets) http.Handler {
@@ -73,12 +79,16 @@ func answer(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// authorize redirects to Discord's authorization page.
+// authorize redirects to Discord's authorization page. A sign-in's nonce is also set in a
+// cookie, which its callback requires.
 func (o *oauth) authorize(w http.ResponseWriter, r *http.Request, flow, callback string, scopes []string, data map[string]string, extra url.Values) {
-	state, _, err := o.states.Sign(platform.OAuthState{Flow: flow, Data: data})
+	state, s, err := o.states.Sign(platform.OAuthState{Flow: flow, Data: data})
 	if err != nil {
 		answer(w, http.StatusInternalServerError, map[string]any{"error": "cannot make state"})
 		return
+	}
+	if flow == flowSignIn {
+		o.setNonceCookie(w, s.Nonce, int(time.Until(time.Unix(s.Exp, 0))/time.Second)+1)
 	}
 	q := url.Values{"client_id": {o.sec.ApplicationID}, "response_type": {"code"}, "scope": {strings.Join(scopes, " ")},
 		"redirect_uri": {o.host.BaseURL + callback}, "state": {state}}
@@ -88,8 +98,22 @@ func (o *oauth) authorize(w http.ResponseWriter, r *http.Request, flow, callback
 	http.Redirect(w, r, o.sec.APIURL+"oauth2/authorize?"+q.Encode(), http.StatusFound)
 }
 
-// install starts the bot install with a starter kit (?kit=, default "testing").
+// install starts the bot install: with a starter kit (?kit=, default "testing") the guild
+// gets a community of its own; with ?community=<id> it is connected to that existing
+// community (one made on the web or for another platform), which needs a signed-in member of
+// it who may propose policykitaddintegration (the Integration Admin role).
 func (o *oauth) install(w http.ResponseWriter, r *http.Request) {
+	if communityID := r.URL.Query().Get("community"); communityID != "" {
+		m, code, msg := o.connector(r, communityID)
+		if code != 0 {
+			answer(w, code, map[string]any{"error": msg})
+			return
+		}
+		o.authorize(w, r, flowInstall, "/auth/discord/callback", InstallScopes,
+			map[string]string{"community": communityID, "user": m.UserID, "account": m.account},
+			url.Values{"permissions": {strconv.Itoa(InstallPermissions)}})
+		return
+	}
 	kit := r.URL.Query().Get("kit")
 	if kit == "" {
 		kit = "testing"
@@ -102,6 +126,47 @@ func (o *oauth) install(w http.ResponseWriter, r *http.Request) {
 	}
 	o.authorize(w, r, flowInstall, "/auth/discord/callback", InstallScopes, map[string]string{"kit": kit},
 		url.Values{"permissions": {strconv.Itoa(InstallPermissions)}})
+}
+
+// Callers finds who a browser session is: identity's Store, which the App gives as
+// Host.Sessions, has it. Without it, no guild can be connected to an existing community.
+type Callers interface {
+	CallerBySession(ctx context.Context, secret string) (*identity.Caller, error)
+}
+
+// connectingMember is the signed-in member who connects a guild to their community.
+type connectingMember struct {
+	identity.Membership
+	account string
+}
+
+// connector returns the member of communityID that r's session is, if they may propose
+// connecting a platform; otherwise the status and message to answer.
+func (o *oauth) connector(r *http.Request, communityID string) (connectingMember, int, string) {
+	callers, ok := o.host.Sessions.(Callers)
+	if !ok {
+		return connectingMember{}, http.StatusServiceUnavailable, "this server cannot connect a guild to an existing community"
+	}
+	secret := identity.CredentialsOf(r).Session
+	if secret == "" {
+		return connectingMember{}, http.StatusUnauthorized, "sign in to PolicyKit first: connecting a guild to a community needs a member of it"
+	}
+	c, err := callers.CallerBySession(r.Context(), secret)
+	if err != nil {
+		o.host.Log.Error("discord install: session lookup failed", "err", err)
+		return connectingMember{}, http.StatusInternalServerError, "cannot tell who you are"
+	}
+	if c == nil {
+		return connectingMember{}, http.StatusUnauthorized, "your session has ended: sign in to PolicyKit again"
+	}
+	m, ok := c.Members[communityID]
+	if !ok {
+		return connectingMember{}, http.StatusForbidden, "you are not a member of community " + strconv.Quote(communityID)
+	}
+	if !m.Can(domain.VerbPropose, domain.ActionAddIntegration, domain.KindConstitution) {
+		return connectingMember{}, http.StatusForbidden, "you may not propose connecting a platform to this community (the Integration Admin role may)"
+	}
+	return connectingMember{Membership: m, account: c.Account.ID}, 0, ""
 }
 
 // tokenAnswer is Discord's OAuth2 token response; a bot install's names the guild.
@@ -136,6 +201,17 @@ func (o *oauth) exchange(ctx context.Context, code, callback string) (tokenAnswe
 	return tok, me.ID, nil
 }
 
+// setNonceCookie sets (maxAge > 0) or clears (maxAge < 0) the sign-in's nonce cookie.
+func (o *oauth) setNonceCookie(w http.ResponseWriter, nonce string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{
+		Name: signInCookie, Value: nonce, Path: "/auth/discord/", MaxAge: maxAge,
+		HttpOnly: true, Secure: o.secure(), SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// secure reports whether the site is served over TLS: its cookies are then sent over TLS only.
+func (o *oauth) secure() bool { return strings.HasPrefix(o.host.BaseURL, "https://") }
+
 func doJSON(req *http.Request, out any) error {
 	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 	if err != nil {
@@ -149,7 +225,8 @@ func doJSON(req *http.Request, out any) error {
 }
 
 // installed is the install's callback: the guild gets its community (created with the
-// chosen kit and the installer its admin, or the one it has), its /policykit command, and
+// chosen kit and the installer its admin, or the one it has; or, for an install into an
+// existing community, a proposal to connect it: see connect), its /policykit command, and
 // the install's tokens are kept encrypted.
 func (o *oauth) installed(w http.ResponseWriter, r *http.Request) {
 	ctx, q := r.Context(), r.URL.Query()
@@ -169,6 +246,10 @@ func (o *oauth) installed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	guild := tok.Guild.ID
+	if s.Data["community"] != "" {
+		o.connect(w, r, s, tok)
+		return
+	}
 	if o.host.CreateCommunity == nil {
 		answer(w, http.StatusServiceUnavailable, map[string]any{"error": "this server cannot create communities"})
 		return
@@ -180,16 +261,72 @@ func (o *oauth) installed(w http.ResponseWriter, r *http.Request) {
 		answer(w, http.StatusInternalServerError, map[string]any{"error": "the community was not created"})
 		return
 	}
-	if o.secrets != nil {
-		raw, _ := json.Marshal(map[string]string{"access_token": tok.AccessToken, "refresh_token": tok.RefreshToken, "scope": tok.Scope})
-		if err := o.secrets.Put(ctx, "install:"+guild, string(raw)); err != nil {
-			o.host.Log.Error("discord install: tokens not kept", "guild", guild, "err", err)
-		}
-	}
+	o.keepTokens(ctx, guild, tok)
 	if err := o.p.RegisterCommand(ctx, guild); err != nil {
 		o.host.Log.Error("discord install: /policykit not registered", "guild", guild, "err", err)
 	}
 	answer(w, http.StatusOK, map[string]any{"community_id": communityID, "created": created, "guild": guild})
+}
+
+// connect is the callback of an install into an existing community: the member who started
+// it (still signed in, in this browser) proposes policykitaddintegration for the guild on
+// their community, and the community's constitution policies decide. Once it passes, the
+// directory learns the guild's community from PlatformConnected.
+func (o *oauth) connect(w http.ResponseWriter, r *http.Request, s platform.OAuthState, tok tokenAnswer) {
+	ctx, guild, communityID := r.Context(), tok.Guild.ID, s.Data["community"]
+	m, code, msg := o.connector(r, communityID)
+	if code == 0 && (m.UserID != s.Data["user"] || m.account != s.Data["account"]) {
+		code, msg = http.StatusForbidden, "this install was started by someone else: start it again"
+	}
+	if code != 0 {
+		answer(w, code, map[string]any{"error": msg})
+		return
+	}
+	if other, err := o.host.Directory.Community(ctx, domain.PlatformDiscord, guild); err == nil {
+		answer(w, http.StatusConflict, map[string]any{"error": "this guild is connected to a community already", "community_id": other})
+		return
+	} else if !errors.Is(err, platform.ErrUnknown) {
+		o.host.Log.Error("discord install: directory lookup failed", "guild", guild, "err", err)
+		answer(w, http.StatusInternalServerError, map[string]any{"error": "cannot tell whether the guild is connected"})
+		return
+	}
+	// One proposal per install flow (its state's nonce): a repeated callback is one action.
+	id := platform.EventID(domain.PlatformDiscord, "connect", guild, s.Nonce)
+	a, err := domain.NewConstitutionAction(id, communityID, m.UserID,
+		domain.AddIntegration{Platform: domain.PlatformDiscord, ExternalID: guild, Name: tok.Guild.Name}, o.now())
+	if err != nil {
+		answer(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
+		return
+	}
+	if err := o.p.publish.Publish(ctx, bus.TopicProposeAction, id, bus.CommandProposeAction, bus.ProposeAction{Action: a}); err != nil {
+		o.host.Log.Error("discord install: the connection was not proposed", "guild", guild, "community", communityID, "err", err)
+		answer(w, http.StatusInternalServerError, map[string]any{"error": "the connection was not proposed"})
+		return
+	}
+	o.keepTokens(ctx, guild, tok)
+	if err := o.p.RegisterCommand(ctx, guild); err != nil {
+		o.host.Log.Error("discord install: /policykit not registered", "guild", guild, "err", err)
+	}
+	answer(w, http.StatusAccepted, map[string]any{"community_id": communityID, "guild": guild, "action_id": id,
+		"status": "proposed: the community's constitution policies decide whether the guild is connected"})
+}
+
+// keepTokens keeps the install's tokens, encrypted, when the server can.
+func (o *oauth) keepTokens(ctx context.Context, guild string, tok tokenAnswer) {
+	if o.secrets == nil {
+		return
+	}
+	raw, _ := json.Marshal(map[string]string{"access_token": tok.AccessToken, "refresh_token": tok.RefreshToken, "scope": tok.Scope})
+	if err := o.secrets.Put(ctx, "install:"+guild, string(raw)); err != nil {
+		o.host.Log.Error("discord install: tokens not kept", "guild", guild, "err", err)
+	}
+}
+
+func (o *oauth) now() time.Time {
+	if o.host.Now != nil {
+		return o.host.Now()
+	}
+	return time.Now()
 }
 
 // login starts Sign in with Discord for a member of a guild (?guild=).
@@ -207,10 +344,17 @@ func (o *oauth) login(w http.ResponseWriter, r *http.Request) {
 func (o *oauth) signedIn(w http.ResponseWriter, r *http.Request) {
 	ctx, q := r.Context(), r.URL.Query()
 	s, err := o.states.Verify(ctx, q.Get("state"), flowSignIn)
+	if err == nil {
+		if ck, cerr := r.Cookie(signInCookie); cerr != nil || ck.Value != s.Nonce {
+			err = errors.New("the state is not this browser's sign-in")
+		}
+	}
 	if err != nil || q.Get("code") == "" {
+		o.host.Log.Warn("discord sign-in callback refused", "err", err)
 		answer(w, http.StatusBadRequest, map[string]any{"error": "invalid or expired state: sign in again"})
 		return
 	}
+	o.setNonceCookie(w, "", -1)
 	_, member, err := o.exchange(ctx, q.Get("code"), "/auth/discord/signin/callback")
 	if err != nil {
 		o.host.Log.Warn("discord sign-in: the code was refused", "err", err)
@@ -234,6 +378,6 @@ func (o *oauth) signedIn(w http.ResponseWriter, r *http.Request) {
 		answer(w, http.StatusInternalServerError, map[string]any{"error": "no session"})
 		return
 	}
-	identity.SetSessionCookie(w, secret, sessionTTL, strings.HasPrefix(o.host.BaseURL, "https://"))
+	identity.SetSessionCookie(w, secret, sessionTTL, o.secure())
 	http.Redirect(w, r, "/", http.StatusFound)
 }

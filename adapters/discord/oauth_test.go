@@ -81,23 +81,70 @@ func TestInstallAndSignIn(t *testing.T) {
 	// Sign in with Discord.
 	learn(t, dir, 1, domain.PlatformConnected{CommunityHeader: domain.CommunityHeader{CommunityID: "c2", At: time.Now()}, Platform: domain.PlatformDiscord, ExternalID: "G2"})
 	learn(t, dir, 2, domain.UserRegistered{CommunityHeader: domain.CommunityHeader{CommunityID: "c2", At: time.Now()}, UserID: "u-ana", Platform: domain.PlatformDiscord, Username: "UINSTALLER"})
-	resp = get("/auth/discord/login?guild=G2")
-	loc, _ = url.Parse(resp.Header.Get("Location"))
+	login := func() (*url.URL, *http.Cookie) {
+		t.Helper()
+		resp := get("/auth/discord/login?guild=G2")
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		for _, c := range resp.Cookies() {
+			if c.Name == signInCookie {
+				if !c.HttpOnly || !c.Secure || c.Path != "/auth/discord/" || c.MaxAge <= 0 {
+					t.Fatalf("sign-in cookie %+v", c)
+				}
+				return loc, c
+			}
+		}
+		t.Fatalf("login set no nonce cookie: %v", resp.Cookies())
+		return nil, nil
+	}
+	callback := func(code string, loc *url.URL, cookie *http.Cookie) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/auth/discord/signin/callback?code="+code+"&state="+url.QueryEscape(loc.Query().Get("state")), nil)
+		if cookie != nil {
+			req.AddCookie(&http.Cookie{Name: cookie.Name, Value: cookie.Value})
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		return resp
+	}
+	loc, cookie := login()
 	if loc.Query().Get("scope") != "identify" {
 		t.Fatalf("login redirected to %s", loc)
 	}
-	resp = get("/auth/discord/signin/callback?code=def&state=" + url.QueryEscape(loc.Query().Get("state")))
+	// Login CSRF: a callback carrying a state (and code) the browser did not start, without
+	// its nonce cookie or with another sign-in's, signs no one in.
+	otherLoc, _ := login()
+	if resp := callback("def", loc, nil); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a callback without the nonce cookie answered %d", resp.StatusCode)
+	}
+	if resp := callback("def", otherLoc, cookie); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a callback with another sign-in's cookie answered %d", resp.StatusCode)
+	}
+	if len(sessions.members) != 0 {
+		t.Fatalf("a forged callback started sessions %+v", sessions.members)
+	}
+	loc, cookie = login()
+	resp = callback("def", loc, cookie)
 	if resp.StatusCode != http.StatusFound || len(resp.Cookies()) == 0 {
 		t.Fatalf("sign-in answered %d with cookies %v", resp.StatusCode, resp.Cookies())
+	}
+	var cleared, session bool
+	for _, c := range resp.Cookies() {
+		cleared = cleared || (c.Name == signInCookie && c.MaxAge < 0)
+		session = session || c.Name == identity.SessionCookie
+	}
+	if !cleared || !session {
+		t.Fatalf("sign-in set cookies %v: want the session and the nonce cleared", resp.Cookies())
 	}
 	if len(sessions.members) != 1 || sessions.members[0] != (identity.PlatformMember{Platform: domain.PlatformDiscord, ExternalID: "UINSTALLER", CommunityID: "c2", UserID: "u-ana"}) {
 		t.Fatalf("sessions %+v", sessions.members)
 	}
 	// A Discord user who is not a member of the community gets no session.
 	fake.Me = map[string]any{"id": "USTRANGER"}
-	resp = get("/auth/discord/login?guild=G2")
-	loc, _ = url.Parse(resp.Header.Get("Location"))
-	if resp := get("/auth/discord/signin/callback?code=ghi&state=" + url.QueryEscape(loc.Query().Get("state"))); resp.StatusCode != http.StatusForbidden {
+	loc, cookie = login()
+	if resp := callback("ghi", loc, cookie); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("a stranger's sign-in answered %d", resp.StatusCode)
 	}
 }

@@ -85,8 +85,9 @@ func newDiscordGarden(t testing.TB, app *App, policies ...domain.AddPolicy) {
 // result: /policykit ping is answered pong in the channel (through a 429 from Discord,
 // posted once); /policykit vote ... posts a vote with buttons, a member's click is their
 // vote, and once the vote's time is up the policy posts the result as a reply to the vote,
-// whose message then shows the result with its buttons disabled. The Gateway connection
-// drops in the middle of the vote and resumes.
+// whose message then shows the result with its buttons disabled. The Gateway is unreachable
+// in the middle of the vote: a channel renamed meanwhile reaches the adapter only through the
+// RESUME's replay, and is governed once; the vote decides all the same.
 func TestDiscordSeedExamplesAcrossProcesses(t *testing.T) {
 	for _, transport := range []string{bus.TransportPostgres, bus.TransportNATS} {
 		t.Run(transport, func(t *testing.T) {
@@ -177,7 +178,8 @@ func testDiscordProcess(t *testing.T, transport string) {
 	if err := app.Pool().QueryRow(ctx, `SELECT data->>'post_id' FROM events WHERE type = $1`, domain.EventVotePostRecorded).Scan(&voteID); err != nil {
 		t.Fatal(err)
 	}
-	fake.Drop() // the Gateway connection drops in the middle of the vote
+	fake.Outage() // the Gateway is unreachable in the middle of the vote
+	fake.ChannelUpdate("G1", "C1", "garden-chat")
 	if code, out := interact(discordtest.Click("K-1", appID, "G1", "C1", voteID, "UBOB", "policykit_vote:yes")); code != http.StatusOK ||
 		!strings.Contains(mustMarshal(t, out), "is recorded") {
 		t.Fatalf("the click answered %d %v", code, out)
@@ -195,17 +197,54 @@ func testDiscordProcess(t *testing.T, transport string) {
 		return m != nil && strings.Contains(m["content"].(string), "This vote has ended: passed.") &&
 			!strings.Contains(mustMarshal(t, m["components"]), `"disabled":false`)
 	})
+	fake.Restore()
 	select {
 	case <-fake.Ready():
-	case <-time.After(20 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("the adapter did not resume the Gateway")
 	}
+	if fake.Resumes != 1 || fake.Identifies != 1 || fake.Replayed() == 0 {
+		t.Fatalf("%d identifies, %d resumes replaying %d events: want the session resumed with the rename replayed", fake.Identifies, fake.Resumes, fake.Replayed())
+	}
+	renames := func() (ids []string) {
+		rows, err := app.Pool().Query(ctx, `SELECT data->'action'->>'id' FROM events WHERE type = $1 AND data->'action'->>'action_type' = $2
+			AND data->'action'->'fields'->>'previous_name' = 'general' AND data->'action'->'fields'->>'name' = 'garden-chat'`,
+			domain.EventActionProposed, domain.ActionDiscordRenameChannel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			_ = rows.Scan(&id)
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	waitFor(t, "the replayed rename governed", func() bool { return len(renames()) == 1 })
+	waitFor(t, "the rename decided", func() bool {
+		var n int
+		_ = app.Pool().QueryRow(ctx, `SELECT count(*) FROM events WHERE type IN ($1, $2) AND data->>'proposal_id' IN
+			(SELECT data->>'proposal_id' FROM events WHERE type = $3 AND data->>'action_id' = $4)`,
+			domain.EventProposalPassed, domain.EventProposalFailed, domain.EventProposalOpened, renames()[0]).Scan(&n)
+		return n == 1
+	})
+	// The connection drops once more: the second RESUME replays nothing already handled.
+	fake.Drop()
+	select {
+	case <-fake.Ready():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the adapter did not resume the Gateway again")
+	}
 	time.Sleep(300 * time.Millisecond) // anything a duplicate would do, it does by now
+	if n := len(renames()); n != 1 {
+		t.Fatalf("the rename governed %d times, want once", n)
+	}
 	if n := len(posts()); n != 3 {
 		t.Fatalf("%d posts, want 3: each effect once", n)
 	}
-	if n := countEvents(t, app, domain.EventActionProposed); n != 2 {
-		t.Fatalf("%d actions proposed, want the two slash commands", n)
+	if n := countEvents(t, app, domain.EventActionProposed); n != 3 {
+		t.Fatalf("%d actions proposed, want the two slash commands and the rename", n)
 	}
 	if n := countEvents(t, app, domain.EventVoteCast); n != 1 {
 		t.Fatalf("%d votes recorded, want 1", n)

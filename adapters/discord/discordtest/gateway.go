@@ -23,6 +23,8 @@ type Gateway struct {
 	sent       []frame
 	session    string
 	guilds     []map[string]any
+	down       bool
+	replayed   int
 	Identifies int
 	Resumes    int
 	ready      chan struct{}
@@ -55,6 +57,13 @@ func (g *Gateway) Ready() <-chan struct{} { return g.ready }
 var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
+	g.mu.Lock()
+	down := g.down
+	g.mu.Unlock()
+	if down {
+		http.Error(w, "the Gateway is unreachable", http.StatusServiceUnavailable)
+		return
+	}
 	c, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return
@@ -115,6 +124,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 					replay = append(replay, f)
 				}
 			}
+			g.replayed += len(replay)
 			g.mu.Unlock()
 			for _, f := range replay {
 				g.write(c, f)
@@ -161,6 +171,29 @@ func (g *Gateway) Drop() {
 	if c != nil {
 		_ = c.UnderlyingConn().Close()
 	}
+}
+
+// Outage drops the client's connection and refuses its reconnections until Restore: what is
+// dispatched meanwhile reaches the client only through the RESUME's replay.
+func (g *Gateway) Outage() {
+	g.mu.Lock()
+	g.down = true
+	g.mu.Unlock()
+	g.Drop()
+}
+
+// Restore ends an Outage: the client's next reconnection is accepted.
+func (g *Gateway) Restore() {
+	g.mu.Lock()
+	g.down = false
+	g.mu.Unlock()
+}
+
+// Replayed returns how many dispatches the RESUMEs replayed in all.
+func (g *Gateway) Replayed() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.replayed
 }
 
 func (g *Gateway) closeAll() { g.Drop() }
