@@ -86,6 +86,10 @@ type CloseVote struct {
 	// Platform is where the voters of Votes that name only a Username are members.
 	Platform string        `json:"platform,omitempty"`
 	Votes    []domain.Vote `json:"votes,omitempty"`
+	// Outcome is what the platform says the vote decided, if it says (a Loomio poll's
+	// outcome statement: {"id", "statement", "statement_format", ...}); the proposal keeps it
+	// (proposal.vote_outcome in policy code).
+	Outcome map[string]any `json:"outcome,omitempty"`
 }
 
 // EffectRequest is the payload the engine publishes on a platform's effects topic

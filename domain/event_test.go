@@ -67,6 +67,7 @@ func sampleEvents() map[string]domain.Event {
 		domain.VotePostRecorded{ProposalHeader: ph, PostID: "1700000.1", URL: "https://slack/x"},
 		domain.VoteCast{ProposalHeader: ph, Vote: domain.Vote{UserID: "u1", Username: "U01", Kind: domain.VoteChoice, Choice: "consent", At: at(2)}},
 		domain.VoteClosed{ProposalHeader: ph},
+		domain.VoteClosed{ProposalHeader: ph, Outcome: map[string]any{"statement": "Approved", "statement_format": "md", "id": json.Number("1031")}},
 		domain.GovernanceProcessUpdated{ProposalHeader: ph, Process: map[string]any{"status": "completed", "outcome": map[string]any{"agree": json.Number("3")}}},
 		domain.ProposalNotified{ProposalHeader: ph},
 		domain.EffectRequested{ProposalHeader: ph, EffectID: "e1", IdempotencyKey: "e1", Platform: domain.PlatformSlack, Method: "post_message", Args: map[string]any{"text": "hi"}, Purpose: domain.PurposePolicy},

@@ -93,8 +93,12 @@ type VoteCast struct {
 }
 
 // VoteClosed: the vote is over (a Loomio poll closed, say); no vote is accepted after it.
+// Outcome is what the platform says the vote decided, when it says (a Loomio poll's outcome
+// statement: {"statement": ..., "statement_format": ...}); policy code reads it as
+// proposal.vote_outcome.
 type VoteClosed struct {
 	ProposalHeader
+	Outcome map[string]any `json:"outcome,omitempty"`
 }
 
 // GovernanceProcessUpdated carries the whole current state of the external (Metagov)

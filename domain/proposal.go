@@ -99,6 +99,9 @@ type Proposal struct {
 	VotePostID string
 	VoteURL    string
 	VoteClosed bool
+	// VoteOutcome is what the platform that closed the vote says it decided (VoteClosed's
+	// Outcome); nil when it said nothing.
+	VoteOutcome map[string]any
 	// Ballots are what the votes the proposal started (initiate_vote) offer, in the order they
 	// were asked for; none when the proposal never started one.
 	Ballots           []Ballot
@@ -267,6 +270,7 @@ func (p *Proposal) Apply(e Event) {
 		p.VoteHistory = append(p.VoteHistory, e.Vote)
 	case VoteClosed:
 		p.VoteClosed = true
+		p.VoteOutcome = copyMap(e.Outcome)
 	case GovernanceProcessUpdated:
 		p.GovernanceProcess = copyMap(e.Process)
 		if !e.FromAnswer {
@@ -536,18 +540,33 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-// CloseVote closes the proposal's vote.
-type CloseVote struct{}
+// MaxVoteOutcomeBytes bounds a vote's outcome as JSON: a statement someone wrote, not a
+// document.
+const MaxVoteOutcomeBytes = 64 << 10
 
-// DecideCloseVote emits VoteClosed unless the vote is already closed.
-func (p *Proposal) DecideCloseVote(_ CloseVote, now time.Time) ([]Event, error) {
+// CloseVote closes the proposal's vote. Outcome, optional, is what the platform says the
+// vote decided (a Loomio poll's outcome statement).
+type CloseVote struct {
+	Outcome map[string]any
+}
+
+// DecideCloseVote emits VoteClosed unless the vote is already closed: the outcome of a close
+// delivered again, or of a second close, is not recorded over the first's.
+func (p *Proposal) DecideCloseVote(cmd CloseVote, now time.Time) ([]Event, error) {
 	if err := p.mustBeOpen(); err != nil {
 		return nil, err
 	}
 	if p.VoteClosed {
 		return nil, nil
 	}
-	return []Event{VoteClosed{ProposalHeader: p.header(now)}}, nil
+	outcome, size, err := normalizeMapSized(cmd.Outcome, "vote outcome")
+	if err != nil {
+		return nil, err
+	}
+	if size > MaxVoteOutcomeBytes {
+		return nil, Invalid("vote outcome of proposal %s: %d bytes as JSON, more than %d", p.ID, size, MaxVoteOutcomeBytes)
+	}
+	return []Event{VoteClosed{ProposalHeader: p.header(now), Outcome: outcome}}, nil
 }
 
 // UpdateGovernanceProcess records the current state of the external governance process.

@@ -113,6 +113,57 @@ func TestVotes(t *testing.T) {
 	mustCode(t, err, domain.CodeConflict)
 }
 
+// A platform's close may say what the vote decided (a Loomio poll's outcome statement): the
+// proposal keeps it, a later close does not write over it, a close without one leaves none,
+// and a VoteClosed recorded before outcomes existed still reads back.
+func TestCloseVoteKeepsThePlatformsOutcome(t *testing.T) {
+	p, _ := mustOpenProposal(t)
+	outcome := map[string]any{"statement": "Approved: three consents", "statement_format": "md", "id": json.Number("1031")}
+	evs := mustApply(t, p)(p.DecideCloseVote(domain.CloseVote{Outcome: outcome}, at(17)))
+	mustTypes(t, evs, domain.EventVoteClosed)
+	outcome["statement"] = "changed by the caller afterwards"
+	if !p.VoteClosed || p.VoteOutcome["statement"] != "Approved: three consents" || p.VoteOutcome["id"] != json.Number("1031") {
+		t.Fatalf("closed %v with outcome %v", p.VoteClosed, p.VoteOutcome)
+	}
+	mustTypes(t, mustApply(t, p)(p.DecideCloseVote(domain.CloseVote{Outcome: map[string]any{"statement": "Rejected"}}, at(18))))
+	if p.VoteOutcome["statement"] != "Approved: three consents" {
+		t.Fatalf("a second close wrote over the outcome: %v", p.VoteOutcome)
+	}
+	typ, v, data, err := domain.Marshal(evs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := domain.Unmarshal(typ, v, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replayed := &domain.Proposal{}
+	replayed.Apply(back)
+	if replayed.VoteOutcome["statement"] != "Approved: three consents" {
+		t.Fatalf("the outcome after a round trip: %v (%s)", replayed.VoteOutcome, data)
+	}
+
+	q, _ := mustOpenProposal(t)
+	mustApply(t, q)(q.DecideCloseVote(domain.CloseVote{}, at(17)))
+	if !q.VoteClosed || q.VoteOutcome != nil {
+		t.Fatalf("a close without an outcome: closed %v, outcome %v", q.VoteClosed, q.VoteOutcome)
+	}
+	old, err := domain.Unmarshal(domain.EventVoteClosed, domain.SchemaVersion(domain.EventVoteClosed),
+		[]byte(`{"proposal_id":"p1","community_id":"c1","at":"2024-01-01T00:00:00Z"}`))
+	if err != nil {
+		t.Fatalf("a VoteClosed without an outcome: %v", err)
+	}
+	if vc, ok := old.(domain.VoteClosed); !ok || vc.Outcome != nil {
+		t.Fatalf("decoded %#v", old)
+	}
+
+	r, _ := mustOpenProposal(t)
+	_, err = r.DecideCloseVote(domain.CloseVote{Outcome: map[string]any{"statement": strings.Repeat("x", domain.MaxVoteOutcomeBytes)}}, at(17))
+	mustCode(t, err, domain.CodeInvalid)
+	_, err = r.DecideCloseVote(domain.CloseVote{Outcome: map[string]any{"bad": func() {}}}, at(17))
+	mustCode(t, err, domain.CodeInvalid)
+}
+
 func TestVoteOnDecidedProposalIsRefused(t *testing.T) {
 	for _, decide := range []string{domain.StatusPassed, domain.StatusFailed} {
 		t.Run(decide, func(t *testing.T) {

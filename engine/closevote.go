@@ -12,7 +12,8 @@ import (
 
 // CloseVote records a platform's close of a proposal's vote (see bus.CloseVote): first its
 // final votes, each as CastVote records it (a vote the proposal's vote does not offer, or by
-// a member who may not vote, is passed over), then proposal.vote_closed. It never checks the
+// a member who may not vote, or naming a user the community does not have, is passed over),
+// then proposal.vote_closed with the platform's outcome, if any. It never checks the
 // proposal; the engine checks it next, as after a vote. Closing a closed vote records
 // nothing. A decided proposal refuses it (Conflict), as it refuses a vote.
 func (r *Recorder) CloseVote(ctx context.Context, cmd bus.CloseVote, meta Meta) (Recorded, error) {
@@ -21,10 +22,13 @@ func (r *Recorder) CloseVote(ctx context.Context, cmd bus.CloseVote, meta Meta) 
 	}
 	for _, v := range cmd.Votes {
 		_, err := r.CastVote(ctx, bus.CastVote{CommunityID: cmd.CommunityID, ProposalID: cmd.ProposalID, Platform: cmd.Platform, Vote: v}, meta)
-		if refusedVote(err) {
+		if refusedVote(err) || (v.UserID != "" && domain.ErrorCode(err) == domain.CodeNotFound) {
 			// This voter's answer, not the close's (a choice not offered, a member who may
 			// not vote), or a close delivered again (the vote is closed already): the
-			// others still count, and the close itself says what it finds.
+			// others still count, and the close itself says what it finds. A vote naming a
+			// community user the community does not have (a connection's member map gone
+			// stale) is passed over too, so that one voter cannot hold the close up; an
+			// unknown proposal is found below.
 			continue
 		}
 		if err != nil {
@@ -49,7 +53,7 @@ func (r *Recorder) CloseVote(ctx context.Context, cmd bus.CloseVote, meta Meta) 
 			r.keepProposal(p)
 			return domain.Conflict("proposal %s is decided (%s): its vote closes with it", p.ID, p.Status)
 		}
-		evs, err := p.DecideCloseVote(domain.CloseVote{}, r.now())
+		evs, err := p.DecideCloseVote(domain.CloseVote{Outcome: cmd.Outcome}, r.now())
 		if err != nil {
 			r.keepProposal(p)
 			return err

@@ -16,8 +16,9 @@ import (
 )
 
 // A platform closing a proposal's vote (a Loomio poll closed) records the final votes it
-// carries, closes the vote and decides the proposal; a vote the ballot does not offer is
-// passed over, and the same close again changes nothing and poisons nothing.
+// carries, closes the vote with the platform's outcome and decides the proposal; a vote the
+// ballot does not offer, or naming a user the community does not have, is passed over, and
+// the same close again changes nothing and poisons nothing.
 func TestCloseVoteRecordsTheFinalVotesThenDecides(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -67,12 +68,16 @@ func TestCloseVoteRecordsTheFinalVotesThenDecides(t *testing.T) {
 		{Username: "U1", Kind: domain.VoteChoice, Choice: "consent", At: at},
 		{Username: "U-new", Kind: domain.VoteChoice, Choice: "consent", At: at},
 		{Username: "U-odd", Kind: domain.VoteChoice, Choice: "maybe", At: at},
-	}}
+		{UserID: "ghost", Kind: domain.VoteChoice, Choice: "objection", At: at},
+	}, Outcome: map[string]any{"statement": "Two consents", "statement_format": "md"}}
 	publish(t, b, bus.CommandTopic(bus.CommandCloseVote), bus.CommandCloseVote, closeVote)
 	eventually(t, "the proposal passed", func() bool { return proposal().Status == domain.StatusPassed })
 	p := proposal()
 	if !p.VoteClosed {
 		t.Error("the vote is not closed")
+	}
+	if p.VoteOutcome["statement"] != "Two consents" {
+		t.Errorf("the vote's outcome %v", p.VoteOutcome)
 	}
 	if n := len(p.Votes); n != 2 {
 		t.Errorf("%d votes recorded (%+v), want the two consents", n, p.Votes)

@@ -58,6 +58,13 @@
 // discord, discourse, reddit, github, opencollective, loomio, sourcecred and
 // metagov. See the package's tests for the exact behaviour of each object.
 //
+// proposal.vote_outcome is not PolicyKit's: it is what the platform that
+// closed the proposal's vote says the vote decided (Input.Proposal.
+// VoteOutcome), as a dict that also allows attribute access, or None. A
+// Loomio poll closed with an outcome statement gives {"statement",
+// "statement_format", "id", ...}, so that check can read
+// proposal.vote_outcome.statement once proposal.is_vote_closed.
+//
 // # Platform calls, questions and answers
 //
 // Platform methods never perform I/O. There are two kinds.

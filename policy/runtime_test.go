@@ -868,3 +868,19 @@ func TestUndefinedNameFailsOnlyWhenItsLineRuns(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// proposal.vote_outcome is what the platform that closed the vote says it decided (a Loomio
+// poll's outcome statement), None when it said nothing.
+func TestProposalVoteOutcome(t *testing.T) {
+	r := mustRuntime(t, Options{})
+	in := checkInput("if proposal.vote_outcome == None:\n  logger.info('none')\n  return PROPOSED\n" +
+		"logger.info(proposal.vote_outcome.statement + ' ' + proposal.vote_outcome['statement_format'])\nreturn PASSED")
+	if out := mustEval(t, r, in, BlockCheck); len(out.Logs) != 1 || out.Logs[0].Message != "none" || out.Status != domain.StatusProposed {
+		t.Fatalf("without an outcome: %+v", out)
+	}
+	in.Proposal.IsVoteClosed = true
+	in.Proposal.VoteOutcome = map[string]any{"statement": "Approved: three consents", "statement_format": "md"}
+	if out := mustEval(t, r, in, BlockCheck); len(out.Logs) != 1 || out.Logs[0].Message != "Approved: three consents md" || out.Status != domain.StatusPassed {
+		t.Fatalf("with an outcome: %+v", out)
+	}
+}

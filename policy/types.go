@@ -139,6 +139,9 @@ type ProposalInfo struct {
 	Data              map[string]any `json:"data,omitempty"`
 	Votes             []VoteInfo     `json:"votes,omitempty"`
 	GovernanceProcess map[string]any `json:"governance_process,omitempty"`
+	// VoteOutcome is what the platform that closed the vote says it decided (a Loomio
+	// poll's outcome statement), nil when it said nothing; proposal.vote_outcome.
+	VoteOutcome map[string]any `json:"vote_outcome,omitempty"`
 }
 
 // VoteInfo is one cast vote. Kind (domain.VoteBoolean, domain.VoteChoice or

@@ -688,7 +688,7 @@ func (p *proposalValue) String() string {
 
 var proposalAttrNames = []string{"action", "data", "get_all_boolean_votes", "get_all_choice_votes", "get_all_number_votes",
 	"get_choice_votes", "get_no_votes", "get_one_number_votes", "get_time_elapsed", "get_yes_votes",
-	"governance_process", "id", "is_vote_closed", "policy", "proposal_time", "status", "vote_post_id", "vote_url"}
+	"governance_process", "id", "is_vote_closed", "policy", "proposal_time", "status", "vote_outcome", "vote_post_id", "vote_url"}
 
 func (p *proposalValue) AttrNames() []string { return proposalAttrNames }
 
@@ -715,6 +715,11 @@ func (p *proposalValue) attr(name string) (starlark.Value, error) {
 		return noneIfEmpty(st.voteURL), nil
 	case "is_vote_closed":
 		return starlark.Bool(pr.IsVoteClosed), nil
+	case "vote_outcome":
+		if pr.VoteOutcome == nil {
+			return starlark.None, nil
+		}
+		return toStarlark(pr.VoteOutcome)
 	case "data":
 		if st.dataStore == nil {
 			st.dataStore = &dataStore{st: st}

@@ -15,7 +15,11 @@
 //
 // Voters are the Loomio users who cast the stances, named by their Loomio user id (the
 // username of the community user the engine registers, on platform "loomio"), so that a
-// member's later stance replaces their vote and the engine's eligibility rules apply.
+// member's later stance replaces their vote and the engine's eligibility rules apply; the
+// connection's "members" setting (SettingMembers) matches Loomio users to the community
+// members they are elsewhere, so that their votes are those members' votes. The poll's
+// outcome statement, when it has one as it closes, travels with the close and stays on the
+// proposal (proposal.vote_outcome).
 package loomio
 
 import (
@@ -333,6 +337,68 @@ type pollDoc struct {
 		PollOptionID json.Number `json:"poll_option_id"`
 		Score        json.Number `json:"score"`
 	} `json:"stance_choices"`
+	Users []struct {
+		ID       json.Number `json:"id"`
+		Username string      `json:"username"`
+	} `json:"users"`
+	Outcomes []struct {
+		ID              json.Number `json:"id"`
+		Statement       string      `json:"statement"`
+		StatementFormat string      `json:"statement_format"`
+		PollOptionID    json.Number `json:"poll_option_id"`
+		AuthorID        json.Number `json:"author_id"`
+		CreatedAt       string      `json:"created_at"`
+		Latest          *bool       `json:"latest"`
+	} `json:"outcomes"`
+}
+
+// maxStatement bounds the outcome statement the close carries, within what a proposal keeps
+// of a vote's outcome (domain.MaxVoteOutcomeBytes).
+const maxStatement = 32 << 10
+
+// outcome is the poll's outcome as the proposal keeps it: the latest outcome statement
+// Loomio has for the poll ({"id", "statement", "statement_format", and when Loomio says
+// them "poll_option" (the option the outcome names), "author_id", "created_at"}), nil when
+// the poll has none.
+func (d pollDoc) outcome() map[string]any {
+	i := -1
+	for j, o := range d.Outcomes {
+		if o.Latest == nil || *o.Latest || i < 0 {
+			i = j
+		}
+	}
+	if i < 0 {
+		return nil
+	}
+	o := d.Outcomes[i]
+	statement := o.Statement
+	if len(statement) > maxStatement {
+		statement = strings.ToValidUTF8(statement[:maxStatement], "") + "…"
+	}
+	out := map[string]any{"id": o.ID.String(), "statement": statement, "statement_format": o.StatementFormat}
+	if id := o.PollOptionID.String(); id != "" {
+		for _, opt := range d.PollOptions {
+			if opt.ID.String() == id {
+				out["poll_option"] = opt.Name
+			}
+		}
+	}
+	if a := o.AuthorID.String(); a != "" {
+		out["author_id"] = a
+	}
+	if o.CreatedAt != "" {
+		out["created_at"] = o.CreatedAt
+	}
+	return out
+}
+
+// usernames are the side-loaded users' Loomio usernames, by user id.
+func (d pollDoc) usernames() map[string]string {
+	out := make(map[string]string, len(d.Users))
+	for _, u := range d.Users {
+		out[u.ID.String()] = u.Username
+	}
+	return out
 }
 
 // castVote is a member's current stance as the proposal's vote.
@@ -400,7 +466,7 @@ func (a *Adapter) Sync(ctx context.Context, p Poll) error {
 	if p.Closed {
 		return nil
 	}
-	t, _, err := a.target(ctx, p.CommunityID)
+	t, conn, err := a.target(ctx, p.CommunityID)
 	if err != nil {
 		return err
 	}
@@ -411,9 +477,13 @@ func (a *Adapter) Sync(ctx context.Context, p Poll) error {
 	if len(doc.Polls) == 0 {
 		return fmt.Errorf("GET /api/b2/polls/%s: Loomio answered no poll", p.PollID)
 	}
-	votes := doc.votes()
+	votes, err := a.matchVoters(ctx, p, conn, doc)
+	if err != nil {
+		return err
+	}
 	if doc.Polls[0].ClosedAt != nil {
-		cmd := bus.CloseVote{CommunityID: p.CommunityID, ProposalID: p.ProposalID, Platform: domain.PlatformLoomio}
+		cmd := bus.CloseVote{CommunityID: p.CommunityID, ProposalID: p.ProposalID, Platform: domain.PlatformLoomio,
+			Outcome: doc.outcome()}
 		for _, v := range votes {
 			cmd.Votes = append(cmd.Votes, v.vote)
 		}
@@ -440,6 +510,34 @@ func (a *Adapter) Sync(ctx context.Context, p Poll) error {
 		a.mu.Unlock()
 	}
 	return nil
+}
+
+// matchVoters are the poll's current votes, their voters matched to community members by
+// the connection's members setting (SettingMembers). A vote by a member the map names but
+// the directory does not know yet is left for a later read.
+func (a *Adapter) matchVoters(ctx context.Context, p Poll, conn platform.Connection, doc pollDoc) ([]castVote, error) {
+	votes := doc.votes()
+	m, err := parseMembers(conn.Settings[SettingMembers])
+	if err != nil || len(m) == 0 {
+		return votes, err
+	}
+	names := doc.usernames()
+	out := votes[:0]
+	for _, v := range votes {
+		loomioID := v.vote.Username
+		matched, ok, err := m.match(ctx, a.deps.Directory, p.CommunityID, v.vote, names[loomioID])
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			a.log.Warn("loomio: a voter's community member is not known yet; their vote waits", "community", p.CommunityID,
+				"poll", p.PollID, "loomio_user", loomioID)
+			continue
+		}
+		v.vote = matched
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // SyncOpen reads every open poll once: the fallback for webhook deliveries that never came.

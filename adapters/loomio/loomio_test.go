@@ -110,8 +110,8 @@ func newEnv(t *testing.T, change ...func(*Config, *Deps)) *testEnv {
 }
 
 // connect teaches the directory the community's connection of its Loomio group, with the
-// webhook secret hook.
-func (e *testEnv) connect(t *testing.T, hook string) {
+// webhook secret hook and any other settings.
+func (e *testEnv) connect(t *testing.T, hook string, settings ...string) {
 	t.Helper()
 	secrets := map[string]string{}
 	for name, plain := range map[string]string{SecretAPIKey: testKey, SecretWebhook: hook} {
@@ -121,9 +121,12 @@ func (e *testEnv) connect(t *testing.T, hook string) {
 		}
 		secrets[name] = v
 	}
+	set := map[string]string{SettingGroupID: strconv.Itoa(testGroup)}
+	for i := 0; i+1 < len(settings); i += 2 {
+		set[settings[i]] = settings[i+1]
+	}
 	e.learn(t, domain.PlatformConnected{CommunityHeader: domain.CommunityHeader{CommunityID: testCommunity, At: time.Now().UTC()},
-		Platform: domain.PlatformLoomio, ExternalID: strconv.Itoa(testGroup), Settings: map[string]string{SettingGroupID: strconv.Itoa(testGroup)},
-		Secrets: secrets})
+		Platform: domain.PlatformLoomio, ExternalID: strconv.Itoa(testGroup), Settings: set, Secrets: secrets})
 }
 
 func (e *testEnv) learn(t *testing.T, ev domain.Event) {
@@ -355,6 +358,10 @@ func TestWebhookVotesAndEarlyClose(t *testing.T) {
 	if cv.ProposalID != "p1" || cv.Platform != domain.PlatformLoomio || !slices.Equal(final, []string{"7:consent", "8:consent"}) {
 		t.Fatalf("close %+v", cv)
 	}
+	// The outcome statement the poll closed with goes with the close, for the proposal.
+	if cv.Outcome["statement"] != "Approved by consent" || cv.Outcome["statement_format"] != "md" || cv.Outcome["id"] == "" {
+		t.Fatalf("the close's outcome %v", cv.Outcome)
+	}
 	// The poll is no longer read; a vote refused by the closed poll changes nothing.
 	if open, _ := e.a.deps.Store.OpenPolls(context.Background()); len(open) != 0 {
 		t.Fatalf("open polls %v", open)
@@ -401,6 +408,84 @@ func TestPollingFallback(t *testing.T) {
 	}
 	if len(e.f.Calls()) != calls {
 		t.Fatalf("poll %d of a decided proposal read: %v", id2, e.f.Calls()[calls:])
+	}
+}
+
+// The connection's members setting matches Loomio users to community members: by Loomio
+// user id to a community user id, or by Loomio username to a member another platform knows
+// ("slack:UBOB"); their votes are those members' (UserID set, so that they replace the
+// members' Slack votes and the members' roles apply). A member not in the map votes as
+// their Loomio self. A mapped member the directory does not know yet has their vote wait,
+// not count as someone else's, and it goes out once the directory knows them. A poll
+// expired without an outcome closes with none.
+func TestMembersMatchLoomioVotersToCommunityMembers(t *testing.T) {
+	e := newEnv(t)
+	e.connect(t, testHook, SettingMembers, `{"7": "alice", "bob": "slack:UBOB", "10": "slack:UDAN"}`)
+	e.learn(t, domain.UserRegistered{CommunityHeader: domain.CommunityHeader{CommunityID: testCommunity, At: time.Now().UTC()},
+		UserID: "u-bob", Platform: domain.PlatformSlack, Username: "UBOB"})
+	id := e.openPoll(t, "p1")
+	for _, v := range []struct {
+		user   int
+		name   string
+		choice string
+	}{{7, "Alice", "consent"}, {8, "Bob", "objection"}, {9, "Carol", "consent"}, {10, "Dan", "objection"}} {
+		if err := e.f.Choose(id, v.user, v.name, v.choice); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	if err := e.a.SyncOpen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	voters := func() []string {
+		var got []string
+		for _, m := range e.rec.on(bus.TopicCastVote) {
+			cv := decodeAs[bus.CastVote](t, m)
+			got = append(got, cv.Vote.UserID+"|"+cv.Vote.Username+":"+cv.Vote.Choice)
+		}
+		return got
+	}
+	if got := voters(); !slices.Equal(got, []string{"alice|:consent", "u-bob|:objection", "|9:consent"}) {
+		t.Fatalf("votes %v", got)
+	}
+
+	// Dan joins the community on Slack: his Loomio vote goes out as his.
+	e.learn(t, domain.UserRegistered{CommunityHeader: domain.CommunityHeader{CommunityID: testCommunity, At: time.Now().UTC()},
+		UserID: "u-dan", Platform: domain.PlatformSlack, Username: "UDAN"})
+	if err := e.f.Expire(id); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.a.SyncOpen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	closes := e.rec.on(bus.CommandTopic(bus.CommandCloseVote))
+	if len(closes) != 1 {
+		t.Fatalf("%d closes", len(closes))
+	}
+	cv := decodeAs[bus.CloseVote](t, closes[0])
+	var final []string
+	for _, v := range cv.Votes {
+		final = append(final, v.UserID+"|"+v.Username+":"+v.Choice)
+	}
+	if !slices.Equal(final, []string{"alice|:consent", "u-bob|:objection", "|9:consent", "u-dan|:objection"}) || cv.Outcome != nil {
+		t.Fatalf("close %+v", cv)
+	}
+}
+
+// A members setting that is not a map of Loomio users to community users stops the poll's
+// reading with an error naming the setting: no vote goes out as the wrong member's.
+func TestMalformedMembersSetting(t *testing.T) {
+	for _, raw := range []string{`["alice"]`, `{"7": ""}`, `{"7": 3}`} {
+		e := newEnv(t)
+		e.connect(t, testHook, SettingMembers, raw)
+		id := e.openPoll(t, "p1")
+		if err := e.f.Choose(id, 7, "Alice", "consent"); err != nil {
+			t.Fatal(err)
+		}
+		err := e.a.SyncOpen(context.Background())
+		if err == nil || !strings.Contains(err.Error(), SettingMembers) || len(e.rec.on(bus.TopicCastVote)) != 0 {
+			t.Fatalf("members %s: error %v, votes %d", raw, err, len(e.rec.on(bus.TopicCastVote)))
+		}
 	}
 }
 

@@ -88,7 +88,7 @@ func (s *step) input(pol domain.Policy, p *domain.Proposal, b policy.Block) poli
 	in.Answers = p.Answers
 	in.Proposal = policy.ProposalInfo{
 		ID: p.ID, Status: p.Status, ProposalTime: p.ProposalTime, VotePostID: p.VotePostID, VoteURL: p.VoteURL,
-		IsVoteClosed: p.VoteClosed, Data: p.Data, GovernanceProcess: p.GovernanceProcess,
+		IsVoteClosed: p.VoteClosed, Data: p.Data, GovernanceProcess: p.GovernanceProcess, VoteOutcome: p.VoteOutcome,
 	}
 	for _, v := range p.CurrentVotes() {
 		u, ok := s.info.users[v.UserID]
