@@ -6,7 +6,7 @@ import { Link } from "../router";
 import { errorCode } from "../client";
 
 // The whole home page is this one query (no waterfall); it stays within the API's
-// complexity limit (policies 50, the two proposal lists 20 each, members 50).
+// complexity limit (policies 30, the two proposal lists 20 each, members 25).
 const HomeDoc = graphql(`
   query CommunityHome($id: ID!) {
     community(id: $id) {
@@ -14,7 +14,7 @@ const HomeDoc = graphql(`
       name
       platforms { name displayName active connectedAt }
       documents(first: 20) { edges { node { id name text active updatedAt } } }
-      policies(first: 50) { edges { node { id kind name description active actionTypes } } pageInfo { hasNextPage } }
+      policies(first: 30) { edges { node { id kind name description active actionTypes } } pageInfo { hasNextPage } }
       pending: proposals(first: 20, filter: { status: PROPOSED }) {
         edges { node { id status actionType policyName proposalTime tally { yes no total } } }
         pageInfo { hasNextPage }
@@ -23,7 +23,7 @@ const HomeDoc = graphql(`
         edges { node { id status actionType policyName proposalTime decidedAt } }
         pageInfo { hasNextPage }
       }
-      members(first: 50) { edges { node { id username readableName platform roles isAdmin } } pageInfo { hasNextPage } }
+      members(first: 25) { edges { node { id username readableName platform roles } } pageInfo { hasNextPage } }
     }
   }
 `);
@@ -49,7 +49,7 @@ export function CommunityHome({ id }: { id: string }) {
   }, [events.data, refetch]);
   useEffect(() => () => window.clearTimeout(timer.current), []);
 
-  if (error && !data) {
+  if (error && !data?.community) {
     const code = errorCode(error);
     return (
       <section>

@@ -1,4 +1,4 @@
-import{_ as e,a as t,d as n,f as r,g as i,h as a,m as o,n as s,r as c,t as l,u}from"./index-BjmIu8kk.js";var d=e(i(),1),f=u(),p=n(`
+import{_ as e,a as t,d as n,f as r,g as i,h as a,m as o,n as s,r as c,t as l,u}from"./index-Dgk17Io0.js";var d=e(i(),1),f=u(),p=n(`
   query PolicyEdit($id: ID!) {
     policy(id: $id) { id kind name description actionTypes priority active version hash codeJSON variablesJSON }
     exportPolicy(id: $id)
