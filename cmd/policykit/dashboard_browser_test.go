@@ -143,7 +143,7 @@ func signIn(username, password string, register bool) chromedp.Action[chromedp.V
 }
 
 // gqlSession signs in over HTTP and returns a function that sends GraphQL as that account.
-func gqlSession(t *testing.T, base, username, password string) func(query string, vars map[string]any) map[string]any {
+func gqlSession(t testing.TB, base, username, password string) func(query string, vars map[string]any) map[string]any {
 	t.Helper()
 	send := func(cookie, query string, vars map[string]any) (map[string]any, *http.Response) {
 		b, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
@@ -198,7 +198,7 @@ func dig(v any, path ...any) any {
 
 // screenshot saves the tab's page as docs/screenshots/<name>.png when
 // POLICYKIT_SCREENSHOTS is set (to the folder to write to).
-func screenshot(t *testing.T, tab context.Context, name string) {
+func screenshot(t testing.TB, tab context.Context, name string) {
 	dir := os.Getenv("POLICYKIT_SCREENSHOTS")
 	if dir == "" {
 		return
