@@ -97,7 +97,7 @@ func clickText(text string) chromedp.Action[chromedp.Void] {
 	return chromedp.Steps(
 		until(find+" !== undefined"),
 		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			_, err := chromedp.Evaluate[chromedp.Void](find + ".setAttribute('data-click', '1')")(ctx, t)
+			_, err := chromedp.Evaluate[chromedp.Void](find+".setAttribute('data-click', '1')")(ctx, t)
 			return err
 		}),
 		chromedp.Click(chromedp.CSS(`[data-click="1"]`)),
