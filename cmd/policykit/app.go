@@ -29,6 +29,7 @@ import (
 	"github.com/policykit-go/policykit/policysandbox"
 	"github.com/policykit-go/policykit/projections"
 	"github.com/policykit-go/policykit/sealed"
+	"github.com/policykit-go/policykit/web"
 )
 
 // App wires every part of the product from one Config. The binary's commands and the
@@ -454,6 +455,9 @@ func (a *App) routes() http.Handler {
 		mux.Handle("/graphql", withGraphiQL(a.graphql, playground))
 		mux.Handle("GET /graphiql", playground)
 		mux.Handle("GET "+graph.GraphiQLAssetsPath, graph.GraphiQLAssets())
+		// The dashboard, last and at the broadest pattern, so every route above wins; its
+		// pages (/, /proposals/<id> the web platform's vote link ...) all load the app.
+		mux.Handle("/", web.Handler())
 	}
 	return mux
 }

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// BenchmarkDashboardHome measures, in headless Chromium, the time from navigating to a
+// community's home to the page rendered with its proposals, for a community with 1,000
+// proposals (its home is one GraphQL query).
+func BenchmarkDashboardHome(b *testing.B) {
+	browser := newBrowser(b)
+	cfg := testConfig(b)
+	cfg.GraphQL = true
+	app, stop := startApp(b, cfg)
+	defer stop()
+	base := "http://" + app.listener.Addr().String()
+	tab := browserTab(b, browser)
+	run(b, tab, "register", chromedp.Navigate(base+"/"), signIn("alice", "alice-secret", true))
+	as := gqlSession(b, base, "alice", "alice-secret")
+	c := as(`mutation { createCommunity(input: {name: "Orchard", kit: "testing"}) { id } }`, nil)
+	id := dig(c, "createCommunity", "id").(string)
+	const propose = `mutation($in: ProposeConstitutionActionInput!) { proposeConstitutionAction(input: $in) { action { status } } }`
+	// A policy that keeps every later change pending, then 1,000 changes.
+	as(propose, map[string]any{"in": map[string]any{"communityId": id, "type": "policykitaddconstitutionpolicy", "payloadJSON": `{"name":"Wait","description":"","action_types":[],"priority":-1,"filter":"return True\n","initialize":"pass\n","check":"return PROPOSED\n","notify":"pass\n","success":"pass\n","fail":"pass\n"}`}})
+	for i := range 1000 {
+		as(propose, map[string]any{"in": map[string]any{"communityId": id, "type": "policykitaddcommunitydoc", "payloadJSON": fmt.Sprintf(`{"name":"Doc %d","text":"t"}`, i)}})
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		run(b, tab, "home",
+			chromedp.Navigate(base+"/c/"+id),
+			until(`document.querySelectorAll("[data-testid=pending] li").length === 20`),
+		)
+		b.StopTimer()
+		run(b, tab, "away", chromedp.Navigate("about:blank"))
+		b.StartTimer()
+	}
+}

@@ -1,0 +1,90 @@
+import { useEffect, useState, type FormEvent } from "react";
+import { useQuery } from "urql";
+import { graphql } from "../gql";
+import { CommunityNav, ErrorLine, OutcomeView, useProposeConstitution, when } from "../components";
+
+const PlatformsDoc = graphql(`
+  query Platforms($id: ID!) {
+    community(id: $id) { id name platforms { name externalId displayName active connectedAt settingsJSON secretNames } }
+  }
+`);
+
+type Pair = { key: string; value: string };
+
+// Connected platforms, and connecting or disconnecting one, proposed as
+// policykitaddintegration / policykitremoveintegration. Secrets are write-only: typed here,
+// sealed by the server, and shown afterwards by name only.
+export function IntegrationsPage({ communityId }: { communityId: string }) {
+  const [{ data, error }, refetch] = useQuery({ query: PlatformsDoc, variables: { id: communityId } });
+  const { propose, busy, outcome, problem } = useProposeConstitution(communityId);
+  const [platform, setPlatform] = useState("");
+  const [externalId, setExternalId] = useState("");
+  const [name, setName] = useState("");
+  const [settings, setSettings] = useState<Pair[]>([{ key: "", value: "" }]);
+  const [secrets, setSecrets] = useState<Pair[]>([{ key: "", value: "" }]);
+  useEffect(() => {
+    if (outcome) refetch({ requestPolicy: "network-only" });
+  }, [outcome, refetch]);
+  const toObject = (ps: Pair[]) => Object.fromEntries(ps.filter((p) => p.key).map((p) => [p.key, p.value]));
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const o = await propose("policykitaddintegration", {
+      platform, external_id: externalId || undefined, name: name || undefined,
+      settings: toObject(settings), secrets: toObject(secrets),
+    });
+    if (o) setSecrets([{ key: "", value: "" }]); // a secret is not kept in the page once sent
+  };
+  const platforms = data?.community?.platforms ?? [];
+  return (
+    <section>
+      <CommunityNav id={communityId} name={data?.community?.name} />
+      <h1>Integrations</h1>
+      <ErrorLine error={error} />
+      <table data-testid="platforms">
+        <thead><tr><th>Platform</th><th>Id</th><th>Settings</th><th>Secrets</th><th>State</th><th></th></tr></thead>
+        <tbody>
+          {platforms.map((p) => (
+            <tr key={p.name}>
+              <td>{p.displayName || p.name} <span className="muted">{p.name}</span></td>
+              <td>{p.externalId}</td>
+              <td><code>{p.settingsJSON}</code></td>
+              <td>{p.secretNames.join(", ")}</td>
+              <td>{p.active ? `connected ${when(p.connectedAt)}` : "disconnected"}</td>
+              <td>
+                {p.active && p.name !== "web" && (
+                  <button type="button" className="secondary small" onClick={() => propose("policykitremoveintegration", { platform: p.name })}>Propose disconnecting</button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h2>Connect a platform</h2>
+      <form onSubmit={submit} aria-label="Connect a platform">
+        <label>Platform <input name="platform" required value={platform} onChange={(e) => setPlatform(e.target.value)} placeholder="slack, discord, opencollective…" /></label>
+        <label>Its id there <input name="external_id" value={externalId} onChange={(e) => setExternalId(e.target.value)} /></label>
+        <label>Name <input name="displayname" value={name} onChange={(e) => setName(e.target.value)} /></label>
+        <Pairs legend="Settings" pairs={settings} onChange={setSettings} secret={false} />
+        <Pairs legend="Secrets (write-only)" pairs={secrets} onChange={setSecrets} secret />
+        <button type="submit" disabled={busy}>Propose connecting</button>
+      </form>
+      <OutcomeView outcome={outcome} problem={problem} />
+    </section>
+  );
+}
+
+function Pairs({ legend, pairs, onChange, secret }: { legend: string; pairs: Pair[]; onChange: (p: Pair[]) => void; secret: boolean }) {
+  const set = (i: number, k: keyof Pair, v: string) => onChange(pairs.map((p, j) => (j === i ? { ...p, [k]: v } : p)));
+  return (
+    <fieldset>
+      <legend>{legend}</legend>
+      {pairs.map((p, i) => (
+        <div key={i} className="inline">
+          <label>Name <input value={p.key} pattern="[a-z0-9_]+" onChange={(e) => set(i, "key", e.target.value)} /></label>
+          <label>Value <input type={secret ? "password" : "text"} autoComplete="off" value={p.value} onChange={(e) => set(i, "value", e.target.value)} /></label>
+        </div>
+      ))}
+      <button type="button" className="secondary small" onClick={() => onChange([...pairs, { key: "", value: "" }])}>Add</button>
+    </fieldset>
+  );
+}
