@@ -91,6 +91,7 @@
 //	opencollective.post_message(text, expense_id)
 //	opencollective.process_expense(action, expense_id)
 //	loomio.create_discussion(title, description, group)
+//	web.post_message(text, users)              (a notice on the proposal's page)
 //
 // A discordslashcommand action (the /policykit command) also has action.respond(text): an
 // effect, "respond" on discord with the text and the command's interaction token, which the
@@ -105,6 +106,7 @@
 //	reddit.initiate_vote(text, subreddit, users)
 //	github.initiate_vote(repo_name, text, users)
 //	loomio.initiate_vote(title, closing_at, options, details, poll_type, **kwargs)
+//	web.initiate_vote(text, users, options)    (the vote on the proposal's page)
 //	sourcecred.get_cred(username, id)          sourcecred.get_grain(username, id)
 //	metagov.perform_action(name, parameters, **kwargs)
 //	metagov.start_process(name, parameters, **kwargs)

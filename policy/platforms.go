@@ -43,7 +43,7 @@ type methodSpec struct {
 }
 
 // Platforms are the platform names exposed to policy code, in order.
-var Platforms = []string{"slack", "discord", "discourse", "reddit", "github", "opencollective", "loomio", "sourcecred", "metagov"}
+var Platforms = []string{"slack", "discord", "discourse", "reddit", "github", "opencollective", "loomio", "sourcecred", "metagov", "web"}
 
 func oneOf(param string, allowed ...string) func(map[string]any) error {
 	return func(args map[string]any) error {
@@ -72,6 +72,12 @@ var platformMethods = map[string][]*methodSpec{
 		{name: "delete_message", params: []string{"channel", "ts"}, required: []string{"channel", "ts"}},
 		{name: "initiate_vote", params: []string{"text", "channel", "users", "options", "post_type"},
 			kind: callVote, inferChannel: true, check: oneOf("post_type", "channel", "mpim", "im")},
+	},
+	// PolicyKit's own site, where a community created on the web lives (the starter kits'
+	// ${PLATFORM} is "web" there): a vote is the proposal's page, a post a notice on it.
+	"web": {
+		{name: "post_message", params: []string{"text", "users"}, required: []string{"text"}},
+		{name: "initiate_vote", params: []string{"text", "users", "options"}, kind: callVote},
 	},
 	"discord": {
 		{name: "post_message", params: []string{"text", "channel", "message_id"}, required: []string{"text"}, inferChannel: true},

@@ -217,7 +217,7 @@ func TestMethodKinds(t *testing.T) {
 			t.Errorf("%s not listed as %s: %v", m, kind, k[kind])
 		}
 	}
-	if len(k["vote"]) != 6 { // slack, discord, discourse, reddit, github, loomio
-		t.Errorf("want initiate_vote on 6 platforms, got %v", k["vote"])
+	if len(k["vote"]) != 7 { // slack, discord, discourse, reddit, github, loomio, web
+		t.Errorf("want initiate_vote on 7 platforms, got %v", k["vote"])
 	}
 }
