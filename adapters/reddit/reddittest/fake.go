@@ -180,6 +180,9 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.calls = append(f.calls, name)
 		f.next++
 		id := fmt.Sprintf("s%d", f.next)
+		// The post is the account's, at the top of the new listing, as on Reddit.
+		f.posts = append([]map[string]any{{"kind": "t3", "data": map[string]any{"id": id, "name": "t3_" + id, "author": f.Me, "title": r.Form.Get("title"),
+			"selftext": r.Form.Get("text"), "subreddit": f.Sub, "permalink": "/r/" + f.Sub + "/comments/" + id + "/", "created_utc": 1.7e9}}}, f.posts...)
 		writeJSON(w, map[string]any{"json": map[string]any{"errors": []any{}, "data": map[string]any{"id": id, "name": "t3_" + id,
 			"url": "https://www.reddit.com/r/" + f.Sub + "/comments/" + id + "/"}}})
 	case r.Method == http.MethodPost && r.URL.Path == "/api/comment":
