@@ -32,7 +32,8 @@ type Fake struct {
 
 	mu sync.Mutex
 	// Sub is the subreddit (default "garden"); Me the account that authorized the app
-	// (default "modbot"); Moderator whether Me moderates Sub (default true).
+	// (default "modbot"); Moderator whether Me moderates Sub (default true; SetModerator
+	// once the fake serves). Set Sub and Me before the first call.
 	Sub       string
 	Me        string
 	Moderator bool
@@ -92,6 +93,13 @@ func (f *Fake) PostState(name string) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.state[name]
+}
+
+// SetModerator says whether the account moderates the subreddit.
+func (f *Fake) SetModerator(mod bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Moderator = mod
 }
 
 // Comments returns the comments made through the API, by fullname.
