@@ -146,7 +146,10 @@ func TestInstallByANonModeratorIsRefused(t *testing.T) {
 	a := postgresAdapter(t, pool, key, fake, &recorder{})
 	created := false
 	host := platform.Host{BaseURL: "https://policykit.example", Pool: pool, Log: slog.New(slog.DiscardHandler),
-		CreateCommunity: func(context.Context, platform.Installation) (string, bool, error) { created = true; return "c9", true, nil }}
+		CreateCommunity: func(context.Context, platform.Installation) (string, bool, error) {
+			created = true
+			return "c9", true, nil
+		}}
 	srv := httptest.NewServer((&Plugged{Adapter: a}).installRoutes(host))
 	defer srv.Close()
 	code, body := callback(t, srv.URL, reddittest.Code, startInstall(t, srv.URL, fake))
