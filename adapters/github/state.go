@@ -57,7 +57,7 @@ type State interface {
 
 // MemoryState is State in memory (tests, a single process without a database).
 type MemoryState struct {
-	mu    sync.Mutex
+	mu      sync.Mutex
 	votes   map[string]VoteIssue
 	inst    map[string]InstallationRecord
 	deleted map[int64]bool

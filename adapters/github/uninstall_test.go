@@ -110,4 +110,3 @@ func TestInstallationStateContract(t *testing.T) {
 		})
 	}
 }
-
