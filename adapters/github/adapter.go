@@ -204,7 +204,8 @@ func (a *Adapter) community(ctx context.Context, owner string) (string, error) {
 
 // connection returns the account a community is connected to and the installation that
 // acts for it: the connection's installation_id setting, else the installation the adapter
-// learned of the account (its install flow, its webhooks).
+// learned of the account (its install flow, its webhooks); an installation deleted on
+// GitHub is ErrNotConnected.
 func (a *Adapter) connection(ctx context.Context, communityID string) (owner string, installation int64, err error) {
 	conn, err := platform.WaitFor(ctx, a.deps.DirectoryWait, func(ctx context.Context) (platform.Connection, error) {
 		return a.deps.Directory.Connection(ctx, communityID, domain.PlatformGithub)
@@ -216,21 +217,30 @@ func (a *Adapter) connection(ctx context.Context, communityID string) (owner str
 		return "", 0, err
 	}
 	owner = conn.ExternalID
+	var id int64
 	if s := conn.Settings["installation_id"]; s != "" {
-		id, err := strconv.ParseInt(s, 10, 64)
+		id, err = strconv.ParseInt(s, 10, 64)
 		if err != nil || id <= 0 {
 			return "", 0, fmt.Errorf("github: community %s: installation_id %q is not a number", communityID, s)
 		}
-		return owner, id, nil
+	} else {
+		in, ok, err := a.state.Installation(ctx, owner)
+		if err != nil {
+			return "", 0, err
+		}
+		if !ok {
+			return "", 0, fmt.Errorf("%w: no installation of the App on %s is known (set installation_id)", ErrNotConnected, owner)
+		}
+		id = in.InstallationID
 	}
-	in, ok, err := a.state.Installation(ctx, owner)
+	deleted, err := a.state.InstallationDeleted(ctx, id)
 	if err != nil {
 		return "", 0, err
 	}
-	if !ok {
-		return "", 0, fmt.Errorf("%w: no installation of the App on %s is known (set installation_id)", ErrNotConnected, owner)
+	if deleted {
+		return "", 0, fmt.Errorf("%w: the App's installation %d on %s was deleted (install the App again)", ErrNotConnected, id, owner)
 	}
-	return owner, in.InstallationID, nil
+	return owner, id, nil
 }
 
 // retry runs call, waiting out GitHub's rate limits: the primary limit (403 or 429 with

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -333,5 +334,64 @@ func TestReactionsAreVotes(t *testing.T) {
 	}
 	if n := len(pub.votes(t)); n != 3 {
 		t.Fatalf("%d votes after the proposal passed, want still 3", n)
+	}
+}
+
+// A vote issue whose proposal is decided is closed with a comment stating the result, once:
+// polled again, or by another process that still read it open (sharing the ledger), it is
+// not commented on or closed again.
+func TestDecidedVoteIssueIsClosedOnce(t *testing.T) {
+	pub := &recorder{}
+	h := newHarness(t, pub, nil)
+	ctx := context.Background()
+	open := func(proposal string) int {
+		t.Helper()
+		r := req("e-vote-"+proposal, bus.MethodInitiateVote, map[string]any{"repo_name": repo, "text": "Adopt it?"})
+		r.ProposalID = proposal
+		res, err := h.a.Perform(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := issueNumber(res["post_id"].(string))
+		return n
+	}
+	passed, failed, pending := open("p1"), open("p2"), open("p3")
+	learn(t, h.dir, 2, domain.ProposalPassed{ProposalHeader: domain.ProposalHeader{CommunityID: "c1", ProposalID: "p1", At: time.Now()}})
+	learn(t, h.dir, 3, domain.ProposalFailed{ProposalHeader: domain.ProposalHeader{CommunityID: "c1", ProposalID: "p2", At: time.Now()}})
+	before := len(h.fake.Changes())
+	for range 2 {
+		if err := h.a.PollVotes(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for n, result := range map[int]string{passed: "passed", failed: "failed"} {
+		is, _ := h.fake.Issue(owner, repo, n)
+		if is.State != "closed" || len(is.Comments) != 1 || !strings.HasPrefix(is.Comments[0], "The proposal "+result+".") {
+			t.Fatalf("vote issue #%d of a proposal that %s: %+v", n, result, is)
+		}
+	}
+	if is, _ := h.fake.Issue(owner, repo, pending); is.State != "open" || len(is.Comments) != 0 {
+		t.Fatalf("the undecided vote issue: %+v", is)
+	}
+	if got := len(h.fake.Changes()) - before; got != 4 {
+		t.Fatalf("%d changes closing two vote issues, want 4: %q", got, h.fake.Changes()[before:])
+	}
+
+	// Another process, its state still showing the issue open, closes nothing again.
+	other, err := New(h.a.sec, Deps{Publisher: pub, Directory: h.dir, Ledger: h.ledger, DirectoryWait: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.state.SaveVote(ctx, VoteIssue{Owner: owner, Repo: repo, Number: passed, CommunityID: "c1", ProposalID: "p1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.PollVotes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(h.fake.Changes()) - before; got != 4 {
+		t.Fatalf("another process made %d more changes", got-4)
+	}
+	if open, _ := other.state.OpenVotes(ctx); len(open) != 0 {
+		t.Fatalf("the other process still polls %+v", open)
 	}
 }

@@ -118,11 +118,14 @@ type event struct {
 // one.
 func (a *Adapter) handle(ctx context.Context, delivery string, raw any) error {
 	if in, ok := raw.(*gh.InstallationEvent); ok {
-		if in.GetAction() != "created" {
-			return nil
+		owner, id := in.GetInstallation().GetAccount().GetLogin(), in.GetInstallation().GetID()
+		switch in.GetAction() {
+		case "created":
+			return a.state.SaveInstallation(ctx, InstallationRecord{Owner: owner, InstallationID: id, Installer: in.GetSender().GetLogin()})
+		case "deleted":
+			return a.uninstalled(ctx, owner, id, in.GetSender().GetLogin())
 		}
-		return a.state.SaveInstallation(ctx, InstallationRecord{Owner: in.GetInstallation().GetAccount().GetLogin(),
-			InstallationID: in.GetInstallation().GetID(), Installer: in.GetSender().GetLogin()})
+		return nil
 	}
 	ev, inst, ok := a.eventOf(raw)
 	if !ok {
@@ -263,4 +266,23 @@ func (a *Adapter) protected(ctx context.Context, installation int64, owner, repo
 		return false, fmt.Errorf("github: branch %s of %s/%s: %w", branch, owner, repo, err)
 	}
 	return b.GetProtected(), nil
+}
+
+// uninstalled forgets an installation deleted on GitHub: its tokens, its record, and the vote
+// issues of its account, which can no longer be read. It proposes nothing: the community's
+// connection is the community's to remove (policykitremoveintegration, governed by its
+// constitution policies), and a connection naming the deleted installation acts no more
+// (connection answers ErrNotConnected) until the App is installed again.
+func (a *Adapter) uninstalled(ctx context.Context, owner string, id int64, sender string) error {
+	if id == 0 {
+		return nil
+	}
+	if err := a.state.DeleteInstallation(ctx, owner, id); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	delete(a.clients, id)
+	a.mu.Unlock()
+	a.log.Warn("github: the App was uninstalled; its installation is no longer used", "account", owner, "installation", id, "by", sender)
+	return nil
 }

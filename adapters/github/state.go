@@ -47,13 +47,20 @@ type State interface {
 	SaveInstallation(ctx context.Context, in InstallationRecord) error
 	// Installation returns the installation on owner, ok false when none is known.
 	Installation(ctx context.Context, owner string) (InstallationRecord, bool, error)
+	// DeleteInstallation records that installation id on owner was deleted: it is
+	// forgotten as owner's installation, never saved again, and owner's vote issues are no
+	// longer read.
+	DeleteInstallation(ctx context.Context, owner string, id int64) error
+	// InstallationDeleted reports whether installation id was deleted.
+	InstallationDeleted(ctx context.Context, id int64) (bool, error)
 }
 
 // MemoryState is State in memory (tests, a single process without a database).
 type MemoryState struct {
-	mu    sync.Mutex
-	votes map[string]VoteIssue
-	inst  map[string]InstallationRecord
+	mu      sync.Mutex
+	votes   map[string]VoteIssue
+	inst    map[string]InstallationRecord
+	deleted map[int64]bool
 }
 
 var _ State = (*MemoryState)(nil)
@@ -116,6 +123,9 @@ func (m *MemoryState) CloseVote(_ context.Context, owner, repo string, number in
 func (m *MemoryState) SaveInstallation(_ context.Context, in InstallationRecord) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.deleted[in.InstallationID] {
+		return nil
+	}
 	if m.inst == nil {
 		m.inst = map[string]InstallationRecord{}
 	}
@@ -131,6 +141,31 @@ func (m *MemoryState) Installation(_ context.Context, owner string) (Installatio
 	defer m.mu.Unlock()
 	in, ok := m.inst[owner]
 	return in, ok, nil
+}
+
+func (m *MemoryState) DeleteInstallation(_ context.Context, owner string, id int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.deleted == nil {
+		m.deleted = map[int64]bool{}
+	}
+	m.deleted[id] = true
+	if in, ok := m.inst[owner]; ok && in.InstallationID == id {
+		delete(m.inst, owner)
+	}
+	for k, v := range m.votes {
+		if v.Owner == owner {
+			v.Closed = true
+			m.votes[k] = v
+		}
+	}
+	return nil
+}
+
+func (m *MemoryState) InstallationDeleted(_ context.Context, id int64) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.deleted[id], nil
 }
 
 //go:embed migrations/*.sql
@@ -202,7 +237,8 @@ func (s PostgresState) CloseVote(ctx context.Context, owner, repo string, number
 }
 
 func (s PostgresState) SaveInstallation(ctx context.Context, in InstallationRecord) error {
-	_, err := s.Pool.Exec(ctx, `INSERT INTO github_installations (owner, installation_id, installer) VALUES ($1, $2, $3)
+	_, err := s.Pool.Exec(ctx, `INSERT INTO github_installations (owner, installation_id, installer)
+SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM github_deleted_installations WHERE installation_id = $2)
 ON CONFLICT (owner) DO UPDATE SET installation_id = EXCLUDED.installation_id,
 installer = CASE WHEN EXCLUDED.installer = '' AND github_installations.installation_id = EXCLUDED.installation_id
 THEN github_installations.installer ELSE EXCLUDED.installer END`, in.Owner, in.InstallationID, in.Installer)
@@ -222,6 +258,31 @@ func (s PostgresState) Installation(ctx context.Context, owner string) (Installa
 		return in, false, fmt.Errorf("github: installation of %s: %w", owner, err)
 	}
 	return in, true, nil
+}
+
+func (s PostgresState) DeleteInstallation(ctx context.Context, owner string, id int64) error {
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO github_deleted_installations (installation_id, owner) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, owner); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM github_installations WHERE owner = $1 AND installation_id = $2`, owner, id); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE github_votes SET closed = true WHERE owner = $1 AND NOT closed`, owner)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("github: delete installation %d of %s: %w", id, owner, err)
+	}
+	return nil
+}
+
+func (s PostgresState) InstallationDeleted(ctx context.Context, id int64) (bool, error) {
+	var deleted bool
+	if err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM github_deleted_installations WHERE installation_id = $1)`, id).Scan(&deleted); err != nil {
+		return false, fmt.Errorf("github: installation %d: %w", id, err)
+	}
+	return deleted, nil
 }
 
 func nonNil(s []string) []string {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/policykit-go/policykit/adapters/platform"
 	"github.com/policykit-go/policykit/adapters/platform/platformtest"
+	"github.com/policykit-go/policykit/adapters/reddit/reddittest"
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
 )
@@ -55,7 +56,7 @@ func (r *recorder) payloads(topic string) [][]byte {
 
 type harness struct {
 	a    *Adapter
-	fake *fakeReddit
+	fake *reddittest.Fake
 	dir  *platform.MemoryDirectory
 }
 
@@ -71,14 +72,14 @@ func learn(t testing.TB, d platform.Directory, pos int64, e domain.Event) {
 // newHarness is an adapter for community c1, installed on r/garden by u/modbot.
 func newHarness(t *testing.T, pub message.Publisher, ledger platform.Ledger) *harness {
 	t.Helper()
-	fake := newFakeReddit(t)
+	fake := reddittest.New(t.Cleanup)
 	dir := &platform.MemoryDirectory{}
 	learn(t, dir, 1, domain.PlatformConnected{CommunityHeader: domain.CommunityHeader{CommunityID: "c1", At: time.Now()}, Platform: domain.PlatformReddit, ExternalID: "garden"})
 	secrets := &platform.MemorySecrets{}
-	tok, _ := json.Marshal(map[string]any{"access_token": "at-1", "token_type": "bearer", "refresh_token": "rt-1", "expiry": time.Now().Add(time.Hour)})
+	tok, _ := json.Marshal(map[string]any{"access_token": reddittest.AccessToken, "token_type": "bearer", "refresh_token": reddittest.RefreshToken, "expiry": time.Now().Add(time.Hour)})
 	_ = secrets.Put(context.Background(), tokenName("garden"), string(tok))
 	_ = secrets.Put(context.Background(), "user:garden", "modbot")
-	a, err := New(Section{ClientID: "cid", ClientSecret: "csecret", APIURL: fake.URL(), AuthURL: fake.URL(), RateLimitMaxWait: 3 * time.Second},
+	a, err := New(Section{ClientID: reddittest.ClientID, ClientSecret: reddittest.ClientSecret, APIURL: fake.URL(), AuthURL: fake.URL(), RateLimitMaxWait: 3 * time.Second},
 		Deps{Publisher: pub, Directory: dir, Secrets: secrets, Ledger: ledger, DirectoryWait: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +106,7 @@ func TestRedditConformance(t *testing.T) {
 		votes := map[string]string{}
 		return &platformtest.Harness{
 			Perform: h.a.Perform,
-			Calls:   h.fake.changes,
+			Calls:   h.fake.Changes,
 			Crash: func(ctx context.Context, req bus.EffectRequest) error {
 				_, err := ledger.Claim(ctx, req.IdempotencyKey, "crashed-attempt", 0)
 				return err
@@ -127,7 +128,7 @@ func TestRedditConformance(t *testing.T) {
 					votes[proposalID] = res["post_id"].(string)
 				},
 				Vote: func(t *testing.T, proposalID, member, click string) int {
-					h.fake.reply(votes[proposalID], member, "+1", "t1_"+click, 1.7e9)
+					h.fake.Reply(votes[proposalID], member, "+1", "t1_"+click, 1.7e9)
 					if err := h.a.PollVotes(context.Background()); err != nil {
 						t.Fatal(err)
 					}
@@ -145,15 +146,15 @@ func TestNewPostsAreProposedOnce(t *testing.T) {
 	pub := &recorder{}
 	h := newHarness(t, pub, nil)
 	ctx := context.Background()
-	h.fake.addPost("p0", "alice", "Before the install")
+	h.fake.AddPost("p0", "alice", "Before the install")
 	for range 2 {
 		if err := h.a.Poll(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	h.fake.addPost("p1", "alice", "First")
-	h.fake.addPost("p2", "modbot", "Ours")
-	h.fake.addPost("p3", "bob", "Second")
+	h.fake.AddPost("p1", "alice", "First")
+	h.fake.AddPost("p2", "modbot", "Ours")
+	h.fake.AddPost("p3", "bob", "Second")
 	for range 2 {
 		if err := h.a.Poll(ctx); err != nil {
 			t.Fatal(err)
@@ -179,14 +180,14 @@ func TestNewPostsAreProposedOnce(t *testing.T) {
 // A 429 is waited out (X-Ratelimit-Reset) and the removal is made once.
 func TestRateLimitedRemovalIsWaitedOut(t *testing.T) {
 	h := newHarness(t, &recorder{}, nil)
-	h.fake.limitNext = 1
+	h.fake.Limit(1)
 	for range 2 {
 		if _, err := h.a.Perform(context.Background(), governReq("r-post", bus.MethodRevert)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := h.fake.changes(); !slices.Equal(got, []string{"POST /api/remove t3_p1"}) || h.fake.limited != 1 {
-		t.Fatalf("calls %q after %d refusals, want one removal after one", got, h.fake.limited)
+	if got := h.fake.Changes(); !slices.Equal(got, []string{"POST /api/remove t3_p1"}) || h.fake.Limited() != 1 {
+		t.Fatalf("calls %q after %d refusals, want one removal after one", got, h.fake.Limited())
 	}
 }
 
@@ -203,14 +204,14 @@ func TestReplyVotes(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, _ := res["post_id"].(string)
-	if !strings.HasPrefix(c, "t1_") || !slices.Equal(h.fake.changes(), []string{"POST /api/submit", "POST /api/comment"}) {
-		t.Fatalf("initiate_vote answered %v after %q", res, h.fake.changes())
+	if !strings.HasPrefix(c, "t1_") || !slices.Equal(h.fake.Changes(), []string{"POST /api/submit", "POST /api/comment"}) {
+		t.Fatalf("initiate_vote answered %v after %q", res, h.fake.Changes())
 	}
-	h.fake.reply(c, "alice", "+1", "t1_a1", 100)
-	h.fake.reply(c, "bob", " -1 ", "t1_b1", 101)
-	h.fake.reply(c, "bob", "I agree", "t1_b0", 102)
-	h.fake.reply(c, "carol", "+1", "t1_c1", 103)
-	h.fake.reply(c, "alice", "-1", "t1_a2", 104)
+	h.fake.Reply(c, "alice", "+1", "t1_a1", 100)
+	h.fake.Reply(c, "bob", " -1 ", "t1_b1", 101)
+	h.fake.Reply(c, "bob", "I agree", "t1_b0", 102)
+	h.fake.Reply(c, "carol", "+1", "t1_c1", 103)
+	h.fake.Reply(c, "alice", "-1", "t1_a2", 104)
 	for range 2 {
 		if err := h.a.PollVotes(ctx); err != nil {
 			t.Fatal(err)

@@ -188,7 +188,12 @@ func (p *Plugged) install(ctx context.Context, host platform.Host, conf *oauth2.
 		return "", false, err
 	}
 	if !about.Data.UserIsModerator {
+		// The token is blanked and the client made with it forgotten, so that neither the
+		// polling nor an effect acts with it.
 		_ = p.deps.Secrets.Put(ctx, tokenName(sub), "")
+		p.mu.Lock()
+		delete(p.clients, strings.ToLower(sub))
+		p.mu.Unlock()
 		return "", false, fmt.Errorf("u/%s does not moderate r/%s", me.Name, sub)
 	}
 	if err := p.deps.Secrets.Put(ctx, "user:"+strings.ToLower(sub), me.Name); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,7 +30,8 @@ return PROPOSED`,
 // An issue opened on GitHub, through the whole App and the GitHub adapter: the signed
 // webhook comes in; the engine reverts it (the issue is closed with a comment) and the
 // policy opens a vote issue; two members' 👍 reactions, read back from GitHub's API, pass
-// the proposal, and the engine executes it (the issue is reopened).
+// the proposal, and the engine executes it (the issue is reopened); the vote issue is then
+// closed with the result.
 func TestGithubReactionVoteEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	fake := githubtest.New(t.Cleanup)
@@ -83,5 +85,9 @@ func TestGithubReactionVoteEndToEnd(t *testing.T) {
 	waitFor(t, "the proposal passed and the issue reopened", func() bool {
 		is, _ := fake.Issue("octo-org", "docs", 7)
 		return is.State == "open" && countEvents(t, app, domain.EventProposalPassed) >= 1
+	})
+	waitFor(t, "the vote issue closed with the result", func() bool {
+		vote, _ := fake.Issue("octo-org", "docs", 8)
+		return vote.State == "closed" && len(vote.Comments) == 1 && strings.HasPrefix(vote.Comments[0], "The proposal passed.")
 	})
 }
