@@ -95,7 +95,11 @@ type Service struct {
 	live  atomic.Bool
 }
 
-const forwarderCheckpoint = "forwarder"
+// ForwarderCheckpoint names, among Checkpoints, the position up to which the forwarder has
+// published the log on the bus.
+const ForwarderCheckpoint = "forwarder"
+
+const forwarderCheckpoint = ForwarderCheckpoint
 
 // Ready is closed once the handlers are subscribed.
 func (s *Service) Ready() <-chan struct{} {
