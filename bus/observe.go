@@ -130,6 +130,15 @@ func (b *Bus) StartSpan(ctx context.Context, name, correlation string) (context.
 	return ctx, span
 }
 
+// conversation is the correlation id of what msg causes: its own, or else its UUID (as the
+// engine names the events a command causes).
+func conversation(msg *message.Message) string {
+	if c := CorrelationID(msg); c != "" {
+		return c
+	}
+	return msg.UUID
+}
+
 // attemptsKey keys the counter of a message's handler runs in its context.
 type attemptsKey struct{}
 
@@ -144,13 +153,13 @@ func (b *Bus) instrument(h message.HandlerFunc) message.HandlerFunc {
 		if t := b.tracing; t != nil {
 			parent := propagator.Extract(ctx, metadataCarrier(msg.Metadata))
 			if !trace.SpanContextFromContext(parent).IsValid() {
-				if sc := t.lookup(CorrelationID(msg)); sc.IsValid() {
+				if sc := t.lookup(conversation(msg)); sc.IsValid() {
 					parent = trace.ContextWithRemoteSpanContext(parent, sc)
 				}
 			}
 			ctx, span = t.tracer.Start(parent, handler, trace.WithSpanKind(trace.SpanKindConsumer))
 			span.SetAttributes(messageAttributes(msg, message.SubscribeTopicFromCtx(ctx))...)
-			t.remember(CorrelationID(msg), span.SpanContext())
+			t.remember(conversation(msg), span.SpanContext())
 		}
 		msg.SetContext(ctx)
 		produced, err := h(msg)

@@ -67,6 +67,9 @@ func New(logger *slog.Logger) *Metrics {
 		return h
 	}
 	m.decisions = counter("decisions_total", "Decisions appended to the log, by outcome (passed, failed, executed, rejected, reverted, governed, execution_failed, filter_errored).", "outcome")
+	for _, o := range outcomes {
+		m.decisions.WithLabelValues(o) // every outcome is shown, at 0 until it happens
+	}
 	m.voteToDecision = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "vote_to_decision_seconds",
 		Help: "Time from a vote's recording to the decision (passed or failed) it caused.", Buckets: latencyBuckets})
 	m.reg.MustRegister(m.voteToDecision)
@@ -206,8 +209,12 @@ func (m *Metrics) MessageHandled(handler string, attempt int, err error, _ time.
 		return
 	}
 	m.busHandled.WithLabelValues(handler, outcome(err)).Inc()
+	// Every handler's series exist from its first message on, at 0 until something happens.
+	m.busPoisoned.WithLabelValues(handler)
+	m.busRedelivered.WithLabelValues(handler, "nack")
+	retries := m.busRedelivered.WithLabelValues(handler, "retry")
 	if attempt > 1 {
-		m.busRedelivered.WithLabelValues(handler, "retry").Inc()
+		retries.Inc()
 	}
 }
 
@@ -233,8 +240,9 @@ func (m *Metrics) EffectPerformed(platform, _ string, err error, took time.Durat
 		return
 	}
 	m.effects.WithLabelValues(platform).Inc()
+	failures := m.effectFailures.WithLabelValues(platform) // 0 until one fails
 	if err != nil {
-		m.effectFailures.WithLabelValues(platform).Inc()
+		failures.Inc()
 	}
 	m.effectDuration.WithLabelValues(platform).Observe(took.Seconds())
 }
