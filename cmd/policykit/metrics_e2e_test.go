@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -165,7 +167,25 @@ func TestMetricsExposeTheFiguresAnOperatorWatches(t *testing.T) {
 	atLeast(1, "policykit_graphql_operations_total", `operation="MetricsProbe"`, `type="query"`)
 	atLeast(1, "policykit_graphql_operation_duration_seconds_count", `operation="MetricsProbe"`)
 	atLeast(1, "go_goroutines")
+
+	// The dashboard and the docs name only metrics that are exposed.
+	for _, doc := range []string{"../../docs/grafana-dashboard.json", "../../docs/observability.md"} {
+		text, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range metricName.FindAllString(string(text), -1) {
+			if _, ok := sum(m, name); !ok {
+				if _, ok := sum(m, name+"_count"); !ok {
+					t.Errorf("%s names %s, which /metrics does not expose", doc, name)
+				}
+			}
+		}
+	}
 }
+
+// metricName finds PolicyKit's metric names in a text.
+var metricName = regexp.MustCompile(`policykit_[a-z_]+[a-z]`)
 
 func TestMetricsOnTheirOwnListener(t *testing.T) {
 	cfg := testConfig(t)
