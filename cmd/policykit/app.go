@@ -135,7 +135,7 @@ func (a *App) startGraphQL(ctx context.Context) error {
 		DisableRegistration:           !a.cfg.registrationOn(),
 		DisableAnonymousIntrospection: !a.cfg.anonymousIntrospectionOn(),
 		BaseURL:                       a.cfg.WebBaseURL, InstallLinks: installLinks(a.cfg.getenvOf(), a.cfg.WebBaseURL),
-		Extensions:                    a.graphQLExtensions(),
+		Extensions: a.graphQLExtensions(),
 	})
 	if err != nil {
 		return fmt.Errorf("graphql: %w", err)
