@@ -290,3 +290,43 @@ func TestMetricsTraceOneDecisionFromIngressToItsEffects(t *testing.T) {
 		}
 	}
 }
+
+func TestMetricsAndTracingConfig(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		return func(k string) string {
+			for i := 0; i+1 < len(kv); i += 2 {
+				if kv[i] == k {
+					return kv[i+1]
+				}
+			}
+			return ""
+		}
+	}
+	base := DefaultConfig()
+	if !base.Metrics || base.tracingEndpoint() != "" {
+		t.Fatalf("defaults: metrics %v, tracing to %q; want metrics on, tracing off", base.Metrics, base.tracingEndpoint())
+	}
+	if got := base.FromEnv(env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")).tracingEndpoint(); got != "http://collector:4318/v1/traces" {
+		t.Errorf("OTEL_EXPORTER_OTLP_ENDPOINT: traces to %q", got)
+	}
+	if got := base.FromEnv(env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4318", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://b:4318/traces")).tracingEndpoint(); got != "http://b:4318/traces" {
+		t.Errorf("the traces endpoint does not win: %q", got)
+	}
+	if got := base.FromEnv(env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4318", "POLICYKIT_TRACING", "false")).tracingEndpoint(); got != "" {
+		t.Errorf("POLICYKIT_TRACING=false still traces to %q", got)
+	}
+	if got := base.FromEnv(env("POLICYKIT_TRACING", "true")).tracingEndpoint(); got != defaultTracingEndpoint {
+		t.Errorf("POLICYKIT_TRACING=true without an endpoint: %q", got)
+	}
+	c := base.FromEnv(env("POLICYKIT_METRICS", "maybe", "POLICYKIT_METRICS_ADDR", "9100", "POLICYKIT_TRACING", "sometimes",
+		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "collector:4318"))
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("bad metrics and tracing settings accepted")
+	}
+	for _, want := range []string{"POLICYKIT_METRICS \"maybe\"", "POLICYKIT_METRICS_ADDR \"9100\"", "POLICYKIT_TRACING \"sometimes\"", "OTLP traces endpoint"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate: %v\nwant it to name %s", err, want)
+		}
+	}
+}
