@@ -43,6 +43,8 @@ type Bus struct {
 	subs    []message.Subscriber
 	// maxBytes is MaxMessageBytes.
 	maxBytes int
+	// tracing is nil unless Config.Tracing is set.
+	tracing *tracing
 }
 
 // transport is what each backend provides to the Bus.
@@ -94,12 +96,12 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Bus, error) {
 		return nil, fmt.Errorf("open %s bus: %w", cfg.Transport, err)
 	}
 
-	b := &Bus{cfg: cfg, log: logger, wmLog: wmLog, tr: tr}
+	b := &Bus{cfg: cfg, log: logger, wmLog: wmLog, tr: tr, tracing: newTracing(cfg.Tracing)}
 	b.maxBytes = cfg.MaxMessageBytes
 	if tr.maxPayload > 0 && tr.maxPayload < b.maxBytes {
 		b.maxBytes = tr.maxPayload
 	}
-	b.pub = namespacedPublisher{ns: cfg.Namespace, pub: tr.pub, gate: &b.gate, maxBytes: b.maxBytes}
+	b.pub = namespacedPublisher{ns: cfg.Namespace, pub: tr.pub, gate: &b.gate, maxBytes: b.maxBytes, tracing: b.tracing}
 	b.sub, err = b.NewSubscriber(cfg.ConsumerGroup)
 	if err == nil {
 		err = b.Initialize(TopicPoison)

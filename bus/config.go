@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Transports, the values of Config.Transport and POLICYKIT_BUS.
@@ -55,6 +56,12 @@ type Config struct {
 	// Postgres is the pool the postgres transport stores messages through. The caller owns it
 	// (Close does not close it); required for Transport "postgres", ignored otherwise.
 	Postgres *pgxpool.Pool
+	// Observer, when set, is told how the handlers of every Router fare (metrics). Not from
+	// the environment.
+	Observer Observer
+	// Tracing, when set, traces the handling of messages and carries the trace context in
+	// message metadata (MetadataTraceParent). Nil: no tracing. Not from the environment.
+	Tracing trace.TracerProvider
 
 	// ConsumerGroup names the subscribers of this process: subscribers in one group share the
 	// messages of a topic (each message goes to one of them: competing consumers), and every

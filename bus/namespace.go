@@ -64,6 +64,8 @@ type namespacedPublisher struct {
 	gate *gate
 	// maxBytes bounds a message's payload (0: no bound); see Bus.MaxMessageBytes.
 	maxBytes int
+	// tracing, when not nil, writes each message's trace context into its metadata.
+	tracing *tracing
 }
 
 func (p namespacedPublisher) Publish(topic string, msgs ...*message.Message) error {
@@ -78,6 +80,7 @@ func (p namespacedPublisher) Publish(topic string, msgs ...*message.Message) err
 		if p.maxBytes > 0 && len(m.Payload) > p.maxBytes {
 			return fmt.Errorf("message %s to %s: %d bytes, over the bus's %d: %w", m.UUID, topic, len(m.Payload), p.maxBytes, ErrTooLarge)
 		}
+		p.tracing.inject(m)
 	}
 	if !p.gate.enter() {
 		return ErrClosed

@@ -11,6 +11,8 @@ import (
 
 // NewRouter returns a Watermill router with the standard middlewares, outermost first:
 //
+//   - with Config.Observer or Config.Tracing: a span per message continuing the trace its
+//     metadata names, and a report of each message handed back to the transport;
 //   - CorrelationID: produced messages get the handled message's correlation_id;
 //   - causation: produced messages get causation_id = the handled message's UUID (unless set);
 //   - PoisonQueue: a message whose handler still fails after the retries is published to
@@ -19,6 +21,7 @@ import (
 //   - a log line for each message on its way to the poison queue;
 //   - Retry: the handler runs again after Config.Retry's exponential backoff, unless the error
 //     is Permanent;
+//   - with Config.Observer: a report of each run of the handler;
 //   - Recoverer: a panicking handler becomes a failing one.
 //
 // Add handlers with b.Subscriber() (or another group's subscriber) and b.Publisher(), then
@@ -33,6 +36,9 @@ func (b *Bus) NewRouter(name string) (*message.Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("router %s: %w", name, err)
 	}
+	if b.cfg.Observer != nil || b.tracing != nil {
+		r.AddMiddleware(b.instrument)
+	}
 	r.AddMiddleware(middleware.CorrelationID, causation, poison, b.logPoisoned)
 	if b.cfg.Retry.MaxRetries > 0 {
 		r.AddMiddleware(middleware.Retry{
@@ -45,6 +51,9 @@ func (b *Bus) NewRouter(name string) (*message.Router, error) {
 			ShouldRetry:    func(p middleware.RetryParams) bool { return !IsPermanent(p.Err) },
 			Logger:         b.wmLog,
 		}.Middleware)
+	}
+	if b.cfg.Observer != nil {
+		r.AddMiddleware(b.observeAttempt)
 	}
 	r.AddMiddleware(middleware.Recoverer)
 
@@ -83,6 +92,9 @@ func (b *Bus) logPoisoned(h message.HandlerFunc) message.HandlerFunc {
 				"topic", message.SubscribeTopicFromCtx(ctx),
 				"handler", message.HandlerNameFromCtx(ctx),
 				"error", err)
+			if b.cfg.Observer != nil {
+				b.cfg.Observer.MessagePoisoned(message.HandlerNameFromCtx(ctx))
+			}
 		}
 		return produced, err
 	}

@@ -77,6 +77,8 @@ type Service struct {
 	// takes the votes of its share of the voters and passes over the rest. The durable buses
 	// hand a consumer group one message at a time.
 	VoteHandlers int
+	// Observe, when set, sees every event the forwarder has published, in log order (metrics).
+	Observe func(evs []eventstore.RecordedEvent)
 
 	dispatch *dispatcher
 	votes    voteBatches
@@ -93,7 +95,11 @@ type Service struct {
 	live  atomic.Bool
 }
 
-const forwarderCheckpoint = "forwarder"
+// ForwarderCheckpoint names, among Checkpoints, the position up to which the forwarder has
+// published the log on the bus.
+const ForwarderCheckpoint = "forwarder"
+
+const forwarderCheckpoint = ForwarderCheckpoint
 
 // Ready is closed once the handlers are subscribed.
 func (s *Service) Ready() <-chan struct{} {
@@ -233,6 +239,9 @@ func (s *Service) lead(ctx context.Context) error {
 		errc <- s.Store.Subscribe(ctx, from, func(ctx context.Context, evs []eventstore.RecordedEvent) error {
 			if err := s.forward(ctx, evs, sched); err != nil {
 				return err
+			}
+			if s.Observe != nil {
+				s.Observe(evs)
 			}
 			return s.Checkpoints.Save(ctx, forwarderCheckpoint, evs[len(evs)-1].Position)
 		})
@@ -619,6 +628,8 @@ func (s *Service) onRecheck(msg *message.Message) error {
 // it, unless the evaluation is to be tried again later.
 func (s *Service) evaluateAction(communityID, actionID string, meta Meta, rec *Recorded) {
 	s.dispatch.submit(communityID, "evaluate action "+actionID, func(ctx context.Context) error {
+		ctx, span := s.Bus.StartSpan(ctx, "engine evaluate action", meta.CorrelationID.String())
+		defer span.End()
 		if s.decided(ctx, rec) {
 			return nil
 		}
@@ -648,8 +659,10 @@ func (s *Service) recheck(communityID, proposalID string, cause Meta, rec *Recor
 	s.waiting[proposalID] = w
 	s.waitingMu.Unlock()
 
-	meta := Meta{CausationID: uuid.NewSHA1(cause.CausationID, []byte("recheck")), CorrelationID: cause.CorrelationID}
+	meta := Meta{CausationID: RecheckCausation(cause.CausationID), CorrelationID: cause.CorrelationID}
 	s.dispatch.submit(communityID, "recheck "+proposalID, func(ctx context.Context) error {
+		ctx, span := s.Bus.StartSpan(ctx, "engine recheck proposal", meta.CorrelationID.String())
+		defer span.End()
 		// From here on, whatever wakes the proposal queues a check of its own: this one
 		// may have loaded the proposal before it.
 		s.waitingMu.Lock()
@@ -664,6 +677,11 @@ func (s *Service) recheck(communityID, proposalID string, cause Meta, rec *Recor
 		return s.finished(ctx, err, w.rec)
 	})
 }
+
+// RecheckCausation is the causation id of the events of a check that cause woke (a vote's
+// message or event): what the check decides names it, so that a decision can be traced to
+// the vote that brought it.
+func RecheckCausation(cause uuid.UUID) uuid.UUID { return uuid.NewSHA1(cause, []byte("recheck")) }
 
 // waitingCheck is what a queued re-check answers for: the latest recorded event on the
 // proposal's stream that woke it (rec), and whether anything woke it without one (always:

@@ -156,6 +156,9 @@ type Deps struct {
 	// InstallLinks are the install flows this server serves (Query.installLinks), each with
 	// its path under BaseURL.
 	InstallLinks []InstallLink
+	// Extensions are added to the server after its own (metrics: telemetry's
+	// GraphQLExtension); nil ones are passed over.
+	Extensions []graphql.HandlerExtension
 }
 
 // Validate reports every missing dependency at once.
@@ -273,6 +276,11 @@ func NewHandler(deps Deps) (http.Handler, error) {
 	srv.Use(introspectionGate{anonymous: !deps.DisableAnonymousIntrospection})
 	srv.Use(depthLimit{max: MaxDepth})
 	srv.Use(&complexityLimit{max: MaxComplexity})
+	for _, e := range deps.Extensions {
+		if e != nil {
+			srv.Use(e)
+		}
+	}
 	srv.AroundRootFields(requireCaller)
 	srv.AroundResponses(freshLoaders(res.read))
 	srv.AroundResponses(boundErrors)

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
@@ -22,6 +23,12 @@ import (
 // It must be idempotent by req.IdempotencyKey: a request may arrive more than once.
 type Performer interface {
 	Perform(ctx context.Context, req bus.EffectRequest) (map[string]any, error)
+}
+
+// Observer is told of every effect performed (metrics): the bus's Config.Observer, when it
+// is one, is told.
+type Observer interface {
+	EffectPerformed(platform, method string, err error, took time.Duration)
 }
 
 // Run consumes the effect requests of each platform in platforms with p, in the consumer
@@ -38,6 +45,7 @@ func Run(ctx context.Context, b *bus.Bus, name string, platforms []string, p Per
 	if err != nil {
 		return err
 	}
+	obs, _ := b.Config().Observer.(Observer)
 	for _, platform := range platforms {
 		router.AddHandler("adapter-"+name+"-"+platform, bus.EffectsTopic(platform), sub, bus.TopicRecordEffectResult, b.Publisher(),
 			func(msg *message.Message) ([]*message.Message, error) {
@@ -46,7 +54,11 @@ func Run(ctx context.Context, b *bus.Bus, name string, platforms []string, p Per
 					return nil, bus.Permanent(fmt.Errorf("malformed effect request: %w", err))
 				}
 				res := bus.RecordEffectResult{CommunityID: req.CommunityID, ProposalID: req.ProposalID, ActionID: req.ActionID, EffectID: req.EffectID}
+				start := time.Now()
 				out, err := p.Perform(msg.Context(), req)
+				if obs != nil {
+					obs.EffectPerformed(req.Platform, req.Method, err, time.Since(start))
+				}
 				if err != nil {
 					res.Error = err.Error()
 				} else {

@@ -11,6 +11,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/policykit-go/policykit/bus"
 )
@@ -121,6 +122,11 @@ func (p Publisher) Publish(ctx context.Context, topic, id, typ string, payload a
 	for attempt := 1; ; attempt++ {
 		msg := bus.NewMessage(id, typ, data)
 		msg.Metadata.Set(bus.MetadataCorrelationID, id)
+		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+			// The request's span only, for the bus to name in the message (tracing): the
+			// publish is not to end with the request.
+			msg.SetContext(trace.ContextWithSpanContext(context.Background(), sc))
+		}
 		err := p.Publisher.Publish(topic, msg)
 		if err == nil {
 			return nil

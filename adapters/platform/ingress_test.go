@@ -1,11 +1,17 @@
 package platform_test
 
 import (
+	"context"
 	"testing"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/google/uuid"
 
 	"github.com/policykit-go/policykit/adapters/platform"
+	"github.com/policykit-go/policykit/bus"
 )
 
 // Event ids are stable: the ids adapters derived before the kit (UUIDv5 of
@@ -18,5 +24,33 @@ func TestEventIDIsStable(t *testing.T) {
 	}
 	if platform.EventID("slack", "event", "T1", "Ev1") == platform.EventID("slack", "vote", "T1", "Ev1") {
 		t.Fatal("an event's and a vote's ids collide")
+	}
+}
+
+// capturing keeps what is published.
+type capturing struct{ msgs []*message.Message }
+
+func (c *capturing) Publish(_ string, msgs ...*message.Message) error {
+	c.msgs = append(c.msgs, msgs...)
+	return nil
+}
+func (c *capturing) Close() error { return nil }
+
+func TestPublisherHandsTheRequestsSpanToTheBusButNotItsEnd(t *testing.T) {
+	tp := sdktrace.NewTracerProvider()
+	ctx, span := tp.Tracer("test").Start(context.Background(), "request")
+	defer span.End()
+	ctx, cancel := context.WithCancel(ctx)
+	c := &capturing{}
+	if err := (platform.Publisher{Publisher: c}).Publish(ctx, bus.TopicProposeAction, "ev-1", bus.CommandProposeAction, map[string]string{}); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	got := c.msgs[0].Context()
+	if trace.SpanContextFromContext(got).SpanID() != span.SpanContext().SpanID() {
+		t.Fatal("the message does not carry the request's span")
+	}
+	if got.Err() != nil {
+		t.Fatal("the message's context ends with the request")
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/policykit-go/policykit/eventstore/postgres"
 	"github.com/policykit-go/policykit/graph"
 	"github.com/policykit-go/policykit/identity"
+	"github.com/policykit-go/policykit/internal/telemetry"
 	"github.com/policykit-go/policykit/policysandbox"
 	"github.com/policykit-go/policykit/projections"
 	"github.com/policykit-go/policykit/sealed"
@@ -59,6 +60,8 @@ type App struct {
 	// box seals connection secrets where members give them (the API) and opens them where
 	// adapters need them; nil without POLICYKIT_SECRET_KEY.
 	box *sealed.Box
+	// tel is the metrics and traces the App reports (telemetry.go).
+	tel appTelemetry
 
 	mu      sync.Mutex
 	running bool
@@ -90,6 +93,10 @@ func NewApp(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) 
 		return nil, err
 	}
 	a.runner = projections.NewRunner(a.store, pool, cfg.ProjectionBatch, logger.With("component", "projections"), projections.All()...)
+	if err := a.startTelemetry(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
 	if cfg.Engine {
 		if err := a.startEngine(ctx); err != nil {
 			a.Close()
@@ -125,7 +132,8 @@ func (a *App) startGraphQL(ctx context.Context) error {
 		if a.evaluator, err = a.newEvaluator(ctx); err != nil {
 			return err
 		}
-		loop = evaluation.New(a.evaluator, a.cfg.RecheckInterval)
+		loop = evaluation.New(telemetry.Evaluator(a.evaluator, a.tel.metrics, a.tel.tracer), a.cfg.RecheckInterval)
+		a.tel.metrics.WatchSandbox(a.evaluator.Stats)
 	}
 	a.graphql, err = graph.NewHandler(graph.Deps{
 		DB: a.pool, Store: a.store, Decided: engine.PostgresDecided{Pool: a.pool}, Projections: a.runner, Loop: loop,
@@ -133,6 +141,7 @@ func (a *App) startGraphQL(ctx context.Context) error {
 		DisableRegistration:           !a.cfg.registrationOn(),
 		DisableAnonymousIntrospection: !a.cfg.anonymousIntrospectionOn(),
 		BaseURL:                       a.cfg.WebBaseURL, InstallLinks: installLinks(a.cfg.getenvOf(), a.cfg.WebBaseURL),
+		Extensions: a.graphQLExtensions(),
 	})
 	if err != nil {
 		return fmt.Errorf("graphql: %w", err)
@@ -153,6 +162,10 @@ func (a *App) newEvaluator(ctx context.Context) (*policysandbox.Evaluator, error
 func (a *App) startEngine(ctx context.Context) error {
 	bcfg := a.cfg.Bus
 	bcfg.Postgres = a.pool
+	if a.tel.metrics != nil {
+		bcfg.Observer = a.tel.metrics
+	}
+	bcfg.Tracing = a.tel.tracer
 	b, err := bus.Open(ctx, bcfg, a.log.With("component", "bus"))
 	if err != nil {
 		return fmt.Errorf("bus: %w", err)
@@ -163,7 +176,7 @@ func (a *App) startEngine(ctx context.Context) error {
 		return err
 	}
 	a.evaluator = ev
-	a.engine = engine.New(a.store, evaluation.New(ev, a.cfg.RecheckInterval), a.log.With("component", "engine"), a.cfg.now)
+	a.engine = engine.New(a.store, evaluation.New(telemetry.Evaluator(ev, a.tel.metrics, a.tel.tracer), a.cfg.RecheckInterval), a.log.With("component", "engine"), a.cfg.now)
 	a.service = &engine.Service{
 		Engine: a.engine, Store: a.store, Bus: b,
 		Checkpoints:    engine.PostgresCheckpoints{Pool: a.pool},
@@ -176,6 +189,7 @@ func (a *App) startEngine(ctx context.Context) error {
 		},
 		Log: a.log.With("component", "engine"),
 	}
+	a.instrumentEngine(ev, a.service)
 	if err := a.buildAdapters(ctx); err != nil {
 		return err
 	}
@@ -293,9 +307,13 @@ func (a *App) Listen() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("listen on %s: %w", a.cfg.HTTPAddr, err)
 	}
+	if err := a.listenMetrics(); err != nil {
+		ln.Close()
+		return "", err
+	}
 	a.listener = ln
 	a.server = &http.Server{
-		Handler:           a.routes(),
+		Handler:           a.instrumentHTTP(a.routes()),
 		ReadTimeout:       a.cfg.HTTPReadTimeout,
 		ReadHeaderTimeout: a.cfg.HTTPReadHeaderTimeout,
 		IdleTimeout:       a.cfg.HTTPIdleTimeout,
@@ -347,6 +365,7 @@ func (a *App) Run(ctx context.Context) error {
 			cancel()
 		}
 	}()
+	a.serveMetrics(&wg, errc, cancel)
 	a.setRunning(true)
 	<-ctx.Done()
 	a.setRunning(false)
@@ -355,6 +374,7 @@ func (a *App) Run(ctx context.Context) error {
 	if err := a.server.Shutdown(shutdownCtx); err != nil {
 		a.log.Warn("http shutdown", "err", err)
 	}
+	a.shutdownMetrics(shutdownCtx)
 	wg.Wait()
 	close(errc)
 	err := <-errc // nil when the shutdown was asked for
@@ -418,6 +438,7 @@ func (a *App) Close() error {
 		a.closeStore()
 	}
 	a.pool.Close()
+	a.closeTelemetry()
 	return nil
 }
 
@@ -433,6 +454,9 @@ func (a *App) routes() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", a.readyz)
+	if a.metricsOnMain() {
+		mux.Handle("GET /metrics", a.tel.metrics.Handler())
+	}
 	for _, ad := range a.adapters {
 		for pattern, h := range ad.Routes() {
 			mux.Handle(pattern, h)

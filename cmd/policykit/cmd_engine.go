@@ -17,7 +17,8 @@ func newEngineCommand(cfg *Config) *cobra.Command {
 		Use:   "engine",
 		Short: "Run an engine process that shares the decisions with the servers over a shared bus",
 		Long: `Run the engine (commands, policy evaluation, effects of the built-in platforms,
-re-checks) and the read models, with only /healthz and /readyz on --http-addr. Several
+re-checks) and the read models, with only /healthz, /readyz and /metrics (unless
+POLICYKIT_METRICS_ADDR moves it or POLICYKIT_METRICS=false) on --http-addr. Several
 engine and serve processes on one database and one broker share the work: the bus must be
 one they all reach (POLICYKIT_BUS=postgres, nats or amqp).`,
 		Args: cobra.NoArgs,
@@ -35,6 +36,6 @@ one they all reach (POLICYKIT_BUS=postgres, nats or amqp).`,
 			return app.Run(cmd.Context())
 		},
 	}
-	cmd.Flags().StringVar(&addr, "http-addr", addr, "where /healthz and /readyz answer")
+	cmd.Flags().StringVar(&addr, "http-addr", addr, "where /healthz, /readyz and /metrics answer")
 	return cmd
 }

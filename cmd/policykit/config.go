@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/sealed"
@@ -92,6 +93,20 @@ type Config struct {
 	// connection (POLICYKIT_HTTP_IDLE_TIMEOUT).
 	HTTPReadTimeout, HTTPReadHeaderTimeout, HTTPIdleTimeout time.Duration
 
+	// Metrics serves Prometheus metrics at /metrics (POLICYKIT_METRICS, on unless false): on
+	// the main listener, or, when MetricsAddr (POLICYKIT_METRICS_ADDR, host:port) is set, on
+	// a listener of its own that serves nothing else, so they need not be public.
+	Metrics     bool
+	MetricsAddr string
+	badMetrics  string
+	// Tracing sends OpenTelemetry traces over OTLP/HTTP to TracingEndpoint
+	// (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT with /v1/traces
+	// added). POLICYKIT_TRACING; unset, it is on when an endpoint is set.
+	Tracing         AutoBool
+	TracingEndpoint string
+	// tracerProvider, when set (tests), is the provider traces go to instead of OTLP.
+	tracerProvider trace.TracerProvider
+
 	// sandboxCommand and sandboxArgs start evaluation workers; empty means this binary.
 	// Tests point them at the test binary.
 	sandboxCommand string
@@ -105,6 +120,21 @@ type Config struct {
 	// now is the engine's clock, by which proposals age and come due for re-checks; nil
 	// means time.Now. Tests set a virtual clock to live through a vote of several days.
 	now func() time.Time
+}
+
+// defaultTracingEndpoint is where traces go when POLICYKIT_TRACING is on and no endpoint is
+// set: a collector on this machine (OTLP/HTTP's default port).
+const defaultTracingEndpoint = "http://localhost:4318/v1/traces"
+
+// tracingEndpoint is where traces go, "" when tracing is off.
+func (c Config) tracingEndpoint() string {
+	if !c.Tracing.On(c.TracingEndpoint != "") {
+		return ""
+	}
+	if c.TracingEndpoint == "" {
+		return defaultTracingEndpoint
+	}
+	return c.TracingEndpoint
 }
 
 // DefaultConfig returns the configuration a newcomer gets with nothing set.
@@ -127,6 +157,7 @@ func DefaultConfig() Config {
 		LogPlatforms:    []string{"log"},
 		WebBaseURL:      "http://127.0.0.1:8080",
 		GraphQL:         true,
+		Metrics:         true,
 
 		HTTPReadTimeout:       30 * time.Second,
 		HTTPReadHeaderTimeout: 10 * time.Second,
@@ -216,6 +247,24 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 	if v := getenv("POLICYKIT_SECRET_KEY"); v != "" {
 		c.SecretKey = v
 	}
+	if v := getenv("POLICYKIT_METRICS"); v != "" {
+		if on, err := strconv.ParseBool(v); err == nil {
+			c.Metrics = on
+		} else {
+			c.badMetrics = v
+		}
+	}
+	if v := getenv("POLICYKIT_METRICS_ADDR"); v != "" {
+		c.MetricsAddr = v
+	}
+	if v := getenv("POLICYKIT_TRACING"); v != "" {
+		_ = c.Tracing.Set(v) // a bad value is kept for Validate
+	}
+	if v := getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"); v != "" {
+		c.TracingEndpoint = v
+	} else if v := getenv("OTEL_EXPORTER_OTLP_ENDPOINT"); v != "" {
+		c.TracingEndpoint = strings.TrimRight(v, "/") + "/v1/traces"
+	}
 	return c
 }
 
@@ -267,6 +316,20 @@ func (c Config) Validate() error {
 	}{{"http read timeout", c.HTTPReadTimeout}, {"http read header timeout", c.HTTPReadHeaderTimeout}, {"http idle timeout", c.HTTPIdleTimeout}} {
 		if d.d <= 0 {
 			errs = append(errs, fmt.Errorf("%s: must be a positive duration such as 30s", d.name))
+		}
+	}
+	if c.badMetrics != "" {
+		errs = append(errs, fmt.Errorf("POLICYKIT_METRICS %q: want true or false", c.badMetrics))
+	}
+	if c.MetricsAddr != "" && !strings.Contains(c.MetricsAddr, ":") {
+		errs = append(errs, fmt.Errorf("POLICYKIT_METRICS_ADDR %q: want host:port", c.MetricsAddr))
+	}
+	if c.Tracing.bad != "" {
+		errs = append(errs, fmt.Errorf("POLICYKIT_TRACING %q: want true or false", c.Tracing.bad))
+	}
+	if c.TracingEndpoint != "" {
+		if u, err := url.Parse(c.TracingEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("OTLP traces endpoint %q: want an http(s) URL such as http://collector:4318/v1/traces", c.TracingEndpoint))
 		}
 	}
 	b := c.Bus.WithDefaults()
