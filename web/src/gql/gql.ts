@@ -32,7 +32,11 @@ type Documents = {
     "\n  query StarterKits {\n    starterKits { name description roles policies }\n  }\n": typeof types.StarterKitsDocument,
     "\n  mutation CreateCommunity($input: CreateCommunityInput!) {\n    createCommunity(input: $input) { id name }\n  }\n": typeof types.CreateCommunityDocument,
     "\n  query Welcome($id: ID!) {\n    community(id: $id) {\n      id name\n      roles(first: 50) { edges { node { name description permissions isBase } } }\n      policies(first: 50) { edges { node { id kind name description active actionTypes } } }\n    }\n  }\n": typeof types.WelcomeDocument,
-    "\n  query PolicyEdit($id: ID!) {\n    policy(id: $id) { id kind name description actionTypes priority active version hash codeJSON variablesJSON }\n    exportPolicy(id: $id)\n  }\n": typeof types.PolicyEditDocument,
+    "\n  query PolicyEdit($id: ID!) {\n    policy(id: $id) {\n      id kind name description actionTypes priority active version hash codeJSON variablesJSON\n      versions(first: 50) { edges { node { version change active hash changedAt actionId } } }\n    }\n    exportPolicy(id: $id)\n  }\n": typeof types.PolicyEditDocument,
+    "\n  query PolicyEditorData($community: ID!) {\n    actionTypes { type kind platform label governable fields { name type required } }\n    community(id: $community) { id name platforms { name active } members(first: 5) { edges { node { id username } } } }\n  }\n": typeof types.PolicyEditorDataDocument,
+    "\n  query PolicyDiff($id: ID!, $from: Int!, $to: Int!) { policy(id: $id) { id diff(fromVersion: $from, toVersion: $to) } }\n": typeof types.PolicyDiffDocument,
+    "\n  query ValidatePolicyCode($code: PolicyCodeInput!) { validatePolicyCode(code: $code) { block line column message } }\n": typeof types.ValidatePolicyCodeDocument,
+    "\n  mutation DryRun($input: DryRunInput!) {\n    dryRun(input: $input) { ok steps { line kind description at status passed error events logs } }\n  }\n": typeof types.DryRunDocument,
     "\n  mutation ImportPolicy($input: ImportPolicyInput!) { importPolicy(input: $input) { action { id type status reason } proposal { id status } } }\n": typeof types.ImportPolicyDocument,
     "\n  fragment ProposalFields on Proposal {\n    id communityId actionId actionType actionKind initiatorId\n    policyId policyName policyKind policyVersion\n    status reason proposalTime decidedAt voteUrl\n    action { id type kind platform status fieldsJSON reason }\n    votes { userId username kind boolean choice number castAt }\n    tally { yes no total choices { choice count } }\n    effects(first: 50) { edges { node { id platform method purpose status argsJSON resultJSON error requestedAt } } }\n    evaluationLogs(first: 50) { edges { node { block result error logsJSON evaluatedAt } } }\n    trace\n  }\n": typeof types.ProposalFieldsFragmentDoc,
     "\n  query ProposalPage($id: ID!) { proposal(id: $id) { ...ProposalFields } }\n": typeof types.ProposalPageDocument,
@@ -63,7 +67,11 @@ const documents: Documents = {
     "\n  query StarterKits {\n    starterKits { name description roles policies }\n  }\n": types.StarterKitsDocument,
     "\n  mutation CreateCommunity($input: CreateCommunityInput!) {\n    createCommunity(input: $input) { id name }\n  }\n": types.CreateCommunityDocument,
     "\n  query Welcome($id: ID!) {\n    community(id: $id) {\n      id name\n      roles(first: 50) { edges { node { name description permissions isBase } } }\n      policies(first: 50) { edges { node { id kind name description active actionTypes } } }\n    }\n  }\n": types.WelcomeDocument,
-    "\n  query PolicyEdit($id: ID!) {\n    policy(id: $id) { id kind name description actionTypes priority active version hash codeJSON variablesJSON }\n    exportPolicy(id: $id)\n  }\n": types.PolicyEditDocument,
+    "\n  query PolicyEdit($id: ID!) {\n    policy(id: $id) {\n      id kind name description actionTypes priority active version hash codeJSON variablesJSON\n      versions(first: 50) { edges { node { version change active hash changedAt actionId } } }\n    }\n    exportPolicy(id: $id)\n  }\n": types.PolicyEditDocument,
+    "\n  query PolicyEditorData($community: ID!) {\n    actionTypes { type kind platform label governable fields { name type required } }\n    community(id: $community) { id name platforms { name active } members(first: 5) { edges { node { id username } } } }\n  }\n": types.PolicyEditorDataDocument,
+    "\n  query PolicyDiff($id: ID!, $from: Int!, $to: Int!) { policy(id: $id) { id diff(fromVersion: $from, toVersion: $to) } }\n": types.PolicyDiffDocument,
+    "\n  query ValidatePolicyCode($code: PolicyCodeInput!) { validatePolicyCode(code: $code) { block line column message } }\n": types.ValidatePolicyCodeDocument,
+    "\n  mutation DryRun($input: DryRunInput!) {\n    dryRun(input: $input) { ok steps { line kind description at status passed error events logs } }\n  }\n": types.DryRunDocument,
     "\n  mutation ImportPolicy($input: ImportPolicyInput!) { importPolicy(input: $input) { action { id type status reason } proposal { id status } } }\n": types.ImportPolicyDocument,
     "\n  fragment ProposalFields on Proposal {\n    id communityId actionId actionType actionKind initiatorId\n    policyId policyName policyKind policyVersion\n    status reason proposalTime decidedAt voteUrl\n    action { id type kind platform status fieldsJSON reason }\n    votes { userId username kind boolean choice number castAt }\n    tally { yes no total choices { choice count } }\n    effects(first: 50) { edges { node { id platform method purpose status argsJSON resultJSON error requestedAt } } }\n    evaluationLogs(first: 50) { edges { node { block result error logsJSON evaluatedAt } } }\n    trace\n  }\n": types.ProposalFieldsFragmentDoc,
     "\n  query ProposalPage($id: ID!) { proposal(id: $id) { ...ProposalFields } }\n": types.ProposalPageDocument,
@@ -165,7 +173,23 @@ export function graphql(source: "\n  query Welcome($id: ID!) {\n    community(id
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query PolicyEdit($id: ID!) {\n    policy(id: $id) { id kind name description actionTypes priority active version hash codeJSON variablesJSON }\n    exportPolicy(id: $id)\n  }\n"): (typeof documents)["\n  query PolicyEdit($id: ID!) {\n    policy(id: $id) { id kind name description actionTypes priority active version hash codeJSON variablesJSON }\n    exportPolicy(id: $id)\n  }\n"];
+export function graphql(source: "\n  query PolicyEdit($id: ID!) {\n    policy(id: $id) {\n      id kind name description actionTypes priority active version hash codeJSON variablesJSON\n      versions(first: 50) { edges { node { version change active hash changedAt actionId } } }\n    }\n    exportPolicy(id: $id)\n  }\n"): (typeof documents)["\n  query PolicyEdit($id: ID!) {\n    policy(id: $id) {\n      id kind name description actionTypes priority active version hash codeJSON variablesJSON\n      versions(first: 50) { edges { node { version change active hash changedAt actionId } } }\n    }\n    exportPolicy(id: $id)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query PolicyEditorData($community: ID!) {\n    actionTypes { type kind platform label governable fields { name type required } }\n    community(id: $community) { id name platforms { name active } members(first: 5) { edges { node { id username } } } }\n  }\n"): (typeof documents)["\n  query PolicyEditorData($community: ID!) {\n    actionTypes { type kind platform label governable fields { name type required } }\n    community(id: $community) { id name platforms { name active } members(first: 5) { edges { node { id username } } } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query PolicyDiff($id: ID!, $from: Int!, $to: Int!) { policy(id: $id) { id diff(fromVersion: $from, toVersion: $to) } }\n"): (typeof documents)["\n  query PolicyDiff($id: ID!, $from: Int!, $to: Int!) { policy(id: $id) { id diff(fromVersion: $from, toVersion: $to) } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ValidatePolicyCode($code: PolicyCodeInput!) { validatePolicyCode(code: $code) { block line column message } }\n"): (typeof documents)["\n  query ValidatePolicyCode($code: PolicyCodeInput!) { validatePolicyCode(code: $code) { block line column message } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DryRun($input: DryRunInput!) {\n    dryRun(input: $input) { ok steps { line kind description at status passed error events logs } }\n  }\n"): (typeof documents)["\n  mutation DryRun($input: DryRunInput!) {\n    dryRun(input: $input) { ok steps { line kind description at status passed error events logs } }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -56,6 +56,47 @@ export type Action = {
   type: Scalars['String']['output'];
 };
 
+/** One field of an action type. */
+export type ActionField = {
+  __typename?: 'ActionField';
+  description?: Maybe<Scalars['String']['output']>;
+  /** The key in payloadJSON or fieldsJSON. */
+  name: Scalars['String']['output'];
+  required: Scalars['Boolean']['output'];
+  /**
+   * text, longtext, boolean, number, list (of strings), permissions (verb:actiontype
+   * strings), map (a JSON object of strings), code (a policy block) or userIds (member ids)
+   */
+  type: Scalars['String']['output'];
+};
+
+/** An action type: what its actions carry, and who may do what with them. */
+export type ActionType = {
+  __typename?: 'ActionType';
+  /**
+   * Whether only a permission naming the type grants it (kind wildcards such as
+   * propose:constitution:* do not).
+   */
+  explicitPermission: Scalars['Boolean']['output'];
+  /** Its fields: a constitution type's payload, a platform type's attributes (as text). */
+  fields: Array<ActionField>;
+  /** Whether it only takes effect when a policy of its kind passes it. */
+  governable: Scalars['Boolean']['output'];
+  /** platform, constitution or trigger */
+  kind: Scalars['String']['output'];
+  /** The human name, e.g. Post message. */
+  label: Scalars['String']['output'];
+  /** Its platform (constitution for constitution types; empty for a type from any platform). */
+  platform: Scalars['String']['output'];
+  /**
+   * Whether a member may propose it from the dashboard (proposeConstitutionAction for
+   * constitution types, proposeAction for governable platform types).
+   */
+  proposable: Scalars['Boolean']['output'];
+  /** The stored name, e.g. slackpostmessage, policykitaddrole. */
+  type: Scalars['String']['output'];
+};
+
 export type ApiToken = {
   __typename?: 'ApiToken';
   createdAt: Scalars['Time']['output'];
@@ -95,6 +136,15 @@ export type ApplyStarterKitPayload = {
   skipped: Array<Scalars['String']['output']>;
 };
 
+/** What a started vote offers its voters. */
+export type Ballot = {
+  __typename?: 'Ballot';
+  /** boolean (yes or no), choice (one of options) or number */
+  kind: Scalars['String']['output'];
+  /** A choice vote's choices; none means any choice. */
+  options: Array<Scalars['String']['output']>;
+};
+
 /** The caller's user in the community votes. */
 export type CastVoteInput = {
   communityId: Scalars['ID']['input'];
@@ -114,11 +164,31 @@ export type ChoiceCount = {
   count: Scalars['Int']['output'];
 };
 
+/** One problem with policy code. */
+export type CodeProblem = {
+  __typename?: 'CodeProblem';
+  /** The block it is in (filter, initialize, check, notify, success or fail). */
+  block: Scalars['String']['output'];
+  /** 1-based; 0 when unknown. */
+  column: Scalars['Int']['output'];
+  /** 1-based, within the block; 0 when unknown. */
+  line: Scalars['Int']['output'];
+  /** The kind of problem and what is wrong, e.g. SyntaxError: got newline, want ':'. */
+  message: Scalars['String']['output'];
+};
+
 export type Community = {
   __typename?: 'Community';
   createdAt: Scalars['Time']['output'];
   /** Documents, deleted ones included (active: false), oldest first. */
   documents: DocumentConnection;
+  /**
+   * The log lines of the community's policy block runs across its proposals, newest first
+   * (a run's error as a line of level error after its other lines), of the proposals the
+   * caller may view. level keeps the lines of one level (debug, info, warning, error ...),
+   * policyId and proposalId those of one policy's or one proposal's runs.
+   */
+  evaluationLogs: EvaluationLogLineConnection;
   /**
    * The community's events in log order (its community stream and the streams of its actions
    * and proposals). first is at most 100 (more is INVALID); after is the endCursor of the
@@ -148,6 +218,15 @@ export type Community = {
 export type CommunityDocumentsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type CommunityEvaluationLogsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  level?: InputMaybe<Scalars['String']['input']>;
+  policyId?: InputMaybe<Scalars['ID']['input']>;
+  proposalId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 
@@ -217,6 +296,42 @@ export type DocumentEdge = {
   node: Document;
 };
 
+export type DryRunInput = {
+  communityId: Scalars['ID']['input'];
+  /** The draft policy. */
+  policy: PolicyDraftInput;
+  /** The scenario, in the policy test format (YAML). */
+  scenario: Scalars['String']['input'];
+};
+
+export type DryRunResult = {
+  __typename?: 'DryRunResult';
+  /** True when every step ran and every expectation held. */
+  ok: Scalars['Boolean']['output'];
+  /** Each step run, in order; the run stops after the first that fails. */
+  steps: Array<DryRunStep>;
+};
+
+export type DryRunStep = {
+  __typename?: 'DryRunStep';
+  /** The virtual time after the step. */
+  at: Scalars['Time']['output'];
+  description: Scalars['String']['output'];
+  /** Why the step failed (or, with want_error, the error it wanted). */
+  error?: Maybe<Scalars['String']['output']>;
+  /** The events the step appended to the scenario's log, one line each. */
+  events: Array<Scalars['String']['output']>;
+  /** action, vote, answer, effect_result, close_vote, advance or expect */
+  kind: Scalars['String']['output'];
+  /** The step's line in the scenario. */
+  line: Scalars['Int']['output'];
+  /** The block runs' log lines (level: message) and errors (error: ...) among them. */
+  logs: Array<Scalars['String']['output']>;
+  passed: Scalars['Boolean']['output'];
+  /** The status of the last proposed action's proposal after the step; null when it has none. */
+  status?: Maybe<ProposalStatus>;
+};
+
 export type Effect = {
   __typename?: 'Effect';
   argsJSON: Scalars['String']['output'];
@@ -267,6 +382,31 @@ export type EvaluationLogEdge = {
   node: EvaluationLog;
 };
 
+/** One line a policy block logged (or its error) while a proposal was evaluated. */
+export type EvaluationLogLine = {
+  __typename?: 'EvaluationLogLine';
+  /** filter, initialize, check, notify, success or fail */
+  block: Scalars['String']['output'];
+  evaluatedAt: Scalars['Time']['output'];
+  /** debug, info, warning, error ... as the code logged it; error for the run's error */
+  level: Scalars['String']['output'];
+  message: Scalars['String']['output'];
+  policyId: Scalars['ID']['output'];
+  proposalId: Scalars['ID']['output'];
+};
+
+export type EvaluationLogLineConnection = {
+  __typename?: 'EvaluationLogLineConnection';
+  edges: Array<EvaluationLogLineEdge>;
+  pageInfo: PageInfo;
+};
+
+export type EvaluationLogLineEdge = {
+  __typename?: 'EvaluationLogLineEdge';
+  cursor: Scalars['String']['output'];
+  node: EvaluationLogLine;
+};
+
 /** An event as the log recorded it. */
 export type Event = {
   __typename?: 'Event';
@@ -311,6 +451,13 @@ export type ImportPolicyInput = {
   communityId: Scalars['ID']['input'];
   /** A PolicyKit policy file, as exportPolicy returns. */
   policyJSON: Scalars['String']['input'];
+};
+
+/** An install flow of this server. */
+export type InstallLink = {
+  __typename?: 'InstallLink';
+  platform: Scalars['String']['output'];
+  url: Scalars['String']['output'];
 };
 
 export type Member = {
@@ -367,6 +514,18 @@ export type Mutation = {
    * caller becomes its admin member, linked to the caller's account.
    */
   createCommunity: Community;
+  /**
+   * Runs a scenario (the policy test format of docs/policy-tests.md, with only `steps` or one
+   * case) against a draft policy, on a virtual clock and an in-memory log: nothing is recorded
+   * in the community's log. The scenario's community is the community as it is now (its
+   * platforms, members by id, roles and active policies; a scenario may give its own
+   * `community` instead), with the draft added, or in place of the policy draft.policyId
+   * names. Blocks run in the policy sandbox with the server's limits. A mutation because it
+   * runs code; it needs the view permission in the community. INVALID for a scenario that
+   * does not parse or set up (each problem as `scenario:line: message`), over 64 KiB, with more
+   * than 200 steps or more than 2000 re-checks of the virtual clock.
+   */
+  dryRun: DryRunResult;
   /**
    * Proposes a PolicyKit policy file (JSON) as the constitution action that adds it
    * (policykitadd<kind>policy), as proposeConstitutionAction does.
@@ -425,6 +584,11 @@ export type MutationCreateCommunityArgs = {
 };
 
 
+export type MutationDryRunArgs = {
+  input: DryRunInput;
+};
+
+
 export type MutationImportPolicyArgs = {
   input: ImportPolicyInput;
 };
@@ -462,6 +626,17 @@ export type PageInfo = {
   hasNextPage: Scalars['Boolean']['output'];
 };
 
+/** The parts of a permission, verb:actiontype. */
+export type PermissionCatalog = {
+  __typename?: 'PermissionCatalog';
+  /** Every known action type. */
+  actionTypes: Array<Scalars['String']['output']>;
+  /** propose, execute, view, vote */
+  verbs: Array<Scalars['String']['output']>;
+  /** *, platform:*, constitution:*, trigger:* (they do not grant explicit-permission types) */
+  wildcards: Array<Scalars['String']['output']>;
+};
+
 export type Platform = {
   __typename?: 'Platform';
   /** False once the platform is disconnected (its settings and secret names stay as they were). */
@@ -469,6 +644,13 @@ export type Platform = {
   connectedAt: Scalars['Time']['output'];
   displayName: Scalars['String']['output'];
   externalId: Scalars['String']['output'];
+  /**
+   * The generic hook events of this platform are posted to
+   * (<base URL>/api/hooks/<platform>/<community id>, see docs/hooks.md), which accepts them
+   * once the connection has the secret webhook_secret (see secretNames) to sign them with; null
+   * for PolicyKit's own platforms (web, constitution), or when the server has no public base URL.
+   */
+  hookURL?: Maybe<Scalars['String']['output']>;
   name: Scalars['String']['output'];
   /** The names of the connection's secrets, sorted; their values are never returned, not even sealed. */
   secretNames: Array<Scalars['String']['output']>;
@@ -510,10 +692,39 @@ export type PolicyVersionsArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** The six blocks of a policy (each optional) and the languages of filter and check. */
+export type PolicyCodeInput = {
+  check?: InputMaybe<Scalars['String']['input']>;
+  /** starlark (default) or expr */
+  checkLang?: InputMaybe<Scalars['String']['input']>;
+  fail?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<Scalars['String']['input']>;
+  /** starlark (default) or expr */
+  filterLang?: InputMaybe<Scalars['String']['input']>;
+  initialize?: InputMaybe<Scalars['String']['input']>;
+  notify?: InputMaybe<Scalars['String']['input']>;
+  success?: InputMaybe<Scalars['String']['input']>;
+};
+
 export type PolicyConnection = {
   __typename?: 'PolicyConnection';
   edges: Array<PolicyEdge>;
   pageInfo: PageInfo;
+};
+
+/** A policy as the editor holds it, before it is proposed. */
+export type PolicyDraftInput = {
+  actionTypes?: InputMaybe<Array<Scalars['String']['input']>>;
+  code: PolicyCodeInput;
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** platform, constitution or trigger */
+  kind: Scalars['String']['input'];
+  name: Scalars['String']['input'];
+  /** The policy the draft changes; none for a new policy (its id in the scenario: draft). */
+  policyId?: InputMaybe<Scalars['ID']['input']>;
+  priority?: InputMaybe<Scalars['Int']['input']>;
+  /** The variables as PolicyKit's JSON list ([{name, label, type, default_value, value ...}]). */
+  variablesJSON?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type PolicyEdge = {
@@ -554,6 +765,17 @@ export type Proposal = {
   actionId: Scalars['ID']['output'];
   actionKind: Scalars['String']['output'];
   actionType: Scalars['String']['output'];
+  /**
+   * What the votes the proposal started (initiate_vote) offer, in the order they were asked
+   * for; none when it started none (then any well-formed vote is taken: yes, no, a choice or a
+   * number).
+   */
+  ballots: Array<Ballot>;
+  /**
+   * Whether the caller may vote on it now: the vote permission for its action type, the
+   * proposal pending and its vote not closed.
+   */
+  canVote: Scalars['Boolean']['output'];
   communityId: Scalars['ID']['output'];
   decidedAt?: Maybe<Scalars['Time']['output']>;
   /** The effects the proposal's policy asked for, in the order requested. */
@@ -652,6 +874,11 @@ export type Query = {
   __typename?: 'Query';
   /** One action; NOT_FOUND and FORBIDDEN as for proposal. */
   action?: Maybe<Action>;
+  /**
+   * Every action type the server knows, by kind, platform and type: what a form to propose
+   * one is built from (its fields), and what a policy or a permission may name.
+   */
+  actionTypes: Array<ActionType>;
   /** The communities the caller is a member of and may view, by name. */
   communities: Array<Community>;
   /**
@@ -661,8 +888,15 @@ export type Query = {
   community?: Maybe<Community>;
   /** A policy's current version as a PolicyKit policy file (JSON); NOT_FOUND and FORBIDDEN as for community. */
   exportPolicy: Scalars['String']['output'];
+  /**
+   * The platforms whose install flow this server serves (an app or bot added to a workspace
+   * or server creates or connects its community), with the address to send a browser to.
+   */
+  installLinks: Array<InstallLink>;
   /** The caller's account. */
   me: Account;
+  /** What a role's permissions are made of, to build a checklist (see Role.permissions). */
+  permissionCatalog: PermissionCatalog;
   /** One policy, its current version; NOT_FOUND and FORBIDDEN as for community. */
   policy?: Maybe<Policy>;
   /**
@@ -672,6 +906,13 @@ export type Query = {
   proposal?: Maybe<Proposal>;
   /** The starter kits createCommunity and applyStarterKit accept, by name. */
   starterKits: Array<StarterKit>;
+  /**
+   * Compiles the six blocks of policy code the way a proposal to add or change a policy is
+   * checked (in the policy sandbox) and returns each problem; none when the code compiles.
+   * Each block is at most 64 KiB (more is INVALID). INVALID when the server has no policy
+   * sandbox.
+   */
+  validatePolicyCode: Array<CodeProblem>;
 };
 
 
@@ -699,6 +940,11 @@ export type QueryPolicyArgs = {
 
 export type QueryProposalArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryValidatePolicyCodeArgs = {
+  code: PolicyCodeInput;
 };
 
 export type Role = {
@@ -939,7 +1185,37 @@ export type PolicyEditQueryVariables = Exact<{
 }>;
 
 
-export type PolicyEditQuery = { __typename?: 'Query', exportPolicy: string, policy?: { __typename?: 'Policy', id: string, kind: string, name: string, description: string, actionTypes: Array<string>, priority: number, active: boolean, version: number, hash: string, codeJSON: string, variablesJSON: string } | null };
+export type PolicyEditQuery = { __typename?: 'Query', exportPolicy: string, policy?: { __typename?: 'Policy', id: string, kind: string, name: string, description: string, actionTypes: Array<string>, priority: number, active: boolean, version: number, hash: string, codeJSON: string, variablesJSON: string, versions: { __typename?: 'PolicyVersionConnection', edges: Array<{ __typename?: 'PolicyVersionEdge', node: { __typename?: 'PolicyVersion', version: number, change: string, active: boolean, hash: string, changedAt: string, actionId: string } }> } } | null };
+
+export type PolicyEditorDataQueryVariables = Exact<{
+  community: Scalars['ID']['input'];
+}>;
+
+
+export type PolicyEditorDataQuery = { __typename?: 'Query', actionTypes: Array<{ __typename?: 'ActionType', type: string, kind: string, platform: string, label: string, governable: boolean, fields: Array<{ __typename?: 'ActionField', name: string, type: string, required: boolean }> }>, community?: { __typename?: 'Community', id: string, name: string, platforms: Array<{ __typename?: 'Platform', name: string, active: boolean }>, members: { __typename?: 'MemberConnection', edges: Array<{ __typename?: 'MemberEdge', node: { __typename?: 'Member', id: string, username: string } }> } } | null };
+
+export type PolicyDiffQueryVariables = Exact<{
+  id: Scalars['ID']['input'];
+  from: Scalars['Int']['input'];
+  to: Scalars['Int']['input'];
+}>;
+
+
+export type PolicyDiffQuery = { __typename?: 'Query', policy?: { __typename?: 'Policy', id: string, diff: string } | null };
+
+export type ValidatePolicyCodeQueryVariables = Exact<{
+  code: PolicyCodeInput;
+}>;
+
+
+export type ValidatePolicyCodeQuery = { __typename?: 'Query', validatePolicyCode: Array<{ __typename?: 'CodeProblem', block: string, line: number, column: number, message: string }> };
+
+export type DryRunMutationVariables = Exact<{
+  input: DryRunInput;
+}>;
+
+
+export type DryRunMutation = { __typename?: 'Mutation', dryRun: { __typename?: 'DryRunResult', ok: boolean, steps: Array<{ __typename?: 'DryRunStep', line: number, kind: string, description: string, at: string, status?: ProposalStatus | null, passed: boolean, error?: string | null, events: Array<string>, logs: Array<string> }> } };
 
 export type ImportPolicyMutationVariables = Exact<{
   input: ImportPolicyInput;
@@ -1025,7 +1301,11 @@ export const LiveEventsDocument = {"kind":"Document","definitions":[{"kind":"Ope
 export const StarterKitsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"StarterKits"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"starterKits"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"description"}},{"kind":"Field","name":{"kind":"Name","value":"roles"}},{"kind":"Field","name":{"kind":"Name","value":"policies"}}]}}]}}]} as unknown as DocumentNode<StarterKitsQuery, StarterKitsQueryVariables>;
 export const CreateCommunityDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"CreateCommunity"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CreateCommunityInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"createCommunity"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}}]}}]} as unknown as DocumentNode<CreateCommunityMutation, CreateCommunityMutationVariables>;
 export const WelcomeDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Welcome"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"community"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"roles"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"IntValue","value":"50"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"description"}},{"kind":"Field","name":{"kind":"Name","value":"permissions"}},{"kind":"Field","name":{"kind":"Name","value":"isBase"}}]}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"policies"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"IntValue","value":"50"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"description"}},{"kind":"Field","name":{"kind":"Name","value":"active"}},{"kind":"Field","name":{"kind":"Name","value":"actionTypes"}}]}}]}}]}}]}}]}}]} as unknown as DocumentNode<WelcomeQuery, WelcomeQueryVariables>;
-export const PolicyEditDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"PolicyEdit"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"policy"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"description"}},{"kind":"Field","name":{"kind":"Name","value":"actionTypes"}},{"kind":"Field","name":{"kind":"Name","value":"priority"}},{"kind":"Field","name":{"kind":"Name","value":"active"}},{"kind":"Field","name":{"kind":"Name","value":"version"}},{"kind":"Field","name":{"kind":"Name","value":"hash"}},{"kind":"Field","name":{"kind":"Name","value":"codeJSON"}},{"kind":"Field","name":{"kind":"Name","value":"variablesJSON"}}]}},{"kind":"Field","name":{"kind":"Name","value":"exportPolicy"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}]}]}}]} as unknown as DocumentNode<PolicyEditQuery, PolicyEditQueryVariables>;
+export const PolicyEditDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"PolicyEdit"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"policy"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"description"}},{"kind":"Field","name":{"kind":"Name","value":"actionTypes"}},{"kind":"Field","name":{"kind":"Name","value":"priority"}},{"kind":"Field","name":{"kind":"Name","value":"active"}},{"kind":"Field","name":{"kind":"Name","value":"version"}},{"kind":"Field","name":{"kind":"Name","value":"hash"}},{"kind":"Field","name":{"kind":"Name","value":"codeJSON"}},{"kind":"Field","name":{"kind":"Name","value":"variablesJSON"}},{"kind":"Field","name":{"kind":"Name","value":"versions"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"IntValue","value":"50"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"version"}},{"kind":"Field","name":{"kind":"Name","value":"change"}},{"kind":"Field","name":{"kind":"Name","value":"active"}},{"kind":"Field","name":{"kind":"Name","value":"hash"}},{"kind":"Field","name":{"kind":"Name","value":"changedAt"}},{"kind":"Field","name":{"kind":"Name","value":"actionId"}}]}}]}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"exportPolicy"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}]}]}}]} as unknown as DocumentNode<PolicyEditQuery, PolicyEditQueryVariables>;
+export const PolicyEditorDataDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"PolicyEditorData"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"community"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"actionTypes"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"type"}},{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"platform"}},{"kind":"Field","name":{"kind":"Name","value":"label"}},{"kind":"Field","name":{"kind":"Name","value":"governable"}},{"kind":"Field","name":{"kind":"Name","value":"fields"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"type"}},{"kind":"Field","name":{"kind":"Name","value":"required"}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"community"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"community"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"platforms"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"active"}}]}},{"kind":"Field","name":{"kind":"Name","value":"members"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"IntValue","value":"5"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"username"}}]}}]}}]}}]}}]}}]} as unknown as DocumentNode<PolicyEditorDataQuery, PolicyEditorDataQueryVariables>;
+export const PolicyDiffDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"PolicyDiff"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"from"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"to"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"policy"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"diff"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"fromVersion"},"value":{"kind":"Variable","name":{"kind":"Name","value":"from"}}},{"kind":"Argument","name":{"kind":"Name","value":"toVersion"},"value":{"kind":"Variable","name":{"kind":"Name","value":"to"}}}]}]}}]}}]} as unknown as DocumentNode<PolicyDiffQuery, PolicyDiffQueryVariables>;
+export const ValidatePolicyCodeDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"ValidatePolicyCode"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"code"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"PolicyCodeInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"validatePolicyCode"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"code"},"value":{"kind":"Variable","name":{"kind":"Name","value":"code"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"block"}},{"kind":"Field","name":{"kind":"Name","value":"line"}},{"kind":"Field","name":{"kind":"Name","value":"column"}},{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]} as unknown as DocumentNode<ValidatePolicyCodeQuery, ValidatePolicyCodeQueryVariables>;
+export const DryRunDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"DryRun"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"DryRunInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"dryRun"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"ok"}},{"kind":"Field","name":{"kind":"Name","value":"steps"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"line"}},{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"description"}},{"kind":"Field","name":{"kind":"Name","value":"at"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"passed"}},{"kind":"Field","name":{"kind":"Name","value":"error"}},{"kind":"Field","name":{"kind":"Name","value":"events"}},{"kind":"Field","name":{"kind":"Name","value":"logs"}}]}}]}}]}}]} as unknown as DocumentNode<DryRunMutation, DryRunMutationVariables>;
 export const ImportPolicyDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"ImportPolicy"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ImportPolicyInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"importPolicy"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"action"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"type"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"reason"}}]}},{"kind":"Field","name":{"kind":"Name","value":"proposal"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"status"}}]}}]}}]}}]} as unknown as DocumentNode<ImportPolicyMutation, ImportPolicyMutationVariables>;
 export const ProposalPageDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"ProposalPage"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"proposal"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"ProposalFields"}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"ProposalFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Proposal"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"communityId"}},{"kind":"Field","name":{"kind":"Name","value":"actionId"}},{"kind":"Field","name":{"kind":"Name","value":"actionType"}},{"kind":"Field","name":{"kind":"Name","value":"actionKind"}},{"kind":"Field","name":{"kind":"Name","value":"initiatorId"}},{"kind":"Field","name":{"kind":"Name","value":"policyId"}},{"kind":"Field","name":{"kind":"Name","value":"policyName"}},{"kind":"Field","name":{"kind":"Name","value":"policyKind"}},{"kind":"Field","name":{"kind":"Name","value":"policyVersion"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"reason"}},{"kind":"Field","name":{"kind":"Name","value":"proposalTime"}},{"kind":"Field","name":{"kind":"Name","value":"decidedAt"}},{"kind":"Field","name":{"kind":"Name","value":"voteUrl"}},{"kind":"Field","name":{"kind":"Name","value":"action"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"type"}},{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"platform"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"fieldsJSON"}},{"kind":"Field","name":{"kind":"Name","value":"reason"}}]}},{"kind":"Field","name":{"kind":"Name","value":"votes"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"userId"}},{"kind":"Field","name":{"kind":"Name","value":"username"}},{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"boolean"}},{"kind":"Field","name":{"kind":"Name","value":"choice"}},{"kind":"Field","name":{"kind":"Name","value":"number"}},{"kind":"Field","name":{"kind":"Name","value":"castAt"}}]}},{"kind":"Field","name":{"kind":"Name","value":"tally"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"yes"}},{"kind":"Field","name":{"kind":"Name","value":"no"}},{"kind":"Field","name":{"kind":"Name","value":"total"}},{"kind":"Field","name":{"kind":"Name","value":"choices"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"choice"}},{"kind":"Field","name":{"kind":"Name","value":"count"}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"effects"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"IntValue","value":"50"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"platform"}},{"kind":"Field","name":{"kind":"Name","value":"method"}},{"kind":"Field","name":{"kind":"Name","value":"purpose"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"argsJSON"}},{"kind":"Field","name":{"kind":"Name","value":"resultJSON"}},{"kind":"Field","name":{"kind":"Name","value":"error"}},{"kind":"Field","name":{"kind":"Name","value":"requestedAt"}}]}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"evaluationLogs"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"IntValue","value":"50"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"block"}},{"kind":"Field","name":{"kind":"Name","value":"result"}},{"kind":"Field","name":{"kind":"Name","value":"error"}},{"kind":"Field","name":{"kind":"Name","value":"logsJSON"}},{"kind":"Field","name":{"kind":"Name","value":"evaluatedAt"}}]}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"trace"}}]}}]} as unknown as DocumentNode<ProposalPageQuery, ProposalPageQueryVariables>;
 export const ProposalLiveDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"subscription","name":{"kind":"Name","value":"ProposalLive"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"proposalUpdated"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"ProposalFields"}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"ProposalFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Proposal"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"communityId"}},{"kind":"Field","name":{"kind":"Name","value":"actionId"}},{"kind":"Field","name":{"kind":"Name","value":"actionType"}},{"kind":"Field","name":{"kind":"Name","value":"actionKind"}},{"kind":"Field","name":{"kind":"Name","value":"initiatorId"}},{"kind":"Field","name":{"kind":"Name","value":"policyId"}},{"kind":"Field","name":{"kind":"Name","value":"policyName"}},{"kind":"Field","name":{"kind":"Name","value":"policyKind"}},{"kind":"Field","name":{"kind":"Name","value":"policyVersion"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"reason"}},{"kind":"Field","name":{"kind":"Name","value":"proposalTime"}},{"kind":"Field","name":{"kind":"Name","value":"decidedAt"}},{"kind":"Field","name":{"kind":"Name","value":"voteUrl"}},{"kind":"Field","name":{"kind":"Name","value":"action"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"type"}},{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"platform"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"fieldsJSON"}},{"kind":"Field","name":{"kind":"Name","value":"reason"}}]}},{"kind":"Field","name":{"kind":"Name","value":"votes"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"userId"}},{"kind":"Field","name":{"kind":"Name","value":"username"}},{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"boolean"}},{"kind":"Field","name":{"kind":"Name","value":"choice"}},{"kind":"Field","name":{"kind":"Name","value":"number"}},{"kind":"Field","name":{"kind":"Name","value":"castAt"}}]}},{"kind":"Field","name":{"kind":"Name","value":"tally"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"yes"}},{"kind":"Field","name":{"kind":"Name","value":"no"}},{"kind":"Field","name":{"kind":"Name","value":"total"}},{"kind":"Field","name":{"kind":"Name","value":"choices"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"choice"}},{"kind":"Field","name":{"kind":"Name","value":"count"}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"effects"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"IntValue","value":"50"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"platform"}},{"kind":"Field","name":{"kind":"Name","value":"method"}},{"kind":"Field","name":{"kind":"Name","value":"purpose"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"argsJSON"}},{"kind":"Field","name":{"kind":"Name","value":"resultJSON"}},{"kind":"Field","name":{"kind":"Name","value":"error"}},{"kind":"Field","name":{"kind":"Name","value":"requestedAt"}}]}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"evaluationLogs"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"IntValue","value":"50"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"block"}},{"kind":"Field","name":{"kind":"Name","value":"result"}},{"kind":"Field","name":{"kind":"Name","value":"error"}},{"kind":"Field","name":{"kind":"Name","value":"logsJSON"}},{"kind":"Field","name":{"kind":"Name","value":"evaluatedAt"}}]}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"trace"}}]}}]} as unknown as DocumentNode<ProposalLiveSubscription, ProposalLiveSubscriptionVariables>;
