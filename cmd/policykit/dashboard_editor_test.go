@@ -8,7 +8,6 @@ import (
 	"github.com/chromedp/chromedp/kb"
 )
 
-
 // The policy editor: code with a syntax error shows the error at its line (in the editor's
 // text and in the list under the block) and the policy cannot be proposed until it is fixed;
 // a dry run of the draft shows each step of its scenario.
