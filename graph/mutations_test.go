@@ -709,7 +709,9 @@ func TestProposalBallotsAndCanVote(t *testing.T) {
 
 	// A decided proposal takes no vote.
 	const vote = `mutation($p: ID!, $v: String!) { castVote(input: {communityId: "garden", proposalId: $p, value: $v}) { proposal { status } } }`
-	var voted struct{ CastVote struct{ Proposal struct{ Status string } } }
+	var voted struct {
+		CastVote struct{ Proposal struct{ Status string } }
+	}
 	e.mustQueryAs(t, "carol", &voted, vote, client.Var("p", p), client.Var("v", "objection"))
 	if voted.CastVote.Proposal.Status != "FAILED" {
 		t.Fatalf("after an objection: %s", voted.CastVote.Proposal.Status)
