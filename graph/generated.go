@@ -109,6 +109,11 @@ type ComplexityRoot struct {
 		Skipped  func(childComplexity int) int
 	}
 
+	Ballot struct {
+		Kind    func(childComplexity int) int
+		Options func(childComplexity int) int
+	}
+
 	CastVotePayload struct {
 		Proposal func(childComplexity int) int
 	}
@@ -386,6 +391,8 @@ type ComplexityRoot struct {
 		ActionID       func(childComplexity int) int
 		ActionKind     func(childComplexity int) int
 		ActionType     func(childComplexity int) int
+		Ballots        func(childComplexity int) int
+		CanVote        func(childComplexity int) int
 		CommunityID    func(childComplexity int) int
 		DecidedAt      func(childComplexity int) int
 		Effects        func(childComplexity int, first *int, after *string) int
@@ -537,6 +544,8 @@ type ProposalResolver interface {
 	EvaluationLogs(ctx context.Context, obj *model.Proposal, first *int, after *string) (*model.EvaluationLogConnection, error)
 	Trace(ctx context.Context, obj *model.Proposal) (string, error)
 	Verification(ctx context.Context, obj *model.Proposal) (*model.Verification, error)
+	Ballots(ctx context.Context, obj *model.Proposal) ([]model.Ballot, error)
+	CanVote(ctx context.Context, obj *model.Proposal) (bool, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*model.Account, error)
@@ -833,6 +842,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ApplyStarterKitPayload.Skipped(childComplexity), true
+
+	case "Ballot.kind":
+		if e.ComplexityRoot.Ballot.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Ballot.Kind(childComplexity), true
+	case "Ballot.options":
+		if e.ComplexityRoot.Ballot.Options == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Ballot.Options(childComplexity), true
 
 	case "CastVotePayload.proposal":
 		if e.ComplexityRoot.CastVotePayload.Proposal == nil {
@@ -1961,6 +1983,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Proposal.ActionType(childComplexity), true
+	case "Proposal.ballots":
+		if e.ComplexityRoot.Proposal.Ballots == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Proposal.Ballots(childComplexity), true
+	case "Proposal.canVote":
+		if e.ComplexityRoot.Proposal.CanVote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Proposal.CanVote(childComplexity), true
 	case "Proposal.communityId":
 		if e.ComplexityRoot.Proposal.CommunityID == nil {
 			break
@@ -2683,6 +2717,16 @@ func (ec *executionContext) childFields_ApplyStarterKitPayload(ctx context.Conte
 	return nil, fmt.Errorf("no field named %q was found under type ApplyStarterKitPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Ballot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_Ballot_kind(ctx, field)
+	case "options":
+		return ec.fieldContext_Ballot_options(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Ballot", field.Name)
+}
+
 func (ec *executionContext) childFields_CastVotePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "proposal":
@@ -3245,6 +3289,10 @@ func (ec *executionContext) childFields_Proposal(ctx context.Context, field grap
 		return ec.fieldContext_Proposal_trace(ctx, field)
 	case "verification":
 		return ec.fieldContext_Proposal_verification(ctx, field)
+	case "ballots":
+		return ec.fieldContext_Proposal_ballots(ctx, field)
+	case "canVote":
+		return ec.fieldContext_Proposal_canVote(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Proposal", field.Name)
 }
@@ -5206,6 +5254,52 @@ func (ec *executionContext) _ApplyStarterKitPayload_skipped(ctx context.Context,
 }
 func (ec *executionContext) fieldContext_ApplyStarterKitPayload_skipped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ApplyStarterKitPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _Ballot_kind(ctx context.Context, field graphql.CollectedField, obj *model.Ballot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Ballot_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Ballot_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Ballot", field, false, false, "String")
+}
+
+func (ec *executionContext) _Ballot_options(ctx context.Context, field graphql.CollectedField, obj *model.Ballot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Ballot_options(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Options, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Ballot_options(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Ballot", field, false, false, "String")
 }
 
 func (ec *executionContext) _CastVotePayload_proposal(ctx context.Context, field graphql.CollectedField, obj *model.CastVotePayload) (ret graphql.Marshaler) {
@@ -10190,6 +10284,61 @@ func (ec *executionContext) fieldContext_Proposal_verification(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Proposal_ballots(ctx context.Context, field graphql.CollectedField, obj *model.Proposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Proposal_ballots(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Proposal().Ballots(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Ballot) graphql.Marshaler {
+			return ec.marshalNBallot2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐBallotᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Proposal_ballots(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Proposal",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Ballot(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Proposal_canVote(ctx context.Context, field graphql.CollectedField, obj *model.Proposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Proposal_canVote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Proposal().CanVote(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Proposal_canVote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Proposal", field, true, true, "Boolean")
+}
+
 func (ec *executionContext) _ProposalConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ProposalConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13876,6 +14025,44 @@ func (ec *executionContext) _ApplyStarterKitPayload(ctx context.Context, sel ast
 	return out
 }
 
+var ballotImplementors = []string{"Ballot"}
+
+func (ec *executionContext) _Ballot(ctx context.Context, sel ast.SelectionSet, obj *model.Ballot) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ballotImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Ballot")
+		case "kind":
+			out.Values[i] = ec._Ballot_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "options":
+			out.Values[i] = ec._Ballot_options(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var castVotePayloadImplementors = []string{"CastVotePayload"}
 
 func (ec *executionContext) _CastVotePayload(ctx context.Context, sel ast.SelectionSet, obj *model.CastVotePayload) graphql.Marshaler {
@@ -15892,6 +16079,18 @@ func (ec *executionContext) _Proposal(ctx context.Context, sel ast.SelectionSet,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Proposal_verification(ctx, field, obj)
 				})
+		case "ballots":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Proposal_ballots(ctx, field, obj)
+				})
+		case "canVote":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Proposal_canVote(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16963,6 +17162,26 @@ func (ec *executionContext) marshalNApplyStarterKitPayload2ᚖgithubᚗcomᚋpol
 		return graphql.Null
 	}
 	return ec._ApplyStarterKitPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBallot2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐBallot(ctx context.Context, sel ast.SelectionSet, v model.Ballot) graphql.Marshaler {
+	return ec._Ballot(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBallot2ᚕgithubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐBallotᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Ballot) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBallot2githubᚗcomᚋpolicykitᚑgoᚋpolicykitᚋgraphᚋmodelᚐBallot(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {

@@ -671,3 +671,54 @@ func TestCastVoteRefusesWhatTheVoteDoesNotOffer(t *testing.T) {
 		t.Fatalf("after refused votes: %+v, want bob's yes only", g)
 	}
 }
+
+// A proposal says what its vote offers (the options of the initiate_vote its policy asked
+// for) and whether the caller may vote on it now: the vote permission, a pending proposal.
+func TestProposalBallotsAndCanVote(t *testing.T) {
+	e := newEnv(t, nil)
+	e.mustConstitution(t, domain.ActionChangePlatformPolicy, `{"policy_id": "rename-vote", "name": "Consent on renames", "description": "", "action_types": ["slackrenameconversation"],
+ "filter": "return True\n", "initialize": "pass\n", "notify": "slack.initiate_vote(text='Rename?', options=['consent', 'objection'])\n", "success": "pass\n", "fail": "pass\n",
+ "check": "if proposal.get_choice_votes(value='consent').count() >= 2:\n    return PASSED\nif proposal.get_choice_votes(value='objection').count() >= 1:\n    return FAILED\nreturn PROPOSED\n"}`)
+	p := e.mustPropose(t, "alice", "veggies")
+	type ballots struct {
+		Proposal struct {
+			Status  string
+			CanVote bool
+			Ballots []struct {
+				Kind    string
+				Options []string
+			}
+		}
+	}
+	const q = `query($p: ID!) { proposal(id: $p) { status canVote ballots { kind options } } }`
+	var got ballots
+	e.mustQueryAs(t, "bob", &got, q, client.Var("p", p))
+	if g := got.Proposal; g.Status != "PROPOSED" || !g.CanVote || len(g.Ballots) != 1 || g.Ballots[0].Kind != "choice" ||
+		strings.Join(g.Ballots[0].Options, ",") != "consent,objection" {
+		t.Fatalf("pending proposal as bob: %+v, want canVote and one choice of consent, objection", g)
+	}
+
+	// Without the vote permission (the base role loses it), bob may not vote.
+	e.mustConstitution(t, domain.ActionEditRole, `{"role": "Base User", "description": "May view and propose", "permissions": ["view:*", "propose:*"]}`)
+	got = ballots{}
+	e.mustQueryAs(t, "bob", &got, q, client.Var("p", p))
+	if got.Proposal.CanVote {
+		t.Fatalf("bob without the vote permission: %+v, want canVote false", got.Proposal)
+	}
+	e.mustConstitution(t, domain.ActionEditRole, `{"role": "Base User", "description": "Everything", "permissions": ["view:*", "propose:*", "vote:*"]}`)
+
+	// A decided proposal takes no vote.
+	const vote = `mutation($p: ID!, $v: String!) { castVote(input: {communityId: "garden", proposalId: $p, value: $v}) { proposal { status } } }`
+	var voted struct {
+		CastVote struct{ Proposal struct{ Status string } }
+	}
+	e.mustQueryAs(t, "carol", &voted, vote, client.Var("p", p), client.Var("v", "objection"))
+	if voted.CastVote.Proposal.Status != "FAILED" {
+		t.Fatalf("after an objection: %s", voted.CastVote.Proposal.Status)
+	}
+	got = ballots{}
+	e.mustQueryAs(t, "bob", &got, q, client.Var("p", p))
+	if g := got.Proposal; g.CanVote || len(g.Ballots) != 1 {
+		t.Fatalf("decided proposal: %+v, want no vote offered and its ballot kept", g)
+	}
+}

@@ -245,6 +245,16 @@ func (r *proposalResolver) Verification(ctx context.Context, obj *model.Proposal
 	return r.verification(ctx, obj)
 }
 
+// Ballots is the resolver for the ballots field.
+func (r *proposalResolver) Ballots(ctx context.Context, obj *model.Proposal) ([]model.Ballot, error) {
+	return r.ballots(ctx, obj)
+}
+
+// CanVote is the resolver for the canVote field.
+func (r *proposalResolver) CanVote(ctx context.Context, obj *model.Proposal) (bool, error) {
+	return r.canVote(ctx, obj)
+}
+
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*model.Account, error) {
 	c, err := CallerOf(ctx)

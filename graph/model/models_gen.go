@@ -76,6 +76,14 @@ type ApplyStarterKitPayload struct {
 	Skipped []string `json:"skipped"`
 }
 
+// What a started vote offers its voters.
+type Ballot struct {
+	// boolean (yes or no), choice (one of options) or number
+	Kind string `json:"kind"`
+	// A choice vote's choices; none means any choice.
+	Options []string `json:"options"`
+}
+
 // The caller's user in the community votes.
 type CastVoteInput struct {
 	CommunityID string `json:"communityId"`

@@ -41,7 +41,7 @@ const routes: Route[] = [
   ["/c/:id/propose", (p) => <Propose communityId={p.id} />, "Propose"],
   ["/c/:id/roles", (p) => <RolesPage communityId={p.id} />, "Roles and members"],
   ["/c/:id/documents", (p) => <DocumentsPage communityId={p.id} />, "Documents"],
-  ["/c/:id/logs", (p) => <LogsPage communityId={p.id} />, "Event log"],
+  ["/c/:id/logs", (p) => <LogsPage communityId={p.id} />, "Logs"],
   ["/c/:id/audit", (p) => <AuditPage communityId={p.id} />, "Audit"],
   ["/c/:id/integrations", (p) => <IntegrationsPage communityId={p.id} />, "Integrations"],
   ["/c/:id/policies/new", (p) => <PolicyPage communityId={p.id} policyId="" />, "New policy"],

@@ -62,7 +62,7 @@ export function CommunityNav({ id, name }: { id: string; name?: string }) {
     [`${base}/documents`, "Documents"],
     [`${base}/roles`, "Roles & members"],
     [`${base}/integrations`, "Integrations"],
-    [`${base}/logs`, "Log"],
+    [`${base}/logs`, "Logs"],
     [`${base}/audit`, "Audit"],
   ];
   return (

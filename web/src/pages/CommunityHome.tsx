@@ -7,7 +7,7 @@ import { errorCode } from "../client";
 
 // The whole home page is this one query (no waterfall); it stays within the API's
 // complexity limit (policies 30, the two proposal lists 20 each, members 25).
-const HomeDoc = graphql(`
+export const HomeDoc = graphql(`
   query CommunityHome($id: ID!) {
     community(id: $id) {
       id

@@ -5,7 +5,8 @@ import { CommunityNav, ErrorLine, OutcomeView, useProposeConstitution, when } fr
 
 const PlatformsDoc = graphql(`
   query Platforms($id: ID!) {
-    community(id: $id) { id name platforms { name externalId displayName active connectedAt settingsJSON secretNames } }
+    community(id: $id) { id name platforms { name externalId displayName active connectedAt settingsJSON secretNames hookURL } }
+    installLinks { platform url }
   }
 `);
 
@@ -41,7 +42,7 @@ export function IntegrationsPage({ communityId }: { communityId: string }) {
       <h1>Integrations</h1>
       <ErrorLine error={error} />
       <table data-testid="platforms">
-        <thead><tr><th>Platform</th><th>Id</th><th>Settings</th><th>Secrets</th><th>State</th><th></th></tr></thead>
+        <thead><tr><th>Platform</th><th>Id</th><th>Settings</th><th>Secrets</th><th>Hook address</th><th>State</th><th></th></tr></thead>
         <tbody>
           {platforms.map((p) => (
             <tr key={p.name}>
@@ -49,6 +50,19 @@ export function IntegrationsPage({ communityId }: { communityId: string }) {
               <td>{p.externalId}</td>
               <td><code>{p.settingsJSON}</code></td>
               <td>{p.secretNames.join(", ")}</td>
+              <td data-testid={`hook-${p.name}`}>
+                {p.hookURL ? (
+                  <>
+                    <code className="data">{p.hookURL}</code>
+                    <br />
+                    <span className="muted">
+                      {p.secretNames.includes("webhook_secret")
+                        ? "Signed with its webhook_secret."
+                        : "Needs the secret webhook_secret (connect again with it) before it accepts events."}
+                    </span>
+                  </>
+                ) : <span className="muted">—</span>}
+              </td>
               <td>{p.active ? `connected ${when(p.connectedAt)}` : "disconnected"}</td>
               <td>
                 {p.active && p.name !== "web" && (
@@ -59,6 +73,15 @@ export function IntegrationsPage({ communityId }: { communityId: string }) {
           ))}
         </tbody>
       </table>
+      {(data?.installLinks.length ?? 0) > 0 && (
+        <>
+          <h2>Install</h2>
+          <p className="muted">Adding PolicyKit's app or bot to a workspace or server connects it (or creates its community).</p>
+          <ul className="list" data-testid="install-links">
+            {data!.installLinks.map((l) => <li key={l.platform}><a href={l.url}>Install on {l.platform}</a></li>)}
+          </ul>
+        </>
+      )}
       <h2>Connect a platform</h2>
       <form onSubmit={submit} aria-label="Connect a platform">
         <label>Platform <input name="platform" required value={platform} onChange={(e) => setPlatform(e.target.value)} placeholder="slack, discord, opencollective…" /></label>

@@ -4,7 +4,7 @@ import { graphql } from "../gql";
 import type { ProposalFieldsFragment } from "../gql/graphql";
 import { errorText } from "../client";
 import { CommunityNav, ErrorLine, Status, when } from "../components";
-import { can, useMembership } from "../session";
+import { useMembership } from "../session";
 
 graphql(`
   fragment ProposalFields on Proposal {
@@ -17,6 +17,8 @@ graphql(`
     effects(first: 50) { edges { node { id platform method purpose status argsJSON resultJSON error requestedAt } } }
     evaluationLogs(first: 50) { edges { node { block result error logsJSON evaluatedAt } } }
     trace
+    ballots { kind options }
+    canVote
   }
 `);
 
@@ -32,22 +34,6 @@ const VoteDoc = graphql(`
 const VerifyDoc = graphql(`
   query VerifyProposal($id: ID!) { proposal(id: $id) { id verification { ok decisions mismatches } } }
 `);
-
-type Ballot = { kind: "boolean" | "choice"; options: string[] };
-
-// ballotOf reads what the proposal's vote offers from the initiate_vote effect its policy
-// asked for (the API has no field for it): its options, else yes or no.
-function ballotOf(p: ProposalFieldsFragment): Ballot | null {
-  const start = p.effects.edges.map((e) => e.node).find((e) => e.method === "initiate_vote");
-  if (!start) return null;
-  try {
-    const args = JSON.parse(start.argsJSON);
-    const raw = args?.options;
-    const opts = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String).filter(Boolean);
-    if (opts.length) return { kind: "choice", options: [...new Set(opts)] };
-  } catch { /* a vote whose args do not parse is offered as yes or no */ }
-  return { kind: "boolean", options: [] };
-}
 
 export function ProposalPage({ id }: { id: string }) {
   const [{ data, error }] = useQuery({ query: ProposalDoc, variables: { id } });
@@ -65,8 +51,10 @@ function ProposalView({ p }: { p: ProposalFieldsFragment }) {
   const [voteState, vote] = useMutation(VoteDoc);
   const [problem, setProblem] = useState("");
   const [number, setNumber] = useState("");
-  const mayVote = p.status === "PROPOSED" && can(membership?.permissions, "vote", p.actionType, p.actionKind);
-  const ballot = ballotOf(p);
+  // The server says what the vote offers and whether this member may cast one; a proposal
+  // that started no vote takes yes or no (or any number or choice, through the API).
+  const mayVote = p.canVote;
+  const ballots = p.ballots.length ? p.ballots : [{ kind: "boolean", options: [] as string[] }];
   const mine = p.votes.find((v) => v.userId === membership?.userId);
   const cast = async (value: string) => {
     setProblem("");
@@ -93,16 +81,22 @@ function ProposalView({ p }: { p: ProposalFieldsFragment }) {
           </p>
           {mayVote && (
             <div className="vote" role="group" aria-label="Your vote">
-              {(!ballot || ballot.kind === "boolean") && (
+              {ballots.some((b) => b.kind === "boolean") && (
                 <>
                   <button type="button" disabled={voteState.fetching} onClick={() => cast("yes")}>Vote yes</button>
                   <button type="button" disabled={voteState.fetching} className="secondary" onClick={() => cast("no")}>Vote no</button>
                 </>
               )}
-              {ballot?.kind === "choice" && ballot.options.map((o) => (
+              {[...new Set(ballots.filter((b) => b.kind === "choice").flatMap((b) => b.options))].map((o) => (
                 <button key={o} type="button" disabled={voteState.fetching} onClick={() => cast(o)}>{o}</button>
               ))}
-              {p.votes.some((v) => v.kind === "number") && (
+              {ballots.some((b) => b.kind === "choice" && b.options.length === 0) && (
+                <form onSubmit={(e) => { e.preventDefault(); cast(number); }} className="inline">
+                  <label>Your choice <input value={number} onChange={(e) => setNumber(e.target.value)} /></label>
+                  <button type="submit" disabled={!number}>Vote</button>
+                </form>
+              )}
+              {ballots.some((b) => b.kind === "number") && (
                 <form onSubmit={(e) => { e.preventDefault(); cast(number); }} className="inline">
                   <label>Number <input type="number" step={1} value={number} onChange={(e) => setNumber(e.target.value)} /></label>
                   <button type="submit" disabled={!number}>Vote</button>
