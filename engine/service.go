@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"strings"
 	"sync"
@@ -71,12 +70,11 @@ type Service struct {
 	// Decided notes how far the engine has decided each stream, for whoever recorded a
 	// command and waits for its decision (optional).
 	Decided Decided
-	// VoteHandlers is how many votes the engine takes from the in-process bus at once
-	// (default 8): votes on one proposal that are in flight together are recorded in one
-	// commit. The in-process bus hands each subscription every message, so each handler
-	// takes the votes of its share of the voters and passes over the rest. The durable buses
-	// hand a consumer group one message at a time.
-	VoteHandlers int
+	// SerialVotes makes the engine record the votes of the in-process bus one at a time,
+	// acknowledging each once it is in the log, as it does on the durable buses. By default
+	// it queues them and takes the next at once, so that votes on one proposal arriving
+	// together share one commit (the in-process bus keeps nothing across a crash either way).
+	SerialVotes bool
 	// Observe, when set, sees every event the forwarder has published, in log order (metrics).
 	Observe func(evs []eventstore.RecordedEvent)
 
@@ -147,15 +145,8 @@ func (s *Service) Run(ctx context.Context) error {
 		bus.CommandTopic(bus.CommandCloseVote):               s.onCloseVote,
 	}
 	s.votes = voteBatches{rec: s.Engine.Recorder, max: maxVoteBatch}
-	if n := s.VoteHandlers; s.Bus.Transport() == bus.TransportGoChannel && n != 1 {
-		if n <= 0 {
-			n = 8
-		}
-		delete(handlers, bus.TopicCastVote)
-		for k := range n {
-			router.AddConsumerHandler(fmt.Sprintf("engine-%s-%d", strings.ReplaceAll(bus.TopicCastVote, ".", "-"), k),
-				bus.TopicCastVote, sub, s.castVoteShare(k, n))
-		}
+	if s.Bus.Transport() == bus.TransportGoChannel && !s.SerialVotes {
+		handlers[bus.TopicCastVote] = s.postVote(ctx)
 	}
 	for topic, h := range handlers {
 		router.AddConsumerHandler("engine-"+strings.ReplaceAll(topic, ".", "-"), topic, sub, h)
@@ -536,23 +527,36 @@ func (s *Service) onProposeAction(msg *message.Message) error {
 // maxVoteBatch bounds the votes recorded in one commit.
 const maxVoteBatch = 256
 
-// castVoteShare is handler k of n of the votes on the in-process bus: it records the votes
-// of the voters that fall to it and passes over the others (see VoteHandlers).
-func (s *Service) castVoteShare(k, n int) message.NoPublishHandlerFunc {
+// postVote is the handler of votes on the in-process bus: it queues each vote and takes the
+// next at once (see voteBatches.post), so that votes arriving together share a commit. What
+// the handler would do with the answer, a waiting batch does: a refusal is logged, a failure
+// to record tried again after a moment, a decided-changing vote wakes its proposal.
+func (s *Service) postVote(ctx context.Context) message.NoPublishHandlerFunc {
+	var post func(v PendingVote, attempt int)
+	post = func(v PendingVote, attempt int) {
+		s.votes.post(ctx, v, func(rec Recorded, err error) {
+			switch {
+			case err == nil:
+				if rec.Changed {
+					s.recheck(v.Cmd.CommunityID, v.Cmd.ProposalID, v.Meta, &rec)
+				}
+			case refusedVote(err) || domain.ErrorCode(err) == domain.CodeNotFound:
+				s.Log.Info("vote refused", "community", v.Cmd.CommunityID, "proposal", v.Cmd.ProposalID,
+					"code", domain.ErrorCode(err), "err", err)
+			case ctx.Err() != nil:
+			default:
+				s.Log.Warn("record vote; trying again", "proposal", v.Cmd.ProposalID, "attempt", attempt+1, "err", err)
+				time.AfterFunc(min(time.Duration(attempt+1)*100*time.Millisecond, 5*time.Second), func() { post(v, attempt+1) })
+			}
+		})
+	}
 	return func(msg *message.Message) error {
 		cmd, err := decode[bus.CastVote](msg)
 		if err != nil {
-			if k == 0 {
-				return err // poisoned once, by one handler
-			}
-			return nil
+			return err
 		}
-		h := fnv.New32a()
-		h.Write([]byte(cmd.CommunityID + "\x00" + cmd.ProposalID + "\x00" + cmd.Vote.UserID + "\x00" + cmd.Platform + "\x00" + cmd.Vote.Username))
-		if int(h.Sum32()%uint32(n)) != k {
-			return nil
-		}
-		return s.onCastVote(msg)
+		post(PendingVote{Cmd: cmd, Meta: metaOf(msg)}, 0)
+		return nil
 	}
 }
 

@@ -130,8 +130,7 @@ func (r *Recorder) castVoteBatch(ctx context.Context, communityID, proposalID st
 
 // voteBatches records the votes the engine's handlers take from the bus, those on one
 // proposal arriving together in one append: a vote joins its proposal's queue, and whoever
-// finds no batch under way records the queue, again and again until it is empty. Each
-// handler waits for its own vote's answer, so a vote is acknowledged once it is in the log.
+// finds no batch under way records the queue, again and again until it is empty.
 type voteBatches struct {
 	rec func() *Recorder
 	max int
@@ -147,18 +146,13 @@ type voteQueue struct {
 
 type queuedVote struct {
 	PendingVote
-	done chan voteAnswer
+	done func(Recorded, error)
 }
 
-type voteAnswer struct {
-	rec Recorded
-	err error
-}
-
-// cast records v, in a batch with the votes on its proposal that arrive meanwhile.
-func (vb *voteBatches) cast(ctx context.Context, v PendingVote) (Recorded, error) {
-	q := queuedVote{PendingVote: v, done: make(chan voteAnswer, 1)}
+// add queues v and reports whether the caller is to drain the queue.
+func (vb *voteBatches) add(v queuedVote) (*voteQueue, bool) {
 	vb.mu.Lock()
+	defer vb.mu.Unlock()
 	if vb.queues == nil {
 		vb.queues = map[string]*voteQueue{}
 	}
@@ -167,19 +161,42 @@ func (vb *voteBatches) cast(ctx context.Context, v PendingVote) (Recorded, error
 		vq = &voteQueue{}
 		vb.queues[v.Cmd.ProposalID] = vq
 	}
-	vq.pending = append(vq.pending, q)
+	vq.pending = append(vq.pending, v)
 	lead := !vq.busy
 	vq.busy = true
-	vb.mu.Unlock()
+	return vq, lead
+}
+
+// cast records v, in a batch with the votes on its proposal that arrive meanwhile, and
+// returns once it is in the log (or refused): a handler of a durable bus acknowledges it then.
+func (vb *voteBatches) cast(ctx context.Context, v PendingVote) (Recorded, error) {
+	answer := make(chan voteAnswer, 1)
+	vq, lead := vb.add(queuedVote{PendingVote: v, done: func(r Recorded, err error) { answer <- voteAnswer{r, err} }})
 	if lead {
 		vb.drain(ctx, v.Cmd.ProposalID, vq)
 	}
 	select {
-	case a := <-q.done:
+	case a := <-answer:
 		return a.rec, a.err
 	case <-ctx.Done():
 		return Recorded{}, ctx.Err()
 	}
+}
+
+// post queues v and returns at once; done is called with its answer once it is recorded or
+// refused. It is for the in-process bus, which loses what it carries with the process
+// anyway: a vote taken from it need not wait for its commit to be acknowledged, so that the
+// next votes arrive while it is written and join the next batch.
+func (vb *voteBatches) post(ctx context.Context, v PendingVote, done func(Recorded, error)) {
+	vq, lead := vb.add(queuedVote{PendingVote: v, done: done})
+	if lead {
+		go vb.drain(ctx, v.Cmd.ProposalID, vq)
+	}
+}
+
+type voteAnswer struct {
+	rec Recorded
+	err error
 }
 
 // drain records the queue's votes a batch at a time until it is empty.
@@ -203,7 +220,7 @@ func (vb *voteBatches) drain(ctx context.Context, proposalID string, vq *voteQue
 		}
 		recs, errs := vb.rec().CastVotes(ctx, votes)
 		for i, q := range batch {
-			q.done <- voteAnswer{rec: recs[i], err: errs[i]}
+			q.done(recs[i], errs[i])
 		}
 	}
 }
