@@ -27,7 +27,7 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 // reserved are path prefixes of the server's own routes: a request under one that reaches
 // the dashboard's handler is a miss (a wrong method, a mistyped endpoint), answered 404
 // rather than with the app.
-var reserved = []string{"/graphql", "/graphiql", "/auth/", "/api/", "/assets/", "/healthz", "/readyz"}
+var reserved = []string{"/graphql", "/graphiql", "/auth/", "/api/", "/assets/", "/healthz", "/readyz", "/metrics"}
 
 type file struct {
 	body, gz    []byte

@@ -47,7 +47,7 @@ func TestHandlerServesTheApp(t *testing.T) {
 	if w := get(scripts[1], ""); w.Header().Get("Content-Encoding") != "" || w.Body.Len() == 0 {
 		t.Errorf("GET %s without gzip: %v", scripts[1], w.Header())
 	}
-	for _, p := range []string{"/assets/nope.js", "/graphql/x", "/auth/slack/nope", "/api/hooks/x"} {
+	for _, p := range []string{"/assets/nope.js", "/graphql/x", "/auth/slack/nope", "/api/hooks/x", "/metrics"} {
 		if w := get(p, ""); w.Code != 404 {
 			t.Errorf("GET %s: %d, want 404", p, w.Code)
 		}
