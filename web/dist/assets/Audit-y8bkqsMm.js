@@ -1,4 +1,4 @@
-import{_ as e,c as t,d as n,g as r,h as i,i as a,l as o,n as s,o as c,p as l,s as u,t as d,u as f}from"./index-D2ShJmQw.js";var p=e(r(),1),m=f(),h=n(`
+import{_ as e,c as t,d as n,g as r,h as i,i as a,l as o,n as s,o as c,p as l,s as u,t as d,u as f}from"./index-D8KosQEZ.js";var p=e(r(),1),m=f(),h=n(`
   query AsOf($id: ID!, $asOf: Time, $position: String) {
     community(id: $id, asOf: $asOf, asOfPosition: $position) {
       id name
