@@ -128,7 +128,7 @@ export function FieldInput({ field: f, value, onChange, catalog, types, members 
       );
     }
     case "map":
-      return <Pairs legend={label} pairs={value as Pair[]} onChange={onChange} secret={f.name === "secrets"} />;
+      return <Pairs legend={label} pairs={value as Pair[]} onChange={onChange} secret={f.name === "secrets"} name={name} />;
     default:
       return <label>{label}<input name={name} required={f.required} value={value as string} onChange={(e) => onChange(e.target.value)} /></label>;
   }
@@ -136,15 +136,15 @@ export function FieldInput({ field: f, value, onChange, catalog, types, members 
 
 // Pairs edits a map as rows of name and value; secret values are password inputs (the
 // server seals them; nothing shows them again).
-export function Pairs({ legend, pairs, onChange, secret }: { legend: React.ReactNode; pairs: Pair[]; onChange: (p: Pair[]) => void; secret: boolean }) {
+export function Pairs({ legend, pairs, onChange, secret, name }: { legend: React.ReactNode; pairs: Pair[]; onChange: (p: Pair[]) => void; secret: boolean; name: string }) {
   const set = (i: number, k: keyof Pair, v: string) => onChange(pairs.map((p, j) => (j === i ? { ...p, [k]: v } : p)));
   return (
     <fieldset>
       <legend>{legend}</legend>
       {pairs.map((p, i) => (
         <div key={i} className="inline">
-          <label>Name <input value={p.key} pattern="[a-z0-9_]+" onChange={(e) => set(i, "key", e.target.value)} /></label>
-          <label>Value <input type={secret ? "password" : "text"} autoComplete="off" value={p.value} onChange={(e) => set(i, "value", e.target.value)} /></label>
+          <label>Name <input name={`${name}-key`} value={p.key} pattern="[a-z0-9_]+" onChange={(e) => set(i, "key", e.target.value)} /></label>
+          <label>Value <input name={`${name}-value`} type={secret ? "password" : "text"} autoComplete="off" value={p.value} onChange={(e) => set(i, "value", e.target.value)} /></label>
         </div>
       ))}
       <button type="button" className="secondary small" onClick={() => onChange([...pairs, { key: "", value: "" }])}>Add</button>

@@ -86,8 +86,8 @@ export function IntegrationsPage({ communityId }: { communityId: string }) {
         <label>Platform <input name="platform" required value={platform} onChange={(e) => setPlatform(e.target.value)} placeholder="slack, discord, opencollective…" /></label>
         <label>Its id there <input name="external_id" value={externalId} onChange={(e) => setExternalId(e.target.value)} /></label>
         <label>Name <input name="displayname" value={name} onChange={(e) => setName(e.target.value)} /></label>
-        <Pairs legend="Settings" pairs={settings} onChange={setSettings} secret={false} />
-        <Pairs legend="Secrets (write-only)" pairs={secrets} onChange={setSecrets} secret />
+        <Pairs legend="Settings" pairs={settings} onChange={setSettings} secret={false} name="settings" />
+        <Pairs legend="Secrets (write-only)" pairs={secrets} onChange={setSecrets} secret name="secrets" />
         <button type="submit" disabled={busy}>Propose connecting</button>
       </form>
       <OutcomeView outcome={outcome} problem={problem} />

@@ -103,7 +103,7 @@ export function RolesPage({ communityId }: { communityId: string }) {
             <label>Role
               <select name="memberrole" value={memberRole} onChange={(e) => setMemberRole(e.target.value)} required>
                 <option value="">…</option>
-                {roles.filter((r) => !r.isBase).map((r) => <option key={r.name}>{r.name}</option>)}
+                {roles.filter((r) => !r.isBase).map((r) => <option key={r.name} value={r.name}>{r.name}</option>)}
               </select>
             </label>
             <button type="submit" disabled={busy || !member || !memberRole}>Propose giving the role</button>
