@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -123,6 +124,26 @@ func TestDashboardPages(t *testing.T) {
 		)
 		if got := strings.Join(rolePermissions("Picker"), " "); got != "propose:policykitaddcommunitydoc vote:constitution:*" {
 			t.Fatalf("Picker's permissions: %q", got)
+		}
+		// A member picker for user ids: alice takes the role she proposed.
+		run(t, alice, "give alice Picker through the generated form",
+			chromedp.Navigate(base+"/c/"+id+"/propose"),
+			choose(`select[name=type]`, "policykitadduserrole"),
+			chromedp.WaitVisible(chromedp.CSS(`input[name=field-role]`)),
+			chromedp.SendKeys(chromedp.CSS(`input[name=field-role]`), "Picker"),
+			chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll("[data-testid=field-user_ids] label")].find(l => l.innerText.includes("alice")).querySelector("input").click()`),
+			chromedp.Click(chromedp.CSS(`form[aria-label="Propose an action"] button[type=submit]`)),
+			waitText("policykitadduserrole: executed"),
+		)
+		data := asAlice(`query($id: ID!) { community(id: $id) { members(first: 10) { edges { node { username roles } } } } }`, map[string]any{"id": id})
+		var aliceRoles []any
+		for _, e := range dig(data, "community", "members", "edges").([]any) {
+			if dig(e, "node", "username") == "alice" {
+				aliceRoles = dig(e, "node", "roles").([]any)
+			}
+		}
+		if !slices.Contains(aliceRoles, any("Picker")) {
+			t.Fatalf("alice's roles: %v", aliceRoles)
 		}
 	})
 
