@@ -16,6 +16,7 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
 type Documents = {
     "\n  query Me {\n    me {\n      id\n      username\n      memberships { communityId userId isAdmin permissions }\n    }\n  }\n": typeof types.MeDocument,
     "\n  mutation ProposeConstitution($input: ProposeConstitutionActionInput!) {\n    proposeConstitutionAction(input: $input) {\n      action { id type status reason }\n      proposal { id status }\n    }\n  }\n": typeof types.ProposeConstitutionDocument,
+    "\n  mutation ProposePlatformAction($input: ProposeActionInput!) {\n    proposeAction(input: $input) {\n      action { id type status reason }\n      proposal { id status }\n    }\n  }\n": typeof types.ProposePlatformActionDocument,
     "\n  query AsOf($id: ID!, $asOf: Time, $position: String) {\n    community(id: $id, asOf: $asOf, asOfPosition: $position) {\n      id name\n      platforms { name active }\n      roles(first: 50) { edges { node { name permissions } } }\n      members(first: 50) { edges { node { id username roles } } }\n      documents(first: 20) { edges { node { id name active } } }\n      policies(first: 50) { edges { node { id name kind version active } } }\n      proposals(first: 20) { edges { node { id actionType status } } }\n    }\n  }\n": typeof types.AsOfDocument,
     "\n  query Timeline($id: ID!, $after: String) {\n    community(id: $id) { id name createdAt events(first: 100, after: $after) { edges { node { position type recordedAt } } pageInfo { hasNextPage endCursor } } }\n  }\n": typeof types.TimelineDocument,
     "\n  query ProposalIds($id: ID!, $after: String) {\n    community(id: $id) { proposals(first: 100, after: $after) { edges { node { id status } } pageInfo { hasNextPage endCursor } } }\n  }\n": typeof types.ProposalIdsDocument,
@@ -44,7 +45,8 @@ type Documents = {
     "\n  subscription ProposalLive($id: ID!) { proposalUpdated(id: $id) { ...ProposalFields } }\n": typeof types.ProposalLiveDocument,
     "\n  mutation CastVote($input: CastVoteInput!) { castVote(input: $input) { proposal { id status tally { yes no total } } } }\n": typeof types.CastVoteDocument,
     "\n  query VerifyProposal($id: ID!) { proposal(id: $id) { id verification { ok decisions mismatches } } }\n": typeof types.VerifyProposalDocument,
-    "\n  query Roles($id: ID!) {\n    community(id: $id) {\n      id name\n      roles(first: 100) { edges { node { name description isBase permissions } } }\n      members(first: 100) { edges { node { id username readableName platform roles } } }\n    }\n  }\n": typeof types.RolesDocument,
+    "\n  query ProposeForm($id: ID!) {\n    community(id: $id) { id name members(first: 100) { edges { node { id username readableName } } } }\n    actionTypes { type kind platform label proposable fields { name type required description } }\n    permissionCatalog { verbs wildcards actionTypes }\n  }\n": typeof types.ProposeFormDocument,
+    "\n  query Roles($id: ID!) {\n    community(id: $id) {\n      id name\n      roles(first: 100) { edges { node { name description isBase permissions } } }\n      members(first: 100) { edges { node { id username readableName platform roles } } }\n    }\n    actionTypes { type kind label }\n    permissionCatalog { verbs wildcards actionTypes }\n  }\n": typeof types.RolesDocument,
     "\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) { id username }\n  }\n": typeof types.LoginDocument,
     "\n  mutation Register($username: String!, $password: String!) {\n    register(username: $username, password: $password) { id }\n  }\n": typeof types.RegisterDocument,
     "\n  mutation Logout { logout }\n": typeof types.LogoutDocument,
@@ -52,6 +54,7 @@ type Documents = {
 const documents: Documents = {
     "\n  query Me {\n    me {\n      id\n      username\n      memberships { communityId userId isAdmin permissions }\n    }\n  }\n": types.MeDocument,
     "\n  mutation ProposeConstitution($input: ProposeConstitutionActionInput!) {\n    proposeConstitutionAction(input: $input) {\n      action { id type status reason }\n      proposal { id status }\n    }\n  }\n": types.ProposeConstitutionDocument,
+    "\n  mutation ProposePlatformAction($input: ProposeActionInput!) {\n    proposeAction(input: $input) {\n      action { id type status reason }\n      proposal { id status }\n    }\n  }\n": types.ProposePlatformActionDocument,
     "\n  query AsOf($id: ID!, $asOf: Time, $position: String) {\n    community(id: $id, asOf: $asOf, asOfPosition: $position) {\n      id name\n      platforms { name active }\n      roles(first: 50) { edges { node { name permissions } } }\n      members(first: 50) { edges { node { id username roles } } }\n      documents(first: 20) { edges { node { id name active } } }\n      policies(first: 50) { edges { node { id name kind version active } } }\n      proposals(first: 20) { edges { node { id actionType status } } }\n    }\n  }\n": types.AsOfDocument,
     "\n  query Timeline($id: ID!, $after: String) {\n    community(id: $id) { id name createdAt events(first: 100, after: $after) { edges { node { position type recordedAt } } pageInfo { hasNextPage endCursor } } }\n  }\n": types.TimelineDocument,
     "\n  query ProposalIds($id: ID!, $after: String) {\n    community(id: $id) { proposals(first: 100, after: $after) { edges { node { id status } } pageInfo { hasNextPage endCursor } } }\n  }\n": types.ProposalIdsDocument,
@@ -80,7 +83,8 @@ const documents: Documents = {
     "\n  subscription ProposalLive($id: ID!) { proposalUpdated(id: $id) { ...ProposalFields } }\n": types.ProposalLiveDocument,
     "\n  mutation CastVote($input: CastVoteInput!) { castVote(input: $input) { proposal { id status tally { yes no total } } } }\n": types.CastVoteDocument,
     "\n  query VerifyProposal($id: ID!) { proposal(id: $id) { id verification { ok decisions mismatches } } }\n": types.VerifyProposalDocument,
-    "\n  query Roles($id: ID!) {\n    community(id: $id) {\n      id name\n      roles(first: 100) { edges { node { name description isBase permissions } } }\n      members(first: 100) { edges { node { id username readableName platform roles } } }\n    }\n  }\n": types.RolesDocument,
+    "\n  query ProposeForm($id: ID!) {\n    community(id: $id) { id name members(first: 100) { edges { node { id username readableName } } } }\n    actionTypes { type kind platform label proposable fields { name type required description } }\n    permissionCatalog { verbs wildcards actionTypes }\n  }\n": types.ProposeFormDocument,
+    "\n  query Roles($id: ID!) {\n    community(id: $id) {\n      id name\n      roles(first: 100) { edges { node { name description isBase permissions } } }\n      members(first: 100) { edges { node { id username readableName platform roles } } }\n    }\n    actionTypes { type kind label }\n    permissionCatalog { verbs wildcards actionTypes }\n  }\n": types.RolesDocument,
     "\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) { id username }\n  }\n": types.LoginDocument,
     "\n  mutation Register($username: String!, $password: String!) {\n    register(username: $username, password: $password) { id }\n  }\n": types.RegisterDocument,
     "\n  mutation Logout { logout }\n": types.LogoutDocument,
@@ -108,6 +112,10 @@ export function graphql(source: "\n  query Me {\n    me {\n      id\n      usern
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation ProposeConstitution($input: ProposeConstitutionActionInput!) {\n    proposeConstitutionAction(input: $input) {\n      action { id type status reason }\n      proposal { id status }\n    }\n  }\n"): (typeof documents)["\n  mutation ProposeConstitution($input: ProposeConstitutionActionInput!) {\n    proposeConstitutionAction(input: $input) {\n      action { id type status reason }\n      proposal { id status }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ProposePlatformAction($input: ProposeActionInput!) {\n    proposeAction(input: $input) {\n      action { id type status reason }\n      proposal { id status }\n    }\n  }\n"): (typeof documents)["\n  mutation ProposePlatformAction($input: ProposeActionInput!) {\n    proposeAction(input: $input) {\n      action { id type status reason }\n      proposal { id status }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -223,7 +231,11 @@ export function graphql(source: "\n  query VerifyProposal($id: ID!) { proposal(i
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query Roles($id: ID!) {\n    community(id: $id) {\n      id name\n      roles(first: 100) { edges { node { name description isBase permissions } } }\n      members(first: 100) { edges { node { id username readableName platform roles } } }\n    }\n  }\n"): (typeof documents)["\n  query Roles($id: ID!) {\n    community(id: $id) {\n      id name\n      roles(first: 100) { edges { node { name description isBase permissions } } }\n      members(first: 100) { edges { node { id username readableName platform roles } } }\n    }\n  }\n"];
+export function graphql(source: "\n  query ProposeForm($id: ID!) {\n    community(id: $id) { id name members(first: 100) { edges { node { id username readableName } } } }\n    actionTypes { type kind platform label proposable fields { name type required description } }\n    permissionCatalog { verbs wildcards actionTypes }\n  }\n"): (typeof documents)["\n  query ProposeForm($id: ID!) {\n    community(id: $id) { id name members(first: 100) { edges { node { id username readableName } } } }\n    actionTypes { type kind platform label proposable fields { name type required description } }\n    permissionCatalog { verbs wildcards actionTypes }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Roles($id: ID!) {\n    community(id: $id) {\n      id name\n      roles(first: 100) { edges { node { name description isBase permissions } } }\n      members(first: 100) { edges { node { id username readableName platform roles } } }\n    }\n    actionTypes { type kind label }\n    permissionCatalog { verbs wildcards actionTypes }\n  }\n"): (typeof documents)["\n  query Roles($id: ID!) {\n    community(id: $id) {\n      id name\n      roles(first: 100) { edges { node { name description isBase permissions } } }\n      members(first: 100) { edges { node { id username readableName platform roles } } }\n    }\n    actionTypes { type kind label }\n    permissionCatalog { verbs wildcards actionTypes }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -147,6 +147,9 @@ function Export({ communityId }: { communityId: string }) {
   const client = useClient();
   const [count, setCount] = useState(-1);
   const [problem, setProblem] = useState("");
+  const [url, setURL] = useState("");
+  // The file stays to be saved again from its link until the next export or the page goes.
+  useEffect(() => () => { if (url) URL.revokeObjectURL(url); }, [url]);
   const run = async () => {
     setProblem("");
     const lines: string[] = [];
@@ -165,18 +168,19 @@ function Export({ communityId }: { communityId: string }) {
       if (!r.data.community.events.pageInfo.hasNextPage) break;
       after = r.data.community.events.pageInfo.endCursor ?? null;
     }
-    const url = URL.createObjectURL(new Blob([lines.join("\n") + "\n"], { type: "application/x-ndjson" }));
+    const made = URL.createObjectURL(new Blob([lines.join("\n") + "\n"], { type: "application/x-ndjson" }));
+    setURL(made);
     const a = document.createElement("a");
-    a.href = url;
+    a.href = made;
     a.download = `${communityId}-events.jsonl`;
     a.click();
-    URL.revokeObjectURL(url);
   };
   return (
     <article aria-labelledby="export-h">
       <h2 id="export-h">Export the log</h2>
       <button type="button" onClick={run}>Export as JSON lines</button>
       {count >= 0 && <span role="status"> {count} events</span>}
+      {url && <> · <a href={url} download={`${communityId}-events.jsonl`} data-testid="export-link">{communityId}-events.jsonl</a></>}
       {problem && <p role="alert" className="error">{problem}</p>}
     </article>
   );

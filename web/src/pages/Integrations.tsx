@@ -2,6 +2,7 @@ import { useEffect, useState, type FormEvent } from "react";
 import { useQuery } from "urql";
 import { graphql } from "../gql";
 import { CommunityNav, ErrorLine, OutcomeView, useProposeConstitution, when } from "../components";
+import { Pairs, type Pair } from "../forms";
 
 const PlatformsDoc = graphql(`
   query Platforms($id: ID!) {
@@ -9,8 +10,6 @@ const PlatformsDoc = graphql(`
     installLinks { platform url }
   }
 `);
-
-type Pair = { key: string; value: string };
 
 // Connected platforms, and connecting or disconnecting one, proposed as
 // policykitaddintegration / policykitremoveintegration. Secrets are write-only: typed here,
@@ -87,8 +86,8 @@ export function IntegrationsPage({ communityId }: { communityId: string }) {
         <label>Platform <input name="platform" required value={platform} onChange={(e) => setPlatform(e.target.value)} placeholder="slack, discord, opencollective…" /></label>
         <label>Its id there <input name="external_id" value={externalId} onChange={(e) => setExternalId(e.target.value)} /></label>
         <label>Name <input name="displayname" value={name} onChange={(e) => setName(e.target.value)} /></label>
-        <Pairs legend="Settings" pairs={settings} onChange={setSettings} secret={false} />
-        <Pairs legend="Secrets (write-only)" pairs={secrets} onChange={setSecrets} secret />
+        <Pairs legend="Settings" pairs={settings} onChange={setSettings} secret={false} name="settings" />
+        <Pairs legend="Secrets (write-only)" pairs={secrets} onChange={setSecrets} secret name="secrets" />
         <button type="submit" disabled={busy}>Propose connecting</button>
       </form>
       <OutcomeView outcome={outcome} problem={problem} />
@@ -96,18 +95,3 @@ export function IntegrationsPage({ communityId }: { communityId: string }) {
   );
 }
 
-function Pairs({ legend, pairs, onChange, secret }: { legend: string; pairs: Pair[]; onChange: (p: Pair[]) => void; secret: boolean }) {
-  const set = (i: number, k: keyof Pair, v: string) => onChange(pairs.map((p, j) => (j === i ? { ...p, [k]: v } : p)));
-  return (
-    <fieldset>
-      <legend>{legend}</legend>
-      {pairs.map((p, i) => (
-        <div key={i} className="inline">
-          <label>Name <input value={p.key} pattern="[a-z0-9_]+" onChange={(e) => set(i, "key", e.target.value)} /></label>
-          <label>Value <input type={secret ? "password" : "text"} autoComplete="off" value={p.value} onChange={(e) => set(i, "value", e.target.value)} /></label>
-        </div>
-      ))}
-      <button type="button" className="secondary small" onClick={() => onChange([...pairs, { key: "", value: "" }])}>Add</button>
-    </fieldset>
-  );
-}

@@ -86,7 +86,7 @@ function EvaluationLogs({ communityId }: { communityId: string }) {
         <label>Level
           <select name="level" value={level} onChange={(e) => narrow(() => setLevel(e.target.value))}>
             <option value="">any</option>
-            {levels.map((l) => <option key={l}>{l}</option>)}
+            {levels.map((l) => <option key={l} value={l}>{l}</option>)}
           </select>
         </label>
         <label>Policy

@@ -2,7 +2,7 @@ import { useEffect, useState, type FormEvent } from "react";
 import { useQuery } from "urql";
 import { graphql } from "../gql";
 import { CommunityNav, ErrorLine, OutcomeView, useProposeConstitution } from "../components";
-import { permissionScopes, verbs } from "../constitution";
+import { PermissionChecklist } from "../forms";
 
 const RolesDoc = graphql(`
   query Roles($id: ID!) {
@@ -11,6 +11,8 @@ const RolesDoc = graphql(`
       roles(first: 100) { edges { node { name description isBase permissions } } }
       members(first: 100) { edges { node { id username readableName platform roles } } }
     }
+    actionTypes { type kind label }
+    permissionCatalog { verbs wildcards actionTypes }
   }
 `);
 
@@ -29,21 +31,12 @@ export function RolesPage({ communityId }: { communityId: string }) {
   }, [outcome, refetch]);
   const roles = data?.community?.roles.edges.map((e) => e.node) ?? [];
   const members = data?.community?.members.edges.map((e) => e.node) ?? [];
-  // Scopes the checklist shows: the usual ones and whatever a role already names.
-  const scopes = [...new Set([...permissionScopes, ...roles.flatMap((r) => r.permissions.map((p) => p.slice(p.indexOf(":") + 1)))])];
-
   const edit = (n: string) => {
     const r = roles.find((x) => x.name === n);
     setRole(n);
     setName(r?.name ?? "");
     setDescription(r?.description ?? "");
     setPerms(new Set(r?.permissions ?? []));
-  };
-  const toggle = (p: string) => {
-    const next = new Set(perms);
-    if (next.has(p)) next.delete(p);
-    else next.add(p);
-    setPerms(next);
   };
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -102,15 +95,15 @@ export function RolesPage({ communityId }: { communityId: string }) {
           </table>
           <form className="inline" aria-label="Give a role" onSubmit={(e) => { e.preventDefault(); propose("policykitadduserrole", { role: memberRole, user_ids: [member] }); }}>
             <label>Member
-              <select value={member} onChange={(e) => setMember(e.target.value)} required>
+              <select name="member" value={member} onChange={(e) => setMember(e.target.value)} required>
                 <option value="">…</option>
                 {members.map((m) => <option key={m.id} value={m.id}>{m.username}</option>)}
               </select>
             </label>
             <label>Role
-              <select value={memberRole} onChange={(e) => setMemberRole(e.target.value)} required>
+              <select name="memberrole" value={memberRole} onChange={(e) => setMemberRole(e.target.value)} required>
                 <option value="">…</option>
-                {roles.filter((r) => !r.isBase).map((r) => <option key={r.name}>{r.name}</option>)}
+                {roles.filter((r) => !r.isBase).map((r) => <option key={r.name} value={r.name}>{r.name}</option>)}
               </select>
             </label>
             <button type="submit" disabled={busy || !member || !memberRole}>Propose giving the role</button>
@@ -123,22 +116,7 @@ export function RolesPage({ communityId }: { communityId: string }) {
         <label>Description <input name="roledescription" value={description} onChange={(e) => setDescription(e.target.value)} /></label>
         <fieldset>
           <legend>Permissions</legend>
-          <div className="checklist">
-            <table>
-              <thead><tr><th>Action type</th>{verbs.map((v) => <th key={v}>{v}</th>)}</tr></thead>
-              <tbody>
-                {scopes.map((s) => (
-                  <tr key={s}>
-                    <td><code>{s}</code></td>
-                    {verbs.map((v) => {
-                      const p = `${v}:${s}`;
-                      return <td key={v}><input type="checkbox" aria-label={p} checked={perms.has(p)} onChange={() => toggle(p)} /></td>;
-                    })}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          {data && <PermissionChecklist catalog={data.permissionCatalog} types={data.actionTypes} value={perms} onChange={setPerms} />}
         </fieldset>
         <button type="submit" disabled={busy}>{role ? "Propose the change" : "Propose the role"}</button>
         {role && <button type="button" className="secondary" onClick={() => edit("")}>New role instead</button>}
