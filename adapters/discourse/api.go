@@ -55,7 +55,7 @@ func (a *Adapter) site(ctx context.Context, communityID string) (site, error) {
 	if raw == "" {
 		raw = conn.ExternalID
 	}
-	u, err := a.guard.check(raw)
+	u, err := a.guard.Check(raw)
 	if err != nil {
 		return site{}, fmt.Errorf("community %s's Discourse site: %w", communityID, err)
 	}

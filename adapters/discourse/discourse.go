@@ -62,7 +62,7 @@ type Adapter struct {
 	deps   Deps
 	log    *slog.Logger
 	state  State
-	guard  guard
+	guard  platform.Outbound
 	client *http.Client
 
 	workers *platform.Workers
@@ -105,10 +105,10 @@ func New(sec Section, deps Deps) (*Adapter, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	g := newGuard(sec.AllowedHosts)
+	g := platform.NewOutbound("DISCOURSE_ALLOWED_HOSTS", sec.AllowedHosts)
 	client := deps.Client
 	if client == nil {
-		client = g.client(sec.HTTPTimeout)
+		client = g.Client(sec.HTTPTimeout)
 	}
 	return &Adapter{
 		sec: sec, deps: deps, log: deps.Logger, state: deps.State, guard: g, client: client,

@@ -59,7 +59,7 @@ type Deps struct {
 type Performer struct {
 	cfg    Config
 	deps   Deps
-	guard  guard
+	guard  platform.Outbound
 	client *http.Client
 	log    *slog.Logger
 
@@ -95,10 +95,10 @@ func New(cfg Config, deps Deps) (*Performer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g := newGuard(cfg.AllowedHosts)
+	g := platform.NewOutbound("SOURCECRED_ALLOWED_HOSTS", cfg.AllowedHosts)
 	client := deps.Client
 	if client == nil {
-		client = g.client(cfg.HTTPTimeout)
+		client = g.Client(cfg.HTTPTimeout)
 	}
 	return &Performer{cfg: cfg, deps: deps, guard: g, client: client, log: log, cache: map[string]*cached{}}, nil
 }
@@ -238,7 +238,7 @@ func (p *Performer) instance(ctx context.Context, communityID string) (string, e
 	if raw == "" {
 		return "", fmt.Errorf("community %s's SourceCred connection names no instance (setting %q)", communityID, SettingURL)
 	}
-	u, err := p.guard.check(raw)
+	u, err := p.guard.Check(raw)
 	if err != nil {
 		return "", fmt.Errorf("community %s's SourceCred instance: %w", communityID, err)
 	}
@@ -339,7 +339,7 @@ func (p *Performer) get(ctx context.Context, u string) (*Accounts, time.Duration
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		if errors.Is(err, errPrivate) {
+		if errors.Is(err, platform.ErrNotPublic) {
 			return nil, -1, fmt.Errorf("GET %s: %w", u, err)
 		}
 		return nil, 0, fmt.Errorf("GET %s: %w", u, err)

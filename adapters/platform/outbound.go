@@ -1,4 +1,4 @@
-package discourse
+package platform
 
 import (
 	"context"
@@ -12,20 +12,23 @@ import (
 	"time"
 )
 
-// guard decides where the adapter may send requests: a community's site URL is theirs to
-// set, and the server is the one that fetches it, so a site URL must not make the server
-// reach what only it can reach (its own network, a cloud metadata address).
+// Outbound decides where an adapter may send requests to a URL a community set (a Discourse
+// site, a SourceCred instance): the URL is theirs to set, and the server is the one that
+// fetches it, so it must not make the server reach what only it can reach (its own network,
+// a cloud metadata address).
 //
-// With an allow-list (DISCOURSE_ALLOWED_HOSTS), only the hosts on it are reached, at
-// whatever address they resolve to. Without one, any host is, but only at a public address:
-// the check is made on the address dialled, so a name that resolves to a private address is
-// refused too.
-type guard struct {
+// With an allow-list (the adapter's setting named by Setting, e.g. DISCOURSE_ALLOWED_HOSTS),
+// only the hosts on it are reached, at whatever address they resolve to. Without one, any
+// host is, but only at a public address: the check is made on the address dialled, so a name
+// that resolves to a private address is refused too.
+type Outbound struct {
+	setting string
 	allowed map[string]bool // "host" or "host:port", lower case
 }
 
-func newGuard(hosts []string) guard {
-	g := guard{allowed: map[string]bool{}}
+// NewOutbound returns the guard of an adapter whose allow-list setting is named setting.
+func NewOutbound(setting string, hosts []string) Outbound {
+	g := Outbound{setting: setting, allowed: map[string]bool{}}
 	for _, h := range hosts {
 		if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
 			g.allowed[h] = true
@@ -34,9 +37,9 @@ func newGuard(hosts []string) guard {
 	return g
 }
 
-// check parses a community's base URL: absolute http(s), a host, no credentials, query or
+// Check parses a community's base URL: absolute http(s), a host, no credentials, query or
 // fragment; on the allow-list when there is one. It returns the URL without a trailing "/".
-func (g guard) check(raw string) (*url.URL, error) {
+func (g Outbound) Check(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
 		return nil, fmt.Errorf("%q is not a URL: %w", raw, err)
@@ -45,22 +48,22 @@ func (g guard) check(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("%q is not an absolute http(s) URL", raw)
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("%q has credentials, a query or a fragment: give the site's base URL only", raw)
+		return nil, fmt.Errorf("%q has credentials, a query or a fragment: give the base URL only", raw)
 	}
 	if len(g.allowed) > 0 && !g.allowed[strings.ToLower(u.Host)] && !g.allowed[strings.ToLower(u.Hostname())] {
-		return nil, fmt.Errorf("%s is not among the hosts this server may reach (DISCOURSE_ALLOWED_HOSTS)", u.Host)
+		return nil, fmt.Errorf("%s is not among the hosts this server may reach (%s)", u.Host, g.setting)
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	return u, nil
 }
 
-// errPrivate is a dial refused because the address is not public.
-var errPrivate = errors.New("address is not public (set DISCOURSE_ALLOWED_HOSTS to reach it)")
+// ErrNotPublic is a dial refused (wrapped) because the address is not public.
+var ErrNotPublic = errors.New("address is not public")
 
-// client returns an HTTP client that follows no redirects (a redirect could lead anywhere)
+// Client returns an HTTP client that follows no redirects (a redirect could lead anywhere)
 // and, without an allow-list, dials public addresses only.
-func (g guard) client(timeout time.Duration) *http.Client {
+func (g Outbound) Client(timeout time.Duration) *http.Client {
 	d := &net.Dialer{Timeout: timeout}
 	if len(g.allowed) == 0 {
 		d.Control = func(_, address string, _ syscall.RawConn) error {
@@ -70,7 +73,7 @@ func (g guard) client(timeout time.Duration) *http.Client {
 			}
 			ip := net.ParseIP(host)
 			if ip == nil || !public(ip) {
-				return fmt.Errorf("%s: %w", host, errPrivate)
+				return fmt.Errorf("%s: %w (set %s to reach it)", host, ErrNotPublic, g.setting)
 			}
 			return nil
 		}
