@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/policykit-go/policykit/adapters/platform"
 )
 
 // Config is the Loomio adapter's part of the App's configuration (its platform.Section).
@@ -109,23 +111,14 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// parseBaseURL checks LOOMIO_URL: an absolute http(s) URL with a host, without query,
-// fragment or credentials (the API's paths are appended to it).
+// parseBaseURL checks LOOMIO_URL (platform.ParseBaseURL): the API's paths are appended to it.
 func parseBaseURL(raw string) (*url.URL, error) {
 	if raw == "" {
 		return nil, errors.New("loomio: LOOMIO_URL is not set")
 	}
-	u, err := url.Parse(raw)
+	u, err := platform.ParseBaseURL(raw)
 	if err != nil {
-		return nil, fmt.Errorf("loomio: LOOMIO_URL %q is not a URL: %w", raw, err)
+		return nil, fmt.Errorf("loomio: LOOMIO_URL %w (like https://www.loomio.com)", err)
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("loomio: LOOMIO_URL %q is not an absolute http(s) URL (like https://www.loomio.com)", raw)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return nil, fmt.Errorf("loomio: LOOMIO_URL %q has a query, a fragment or credentials: give the server's base URL only", raw)
-	}
-	u.Path = strings.TrimRight(u.Path, "/")
-	u.RawPath = ""
 	return u, nil
 }

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/policykit-go/policykit/adapters/platform"
 )
 
 // Config is the Metagov adapter's part of the App's configuration (its platform.Section).
@@ -90,23 +92,14 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// parseBaseURL checks METAGOV_URL: an absolute http(s) URL with a host, to which the API's
-// paths are appended (so no query or fragment).
+// parseBaseURL checks METAGOV_URL (platform.ParseBaseURL): the API's paths are appended to it.
 func parseBaseURL(raw string) (*url.URL, error) {
 	if raw == "" {
 		return nil, errors.New("metagov: METAGOV_URL is not set")
 	}
-	u, err := url.Parse(raw)
+	u, err := platform.ParseBaseURL(raw)
 	if err != nil {
-		return nil, fmt.Errorf("metagov: METAGOV_URL %q is not a URL: %w", raw, err)
+		return nil, fmt.Errorf("metagov: METAGOV_URL %w (like http://metagov:8000)", err)
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("metagov: METAGOV_URL %q is not an absolute http(s) URL (like http://metagov:8000)", raw)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return nil, fmt.Errorf("metagov: METAGOV_URL %q has a query, a fragment or credentials: give the server's base URL only", raw)
-	}
-	u.Path = strings.TrimRight(u.Path, "/")
-	u.RawPath = ""
 	return u, nil
 }

@@ -3,9 +3,10 @@ package opencollective
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
+
+	"github.com/policykit-go/policykit/adapters/platform"
 )
 
 // DefaultAPIURL is Open Collective's GraphQL API v2.
@@ -125,12 +126,8 @@ func (c Config) Validate() error {
 }
 
 func checkURL(name, raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("opencollective: %s %q is not a URL: %w", name, raw, err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("opencollective: %s %q is not an absolute http(s) URL without credentials, query or fragment", name, raw)
+	if _, err := platform.ParseBaseURL(raw); err != nil {
+		return fmt.Errorf("opencollective: %s %w", name, err)
 	}
 	return nil
 }

@@ -37,9 +37,22 @@ func NewOutbound(setting string, hosts []string) Outbound {
 	return g
 }
 
-// Check parses a community's base URL: absolute http(s), a host, no credentials, query or
-// fragment; on the allow-list when there is one. It returns the URL without a trailing "/".
+// Check parses a community's base URL (ParseBaseURL), on the allow-list when there is one.
 func (g Outbound) Check(raw string) (*url.URL, error) {
+	u, err := ParseBaseURL(raw)
+	if err != nil {
+		return nil, err
+	}
+	if len(g.allowed) > 0 && !g.allowed[strings.ToLower(u.Host)] && !g.allowed[strings.ToLower(u.Hostname())] {
+		return nil, fmt.Errorf("%s is not among the hosts this server may reach (%s)", u.Host, g.setting)
+	}
+	return u, nil
+}
+
+// ParseBaseURL checks a base URL that a platform's API paths are appended to: absolute
+// http(s), a host, no credentials, query or fragment. It returns the URL without a trailing
+// "/".
+func ParseBaseURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
 		return nil, fmt.Errorf("%q is not a URL: %w", raw, err)
@@ -49,9 +62,6 @@ func (g Outbound) Check(raw string) (*url.URL, error) {
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("%q has credentials, a query or a fragment: give the base URL only", raw)
-	}
-	if len(g.allowed) > 0 && !g.allowed[strings.ToLower(u.Host)] && !g.allowed[strings.ToLower(u.Hostname())] {
-		return nil, fmt.Errorf("%s is not among the hosts this server may reach (%s)", u.Host, g.setting)
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
