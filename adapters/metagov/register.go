@@ -38,12 +38,9 @@ var _ platform.Adapter = (*Adapter)(nil)
 // host.Pool (in memory without one), the connections from host.Directory, their keys opened
 // with host.Box, the processes' callbacks on host.BaseURL.
 func NewAdapter(ctx context.Context, cfg Config, host platform.Host) (*Adapter, error) {
-	var ledger platform.Ledger = platform.NewMemoryLedger()
-	if host.Pool != nil {
-		if err := platform.Migrate(ctx, host.Pool); err != nil {
-			return nil, fmt.Errorf("metagov: migrate the platform kit: %w", err)
-		}
-		ledger = platform.PostgresLedger{Pool: host.Pool, Platform: domain.PlatformMetagov}
+	ledger, err := platform.LedgerOf(ctx, host, domain.PlatformMetagov)
+	if err != nil {
+		return nil, err
 	}
 	p, err := New(cfg, Deps{Directory: host.Directory, Box: host.Box, Ledger: ledger, BaseURL: host.BaseURL, Log: host.Log})
 	if err != nil {

@@ -186,3 +186,15 @@ func NotConfigured(message string) http.Handler {
 		_ = json.NewEncoder(w).Encode(map[string]string{"error": message})
 	})
 }
+
+// LedgerOf is the effect ledger of the platform name for an adapter built on host: in the
+// kit's tables of host.Pool (migrated first), or in memory without a pool.
+func LedgerOf(ctx context.Context, host Host, name string) (Ledger, error) {
+	if host.Pool == nil {
+		return NewMemoryLedger(), nil
+	}
+	if err := Migrate(ctx, host.Pool); err != nil {
+		return nil, fmt.Errorf("%s: migrate the platform kit: %w", name, err)
+	}
+	return PostgresLedger{Pool: host.Pool, Platform: name}, nil
+}

@@ -37,12 +37,9 @@ var _ platform.Adapter = (*Adapter)(nil)
 // NewAdapter builds the adapter: its ledger in host.Pool (in memory without one), the
 // connections from host.Directory.
 func NewAdapter(ctx context.Context, cfg Config, host platform.Host) (*Adapter, error) {
-	var ledger platform.Ledger = platform.NewMemoryLedger()
-	if host.Pool != nil {
-		if err := platform.Migrate(ctx, host.Pool); err != nil {
-			return nil, fmt.Errorf("sourcecred: migrate the platform kit: %w", err)
-		}
-		ledger = platform.PostgresLedger{Pool: host.Pool, Platform: domain.PlatformSourceCred}
+	ledger, err := platform.LedgerOf(ctx, host, domain.PlatformSourceCred)
+	if err != nil {
+		return nil, err
 	}
 	p, err := New(cfg, Deps{Directory: host.Directory, Ledger: ledger, Log: host.Log, Now: host.Now})
 	if err != nil {

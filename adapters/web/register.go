@@ -19,12 +19,9 @@ func Registration() platform.Registration {
 		Short:  "PolicyKit's own site and its constitution as a platform",
 		Config: func(func(string) string) platform.Section { return platform.Always{} },
 		New: func(ctx context.Context, _ platform.Section, host platform.Host) (platform.Adapter, error) {
-			var ledger platform.Ledger = platform.NewMemoryLedger()
-			if host.Pool != nil {
-				if err := platform.Migrate(ctx, host.Pool); err != nil {
-					return nil, err
-				}
-				ledger = platform.PostgresLedger{Pool: host.Pool, Platform: domain.PlatformWeb}
+			ledger, err := platform.LedgerOf(ctx, host, domain.PlatformWeb)
+			if err != nil {
+				return nil, err
 			}
 			return &Adapter{Platform: Platform{BaseURL: host.BaseURL, Ledger: ledger}, log: host.Log}, nil
 		},
