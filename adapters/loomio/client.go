@@ -9,10 +9,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/policykit-go/policykit/adapters/platform"
 )
 
 const (
@@ -107,7 +108,7 @@ func (c *client) do(ctx context.Context, method, path, rawURL string, payload []
 				return err
 			}
 			var ok bool
-			if wait, ok = retryAfter(header.Get("Retry-After"), time.Now()); !ok {
+			if wait, ok = platform.RetryAfter(header.Get("Retry-After"), time.Now()); !ok {
 				wait = c.backoff(try)
 			}
 		}
@@ -179,21 +180,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// retryAfter reads a Retry-After header: seconds, or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second, true
-	}
-	if at, err := http.ParseTime(v); err == nil {
-		return max(at.Sub(now), 0), true
-	}
-	return 0, false
 }
 
 // excerpt is the start of body for an error message: valid UTF-8, whitespace folded.

@@ -25,7 +25,6 @@ import (
 	"net/url"
 	"path"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -416,7 +415,7 @@ func (p *Performer) callURL(ctx context.Context, t target, method, rawURL string
 				return nil, err
 			}
 			var ok bool
-			if wait, ok = retryAfter(resp.header.Get("Retry-After"), time.Now()); !ok {
+			if wait, ok = platform.RetryAfter(resp.header.Get("Retry-After"), time.Now()); !ok {
 				wait = p.backoff(try)
 			}
 		}
@@ -493,21 +492,6 @@ func (p *Performer) shown(rawURL string) string {
 		return rest
 	}
 	return rawURL
-}
-
-// retryAfter reads a Retry-After header: seconds, or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second, true
-	}
-	if at, err := http.ParseTime(v); err == nil {
-		return max(at.Sub(now), 0), true
-	}
-	return 0, false
 }
 
 // decode reads a JSON answer, numbers kept exact.

@@ -410,21 +410,6 @@ func TestLocate(t *testing.T) {
 	}
 }
 
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	for v, want := range map[string]time.Duration{"0": 0, "7": 7 * time.Second, now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
-		now.Add(-time.Hour).Format(http.TimeFormat): 0} {
-		if got, ok := retryAfter(v, now); !ok || got != want {
-			t.Fatalf("retryAfter(%q) = %s, %v; want %s", v, got, ok, want)
-		}
-	}
-	for _, v := range []string{"", "soon", "-3"} {
-		if _, ok := retryAfter(v, now); ok {
-			t.Fatalf("retryAfter(%q) read a wait", v)
-		}
-	}
-}
-
 func TestConfig(t *testing.T) {
 	env := func(url string) func(string) string {
 		return func(k string) string {

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -219,4 +222,20 @@ func (w *Workers) Close() {
 	w.mu.Unlock()
 	w.cancel()
 	w.wg.Wait()
+}
+
+// RetryAfter reads an HTTP Retry-After header (seconds, or an HTTP date, from now): how long
+// a platform asked to be left alone. ok is false when the header says nothing readable.
+func RetryAfter(v string, now time.Time) (wait time.Duration, ok bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second, true
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		return max(at.Sub(now), 0), true
+	}
+	return 0, false
 }

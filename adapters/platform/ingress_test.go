@@ -2,7 +2,9 @@ package platform_test
 
 import (
 	"context"
+	"net/http"
 	"testing"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -52,5 +54,20 @@ func TestPublisherHandsTheRequestsSpanToTheBusButNotItsEnd(t *testing.T) {
 	}
 	if got.Err() != nil {
 		t.Fatal("the message's context ends with the request")
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for v, want := range map[string]time.Duration{"0": 0, "7": 7 * time.Second, now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
+		now.Add(-time.Hour).Format(http.TimeFormat): 0} {
+		if got, ok := platform.RetryAfter(v, now); !ok || got != want {
+			t.Fatalf("platform.RetryAfter(%q) = %s, %v; want %s", v, got, ok, want)
+		}
+	}
+	for _, v := range []string{"", "soon", "-3"} {
+		if _, ok := platform.RetryAfter(v, now); ok {
+			t.Fatalf("platform.RetryAfter(%q) read a wait", v)
+		}
 	}
 }

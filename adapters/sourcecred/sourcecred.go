@@ -20,7 +20,6 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -353,7 +352,7 @@ func (p *Performer) get(ctx context.Context, u string) (*Accounts, time.Duration
 		case resp.StatusCode == http.StatusNotFound:
 			return nil, -1, fmt.Errorf("%w (is output/accounts.json published? SourceCred writes it with `sourcecred analysis`)", err)
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-			wait, _ := retryAfter(resp.Header.Get("Retry-After"), time.Now())
+			wait, _ := platform.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
 			return nil, wait, err
 		}
 		return nil, -1, err
@@ -372,19 +371,4 @@ func (p *Performer) get(ctx context.Context, u string) (*Accounts, time.Duration
 		return nil, -1, fmt.Errorf("GET %s: not SourceCred's accounts.json: %w", u, err)
 	}
 	return &out, 0, nil
-}
-
-// retryAfter reads a Retry-After header: seconds, or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second, true
-	}
-	if at, err := http.ParseTime(v); err == nil {
-		return max(at.Sub(now), 0), true
-	}
-	return 0, false
 }
