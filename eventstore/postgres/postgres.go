@@ -397,7 +397,9 @@ func (s *Store) query(ctx context.Context, sizeHint int, sql string, args ...any
 		return nil, err
 	}
 	defer rows.Close()
-	out := make([]eventstore.RecordedEvent, 0, min(sizeHint, 1024))
+	// Reads ask for pages far longer than most streams (an action has a handful of events):
+	// room for the whole page, zeroed, would cost more than the read.
+	out := make([]eventstore.RecordedEvent, 0, min(sizeHint, 16))
 	for rows.Next() {
 		var (
 			e           eventstore.RecordedEvent
