@@ -52,7 +52,7 @@ type stepEnv struct {
 func (env *stepEnv) onCommit(f func()) { env.committed = append(env.committed, f) }
 
 // maxGroup bounds the decisions appended in one commit.
-const maxGroup = 256
+const maxGroup = 128
 
 // decideUnits decides units of one community in order, in groups of at most maxGroup, and
 // sets each unit's outcome or error.
