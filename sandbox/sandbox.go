@@ -30,8 +30,11 @@
 // # Protocol
 //
 // Frames on the worker's stdin and stdout: a big-endian uint32 length, then that many bytes.
-// A request body is an int64 time budget in nanoseconds followed by the request; a response
-// body is a status byte followed by the payload. The worker's protocol descriptors are
+// A request frame's body is a uint32 count of requests, then for each an int64 time budget
+// in nanoseconds, a uint32 length and the request (Call sends one, Batch up to MaxBatch).
+// The worker answers each request with a response frame whose body is a status byte
+// followed by the payload; it writes the responses of a batch in groups, at the end or once
+// it has held some for a millisecond, so that the parent sees progress. The worker's protocol descriptors are
 // private duplicates: its fd 0 is /dev/null and its fd 1 is its stderr, so a stray print
 // from handler code cannot corrupt the stream.
 //
@@ -63,6 +66,10 @@ var (
 	// ErrResponseTooLarge: the handler's response exceeds Options.MaxResponseBytes; the
 	// worker dropped it and keeps serving.
 	ErrResponseTooLarge = errors.New("sandbox: response too large")
+	// ErrUnfinished: the worker running a batch was lost (see the other errors) before it
+	// answered this request and at least one other; the request may never have run, and it
+	// may have been the one that cost the worker. It does not match the error of the loss.
+	ErrUnfinished = errors.New("sandbox: worker lost before it answered this request of a batch")
 	// ErrClosed: the pool is closed.
 	ErrClosed = errors.New("sandbox: pool closed")
 )
