@@ -3,7 +3,8 @@
 // endless loop, source whose translation or compilation alone is quadratic) can only take
 // down a worker, never the engine. The worker side runs the ordinary in-process runtime of
 // package policy; the two sides exchange a request kind byte and JSON-encoded policy.Input
-// and policy.Output (or domain.PolicyCode and its compile errors) over the sandbox pool's pipes.
+// and policy.Output (or domain.PolicyCode and its compile errors) over the sandbox pool's
+// pipes, many blocks per round trip (see Evaluator).
 //
 // A binary that uses an Evaluator must start with
 //
@@ -16,10 +17,15 @@ package policysandbox
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/policykit-go/policykit/domain"
@@ -34,13 +40,83 @@ type Options struct {
 	Deadline    time.Duration // wall-clock limit per block, process kill included (default 1s)
 	Command     string        // executable to run as worker (default: this binary)
 	Args        []string      // extra arguments for the worker command (tests pass -test.run=^$)
+	// MaxBatch bounds the blocks sent to a worker in one round trip (default 64).
+	MaxBatch int
+	// CodeCacheBytes bounds the policy code each worker keeps by hash (default 8 MiB).
+	CodeCacheBytes int64
 }
 
+// Defaults of Options.
+const (
+	DefaultMaxBatch       = 64
+	DefaultCodeCacheBytes = 8 << 20
+	// maxBatchBytes bounds the requests of one round trip, unless a single block's input
+	// alone is larger.
+	maxBatchBytes = 256 << 10
+	// maxRequestBytes bounds one block's request: the sandbox's default.
+	maxRequestBytes = sandbox.DefaultMaxRequestBytes
+)
+
+// envCodeCache passes Options.CodeCacheBytes to the workers.
+const envCodeCache = "POLICYKIT_POLICY_CODE_CACHE_BYTES"
+
 // Evaluator runs policy blocks in a sandbox.Pool. It implements evaluation.Evaluator and is
-// safe for concurrent use; at most Workers blocks run at once and callers queue for a worker.
+// safe for concurrent use.
+//
+// Concurrent Evaluate calls are coalesced: a call joins a queue, and whenever a worker is
+// free the queue's head (up to MaxBatch blocks) goes to it in one round trip. There is no
+// timer: a lone call is sent as soon as a worker is free. Each worker keeps the policy code
+// it has seen, by hash; the Evaluator remembers what it sent to which worker and sends the
+// hash alone when that worker has the code (a worker that evicted it answers so, and the
+// block is sent again with its code).
+//
+// Limits stay per block: each block of a batch has the whole Deadline (the worker reports
+// progress). A block that kills its worker (deadline, memory, crash) in a batch fails the
+// blocks the worker had not answered yet; those are sent again, each alone, so that a
+// hostile block fails only itself, with its own TimeoutError or MemoryError, and its
+// neighbours are evaluated normally. A hostile block thus costs up to two deadlines.
 type Evaluator struct {
-	pool     *sandbox.Pool
-	deadline time.Duration
+	pool      *sandbox.Pool
+	deadline  time.Duration
+	workers   int
+	maxBatch  int
+	codeBytes int64
+
+	mu      sync.Mutex
+	queue   []*pending // FIFO of blocks waiting for a worker
+	alone   []*pending // blocks to send again alone after their worker was lost
+	running int        // dispatch goroutines, at most workers
+	known   map[sandbox.WorkerID]map[string]struct{}
+
+	codeSent, unknownCode, sentAlone atomic.Uint64
+}
+
+// pending is one Evaluate call on its way through a worker.
+type pending struct {
+	ctx   context.Context
+	block policy.Block
+	hash  string
+	code  domain.PolicyCode
+	body  []byte // kindByHash and the JSON input without its code
+	done  chan result
+	gone  atomic.Bool // the caller left
+	sent  atomic.Bool // done has its result
+	// withCode: the worker must be sent the code (it was lost, or it evicted the code).
+	withCode bool
+	retried  bool // sent alone after ErrUnfinished
+}
+
+// finish hands r to p's caller, once.
+func (p *pending) finish(r result) {
+	if p.sent.CompareAndSwap(false, true) {
+		p.done <- r
+	}
+}
+
+// result is a worker's raw answer for one block, or why there is none.
+type result struct {
+	output []byte // JSON policy.Output
+	err    error
 }
 
 // New starts the worker pool.
@@ -48,9 +124,21 @@ func New(ctx context.Context, opts Options, logger *slog.Logger) (*Evaluator, er
 	if opts.Deadline <= 0 {
 		opts.Deadline = time.Second
 	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = DefaultMaxBatch
+	}
+	opts.MaxBatch = min(opts.MaxBatch, sandbox.MaxBatch)
+	if opts.CodeCacheBytes <= 0 {
+		opts.CodeCacheBytes = DefaultCodeCacheBytes
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = sandbox.DefaultSize
+	}
 	pool, err := sandbox.NewPool(ctx, sandbox.Options{
 		Command:     opts.Command,
 		Args:        opts.Args,
+		Env:         []string{envCodeCache + "=" + strconv.FormatInt(opts.CodeCacheBytes, 10)},
 		Size:        opts.Workers,
 		MemoryLimit: opts.MemoryLimit,
 		Deadline:    opts.Deadline,
@@ -58,35 +146,250 @@ func New(ctx context.Context, opts Options, logger *slog.Logger) (*Evaluator, er
 	if err != nil {
 		return nil, fmt.Errorf("policy sandbox: %w", err)
 	}
-	return &Evaluator{pool: pool, deadline: opts.Deadline}, nil
+	return &Evaluator{
+		pool: pool, deadline: opts.Deadline, workers: workers, maxBatch: opts.MaxBatch,
+		codeBytes: opts.CodeCacheBytes,
+		known:     make(map[sandbox.WorkerID]map[string]struct{}),
+	}, nil
 }
 
 // Close stops every worker.
 func (e *Evaluator) Close() error { return e.pool.Close() }
 
-// Stats reports the pool's counters (calls, kills, restarts).
+// Stats reports the pool's counters (requests, batches, kills, restarts).
 func (e *Evaluator) Stats() sandbox.Stats { return e.pool.Stats() }
 
 // Evaluate runs one block in a worker. Whatever happens to the worker, the result is an
 // Output: a killed or crashed worker becomes an EvalError of type TimeoutError or
 // MemoryError for that block.
 func (e *Evaluator) Evaluate(ctx context.Context, in policy.Input) policy.Output {
+	if err := ctx.Err(); err != nil {
+		return failed(in.Block, errorType(err), describe(err, e.deadline))
+	}
 	if in.CodeHash == "" {
 		in.CodeHash = policy.Hash(in.Code)
 	}
-	req, err := encode(kindEvaluate, in)
+	p := &pending{ctx: ctx, block: in.Block, hash: in.CodeHash, code: in.Code, done: make(chan result, 1)}
+	in.Code = domain.PolicyCode{} // the worker has it, or is sent it separately
+	body, err := json.Marshal(in)
 	if err != nil {
 		return failed(in.Block, "InputError", fmt.Sprintf("cannot encode the evaluation input: %v", err))
 	}
-	resp, err := e.pool.Call(ctx, req)
-	if err != nil {
-		return failed(in.Block, errorType(err), describe(err, e.deadline))
+	p.body = append([]byte{kindByHash}, body...)
+	e.enqueue(p)
+	select {
+	case r := <-p.done:
+		if r.err != nil {
+			return failed(in.Block, errorType(r.err), describe(r.err, e.deadline))
+		}
+		var out policy.Output
+		if err := json.Unmarshal(r.output, &out); err != nil {
+			return failed(in.Block, "SandboxError", fmt.Sprintf("unreadable worker response: %v", err))
+		}
+		return out
+	case <-ctx.Done():
+		p.gone.Store(true) // dropped if still queued
+		return failed(in.Block, errorType(ctx.Err()), describe(ctx.Err(), e.deadline))
 	}
-	var out policy.Output
-	if err := json.Unmarshal(resp, &out); err != nil {
-		return failed(in.Block, "SandboxError", fmt.Sprintf("unreadable worker response: %v", err))
+}
+
+func (e *Evaluator) enqueue(p *pending) {
+	e.mu.Lock()
+	e.queue = append(e.queue, p)
+	start := e.running < e.workers
+	if start {
+		e.running++
 	}
-	return out
+	e.mu.Unlock()
+	if start {
+		go e.dispatch()
+	}
+}
+
+// dispatch sends queued blocks to workers, a batch at a time, until the queue is empty.
+// At most e.workers dispatch goroutines run, so each finds a worker free unless a Compile
+// holds one.
+func (e *Evaluator) dispatch() {
+	for {
+		var (
+			worker sandbox.WorkerID
+			batch  []*pending
+			done   bool
+		)
+		err := e.pool.Batch(context.Background(), func(id sandbox.WorkerID) []sandbox.Request {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			if batch == nil {
+				batch = e.take()
+				if len(batch) == 0 {
+					e.running--
+					done = true
+					return nil
+				}
+			}
+			worker = id
+			var reqs []sandbox.Request
+			reqs, batch = e.requests(id, batch)
+			return reqs
+		}, func(i int, resp []byte, err error) {
+			e.settle(worker, batch[i], resp, err)
+		})
+		if err != nil {
+			// Nothing of the batch ran: the pool closed, or workers kept dying before
+			// they could take it.
+			for _, p := range batch {
+				p.finish(result{err: err})
+			}
+			if errors.Is(err, sandbox.ErrClosed) {
+				e.mu.Lock()
+				for _, p := range append(e.alone, e.queue...) {
+					p.finish(result{err: err})
+				}
+				e.alone, e.queue = nil, nil
+				if !done {
+					e.running--
+				}
+				e.mu.Unlock()
+				return
+			}
+		}
+		if done {
+			return
+		}
+	}
+}
+
+// take removes the next batch from the queues: one block that must run alone, or up to
+// maxBatch blocks whose inputs fit in maxBatchBytes (at least one). Blocks whose callers
+// left are dropped. e.mu is held.
+func (e *Evaluator) take() []*pending {
+	for len(e.alone) > 0 {
+		p := e.alone[0]
+		e.alone[0] = nil
+		e.alone = e.alone[1:]
+		if !p.gone.Load() {
+			e.sentAlone.Add(1)
+			return []*pending{p}
+		}
+	}
+	var batch []*pending
+	size, n := 0, 0
+	for ; n < len(e.queue) && len(batch) < e.maxBatch; n++ {
+		p := e.queue[n]
+		if p.gone.Load() {
+			continue
+		}
+		size += len(p.body)
+		if p.withCode {
+			size += codeSize(p.code)
+		}
+		if len(batch) > 0 && size > maxBatchBytes {
+			break
+		}
+		batch = append(batch, p)
+	}
+	clear(e.queue[:n])
+	e.queue = e.queue[n:]
+	if len(e.queue) == 0 {
+		e.queue = nil
+	}
+	return batch
+}
+
+// requests encodes batch for worker id: each block's input by code hash when id has its
+// code, and with the code otherwise. A block too large to send is answered at once and
+// left out of sent, which lists the blocks of reqs. e.mu is held.
+func (e *Evaluator) requests(id sandbox.WorkerID, batch []*pending) (reqs []sandbox.Request, sent []*pending) {
+	known := e.knownBy(id)
+	reqs = make([]sandbox.Request, 0, len(batch))
+	sent = batch[:0:0]
+	for _, p := range batch {
+		var budget time.Duration // the pool's deadline
+		if d, ok := p.ctx.Deadline(); ok {
+			budget = max(time.Until(d), time.Millisecond)
+		}
+		_, has := known[p.hash]
+		if has && !p.withCode {
+			reqs = append(reqs, sandbox.Request{Body: p.body, Budget: budget})
+			sent = append(sent, p)
+			continue
+		}
+		code, err := json.Marshal(p.code)
+		if err != nil { // strings only
+			panic(err)
+		}
+		body := make([]byte, 0, 5+len(code)+len(p.body)-1)
+		body = append(body, kindWithCode)
+		body = binary.BigEndian.AppendUint32(body, uint32(len(code)))
+		body = append(body, code...)
+		body = append(body, p.body[1:]...)
+		if len(body) > maxRequestBytes {
+			p.finish(result{err: fmt.Errorf("%w: %d bytes", sandbox.ErrRequestTooLarge, len(body))})
+			continue
+		}
+		reqs = append(reqs, sandbox.Request{Body: body, Budget: budget})
+		sent = append(sent, p)
+		e.codeSent.Add(1)
+		if storable(p.code, e.codeBytes) {
+			if len(known) >= maxKnown {
+				clear(known) // the worker keeps them; we send some codes once more
+			}
+			known[p.hash] = struct{}{}
+		}
+	}
+	return reqs, sent
+}
+
+// knownBy returns the set of code hashes worker id has been sent. Sets of workers that are
+// gone are dropped: IDs only grow, so the smallest are the oldest. e.mu is held.
+func (e *Evaluator) knownBy(id sandbox.WorkerID) map[string]struct{} {
+	if k, ok := e.known[id]; ok {
+		return k
+	}
+	for len(e.known) >= 2*e.workers {
+		oldest := id
+		for w := range e.known {
+			oldest = min(oldest, w)
+		}
+		delete(e.known, oldest)
+	}
+	k := make(map[string]struct{})
+	e.known[id] = k
+	return k
+}
+
+// settle hands a worker's answer for p to its caller, or queues p again: with its code
+// when the worker did not have it, alone when the worker was lost before answering.
+func (e *Evaluator) settle(worker sandbox.WorkerID, p *pending, resp []byte, err error) {
+	switch {
+	case err == nil && len(resp) > 0 && resp[0] == respOutput:
+		p.finish(result{output: append([]byte(nil), resp[1:]...)})
+		return
+	case err == nil && len(resp) == 1 && resp[0] == respUnknownCode:
+		e.unknownCode.Add(1)
+		e.mu.Lock()
+		delete(e.known[worker], p.hash)
+		p.withCode = true
+		e.queue = append([]*pending{p}, e.queue...)
+		e.mu.Unlock()
+		return
+	case err == nil:
+		p.finish(result{err: errors.New("policy sandbox: unreadable worker response")})
+		return
+	case errors.Is(err, sandbox.ErrUnfinished) && !p.retried:
+		e.mu.Lock()
+		delete(e.known, worker)
+		p.retried, p.withCode = true, true
+		e.alone = append(e.alone, p)
+		e.mu.Unlock()
+		return
+	}
+	if errors.Is(err, sandbox.ErrDeadline) || errors.Is(err, sandbox.ErrMemory) || errors.Is(err, sandbox.ErrCrashed) {
+		e.mu.Lock()
+		delete(e.known, worker)
+		e.mu.Unlock()
+	}
+	p.finish(result{err: err})
 }
 
 // Compile translates and compiles every block of code (Starlark and expr alike) in a worker,
@@ -118,9 +421,19 @@ func (e *Evaluator) Compile(ctx context.Context, code domain.PolicyCode) (proble
 
 // Request kinds: the first byte of a request.
 const (
-	kindEvaluate byte = 'e' // JSON policy.Input; response: JSON policy.Output
+	kindByHash   byte = 'h' // JSON policy.Input without its code; response: respOutput or respUnknownCode
+	kindWithCode byte = 'e' // uint32 n, n bytes of JSON domain.PolicyCode, then as kindByHash
 	kindCompile  byte = 'c' // JSON domain.PolicyCode; response: JSON compileResult
 )
+
+// Response kinds of an evaluation: the first byte of its response.
+const (
+	respOutput      byte = 'o' // JSON policy.Output follows
+	respUnknownCode byte = 'u' // the worker does not have the code of the input's hash
+)
+
+// maxKnown bounds the code hashes remembered per worker, on both sides.
+const maxKnown = 4096
 
 // compileResult is a worker's answer to a compile request.
 type compileResult struct {
@@ -184,32 +497,81 @@ func ServeWorker() {
 	if err != nil {
 		panic(err) // the options are constants; an error here is a programming error
 	}
-	sandbox.Serve(Handler(rt))
+	limit, err := strconv.ParseInt(os.Getenv(envCodeCache), 10, 64)
+	if err != nil || limit <= 0 {
+		limit = DefaultCodeCacheBytes
+	}
+	sandbox.Serve(handler(rt, newCodeStore(limit)))
 }
 
-// Handler adapts a runtime to the sandbox worker protocol. Both kinds of request go through
-// the runtime's cache of compiled blocks, so a policy validated when it was proposed is
-// already compiled when this worker first evaluates it.
+// Handler adapts a runtime to the sandbox worker protocol, keeping up to
+// DefaultCodeCacheBytes of policy code by hash. Both kinds of request go through the
+// runtime's cache of compiled blocks, so a policy validated when it was proposed is already
+// compiled when this worker first evaluates it.
 func Handler(rt *policy.Runtime) sandbox.Handler {
+	return handler(rt, newCodeStore(DefaultCodeCacheBytes))
+}
+
+func handler(rt *policy.Runtime, codes *codeStore) sandbox.Handler {
 	return func(ctx context.Context, req []byte) []byte {
 		if len(req) > 0 && req[0] == kindCompile {
 			return compile(rt, req[1:])
 		}
 		var in policy.Input
 		var out policy.Output
-		if len(req) == 0 || req[0] != kindEvaluate {
-			out = failed("", "InputError", "unknown request kind")
-		} else if err := json.Unmarshal(req[1:], &in); err != nil {
-			out = failed(in.Block, "InputError", fmt.Sprintf("unreadable evaluation input: %v", err))
-		} else {
+		switch kind, body := kindOf(req); kind {
+		case kindWithCode:
+			if len(body) < 4 || int(binary.BigEndian.Uint32(body)) > len(body)-4 {
+				out = failed("", "InputError", "truncated policy code")
+				break
+			}
+			n := int(binary.BigEndian.Uint32(body))
+			var code domain.PolicyCode
+			if err := json.Unmarshal(body[4:4+n], &code); err != nil {
+				out = failed("", "InputError", fmt.Sprintf("unreadable policy code: %v", err))
+				break
+			}
+			if out = decodeInput(body[4+n:], &in); out.Err == nil {
+				codes.put(in.CodeHash, code)
+				in.Code = code
+				out = rt.Evaluate(ctx, in)
+			}
+		case kindByHash:
+			if out = decodeInput(body, &in); out.Err != nil {
+				break
+			}
+			code, ok := codes.get(in.CodeHash)
+			if !ok {
+				return []byte{respUnknownCode}
+			}
+			in.Code = code
 			out = rt.Evaluate(ctx, in)
+		default:
+			out = failed("", "InputError", "unknown request kind")
 		}
 		resp, err := json.Marshal(out)
 		if err != nil {
 			resp, _ = json.Marshal(failed(in.Block, "OutputError", fmt.Sprintf("cannot encode the block's output: %v", err)))
 		}
-		return resp
+		return append([]byte{respOutput}, resp...)
 	}
+}
+
+func kindOf(req []byte) (byte, []byte) {
+	if len(req) == 0 {
+		return 0, nil
+	}
+	return req[0], req[1:]
+}
+
+func decodeInput(body []byte, in *policy.Input) policy.Output {
+	if err := json.Unmarshal(body, in); err != nil {
+		return failed(in.Block, "InputError", fmt.Sprintf("unreadable evaluation input: %v", err))
+	}
+	if in.CodeHash == "" {
+		return failed(in.Block, "InputError", "evaluation input without a code hash")
+	}
+	return policy.Output{}
 }
 
 func compile(rt *policy.Runtime, req []byte) []byte {
