@@ -180,6 +180,20 @@ func BenchmarkSandboxEvaluateSeeds(b *testing.B) {
 	}
 	b.StopTimer()
 	reportPercentiles(b, durations)
+	reportSandbox(b, ev)
+}
+
+// reportSandbox reports how many blocks went to a worker per round trip, and what share of
+// them carried their code.
+func reportSandbox(b *testing.B, ev *policysandbox.Evaluator) {
+	st := ev.Stats()
+	codeSent, _, _ := policysandbox.Counters(ev)
+	if st.Batches > 0 {
+		b.ReportMetric(float64(st.Calls)/float64(st.Batches), "blocks/batch")
+	}
+	if st.Calls > 0 {
+		b.ReportMetric(float64(codeSent)/float64(st.Calls), "with-code/block")
+	}
 }
 
 // BenchmarkSandboxEvaluateConcurrent: 64 callers per GOMAXPROCS evaluate the seed examples'
@@ -219,4 +233,5 @@ func BenchmarkSandboxEvaluateConcurrent(b *testing.B) {
 	b.ReportMetric(float64(elapsed.Nanoseconds())/float64(b.N)/1e3, "µs/block")
 	slices.Sort(durations)
 	reportPercentiles(b, durations)
+	reportSandbox(b, ev)
 }

@@ -2,11 +2,8 @@ package policysandbox_test
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/json"
 	"testing"
 
-	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/policy"
 	"github.com/policykit-go/policykit/policysandbox"
 )
@@ -25,15 +22,11 @@ func BenchmarkWorkerHandler(b *testing.B) {
 	ctx := context.Background()
 	reqs := make([][]byte, len(ins))
 	for i, in := range ins {
-		code, _ := json.Marshal(in.Code)
-		in.Code = domain.PolicyCode{}
-		body, _ := json.Marshal(in)
-		first := append([]byte{'e'}, binary.BigEndian.AppendUint32(nil, uint32(len(code)))...)
-		first = append(append(first, code...), body...)
-		if resp := h(ctx, first); resp[0] != 'o' {
+		withCode, byHash := policysandbox.EncodeRequests(b, in)
+		if resp := h(ctx, withCode); resp[0] != 'o' {
 			b.Fatalf("%q", resp)
 		}
-		reqs[i] = append([]byte{'h'}, body...)
+		reqs[i] = byHash
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -2,9 +2,10 @@
 // that hostile or runaway policy code (a huge allocation inside one interpreter step, an
 // endless loop, source whose translation or compilation alone is quadratic) can only take
 // down a worker, never the engine. The worker side runs the ordinary in-process runtime of
-// package policy; the two sides exchange a request kind byte and JSON-encoded policy.Input
-// and policy.Output (or domain.PolicyCode and its compile errors) over the sandbox pool's
-// pipes, many blocks per round trip (see Evaluator).
+// package policy; the two sides exchange a request kind byte and a policy.Input and
+// policy.Output in a compact binary encoding (see wire), or JSON-encoded domain.PolicyCode
+// and its compile errors, over the sandbox pool's pipes, many blocks per round trip (see
+// Evaluator).
 //
 // A binary that uses an Evaluator must start with
 //
@@ -23,6 +24,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"reflect"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -77,6 +80,9 @@ const envCodeCache = "POLICYKIT_POLICY_CODE_CACHE_BYTES"
 // neighbours are evaluated normally. A hostile block thus costs up to two deadlines.
 type Evaluator struct {
 	pool      *sandbox.Pool
+	inputs    *wire // of policy.Input
+	outputs   *wire // of policy.Output
+	inputSize atomic.Int64 // size of the last encoded input: the next one's buffer
 	deadline  time.Duration
 	workers   int
 	maxBatch  int
@@ -97,7 +103,7 @@ type pending struct {
 	block policy.Block
 	hash  string
 	code  domain.PolicyCode
-	body  []byte // kindByHash and the JSON input without its code
+	body  []byte // kindByHash and the input without its code
 	done  chan result
 	gone  atomic.Bool // the caller left
 	sent  atomic.Bool // done has its result
@@ -115,7 +121,7 @@ func (p *pending) finish(r result) {
 
 // result is a worker's raw answer for one block, or why there is none.
 type result struct {
-	output []byte // JSON policy.Output
+	output []byte // policy.Output (see wire)
 	err    error
 }
 
@@ -147,7 +153,7 @@ func New(ctx context.Context, opts Options, logger *slog.Logger) (*Evaluator, er
 		return nil, fmt.Errorf("policy sandbox: %w", err)
 	}
 	return &Evaluator{
-		pool: pool, deadline: opts.Deadline, workers: workers, maxBatch: opts.MaxBatch,
+		pool: pool, inputs: newWire(reflect.TypeFor[policy.Input]()), outputs: newWire(reflect.TypeFor[policy.Output]()), deadline: opts.Deadline, workers: workers, maxBatch: opts.MaxBatch,
 		codeBytes: opts.CodeCacheBytes,
 		known:     make(map[sandbox.WorkerID]map[string]struct{}),
 	}, nil
@@ -171,11 +177,14 @@ func (e *Evaluator) Evaluate(ctx context.Context, in policy.Input) policy.Output
 	}
 	p := &pending{ctx: ctx, block: in.Block, hash: in.CodeHash, code: in.Code, done: make(chan result, 1)}
 	in.Code = domain.PolicyCode{} // the worker has it, or is sent it separately
-	body, err := json.Marshal(in)
+	buf := make([]byte, 1, max(e.inputSize.Load()+64, 512))
+	buf[0] = kindByHash
+	body, err := e.inputs.encode(buf, in)
 	if err != nil {
 		return failed(in.Block, "InputError", fmt.Sprintf("cannot encode the evaluation input: %v", err))
 	}
-	p.body = append([]byte{kindByHash}, body...)
+	e.inputSize.Store(int64(len(body)))
+	p.body = body
 	e.enqueue(p)
 	select {
 	case r := <-p.done:
@@ -183,7 +192,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, in policy.Input) policy.Output
 			return failed(in.Block, errorType(r.err), describe(r.err, e.deadline))
 		}
 		var out policy.Output
-		if err := json.Unmarshal(r.output, &out); err != nil {
+		if err := e.outputs.decode(r.output, &out, nil); err != nil {
 			return failed(in.Block, "SandboxError", fmt.Sprintf("unreadable worker response: %v", err))
 		}
 		return out
@@ -421,14 +430,14 @@ func (e *Evaluator) Compile(ctx context.Context, code domain.PolicyCode) (proble
 
 // Request kinds: the first byte of a request.
 const (
-	kindByHash   byte = 'h' // JSON policy.Input without its code; response: respOutput or respUnknownCode
+	kindByHash   byte = 'h' // policy.Input without its code (see wire); response: respOutput or respUnknownCode
 	kindWithCode byte = 'e' // uint32 n, n bytes of JSON domain.PolicyCode, then as kindByHash
 	kindCompile  byte = 'c' // JSON domain.PolicyCode; response: JSON compileResult
 )
 
 // Response kinds of an evaluation: the first byte of its response.
 const (
-	respOutput      byte = 'o' // JSON policy.Output follows
+	respOutput      byte = 'o' // policy.Output follows (see wire)
 	respUnknownCode byte = 'u' // the worker does not have the code of the input's hash
 )
 
@@ -501,6 +510,10 @@ func ServeWorker() {
 	if err != nil || limit <= 0 {
 		limit = DefaultCodeCacheBytes
 	}
+	// A worker's live heap is small (compiled blocks, code) and each block allocates a few
+	// KiB: collecting at 5× the live heap instead of 2× saves most of the collector's work
+	// per block. The pool's soft memory limit still collects before the ceiling.
+	debug.SetGCPercent(400)
 	sandbox.Serve(handler(rt, newCodeStore(limit)))
 }
 
@@ -512,7 +525,11 @@ func Handler(rt *policy.Runtime) sandbox.Handler {
 	return handler(rt, newCodeStore(DefaultCodeCacheBytes))
 }
 
+// handler serves one request at a time (as sandbox.Serve calls it).
 func handler(rt *policy.Runtime, codes *codeStore) sandbox.Handler {
+	inputs, outputs := newWire(reflect.TypeFor[policy.Input]()), newWire(reflect.TypeFor[policy.Output]())
+	strs := newInterner()
+	var outSize int
 	return func(ctx context.Context, req []byte) []byte {
 		if len(req) > 0 && req[0] == kindCompile {
 			return compile(rt, req[1:])
@@ -531,13 +548,13 @@ func handler(rt *policy.Runtime, codes *codeStore) sandbox.Handler {
 				out = failed("", "InputError", fmt.Sprintf("unreadable policy code: %v", err))
 				break
 			}
-			if out = decodeInput(body[4+n:], &in); out.Err == nil {
+			if out = decodeInput(inputs, strs, body[4+n:], &in); out.Err == nil {
 				codes.put(in.CodeHash, code)
 				in.Code = code
 				out = rt.Evaluate(ctx, in)
 			}
 		case kindByHash:
-			if out = decodeInput(body, &in); out.Err != nil {
+			if out = decodeInput(inputs, strs, body, &in); out.Err != nil {
 				break
 			}
 			code, ok := codes.get(in.CodeHash)
@@ -549,11 +566,14 @@ func handler(rt *policy.Runtime, codes *codeStore) sandbox.Handler {
 		default:
 			out = failed("", "InputError", "unknown request kind")
 		}
-		resp, err := json.Marshal(out)
+		buf := make([]byte, 1, max(outSize+64, 256))
+		buf[0] = respOutput
+		resp, err := outputs.encode(buf, out)
 		if err != nil {
-			resp, _ = json.Marshal(failed(in.Block, "OutputError", fmt.Sprintf("cannot encode the block's output: %v", err)))
+			resp, _ = outputs.encode(buf[:1], failed(in.Block, "OutputError", fmt.Sprintf("cannot encode the block's output: %v", err)))
 		}
-		return append([]byte{respOutput}, resp...)
+		outSize = min(len(resp), 64<<10)
+		return resp
 	}
 }
 
@@ -564,8 +584,8 @@ func kindOf(req []byte) (byte, []byte) {
 	return req[0], req[1:]
 }
 
-func decodeInput(body []byte, in *policy.Input) policy.Output {
-	if err := json.Unmarshal(body, in); err != nil {
+func decodeInput(inputs *wire, strs *interner, body []byte, in *policy.Input) policy.Output {
+	if err := inputs.decode(body, in, strs); err != nil {
 		return failed(in.Block, "InputError", fmt.Sprintf("unreadable evaluation input: %v", err))
 	}
 	if in.CodeHash == "" {
