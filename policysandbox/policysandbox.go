@@ -80,8 +80,8 @@ const envCodeCache = "POLICYKIT_POLICY_CODE_CACHE_BYTES"
 // neighbours are evaluated normally. A hostile block thus costs up to two deadlines.
 type Evaluator struct {
 	pool      *sandbox.Pool
-	inputs    *wire // of policy.Input
-	outputs   *wire // of policy.Output
+	inputs    *wire        // of policy.Input
+	outputs   *wire        // of policy.Output
 	inputSize atomic.Int64 // size of the last encoded input: the next one's buffer
 	deadline  time.Duration
 	workers   int
