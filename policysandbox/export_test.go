@@ -53,3 +53,24 @@ func RoundTrip(v any) (any, []byte, error) {
 func Decode(b []byte, v any) error {
 	return newWire(reflect.TypeOf(v).Elem()).decode(b, v, nil)
 }
+
+// Queued returns the number of blocks waiting for a worker.
+func Queued(e *Evaluator) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.queue) + len(e.front) + len(e.alone)
+}
+
+// Hold makes e's dispatching wait (blocks queue up) until release is called.
+func Hold(e *Evaluator) (release func()) {
+	ch := make(chan struct{})
+	e.mu.Lock()
+	e.hold = ch
+	e.mu.Unlock()
+	return func() {
+		e.mu.Lock()
+		e.hold = nil
+		e.mu.Unlock()
+		close(ch)
+	}
+}

@@ -74,10 +74,14 @@ const envCodeCache = "POLICYKIT_POLICY_CODE_CACHE_BYTES"
 // block is sent again with its code).
 //
 // Limits stay per block: each block of a batch has the whole Deadline (the worker reports
-// progress). A block that kills its worker (deadline, memory, crash) in a batch fails the
-// blocks the worker had not answered yet; those are sent again, each alone, so that a
-// hostile block fails only itself, with its own TimeoutError or MemoryError, and its
-// neighbours are evaluated normally. A hostile block thus costs up to two deadlines.
+// progress), and a block that hits the step limit fails only itself. A block that costs
+// its worker (deadline, memory, crash) fails with its own TimeoutError or MemoryError when
+// the worker had said it was running it (it does once a block has run for a millisecond);
+// the blocks after it never ran and go back to the head of the queue. When the worker was
+// lost before it could say which block was running, every block it had not answered is
+// sent again alone, so that the hostile one fails alone and its neighbours are evaluated
+// normally. A neighbour is never reported as TimeoutError or MemoryError for a hostile
+// block; a hostile block costs one deadline, or two when it was sent again alone.
 type Evaluator struct {
 	pool      *sandbox.Pool
 	inputs    *wire        // of policy.Input
@@ -90,9 +94,11 @@ type Evaluator struct {
 
 	mu      sync.Mutex
 	queue   []*pending // FIFO of blocks waiting for a worker
+	front   []*pending // blocks to send again before the queue, in order
 	alone   []*pending // blocks to send again alone after their worker was lost
 	running int        // dispatch goroutines, at most workers
 	known   map[sandbox.WorkerID]map[string]struct{}
+	hold    chan struct{} // tests: dispatching waits until it is closed
 
 	codeSent, unknownCode, sentAlone atomic.Uint64
 }
@@ -172,6 +178,9 @@ func (e *Evaluator) Evaluate(ctx context.Context, in policy.Input) policy.Output
 	if err := ctx.Err(); err != nil {
 		return failed(in.Block, errorType(err), describe(err, e.deadline))
 	}
+	if n := codeSize(in.Code); n > maxRequestBytes { // its JSON is no smaller
+		return failed(in.Block, errorType(sandbox.ErrRequestTooLarge), describe(sandbox.ErrRequestTooLarge, e.deadline))
+	}
 	if in.CodeHash == "" {
 		in.CodeHash = policy.Hash(in.Code)
 	}
@@ -219,6 +228,12 @@ func (e *Evaluator) enqueue(p *pending) {
 // At most e.workers dispatch goroutines run, so each finds a worker free unless a Compile
 // holds one.
 func (e *Evaluator) dispatch() {
+	e.mu.Lock()
+	hold := e.hold
+	e.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
 	for {
 		var (
 			worker sandbox.WorkerID
@@ -251,10 +266,12 @@ func (e *Evaluator) dispatch() {
 			}
 			if errors.Is(err, sandbox.ErrClosed) {
 				e.mu.Lock()
-				for _, p := range append(e.alone, e.queue...) {
-					p.finish(result{err: err})
+				for _, q := range [][]*pending{e.alone, e.front, e.queue} {
+					for _, p := range q {
+						p.finish(result{err: err})
+					}
 				}
-				e.alone, e.queue = nil, nil
+				e.alone, e.front, e.queue = nil, nil, nil
 				if !done {
 					e.running--
 				}
@@ -280,6 +297,10 @@ func (e *Evaluator) take() []*pending {
 			e.sentAlone.Add(1)
 			return []*pending{p}
 		}
+	}
+	if len(e.front) > 0 {
+		e.queue = append(e.front, e.queue...)
+		e.front = nil
 	}
 	var batch []*pending
 	size, n := 0, 0
@@ -379,11 +400,17 @@ func (e *Evaluator) settle(worker sandbox.WorkerID, p *pending, resp []byte, err
 		e.mu.Lock()
 		delete(e.known[worker], p.hash)
 		p.withCode = true
-		e.queue = append([]*pending{p}, e.queue...)
+		e.front = append(e.front, p)
 		e.mu.Unlock()
 		return
 	case err == nil:
 		p.finish(result{err: errors.New("policy sandbox: unreadable worker response")})
+		return
+	case errors.Is(err, sandbox.ErrNotRun):
+		e.mu.Lock()
+		delete(e.known, worker)
+		e.front = append(e.front, p)
+		e.mu.Unlock()
 		return
 	case errors.Is(err, sandbox.ErrUnfinished) && !p.retried:
 		e.mu.Lock()

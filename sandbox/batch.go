@@ -39,13 +39,14 @@ type Request struct {
 // The worker runs the requests in order. Each has Options.Deadline of its own, counted by
 // the parent from the last response it received (plus a few milliseconds: the worker
 // writes responses in groups). An error of a request is ErrPanic or ErrResponseTooLarge
-// (the worker keeps serving), or comes from losing the worker: then every request not
-// answered yet gets the same error. When that is a single request (it was alone, or all
-// the others were answered) the error is ErrDeadline, ErrMemory or ErrCrashed as for Call:
-// that request was running when the worker was lost. When several requests were not
-// answered the error is ErrUnfinished for each: any of them may have been the one that cost
-// the worker, and a caller that wants to know sends them again alone. ErrClosed when the
-// pool closed.
+// (the worker keeps serving), or comes from losing the worker. Then the request that was
+// running gets ErrDeadline, ErrMemory or ErrCrashed as for Call, and the ones after it
+// ErrNotRun, when the parent knows which one was running: the worker said so (it does once
+// a request has run for a millisecond, writing the responses it held), or it was the only
+// one not answered. Otherwise (the worker was lost within a millisecond of starting a
+// request) every request not answered gets ErrUnfinished: any of them may have been the
+// one that cost the worker, and a caller that wants to know sends them again alone.
+// ErrClosed when the pool closed.
 func (p *Pool) Batch(ctx context.Context, build func(WorkerID) []Request, deliver func(i int, resp []byte, err error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -81,7 +82,7 @@ func (p *Pool) Batch(ctx context.Context, build func(WorkerID) []Request, delive
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) { // it took part of the frame and stalled
 			p.calls.Add(uint64(len(reqs)))
-			p.unanswered(reqs, 0, p.deadlineKill(w, start, false), deliver)
+			p.unanswered(reqs, 0, false, p.deadlineKill(w, start, false), deliver)
 			return nil
 		}
 		// The worker died while idle: it never saw the requests.
@@ -92,13 +93,18 @@ func (p *Pool) Batch(ctx context.Context, build func(WorkerID) []Request, delive
 	p.calls.Add(uint64(len(reqs)))
 	p.batches.Add(1)
 	progress := start
-	for i := range reqs {
+	running := -1 // the request the worker said was running
+	for i := 0; i < len(reqs); {
+		// A request's deadline counts from the last response: statusRunning does not move it.
 		status, body, o, err := w.next(context.Background(), progress.Add(p.opts.Deadline+batchSlack), true)
 		if o != gotFrame {
-			p.unanswered(reqs, i, p.lost(w, o, err, start, false), deliver)
+			p.unanswered(reqs, i, running == i, p.lost(w, o, err, start, false), deliver)
 			return nil
 		}
 		switch status {
+		case statusRunning:
+			running = i
+			continue
 		case statusOK:
 			deliver(i, body, nil)
 		case statusPanic:
@@ -107,10 +113,11 @@ func (p *Pool) Batch(ctx context.Context, build func(WorkerID) []Request, delive
 		case statusTooLarge:
 			deliver(i, nil, fmt.Errorf("%w: %s", ErrResponseTooLarge, body))
 		default:
-			p.unanswered(reqs, i, p.protocolKill(w, fmt.Errorf("unexpected status %#x", status)), deliver)
+			p.unanswered(reqs, i, false, p.protocolKill(w, fmt.Errorf("unexpected status %#x", status)), deliver)
 			return nil
 		}
 		progress = time.Now()
+		i++
 	}
 	if w.rhi > w.rlo {
 		// Every request was answered; the worker is not to be trusted any more.
@@ -135,13 +142,26 @@ func (p *Pool) checkBatch(reqs []Request) error {
 	return nil
 }
 
-// unanswered reports the loss of the worker, err, to the requests from i on.
-func (p *Pool) unanswered(reqs []Request, i int, err error, deliver func(int, []byte, error)) {
-	if len(reqs)-i > 1 && !errors.Is(err, ErrClosed) {
+// unanswered reports the loss of the worker, err, to the requests from i on. running tells
+// that the worker said request i was running.
+func (p *Pool) unanswered(reqs []Request, i int, running bool, err error, deliver func(int, []byte, error)) {
+	if errors.Is(err, ErrClosed) {
+		for ; i < len(reqs); i++ {
+			deliver(i, nil, err)
+		}
+		return
+	}
+	if !running && len(reqs)-i > 1 {
 		// %v, not %w: none of them may be taken for the one that cost the worker.
 		err = fmt.Errorf("%w: %d of %d requests (%v)", ErrUnfinished, len(reqs)-i, len(reqs), err)
+		for ; i < len(reqs); i++ {
+			deliver(i, nil, err)
+		}
+		return
 	}
-	for ; i < len(reqs); i++ {
-		deliver(i, nil, err)
+	deliver(i, nil, err)
+	notRun := fmt.Errorf("%w (a request before it cost the worker: %v)", ErrNotRun, err)
+	for i++; i < len(reqs); i++ {
+		deliver(i, nil, notRun)
 	}
 }

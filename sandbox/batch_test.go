@@ -114,43 +114,60 @@ func TestBatchDeadlineIsPerRequest(t *testing.T) {
 	}
 }
 
-// A request that costs the worker fails the requests not answered yet with ErrUnfinished,
-// never with its own error; answered ones keep their responses. Alone or last, it gets
-// its own error. (The requests before it sleep past the worker's flush interval, so that
-// their responses have reached the parent before the loss.)
+// A request that costs the worker fails with its own error and the requests after it with
+// ErrNotRun, once it has run long enough for the worker to say it is running; the requests
+// before it keep their responses. Alone or last, it gets its own error. Lost at once (the
+// worker could not say which request was running), every unanswered request gets
+// ErrUnfinished. No other request ever gets the loss's own error.
 func TestBatchWorkerLoss(t *testing.T) {
 	cases := []struct {
 		name, hostile string
 		opts          sandbox.Options
 		want          error
+		running       bool // the worker reports the hostile request before it is lost
 	}{
-		{"deadline", "spin", sandbox.Options{Deadline: 200 * time.Millisecond}, sandbox.ErrDeadline},
-		{"memory", "alloc:4GiB", sandbox.Options{MemoryLimit: 128 << 20, Deadline: 4 * time.Second}, sandbox.ErrMemory},
-		{"crash", "exit:3", sandbox.Options{}, sandbox.ErrCrashed},
+		{"deadline", "spin", sandbox.Options{Deadline: 200 * time.Millisecond}, sandbox.ErrDeadline, true},
+		{"slow memory", "alloc:4GiB", sandbox.Options{MemoryLimit: 128 << 20, Deadline: 4 * time.Second}, sandbox.ErrMemory, false},
+		{"crash at once", "exit:3", sandbox.Options{}, sandbox.ErrCrashed, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			c.opts.Size = 1
 			p, _ := newPool(t, c.opts)
-			got, first := batch(t, p, "sleep:5ms", "sleep:5ms", c.hostile, "echo:c", "echo:d")
-			if got[0].resp != "slept" || got[1].resp != "slept" || got[0].err != nil || got[1].err != nil {
-				t.Errorf("answered before the loss: %+v", got[:2])
-			}
-			for i, d := range got[2:] {
-				if !errors.Is(d.err, sandbox.ErrUnfinished) || errors.Is(d.err, c.want) {
-					t.Errorf("request %d: %v; want ErrUnfinished only", i+2, d.err)
+			got, first := batch(t, p, "echo:a", "echo:b", c.hostile, "echo:c", "echo:d")
+			for i, d := range got {
+				switch {
+				case i < 2 && errors.Is(d.err, sandbox.ErrUnfinished):
+					// lost before the worker could write what it held
+				case i < 2 && (d.err != nil || d.resp != "ab"[i:i+1]):
+					t.Errorf("request %d, before the hostile one: %q, %v", i, d.resp, d.err)
+				case i == 2 && !errors.Is(d.err, c.want) && !errors.Is(d.err, sandbox.ErrUnfinished):
+					t.Errorf("hostile request: %v; want %v or ErrUnfinished", d.err, c.want)
+				case i == 2 && c.running && !errors.Is(d.err, c.want):
+					t.Errorf("hostile request: %v; want %v: the worker said it was running", d.err, c.want)
+				case i > 2 && !errors.Is(d.err, sandbox.ErrNotRun) && !errors.Is(d.err, sandbox.ErrUnfinished):
+					t.Errorf("request %d, after the hostile one: %v; want ErrNotRun or ErrUnfinished", i, d.err)
+				case i != 2 && errors.Is(d.err, c.want):
+					t.Errorf("request %d: %v matches the loss's error", i, d.err)
+				}
+				if i > 2 && errors.Is(got[2].err, c.want) != errors.Is(d.err, sandbox.ErrNotRun) {
+					t.Errorf("request %d: %v, with %v for the hostile one", i, d.err, got[2].err)
 				}
 			}
-			got, second := batch(t, p, "sleep:5ms", c.hostile)
-			if got[0].resp != "slept" || !errors.Is(got[1].err, c.want) {
+			got, second := batch(t, p, "echo:a", c.hostile)
+			if (got[0].resp != "a" && !errors.Is(got[0].err, sandbox.ErrUnfinished)) || !errors.Is(got[1].err, c.want) && !errors.Is(got[1].err, sandbox.ErrUnfinished) {
 				t.Errorf("hostile request last: %+v; want its own %v", got, c.want)
 			}
 			if second == first {
 				t.Errorf("the replacement worker has the lost one's ID %d", first)
 			}
-			got, third := batch(t, p, "echo:e")
-			if got[0].resp != "e" || third == second {
-				t.Errorf("after the losses: %+v from worker %d (lost: %d)", got, third, second)
+			got, third := batch(t, p, c.hostile)
+			if !errors.Is(got[0].err, c.want) || third == second {
+				t.Errorf("hostile request alone: %+v from worker %d (lost: %d); want %v", got, third, second, c.want)
+			}
+			got, _ = batch(t, p, "echo:e")
+			if got[0].resp != "e" {
+				t.Errorf("after the losses: %+v", got)
 			}
 		})
 	}

@@ -16,6 +16,7 @@ const (
 	statusOK       byte = 0    // payload: the handler's response
 	statusPanic    byte = 1    // payload: panic value and stack
 	statusTooLarge byte = 2    // payload: message
+	statusRunning  byte = 3    // no payload: the next request of the batch is running (not its response)
 	statusHello    byte = 0x7f // payload: helloPayload, sent once when the worker is ready
 )
 

@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -229,7 +230,15 @@ type workerLoop struct {
 	cfg     workerConfig
 	in      *bufio.Reader
 	out     *os.File
-	wbuf    []byte // response frames not yet written
+
+	// The batch's timer writes from its own goroutine while a request runs: mu guards
+	// what follows.
+	mu        sync.Mutex
+	wbuf      []byte    // response frames not yet written
+	lastFlush time.Time // of wbuf
+	started   time.Time // of the request running; zero between requests
+	marked    bool      // the parent was told that this request is running
+	werr      error     // of the timer's write
 }
 
 // item is one request of a frame.
@@ -298,11 +307,30 @@ func parseFrame(frame []byte, maxRequest int) ([]item, error) {
 
 // serve answers the requests of one frame in order, each under its own budget. It writes
 // the responses when the last is ready, or earlier once it has held some for flushInterval
-// (so that the parent, which measures each request's deadline from the last response it
-// received, sees progress) or they fill a buffer.
+// or they fill a buffer. While a request runs longer than flushInterval, a timer writes the
+// responses held so far and a statusRunning frame: the parent then knows which request was
+// running if it loses the worker, and that the ones after it never ran.
 func (w *workerLoop) serve(items []item) error {
-	lastFlush := time.Now()
+	w.mu.Lock()
+	w.lastFlush = time.Now()
+	w.mu.Unlock()
+	if len(items) > 1 {
+		var timer *time.Timer
+		stopped := false // guarded by mu: no tick may outlive this batch
+		w.mu.Lock()
+		timer = time.AfterFunc(flushInterval, func() { w.tick(&timer, &stopped) })
+		w.mu.Unlock()
+		defer func() {
+			w.mu.Lock()
+			stopped = true
+			timer.Stop()
+			w.mu.Unlock()
+		}()
+	}
 	for i, it := range items {
+		w.mu.Lock()
+		w.started, w.marked = time.Now(), false
+		w.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), softBudget(it.budget))
 		status, resp := w.call(ctx, it.req)
 		cancel()
@@ -310,15 +338,39 @@ func (w *workerLoop) serve(items []item) error {
 			status = statusTooLarge
 			resp = fmt.Appendf(nil, "%d bytes, limit %d", len(resp), w.cfg.maxResponse)
 		}
+		w.mu.Lock()
+		w.started = time.Time{}
 		w.append(status, resp)
-		if i == len(items)-1 || len(w.wbuf) >= bufSize || time.Since(lastFlush) >= flushInterval {
-			if err := w.flush(); err != nil {
-				return err
-			}
-			lastFlush = time.Now()
+		var err error
+		if i == len(items)-1 || len(w.wbuf) >= bufSize || time.Since(w.lastFlush) >= flushInterval {
+			err = w.flush()
+		}
+		if err == nil {
+			err = w.werr
+		}
+		w.mu.Unlock()
+		if err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// tick is the batch timer: it reports a request that has run for flushInterval, once.
+func (w *workerLoop) tick(t **time.Timer, stopped *bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if *stopped {
+		return
+	}
+	if !w.started.IsZero() && !w.marked && time.Since(w.started) >= flushInterval {
+		w.append(statusRunning, nil)
+		w.marked = true
+		if err := w.flush(); err != nil && w.werr == nil {
+			w.werr = err
+		}
+	}
+	(*t).Reset(flushInterval)
 }
 
 func (w *workerLoop) call(ctx context.Context, req []byte) (status byte, resp []byte) {
@@ -343,6 +395,7 @@ func (w *workerLoop) append(status byte, payload []byte) {
 
 // flush writes the pending response frames in a single write.
 func (w *workerLoop) flush() error {
+	w.lastFlush = time.Now()
 	_, err := w.out.Write(w.wbuf)
 	if cap(w.wbuf) > 4*bufSize {
 		w.wbuf = make([]byte, 0, bufSize)
