@@ -67,8 +67,14 @@ func TestBatchedResultsReachTheirCallers(t *testing.T) {
 	}
 	var ins []policy.Input
 	for i := range 300 {
-		in := checkInput(fmt.Sprintf("print(proposal.id + ' by code %d')\nif len(proposal.id) %% 2 == 0:\n  return PASSED\nreturn FAILED", i%7))
+		in := checkInput(fmt.Sprintf("print(proposal.id + ' by code %d in ' + policy.name + ' of ' + str(len(slack.get_users())))\nif len(proposal.id) %% 2 == 0:\n  return PASSED\nreturn FAILED", i%7))
 		in.Proposal.ID = fmt.Sprintf("p%d", i*7)
+		// Policies and communities, sent to a worker once each, come back to their blocks.
+		in.Policy.Name = fmt.Sprintf("policy %d", i%5)
+		in.Community.Platforms = []string{"slack"}
+		for u := range i % 3 {
+			in.Community.Users = append(in.Community.Users, policy.UserInfo{Username: fmt.Sprintf("u%d", u), Platform: "slack"})
+		}
 		ins = append(ins, in)
 	}
 	outs := make([]policy.Output, len(ins))
@@ -98,6 +104,9 @@ func TestBatchedResultsReachTheirCallers(t *testing.T) {
 	}
 	if st := one.Stats(); st.Calls != 40 || st.Batches != 2 {
 		t.Errorf("40 blocks in %d round trips (stats %+v), want 2", st.Batches, st)
+	}
+	if n := policysandbox.StaticsSent(one); n != 15 {
+		t.Errorf("policies and communities sent %d times, want 15 (5 policies × 3 communities)", n)
 	}
 }
 

@@ -1,34 +1,25 @@
 package policysandbox
 
 import (
-	"encoding/binary"
-	"encoding/json"
+	"hash/maphash"
 	"reflect"
 	"testing"
 
-	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/policy"
+	"github.com/policykit-go/policykit/sandbox"
 )
 
 // EncodeRequests returns the two evaluation requests the Evaluator would send for in: with
-// its code, and by code hash.
-func EncodeRequests(tb testing.TB, in policy.Input) (withCode, byHash []byte) {
+// its code and statics, and by code hash and statics key.
+func EncodeRequests(tb testing.TB, e *Evaluator, in policy.Input) (withCode, byHash []byte) {
 	tb.Helper()
-	if in.CodeHash == "" {
-		in.CodeHash = policy.Hash(in.Code)
+	p, out := e.prepare(in)
+	if out.Err != nil {
+		tb.Fatal(out.Err)
 	}
-	code, err := json.Marshal(in.Code)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	in.Code = domain.PolicyCode{}
-	byHash, err = newWire(reflect.TypeFor[policy.Input]()).encode([]byte{kindByHash}, in)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	withCode = append([]byte{kindWithCode}, binary.BigEndian.AppendUint32(nil, uint32(len(code)))...)
-	withCode = append(append(withCode, code...), byHash[1:]...)
-	return withCode, byHash
+	reqs, _ := e.requests(sandbox.WorkerID(1<<62), []*pending{p})
+	reqs2, _ := e.requests(sandbox.WorkerID(1<<62), []*pending{p})
+	return reqs[0].Body, reqs2[0].Body
 }
 
 // Counters of an Evaluator: blocks sent with their code, "unknown code" answers, blocks
@@ -36,6 +27,9 @@ func EncodeRequests(tb testing.TB, in policy.Input) (withCode, byHash []byte) {
 func Counters(e *Evaluator) (codeSent, unknownCode, sentAlone uint64) {
 	return e.codeSent.Load(), e.unknownCode.Load(), e.sentAlone.Load()
 }
+
+// StaticsSent counts the blocks sent with their policy and community.
+func StaticsSent(e *Evaluator) uint64 { return e.staticsSent.Load() }
 
 // RoundTrip encodes and decodes v (a pointer) through the binary encoding of its type.
 func RoundTrip(v any) (any, []byte, error) {
@@ -72,5 +66,16 @@ func Hold(e *Evaluator) (release func()) {
 		e.hold = nil
 		e.mu.Unlock()
 		close(ch)
+	}
+}
+
+// NewEncoder returns an Evaluator without workers, for encoding requests.
+func NewEncoder() *Evaluator {
+	return &Evaluator{
+		workers: 1, codeBytes: DefaultCodeCacheBytes, known: make(map[sandbox.WorkerID]map[string]struct{}),
+		inputs:  newWire(reflect.TypeFor[policy.Input]()),
+		outputs: newWire(reflect.TypeFor[policy.Output]()),
+		statics: newWire(reflect.TypeFor[statics]()),
+		seeds:   [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 	}
 }

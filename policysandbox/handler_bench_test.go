@@ -21,8 +21,9 @@ func BenchmarkWorkerHandler(b *testing.B) {
 	h := policysandbox.Handler(rt)
 	ctx := context.Background()
 	reqs := make([][]byte, len(ins))
+	enc := policysandbox.NewEncoder()
 	for i, in := range ins {
-		withCode, byHash := policysandbox.EncodeRequests(b, in)
+		withCode, byHash := policysandbox.EncodeRequests(b, enc, in)
 		if resp := h(ctx, withCode); resp[0] != 'o' {
 			b.Fatalf("%q", resp)
 		}

@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"os"
 	"reflect"
@@ -45,7 +46,8 @@ type Options struct {
 	Args        []string      // extra arguments for the worker command (tests pass -test.run=^$)
 	// MaxBatch bounds the blocks sent to a worker in one round trip (default 64).
 	MaxBatch int
-	// CodeCacheBytes bounds the policy code each worker keeps by hash (default 8 MiB).
+	// CodeCacheBytes bounds the policy code each worker keeps by hash (default 8 MiB), and
+	// separately the blocks' policies and communities it keeps.
 	CodeCacheBytes int64
 }
 
@@ -84,8 +86,10 @@ const envCodeCache = "POLICYKIT_POLICY_CODE_CACHE_BYTES"
 // block; a hostile block costs one deadline, or two when it was sent again alone.
 type Evaluator struct {
 	pool      *sandbox.Pool
-	inputs    *wire        // of policy.Input
-	outputs   *wire        // of policy.Output
+	inputs    *wire // of policy.Input
+	outputs   *wire // of policy.Output
+	statics   *wire // of statics
+	seeds     [2]maphash.Seed
 	inputSize atomic.Int64 // size of the last encoded input: the next one's buffer
 	deadline  time.Duration
 	workers   int
@@ -100,7 +104,7 @@ type Evaluator struct {
 	known   map[sandbox.WorkerID]map[string]struct{}
 	hold    chan struct{} // tests: dispatching waits until it is closed
 
-	codeSent, unknownCode, sentAlone atomic.Uint64
+	codeSent, staticsSent, unknownCode, sentAlone atomic.Uint64
 }
 
 // pending is one Evaluate call on its way through a worker.
@@ -109,13 +113,25 @@ type pending struct {
 	block policy.Block
 	hash  string
 	code  domain.PolicyCode
-	body  []byte // kindByHash and the input without its code
-	done  chan result
-	gone  atomic.Bool // the caller left
-	sent  atomic.Bool // done has its result
-	// withCode: the worker must be sent the code (it was lost, or it evicted the code).
-	withCode bool
-	retried  bool // sent alone after ErrUnfinished
+	// statics is the encoding of the input's policy and community, the same for many
+	// blocks; key is its hash.
+	statics []byte
+	key     string
+	body    []byte // kindEvaluate, no flags, key and the rest of the input
+	done    chan result
+	gone    atomic.Bool // the caller left
+	sent    atomic.Bool // done has its result
+	// resend: the worker must be sent the code and statics (it answered that it lacked
+	// one of them).
+	resend  bool
+	retried bool // sent alone after ErrUnfinished
+}
+
+// statics are the parts of an input that many blocks share: sent to a worker once, and
+// then by key.
+type statics struct {
+	Policy    policy.PolicyInfo
+	Community policy.CommunityInfo
 }
 
 // finish hands r to p's caller, once.
@@ -159,7 +175,11 @@ func New(ctx context.Context, opts Options, logger *slog.Logger) (*Evaluator, er
 		return nil, fmt.Errorf("policy sandbox: %w", err)
 	}
 	return &Evaluator{
-		pool: pool, inputs: newWire(reflect.TypeFor[policy.Input]()), outputs: newWire(reflect.TypeFor[policy.Output]()), deadline: opts.Deadline, workers: workers, maxBatch: opts.MaxBatch,
+		pool: pool, deadline: opts.Deadline, workers: workers, maxBatch: opts.MaxBatch,
+		inputs:    newWire(reflect.TypeFor[policy.Input]()),
+		outputs:   newWire(reflect.TypeFor[policy.Output]()),
+		statics:   newWire(reflect.TypeFor[statics]()),
+		seeds:     [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 		codeBytes: opts.CodeCacheBytes,
 		known:     make(map[sandbox.WorkerID]map[string]struct{}),
 	}, nil
@@ -178,22 +198,11 @@ func (e *Evaluator) Evaluate(ctx context.Context, in policy.Input) policy.Output
 	if err := ctx.Err(); err != nil {
 		return failed(in.Block, errorType(err), describe(err, e.deadline))
 	}
-	if n := codeSize(in.Code); n > maxRequestBytes { // its JSON is no smaller
-		return failed(in.Block, errorType(sandbox.ErrRequestTooLarge), describe(sandbox.ErrRequestTooLarge, e.deadline))
+	p, out := e.prepare(in)
+	if out.Err != nil {
+		return out
 	}
-	if in.CodeHash == "" {
-		in.CodeHash = policy.Hash(in.Code)
-	}
-	p := &pending{ctx: ctx, block: in.Block, hash: in.CodeHash, code: in.Code, done: make(chan result, 1)}
-	in.Code = domain.PolicyCode{} // the worker has it, or is sent it separately
-	buf := make([]byte, 1, max(e.inputSize.Load()+64, 512))
-	buf[0] = kindByHash
-	body, err := e.inputs.encode(buf, in)
-	if err != nil {
-		return failed(in.Block, "InputError", fmt.Sprintf("cannot encode the evaluation input: %v", err))
-	}
-	e.inputSize.Store(int64(len(body)))
-	p.body = body
+	p.ctx = ctx
 	e.enqueue(p)
 	select {
 	case r := <-p.done:
@@ -209,6 +218,40 @@ func (e *Evaluator) Evaluate(ctx context.Context, in policy.Input) policy.Output
 		p.gone.Store(true) // dropped if still queued
 		return failed(in.Block, errorType(ctx.Err()), describe(ctx.Err(), e.deadline))
 	}
+}
+
+// prepare encodes in for the workers: its code, policy and community apart, each sent to
+// a worker only when it lacks them.
+func (e *Evaluator) prepare(in policy.Input) (*pending, policy.Output) {
+	if n := codeSize(in.Code); n > maxRequestBytes { // its JSON is no smaller
+		return nil, failed(in.Block, errorType(sandbox.ErrRequestTooLarge), describe(sandbox.ErrRequestTooLarge, e.deadline))
+	}
+	if in.CodeHash == "" {
+		in.CodeHash = policy.Hash(in.Code)
+	}
+	p := &pending{ctx: context.Background(), block: in.Block, hash: in.CodeHash, code: in.Code, done: make(chan result, 1)}
+	// The worker has the code, policy and community, or is sent them separately.
+	in.Code = domain.PolicyCode{}
+	st := statics{Policy: in.Policy, Community: in.Community}
+	in.Policy, in.Community = policy.PolicyInfo{}, policy.CommunityInfo{}
+	hint := max(e.inputSize.Load()+64, 512)
+	var err error
+	if p.statics, err = e.statics.encode(make([]byte, 0, hint), st); err != nil {
+		return nil, failed(in.Block, "InputError", fmt.Sprintf("cannot encode the evaluation input: %v", err))
+	}
+	// 128 bits of two independent hashes: a collision would show a block another
+	// community. The key means nothing outside this process and its workers.
+	var key [16]byte
+	binary.LittleEndian.PutUint64(key[:8], maphash.Bytes(e.seeds[0], p.statics))
+	binary.LittleEndian.PutUint64(key[8:], maphash.Bytes(e.seeds[1], p.statics))
+	p.key = string(key[:])
+	buf := append(make([]byte, 0, hint), kindEvaluate, 0)
+	buf = append(buf, key[:]...)
+	if p.body, err = e.inputs.encode(buf, in); err != nil {
+		return nil, failed(in.Block, "InputError", fmt.Sprintf("cannot encode the evaluation input: %v", err))
+	}
+	e.inputSize.Store(int64(max(len(p.body), len(p.statics))))
+	return p, policy.Output{}
 }
 
 func (e *Evaluator) enqueue(p *pending) {
@@ -310,8 +353,8 @@ func (e *Evaluator) take() []*pending {
 			continue
 		}
 		size += len(p.body)
-		if p.withCode {
-			size += codeSize(p.code)
+		if p.resend {
+			size += codeSize(p.code) + len(p.statics)
 		}
 		if len(batch) > 0 && size > maxBatchBytes {
 			break
@@ -338,39 +381,68 @@ func (e *Evaluator) requests(id sandbox.WorkerID, batch []*pending) (reqs []sand
 		if d, ok := p.ctx.Deadline(); ok {
 			budget = max(time.Until(d), time.Millisecond)
 		}
-		_, has := known[p.hash]
-		if has && !p.withCode {
+		_, hasCode := known[p.hash]
+		_, hasStatics := known[p.key]
+		sendCode, sendStatics := p.resend || !hasCode, p.resend || !hasStatics
+		if !sendCode && !sendStatics {
 			reqs = append(reqs, sandbox.Request{Body: p.body, Budget: budget})
 			sent = append(sent, p)
 			continue
 		}
-		code, err := json.Marshal(p.code)
-		if err != nil { // strings only
-			panic(err)
+		var code []byte
+		flags := byte(0)
+		if sendCode {
+			var err error
+			if code, err = json.Marshal(p.code); err != nil { // strings only
+				panic(err)
+			}
+			flags |= flagCode
 		}
-		body := make([]byte, 0, 5+len(code)+len(p.body)-1)
-		body = append(body, kindWithCode)
-		body = binary.BigEndian.AppendUint32(body, uint32(len(code)))
-		body = append(body, code...)
-		body = append(body, p.body[1:]...)
+		if sendStatics {
+			flags |= flagStatics
+		}
+		body := make([]byte, 0, 10+len(code)+len(p.statics)+len(p.body))
+		body = append(body, kindEvaluate, flags)
+		if sendCode {
+			body = binary.BigEndian.AppendUint32(body, uint32(len(code)))
+			body = append(body, code...)
+		}
+		if sendStatics {
+			body = binary.BigEndian.AppendUint32(body, uint32(len(p.statics)))
+			body = append(body, p.statics...)
+		}
+		body = append(body, p.body[2:]...)
 		if len(body) > maxRequestBytes {
 			p.finish(result{err: fmt.Errorf("%w: %d bytes", sandbox.ErrRequestTooLarge, len(body))})
 			continue
 		}
 		reqs = append(reqs, sandbox.Request{Body: body, Budget: budget})
 		sent = append(sent, p)
-		e.codeSent.Add(1)
-		if storable(p.code, e.codeBytes) {
-			if len(known) >= maxKnown {
-				clear(known) // the worker keeps them; we send some codes once more
+		if sendCode {
+			e.codeSent.Add(1)
+			if storable(codeSize(p.code), e.codeBytes) {
+				remember(known, p.hash)
 			}
-			known[p.hash] = struct{}{}
+		}
+		if sendStatics {
+			e.staticsSent.Add(1)
+			if storable(len(p.statics), e.codeBytes) {
+				remember(known, p.key)
+			}
 		}
 	}
 	return reqs, sent
 }
 
-// knownBy returns the set of code hashes worker id has been sent. Sets of workers that are
+// remember adds key to a worker's known set.
+func remember(known map[string]struct{}, key string) {
+	if len(known) >= 2*maxKnown {
+		clear(known) // the worker keeps them; we send some once more
+	}
+	known[key] = struct{}{}
+}
+
+// knownBy returns the set of code hashes and statics keys worker id has been sent. Sets of workers that are
 // gone are dropped: IDs only grow, so the smallest are the oldest. e.mu is held.
 func (e *Evaluator) knownBy(id sandbox.WorkerID) map[string]struct{} {
 	if k, ok := e.known[id]; ok {
@@ -395,11 +467,12 @@ func (e *Evaluator) settle(worker sandbox.WorkerID, p *pending, resp []byte, err
 	case err == nil && len(resp) > 0 && resp[0] == respOutput:
 		p.finish(result{output: append([]byte(nil), resp[1:]...)})
 		return
-	case err == nil && len(resp) == 1 && resp[0] == respUnknownCode:
+	case err == nil && len(resp) == 1 && resp[0] == respUnknown:
 		e.unknownCode.Add(1)
 		e.mu.Lock()
 		delete(e.known[worker], p.hash)
-		p.withCode = true
+		delete(e.known[worker], p.key)
+		p.resend = true
 		e.front = append(e.front, p)
 		e.mu.Unlock()
 		return
@@ -415,7 +488,7 @@ func (e *Evaluator) settle(worker sandbox.WorkerID, p *pending, resp []byte, err
 	case errors.Is(err, sandbox.ErrUnfinished) && !p.retried:
 		e.mu.Lock()
 		delete(e.known, worker)
-		p.retried, p.withCode = true, true
+		p.retried, p.resend = true, true
 		e.alone = append(e.alone, p)
 		e.mu.Unlock()
 		return
@@ -457,18 +530,23 @@ func (e *Evaluator) Compile(ctx context.Context, code domain.PolicyCode) (proble
 
 // Request kinds: the first byte of a request.
 const (
-	kindByHash   byte = 'h' // policy.Input without its code (see wire); response: respOutput or respUnknownCode
-	kindWithCode byte = 'e' // uint32 n, n bytes of JSON domain.PolicyCode, then as kindByHash
+	// kindEvaluate: a flags byte; if flagCode, a uint32 n and n bytes of JSON
+	// domain.PolicyCode; if flagStatics, a uint32 n and n bytes of statics (see wire);
+	// the 16-byte key of the statics; the policy.Input without its code and statics.
+	// Response: respOutput, or respUnknown when the worker lacks the code or the statics.
+	kindEvaluate byte = 'v'
+	flagCode     byte = 1
+	flagStatics  byte = 2
 	kindCompile  byte = 'c' // JSON domain.PolicyCode; response: JSON compileResult
 )
 
 // Response kinds of an evaluation: the first byte of its response.
 const (
-	respOutput      byte = 'o' // policy.Output follows (see wire)
-	respUnknownCode byte = 'u' // the worker does not have the code of the input's hash
+	respOutput  byte = 'o' // policy.Output follows (see wire)
+	respUnknown byte = 'u' // the worker lacks the code or the statics of the input
 )
 
-// maxKnown bounds the code hashes remembered per worker, on both sides.
+// maxKnown bounds the codes, and the statics, kept per worker (and remembered for it).
 const maxKnown = 4096
 
 // compileResult is a worker's answer to a compile request.
@@ -541,84 +619,119 @@ func ServeWorker() {
 	// KiB: collecting at 5× the live heap instead of 2× saves most of the collector's work
 	// per block. The pool's soft memory limit still collects before the ceiling.
 	debug.SetGCPercent(400)
-	sandbox.Serve(handler(rt, newCodeStore(limit)))
+	sandbox.Serve(handler(rt, limit))
 }
 
 // Handler adapts a runtime to the sandbox worker protocol, keeping up to
-// DefaultCodeCacheBytes of policy code by hash. Both kinds of request go through the
-// runtime's cache of compiled blocks, so a policy validated when it was proposed is already
-// compiled when this worker first evaluates it.
+// DefaultCodeCacheBytes of policy code, and as much of blocks' policies and communities,
+// by key. Both kinds of request go through the runtime's cache of compiled blocks, so a
+// policy validated when it was proposed is already compiled when this worker first
+// evaluates it.
 func Handler(rt *policy.Runtime) sandbox.Handler {
-	return handler(rt, newCodeStore(DefaultCodeCacheBytes))
+	return handler(rt, DefaultCodeCacheBytes)
 }
 
 // handler serves one request at a time (as sandbox.Serve calls it).
-func handler(rt *policy.Runtime, codes *codeStore) sandbox.Handler {
-	inputs, outputs := newWire(reflect.TypeFor[policy.Input]()), newWire(reflect.TypeFor[policy.Output]())
-	strs := newInterner()
-	var outSize int
+func handler(rt *policy.Runtime, limit int64) sandbox.Handler {
+	w := &workerState{
+		rt:      rt,
+		codes:   newStore[domain.PolicyCode](limit),
+		shared:  newStore[statics](limit),
+		inputs:  newWire(reflect.TypeFor[policy.Input]()),
+		outputs: newWire(reflect.TypeFor[policy.Output]()),
+		statics: newWire(reflect.TypeFor[statics]()),
+		strs:    newInterner(),
+	}
 	return func(ctx context.Context, req []byte) []byte {
 		if len(req) > 0 && req[0] == kindCompile {
 			return compile(rt, req[1:])
 		}
 		var in policy.Input
-		var out policy.Output
-		switch kind, body := kindOf(req); kind {
-		case kindWithCode:
-			if len(body) < 4 || int(binary.BigEndian.Uint32(body)) > len(body)-4 {
-				out = failed("", "InputError", "truncated policy code")
-				break
-			}
-			n := int(binary.BigEndian.Uint32(body))
-			var code domain.PolicyCode
-			if err := json.Unmarshal(body[4:4+n], &code); err != nil {
-				out = failed("", "InputError", fmt.Sprintf("unreadable policy code: %v", err))
-				break
-			}
-			if out = decodeInput(inputs, strs, body[4+n:], &in); out.Err == nil {
-				codes.put(in.CodeHash, code)
-				in.Code = code
-				out = rt.Evaluate(ctx, in)
-			}
-		case kindByHash:
-			if out = decodeInput(inputs, strs, body, &in); out.Err != nil {
-				break
-			}
-			code, ok := codes.get(in.CodeHash)
-			if !ok {
-				return []byte{respUnknownCode}
-			}
-			in.Code = code
-			out = rt.Evaluate(ctx, in)
-		default:
-			out = failed("", "InputError", "unknown request kind")
+		out, known := w.evaluate(ctx, req, &in)
+		if !known {
+			return []byte{respUnknown}
 		}
-		buf := make([]byte, 1, max(outSize+64, 256))
+		buf := make([]byte, 1, max(w.outSize+64, 256))
 		buf[0] = respOutput
-		resp, err := outputs.encode(buf, out)
+		resp, err := w.outputs.encode(buf, out)
 		if err != nil {
-			resp, _ = outputs.encode(buf[:1], failed(in.Block, "OutputError", fmt.Sprintf("cannot encode the block's output: %v", err)))
+			resp, _ = w.outputs.encode(buf[:1], failed(in.Block, "OutputError", fmt.Sprintf("cannot encode the block's output: %v", err)))
 		}
-		outSize = min(len(resp), 64<<10)
+		w.outSize = min(len(resp), 64<<10)
 		return resp
 	}
 }
 
-func kindOf(req []byte) (byte, []byte) {
-	if len(req) == 0 {
-		return 0, nil
-	}
-	return req[0], req[1:]
+// workerState is what a worker keeps between requests.
+type workerState struct {
+	rt                       *policy.Runtime
+	codes                    *store[domain.PolicyCode]
+	shared                   *store[statics]
+	inputs, outputs, statics *wire
+	strs                     *interner
+	outSize                  int // of the last response: the next one's buffer
 }
 
-func decodeInput(inputs *wire, strs *interner, body []byte, in *policy.Input) policy.Output {
-	if err := inputs.decode(body, in, strs); err != nil {
-		return failed(in.Block, "InputError", fmt.Sprintf("unreadable evaluation input: %v", err))
+// evaluate decodes an evaluation request into in and runs it; known is false when the
+// worker lacks the code or the statics the request refers to.
+func (w *workerState) evaluate(ctx context.Context, req []byte, in *policy.Input) (out policy.Output, known bool) {
+	if len(req) < 2 || req[0] != kindEvaluate {
+		return failed("", "InputError", "unknown request kind"), true
+	}
+	flags, body := req[1], req[2:]
+	part := func() ([]byte, bool) {
+		if len(body) < 4 || int64(binary.BigEndian.Uint32(body)) > int64(len(body)-4) {
+			return nil, false
+		}
+		n := int(binary.BigEndian.Uint32(body))
+		p := body[4 : 4+n]
+		body = body[4+n:]
+		return p, true
+	}
+	var code domain.PolicyCode
+	var st statics
+	var stRaw []byte
+	if flags&flagCode != 0 {
+		raw, ok := part()
+		if !ok {
+			return failed("", "InputError", "truncated policy code"), true
+		}
+		if err := json.Unmarshal(raw, &code); err != nil {
+			return failed("", "InputError", fmt.Sprintf("unreadable policy code: %v", err)), true
+		}
+	}
+	if flags&flagStatics != 0 {
+		var ok bool
+		if stRaw, ok = part(); !ok {
+			return failed("", "InputError", "truncated policy and community"), true
+		}
+		if err := w.statics.decode(stRaw, &st, w.strs); err != nil {
+			return failed("", "InputError", fmt.Sprintf("unreadable policy and community: %v", err)), true
+		}
+	}
+	if len(body) < 16 {
+		return failed("", "InputError", "truncated input"), true
+	}
+	key := body[:16]
+	if err := w.inputs.decode(body[16:], in, w.strs); err != nil {
+		return failed(in.Block, "InputError", fmt.Sprintf("unreadable evaluation input: %v", err)), true
 	}
 	if in.CodeHash == "" {
-		return failed(in.Block, "InputError", "evaluation input without a code hash")
+		return failed(in.Block, "InputError", "evaluation input without a code hash"), true
 	}
-	return policy.Output{}
+	if flags&flagCode != 0 {
+		w.codes.put(in.CodeHash, code, codeSize(code))
+	} else if code, known = w.codes.get(in.CodeHash); !known {
+		return policy.Output{}, false
+	}
+	if flags&flagStatics != 0 {
+		w.shared.put(string(key), st, len(stRaw))
+	} else if st, known = w.shared.get(string(key)); !known {
+		return policy.Output{}, false
+	}
+	// The runtime only reads an input: blocks of a community share its decoded statics.
+	in.Code, in.Policy, in.Community = code, st.Policy, st.Community
+	return w.rt.Evaluate(ctx, *in), true
 }
 
 func compile(rt *policy.Runtime, req []byte) []byte {
