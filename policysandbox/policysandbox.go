@@ -71,9 +71,15 @@ const envCodeCache = "POLICYKIT_POLICY_CODE_CACHE_BYTES"
 // Concurrent Evaluate calls are coalesced: a call joins a queue, and whenever a worker is
 // free the queue's head (up to MaxBatch blocks) goes to it in one round trip. There is no
 // timer: a lone call is sent as soon as a worker is free. Each worker keeps the policy code
-// it has seen, by hash; the Evaluator remembers what it sent to which worker and sends the
-// hash alone when that worker has the code (a worker that evicted it answers so, and the
-// block is sent again with its code).
+// it has seen, by code hash, and the blocks' policies and communities, by a key of their
+// encoding (bounded by CodeCacheBytes each); the Evaluator remembers what it sent to which
+// worker and sends the hash or key alone when that worker has them. A worker that evicted
+// them answers so, and the block is sent again with them; a replacement worker has a new
+// ID and is sent everything.
+//
+// A caller's context bounds its wait: when it ends, Evaluate returns at once (a queued
+// block is then not sent). Its deadline also becomes the block's budget inside the worker,
+// which the runtime honours; the worker itself is killed only at Deadline.
 //
 // Limits stay per block: each block of a batch has the whole Deadline (the worker reports
 // progress), and a block that hits the step limit fails only itself. A block that costs
