@@ -96,7 +96,8 @@ type Evaluator struct {
 	outputs   *wire // of policy.Output
 	statics   *wire // of statics
 	seeds     [2]maphash.Seed
-	inputSize atomic.Int64 // size of the last encoded input: the next one's buffer
+	// Sizes of the last encoded input and statics: the next ones' buffers.
+	inputSize, staticsSize atomic.Int64
 	deadline  time.Duration
 	workers   int
 	maxBatch  int
@@ -240,9 +241,8 @@ func (e *Evaluator) prepare(in policy.Input) (*pending, policy.Output) {
 	in.Code = domain.PolicyCode{}
 	st := statics{Policy: in.Policy, Community: in.Community}
 	in.Policy, in.Community = policy.PolicyInfo{}, policy.CommunityInfo{}
-	hint := max(e.inputSize.Load()+64, 512)
 	var err error
-	if p.statics, err = e.statics.encode(make([]byte, 0, hint), st); err != nil {
+	if p.statics, err = e.statics.encode(make([]byte, 0, e.staticsSize.Load()+64), st); err != nil {
 		return nil, failed(in.Block, "InputError", fmt.Sprintf("cannot encode the evaluation input: %v", err))
 	}
 	// 128 bits of two independent hashes: a collision would show a block another
@@ -251,12 +251,13 @@ func (e *Evaluator) prepare(in policy.Input) (*pending, policy.Output) {
 	binary.LittleEndian.PutUint64(key[:8], maphash.Bytes(e.seeds[0], p.statics))
 	binary.LittleEndian.PutUint64(key[8:], maphash.Bytes(e.seeds[1], p.statics))
 	p.key = string(key[:])
-	buf := append(make([]byte, 0, hint), kindEvaluate, 0)
+	buf := append(make([]byte, 0, e.inputSize.Load()+64), kindEvaluate, 0)
 	buf = append(buf, key[:]...)
 	if p.body, err = e.inputs.encode(buf, in); err != nil {
 		return nil, failed(in.Block, "InputError", fmt.Sprintf("cannot encode the evaluation input: %v", err))
 	}
-	e.inputSize.Store(int64(max(len(p.body), len(p.statics))))
+	e.inputSize.Store(int64(len(p.body)))
+	e.staticsSize.Store(int64(len(p.statics)))
 	return p, policy.Output{}
 }
 
