@@ -91,17 +91,17 @@ const envCodeCache = "POLICYKIT_POLICY_CODE_CACHE_BYTES"
 // normally. A neighbour is never reported as TimeoutError or MemoryError for a hostile
 // block; a hostile block costs one deadline, or two when it was sent again alone.
 type Evaluator struct {
-	pool      *sandbox.Pool
-	inputs    *wire // of policy.Input
-	outputs   *wire // of policy.Output
-	statics   *wire // of statics
-	seeds     [2]maphash.Seed
+	pool    *sandbox.Pool
+	inputs  *wire // of policy.Input
+	outputs *wire // of policy.Output
+	statics *wire // of statics
+	seeds   [2]maphash.Seed
 	// Sizes of the last encoded input and statics: the next ones' buffers.
 	inputSize, staticsSize atomic.Int64
-	deadline  time.Duration
-	workers   int
-	maxBatch  int
-	codeBytes int64
+	deadline               time.Duration
+	workers                int
+	maxBatch               int
+	codeBytes              int64
 
 	mu      sync.Mutex
 	queue   []*pending // FIFO of blocks waiting for a worker
