@@ -206,60 +206,12 @@ func (r *Resolver) viewableStreams(ctx context.Context, communityID string, m id
 	return out, err
 }
 
-// streamsStore is a store whose ReadAll returns only the events of some streams: Verify over
-// it re-runs only the decisions on those streams.
-type streamsStore struct {
-	eventstore.Store
-	streams map[string]bool
-}
-
-func (s streamsStore) ReadAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.RecordedEvent, error) {
-	for {
-		evs, err := s.Store.ReadAll(ctx, after, limit)
-		if err != nil || len(evs) == 0 {
-			return evs, err
-		}
-		var out []eventstore.RecordedEvent
-		for _, ev := range evs {
-			if s.streams[ev.Stream] {
-				out = append(out, ev)
-			}
-		}
-		if len(out) > 0 {
-			return out, nil
-		}
-		after = evs[len(evs)-1].Position
-	}
-}
-
-// HeldBack reports whether events after those ReadAll skipped are held back. ReadAll returns
-// nothing after after when the rest of the log is other streams' events; the store would
-// report those as held back (it cannot tell them from events it holds), and
-// eventstore.ReadAllSettled would wait for them for ever. So the question is asked after
-// the last event the store returns.
-func (s streamsStore) HeldBack(ctx context.Context, after eventstore.Position) (bool, error) {
-	h, ok := s.Store.(eventstore.HeldReader)
-	if !ok {
-		return false, nil
-	}
-	for {
-		evs, err := s.Store.ReadAll(ctx, after, 1000)
-		if err != nil {
-			return false, err
-		}
-		if len(evs) == 0 {
-			return h.HeldBack(ctx, after)
-		}
-		after = evs[len(evs)-1].Position
-	}
-}
-
-// VerifyProposal re-runs the recorded decisions of one proposal (engine.Verify over the log
-// restricted to the streams of the proposal, its action and its community).
+// VerifyProposal re-runs the recorded decisions of one proposal: engine.VerifyStreams over
+// the streams of the proposal, its action and its community, read by themselves, so that
+// its cost does not grow with the rest of the log.
 func VerifyProposal(ctx context.Context, store eventstore.Store, loop *evaluation.Loop, communityID, actionID, proposalID string) (engine.AuditReport, error) {
-	return engine.Verify(ctx, streamsStore{Store: store, streams: map[string]bool{
-		domain.CommunityStream(communityID): true, domain.ActionStream(actionID): true, domain.ProposalStream(proposalID): true,
-	}}, loop, nil)
+	return engine.VerifyStreams(ctx, store, loop,
+		domain.CommunityStream(communityID), domain.ActionStream(actionID), domain.ProposalStream(proposalID))
 }
 
 // MaxVerifications bounds the Proposal.verification fields one request (or one response
