@@ -28,10 +28,15 @@ import (
 // History: the audit fields (Community.events, Proposal.verification), communities as of
 // a time, and policy import, export and diff. They read the event log, not the read models.
 
-// eventPage scans the log after the cursor for the community's events (by the decoded
-// event's community id) that pass the filter, and returns up to first of them and whether
-// more follow. An action or proposal stream's events are included only when views allows
-// its stream. k, when not nil, leaves out the events after it.
+// eventPage returns, after the cursor, up to first of the community's events (by the
+// decoded event's community id) that pass the filter, and whether more follow. An action or
+// proposal stream's events are included only when views allows its stream. k, when not nil,
+// leaves out the events after it.
+//
+// The events come from the index of the community's events (eventIndex) up to where the
+// index covers the log, and from the log after that: the index is kept by the projections
+// runner, which follows the log closely, so the log is read only for its latest events (all
+// of it while the index is being built).
 func (r *Resolver) eventPage(ctx context.Context, communityID string, f model.EventFilter, first int, cursor string, views func(stream string) bool, k *cut) ([]model.Event, bool, error) {
 	pos := eventstore.Start
 	if cursor != "" {
@@ -43,10 +48,19 @@ func (r *Resolver) eventPage(ctx context.Context, communityID string, f model.Ev
 			return nil, false, domain.Invalid("cursor %q is not one this API gave out", cursor)
 		}
 	}
-	var out []model.Event
+	out, more, covered, err := eventIndex{db: r.deps.DB, store: r.deps.Store}.page(ctx, communityID, f, first, pos, views, k, nil)
+	if err != nil || more {
+		return out, more, err
+	}
+	if pos.Less(covered) {
+		pos = covered
+	}
 	for ev, err := range eventstore.All(ctx, r.deps.Store, pos) {
 		if err != nil {
 			return nil, false, err
+		}
+		if k != nil && k.pos != nil && k.pos.Less(ev.Position) {
+			break // the log goes on in position order: nothing after the cut is shown
 		}
 		if !eventMatches(ev, communityID, f, views, k) {
 			continue
