@@ -52,12 +52,12 @@ FROM cp LEFT JOIN LATERAL (
 		AND ($10::timestamptz IS NULL OR recorded_at <= $10)
 	ORDER BY commit_id, seq LIMIT $11) e ON true`
 
-// page appends to out, after position after, the community's events that the index holds
-// and that pass eventMatches, until out holds first of them and one more is found (more),
-// or the index has no more. covered is the position up to which the index answered: the
-// events after it (when not more) are for the caller to read from the log.
+// page returns, after position after, the community's events that the index holds and
+// that pass eventMatches: first of them and whether one more follows (more), or fewer when
+// the index has no more. covered is the position up to which the index answered: the events
+// after it (when not more) are for the caller to read from the log.
 func (x eventIndex) page(ctx context.Context, communityID string, f model.EventFilter, first int, after eventstore.Position,
-	views func(stream string) bool, k *cut, out []model.Event) (_ []model.Event, more bool, covered eventstore.Position, err error) {
+	views func(stream string) bool, k *cut) (out []model.Event, more bool, covered eventstore.Position, err error) {
 	var lo, hi any // the widened time bounds, or NULL
 	if f.From != nil {
 		lo = f.From.Add(-timeSlack)

@@ -26,7 +26,8 @@ import (
 )
 
 // History: the audit fields (Community.events, Proposal.verification), communities as of
-// a time, and policy import, export and diff. They read the event log, not the read models.
+// a time, and policy import, export and diff. They read the event log, not the read models
+// (Community.events finds a community's events through the read models' index of them).
 
 // eventPage returns, after the cursor, up to first of the community's events (by the
 // decoded event's community id) that pass the filter, and whether more follow. An action or
@@ -48,7 +49,7 @@ func (r *Resolver) eventPage(ctx context.Context, communityID string, f model.Ev
 			return nil, false, domain.Invalid("cursor %q is not one this API gave out", cursor)
 		}
 	}
-	out, more, covered, err := eventIndex{db: r.deps.DB, store: r.deps.Store}.page(ctx, communityID, f, first, pos, views, k, nil)
+	out, more, covered, err := eventIndex{db: r.deps.DB, store: r.deps.Store}.page(ctx, communityID, f, first, pos, views, k)
 	if err != nil || more {
 		return out, more, err
 	}
