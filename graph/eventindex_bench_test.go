@@ -38,11 +38,6 @@ func BenchmarkCommunityReads(b *testing.B) {
 			p := proposed.ProposeAction.Proposal.ID
 			last := mustAppendOtherCommunities(b, store, other/2, other)
 			e.mustCatchUp(b, last)
-			// What autovacuum does after a bulk load: with the statistics of the empty table,
-			// the store's check for events held back at the end of the log scans the table.
-			if _, err := e.pool.Exec(ctx, `ANALYZE`); err != nil {
-				b.Fatal(err)
-			}
 			prop, err := engine.LoadProposal(ctx, store, p)
 			if err != nil {
 				b.Fatal(err)
