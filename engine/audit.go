@@ -50,7 +50,8 @@ type AuditReport struct {
 // only a bounded number of streams' events are kept (see streamCache), so memory does not
 // grow with the log. The total given to progress comes from a first pass that only counts
 // the decisions (made only when progress is not nil); it is raised to the number done when
-// the log grew between the passes.
+// the log grew between the passes. Decisions appended while Verify runs are verified too,
+// up to the end of the log when it gets there.
 func Verify(ctx context.Context, store eventstore.Store, loop *evaluation.Loop, progress func(done, total int)) (AuditReport, error) {
 	total := 0
 	if progress != nil {
