@@ -51,7 +51,19 @@ type ProposalEvaluated struct {
 	Result string    `json:"result"`
 	Logs   []LogLine `json:"logs,omitempty"`
 	Error  string    `json:"error,omitempty"`
+	// Recheck says, for a check that returned PROPOSED, what brings the next check:
+	// RecheckTimed (the check read the clock, or something else that can change without an
+	// event on the proposal, so it is re-checked every interval) or RecheckOnEvent (only
+	// what happens to the proposal can change its result: votes, answers, a process's news).
+	// Empty in events recorded before this was known, and read as RecheckTimed.
+	Recheck string `json:"recheck,omitempty"`
 }
+
+// What brings a pending proposal's next check (ProposalEvaluated.Recheck).
+const (
+	RecheckTimed   = "timed"
+	RecheckOnEvent = "on_event"
+)
 
 // LogLine is one line a policy logged through its logger.
 type LogLine struct {

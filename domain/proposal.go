@@ -120,6 +120,8 @@ type Proposal struct {
 	BlockRuns   map[string]int // recorded runs by block name
 	LastCheckAt time.Time      // when check last ran
 	NextCheckAt time.Time      // zero when no re-check is scheduled
+	// CheckOnEvent: the last recorded check needs no timed re-check (RecheckOnEvent).
+	CheckOnEvent bool
 
 	Effects map[string]Effect
 	Answers map[string]any
@@ -245,6 +247,7 @@ func (p *Proposal) Apply(e Event) {
 		if e.Block == BlockCheck {
 			p.LastCheckAt = e.At
 			p.Unchecked = false
+			p.CheckOnEvent = e.Recheck == RecheckOnEvent
 		}
 	case ProposalDataChanged:
 		for _, op := range e.Ops {
@@ -394,6 +397,8 @@ type RecordEvaluation struct {
 	Result string
 	Logs   []LogLine
 	Error  string
+	// Recheck: see ProposalEvaluated.Recheck.
+	Recheck string
 }
 
 // DecideRecordEvaluation emits ProposalEvaluated; every run is recorded, also on decided
@@ -410,9 +415,14 @@ func (p *Proposal) DecideRecordEvaluation(cmd RecordEvaluation, now time.Time) (
 	if cmd.Block == BlockCheck && cmd.Result != "" && cmd.Result != StatusProposed && cmd.Result != StatusPassed && cmd.Result != StatusFailed {
 		return nil, Invalid("check result %q is not PROPOSED, PASSED or FAILED", cmd.Result)
 	}
+	switch cmd.Recheck {
+	case "", RecheckTimed, RecheckOnEvent:
+	default:
+		return nil, Invalid("recheck %q is not %s or %s", cmd.Recheck, RecheckTimed, RecheckOnEvent)
+	}
 	return []Event{ProposalEvaluated{
 		ProposalHeader: p.header(now), Block: cmd.Block, Result: cmd.Result,
-		Logs: append([]LogLine(nil), cmd.Logs...), Error: cmd.Error,
+		Logs: append([]LogLine(nil), cmd.Logs...), Error: cmd.Error, Recheck: cmd.Recheck,
 	}}, nil
 }
 

@@ -284,9 +284,14 @@ func verifyOne(ctx context.Context, loop *evaluation.Loop, f stateBefore, d Deci
 	// own: each is its own group here. A group holding both is a log written before every
 	// entry point recorded through the recorder (the CLI's vote and the scenario harness
 	// decided a vote with its check in one step), re-run as that one step.
-	checked := false
+	checked, legacy := false, false
 	for _, ev := range d.Events {
 		checked = checked || ev.Type == domain.EventProposalEvaluated
+		if e, err := domain.Unmarshal(ev.Type, ev.SchemaVersion, ev.Data); err == nil {
+			if pe, ok := e.(domain.ProposalEvaluated); ok && pe.Block == domain.BlockCheck && pe.Result == domain.StatusProposed && pe.Recheck == "" {
+				legacy = true
+			}
+		}
 	}
 	var out evaluation.Outcome
 	switch {
@@ -313,6 +318,9 @@ func verifyOne(ctx context.Context, loop *evaluation.Loop, f stateBefore, d Deci
 	if err != nil {
 		return &Mismatch{Decision: d, Reason: "deciding again failed: " + err.Error(), Want: lines(d.Events)}, nil
 	}
+	if legacy {
+		withoutRecheck(out)
+	}
 	got, err := outcomeLines(out)
 	if err != nil {
 		return nil, err
@@ -322,6 +330,19 @@ func verifyOne(ctx context.Context, loop *evaluation.Loop, f stateBefore, d Deci
 		return &Mismatch{Decision: d, Reason: "the decision comes out differently", Want: want, Got: got}, nil
 	}
 	return nil, nil
+}
+
+// withoutRecheck clears what the loop says brings each check's next one: a decision recorded
+// before checks said so (a PROPOSED check without it) is compared without it.
+func withoutRecheck(out evaluation.Outcome) {
+	for _, ch := range out.Changes {
+		for i, e := range ch.Events {
+			if pe, ok := e.(domain.ProposalEvaluated); ok {
+				pe.Recheck = ""
+				ch.Events[i] = pe
+			}
+		}
+	}
 }
 
 func effectResult(e domain.Event) (string, map[string]any, string) {

@@ -93,6 +93,10 @@ type Service struct {
 	// what wakes the proposal meanwhile joins it instead of queueing a check of its own.
 	waitingMu sync.Mutex
 	waiting   map[string]*waitingCheck
+	// sched is the leader's re-check schedule while this process leads; rechecks bounds
+	// the timed re-checks queued in this process (see runSchedule, onRecheck).
+	sched    atomic.Pointer[schedule]
+	rechecks *recheckBound
 
 	ready chan struct{}
 	once  sync.Once
@@ -135,6 +139,7 @@ func (s *Service) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s.dispatch = newDispatcher(ctx, s.Parallel, s.Log, s.Engine.decideUnits)
+	s.rechecks = newRecheckBound(maxQueuedRechecks)
 	s.waitingMu.Lock()
 	s.waiting = nil // checks queued in an earlier run's dispatcher went with it
 	s.waitingMu.Unlock()
@@ -223,17 +228,18 @@ const leaderRetry = 2 * time.Second
 // lead runs the leader's duties: publish the log to the bus and keep the re-check schedule.
 func (s *Service) lead(ctx context.Context) error {
 	s.Log.Info("engine leads: forwarding the log and scheduling re-checks")
-	sched := newSchedule(s.Engine.Loop().RecheckInterval())
+	sched := newSchedule(s.Engine.Loop().RecheckInterval(), s.Tick, s.Engine.now())
 	if s.OpenProposals != nil {
 		open, err := s.OpenProposals(ctx)
 		if err != nil {
 			return fmt.Errorf("open proposals: %w", err)
 		}
-		now := s.Engine.now()
 		for _, p := range open {
-			sched.add(p, now) // due at once: whatever came due while no leader ran
+			sched.add(p, 0) // due within an interval: whatever came due while no leader ran
 		}
 	}
+	s.sched.Store(sched)
+	defer s.sched.CompareAndSwap(sched, nil)
 	if s.PendingActions != nil {
 		pending, err := s.PendingActions(ctx)
 		if err != nil {
@@ -326,7 +332,7 @@ func (s *Service) forward(ctx context.Context, evs []eventstore.RecordedEvent, s
 			s.Log.Warn("unreadable event in the log; forwarded as is", "event", ev.ID, "type", ev.Type, "err", err)
 			continue
 		}
-		sched.observe(de)
+		sched.observe(ev, de)
 		if req, ok := de.(domain.EffectRequested); ok {
 			if err := s.publishEffect(ev, req); err != nil {
 				return err
@@ -397,27 +403,6 @@ func setMeta(m *message.Message, causation, correlation uuid.UUID) {
 	}
 	if correlation != uuid.Nil {
 		m.Metadata.Set(bus.MetadataCorrelationID, correlation.String())
-	}
-}
-
-// runSchedule publishes a RecheckProposal command for each proposal that comes due.
-func (s *Service) runSchedule(ctx context.Context, sched *schedule) error {
-	t := time.NewTicker(s.Tick)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-		now := s.Engine.now()
-		for _, p := range sched.due(now) {
-			payload, _ := json.Marshal(bus.RecheckProposal{CommunityID: p.CommunityID, ProposalID: p.ProposalID})
-			id := uuid.NewSHA1(uuid.NameSpaceOID, []byte("recheck:"+p.ProposalID+":"+now.UTC().Format(time.RFC3339Nano)))
-			if err := s.Bus.Publisher().Publish(bus.CommandTopic(bus.CommandRecheckProposal), bus.NewMessage(id.String(), bus.CommandRecheckProposal, payload)); err != nil {
-				s.Log.Warn("publish re-check", "proposal", p.ProposalID, "err", err)
-			}
-		}
 	}
 }
 
@@ -733,7 +718,11 @@ func (s *Service) onRecheck(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
-	s.recheck(cmd.CommunityID, cmd.ProposalID, metaOf(msg), nil)
+	release, err := s.rechecks.acquire(msg.Context(), s.Bus.Transport() == bus.TransportGoChannel)
+	if err != nil {
+		return err
+	}
+	s.queueRecheck(cmd.CommunityID, cmd.ProposalID, metaOf(msg), nil, release)
 	return nil
 }
 
@@ -772,14 +761,19 @@ func (s *Service) submitEvaluation(communityID, actionID string, meta Meta, rec 
 // and a thousand votes arriving while one check runs cost one more check, not a thousand.
 // The check notes every recorded event it joined as decided.
 func (s *Service) recheck(communityID, proposalID string, cause Meta, rec *Recorded) {
+	s.queueRecheck(communityID, proposalID, cause, rec, nil)
+}
+
+// queueRecheck is recheck, calling done (when not nil) once the check has run.
+func (s *Service) queueRecheck(communityID, proposalID string, cause Meta, rec *Recorded, done func()) {
 	s.waitingMu.Lock()
 	if w, ok := s.waiting[proposalID]; ok {
-		w.join(rec)
+		w.join(rec, done)
 		s.waitingMu.Unlock()
 		return
 	}
 	w := &waitingCheck{}
-	w.join(rec)
+	w.join(rec, done)
 	if s.waiting == nil {
 		s.waiting = map[string]*waitingCheck{}
 	}
@@ -795,16 +789,32 @@ func (s *Service) recheck(communityID, proposalID string, cause Meta, rec *Recor
 		if s.waiting[proposalID] == w {
 			delete(s.waiting, proposalID)
 		}
+		done := w.done // the first start's: a retry has none
+		w.done = nil
 		s.waitingMu.Unlock()
 		if !w.always && s.decided(ctx, w.rec) {
 			span.End()
+			runAll(done)
 			return nil, nil
 		}
-		return s.Engine.recheckUnit(ctx, bus.RecheckProposal{CommunityID: communityID, ProposalID: proposalID}, meta), func(ctx context.Context, err error) error {
+		u := s.Engine.recheckUnit(ctx, bus.RecheckProposal{CommunityID: communityID, ProposalID: proposalID}, meta)
+		return u, func(ctx context.Context, err error) error {
 			defer span.End()
+			runAll(done)
+			if sched := s.sched.Load(); err == nil && sched != nil {
+				for id, version := range u.out.OnEvent {
+					sched.settled(id, version)
+				}
+			}
 			return s.finished(ctx, err, w.rec)
 		}
 	}})
+}
+
+func runAll(fs []func()) {
+	for _, f := range fs {
+		f()
+	}
 }
 
 // RecheckCausation is the causation id of the events of a check that cause woke (a vote's
@@ -818,10 +828,14 @@ func RecheckCausation(cause uuid.UUID) uuid.UUID { return uuid.NewSHA1(cause, []
 type waitingCheck struct {
 	rec    *Recorded
 	always bool
+	done   []func() // called once the check has run
 }
 
 // join adds one more cause to the check; the caller holds Service.waitingMu.
-func (w *waitingCheck) join(rec *Recorded) {
+func (w *waitingCheck) join(rec *Recorded, done func()) {
+	if done != nil {
+		w.done = append(w.done, done)
+	}
 	switch {
 	case rec == nil:
 		w.always = true
@@ -841,65 +855,3 @@ func (s *Service) finished(ctx context.Context, err error, rec *Recorded) error 
 
 // isFinal tells errors that retrying cannot fix (domain errors: unknown ids, refused votes).
 func isFinal(err error) bool { return domain.ErrorCode(err) != "" }
-
-// schedule holds when each open proposal is next due for a re-check.
-type schedule struct {
-	mu       sync.Mutex
-	interval time.Duration
-	next     map[string]scheduled
-}
-
-type scheduled struct {
-	ref ProposalRef
-	at  time.Time
-}
-
-func newSchedule(interval time.Duration) *schedule {
-	return &schedule{interval: interval, next: map[string]scheduled{}}
-}
-
-func (s *schedule) add(p ProposalRef, at time.Time) {
-	s.mu.Lock()
-	s.next[p.ProposalID] = scheduled{ref: p, at: at}
-	s.mu.Unlock()
-}
-
-// observe follows the log: an opened or checked proposal is due an interval later; a decided
-// one leaves the schedule.
-func (s *schedule) observe(e domain.Event) {
-	switch e := e.(type) {
-	case domain.ProposalOpened:
-		s.add(ProposalRef{CommunityID: e.CommunityID, ProposalID: e.ProposalID}, e.At.Add(s.interval))
-	case domain.ProposalEvaluated:
-		s.mu.Lock()
-		if cur, ok := s.next[e.ProposalID]; ok && e.Block == domain.BlockCheck {
-			cur.at = e.At.Add(s.interval)
-			s.next[e.ProposalID] = cur
-		}
-		s.mu.Unlock()
-	case domain.ProposalPassed:
-		s.remove(e.ProposalID)
-	case domain.ProposalFailed:
-		s.remove(e.ProposalID)
-	}
-}
-
-func (s *schedule) remove(id string) {
-	s.mu.Lock()
-	delete(s.next, id)
-	s.mu.Unlock()
-}
-
-// due returns the proposals due at now and schedules each an interval later.
-func (s *schedule) due(now time.Time) []ProposalRef {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []ProposalRef
-	for id, p := range s.next {
-		if !p.at.After(now) {
-			out = append(out, p.ref)
-			s.next[id] = scheduled{ref: p.ref, at: now.Add(s.interval)}
-		}
-	}
-	return out
-}

@@ -614,7 +614,7 @@ func newDatetimeModule() *starlarkstruct.Module {
 		if err := starlark.UnpackArgs(b.Name(), args, kw, "tz?", &tz); err != nil {
 			return nil, err
 		}
-		return timeValue(stateOf(th).in.Now), nil
+		return timeValue(stateOf(th).clock()), nil
 	}
 	dt.attrs = starlark.StringDict{
 		"now":    starlark.NewBuiltin("now", now),
@@ -675,7 +675,7 @@ func newDatetimeModule() *starlarkstruct.Module {
 			if err := starlark.UnpackArgs(b.Name(), args, kw); err != nil {
 				return nil, err
 			}
-			return dateOf(stateOf(th).in.Now.UTC()), nil
+			return dateOf(stateOf(th).clock().UTC()), nil
 		}),
 	}
 	tzClass := &class{name: "timezone", attrs: starlark.StringDict{"utc": utcZone}}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
 
 	"github.com/policykit-go/policykit/domain"
@@ -77,7 +78,43 @@ func compileExpr(b Block, src string) *compiled {
 				Detail: fmt.Sprintf("check expression must return a bool or a status string, not %s", t)}}
 		}
 	}
-	return &compiled{lang: domain.LangExpr, lines: strings.Count(src, "\n") + 1, expr: prog}
+	node := prog.Node()
+	return &compiled{lang: domain.LangExpr, lines: strings.Count(src, "\n") + 1, expr: prog, volatile: exprVolatile(&node)}
+}
+
+// exprVolatile tells whether an expression reads what can change without an event on the
+// proposal (see Output.Untimed): now or elapsed, or the action's initiator (a community
+// member as the community knows them now). The action used whole, not through one of its
+// fields, counts as reading the initiator.
+func exprVolatile(node *ast.Node) bool {
+	v := &volatileVisitor{}
+	ast.Walk(node, v)
+	return v.volatile || v.actions > v.actionFields
+}
+
+type volatileVisitor struct {
+	volatile              bool
+	actions, actionFields int
+}
+
+func (v *volatileVisitor) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.IdentifierNode:
+		switch n.Value {
+		case "now", "elapsed":
+			v.volatile = true
+		case "action":
+			v.actions++
+		}
+	case *ast.MemberNode:
+		id, ok := n.Node.(*ast.IdentifierNode)
+		if !ok || id.Value != "action" {
+			return
+		}
+		if p, ok := n.Property.(*ast.StringNode); ok && p.Value != "initiator" {
+			v.actionFields++
+		}
+	}
 }
 
 // exprError reports an expr-lang error as "line L, column C: message"
@@ -152,6 +189,7 @@ func evalExpr(in *Input, c *compiled) (out Output) {
 	if err != nil {
 		return Output{Err: exprError(in.Block, "Error", err)}
 	}
+	defer func() { out.Untimed = out.Err == nil && !c.volatile }()
 	switch in.Block {
 	case BlockFilter:
 		b, _ := res.(bool)

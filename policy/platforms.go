@@ -377,6 +377,7 @@ func stringOf(v any) string {
 // get_users_with_permission.
 func communityMethods(platform string) map[string]*starlark.Builtin {
 	users := func(st *evalState) []*UserInfo {
+		st.volatile = true
 		all := st.in.Community.Users
 		out := make([]*UserInfo, 0, len(all))
 		for i := range all {

@@ -95,7 +95,9 @@ type compiled struct {
 	fn    starlark.Callable        // the frozen block function, shared by evaluations
 	uses  [len(contextParams)]bool // which context objects the block mentions
 	expr  *vm.Program
-	err   *EvalError
+	// volatile: the expr reads the clock or the community (see Output.Untimed).
+	volatile bool
+	err      *EvalError
 }
 
 var fileOptions = &syntax.FileOptions{Set: true, While: true, TopLevelControl: true, GlobalReassign: true, Recursion: false}
@@ -343,7 +345,7 @@ func (r *Runtime) evalStarlark(ctx context.Context, in *Input, c *compiled) Outp
 	if err != nil {
 		return Output{Logs: logs, Err: runtimeError(in.Block, err, g, c.lines, r.opts)}
 	}
-	out := Output{Effects: st.effects, Logs: logs, DataOps: st.dataOps, Data: st.finalData()}
+	out := Output{Effects: st.effects, Logs: logs, DataOps: st.dataOps, Data: st.finalData(), Untimed: !st.volatile}
 	if st.voteSet {
 		out.VotePostID, out.VoteURL = st.votePostID, st.voteURL
 	}

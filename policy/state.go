@@ -4,6 +4,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"time"
 
 	"go.starlark.net/starlark"
 
@@ -43,6 +44,9 @@ type evalState struct {
 
 	question *Question
 	rng      *rng
+	// volatile: the block read something that can change without an event on its
+	// proposal (the clock, the community); see Output.Untimed.
+	volatile bool
 
 	proposal  *proposalValue
 	dataStore *dataStore
@@ -95,7 +99,14 @@ func (st *evalState) mayWriteData() error {
 }
 
 func (st *evalState) connected(platform string) bool {
+	st.volatile = true // platforms are connected and disconnected on the community
 	return slices.Contains(st.in.Community.Platforms, platform)
+}
+
+// clock is Input.Now, read by policy code.
+func (st *evalState) clock() time.Time {
+	st.volatile = true
+	return st.in.Now
 }
 
 func (st *evalState) log(level, msg string) {

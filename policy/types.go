@@ -201,6 +201,13 @@ type Output struct {
 	Question *Question `json:"question,omitempty"`
 	// Err is set when the block failed (syntax error, runtime error, limit).
 	Err *EvalError `json:"error,omitempty"`
+	// Untimed is true when the block read nothing that can change without an event on
+	// its proposal: not the clock (datetime's now, today and utcnow, get_time_elapsed,
+	// expr's now and elapsed), not the community (its users and their names and roles,
+	// its platforms). Run again on the same input it returns the same, so it need not be
+	// run again until something happens to the proposal. False (the safe answer) from an
+	// evaluator that cannot tell.
+	Untimed bool `json:"untimed,omitempty"`
 }
 
 // Effect is a platform call recorded by policy code; the engine turns it

@@ -112,14 +112,18 @@ func (v *userValue) Attr(name string) (starlark.Value, error) {
 			if err := starlark.UnpackArgs(b.Name(), args, kw, "name", &role); err != nil {
 				return nil, err
 			}
-			return starlark.Bool(hasRole(stateOf(th).in.Community.Roles, u, role)), nil
+			st := stateOf(th)
+			st.volatile = true
+			return starlark.Bool(hasRole(st.in.Community.Roles, u, role)), nil
 		}), nil
 	case "get_roles":
 		return starlark.NewBuiltin("get_roles", func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw []starlark.Tuple) (starlark.Value, error) {
 			if err := starlark.UnpackArgs(b.Name(), args, kw); err != nil {
 				return nil, err
 			}
-			roles := stateOf(th).in.Community.Roles
+			st := stateOf(th)
+			st.volatile = true
+			roles := st.in.Community.Roles
 			out := make([]starlark.Value, 0, len(u.Roles)+1)
 			for _, r := range roles {
 				if r.IsBase && !slices.Contains(u.Roles, r.Name) {
@@ -483,6 +487,7 @@ func (v *voteValue) Freeze()               {}
 func (v *voteValue) Truth() starlark.Bool  { return true }
 func (v *voteValue) Hash() (uint32, error) { return starlark.String(v.String()).Hash() }
 func (v *voteValue) String() string {
+	v.st.volatile = true // the voter's current username
 	return "<" + v.Type() + ": " + v.v.User.Username + " voted " + voteValueString(v.v) + ">"
 }
 
@@ -510,6 +515,7 @@ func (v *voteValue) Attr(name string) (starlark.Value, error) {
 func voteField(v *VoteInfo, st *evalState, name string) (starlark.Value, error) {
 	switch name {
 	case "user":
+		st.volatile = true // the voter as the community knows them now
 		return &userValue{&v.User}, nil
 	case "vote_time":
 		return timeValue(v.At), nil
@@ -533,7 +539,7 @@ func voteField(v *VoteInfo, st *evalState, name string) (starlark.Value, error) 
 		return starlark.MakeInt(v.Number), nil
 	case "get_time_elapsed":
 		return noArgs(name, func() starlark.Value {
-			return timedelta{timeValue(st.in.Now).t.UnixMicro() - timeValue(v.At).t.UnixMicro()}
+			return timedelta{timeValue(st.clock()).t.UnixMicro() - timeValue(v.At).t.UnixMicro()}
 		}), nil
 	}
 	return nil, nil
@@ -582,6 +588,7 @@ func (s *voteSet) Has(x starlark.Value) (bool, error) {
 		return slices.Contains(s.votes, v.v), nil
 	}
 	name, ok := usernameOf(x)
+	s.st.volatile = true
 	return ok && slices.ContainsFunc(s.votes, func(v *VoteInfo) bool { return v.User.Username == name }), nil
 }
 
@@ -634,9 +641,11 @@ func (s *voteSet) Attr(name string) (starlark.Value, error) {
 // "boolean_value", "vote_time", ...).
 func voteLookup(v *VoteInfo, st *evalState, field string) (starlark.Value, error) {
 	if rest, ok := strings.CutPrefix(field, "user__"); ok {
+		st.volatile = true
 		return userField(&v.User, rest)
 	}
 	if field == "user" {
+		st.volatile = true
 		return starlark.String(v.User.Username), nil
 	}
 	if field != "get_time_elapsed" {
@@ -733,7 +742,7 @@ func (p *proposalValue) attr(name string) (starlark.Value, error) {
 		return st.actionValue(), nil
 	case "get_time_elapsed":
 		return noArgs(name, func() starlark.Value {
-			return timedelta{timeValue(st.in.Now).t.UnixMicro() - timeValue(pr.ProposalTime).t.UnixMicro()}
+			return timedelta{timeValue(st.clock()).t.UnixMicro() - timeValue(pr.ProposalTime).t.UnixMicro()}
 		}), nil
 	case "get_all_boolean_votes":
 		return p.votesMethod(name, false, func(v *VoteInfo, _ starlark.Value) bool { return v.Kind == domain.VoteBoolean }), nil
@@ -790,6 +799,9 @@ func (p *proposalValue) votesMethod(name string, withValue bool, keep func(*Vote
 		only, err := usernamesOf(users)
 		if err != nil {
 			return nil, err
+		}
+		if only != nil {
+			st.volatile = true // voters are matched by their current usernames
 		}
 		votes := st.in.Proposal.Votes
 		out := &voteSet{st: st, votes: make([]*VoteInfo, 0, len(votes))}
@@ -916,6 +928,7 @@ func (a *actionValue) Attr(name string) (starlark.Value, error) {
 	case "kind":
 		return starlark.String(act.Kind), nil
 	case "initiator":
+		st.volatile = true // the initiator as the community knows them now
 		if act.Initiator == nil {
 			return starlark.None, nil
 		}

@@ -20,7 +20,10 @@
 //     reversible action, and PROPOSED runs notify exactly once. PASSED runs the pass block and
 //     executes the action; FAILED runs the fail block and rejects it.
 //   - Later checks (on a vote, an effect result, or when due) that change nothing append
-//     nothing.
+//     nothing. A PROPOSED check records what brings the next one (see
+//     domain.ProposalEvaluated.Recheck): the interval, or only what happens to the proposal
+//     when the check read neither the clock nor the community. A check whose answer to
+//     that differs from the last recorded one is recorded, also when it changes nothing else.
 //   - Platform calls that return data stop a block with a question (see package policy); the
 //     loop requests the call as a "query" effect and re-runs the block once the answer is
 //     recorded. Until then every run of the block asks the same question again, and asking
@@ -86,6 +89,11 @@ type Change struct {
 // them: proposals first, then the action, then the community.
 type Outcome struct {
 	Changes []Change
+	// OnEvent holds, for a re-check (Recheck) that leaves its proposal pending with a last
+	// recorded check that needs no timed re-check (domain.RecheckOnEvent), the proposal's id
+	// and its stream's version after this step. The check appends nothing when that was so
+	// before it too, so this is how the re-check schedule hears of it from the checker.
+	OnEvent map[string]int64
 }
 
 // Empty reports whether the step decided nothing.
@@ -149,7 +157,11 @@ func (l *Loop) Recheck(ctx context.Context, c *domain.Community, rec *domain.Act
 	if err := s.resume(p); err != nil {
 		return Outcome{}, err
 	}
-	return s.outcome(), nil
+	out := s.outcome()
+	if p.Status == domain.StatusProposed && p.CheckOnEvent {
+		out.OnEvent = map[string]int64{p.ID: p.Version}
+	}
+	return out, nil
 }
 
 // CastVote records a vote and re-checks the proposal at once. The voter needs the vote
@@ -761,6 +773,8 @@ func (s *step) run(p *domain.Proposal, pol domain.Policy, b policy.Block, record
 		return policy.Output{}, false, err
 	}
 	out := s.l.eval.Evaluate(s.ctx, s.input(pol, p, b))
+	stream := domain.ProposalStream(p.ID)
+	before := len(s.evs[stream])
 	if q := out.Question; q != nil && out.Err == nil {
 		// A question too large to ask can never be answered: the block fails.
 		if err := domain.CheckEffectArgs(q.Args); err != nil {
@@ -838,11 +852,22 @@ func (s *step) run(p *domain.Proposal, pol domain.Policy, b policy.Block, record
 	case policy.BlockFilter:
 		result = fmt.Sprint(out.Filter)
 	}
-	// A re-check that returns PROPOSED and changes nothing appends nothing.
-	quiet := b == policy.BlockCheck && result == domain.StatusProposed && !record && !s.changed(p)
+	// A pending proposal needs no timed re-check when its check read nothing that changes
+	// without an event on it, and changed nothing (run again, it would do the same).
+	recheck := ""
+	if b == policy.BlockCheck && result == domain.StatusProposed {
+		recheck = domain.RecheckTimed
+		if out.Untimed && len(out.Effects) == 0 && len(s.evs[stream]) == before {
+			recheck = domain.RecheckOnEvent
+		}
+	}
+	// A re-check that returns PROPOSED and changes nothing appends nothing; a change of
+	// what brings the next check is recorded, for the schedule that follows the log.
+	quiet := b == policy.BlockCheck && result == domain.StatusProposed && !record && !s.changed(p) &&
+		(recheck == domain.RecheckOnEvent) == p.CheckOnEvent
 	if !quiet {
 		if err := s.proposal(p, func() ([]domain.Event, error) {
-			return p.DecideRecordEvaluation(domain.RecordEvaluation{Block: string(b), Result: result, Logs: out.Logs}, s.now)
+			return p.DecideRecordEvaluation(domain.RecordEvaluation{Block: string(b), Result: result, Logs: out.Logs, Recheck: recheck}, s.now)
 		}); err != nil {
 			return out, false, err
 		}
