@@ -16,27 +16,35 @@ import (
 	"github.com/policykit-go/policykit/eventstore"
 )
 
-// runSchedule publishes, every tick, a RecheckProposal command for each proposal the
-// schedule hands out. On the in-process bus, which holds every published message in memory
-// until its handler takes it, it hands out no more than the re-checks queued in this process
-// leave room for; a durable broker keeps what waits, and onRecheck bounds what is taken.
+// runSchedule publishes a RecheckProposal command for each proposal the schedule hands out:
+// every tick at most the schedule's limit. On the in-process bus, which holds every
+// published message in memory until its handler takes it, it hands out no more than the
+// re-checks queued in this process leave room for, and more as they are done; a durable
+// broker keeps what waits, and onRecheck bounds what is taken.
 func (s *Service) runSchedule(ctx context.Context, sched *schedule) error {
 	t := time.NewTicker(s.Tick)
 	defer t.Stop()
 	inProcess := s.Bus.Transport() == bus.TransportGoChannel
 	topic := bus.CommandTopic(bus.CommandRecheckProposal)
+	budget := 0 // what this tick may still hand out
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
+			budget = sched.limit()
+		case <-s.rechecks.freed:
+			if budget == 0 {
+				continue
+			}
 		}
 		now := s.Engine.now()
-		room := -1
+		room := budget
 		if inProcess {
-			room = max(0, s.rechecks.max-int(s.rechecks.inFlight.Load()))
+			room = min(room, max(0, s.rechecks.max-int(s.rechecks.inFlight.Load())))
 		}
 		due := sched.due(now, room)
+		budget -= len(due)
 		if len(due) == 0 {
 			continue
 		}
@@ -69,17 +77,24 @@ type recheckBound struct {
 	max      int
 	slots    chan struct{} // a durable bus: one per re-check taken and not yet run
 	inFlight atomic.Int64  // the in-process bus: published and not yet run
+	freed    chan struct{} // signalled when an in-process re-check is done
 }
 
 func newRecheckBound(n int) *recheckBound {
-	return &recheckBound{max: n, slots: make(chan struct{}, n)}
+	return &recheckBound{max: n, slots: make(chan struct{}, n), freed: make(chan struct{}, 1)}
 }
 
 // acquire makes room for one re-check taken from the bus, waiting while the process has
 // its bound queued already (a durable bus); release is to be called once it has run.
 func (b *recheckBound) acquire(ctx context.Context, inProcess bool) (release func(), err error) {
 	if inProcess { // runSchedule counted it when it published it
-		return func() { b.inFlight.Add(-1) }, nil
+		return func() {
+			b.inFlight.Add(-1)
+			select {
+			case b.freed <- struct{}{}:
+			default:
+			}
+		}, nil
 	}
 	select {
 	case b.slots <- struct{}{}:
@@ -243,6 +258,12 @@ func (s *schedule) len() int {
 
 // limit is how many re-checks one tick hands out at most: twice an average slot, so that a
 // slot fuller than average and a backlog both drain within a few ticks.
+func (s *schedule) limit() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limitLocked()
+}
+
 func (s *schedule) limitLocked() int {
 	n := len(s.slots)
 	return max(16, 2*((len(s.entries)+n-1)/n))
@@ -265,9 +286,9 @@ func (s *schedule) due(now time.Time, room int) []ProposalRef {
 		}
 	}
 	s.done = max(s.done, cur)
-	n := s.limitLocked()
-	if room >= 0 {
-		n = min(n, room)
+	n := min(s.limitLocked(), room)
+	if room < 0 {
+		n = s.limitLocked()
 	}
 	var out []ProposalRef
 	taken := 0

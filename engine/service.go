@@ -97,6 +97,7 @@ type Service struct {
 	// the timed re-checks queued in this process (see runSchedule, onRecheck).
 	sched    atomic.Pointer[schedule]
 	rechecks *recheckBound
+	probes   chan probe
 
 	ready chan struct{}
 	once  sync.Once
@@ -140,6 +141,8 @@ func (s *Service) Run(ctx context.Context) error {
 	defer cancel()
 	s.dispatch = newDispatcher(ctx, s.Parallel, s.Log, s.Engine.decideUnits)
 	s.rechecks = newRecheckBound(maxQueuedRechecks)
+	s.probes = make(chan probe, maxQueuedRechecks)
+	s.runProbes(ctx, s.probes)
 	s.waitingMu.Lock()
 	s.waiting = nil // checks queued in an earlier run's dispatcher went with it
 	s.waitingMu.Unlock()
@@ -722,7 +725,12 @@ func (s *Service) onRecheck(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
-	s.queueRecheck(cmd.CommunityID, cmd.ProposalID, metaOf(msg), nil, release)
+	select { // room for every re-check acquire allows: this does not wait
+	case s.probes <- probe{cmd: cmd, cause: metaOf(msg), release: release}:
+	case <-msg.Context().Done():
+		release()
+		return msg.Context().Err()
+	}
 	return nil
 }
 
