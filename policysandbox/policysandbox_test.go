@@ -64,8 +64,12 @@ func rssBytes(tb testing.TB) int64 {
 func TestEvaluatesLikeTheInProcessRuntime(t *testing.T) {
 	ev := mustEvaluator(t, 1)
 	out := ev.Evaluate(context.Background(), checkInput("if proposal.get_yes_votes().count() >= 1:\n  return PASSED\nreturn PROPOSED"))
-	if out.Err != nil || out.Status != domain.StatusPassed {
+	if out.Err != nil || out.Status != domain.StatusPassed || !out.Untimed {
 		t.Fatalf("out = %+v", out)
+	}
+	out = ev.Evaluate(context.Background(), checkInput("if proposal.get_time_elapsed() > datetime.timedelta(days=1):\n  return FAILED"))
+	if out.Err != nil || out.Untimed {
+		t.Fatalf("a check reading the clock: out = %+v", out)
 	}
 	out = ev.Evaluate(context.Background(), checkInput("x = 1\nreturn undefined_name"))
 	if out.Err == nil || out.Err.Line != 2 || !strings.HasPrefix(out.Err.Error(), "NameError at line 2 of check") {
