@@ -465,7 +465,8 @@ func decode[T any](msg *message.Message) (T, error) {
 // finds its decision noted (Decided) and is not decided again, so an action or a vote is
 // evaluated once, by the same engine code, whoever recorded it. A crash in between loses
 // nothing: the start-up sweep decides recorded actions, and the schedule re-checks every
-// open proposal at start and then every interval.
+// open proposal within an interval of the start, and then every interval those whose check
+// may depend on time (see schedule).
 
 func (s *Service) onEvent(msg *message.Message) error {
 	switch bus.MessageType(msg) {
