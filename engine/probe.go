@@ -28,9 +28,11 @@ func (e *Engine) probeRecheck(ctx context.Context, cmd bus.RecheckProposal) (out
 	if p.CommunityID != c.ID {
 		return out, false, domain.NotFound("proposal %q in community %s", cmd.ProposalID, c.ID)
 	}
-	rec, err := LoadAction(ctx, e.store, p.ActionID)
-	if err != nil {
-		return out, false, err
+	var rec *domain.ActionRecord // not read: see evaluation.Loop.Recheck
+	if p.BlockRuns[domain.BlockCheck] == 0 {
+		if rec, err = LoadAction(ctx, e.store, p.ActionID); err != nil {
+			return out, false, err
+		}
 	}
 	out, err = e.loop.Recheck(ctx, c, rec, p, e.now())
 	if err != nil {

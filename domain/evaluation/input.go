@@ -47,9 +47,11 @@ func userInfo(c *domain.Community, u domain.User) policy.UserInfo {
 
 // input builds what one block of pol sees for proposal p (nil while filtering).
 func (s *step) input(pol domain.Policy, p *domain.Proposal, b policy.Block) policy.Input {
-	a := s.rec.Action
+	var a domain.Action
 	if p != nil {
 		a = p.Action
+	} else {
+		a = s.rec.Action
 	}
 	if s.info == nil {
 		info := newCommunityInfo(s.c)

@@ -148,6 +148,11 @@ func (l *Loop) ActionProposed(ctx context.Context, c *domain.Community, rec *dom
 
 // Recheck evaluates an open proposal again (a re-check came due, or something happened to
 // it). A decided proposal, or one waiting for an answer, decides nothing.
+//
+// rec may be nil for a probe: the action is not read then, and what would be decided on it
+// is left out. An empty outcome is the same either way once the proposal's check has run
+// (only a first evaluation reverts an action without appending anything else), so a
+// caller may probe, and decide with the action only when the probe is not empty.
 func (l *Loop) Recheck(ctx context.Context, c *domain.Community, rec *domain.ActionRecord, p *domain.Proposal, now time.Time) (Outcome, error) {
 	if !p.Opened() {
 		return Outcome{}, domain.NotFound("proposal has not been opened")

@@ -44,7 +44,11 @@ func TestACheckRecordsWhatBringsItsNextCheck(t *testing.T) {
 		t.Fatal("the proposal does not know its check needs no timed re-check")
 	}
 
-	// A due re-check of it changes nothing and appends nothing, and says so to the schedule.
+	// A due re-check of it changes nothing and appends nothing, and says so to the schedule;
+	// a probe without the action (nil) comes out the same.
+	if out, err := loop.Recheck(ctx, c, nil, p, t0.Add(time.Hour)); err != nil || !out.Empty() {
+		t.Fatalf("probe: %v %v", eventTypes(out), err)
+	}
 	out, err = loop.Recheck(ctx, c, rec, p, t0.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
