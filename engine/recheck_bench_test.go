@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,7 +37,8 @@ return PROPOSED`
 // a restart: every open proposal is scheduled, and the benchmark waits until each has been
 // checked once. It reports how long that sweep took (sweep-s; the default interval is 30 s),
 // re-checks per second, and the peak of the heap and stacks in use above what the set-up
-// left (peak-MB; sampled every 20 ms). POLICYKIT_BENCH_PROPOSALS sets the number of
+// left (peak-MB; sampled every 20 ms), and in all (peak-total-MB), and the process's
+// maximum resident set (maxrss-MB, the set-up included). POLICYKIT_BENCH_PROPOSALS sets the number of
 // proposals; POLICYKIT_BENCH_INTERVAL the re-check interval (a short one, 1s, has every
 // proposal due at once and measures how fast the engine sweeps).
 func BenchmarkRecheckSweep(b *testing.B) {
@@ -136,6 +138,10 @@ func benchSweep(b *testing.B, n, communities int) {
 	b.ReportMetric(float64(checks.n.Load())/elapsed.Seconds(), "rechecks/s")
 	b.ReportMetric(float64(peak.Load()-min(peak.Load(), base.HeapInuse+base.StackInuse))/(1<<20), "peak-MB")
 	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-total-MB")
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
+		b.ReportMetric(float64(ru.Maxrss)/1024, "maxrss-MB") // the process's, set-up included (Linux: KB)
+	}
 	cancel()
 	<-done
 }
