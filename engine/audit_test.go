@@ -78,3 +78,50 @@ func TestAuditVerifiesEveryRecordedDecision(t *testing.T) {
 		t.Fatalf("%d mismatches after a forged decision, want 1", len(rep.Mismatches))
 	}
 }
+
+// A log written before checks recorded what brings their next one (ProposalEvaluated
+// without recheck) verifies as it did.
+func TestAuditVerifiesChecksRecordedBeforeTheyNamedTheirNextCheck(t *testing.T) {
+	ctx := context.Background()
+	store := memory.New()
+	e := mustEngine(t, store)
+	mustSlackCommunity(t, store, 3, "if proposal.get_yes_votes().count() >= 2:\n  return PASSED")
+	if err := e.ProposeAction(ctx, bus.ProposeAction{Action: rename("a1")}, engine.NewMeta()); err != nil {
+		t.Fatal(err)
+	}
+	c, err := engine.LoadCommunity(ctx, store, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := engine.LoadAction(ctx, store, "a1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.Loop().ActionProposed(ctx, c, rec, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stripped := 0
+	for _, ch := range out.Changes {
+		for i, ev := range ch.Events {
+			if pe, ok := ev.(domain.ProposalEvaluated); ok && pe.Recheck != "" {
+				pe.Recheck = ""
+				ch.Events[i] = pe
+				stripped++
+			}
+		}
+	}
+	if stripped == 0 {
+		t.Fatal("the check recorded nothing about its next check")
+	}
+	if err := engine.AppendOutcome(ctx, store, out, engine.NewMeta()); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := engine.Verify(ctx, store, e.Loop(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Decisions == 0 || len(rep.Mismatches) != 0 {
+		t.Fatalf("%d decisions, mismatches %+v", rep.Decisions, rep.Mismatches)
+	}
+}
