@@ -49,12 +49,29 @@ SELECT u.id, $1::text, $2::bigint + u.ord, u.type, u.schema_version, u.data, u.c
    AND (NOT $9::boolean OR EXISTS (SELECT FROM pg_notify('policykit_events', '')))
  ORDER BY u.ord`
 
-// checkedAttempts bounds the appends through eventstore_append that fail on a unique index.
-// Such a failure means that a concurrent fast-path append wrote the same version or id
-// between eventstore_append's checks and its insert, and has committed since (the index
-// waited for it), so the next attempt sees it and answers with a duplicate, a conflict or,
-// for eventstore.Any, a successful append.
-const checkedAttempts = 3
+// retryChecked reports whether an append through eventstore_append that failed with err,
+// after attempts attempts, is worth another. A unique index rejects such an append when a
+// concurrent fast-path append wrote the same version or id between eventstore_append's checks
+// and its insert, and has committed since (the index waited for it). The next attempt sees
+// that append: it is a duplicate or a conflict, which ends it, or it is appended after it.
+// Only an append expecting any version (or any existing stream) can lose that race again, to
+// the next fast-path append; each lost race means another append went through. An id that
+// stays taken after one more look is no such race but a batch that reuses ids (see
+// classify).
+func retryChecked(err error, attempts int) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != codeUniqueViolation {
+		return false
+	}
+	if pgErr.ConstraintName == "events_pkey" {
+		return attempts < 2
+	}
+	return attempts < maxCheckedAttempts
+}
+
+// maxCheckedAttempts bounds the attempts of an append through eventstore_append that keeps
+// losing races for its version to fast-path appends of the same stream.
+const maxCheckedAttempts = 32
 
 // fast reports whether appends with expected take the fast path.
 func fast(expected eventstore.ExpectedVersion) bool {
@@ -75,9 +92,4 @@ func fastAppend(stream string, expected eventstore.ExpectedVersion, events []eve
 func isPgError(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr)
-}
-
-func isUniqueViolation(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == codeUniqueViolation
 }

@@ -257,10 +257,10 @@ func (s *Store) append(ctx context.Context, stream string, expected eventstore.E
 	}
 	var res eventstore.AppendResult
 	var err error
-	for range checkedAttempts {
+	for attempts := 1; ; attempts++ {
 		err = s.pool.QueryRow(ctx, appendSQL, appendArgs(stream, expected, evs, notify)...).
 			Scan(&res.NextExpectedVersion, &res.Duplicate)
-		if !isUniqueViolation(err) {
+		if !retryChecked(err, attempts) {
 			break
 		}
 	}
@@ -301,9 +301,9 @@ func (s *Store) AppendMulti(ctx context.Context, appends []eventstore.StreamAppe
 	}
 
 	var wrote bool
-	for range checkedAttempts {
+	for attempts := 1; ; attempts++ {
 		results, wrote, err = s.appendMultiChecked(ctx, parts, order)
-		if !isUniqueViolation(err) {
+		if !retryChecked(err, attempts) {
 			break
 		}
 	}
