@@ -479,11 +479,15 @@ func (s *Store) query(ctx context.Context, sizeHint int, sql string, args ...any
 			causation   pgtype.UUID
 			correlation pgtype.UUID
 			id          pgtype.UUID
+			data        []byte
 		)
+		// data as []byte: scanned into json.RawMessage, pgx would run it through
+		// json.Unmarshal, validating what jsonb has validated already.
 		if err := rows.Scan(&commit, &e.GlobalPosition, &id, &e.Stream, &e.Version, &e.Type,
-			&schema, &e.Data, &e.RecordedAt, &causation, &correlation); err != nil {
+			&schema, &data, &e.RecordedAt, &causation, &correlation); err != nil {
 			return nil, err
 		}
+		e.Data = data
 		e.ID = id.Bytes
 		e.Position = eventstore.Position{Commit: uint64(commit), Seq: e.GlobalPosition}
 		e.SchemaVersion = int(schema)
