@@ -442,7 +442,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, dir eventstore.Di
 	default:
 		return nil, fmt.Errorf("read stream %s: %w: unknown direction %d", stream, eventstore.ErrInvalid, dir)
 	}
-	events, err := s.query(ctx, min(limit, 1024), query, stream, from, limit)
+	events, err := s.query(ctx, limit, query, stream, from, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read stream %s: %w", stream, classify(err))
 	}
@@ -457,8 +457,7 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit in
 	if limit <= 0 {
 		return nil, fmt.Errorf("read all: %w: limit %d is not positive", eventstore.ErrInvalid, limit)
 	}
-	// Pages of the global log are usually full: room for all of them saves growing the slice.
-	events, err := s.query(ctx, min(limit, 1<<13), readAllSQL, formatCommit(after.Commit), after.Seq, limit)
+	events, err := s.query(ctx, limit, readAllSQL, formatCommit(after.Commit), after.Seq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read all after %s: %w", after, classify(err))
 	}
@@ -471,7 +470,7 @@ func (s *Store) query(ctx context.Context, sizeHint int, sql string, args ...any
 		return nil, err
 	}
 	defer rows.Close()
-	out := make([]eventstore.RecordedEvent, 0, sizeHint)
+	out := make([]eventstore.RecordedEvent, 0, min(sizeHint, 1024))
 	for rows.Next() {
 		var (
 			e           eventstore.RecordedEvent
