@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -92,3 +93,92 @@ func (d *MemoryDecided) remember(stream string, version int64) {
 	d.mu.Unlock()
 	_ = d.MarkDecided(context.Background(), stream, version)
 }
+
+// decidedMany is a Decided that notes many streams in one write.
+type decidedMany interface {
+	MarkDecidedMany(ctx context.Context, notes map[string]int64) error
+}
+
+// MarkDecidedMany notes several streams in one statement (see MarkDecided).
+func (p PostgresDecided) MarkDecidedMany(ctx context.Context, notes map[string]int64) error {
+	streams := make([]string, 0, len(notes))
+	versions := make([]int64, 0, len(notes))
+	for s, v := range notes {
+		streams = append(streams, s)
+		versions = append(versions, v)
+	}
+	err := pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`SET LOCAL synchronous_commit TO OFF`)
+		b.Queue(`INSERT INTO engine_decided (stream, version) SELECT * FROM unnest($1::text[], $2::bigint[])
+		ON CONFLICT (stream) DO UPDATE SET version = EXCLUDED.version, updated_at = now()
+		WHERE engine_decided.version < EXCLUDED.version`, streams, versions)
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return fmt.Errorf("mark %d streams decided: %w", len(notes), err)
+	}
+	return nil
+}
+
+// decidedNotes writes the engine's notes of decisions in the background, those made while a
+// write is under way together in the next one: a note is for whoever waits on a decision
+// the engine has made already, and a decision must not wait for its note.
+type decidedNotes struct {
+	to  Decided
+	log *slog.Logger
+
+	mu      sync.Mutex
+	pending map[string]int64
+	busy    bool
+	wg      sync.WaitGroup
+}
+
+// mark queues a note and returns at once.
+func (n *decidedNotes) mark(ctx context.Context, stream string, version int64) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.pending == nil {
+		n.pending = map[string]int64{}
+	}
+	n.pending[stream] = max(n.pending[stream], version)
+	if n.busy {
+		return
+	}
+	n.busy = true
+	n.wg.Add(1)
+	go n.flush(context.WithoutCancel(ctx))
+}
+
+func (n *decidedNotes) flush(ctx context.Context) {
+	defer n.wg.Done()
+	for {
+		n.mu.Lock()
+		notes := n.pending
+		n.pending = nil
+		if len(notes) == 0 {
+			n.busy = false
+			n.mu.Unlock()
+			return
+		}
+		n.mu.Unlock()
+		if err := n.write(ctx, notes); err != nil {
+			n.log.Warn("note decisions", "streams", len(notes), "err", err)
+		}
+	}
+}
+
+func (n *decidedNotes) write(ctx context.Context, notes map[string]int64) error {
+	if many, ok := n.to.(decidedMany); ok && len(notes) > 1 {
+		return many.MarkDecidedMany(ctx, notes)
+	}
+	for s, v := range notes {
+		if err := n.to.MarkDecided(ctx, s, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// wait blocks until the queued notes are written.
+func (n *decidedNotes) wait() { n.wg.Wait() }

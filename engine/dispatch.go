@@ -7,38 +7,45 @@ import (
 	"time"
 )
 
-// dispatcher runs decisions in the background, one at a time per community and several
+// dispatcher runs decisions in the background, one community's at a time and several
 // communities at once, so that a community whose policy is slow (or hostile, until the
-// sandbox stops it) holds up only itself. Jobs are retried with backoff a few times; what
+// sandbox stops it) holds up only itself. The jobs of a community that queued up while it
+// was deciding are decided together next, in submission order, and appended in one commit
+// (see decideUnits). A job that fails is retried on its own with backoff a few times; what
 // still fails is picked up again by the re-check schedule and the start-up sweep.
 type dispatcher struct {
-	ctx   context.Context
-	log   *slog.Logger
-	slots chan struct{} // bounds the communities deciding at once
+	ctx    context.Context
+	log    *slog.Logger
+	slots  chan struct{} // bounds the communities deciding at once
+	decide func(ctx context.Context, community string, units []*unit)
 
 	mu     sync.Mutex
 	queues map[string][]job
 	wg     sync.WaitGroup
 }
 
+// job is a decision to make. start begins it: it returns the unit to decide, or nil when
+// there is nothing left to decide, and finish, which is told how deciding went (nil when
+// nothing was decided) and returns the job's error: an error other than a final one has
+// the job tried again.
 type job struct {
-	what string
-	run  func(ctx context.Context) error
+	what  string
+	start func(ctx context.Context) (u *unit, finish func(ctx context.Context, err error) error)
 }
 
-func newDispatcher(ctx context.Context, parallel int, logger *slog.Logger) *dispatcher {
+func newDispatcher(ctx context.Context, parallel int, logger *slog.Logger, decide func(context.Context, string, []*unit)) *dispatcher {
 	if parallel < 1 {
 		parallel = 1
 	}
-	return &dispatcher{ctx: ctx, log: logger, slots: make(chan struct{}, parallel), queues: map[string][]job{}}
+	return &dispatcher{ctx: ctx, log: logger, slots: make(chan struct{}, parallel), decide: decide, queues: map[string][]job{}}
 }
 
-// submit queues a job for a community; jobs of one community run in submission order.
-func (d *dispatcher) submit(community, what string, run func(ctx context.Context) error) {
+// submit queues a job for a community.
+func (d *dispatcher) submit(community string, j job) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	q, busy := d.queues[community]
-	d.queues[community] = append(q, job{what: what, run: run})
+	d.queues[community] = append(q, j)
 	if busy {
 		return // the community's runner will get to it
 	}
@@ -56,7 +63,9 @@ func (d *dispatcher) drain(community string) {
 			d.mu.Unlock()
 			return
 		}
-		j := q[0]
+		n := min(len(q), maxGroup)
+		batch := q[:n:n]
+		d.queues[community] = q[n:] // the key stays: the community is busy
 		d.mu.Unlock()
 
 		select {
@@ -64,33 +73,79 @@ func (d *dispatcher) drain(community string) {
 		case <-d.ctx.Done():
 			return
 		}
-		d.runWithRetry(j)
+		d.run(community, batch)
 		<-d.slots
-
-		d.mu.Lock()
-		d.queues[community] = d.queues[community][1:]
-		d.mu.Unlock()
 	}
 }
 
-func (d *dispatcher) runWithRetry(j job) {
-	delay := 50 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		err := j.run(d.ctx)
-		if err == nil || d.ctx.Err() != nil {
-			return
-		}
-		if attempt == 5 || isFinal(err) {
-			d.log.Warn("decision failed; the re-check schedule will try again", "what", j.what, "err", err)
-			return
-		}
-		select {
-		case <-d.ctx.Done():
-			return
-		case <-time.After(delay):
-		}
-		delay *= 2
+// run decides a batch of jobs together, and retries those that failed, each on its own.
+func (d *dispatcher) run(community string, jobs []job) {
+	type started struct {
+		j      job
+		u      *unit
+		finish func(context.Context, error) error
 	}
+	var all []started
+	var units []*unit
+	for _, j := range jobs {
+		u, finish := j.start(d.ctx)
+		all = append(all, started{j, u, finish})
+		if u != nil {
+			units = append(units, u)
+		}
+	}
+	if len(units) > 0 {
+		d.decide(d.ctx, community, units)
+	}
+	for _, s := range all {
+		if err := finishJob(d.ctx, s.u, s.finish); err != nil && d.ctx.Err() == nil {
+			d.retry(community, s.j, err)
+		}
+	}
+}
+
+func finishJob(ctx context.Context, u *unit, finish func(context.Context, error) error) error {
+	if finish == nil {
+		return nil
+	}
+	var err error
+	if u != nil {
+		err = u.err
+	}
+	return finish(ctx, err)
+}
+
+// retry runs a job that failed again, alone, with backoff, a few times.
+func (d *dispatcher) retry(community string, j job, err error) {
+	if isFinal(err) {
+		d.log.Warn("decision failed; the re-check schedule will try again", "what", j.what, "err", err)
+		return
+	}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		delay := 50 * time.Millisecond
+		for attempt := 2; ; attempt++ {
+			select {
+			case <-d.ctx.Done():
+				return
+			case <-time.After(delay):
+			}
+			delay *= 2
+			u, finish := j.start(d.ctx)
+			if u != nil {
+				d.decide(d.ctx, community, []*unit{u})
+			}
+			err := finishJob(d.ctx, u, finish)
+			if err == nil || d.ctx.Err() != nil {
+				return
+			}
+			if attempt == 5 || isFinal(err) {
+				d.log.Warn("decision failed; the re-check schedule will try again", "what", j.what, "err", err)
+				return
+			}
+		}
+	}()
 }
 
 // wait blocks until every started runner has stopped (after the context ends).

@@ -2,6 +2,9 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"log/slog"
 	"sync"
 	"testing"
@@ -13,7 +16,7 @@ import (
 func TestDispatcherIsolatesCommunities(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	d := newDispatcher(ctx, 2, slog.New(slog.DiscardHandler))
+	d := newDispatcher(ctx, 2, slog.New(slog.DiscardHandler), noDecide)
 	release := make(chan struct{})
 	var mu sync.Mutex
 	var order []string
@@ -22,18 +25,18 @@ func TestDispatcherIsolatesCommunities(t *testing.T) {
 		order = append(order, s)
 		mu.Unlock()
 	}
-	d.submit("slow", "hang", func(context.Context) error { <-release; record("slow-1"); return nil })
+	d.submit("slow", plain("hang", func(context.Context) error { <-release; record("slow-1"); return nil }))
 	slowDone := make(chan struct{})
-	d.submit("slow", "after", func(context.Context) error { record("slow-2"); close(slowDone); return nil })
+	d.submit("slow", plain("after", func(context.Context) error { record("slow-2"); close(slowDone); return nil }))
 	done := make(chan struct{})
 	for i := range 20 {
-		d.submit("calm", "calm", func(context.Context) error {
+		d.submit("calm", plain("calm", func(context.Context) error {
 			record("calm")
 			if i == 19 {
 				close(done)
 			}
 			return nil
-		})
+		}))
 	}
 	select {
 	case <-done:
@@ -62,11 +65,11 @@ func TestDispatcherIsolatesCommunities(t *testing.T) {
 func TestDispatcherRetries(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	d := newDispatcher(ctx, 1, slog.New(slog.DiscardHandler))
+	d := newDispatcher(ctx, 1, slog.New(slog.DiscardHandler), noDecide)
 	var mu sync.Mutex
 	attempts := 0
 	done := make(chan struct{})
-	d.submit("c", "flaky", func(context.Context) error {
+	d.submit("c", plain("flaky", func(context.Context) error {
 		mu.Lock()
 		defer mu.Unlock()
 		attempts++
@@ -75,7 +78,7 @@ func TestDispatcherRetries(t *testing.T) {
 		}
 		close(done)
 		return nil
-	})
+	}))
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
@@ -83,4 +86,66 @@ func TestDispatcherRetries(t *testing.T) {
 	}
 	cancel()
 	d.wait()
+}
+
+// plain is a job that does its work when it starts and decides no unit.
+func plain(what string, run func(context.Context) error) job {
+	return job{what: what, start: func(ctx context.Context) (*unit, func(context.Context, error) error) {
+		err := run(ctx)
+		return nil, func(context.Context, error) error { return err }
+	}}
+}
+
+func noDecide(context.Context, string, []*unit) {}
+
+// The jobs a community queues while it decides are decided next together, in the order
+// they came, and each learns its own unit's answer.
+func TestDispatcherGroupsQueuedJobs(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	var groups [][]string
+	decide := func(_ context.Context, _ string, units []*unit) {
+		mu.Lock()
+		defer mu.Unlock()
+		var names []string
+		for _, u := range units {
+			names = append(names, u.what)
+			if u.what == "u3" {
+				u.err = errors.New("no")
+			}
+		}
+		groups = append(groups, names)
+	}
+	d := newDispatcher(ctx, 1, slog.New(slog.DiscardHandler), decide)
+	release := make(chan struct{})
+	d.submit("c", plain("hang", func(context.Context) error { <-release; return nil }))
+	answers := make(chan string, 5)
+	for i := range 5 {
+		name := fmt.Sprintf("u%d", i)
+		d.submit("c", job{what: name, start: func(ctx context.Context) (*unit, func(context.Context, error) error) {
+			return &unit{ctx: ctx, what: name}, func(_ context.Context, err error) error {
+				answers <- fmt.Sprintf("%s:%v", name, err)
+				return nil
+			}
+		}})
+	}
+	close(release)
+	var got []string
+	for range 5 {
+		select {
+		case a := <-answers:
+			got = append(got, a)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("answers so far: %v", got)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(groups) != 1 || strings.Join(groups[0], ",") != "u0,u1,u2,u3,u4" {
+		t.Fatalf("decided in groups %v, want one group u0..u4 in order", groups)
+	}
+	if strings.Join(got, " ") != "u0:<nil> u1:<nil> u2:<nil> u3:no u4:<nil>" {
+		t.Fatalf("answers %v", got)
+	}
 }

@@ -71,6 +71,18 @@ func (e *Engine) ProposeAction(ctx context.Context, cmd bus.ProposeAction, meta 
 	return err
 }
 
+// recordActionUnit is the step that records an action (see Recorder.ProposeAction), to
+// record it in a group with other steps of its community; *rec tells, once the unit is
+// decided, where the action went.
+func (e *Engine) recordActionUnit(ctx context.Context, cmd bus.ProposeAction, meta Meta, rec *Recorded) *unit {
+	r := e.Recorder()
+	return &unit{ctx: ctx, what: "propose " + cmd.Action.ID, meta: meta, step: func(ctx context.Context, env *stepEnv) (evaluation.Outcome, error) {
+		out, recorded, err := r.proposeOutcome(ctx, env.store, env.c, cmd, meta, env.now)
+		*rec = recorded
+		return out, err
+	}}
+}
+
 // PolicyCompiler is an evaluator that can also check policy code without running it
 // (policysandbox.Evaluator is one). Translating and compiling hostile source can take
 // unbounded time and memory, so the engine compiles proposed code where its loop evaluates
@@ -131,17 +143,24 @@ func policyProblems(problems []*policy.EvalError) error {
 // HandleActionProposed evaluates a recorded action: permission gate, governing policy,
 // trigger policies. It is what the engine does when ActionProposed reaches it.
 func (e *Engine) HandleActionProposed(ctx context.Context, communityID, actionID string, meta Meta) (evaluation.Outcome, error) {
-	return e.decide(ctx, communityID, "evaluate action "+actionID, meta, func(c *domain.Community, now time.Time) (evaluation.Outcome, error) {
-		rec, err := LoadAction(ctx, e.store, actionID)
+	u := e.actionUnit(ctx, communityID, actionID, meta)
+	e.decideUnits(ctx, communityID, []*unit{u})
+	return u.out, u.err
+}
+
+// actionUnit is HandleActionProposed's step, to decide alone or in a group.
+func (e *Engine) actionUnit(ctx context.Context, communityID, actionID string, meta Meta) *unit {
+	return &unit{ctx: ctx, what: "evaluate action " + actionID, meta: meta, step: func(ctx context.Context, env *stepEnv) (evaluation.Outcome, error) {
+		rec, err := LoadAction(ctx, env.store, actionID)
 		if err != nil {
 			return evaluation.Outcome{}, err
 		}
 		// An action is decided by its own community's policies only.
-		if !rec.Proposed() || rec.Action.CommunityID != c.ID {
-			return evaluation.Outcome{}, domain.NotFound("action %q in community %s", actionID, c.ID)
+		if !rec.Proposed() || rec.Action.CommunityID != env.c.ID {
+			return evaluation.Outcome{}, domain.NotFound("action %q in community %s", actionID, env.c.ID)
 		}
-		return e.loop.ActionProposed(ctx, c, rec, now)
-	})
+		return e.loop.ActionProposed(ctx, env.c, rec, env.now)
+	}}
 }
 
 // CastVote records a vote and re-checks its proposal at once, in one step. The entry points
@@ -149,14 +168,14 @@ func (e *Engine) HandleActionProposed(ctx context.Context, communityID, actionID
 // one-step form is what logs written before that hold, and what tests use to set a proposal up.
 func (e *Engine) CastVote(ctx context.Context, cmd bus.CastVote, meta Meta) (evaluation.Outcome, error) {
 	return withVoter(ctx, e, cmd, meta, func(cmd bus.CastVote) (evaluation.Outcome, error) {
-		return e.onProposal(ctx, cmd.CommunityID, cmd.ProposalID, "vote on "+cmd.ProposalID, meta,
-			func(c *domain.Community, rec *domain.ActionRecord, p *domain.Proposal, now time.Time) (evaluation.Outcome, error) {
-				v, err := voter(c, cmd)
+		return e.decide(ctx, cmd.CommunityID, "vote on "+cmd.ProposalID, meta, e.onProposal(cmd.ProposalID,
+			func(ctx context.Context, env *stepEnv, rec *domain.ActionRecord, p *domain.Proposal) (evaluation.Outcome, error) {
+				v, err := voter(env.c, cmd)
 				if err != nil {
 					return evaluation.Outcome{}, err
 				}
-				return e.loop.CastVote(ctx, c, rec, p, v, now)
-			})
+				return e.loop.CastVote(ctx, env.c, rec, p, v, env.now)
+			}))
 	})
 }
 
@@ -173,15 +192,37 @@ func (e *Engine) RecordVote(ctx context.Context, cmd bus.CastVote, meta Meta) (c
 // only then does the proposal's evaluation go on (see evaluation.Loop.EffectResult). Effects
 // of actions decided without a proposal need no check at all.
 func (e *Engine) RecordEffect(ctx context.Context, cmd bus.RecordEffectResult, meta Meta) (wake bool, err error) {
+	u := e.effectUnit(ctx, cmd, meta)
+	e.decideUnits(ctx, cmd.CommunityID, []*unit{u})
 	if cmd.ProposalID == "" {
-		out, err := e.RecordEffectResult(ctx, cmd, meta)
-		return !out.Empty(), err
+		return !u.out.Empty(), u.err
 	}
-	out, err := e.onProposal(ctx, cmd.CommunityID, cmd.ProposalID, "record effect "+cmd.EffectID, meta,
-		func(c *domain.Community, rec *domain.ActionRecord, p *domain.Proposal, now time.Time) (evaluation.Outcome, error) {
-			return e.loop.RecordEffect(c, rec, p, cmd.EffectID, cmd.Result, cmd.Error, now)
-		})
-	return evaluation.Answered(out), err
+	return evaluation.Answered(u.out), u.err
+}
+
+// effectUnit is RecordEffect's step, to decide alone or in a group.
+func (e *Engine) effectUnit(ctx context.Context, cmd bus.RecordEffectResult, meta Meta) *unit {
+	if cmd.ProposalID == "" {
+		return e.actionEffectUnit(ctx, cmd, meta)
+	}
+	return &unit{ctx: ctx, what: "record effect " + cmd.EffectID, meta: meta, step: e.onProposal(cmd.ProposalID,
+		func(ctx context.Context, env *stepEnv, rec *domain.ActionRecord, p *domain.Proposal) (evaluation.Outcome, error) {
+			return e.loop.RecordEffect(env.c, rec, p, cmd.EffectID, cmd.Result, cmd.Error, env.now)
+		})}
+}
+
+// actionEffectUnit records the result of an effect of an action decided without a proposal.
+func (e *Engine) actionEffectUnit(ctx context.Context, cmd bus.RecordEffectResult, meta Meta) *unit {
+	return &unit{ctx: ctx, what: "effect " + cmd.EffectID, meta: meta, step: func(ctx context.Context, env *stepEnv) (evaluation.Outcome, error) {
+		rec, err := LoadAction(ctx, env.store, cmd.ActionID)
+		if err != nil {
+			return evaluation.Outcome{}, err
+		}
+		if !rec.Proposed() || rec.Action.CommunityID != env.c.ID {
+			return evaluation.Outcome{}, domain.NotFound("action %q in community %s", cmd.ActionID, env.c.ID)
+		}
+		return e.loop.ActionEffectResult(ctx, env.c, rec, cmd.EffectID, cmd.Result, cmd.Error, env.now)
+	}}
 }
 
 // newVoterError is voter's answer for a username on a platform that names no community user
@@ -225,76 +266,51 @@ func voter(c *domain.Community, cmd bus.CastVote) (domain.Vote, error) {
 // proposal it belongs to (an answer may be what a block was waiting for).
 func (e *Engine) RecordEffectResult(ctx context.Context, cmd bus.RecordEffectResult, meta Meta) (evaluation.Outcome, error) {
 	if cmd.ProposalID == "" {
-		return e.decide(ctx, cmd.CommunityID, "effect "+cmd.EffectID, meta, func(c *domain.Community, now time.Time) (evaluation.Outcome, error) {
-			rec, err := LoadAction(ctx, e.store, cmd.ActionID)
-			if err != nil {
-				return evaluation.Outcome{}, err
-			}
-			if !rec.Proposed() || rec.Action.CommunityID != c.ID {
-				return evaluation.Outcome{}, domain.NotFound("action %q in community %s", cmd.ActionID, c.ID)
-			}
-			return e.loop.ActionEffectResult(ctx, c, rec, cmd.EffectID, cmd.Result, cmd.Error, now)
-		})
+		u := e.actionEffectUnit(ctx, cmd, meta)
+		e.decideUnits(ctx, cmd.CommunityID, []*unit{u})
+		return u.out, u.err
 	}
-	return e.onProposal(ctx, cmd.CommunityID, cmd.ProposalID, "effect "+cmd.EffectID, meta,
-		func(c *domain.Community, rec *domain.ActionRecord, p *domain.Proposal, now time.Time) (evaluation.Outcome, error) {
-			return e.loop.EffectResult(ctx, c, rec, p, cmd.EffectID, cmd.Result, cmd.Error, now)
-		})
+	return e.decide(ctx, cmd.CommunityID, "effect "+cmd.EffectID, meta, e.onProposal(cmd.ProposalID,
+		func(ctx context.Context, env *stepEnv, rec *domain.ActionRecord, p *domain.Proposal) (evaluation.Outcome, error) {
+			return e.loop.EffectResult(ctx, env.c, rec, p, cmd.EffectID, cmd.Result, cmd.Error, env.now)
+		}))
 }
 
 // Recheck evaluates an open proposal again (its re-check came due).
 func (e *Engine) Recheck(ctx context.Context, cmd bus.RecheckProposal, meta Meta) (evaluation.Outcome, error) {
-	return e.onProposal(ctx, cmd.CommunityID, cmd.ProposalID, "recheck "+cmd.ProposalID, meta,
-		func(c *domain.Community, rec *domain.ActionRecord, p *domain.Proposal, now time.Time) (evaluation.Outcome, error) {
-			return e.loop.Recheck(ctx, c, rec, p, now)
-		})
+	u := e.recheckUnit(ctx, cmd, meta)
+	e.decideUnits(ctx, cmd.CommunityID, []*unit{u})
+	return u.out, u.err
 }
 
-func (e *Engine) onProposal(ctx context.Context, communityID, proposalID, what string, meta Meta,
-	fn func(*domain.Community, *domain.ActionRecord, *domain.Proposal, time.Time) (evaluation.Outcome, error)) (evaluation.Outcome, error) {
-	var last *domain.Proposal // the state the appended outcome was decided on, and applied to
-	out, err := e.decide(ctx, communityID, what, meta, func(c *domain.Community, now time.Time) (evaluation.Outcome, error) {
-		last = nil
-		p, err := e.proposals.take(ctx, e.store, proposalID)
+// recheckUnit is Recheck's step, to decide alone or in a group.
+func (e *Engine) recheckUnit(ctx context.Context, cmd bus.RecheckProposal, meta Meta) *unit {
+	return &unit{ctx: ctx, what: "recheck " + cmd.ProposalID, meta: meta, step: e.onProposal(cmd.ProposalID,
+		func(ctx context.Context, env *stepEnv, rec *domain.ActionRecord, p *domain.Proposal) (evaluation.Outcome, error) {
+			return e.loop.Recheck(ctx, env.c, rec, p, env.now)
+		})}
+}
+
+// onProposal makes the step that loads a proposal of the step's community and its action,
+// and decides with fn. The proposal's state, which fn's loop step applies its outcome to,
+// goes back to the cache once the outcome is in the log.
+func (e *Engine) onProposal(proposalID string,
+	fn func(context.Context, *stepEnv, *domain.ActionRecord, *domain.Proposal) (evaluation.Outcome, error)) stepFunc {
+	return func(ctx context.Context, env *stepEnv) (evaluation.Outcome, error) {
+		p, err := e.proposals.take(ctx, env.store, proposalID)
 		if err != nil {
 			return evaluation.Outcome{}, err
 		}
-		if p.CommunityID != c.ID {
-			e.proposals.keep(p) // unchanged
-			return evaluation.Outcome{}, domain.NotFound("proposal %q in community %s", proposalID, c.ID)
+		env.onCommit(func() { e.proposals.keep(p) })
+		if p.CommunityID != env.c.ID {
+			return evaluation.Outcome{}, domain.NotFound("proposal %q in community %s", proposalID, env.c.ID)
 		}
-		rec, err := LoadAction(ctx, e.store, p.ActionID)
+		rec, err := LoadAction(ctx, env.store, p.ActionID)
 		if err != nil {
 			return evaluation.Outcome{}, err
 		}
-		last = p
-		return fn(c, rec, p, now)
-	})
-	if err == nil {
-		e.proposals.keep(last)
+		return fn(ctx, env, rec, p)
 	}
-	return out, err
-}
-
-// decide runs one loop step for a community and appends its outcome atomically, again from
-// a fresh load after a lost version race.
-func (e *Engine) decide(ctx context.Context, communityID, what string, meta Meta,
-	step func(c *domain.Community, now time.Time) (evaluation.Outcome, error)) (evaluation.Outcome, error) {
-	unlock := e.locks.lock(communityID)
-	defer unlock()
-	var out evaluation.Outcome
-	err := retry(ctx, e.log, what, func() error {
-		c, err := e.communities.load(ctx, e.store, communityID)
-		if err != nil {
-			return err
-		}
-		out, err = step(c, e.now())
-		if err != nil {
-			return err
-		}
-		return AppendOutcome(ctx, e.store, out, meta)
-	})
-	return out, err
 }
 
 // AppendOutcome appends every change of a loop outcome in one atomic multi-stream append.

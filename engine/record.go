@@ -88,47 +88,72 @@ func (r *Recorder) community(ctx context.Context, id string) (*domain.Community,
 // have the action's platform connected; a constitution action must be valid for the
 // community, and policy code it proposes must compile.
 func (r *Recorder) ProposeAction(ctx context.Context, cmd bus.ProposeAction, meta Meta) (Recorded, error) {
-	a := cmd.Action
-	if a.ID == "" {
+	if cmd.Action.ID == "" {
 		return Recorded{}, domain.Invalid("action id is empty")
 	}
-	c, err := r.community(ctx, a.CommunityID)
-	if err != nil {
-		return Recorded{}, err
+	var out Recorded
+	err := retry(ctx, nil, "propose "+cmd.Action.ID, func() error {
+		c, err := r.communityView(ctx, cmd.Action.CommunityID)
+		if err != nil {
+			return err
+		}
+		o, rec, err := r.proposeOutcome(ctx, r.Store, c, cmd, meta, r.now())
+		if err != nil {
+			return err
+		}
+		out = rec
+		return AppendOutcome(ctx, r.Store, o, meta)
+	})
+	return out, err
+}
+
+// proposeOutcome decides what recording an action appends, against its community c (which
+// it only reads) and the action's stream as rd holds it.
+func (r *Recorder) proposeOutcome(ctx context.Context, rd eventstore.Store, c *domain.Community, cmd bus.ProposeAction, meta Meta, now time.Time) (evaluation.Outcome, Recorded, error) {
+	a := cmd.Action
+	if a.ID == "" {
+		return evaluation.Outcome{}, Recorded{}, domain.Invalid("action id is empty")
+	}
+	if a.CommunityID != c.ID {
+		return evaluation.Outcome{}, Recorded{}, domain.NotFound("community %q", a.CommunityID)
 	}
 	if a.Kind == domain.KindConstitution {
 		if err := domain.ValidateConstitutionAction(c, a); err != nil {
-			return Recorded{}, err
+			return evaluation.Outcome{}, Recorded{}, err
 		}
 		if err := compilePolicyOf(ctx, r.Compiler, a); err != nil {
-			return Recorded{}, err
+			return evaluation.Outcome{}, Recorded{}, err
 		}
 	}
 	if p, ok := c.Platforms[a.Platform]; (!ok || !p.Active) && a.Platform != domain.PlatformConstitution && a.Platform != domain.PlatformWeb {
-		return Recorded{}, domain.Invalid("platform %q is not connected to community %s", a.Platform, c.ID)
+		return evaluation.Outcome{}, Recorded{}, domain.Invalid("platform %q is not connected to community %s", a.Platform, c.ID)
 	}
 	if in := cmd.Initiator; in != nil && a.InitiatorID == "" {
 		if u, ok := c.UserByUsername(in.Platform, in.Username); ok {
 			a.InitiatorID = u.ID
-		} else if a.InitiatorID, err = EnsureUser(ctx, r.Store, c.ID, in.Platform, in.Username, meta, r.now()); err != nil {
-			return Recorded{}, err
+		} else {
+			// A member met for the first time: registered at once, in a commit of their own.
+			id, err := EnsureUser(ctx, r.Store, c.ID, in.Platform, in.Username, meta, now)
+			if err != nil {
+				return evaluation.Outcome{}, Recorded{}, err
+			}
+			a.InitiatorID = id
 		}
 	}
 	stream := domain.ActionStream(a.ID)
-	var out Recorded
-	err = retry(ctx, nil, "propose "+a.ID, func() error {
-		rec, err := LoadAction(ctx, r.Store, a.ID)
-		if err != nil {
-			return err
-		}
-		evs, err := rec.DecideProposeAction(domain.ProposeAction{Action: a}, r.now())
-		if err != nil {
-			return err
-		}
-		out = Recorded{Stream: stream, Version: rec.Version + int64(len(evs)), Changed: len(evs) > 0}
-		return Append(ctx, r.Store, stream, rec.Version, evs, meta)
-	})
-	return out, err
+	rec, err := LoadAction(ctx, rd, a.ID)
+	if err != nil {
+		return evaluation.Outcome{}, Recorded{}, err
+	}
+	evs, err := rec.DecideProposeAction(domain.ProposeAction{Action: a}, now)
+	if err != nil {
+		return evaluation.Outcome{}, Recorded{}, err
+	}
+	out := Recorded{Stream: stream, Version: rec.Version + int64(len(evs)), Changed: len(evs) > 0}
+	if len(evs) == 0 {
+		return evaluation.Outcome{}, out, nil
+	}
+	return evaluation.Outcome{Changes: []evaluation.Change{{Stream: stream, Expected: rec.Version, Events: evs}}}, out, nil
 }
 
 // CastVote records a vote (VoteCast on its proposal's stream) without checking the

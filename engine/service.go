@@ -75,11 +75,17 @@ type Service struct {
 	// it queues them and takes the next at once, so that votes on one proposal arriving
 	// together share one commit (the in-process bus keeps nothing across a crash either way).
 	SerialVotes bool
+	// CommandHandlers is how many messages of each of the topics whose commands are
+	// independent of each other (proposed actions, effect results) a durable bus hands the
+	// engine at once (default 8). Votes are taken one at a time, in order: a member's change
+	// of mind must come after their first vote.
+	CommandHandlers int
 	// Observe, when set, sees every event the forwarder has published, in log order (metrics).
 	Observe func(evs []eventstore.RecordedEvent)
 
 	dispatch *dispatcher
 	votes    voteBatches
+	notes    decidedNotes
 	// recent notes what this process decided, so that the event of a command it recorded
 	// and decided is passed over without asking Decided.
 	recent MemoryDecided
@@ -122,13 +128,18 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.Parallel <= 0 {
 		s.Parallel = 4
 	}
+	if s.CommandHandlers <= 0 {
+		s.CommandHandlers = 8
+	}
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s.dispatch = newDispatcher(ctx, s.Parallel, s.Log)
+	s.dispatch = newDispatcher(ctx, s.Parallel, s.Log, s.Engine.decideUnits)
 	s.waitingMu.Lock()
 	s.waiting = nil // checks queued in an earlier run's dispatcher went with it
 	s.waitingMu.Unlock()
+	s.notes = decidedNotes{to: s.Decided, log: s.Log}
+	defer s.notes.wait() // after the dispatcher's last note
 	defer s.dispatch.wait()
 	router, err := s.Bus.NewRouter("engine")
 	if err != nil {
@@ -147,9 +158,20 @@ func (s *Service) Run(ctx context.Context) error {
 	s.votes = voteBatches{rec: s.Engine.Recorder, max: maxVoteBatch}
 	if s.Bus.Transport() == bus.TransportGoChannel && !s.SerialVotes {
 		handlers[bus.TopicCastVote] = s.postVote(ctx)
+		handlers[bus.TopicRecordEffectResult] = s.postEffectResult
+		handlers[bus.TopicProposeAction] = s.postProposeAction
 	}
 	for topic, h := range handlers {
-		router.AddConsumerHandler("engine-"+strings.ReplaceAll(topic, ".", "-"), topic, sub, h)
+		name := "engine-" + strings.ReplaceAll(topic, ".", "-")
+		router.AddConsumerHandler(name, topic, sub, h)
+		if !parallelTopics[topic] || s.Bus.Transport() == bus.TransportGoChannel {
+			continue
+		}
+		// More handlers of the same topic take its messages in parallel, and the actions
+		// and results they bring are recorded in shared commits (see await).
+		for i := 2; i <= s.CommandHandlers; i++ {
+			router.AddConsumerHandler(fmt.Sprintf("%s-%d", name, i), topic, sub, h)
+		}
 	}
 	errc := make(chan error, 2)
 	go func() { errc <- router.Run(ctx) }()
@@ -484,14 +506,17 @@ func (s *Service) onEvent(msg *message.Message) error {
 }
 
 // decided tells whether the decision on the event at rec is in the log already.
-func (s *Service) decided(ctx context.Context, rec *Recorded) bool {
+func (s *Service) decided(ctx context.Context, rec *Recorded) bool { return s.decidedBy(ctx, rec, true) }
+
+// decidedBy is decided, asking the notes shared with other engines only when askShared.
+func (s *Service) decidedBy(ctx context.Context, rec *Recorded, askShared bool) bool {
 	if rec == nil {
 		return false
 	}
 	if v, _ := s.recent.DecidedThrough(ctx, rec.Stream); v >= rec.Version {
 		return true
 	}
-	if s.Decided == nil {
+	if s.Decided == nil || !askShared {
 		return false
 	}
 	v, err := s.Decided.DecidedThrough(ctx, rec.Stream)
@@ -503,24 +528,84 @@ func (s *Service) markDecided(ctx context.Context, stream string, version int64)
 	if s.Decided == nil {
 		return
 	}
-	if err := s.Decided.MarkDecided(ctx, stream, version); err != nil {
-		s.Log.Warn("note a decision", "stream", stream, "version", version, "err", err)
-	}
+	s.notes.mark(ctx, stream, version)
 }
+
+// parallelTopics are the topics a durable bus hands the engine several messages of at once
+// (see CommandHandlers).
+var parallelTopics = map[string]bool{bus.TopicProposeAction: true, bus.TopicRecordEffectResult: true}
 
 func (s *Service) onProposeAction(msg *message.Message) error {
 	cmd, err := decode[bus.ProposeAction](msg)
 	if err != nil {
 		return err
 	}
+	if cmd.Action.ID == "" {
+		return bus.Permanent(domain.Invalid("action id is empty"))
+	}
 	meta := metaOf(msg)
-	rec, err := s.Engine.Recorder().ProposeAction(msg.Context(), cmd, meta)
+	var rec Recorded
+	err = s.await(msg.Context(), cmd.Action.CommunityID, "propose "+cmd.Action.ID, func() *unit {
+		return s.Engine.recordActionUnit(msg.Context(), cmd, meta, &rec)
+	})
 	if err != nil {
 		return s.handled(msg, err)
 	}
 	if rec.Changed {
-		s.evaluateAction(cmd.Action.CommunityID, cmd.Action.ID, meta, &rec)
+		s.evaluateRecorded(cmd.Action.CommunityID, cmd.Action.ID, meta, &rec)
 	}
+	return nil
+}
+
+// await has the dispatcher decide the unit that newUnit makes, with whatever else the
+// community has to decide, and returns its answer: a handler of a durable bus acknowledges
+// its message only once what the message brings is in the log. Handlers that take messages
+// in parallel (CommandHandlers) so share their commits. A failure is the handler's to
+// report: the bus delivers the message again.
+func (s *Service) await(ctx context.Context, communityID, what string, newUnit func() *unit) error {
+	done := make(chan error, 1)
+	s.dispatch.submit(communityID, job{what: what, start: func(context.Context) (*unit, func(context.Context, error) error) {
+		return newUnit(), func(_ context.Context, err error) error {
+			done <- err
+			return nil
+		}
+	}})
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// postProposeAction is the handler of proposed actions on the in-process bus: the action is
+// recorded by the dispatcher, in one commit with whatever else its community has to record
+// or decide, and the message is acknowledged at once (see postEffectResult). Once recorded,
+// the action is evaluated next.
+func (s *Service) postProposeAction(msg *message.Message) error {
+	cmd, err := decode[bus.ProposeAction](msg)
+	if err != nil {
+		return err
+	}
+	if cmd.Action.ID == "" {
+		return bus.Permanent(domain.Invalid("action id is empty"))
+	}
+	meta := metaOf(msg)
+	s.dispatch.submit(cmd.Action.CommunityID, job{what: "propose " + cmd.Action.ID, start: func(ctx context.Context) (*unit, func(context.Context, error) error) {
+		var rec Recorded
+		return s.Engine.recordActionUnit(ctx, cmd, meta, &rec), func(_ context.Context, err error) error {
+			switch {
+			case isFinal(err) || errors.Is(err, eventstore.ErrInvalid):
+				s.Log.Info("command refused", "message", msg.UUID, "type", bus.MessageType(msg), "err", err)
+				return nil
+			case err != nil:
+				return err
+			case rec.Changed:
+				s.evaluateRecorded(cmd.Action.CommunityID, cmd.Action.ID, meta, &rec)
+			}
+			return nil
+		}
+	}})
 	return nil
 }
 
@@ -591,8 +676,33 @@ func (s *Service) onEffectResult(msg *message.Message) error {
 	}
 	// An answer a block waits for is recorded as AnswerRecorded, which resumes the
 	// proposal when it comes back from the log.
-	_, err = s.Engine.RecordEffect(msg.Context(), cmd, metaOf(msg))
+	err = s.await(msg.Context(), cmd.CommunityID, "record effect "+cmd.EffectID, func() *unit {
+		return s.Engine.effectUnit(msg.Context(), cmd, metaOf(msg))
+	})
 	return s.handled(msg, err)
+}
+
+// postEffectResult is the handler of effect results on the in-process bus: the result is
+// recorded by the dispatcher, with whatever else its community has to decide, and the
+// message is acknowledged at once (the in-process bus keeps nothing across a crash either
+// way), so that the results arriving meanwhile share the commit.
+func (s *Service) postEffectResult(msg *message.Message) error {
+	cmd, err := decode[bus.RecordEffectResult](msg)
+	if err != nil {
+		return err
+	}
+	meta := metaOf(msg)
+	s.dispatch.submit(cmd.CommunityID, job{what: "record effect " + cmd.EffectID, start: func(ctx context.Context) (*unit, func(context.Context, error) error) {
+		return s.Engine.effectUnit(ctx, cmd, meta), func(_ context.Context, err error) error {
+			if isFinal(err) {
+				s.Log.Info("effect result refused", "message", msg.UUID, "community", cmd.CommunityID, "effect", cmd.EffectID,
+					"code", domain.ErrorCode(err), "err", err)
+				return nil
+			}
+			return err
+		}
+	}})
+	return nil
 }
 
 func (s *Service) onGovernanceProcess(msg *message.Message) error {
@@ -631,15 +741,28 @@ func (s *Service) onRecheck(msg *message.Message) error {
 // was recorded), it does nothing when that is decided already, and notes the decision after
 // it, unless the evaluation is to be tried again later.
 func (s *Service) evaluateAction(communityID, actionID string, meta Meta, rec *Recorded) {
-	s.dispatch.submit(communityID, "evaluate action "+actionID, func(ctx context.Context) error {
+	s.submitEvaluation(communityID, actionID, meta, rec, true)
+}
+
+// evaluateRecorded is evaluateAction for an action this process has just recorded: another
+// engine has hardly decided it yet, so only this process's own notes are asked (should one
+// have, deciding it again decides nothing new).
+func (s *Service) evaluateRecorded(communityID, actionID string, meta Meta, rec *Recorded) {
+	s.submitEvaluation(communityID, actionID, meta, rec, false)
+}
+
+func (s *Service) submitEvaluation(communityID, actionID string, meta Meta, rec *Recorded, askShared bool) {
+	s.dispatch.submit(communityID, job{what: "evaluate action " + actionID, start: func(ctx context.Context) (*unit, func(context.Context, error) error) {
 		ctx, span := s.Bus.StartSpan(ctx, "engine evaluate action", meta.CorrelationID.String())
-		defer span.End()
-		if s.decided(ctx, rec) {
-			return nil
+		if s.decidedBy(ctx, rec, askShared) {
+			span.End()
+			return nil, nil
 		}
-		_, err := s.Engine.HandleActionProposed(ctx, communityID, actionID, meta)
-		return s.finished(ctx, err, rec)
-	})
+		return s.Engine.actionUnit(ctx, communityID, actionID, meta), func(ctx context.Context, err error) error {
+			defer span.End()
+			return s.finished(ctx, err, rec)
+		}
+	}})
 }
 
 // recheck checks a proposal in its own step, caused by (but not named as) the message that
@@ -664,9 +787,8 @@ func (s *Service) recheck(communityID, proposalID string, cause Meta, rec *Recor
 	s.waitingMu.Unlock()
 
 	meta := Meta{CausationID: RecheckCausation(cause.CausationID), CorrelationID: cause.CorrelationID}
-	s.dispatch.submit(communityID, "recheck "+proposalID, func(ctx context.Context) error {
+	s.dispatch.submit(communityID, job{what: "recheck " + proposalID, start: func(ctx context.Context) (*unit, func(context.Context, error) error) {
 		ctx, span := s.Bus.StartSpan(ctx, "engine recheck proposal", meta.CorrelationID.String())
-		defer span.End()
 		// From here on, whatever wakes the proposal queues a check of its own: this one
 		// may have loaded the proposal before it.
 		s.waitingMu.Lock()
@@ -675,11 +797,14 @@ func (s *Service) recheck(communityID, proposalID string, cause Meta, rec *Recor
 		}
 		s.waitingMu.Unlock()
 		if !w.always && s.decided(ctx, w.rec) {
-			return nil
+			span.End()
+			return nil, nil
 		}
-		_, err := s.Engine.Recheck(ctx, bus.RecheckProposal{CommunityID: communityID, ProposalID: proposalID}, meta)
-		return s.finished(ctx, err, w.rec)
-	})
+		return s.Engine.recheckUnit(ctx, bus.RecheckProposal{CommunityID: communityID, ProposalID: proposalID}, meta), func(ctx context.Context, err error) error {
+			defer span.End()
+			return s.finished(ctx, err, w.rec)
+		}
+	}})
 }
 
 // RecheckCausation is the causation id of the events of a check that cause woke (a vote's

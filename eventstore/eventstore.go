@@ -220,6 +220,14 @@ type Store interface {
 	Subscribe(ctx context.Context, after Position, handle func(context.Context, []RecordedEvent) error) error
 }
 
+// OrderedAppender is implemented by stores whose AppendMulti writes the parts to the global
+// log in the order given, each part's events after the part before it, in one commit. The
+// engine appends the decisions of many commands in one AppendMulti (group commit) only on
+// such a store: the audit reads a decision as the run of events of one cause.
+type OrderedAppender interface {
+	KeepsPartOrder() bool
+}
+
 // HeldReader is implemented by stores whose ReadAll can hold committed events back for a
 // while: the Postgres store returns events only below the oldest transaction still running
 // on the server, so an event that committed after a still-open transaction started waits

@@ -2,8 +2,10 @@
 // that hostile or runaway policy code (a huge allocation inside one interpreter step, an
 // endless loop, source whose translation or compilation alone is quadratic) can only take
 // down a worker, never the engine. The worker side runs the ordinary in-process runtime of
-// package policy; the two sides exchange a request kind byte and JSON-encoded policy.Input
-// and policy.Output (or domain.PolicyCode and its compile errors) over the sandbox pool's pipes.
+// package policy; the two sides exchange a request kind byte and a policy.Input and
+// policy.Output in a compact binary encoding (see wire), or JSON-encoded domain.PolicyCode
+// and its compile errors, over the sandbox pool's pipes, many blocks per round trip (see
+// Evaluator).
 //
 // A binary that uses an Evaluator must start with
 //
@@ -16,10 +18,18 @@ package policysandbox
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
+	"os"
+	"reflect"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/policykit-go/policykit/domain"
@@ -34,13 +44,114 @@ type Options struct {
 	Deadline    time.Duration // wall-clock limit per block, process kill included (default 1s)
 	Command     string        // executable to run as worker (default: this binary)
 	Args        []string      // extra arguments for the worker command (tests pass -test.run=^$)
+	// MaxBatch bounds the blocks sent to a worker in one round trip (default 64).
+	MaxBatch int
+	// CodeCacheBytes bounds the policy code each worker keeps by hash (default 8 MiB), and
+	// separately the blocks' policies and communities it keeps.
+	CodeCacheBytes int64
 }
 
+// Defaults of Options.
+const (
+	DefaultMaxBatch       = 64
+	DefaultCodeCacheBytes = 8 << 20
+	// maxBatchBytes bounds the requests of one round trip, unless a single block's input
+	// alone is larger.
+	maxBatchBytes = 256 << 10
+	// maxRequestBytes bounds one block's request: the sandbox's default.
+	maxRequestBytes = sandbox.DefaultMaxRequestBytes
+)
+
+// envCodeCache passes Options.CodeCacheBytes to the workers.
+const envCodeCache = "POLICYKIT_POLICY_CODE_CACHE_BYTES"
+
 // Evaluator runs policy blocks in a sandbox.Pool. It implements evaluation.Evaluator and is
-// safe for concurrent use; at most Workers blocks run at once and callers queue for a worker.
+// safe for concurrent use.
+//
+// Concurrent Evaluate calls are coalesced: a call joins a queue, and whenever a worker is
+// free the queue's head (up to MaxBatch blocks) goes to it in one round trip. There is no
+// timer: a lone call is sent as soon as a worker is free. Each worker keeps the policy code
+// it has seen, by code hash, and the blocks' policies and communities, by a key of their
+// encoding (bounded by CodeCacheBytes each); the Evaluator remembers what it sent to which
+// worker and sends the hash or key alone when that worker has them. A worker that evicted
+// them answers so, and the block is sent again with them; a replacement worker has a new
+// ID and is sent everything.
+//
+// A caller's context bounds its wait: when it ends, Evaluate returns at once (a queued
+// block is then not sent). Its deadline also becomes the block's budget inside the worker,
+// which the runtime honours; the worker itself is killed only at Deadline.
+//
+// Limits stay per block: each block of a batch has the whole Deadline (the worker reports
+// progress), and a block that hits the step limit fails only itself. A block that costs
+// its worker (deadline, memory, crash) fails with its own TimeoutError or MemoryError when
+// the worker had said it was running it (it does once a block has run for a millisecond);
+// the blocks after it never ran and go back to the head of the queue. When the worker was
+// lost before it could say which block was running, every block it had not answered is
+// sent again alone, so that the hostile one fails alone and its neighbours are evaluated
+// normally. A neighbour is never reported as TimeoutError or MemoryError for a hostile
+// block; a hostile block costs one deadline, or two when it was sent again alone.
 type Evaluator struct {
-	pool     *sandbox.Pool
-	deadline time.Duration
+	pool    *sandbox.Pool
+	inputs  *wire // of policy.Input
+	outputs *wire // of policy.Output
+	statics *wire // of statics
+	seeds   [2]maphash.Seed
+	// Sizes of the last encoded input and statics: the next ones' buffers.
+	inputSize, staticsSize atomic.Int64
+	deadline               time.Duration
+	workers                int
+	maxBatch               int
+	codeBytes              int64
+
+	mu      sync.Mutex
+	queue   []*pending // FIFO of blocks waiting for a worker
+	front   []*pending // blocks to send again before the queue, in order
+	alone   []*pending // blocks to send again alone after their worker was lost
+	running int        // dispatch goroutines, at most workers
+	known   map[sandbox.WorkerID]map[string]struct{}
+	hold    chan struct{} // tests: dispatching waits until it is closed
+
+	codeSent, staticsSent, unknownCode, sentAlone atomic.Uint64
+}
+
+// pending is one Evaluate call on its way through a worker.
+type pending struct {
+	ctx   context.Context
+	block policy.Block
+	hash  string
+	code  domain.PolicyCode
+	// statics is the encoding of the input's policy and community, the same for many
+	// blocks; key is its hash.
+	statics []byte
+	key     string
+	body    []byte // kindEvaluate, no flags, key and the rest of the input
+	done    chan result
+	gone    atomic.Bool // the caller left
+	sent    atomic.Bool // done has its result
+	// resend: the worker must be sent the code and statics (it answered that it lacked
+	// one of them).
+	resend  bool
+	retried bool // sent alone after ErrUnfinished
+}
+
+// statics are the parts of an input that many blocks share: sent to a worker once, and
+// then by key.
+type statics struct {
+	Policy    policy.PolicyInfo
+	Community policy.CommunityInfo
+}
+
+// finish hands r to p's caller, once.
+func (p *pending) finish(r result) {
+	if p.sent.CompareAndSwap(false, true) {
+		p.done <- r
+	}
+}
+
+// result is a worker's raw answer for one block, or why there is none.
+type result struct {
+	output []byte // policy.Output (see wire)
+	err    error
 }
 
 // New starts the worker pool.
@@ -48,9 +159,21 @@ func New(ctx context.Context, opts Options, logger *slog.Logger) (*Evaluator, er
 	if opts.Deadline <= 0 {
 		opts.Deadline = time.Second
 	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = DefaultMaxBatch
+	}
+	opts.MaxBatch = min(opts.MaxBatch, sandbox.MaxBatch)
+	if opts.CodeCacheBytes <= 0 {
+		opts.CodeCacheBytes = DefaultCodeCacheBytes
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = sandbox.DefaultSize
+	}
 	pool, err := sandbox.NewPool(ctx, sandbox.Options{
 		Command:     opts.Command,
 		Args:        opts.Args,
+		Env:         []string{envCodeCache + "=" + strconv.FormatInt(opts.CodeCacheBytes, 10)},
 		Size:        opts.Workers,
 		MemoryLimit: opts.MemoryLimit,
 		Deadline:    opts.Deadline,
@@ -58,35 +181,331 @@ func New(ctx context.Context, opts Options, logger *slog.Logger) (*Evaluator, er
 	if err != nil {
 		return nil, fmt.Errorf("policy sandbox: %w", err)
 	}
-	return &Evaluator{pool: pool, deadline: opts.Deadline}, nil
+	return &Evaluator{
+		pool: pool, deadline: opts.Deadline, workers: workers, maxBatch: opts.MaxBatch,
+		inputs:    newWire(reflect.TypeFor[policy.Input]()),
+		outputs:   newWire(reflect.TypeFor[policy.Output]()),
+		statics:   newWire(reflect.TypeFor[statics]()),
+		seeds:     [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+		codeBytes: opts.CodeCacheBytes,
+		known:     make(map[sandbox.WorkerID]map[string]struct{}),
+	}, nil
 }
 
 // Close stops every worker.
 func (e *Evaluator) Close() error { return e.pool.Close() }
 
-// Stats reports the pool's counters (calls, kills, restarts).
+// Stats reports the pool's counters (requests, batches, kills, restarts).
 func (e *Evaluator) Stats() sandbox.Stats { return e.pool.Stats() }
 
 // Evaluate runs one block in a worker. Whatever happens to the worker, the result is an
 // Output: a killed or crashed worker becomes an EvalError of type TimeoutError or
 // MemoryError for that block.
 func (e *Evaluator) Evaluate(ctx context.Context, in policy.Input) policy.Output {
+	if err := ctx.Err(); err != nil {
+		return failed(in.Block, errorType(err), describe(err, e.deadline))
+	}
+	p, out := e.prepare(in)
+	if out.Err != nil {
+		return out
+	}
+	p.ctx = ctx
+	e.enqueue(p)
+	select {
+	case r := <-p.done:
+		if r.err != nil {
+			return failed(in.Block, errorType(r.err), describe(r.err, e.deadline))
+		}
+		var out policy.Output
+		if err := e.outputs.decode(r.output, &out, nil); err != nil {
+			return failed(in.Block, "SandboxError", fmt.Sprintf("unreadable worker response: %v", err))
+		}
+		return out
+	case <-ctx.Done():
+		p.gone.Store(true) // dropped if still queued
+		return failed(in.Block, errorType(ctx.Err()), describe(ctx.Err(), e.deadline))
+	}
+}
+
+// prepare encodes in for the workers: its code, policy and community apart, each sent to
+// a worker only when it lacks them.
+func (e *Evaluator) prepare(in policy.Input) (*pending, policy.Output) {
+	if n := codeSize(in.Code); n > maxRequestBytes { // its JSON is no smaller
+		return nil, failed(in.Block, errorType(sandbox.ErrRequestTooLarge), describe(sandbox.ErrRequestTooLarge, e.deadline))
+	}
 	if in.CodeHash == "" {
 		in.CodeHash = policy.Hash(in.Code)
 	}
-	req, err := encode(kindEvaluate, in)
-	if err != nil {
-		return failed(in.Block, "InputError", fmt.Sprintf("cannot encode the evaluation input: %v", err))
+	p := &pending{ctx: context.Background(), block: in.Block, hash: in.CodeHash, code: in.Code, done: make(chan result, 1)}
+	// The worker has the code, policy and community, or is sent them separately.
+	in.Code = domain.PolicyCode{}
+	st := statics{Policy: in.Policy, Community: in.Community}
+	in.Policy, in.Community = policy.PolicyInfo{}, policy.CommunityInfo{}
+	var err error
+	if p.statics, err = e.statics.encode(make([]byte, 0, e.staticsSize.Load()+64), st); err != nil {
+		return nil, failed(in.Block, "InputError", fmt.Sprintf("cannot encode the evaluation input: %v", err))
 	}
-	resp, err := e.pool.Call(ctx, req)
-	if err != nil {
-		return failed(in.Block, errorType(err), describe(err, e.deadline))
+	// 128 bits of two independent hashes: a collision would show a block another
+	// community. The key means nothing outside this process and its workers.
+	var key [16]byte
+	binary.LittleEndian.PutUint64(key[:8], maphash.Bytes(e.seeds[0], p.statics))
+	binary.LittleEndian.PutUint64(key[8:], maphash.Bytes(e.seeds[1], p.statics))
+	p.key = string(key[:])
+	buf := append(make([]byte, 0, e.inputSize.Load()+64), kindEvaluate, 0)
+	buf = append(buf, key[:]...)
+	if p.body, err = e.inputs.encode(buf, in); err != nil {
+		return nil, failed(in.Block, "InputError", fmt.Sprintf("cannot encode the evaluation input: %v", err))
 	}
-	var out policy.Output
-	if err := json.Unmarshal(resp, &out); err != nil {
-		return failed(in.Block, "SandboxError", fmt.Sprintf("unreadable worker response: %v", err))
+	e.inputSize.Store(int64(len(p.body)))
+	e.staticsSize.Store(int64(len(p.statics)))
+	return p, policy.Output{}
+}
+
+func (e *Evaluator) enqueue(p *pending) {
+	e.mu.Lock()
+	e.queue = append(e.queue, p)
+	start := e.running < e.workers
+	if start {
+		e.running++
 	}
-	return out
+	e.mu.Unlock()
+	if start {
+		go e.dispatch()
+	}
+}
+
+// dispatch sends queued blocks to workers, a batch at a time, until the queue is empty.
+// At most e.workers dispatch goroutines run, so each finds a worker free unless a Compile
+// holds one.
+func (e *Evaluator) dispatch() {
+	e.mu.Lock()
+	hold := e.hold
+	e.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
+	for {
+		var (
+			worker sandbox.WorkerID
+			batch  []*pending
+			done   bool
+		)
+		err := e.pool.Batch(context.Background(), func(id sandbox.WorkerID) []sandbox.Request {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			if batch == nil {
+				batch = e.take()
+				if len(batch) == 0 {
+					e.running--
+					done = true
+					return nil
+				}
+			}
+			worker = id
+			var reqs []sandbox.Request
+			reqs, batch = e.requests(id, batch)
+			return reqs
+		}, func(i int, resp []byte, err error) {
+			e.settle(worker, batch[i], resp, err)
+		})
+		if err != nil {
+			// Nothing of the batch ran: the pool closed, or workers kept dying before
+			// they could take it.
+			for _, p := range batch {
+				p.finish(result{err: err})
+			}
+			if errors.Is(err, sandbox.ErrClosed) {
+				e.mu.Lock()
+				for _, q := range [][]*pending{e.alone, e.front, e.queue} {
+					for _, p := range q {
+						p.finish(result{err: err})
+					}
+				}
+				e.alone, e.front, e.queue = nil, nil, nil
+				if !done {
+					e.running--
+				}
+				e.mu.Unlock()
+				return
+			}
+		}
+		if done {
+			return
+		}
+	}
+}
+
+// take removes the next batch from the queues: one block that must run alone, or up to
+// maxBatch blocks whose inputs fit in maxBatchBytes (at least one). Blocks whose callers
+// left are dropped. e.mu is held.
+func (e *Evaluator) take() []*pending {
+	for len(e.alone) > 0 {
+		p := e.alone[0]
+		e.alone[0] = nil
+		e.alone = e.alone[1:]
+		if !p.gone.Load() {
+			e.sentAlone.Add(1)
+			return []*pending{p}
+		}
+	}
+	if len(e.front) > 0 {
+		e.queue = append(e.front, e.queue...)
+		e.front = nil
+	}
+	var batch []*pending
+	size, n := 0, 0
+	for ; n < len(e.queue) && len(batch) < e.maxBatch; n++ {
+		p := e.queue[n]
+		if p.gone.Load() {
+			continue
+		}
+		size += len(p.body)
+		if p.resend {
+			size += codeSize(p.code) + len(p.statics)
+		}
+		if len(batch) > 0 && size > maxBatchBytes {
+			break
+		}
+		batch = append(batch, p)
+	}
+	clear(e.queue[:n])
+	e.queue = e.queue[n:]
+	if len(e.queue) == 0 {
+		e.queue = nil
+	}
+	return batch
+}
+
+// requests encodes batch for worker id: each block's input by code hash when id has its
+// code, and with the code otherwise. A block too large to send is answered at once and
+// left out of sent, which lists the blocks of reqs. e.mu is held.
+func (e *Evaluator) requests(id sandbox.WorkerID, batch []*pending) (reqs []sandbox.Request, sent []*pending) {
+	known := e.knownBy(id)
+	reqs = make([]sandbox.Request, 0, len(batch))
+	sent = batch[:0:0]
+	for _, p := range batch {
+		var budget time.Duration // the pool's deadline
+		if d, ok := p.ctx.Deadline(); ok {
+			budget = max(time.Until(d), time.Millisecond)
+		}
+		_, hasCode := known[p.hash]
+		_, hasStatics := known[p.key]
+		sendCode, sendStatics := p.resend || !hasCode, p.resend || !hasStatics
+		if !sendCode && !sendStatics {
+			reqs = append(reqs, sandbox.Request{Body: p.body, Budget: budget})
+			sent = append(sent, p)
+			continue
+		}
+		var code []byte
+		flags := byte(0)
+		if sendCode {
+			var err error
+			if code, err = json.Marshal(p.code); err != nil { // strings only
+				panic(err)
+			}
+			flags |= flagCode
+		}
+		if sendStatics {
+			flags |= flagStatics
+		}
+		body := make([]byte, 0, 10+len(code)+len(p.statics)+len(p.body))
+		body = append(body, kindEvaluate, flags)
+		if sendCode {
+			body = binary.BigEndian.AppendUint32(body, uint32(len(code)))
+			body = append(body, code...)
+		}
+		if sendStatics {
+			body = binary.BigEndian.AppendUint32(body, uint32(len(p.statics)))
+			body = append(body, p.statics...)
+		}
+		body = append(body, p.body[2:]...)
+		if len(body) > maxRequestBytes {
+			p.finish(result{err: fmt.Errorf("%w: %d bytes", sandbox.ErrRequestTooLarge, len(body))})
+			continue
+		}
+		reqs = append(reqs, sandbox.Request{Body: body, Budget: budget})
+		sent = append(sent, p)
+		if sendCode {
+			e.codeSent.Add(1)
+			if storable(codeSize(p.code), e.codeBytes) {
+				remember(known, p.hash)
+			}
+		}
+		if sendStatics {
+			e.staticsSent.Add(1)
+			if storable(len(p.statics), e.codeBytes) {
+				remember(known, p.key)
+			}
+		}
+	}
+	return reqs, sent
+}
+
+// remember adds key to a worker's known set.
+func remember(known map[string]struct{}, key string) {
+	if len(known) >= 2*maxKnown {
+		clear(known) // the worker keeps them; we send some once more
+	}
+	known[key] = struct{}{}
+}
+
+// knownBy returns the set of code hashes and statics keys worker id has been sent. Sets of workers that are
+// gone are dropped: IDs only grow, so the smallest are the oldest. e.mu is held.
+func (e *Evaluator) knownBy(id sandbox.WorkerID) map[string]struct{} {
+	if k, ok := e.known[id]; ok {
+		return k
+	}
+	for len(e.known) >= 2*e.workers {
+		oldest := id
+		for w := range e.known {
+			oldest = min(oldest, w)
+		}
+		delete(e.known, oldest)
+	}
+	k := make(map[string]struct{})
+	e.known[id] = k
+	return k
+}
+
+// settle hands a worker's answer for p to its caller, or queues p again: with its code
+// when the worker did not have it, alone when the worker was lost before answering.
+func (e *Evaluator) settle(worker sandbox.WorkerID, p *pending, resp []byte, err error) {
+	switch {
+	case err == nil && len(resp) > 0 && resp[0] == respOutput:
+		p.finish(result{output: append([]byte(nil), resp[1:]...)})
+		return
+	case err == nil && len(resp) == 1 && resp[0] == respUnknown:
+		e.unknownCode.Add(1)
+		e.mu.Lock()
+		delete(e.known[worker], p.hash)
+		delete(e.known[worker], p.key)
+		p.resend = true
+		e.front = append(e.front, p)
+		e.mu.Unlock()
+		return
+	case err == nil:
+		p.finish(result{err: errors.New("policy sandbox: unreadable worker response")})
+		return
+	case errors.Is(err, sandbox.ErrNotRun):
+		e.mu.Lock()
+		delete(e.known, worker)
+		e.front = append(e.front, p)
+		e.mu.Unlock()
+		return
+	case errors.Is(err, sandbox.ErrUnfinished) && !p.retried:
+		e.mu.Lock()
+		delete(e.known, worker)
+		p.retried, p.resend = true, true
+		e.alone = append(e.alone, p)
+		e.mu.Unlock()
+		return
+	}
+	if errors.Is(err, sandbox.ErrDeadline) || errors.Is(err, sandbox.ErrMemory) || errors.Is(err, sandbox.ErrCrashed) {
+		e.mu.Lock()
+		delete(e.known, worker)
+		e.mu.Unlock()
+	}
+	p.finish(result{err: err})
 }
 
 // Compile translates and compiles every block of code (Starlark and expr alike) in a worker,
@@ -118,9 +537,24 @@ func (e *Evaluator) Compile(ctx context.Context, code domain.PolicyCode) (proble
 
 // Request kinds: the first byte of a request.
 const (
-	kindEvaluate byte = 'e' // JSON policy.Input; response: JSON policy.Output
+	// kindEvaluate: a flags byte; if flagCode, a uint32 n and n bytes of JSON
+	// domain.PolicyCode; if flagStatics, a uint32 n and n bytes of statics (see wire);
+	// the 16-byte key of the statics; the policy.Input without its code and statics.
+	// Response: respOutput, or respUnknown when the worker lacks the code or the statics.
+	kindEvaluate byte = 'v'
+	flagCode     byte = 1
+	flagStatics  byte = 2
 	kindCompile  byte = 'c' // JSON domain.PolicyCode; response: JSON compileResult
 )
+
+// Response kinds of an evaluation: the first byte of its response.
+const (
+	respOutput  byte = 'o' // policy.Output follows (see wire)
+	respUnknown byte = 'u' // the worker lacks the code or the statics of the input
+)
+
+// maxKnown bounds the codes, and the statics, kept per worker (and remembered for it).
+const maxKnown = 4096
 
 // compileResult is a worker's answer to a compile request.
 type compileResult struct {
@@ -184,32 +618,127 @@ func ServeWorker() {
 	if err != nil {
 		panic(err) // the options are constants; an error here is a programming error
 	}
-	sandbox.Serve(Handler(rt))
+	limit, err := strconv.ParseInt(os.Getenv(envCodeCache), 10, 64)
+	if err != nil || limit <= 0 {
+		limit = DefaultCodeCacheBytes
+	}
+	// A worker's live heap is small (compiled blocks, code) and each block allocates a few
+	// KiB: collecting at 5× the live heap instead of 2× saves most of the collector's work
+	// per block. The pool's soft memory limit still collects before the ceiling.
+	debug.SetGCPercent(400)
+	sandbox.Serve(handler(rt, limit))
 }
 
-// Handler adapts a runtime to the sandbox worker protocol. Both kinds of request go through
-// the runtime's cache of compiled blocks, so a policy validated when it was proposed is
-// already compiled when this worker first evaluates it.
+// Handler adapts a runtime to the sandbox worker protocol, keeping up to
+// DefaultCodeCacheBytes of policy code, and as much of blocks' policies and communities,
+// by key. Both kinds of request go through the runtime's cache of compiled blocks, so a
+// policy validated when it was proposed is already compiled when this worker first
+// evaluates it.
 func Handler(rt *policy.Runtime) sandbox.Handler {
+	return handler(rt, DefaultCodeCacheBytes)
+}
+
+// handler serves one request at a time (as sandbox.Serve calls it).
+func handler(rt *policy.Runtime, limit int64) sandbox.Handler {
+	w := &workerState{
+		rt:      rt,
+		codes:   newStore[domain.PolicyCode](limit),
+		shared:  newStore[statics](limit),
+		inputs:  newWire(reflect.TypeFor[policy.Input]()),
+		outputs: newWire(reflect.TypeFor[policy.Output]()),
+		statics: newWire(reflect.TypeFor[statics]()),
+		strs:    newInterner(),
+	}
 	return func(ctx context.Context, req []byte) []byte {
 		if len(req) > 0 && req[0] == kindCompile {
 			return compile(rt, req[1:])
 		}
 		var in policy.Input
-		var out policy.Output
-		if len(req) == 0 || req[0] != kindEvaluate {
-			out = failed("", "InputError", "unknown request kind")
-		} else if err := json.Unmarshal(req[1:], &in); err != nil {
-			out = failed(in.Block, "InputError", fmt.Sprintf("unreadable evaluation input: %v", err))
-		} else {
-			out = rt.Evaluate(ctx, in)
+		out, known := w.evaluate(ctx, req, &in)
+		if !known {
+			return []byte{respUnknown}
 		}
-		resp, err := json.Marshal(out)
+		buf := make([]byte, 1, max(w.outSize+64, 256))
+		buf[0] = respOutput
+		resp, err := w.outputs.encode(buf, out)
 		if err != nil {
-			resp, _ = json.Marshal(failed(in.Block, "OutputError", fmt.Sprintf("cannot encode the block's output: %v", err)))
+			resp, _ = w.outputs.encode(buf[:1], failed(in.Block, "OutputError", fmt.Sprintf("cannot encode the block's output: %v", err)))
 		}
+		w.outSize = min(len(resp), 64<<10)
 		return resp
 	}
+}
+
+// workerState is what a worker keeps between requests.
+type workerState struct {
+	rt                       *policy.Runtime
+	codes                    *store[domain.PolicyCode]
+	shared                   *store[statics]
+	inputs, outputs, statics *wire
+	strs                     *interner
+	outSize                  int // of the last response: the next one's buffer
+}
+
+// evaluate decodes an evaluation request into in and runs it; known is false when the
+// worker lacks the code or the statics the request refers to.
+func (w *workerState) evaluate(ctx context.Context, req []byte, in *policy.Input) (out policy.Output, known bool) {
+	if len(req) < 2 || req[0] != kindEvaluate {
+		return failed("", "InputError", "unknown request kind"), true
+	}
+	flags, body := req[1], req[2:]
+	part := func() ([]byte, bool) {
+		if len(body) < 4 || int64(binary.BigEndian.Uint32(body)) > int64(len(body)-4) {
+			return nil, false
+		}
+		n := int(binary.BigEndian.Uint32(body))
+		p := body[4 : 4+n]
+		body = body[4+n:]
+		return p, true
+	}
+	var code domain.PolicyCode
+	var st statics
+	var stRaw []byte
+	if flags&flagCode != 0 {
+		raw, ok := part()
+		if !ok {
+			return failed("", "InputError", "truncated policy code"), true
+		}
+		if err := json.Unmarshal(raw, &code); err != nil {
+			return failed("", "InputError", fmt.Sprintf("unreadable policy code: %v", err)), true
+		}
+	}
+	if flags&flagStatics != 0 {
+		var ok bool
+		if stRaw, ok = part(); !ok {
+			return failed("", "InputError", "truncated policy and community"), true
+		}
+		if err := w.statics.decode(stRaw, &st, w.strs); err != nil {
+			return failed("", "InputError", fmt.Sprintf("unreadable policy and community: %v", err)), true
+		}
+	}
+	if len(body) < 16 {
+		return failed("", "InputError", "truncated input"), true
+	}
+	key := body[:16]
+	if err := w.inputs.decode(body[16:], in, w.strs); err != nil {
+		return failed(in.Block, "InputError", fmt.Sprintf("unreadable evaluation input: %v", err)), true
+	}
+	if in.CodeHash == "" {
+		return failed(in.Block, "InputError", "evaluation input without a code hash"), true
+	}
+	if flags&flagCode != 0 {
+		w.codes.put(in.CodeHash, code, codeSize(code))
+	} else if code, known = w.codes.get(in.CodeHash); !known {
+		return policy.Output{}, false
+	}
+	if flags&flagStatics != 0 {
+		w.shared.put(string(key), st, len(stRaw))
+	} else if st, known = w.shared.get(string(key)); !known {
+		return policy.Output{}, false
+	}
+	// The runtime only reads an input: blocks of a community share its decoded statics.
+	in.Code, in.Policy, in.Community = code, st.Policy, st.Community
+	return w.rt.Evaluate(ctx, *in), true
 }
 
 func compile(rt *policy.Runtime, req []byte) []byte {

@@ -43,14 +43,15 @@ type Pool struct {
 	// waits). Add happens only under mu while open, or from a goroutine already counted.
 	wg sync.WaitGroup
 
-	calls, deadlines, memoryKills, crashes, panics, restarts, startFailures atomic.Uint64
+	calls, batches, deadlines, memoryKills, crashes, panics, restarts, startFailures atomic.Uint64
 }
 
 // Stats are a pool's counters since it was created, for metrics.
 type Stats struct {
 	Workers       int    // live worker processes, idle or busy
 	Idle          int    // workers waiting for a call
-	Calls         uint64 // calls that reached a worker
+	Calls         uint64 // requests that reached a worker, alone (Call) or in a Batch
+	Batches       uint64 // Batch round trips that reached a worker
 	Deadlines     uint64 // workers killed at a call's deadline
 	MemoryKills   uint64 // workers that died of or were killed for memory
 	Crashes       uint64 // workers that died otherwise or broke the protocol
@@ -227,18 +228,25 @@ func (p *Pool) settle(w *worker, status byte, body []byte, o outcome, err error,
 			return nil, fmt.Errorf("%w: %s", ErrResponseTooLarge, msg)
 		}
 		return nil, p.protocolKill(w, fmt.Errorf("unexpected status %#x", status))
+	}
+	return nil, p.lost(w, o, err, start, ctxBound)
+}
+
+// lost retires a worker that did not answer (o is not gotFrame) and explains why.
+func (p *Pool) lost(w *worker, o outcome, err error, start time.Time, ctxBound bool) error {
+	switch o {
 	case hitDeadline:
-		return nil, p.deadlineKill(w, start, ctxBound)
+		return p.deadlineKill(w, start, ctxBound)
 	case hitMemory:
 		w.kill(reasonMemory)
 		p.memoryKills.Add(1)
 		w.log.Warn("sandbox worker killed: resident size over the memory limit", "limit", p.opts.MemoryLimit)
 		p.retire(w)
-		return nil, fmt.Errorf("%w (worker pid %d: resident size over %d bytes)", ErrMemory, w.pid, p.opts.MemoryLimit)
+		return fmt.Errorf("%w (worker pid %d: resident size over %d bytes)", ErrMemory, w.pid, p.opts.MemoryLimit)
 	case badFrame:
-		return nil, p.protocolKill(w, err)
+		return p.protocolKill(w, err)
 	default: // brokenPipe
-		return nil, p.died(w, err)
+		return p.died(w, err)
 	}
 }
 
@@ -430,6 +438,7 @@ func (p *Pool) Stats() Stats {
 		Workers:       workers,
 		Idle:          len(p.idle),
 		Calls:         p.calls.Load(),
+		Batches:       p.batches.Load(),
 		Deadlines:     p.deadlines.Load(),
 		MemoryKills:   p.memoryKills.Load(),
 		Crashes:       p.crashes.Load(),
@@ -465,7 +474,8 @@ type worker struct {
 	reason   atomic.Int32  // first reason the pool killed it
 	baseRSS  int64         // resident size once ready
 	maxFrame int           // largest response frame body
-	rbuf     []byte
+	rbuf     []byte        // responses read; rbuf[rlo:rhi] is not consumed yet
+	rlo, rhi int
 	wbuf     []byte
 }
 
@@ -538,7 +548,7 @@ func (p *Pool) spawn(ctx context.Context) (*worker, error) {
 		done:     make(chan struct{}),
 		maxFrame: 1 + max(p.opts.MaxResponseBytes, panicMessageMax, len(helloPayload)),
 		rbuf:     make([]byte, bufSize),
-		wbuf:     make([]byte, bufSize),
+		wbuf:     make([]byte, 0, bufSize),
 	}
 	sink.setLog(w.log)
 	p.mu.Lock()
@@ -618,31 +628,48 @@ func (w *worker) closeFiles() {
 	w.out.Close()
 }
 
-// send writes a request frame, giving the worker budget.
+// send writes a frame of one request, giving the worker budget.
 func (w *worker) send(req []byte, budget time.Duration, hard time.Time) error {
+	buf := appendFrameHeader(w.wbuf[:0], itemHeader+len(req), 1)
+	buf = appendItem(buf, req, budget)
+	return w.write(buf, hard)
+}
+
+// sendBatch writes a frame of the requests, each with its budget.
+func (w *worker) sendBatch(reqs []Request, hard time.Time) error {
+	size := 0
+	for _, r := range reqs {
+		size += itemHeader + len(r.Body)
+	}
+	buf := appendFrameHeader(w.wbuf[:0], size, len(reqs))
+	for _, r := range reqs {
+		buf = appendItem(buf, r.Body, r.Budget)
+	}
+	return w.write(buf, hard)
+}
+
+// write sends a frame in one write and keeps its buffer for the next one, unless it grew
+// far past the usual size.
+func (w *worker) write(frame []byte, hard time.Time) error {
+	if cap(frame) <= 4*bufSize {
+		w.wbuf = frame[:0]
+	}
 	if err := w.in.SetWriteDeadline(hard); err != nil {
 		return err
 	}
-	n := reqHeader + len(req)
-	if n <= len(w.wbuf) {
-		buf := w.wbuf[:n]
-		putReqHeader(buf, len(req), budget)
-		copy(buf[reqHeader:], req)
-		_, err := w.in.Write(buf)
-		return err
-	}
-	var hdr [reqHeader]byte
-	putReqHeader(hdr[:], len(req), budget)
-	if _, err := w.in.Write(hdr[:]); err != nil {
-		return err
-	}
-	_, err := w.in.Write(req)
+	_, err := w.in.Write(frame)
 	return err
 }
 
-func putReqHeader(b []byte, n int, budget time.Duration) {
-	binary.BigEndian.PutUint32(b, uint32(8+n))
-	binary.BigEndian.PutUint64(b[4:], uint64(budget))
+func appendFrameHeader(b []byte, size, count int) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(4+size))
+	return binary.BigEndian.AppendUint32(b, uint32(count))
+}
+
+func appendItem(b, req []byte, budget time.Duration) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(budget))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(req)))
+	return append(b, req...)
 }
 
 type outcome int
@@ -656,11 +683,25 @@ const (
 	badFrame            // protocol violation
 )
 
-// await reads one response frame until hard, watching the worker's memory if watch. The
-// returned body aliases w.rbuf.
+// await reads exactly one response frame until hard, watching the worker's memory if
+// watch: bytes after it are a protocol violation. The returned body aliases w.rbuf.
 func (w *worker) await(ctx context.Context, hard time.Time, watch bool) (status byte, body []byte, o outcome, err error) {
-	if len(w.rbuf) > bufSize {
-		w.rbuf = make([]byte, bufSize)
+	status, body, o, err = w.next(ctx, hard, watch)
+	if o == gotFrame && w.rhi > w.rlo {
+		return 0, nil, badFrame, errors.New("bytes after the response frame")
+	}
+	return status, body, o, err
+}
+
+// next returns the next response frame, from what an earlier read left in w.rbuf or by
+// reading until hard, watching the worker's memory if watch. The returned body aliases
+// w.rbuf until the next call.
+func (w *worker) next(ctx context.Context, hard time.Time, watch bool) (status byte, body []byte, o outcome, err error) {
+	if w.rlo == w.rhi {
+		w.rlo, w.rhi = 0, 0
+		if len(w.rbuf) > bufSize {
+			w.rbuf = make([]byte, bufSize)
+		}
 	}
 	if ctx.Done() != nil {
 		// Wake the read below when ctx ends. A wake-up that lands on a later call's read is
@@ -668,8 +709,28 @@ func (w *worker) await(ctx context.Context, hard time.Time, watch bool) (status 
 		stop := context.AfterFunc(ctx, func() { _ = w.out.SetReadDeadline(time.Unix(1, 0)) })
 		defer stop()
 	}
-	have := 0
 	for {
+		need := 4
+		if have := w.rhi - w.rlo; have >= 4 {
+			size := int(binary.BigEndian.Uint32(w.rbuf[w.rlo:]))
+			if size < 1 || size > w.maxFrame {
+				return 0, nil, badFrame, fmt.Errorf("response frame of %d bytes", size)
+			}
+			need = 4 + size
+			if have >= need {
+				frame := w.rbuf[w.rlo : w.rlo+need]
+				w.rlo += need
+				return frame[4], frame[5:], gotFrame, nil
+			}
+		}
+		if w.rlo+need > len(w.rbuf) { // make room for the rest of the frame
+			buf := w.rbuf
+			if need > len(buf) {
+				buf = make([]byte, need)
+			}
+			w.rhi = copy(buf, w.rbuf[w.rlo:w.rhi])
+			w.rlo, w.rbuf = 0, buf
+		}
 		now := time.Now()
 		if !now.Before(hard) {
 			return 0, nil, hitDeadline, nil
@@ -684,31 +745,17 @@ func (w *worker) await(ctx context.Context, hard time.Time, watch bool) (status 
 		if err := ctx.Err(); err != nil { // after SetReadDeadline: no wake-up is lost
 			return 0, nil, canceled, err
 		}
-		n, err := w.out.Read(w.rbuf[have:])
-		have += n
-		if have >= 4 {
-			size := int(binary.BigEndian.Uint32(w.rbuf))
-			if size < 1 || size > w.maxFrame {
-				return 0, nil, badFrame, fmt.Errorf("response frame of %d bytes", size)
-			}
-			total := 4 + size
-			switch {
-			case have == total:
-				return w.rbuf[4], w.rbuf[5:total], gotFrame, nil
-			case have > total:
-				return 0, nil, badFrame, errors.New("bytes after the response frame")
-			case total > len(w.rbuf):
-				buf := make([]byte, total)
-				copy(buf, w.rbuf[:have])
-				w.rbuf = buf
-			}
-		}
+		n, err := w.out.Read(w.rbuf[w.rhi:])
+		w.rhi += n
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				if watch && w.overMemory() {
 					return 0, nil, hitMemory, nil
 				}
 				continue
+			}
+			if n > 0 {
+				continue // use what arrived; the error comes back on the next read
 			}
 			return 0, nil, brokenPipe, err
 		}

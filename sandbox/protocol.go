@@ -16,18 +16,26 @@ const (
 	statusOK       byte = 0    // payload: the handler's response
 	statusPanic    byte = 1    // payload: panic value and stack
 	statusTooLarge byte = 2    // payload: message
+	statusRunning  byte = 3    // no payload: the next request of the batch is running (not its response)
 	statusHello    byte = 0x7f // payload: helloPayload, sent once when the worker is ready
 )
 
 const (
-	helloPayload = "policykit-sandbox/1"
-	// reqHeader is the size of a request frame's header: length and time budget.
-	reqHeader = 4 + 8
+	helloPayload = "policykit-sandbox/2"
+	// frameHeader is the size of a request frame's header: its length and the number of
+	// requests it carries.
+	frameHeader = 4 + 4
+	// itemHeader is the size of each request's header inside a frame: its time budget and
+	// its length.
+	itemHeader = 8 + 4
 	// panicMessageMax bounds the panic report of a statusPanic frame.
 	panicMessageMax = 8 << 10
 	// bufSize is the size of the reusable frame buffers at each end of the pipes.
 	bufSize = 64 << 10
 )
+
+// MaxBatch is the largest number of requests in one Batch.
+const MaxBatch = 1024
 
 // Timing of the parent.
 var (
@@ -39,6 +47,14 @@ var (
 	// exitGrace is how long a worker that closed its stdout may take to exit before it is
 	// killed.
 	exitGrace = 2 * time.Second
+	// flushInterval is how long a worker may hold the responses of a batch before writing
+	// them: short enough that the parent sees progress, long enough that a batch of fast
+	// requests costs one write and one wake-up of the parent.
+	flushInterval = time.Millisecond
+	// batchSlack is added to the deadline the parent gives each request of a batch after
+	// the last response it saw: the worker may have held that request's response back for
+	// up to flushInterval.
+	batchSlack = 5 * time.Millisecond
 )
 
 // softBudget is the part of a call's budget given to the handler's context: the handler

@@ -30,8 +30,13 @@
 // # Protocol
 //
 // Frames on the worker's stdin and stdout: a big-endian uint32 length, then that many bytes.
-// A request body is an int64 time budget in nanoseconds followed by the request; a response
-// body is a status byte followed by the payload. The worker's protocol descriptors are
+// A request frame's body is a uint32 count of requests, then for each an int64 time budget
+// in nanoseconds, a uint32 length and the request (Call sends one, Batch up to MaxBatch).
+// The worker answers each request with a response frame whose body is a status byte
+// followed by the payload; it writes the responses of a batch in groups, at the end or once
+// it has held some for a millisecond, and while a request runs longer than that it writes
+// the ones it holds and a frame saying that the next request is running, so that the parent
+// sees progress and knows which request cost the worker if it is lost. The worker's protocol descriptors are
 // private duplicates: its fd 0 is /dev/null and its fd 1 is its stderr, so a stray print
 // from handler code cannot corrupt the stream.
 //
@@ -63,6 +68,14 @@ var (
 	// ErrResponseTooLarge: the handler's response exceeds Options.MaxResponseBytes; the
 	// worker dropped it and keeps serving.
 	ErrResponseTooLarge = errors.New("sandbox: response too large")
+	// ErrUnfinished: the worker running a batch was lost (see the other errors) before it
+	// answered this request and at least one other; the request may never have run, and it
+	// may have been the one that cost the worker. It does not match the error of the loss.
+	ErrUnfinished = errors.New("sandbox: worker lost before it answered this request of a batch")
+	// ErrNotRun: the worker running a batch was lost while it ran an earlier request of
+	// the batch; this one never ran and can be sent again. It does not match the error of
+	// the loss.
+	ErrNotRun = errors.New("sandbox: worker lost before it started this request of a batch")
 	// ErrClosed: the pool is closed.
 	ErrClosed = errors.New("sandbox: pool closed")
 )

@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -35,9 +36,10 @@ func IsWorker() bool { return os.Getenv(envWorker) == "1" }
 // GOMAXPROCS to 1, the memory ceiling (see the package documentation) and no core dumps;
 // and removes the sandbox's variables from its environment.
 //
-// Each call's handler context carries a deadline 10% (at most 100ms) before the parent's
+// Each request's handler context carries a deadline 10% (at most 100ms) before the parent's
 // hard deadline, so that a cooperative handler can stop in time and keep its worker.
-// Serve handles one request at a time.
+// Serve handles one request at a time; the requests of a batch run in order, each under its
+// own budget.
 func Serve(handler Handler) {
 	err := serve(handler)
 	if err != nil {
@@ -78,8 +80,10 @@ func serve(handler Handler) error {
 		cfg:     cfg,
 		in:      bufio.NewReaderSize(in, bufSize),
 		out:     out,
+		wbuf:    make([]byte, 0, bufSize),
 	}
-	if err := w.write(statusHello, []byte(helloPayload)); err != nil {
+	w.append(statusHello, []byte(helloPayload))
+	if err := w.flush(); err != nil {
 		return err
 	}
 	return w.run()
@@ -226,41 +230,147 @@ type workerLoop struct {
 	cfg     workerConfig
 	in      *bufio.Reader
 	out     *os.File
-	wbuf    []byte
+
+	// The batch's timer writes from its own goroutine while a request runs: mu guards
+	// what follows.
+	mu        sync.Mutex
+	wbuf      []byte    // response frames not yet written
+	lastFlush time.Time // of wbuf
+	started   time.Time // of the request running; zero between requests
+	marked    bool      // the parent was told that this request is running
+	werr      error     // of the timer's write
+}
+
+// item is one request of a frame.
+type item struct {
+	budget time.Duration
+	req    []byte
 }
 
 func (w *workerLoop) run() error {
-	var hdr [reqHeader]byte
+	var hdr [4]byte
+	maxFrame := uint64(w.cfg.maxRequest) + frameHeader - 4 + itemHeader*MaxBatch
 	for {
-		if _, err := io.ReadFull(w.in, hdr[:4]); err != nil {
+		if _, err := io.ReadFull(w.in, hdr[:]); err != nil {
 			if err == io.EOF {
 				return nil // the pool closed the pipe
 			}
 			return fmt.Errorf("read request: %w", err)
 		}
-		n := binary.BigEndian.Uint32(hdr[:4])
-		if n < 8 || uint64(n-8) > uint64(w.cfg.maxRequest) {
+		n := binary.BigEndian.Uint32(hdr[:])
+		if n < frameHeader-4 || uint64(n) > maxFrame {
 			return fmt.Errorf("protocol: request frame of %d bytes", n)
 		}
-		if _, err := io.ReadFull(w.in, hdr[4:]); err != nil {
+		frame := make([]byte, n)
+		if _, err := io.ReadFull(w.in, frame); err != nil {
 			return fmt.Errorf("read request: %w", err)
 		}
-		budget := time.Duration(binary.BigEndian.Uint64(hdr[4:]))
-		req := make([]byte, n-8)
-		if _, err := io.ReadFull(w.in, req); err != nil {
-			return fmt.Errorf("read request: %w", err)
+		items, err := parseFrame(frame, w.cfg.maxRequest)
+		if err != nil {
+			return fmt.Errorf("protocol: %w", err)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), softBudget(budget))
-		status, resp := w.call(ctx, req)
+		if err := w.serve(items); err != nil {
+			return err
+		}
+	}
+}
+
+// parseFrame splits a request frame's body (after its length) into its requests. Each
+// request's slice is capped at its own end, so that a handler appending to it cannot write
+// over the next one.
+func parseFrame(frame []byte, maxRequest int) ([]item, error) {
+	count := binary.BigEndian.Uint32(frame)
+	if count == 0 || count > MaxBatch {
+		return nil, fmt.Errorf("frame of %d requests", count)
+	}
+	items := make([]item, count)
+	rest, total := frame[4:], 0
+	for i := range items {
+		if len(rest) < itemHeader {
+			return nil, fmt.Errorf("request %d of %d: truncated header", i, count)
+		}
+		budget := int64(binary.BigEndian.Uint64(rest))
+		n := int(binary.BigEndian.Uint32(rest[8:]))
+		rest = rest[itemHeader:]
+		total += n
+		if budget <= 0 || n > len(rest) || total > maxRequest {
+			return nil, fmt.Errorf("request %d of %d: budget %d, %d bytes", i, count, budget, n)
+		}
+		items[i] = item{budget: time.Duration(budget), req: rest[:n:n]}
+		rest = rest[n:]
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("%d bytes after the last request", len(rest))
+	}
+	return items, nil
+}
+
+// serve answers the requests of one frame in order, each under its own budget. It writes
+// the responses when the last is ready, or earlier once it has held some for flushInterval
+// or they fill a buffer. While a request runs longer than flushInterval, a timer writes the
+// responses held so far and a statusRunning frame: the parent then knows which request was
+// running if it loses the worker, and that the ones after it never ran.
+func (w *workerLoop) serve(items []item) error {
+	w.mu.Lock()
+	w.lastFlush = time.Now()
+	w.mu.Unlock()
+	if len(items) > 1 {
+		var timer *time.Timer
+		stopped := false // guarded by mu: no tick may outlive this batch
+		w.mu.Lock()
+		timer = time.AfterFunc(flushInterval, func() { w.tick(&timer, &stopped) })
+		w.mu.Unlock()
+		defer func() {
+			w.mu.Lock()
+			stopped = true
+			timer.Stop()
+			w.mu.Unlock()
+		}()
+	}
+	for i, it := range items {
+		w.mu.Lock()
+		w.started, w.marked = time.Now(), false
+		w.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), softBudget(it.budget))
+		status, resp := w.call(ctx, it.req)
 		cancel()
 		if status == statusOK && len(resp) > w.cfg.maxResponse {
 			status = statusTooLarge
 			resp = fmt.Appendf(nil, "%d bytes, limit %d", len(resp), w.cfg.maxResponse)
 		}
-		if err := w.write(status, resp); err != nil {
+		w.mu.Lock()
+		w.started = time.Time{}
+		w.append(status, resp)
+		var err error
+		if i == len(items)-1 || len(w.wbuf) >= bufSize || time.Since(w.lastFlush) >= flushInterval {
+			err = w.flush()
+		}
+		if err == nil {
+			err = w.werr
+		}
+		w.mu.Unlock()
+		if err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// tick is the batch timer: it reports a request that has run for flushInterval, once.
+func (w *workerLoop) tick(t **time.Timer, stopped *bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if *stopped {
+		return
+	}
+	if !w.started.IsZero() && !w.marked && time.Since(w.started) >= flushInterval {
+		w.append(statusRunning, nil)
+		w.marked = true
+		if err := w.flush(); err != nil && w.werr == nil {
+			w.werr = err
+		}
+	}
+	(*t).Reset(flushInterval)
 }
 
 func (w *workerLoop) call(ctx context.Context, req []byte) (status byte, resp []byte) {
@@ -276,17 +386,23 @@ func (w *workerLoop) call(ctx context.Context, req []byte) (status byte, resp []
 	return statusOK, w.handler(ctx, req)
 }
 
-// write sends one response frame in a single write.
-func (w *workerLoop) write(status byte, payload []byte) error {
-	n := 5 + len(payload)
-	if cap(w.wbuf) < n || cap(w.wbuf) > bufSize && n <= bufSize {
-		w.wbuf = make([]byte, max(n, bufSize))
+// append adds one response frame to the pending output.
+func (w *workerLoop) append(status byte, payload []byte) {
+	w.wbuf = binary.BigEndian.AppendUint32(w.wbuf, uint32(1+len(payload)))
+	w.wbuf = append(w.wbuf, status)
+	w.wbuf = append(w.wbuf, payload...)
+}
+
+// flush writes the pending response frames in a single write.
+func (w *workerLoop) flush() error {
+	w.lastFlush = time.Now()
+	_, err := w.out.Write(w.wbuf)
+	if cap(w.wbuf) > 4*bufSize {
+		w.wbuf = make([]byte, 0, bufSize)
+	} else {
+		w.wbuf = w.wbuf[:0]
 	}
-	buf := w.wbuf[:n]
-	binary.BigEndian.PutUint32(buf, uint32(1+len(payload)))
-	buf[4] = status
-	copy(buf[5:], payload)
-	if _, err := w.out.Write(buf); err != nil {
+	if err != nil {
 		return fmt.Errorf("write response: %w", err)
 	}
 	return nil

@@ -183,7 +183,7 @@ func (a *App) startEngine(ctx context.Context) error {
 		OpenProposals:  a.openProposals,
 		PendingActions: a.pendingActions,
 		Decided:        engine.PostgresDecided{Pool: a.pool},
-		Parallel:       2 * a.cfg.SandboxWorkers,
+		Parallel:       4 * a.cfg.SandboxWorkers,
 		Leadership: func(ctx context.Context, fn func(context.Context) error) error {
 			return engine.RunAsLeader(ctx, a.pool, "engine", 2*time.Second, fn)
 		},

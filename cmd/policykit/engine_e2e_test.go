@@ -147,16 +147,22 @@ func engineConfig(t *testing.T, transport string) Config {
 // policies.
 func seedCommunity(t testing.TB, app *App) *domain.Community {
 	t.Helper()
+	return seedCommunityNamed(t, app, "garden")
+}
+
+// seedCommunityNamed creates a community like the garden one under another id.
+func seedCommunityNamed(t testing.TB, app *App, id string) *domain.Community {
+	t.Helper()
 	ctx := context.Background()
 	kit, err := starterkits.Load("testing")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := engine.NewCommunity(ctx, app.Store(), domain.CreateCommunity{CommunityID: "garden", Name: "Garden", Platform: domain.PlatformSlack},
+	if _, err := engine.NewCommunity(ctx, app.Store(), domain.CreateCommunity{CommunityID: id, Name: "Garden", Platform: domain.PlatformSlack},
 		kit, domain.RegisterUser{UserID: "alice", Username: "UALICE", ReadableName: "Alice", IsAdmin: true}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	c, err := engine.UpdateCommunity(ctx, app.Store(), "garden", engine.NewMeta(), func(c *domain.Community) ([]domain.Event, error) {
+	c, err := engine.UpdateCommunity(ctx, app.Store(), id, engine.NewMeta(), func(c *domain.Community) ([]domain.Event, error) {
 		var all []domain.Event
 		for _, step := range []func() ([]domain.Event, error){
 			func() ([]domain.Event, error) {

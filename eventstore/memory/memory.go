@@ -106,6 +106,10 @@ func (s *Store) AppendMulti(ctx context.Context, appends []eventstore.StreamAppe
 	return results, nil
 }
 
+// KeepsPartOrder tells that AppendMulti writes its parts to the log in the order given (see
+// eventstore.OrderedAppender).
+func (s *Store) KeepsPartOrder() bool { return true }
+
 func deref(r *eventstore.AppendResult) eventstore.AppendResult {
 	if r == nil {
 		return eventstore.AppendResult{}

@@ -46,7 +46,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"sort"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -267,26 +266,23 @@ func (s *Store) append(ctx context.Context, stream string, expected eventstore.E
 	return res, err
 }
 
-// AppendMulti appends to several streams in one transaction; see eventstore.Store. When
-// every part expects no stream or an exact version, all parts go to Postgres at once as fast
-// -path INSERTs (see fastpath.go) in one implicit transaction: one round trip. Otherwise, or
-// when that transaction fails with a Postgres error, the parts are appended one by one
-// through eventstore_append in a transaction of their own. Either way the streams are
-// written in name order, so two multi-stream appends sharing streams cannot deadlock.
+// AppendMulti appends to several streams in one transaction; see eventstore.Store. The
+// parts are written in the order given, which is their order in the log, after the streams'
+// locks (the ones eventstore_append takes) are taken in one order, so that two multi-stream
+// appends never wait for each other crosswise. When every part expects no stream or an exact
+// version, the locks and the parts' fast-path INSERTs (see fastpath.go) go to Postgres at
+// once, in one implicit transaction: one round trip. Otherwise, or when that transaction
+// fails with a Postgres error, the parts are appended through eventstore_append in a
+// transaction of their own, also in one round trip.
 func (s *Store) AppendMulti(ctx context.Context, appends []eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
 	parts, err := eventstore.PrepareAppendMulti(appends)
 	if err != nil {
 		return nil, err
 	}
-	order := make([]int, len(parts))
-	for i := range order {
-		order[i] = i
-	}
-	sort.Slice(order, func(a, b int) bool { return parts[order[a]].Stream < parts[order[b]].Stream })
 	notifyInTx := s.inflight.Add(1) == 1 || s.notifyInTx
 	defer s.inflight.Add(-1)
 
-	results, err := s.appendMultiFast(ctx, parts, order, notifyInTx)
+	results, err := s.appendMultiFast(ctx, parts, notifyInTx)
 	if err == nil && results != nil {
 		if !notifyInTx {
 			s.notifier.notify()
@@ -302,7 +298,7 @@ func (s *Store) AppendMulti(ctx context.Context, appends []eventstore.StreamAppe
 
 	var wrote bool
 	for attempts := 1; ; attempts++ {
-		results, wrote, err = s.appendMultiChecked(ctx, parts, order)
+		results, wrote, err = s.appendMultiChecked(ctx, parts)
 		if !retryChecked(err, attempts) {
 			break
 		}
@@ -319,27 +315,43 @@ func (s *Store) AppendMulti(ctx context.Context, appends []eventstore.StreamAppe
 	return results, nil
 }
 
-// appendMultiFast sends the parts, in order, as fast-path INSERTs in one pipeline, which
-// Postgres runs as one implicit transaction. It returns nil results and no error when some
-// part cannot take the fast path.
-func (s *Store) appendMultiFast(ctx context.Context, parts []eventstore.StreamAppend, order []int, notify bool) ([]eventstore.AppendResult, error) {
+// streamNames returns the parts' streams, the argument of lockStreamsSQL.
+func streamNames(parts []eventstore.StreamAppend) []string {
+	streams := make([]string, len(parts))
+	for i, a := range parts {
+		streams[i] = a.Stream
+	}
+	return streams
+}
+
+// appendMultiFast sends the streams' locks and the parts, in order, as fast-path INSERTs in
+// one pipeline, which Postgres runs as one implicit transaction. It returns nil results and
+// no error when some part cannot take the fast path.
+func (s *Store) appendMultiFast(ctx context.Context, parts []eventstore.StreamAppend, notify bool) ([]eventstore.AppendResult, error) {
 	for _, a := range parts {
 		if !fast(a.Expected) {
 			return nil, nil
 		}
 	}
 	var b pgx.Batch
-	for k, i := range order {
-		a := parts[i]
-		sql, args := fastAppend(a.Stream, a.Expected, a.Events, notify && k == len(order)-1)
+	if len(parts) > 1 {
+		b.Queue(lockStreamsSQL, streamNames(parts))
+	}
+	for i, a := range parts {
+		sql, args := fastAppend(a.Stream, a.Expected, a.Events, notify && i == len(parts)-1)
 		b.Queue(sql, args...)
 	}
 	br := s.pool.SendBatch(ctx, &b)
-	results := make([]eventstore.AppendResult, len(parts))
-	for _, i := range order {
-		a := parts[i]
+	if len(parts) > 1 {
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close() // the transaction is rolled back; err says why
+			return nil, fmt.Errorf("lock streams: %w", err)
+		}
+	}
+	results := make([]eventstore.AppendResult, len(parts))
+	for i, a := range parts {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
 			return nil, fmt.Errorf("append %s: %w", a.Stream, err)
 		}
 		results[i] = eventstore.AppendResult{NextExpectedVersion: a.Expected.Code() + int64(len(a.Events))}
@@ -353,24 +365,45 @@ func (s *Store) appendMultiFast(ctx context.Context, parts []eventstore.StreamAp
 
 // appendMultiChecked appends the parts, in order, through eventstore_append in one
 // transaction. wrote tells whether some part was not a duplicate.
-func (s *Store) appendMultiChecked(ctx context.Context, parts []eventstore.StreamAppend, order []int) (results []eventstore.AppendResult, wrote bool, err error) {
+func (s *Store) appendMultiChecked(ctx context.Context, parts []eventstore.StreamAppend) (results []eventstore.AppendResult, wrote bool, err error) {
 	results = make([]eventstore.AppendResult, len(parts))
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		wrote = false
-		for _, i := range order {
-			a := parts[i]
+		b := &pgx.Batch{}
+		if len(parts) > 1 {
+			b.Queue(lockStreamsSQL, streamNames(parts))
+		}
+		for _, a := range parts {
+			b.Queue(appendSQL, appendArgs(a.Stream, a.Expected, a.Events, false)...)
+		}
+		br := tx.SendBatch(ctx, b)
+		defer br.Close()
+		if len(parts) > 1 {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("lock streams: %w", err)
+			}
+		}
+		for i, a := range parts {
 			var res eventstore.AppendResult
-			if err := tx.QueryRow(ctx, appendSQL, appendArgs(a.Stream, a.Expected, a.Events, false)...).
-				Scan(&res.NextExpectedVersion, &res.Duplicate); err != nil {
+			if err := br.QueryRow().Scan(&res.NextExpectedVersion, &res.Duplicate); err != nil {
 				return fmt.Errorf("append %s: %w", a.Stream, classify(err))
 			}
 			results[i] = res
 			wrote = wrote || !res.Duplicate
 		}
-		return nil
+		return br.Close()
 	})
 	return results, wrote, err
 }
+
+// KeepsPartOrder tells that AppendMulti writes its parts to the log in the order given, in
+// one commit (see eventstore.OrderedAppender).
+func (s *Store) KeepsPartOrder() bool { return true }
+
+// lockStreamsSQL takes the append locks of streams (the ones eventstore_append takes) in the
+// order of their keys.
+const lockStreamsSQL = `SELECT count(pg_advisory_xact_lock(7262, k))
+	FROM (SELECT DISTINCT hashtext(s) AS k FROM unnest($1::text[]) AS s ORDER BY 1) AS keys`
 
 // classify wraps the store's sentinel errors around the Postgres errors that mean them,
 // keeping the original error in the chain.
@@ -470,7 +503,9 @@ func (s *Store) query(ctx context.Context, sizeHint int, sql string, args ...any
 		return nil, err
 	}
 	defer rows.Close()
-	out := make([]eventstore.RecordedEvent, 0, min(sizeHint, 1024))
+	// Reads ask for pages far longer than most streams (an action has a handful of events):
+	// room for the whole page, zeroed, would cost more than the read.
+	out := make([]eventstore.RecordedEvent, 0, min(sizeHint, 16))
 	for rows.Next() {
 		var (
 			e           eventstore.RecordedEvent

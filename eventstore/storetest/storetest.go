@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -64,6 +65,7 @@ func RunWith(t *testing.T, opts Options, newStore func(t *testing.T) eventstore.
 		{"InvalidInput", testInvalidInput},
 		{"AppendMultiAtomic", testAppendMultiAtomic},
 		{"AppendMultiRace", testAppendMultiRace},
+		{"AppendMultiKeepsPartOrder", testAppendMultiKeepsPartOrder},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -837,5 +839,30 @@ func testAppendMultiRace(t *testing.T, s eventstore.Store) {
 	}
 	if len(readStream(t, s, "race-x")) != 1 || len(readStream(t, s, "race-y")) != 1 {
 		t.Fatal("a stream holds other than exactly the winner's event")
+	}
+}
+
+// A store that says it keeps the order of a multi-stream append's parts writes them to the
+// log in the order given, not in the order it locks the streams in.
+func testAppendMultiKeepsPartOrder(t *testing.T, s eventstore.Store) {
+	o, ok := s.(eventstore.OrderedAppender)
+	if !ok || !o.KeepsPartOrder() {
+		return // the store makes no such promise (KurrentDB writes in stream name order)
+	}
+	ctx := testCtx(t)
+	streams := []string{"order-z", "order-a", "order-m", "order-b"}
+	var parts []eventstore.StreamAppend
+	var want []uuid.UUID
+	for _, st := range streams {
+		evs := NewEvents(2, st)
+		parts = append(parts, eventstore.StreamAppend{Stream: st, Expected: eventstore.NoStream(), Events: evs})
+		want = append(want, dataIDs(evs)...)
+	}
+	if _, err := s.AppendMulti(ctx, parts); err != nil {
+		t.Fatalf("AppendMulti: %v", err)
+	}
+	all := ReadAllEventually(t, s, eventstore.Start, 100, len(want))
+	if got := ids(all); !slices.Equal(got, want) {
+		t.Fatalf("log order %v, want the parts in the order given %v", got, want)
 	}
 }

@@ -1,0 +1,26 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/policykit-go/policykit/bus"
+	"github.com/policykit-go/policykit/domain/evaluation"
+)
+
+// DecideTogether evaluates recorded actions and records effect results of one community as
+// the dispatcher does with the jobs that queued up: in order, in groups.
+func DecideTogether(ctx context.Context, e *Engine, communityID string, actionIDs []string, effects []bus.RecordEffectResult) ([]evaluation.Outcome, []error) {
+	var units []*unit
+	for _, id := range actionIDs {
+		units = append(units, e.actionUnit(ctx, communityID, id, NewMeta()))
+	}
+	for _, cmd := range effects {
+		units = append(units, e.effectUnit(ctx, cmd, NewMeta()))
+	}
+	e.decideUnits(ctx, communityID, units)
+	outs, errs := make([]evaluation.Outcome, len(units)), make([]error, len(units))
+	for i, u := range units {
+		outs[i], errs[i] = u.out, u.err
+	}
+	return outs, errs
+}
