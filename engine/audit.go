@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"sort"
 	"strings"
 	"time"
@@ -44,71 +45,143 @@ type AuditReport struct {
 // action and proposal as they stood just before it, the same vote, effect result or answer,
 // and the recorded clock. A decision that comes out differently is a mismatch. progress,
 // when not nil, is called after each decision with the number done and the total.
+//
+// The log is streamed: each decision is re-run as soon as its events have been read, and
+// only a bounded number of streams' events are kept (see streamCache), so memory does not
+// grow with the log. The total given to progress comes from a first pass that only counts
+// the decisions (made only when progress is not nil); it is raised to the number done when
+// the log grew between the passes. Decisions appended while Verify runs are verified too,
+// up to the end of the log when it gets there.
 func Verify(ctx context.Context, store eventstore.Store, loop *evaluation.Loop, progress func(done, total int)) (AuditReport, error) {
-	log, err := readAll(ctx, store)
-	if err != nil {
-		return AuditReport{}, err
-	}
-	decisions := groupDecisions(log)
-	rep := AuditReport{Events: len(log), Decisions: len(decisions)}
-	states := newFolds()
-	next := 0 // log index up to which states are folded
-	for i, d := range decisions {
-		if err := ctx.Err(); err != nil { // the caller left: the rest is not wanted
-			return rep, err
-		}
-		first := d.Events[0]
-		for next < len(log) && log[next].Position.Less(first.Position) {
-			states.apply(log[next])
-			next++
-		}
-		if m, err := verifyOne(ctx, loop, states, d); err != nil {
-			return rep, err
-		} else if m != nil {
-			rep.Mismatches = append(rep.Mismatches, *m)
-		}
-		if progress != nil {
-			progress(i+1, len(decisions))
-		}
-	}
-	return rep, nil
-}
-
-func readAll(ctx context.Context, store eventstore.Store) ([]eventstore.RecordedEvent, error) {
-	var out []eventstore.RecordedEvent
-	for ev, err := range eventstore.All(ctx, store, eventstore.Start) {
+	total := 0
+	if progress != nil {
+		n, err := countDecisions(eventstore.All(ctx, store, eventstore.Start))
 		if err != nil {
-			return nil, err
+			return AuditReport{}, err
 		}
-		out = append(out, ev)
+		total = n
 	}
-	return out, nil
+	a := &auditor{loop: loop, states: newStreamCache(store, DefaultAuditStreams)}
+	if progress != nil {
+		a.progress = func(done int) { progress(done, max(total, done)) }
+	}
+	return a.run(ctx, eventstore.All(ctx, store, eventstore.Start))
 }
 
-// groupDecisions finds the loop's decisions: runs of events with one causation id that
-// touch a proposal or settle an action. Set-up commands (a community created, an action
-// recorded) are not decisions of the loop.
-func groupDecisions(log []eventstore.RecordedEvent) []Decision {
-	var out []Decision
-	for i := 0; i < len(log); {
-		j := i + 1
-		for j < len(log) && log[j].CausationID == log[i].CausationID && log[i].CausationID != uuid.Nil {
-			j++
+// VerifyStreams re-runs the decisions recorded on some streams only, as Verify would over a
+// log holding nothing but these streams' events: a proposal's decisions need the streams
+// of the proposal, its action and its community. It reads those streams (ReadStream) and
+// merges them in log order (MergeStreams), so its cost does not depend on the rest of the
+// log. A decision that needs a stream not given sees that stream empty.
+func VerifyStreams(ctx context.Context, store eventstore.Store, loop *evaluation.Loop, streams ...string) (AuditReport, error) {
+	// Every given stream is read from its first event and stays in the cache; with no
+	// store to read from, any other stream is empty.
+	a := &auditor{loop: loop, states: newStreamCache(nil, max(len(streams), 1))}
+	return a.run(ctx, MergeStreams(ctx, store, streams...))
+}
+
+// DefaultAuditStreams is the number of streams whose events Verify keeps at once: a
+// decision on a stream that was dropped reads it again from the store, up to the decision.
+const DefaultAuditStreams = 1024
+
+// auditor re-runs the decisions of an event sequence as it reads it: the events of one
+// causation id form a group, which is re-run (when it is a decision of the loop) once the
+// next group starts, against the states of the streams before it.
+type auditor struct {
+	loop     *evaluation.Loop
+	states   *streamCache
+	progress func(done int)
+	rep      AuditReport
+}
+
+func (a *auditor) run(ctx context.Context, events iter.Seq2[eventstore.RecordedEvent, error]) (AuditReport, error) {
+	var group []eventstore.RecordedEvent
+	for ev, err := range events {
+		if err != nil {
+			return a.rep, err
 		}
-		group := log[i:j]
-		i = j
-		kind := decisionKind(group)
-		if kind == "" {
-			continue
+		a.rep.Events++
+		if len(group) > 0 && !sameCause(group[0], ev) {
+			if err := a.close(ctx, group); err != nil {
+				return a.rep, err
+			}
+			group = nil // a mismatch keeps the group's events
 		}
-		e, _ := domain.Unmarshal(group[0].Type, group[0].SchemaVersion, group[0].Data)
-		at := group[0].RecordedAt
-		if e != nil {
-			at = e.Meta().At
-		}
-		out = append(out, Decision{Cause: group[0].CausationID, At: at, Kind: kind, Events: group})
+		group = append(group, ev)
 	}
-	return out
+	if len(group) > 0 {
+		if err := a.close(ctx, group); err != nil {
+			return a.rep, err
+		}
+	}
+	return a.rep, nil
+}
+
+// close re-runs a complete group when it is a decision, then folds its events into the
+// streams' states.
+func (a *auditor) close(ctx context.Context, group []eventstore.RecordedEvent) error {
+	if d, ok := decisionOf(group); ok {
+		if err := ctx.Err(); err != nil { // the caller left: the rest is not wanted
+			return err
+		}
+		a.rep.Decisions++
+		if m, err := verifyOne(ctx, a.loop, stateBefore{cache: a.states, d: d}, d); err != nil {
+			return err
+		} else if m != nil {
+			a.rep.Mismatches = append(a.rep.Mismatches, *m)
+		}
+		if a.progress != nil {
+			a.progress(a.rep.Decisions)
+		}
+	}
+	for _, ev := range group {
+		a.states.apply(ev)
+	}
+	return nil
+}
+
+// sameCause reports whether ev continues the group that starts with first: runs of events
+// with one causation id (events with none are each a group of their own).
+func sameCause(first, ev eventstore.RecordedEvent) bool {
+	return ev.CausationID == first.CausationID && first.CausationID != uuid.Nil
+}
+
+// countDecisions counts the decisions of an event sequence without re-running them.
+func countDecisions(events iter.Seq2[eventstore.RecordedEvent, error]) (int, error) {
+	n := 0
+	var group []eventstore.RecordedEvent
+	for ev, err := range events {
+		if err != nil {
+			return 0, err
+		}
+		if len(group) > 0 && !sameCause(group[0], ev) {
+			if decisionKind(group) != "" {
+				n++
+			}
+			group = group[:0]
+		}
+		group = append(group, ev)
+	}
+	if len(group) > 0 && decisionKind(group) != "" {
+		n++
+	}
+	return n, nil
+}
+
+// decisionOf tells whether a group of events with one cause is a decision of the loop, and
+// which. Set-up commands (a community created, an action recorded) are not decisions of the
+// loop.
+func decisionOf(group []eventstore.RecordedEvent) (Decision, bool) {
+	kind := decisionKind(group)
+	if kind == "" {
+		return Decision{}, false
+	}
+	e, _ := domain.Unmarshal(group[0].Type, group[0].SchemaVersion, group[0].Data)
+	at := group[0].RecordedAt
+	if e != nil {
+		at = e.Meta().At
+	}
+	return Decision{Cause: group[0].CausationID, At: at, Kind: kind, Events: group}, true
 }
 
 func decisionKind(group []eventstore.RecordedEvent) string {
@@ -147,34 +220,7 @@ func decisionKind(group []eventstore.RecordedEvent) string {
 	return "action" // settled by the permission gate alone
 }
 
-// folds keeps every stream's raw events seen so far, to build the state before a decision.
-type folds struct {
-	streams map[string][]domain.Event
-}
-
-func newFolds() *folds { return &folds{streams: map[string][]domain.Event{}} }
-
-func (f *folds) apply(ev eventstore.RecordedEvent) {
-	e, err := domain.Unmarshal(ev.Type, ev.SchemaVersion, ev.Data)
-	if err != nil {
-		e = &domain.UnknownEvent{Type: ev.Type, SchemaVersion: ev.SchemaVersion, Data: ev.Data}
-	}
-	f.streams[ev.Stream] = append(f.streams[ev.Stream], e)
-}
-
-func (f *folds) community(id string) *domain.Community {
-	return domain.NewCommunityFromEvents(f.streams[domain.CommunityStream(id)])
-}
-
-func (f *folds) action(id string) *domain.ActionRecord {
-	return domain.NewActionRecordFromEvents(f.streams[domain.ActionStream(id)])
-}
-
-func (f *folds) proposal(id string) *domain.Proposal {
-	return domain.NewProposalFromEvents(f.streams[domain.ProposalStream(id)])
-}
-
-func verifyOne(ctx context.Context, loop *evaluation.Loop, f *folds, d Decision) (*Mismatch, error) {
+func verifyOne(ctx context.Context, loop *evaluation.Loop, f stateBefore, d Decision) (*Mismatch, error) {
 	var communityID, actionID, proposalID string
 	var vote *domain.Vote
 	var effect *domain.Event
@@ -214,17 +260,24 @@ func verifyOne(ctx context.Context, loop *evaluation.Loop, f *folds, d Decision)
 			}
 		}
 	}
-	c := f.community(communityID)
+	c, err := f.community(ctx, communityID)
+	if err != nil {
+		return nil, err
+	}
 	var p *domain.Proposal
 	if proposalID != "" {
-		p = f.proposal(proposalID)
+		if p, err = f.proposal(ctx, proposalID); err != nil {
+			return nil, err
+		}
 		if p.Opened() && actionID == "" {
 			actionID = p.ActionID
 		}
 	}
 	var rec *domain.ActionRecord
 	if actionID != "" {
-		rec = f.action(actionID)
+		if rec, err = f.action(ctx, actionID); err != nil {
+			return nil, err
+		}
 	}
 	// Every entry point records a vote or an effect's result in a step of its own (the
 	// recorder), and the engine checks the proposal in the next step, under a cause of its
@@ -236,7 +289,6 @@ func verifyOne(ctx context.Context, loop *evaluation.Loop, f *folds, d Decision)
 		checked = checked || ev.Type == domain.EventProposalEvaluated
 	}
 	var out evaluation.Outcome
-	var err error
 	switch {
 	case d.Kind == "vote" && p != nil && p.Opened() && checked:
 		out, err = loop.CastVote(ctx, c, rec, p, *vote, d.At)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain/evaluation"
+	"github.com/policykit-go/policykit/eventstore"
 )
 
 // DecideTogether evaluates recorded actions and records effect results of one community as
@@ -23,4 +24,10 @@ func DecideTogether(ctx context.Context, e *Engine, communityID string, actionID
 		outs[i], errs[i] = u.out, u.err
 	}
 	return outs, errs
+}
+
+// VerifyKeeping is Verify keeping at most streams streams' events at once.
+func VerifyKeeping(ctx context.Context, store eventstore.Store, loop *evaluation.Loop, streams int) (AuditReport, error) {
+	a := &auditor{loop: loop, states: newStreamCache(store, streams)}
+	return a.run(ctx, eventstore.All(ctx, store, eventstore.Start))
 }

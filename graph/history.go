@@ -26,12 +26,18 @@ import (
 )
 
 // History: the audit fields (Community.events, Proposal.verification), communities as of
-// a time, and policy import, export and diff. They read the event log, not the read models.
+// a time, and policy import, export and diff. They read the event log, not the read models
+// (Community.events finds a community's events through the read models' index of them).
 
-// eventPage scans the log after the cursor for the community's events (by the decoded
-// event's community id) that pass the filter, and returns up to first of them and whether
-// more follow. An action or proposal stream's events are included only when views allows
-// its stream. k, when not nil, leaves out the events after it.
+// eventPage returns, after the cursor, up to first of the community's events (by the
+// decoded event's community id) that pass the filter, and whether more follow. An action or
+// proposal stream's events are included only when views allows its stream. k, when not nil,
+// leaves out the events after it.
+//
+// The events come from the index of the community's events (eventIndex) up to where the
+// index covers the log, and from the log after that: the index is kept by the projections
+// runner, which follows the log closely, so the log is read only for its latest events (all
+// of it while the index is being built).
 func (r *Resolver) eventPage(ctx context.Context, communityID string, f model.EventFilter, first int, cursor string, views func(stream string) bool, k *cut) ([]model.Event, bool, error) {
 	pos := eventstore.Start
 	if cursor != "" {
@@ -43,10 +49,19 @@ func (r *Resolver) eventPage(ctx context.Context, communityID string, f model.Ev
 			return nil, false, domain.Invalid("cursor %q is not one this API gave out", cursor)
 		}
 	}
-	var out []model.Event
+	out, more, covered, err := eventIndex{db: r.deps.DB, store: r.deps.Store}.page(ctx, communityID, f, first, pos, views, k)
+	if err != nil || more {
+		return out, more, err
+	}
+	if pos.Less(covered) {
+		pos = covered
+	}
 	for ev, err := range eventstore.All(ctx, r.deps.Store, pos) {
 		if err != nil {
 			return nil, false, err
+		}
+		if k != nil && k.pos != nil && k.pos.Less(ev.Position) {
+			break // the log goes on in position order: nothing after the cut is shown
 		}
 		if !eventMatches(ev, communityID, f, views, k) {
 			continue
@@ -206,60 +221,12 @@ func (r *Resolver) viewableStreams(ctx context.Context, communityID string, m id
 	return out, err
 }
 
-// streamsStore is a store whose ReadAll returns only the events of some streams: Verify over
-// it re-runs only the decisions on those streams.
-type streamsStore struct {
-	eventstore.Store
-	streams map[string]bool
-}
-
-func (s streamsStore) ReadAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.RecordedEvent, error) {
-	for {
-		evs, err := s.Store.ReadAll(ctx, after, limit)
-		if err != nil || len(evs) == 0 {
-			return evs, err
-		}
-		var out []eventstore.RecordedEvent
-		for _, ev := range evs {
-			if s.streams[ev.Stream] {
-				out = append(out, ev)
-			}
-		}
-		if len(out) > 0 {
-			return out, nil
-		}
-		after = evs[len(evs)-1].Position
-	}
-}
-
-// HeldBack reports whether events after those ReadAll skipped are held back. ReadAll returns
-// nothing after after when the rest of the log is other streams' events; the store would
-// report those as held back (it cannot tell them from events it holds), and
-// eventstore.ReadAllSettled would wait for them for ever. So the question is asked after
-// the last event the store returns.
-func (s streamsStore) HeldBack(ctx context.Context, after eventstore.Position) (bool, error) {
-	h, ok := s.Store.(eventstore.HeldReader)
-	if !ok {
-		return false, nil
-	}
-	for {
-		evs, err := s.Store.ReadAll(ctx, after, 1000)
-		if err != nil {
-			return false, err
-		}
-		if len(evs) == 0 {
-			return h.HeldBack(ctx, after)
-		}
-		after = evs[len(evs)-1].Position
-	}
-}
-
-// VerifyProposal re-runs the recorded decisions of one proposal (engine.Verify over the log
-// restricted to the streams of the proposal, its action and its community).
+// VerifyProposal re-runs the recorded decisions of one proposal: engine.VerifyStreams over
+// the streams of the proposal, its action and its community, read by themselves, so that
+// its cost does not grow with the rest of the log.
 func VerifyProposal(ctx context.Context, store eventstore.Store, loop *evaluation.Loop, communityID, actionID, proposalID string) (engine.AuditReport, error) {
-	return engine.Verify(ctx, streamsStore{Store: store, streams: map[string]bool{
-		domain.CommunityStream(communityID): true, domain.ActionStream(actionID): true, domain.ProposalStream(proposalID): true,
-	}}, loop, nil)
+	return engine.VerifyStreams(ctx, store, loop,
+		domain.CommunityStream(communityID), domain.ActionStream(actionID), domain.ProposalStream(proposalID))
 }
 
 // MaxVerifications bounds the Proposal.verification fields one request (or one response

@@ -22,6 +22,7 @@ func All() []Projector {
 		votesProjector{},
 		effectsProjector{},
 		evaluationLogsProjector{},
+		communityEventsProjector{},
 	}
 }
 

@@ -144,7 +144,7 @@ func TestScopedKeysMigrationRebuildsFromTheLog(t *testing.T) {
 	var kept []Projector
 	for _, p := range All() {
 		switch p.Name() {
-		case "policies", "documents", "communities":
+		case "policies", "documents", "communities", CommunityEventsProjector:
 		default:
 			kept = append(kept, p)
 		}

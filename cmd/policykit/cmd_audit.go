@@ -41,10 +41,14 @@ command lists them and exits with status 1.`,
 				progressbar.OptionThrottle(100*time.Millisecond),
 				progressbar.OptionSetVisibility(!quiet),
 			)
-			rep, err := engine.Verify(ctx, store, evaluation.New(ev, cfg.RecheckInterval), func(done, total int) {
-				bar.ChangeMax(total)
-				_ = bar.Set(done)
-			})
+			var progress func(done, total int)
+			if !quiet { // the total takes a pass over the log of its own
+				progress = func(done, total int) {
+					bar.ChangeMax(total)
+					_ = bar.Set(done)
+				}
+			}
+			rep, err := engine.Verify(ctx, store, evaluation.New(ev, cfg.RecheckInterval), progress)
 			_ = bar.Finish()
 			if err != nil {
 				return err

@@ -449,9 +449,14 @@ const (
 	LIMIT $3`
 
 	// pendingSQL tells whether committed events after a position exist that ReadAll does not
-	// return yet, because a transaction below them is still open.
-	pendingSQL = `SELECT EXISTS (SELECT 1 FROM events
-	  WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint))`
+	// return yet, because a transaction below them is still open. It looks for the first such
+	// event in log order rather than for any (EXISTS): planned for any position (the generic
+	// plan of a prepared statement, or before the table is analyzed), EXISTS expects many
+	// events after it and scans the whole table, where the first in order is one step of the
+	// index, however long the log.
+	pendingSQL = `SELECT count(*) > 0 FROM (SELECT 1 FROM events
+	  WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)
+	  ORDER BY transaction_id, global_position LIMIT 1) AS next`
 )
 
 // ReadStream returns up to limit events of stream starting at version from (inclusive); see
