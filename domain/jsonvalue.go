@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 )
 
 // JSON values in events (action fields, effect args and results, proposal data, answers)
@@ -132,4 +133,32 @@ func copyMap(m map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// holdsInterface reports whether a value of type t can hold an interface value (directly, or
+// in a field, element or map entry), which is where decodeJSON and json.Unmarshal differ.
+func holdsInterface(t reflect.Type) bool {
+	return holdsInterfaceSeen(t, map[reflect.Type]bool{})
+}
+
+func holdsInterfaceSeen(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return false // a recursive type: its other paths are being looked at
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Interface:
+		return true
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return holdsInterfaceSeen(t.Elem(), seen)
+	case reflect.Map:
+		return holdsInterfaceSeen(t.Key(), seen) || holdsInterfaceSeen(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if holdsInterfaceSeen(t.Field(i).Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
 }

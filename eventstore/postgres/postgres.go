@@ -2,9 +2,12 @@
 //
 // # Schema
 //
-// Migrate creates the tables events and streams and the function eventstore_append. Every
-// append is one call of eventstore_append in autocommit mode: one round trip that locks the
-// stream's row in streams, checks idempotency and the expected version and inserts the batch.
+// Migrate creates the table events and the functions eventstore_append and
+// eventstore_version_mismatch. An append that expects no stream or an exact version (nearly
+// all of them) is one INSERT in autocommit mode, checked by the unique indexes of events (see
+// fastpath.go). Any other append, and one that this INSERT rejects, is one call of
+// eventstore_append: it takes the stream's advisory lock, checks idempotency and the expected
+// version and inserts the batch, or tells a duplicate from a conflict.
 //
 // # Notifications
 //
@@ -179,7 +182,7 @@ func appendArgs(stream string, expected eventstore.ExpectedVersion, events []eve
 	for i, e := range events {
 		ids[i] = pgUUID(e.ID)
 		types[i] = e.Type
-		schemaVersions[i] = int32(min(e.SchemaVersion, math.MaxInt32))
+		schemaVersions[i] = schemaVersion(e.SchemaVersion)
 		datas[i] = e.Data
 		causations[i] = pgUUID(e.CausationID)
 		correlations[i] = pgUUID(e.CorrelationID)
@@ -187,13 +190,15 @@ func appendArgs(stream string, expected eventstore.ExpectedVersion, events []eve
 	return []any{stream, expected.Code(), ids, types, schemaVersions, datas, causations, correlations, notify}
 }
 
+func schemaVersion(v int) int32 { return int32(min(v, math.MaxInt32)) }
+
 // pgUUID maps uuid.Nil to SQL NULL.
 func pgUUID(id uuid.UUID) pgtype.UUID {
 	return pgtype.UUID{Bytes: id, Valid: id != uuid.Nil}
 }
 
-// Append adds events to the end of stream atomically, in one round trip; see
-// eventstore.Store.
+// Append adds events to the end of stream atomically, in one round trip when nothing is in
+// the way; see eventstore.Store.
 //
 // Events get versions current+1, current+2, ... in slice order, and increasing global
 // positions in the same order. An event whose ID is uuid.Nil gets a fresh random ID (so it
@@ -208,6 +213,10 @@ func pgUUID(id uuid.UUID) pgtype.UUID {
 // versions, Append writes nothing and returns the original result (the version of the
 // batch's last event) with Duplicate set, whatever expected is. Errors from Postgres stay in
 // the chain, for errors.As with *pgconn.PgError.
+//
+// An append expecting no stream or an exact version is one INSERT (see fastpath.go); a
+// conflict, a duplicate, eventstore.Any and eventstore.StreamExists take a second round trip
+// through eventstore_append.
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events []eventstore.EventData) (eventstore.AppendResult, error) {
 	evs, err := eventstore.PrepareAppend(stream, events)
 	if err != nil {
@@ -216,12 +225,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	// Alone, notifying at commit is cheapest; with company, it would serialize the commits.
 	notifyInTx := s.inflight.Add(1) == 1 || s.notifyInTx
 	defer s.inflight.Add(-1)
-	var res eventstore.AppendResult
-	err = s.pool.QueryRow(ctx, appendSQL, appendArgs(stream, expected, evs, notifyInTx)...).
-		Scan(&res.NextExpectedVersion, &res.Duplicate)
+	res, err := s.append(ctx, stream, expected, evs, notifyInTx)
 	if err != nil {
-		var pgErr *pgconn.PgError
-		if !notifyInTx && !errors.As(err, &pgErr) {
+		if !notifyInTx && !isPgError(err) {
 			// The outcome is unknown (connection lost, ctx ended): the append may have
 			// committed, and a spare notification costs little.
 			s.notifier.notify()
@@ -234,28 +240,138 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	return res, nil
 }
 
+// append writes evs through the fast path when expected allows it, and through
+// eventstore_append when it does not or when the fast path fails with a Postgres error (which
+// wrote nothing). Any other error leaves the outcome unknown and is returned.
+func (s *Store) append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, evs []eventstore.EventData, notify bool) (eventstore.AppendResult, error) {
+	if fast(expected) {
+		sql, args := fastAppend(stream, expected, evs, notify)
+		tag, err := s.pool.Exec(ctx, sql, args...)
+		switch {
+		case err == nil && tag.RowsAffected() == int64(len(evs)):
+			return eventstore.AppendResult{NextExpectedVersion: expected.Code() + int64(len(evs))}, nil
+		case err != nil && !isPgError(err):
+			return eventstore.AppendResult{}, err
+		}
+	}
+	var res eventstore.AppendResult
+	var err error
+	for attempts := 1; ; attempts++ {
+		err = s.pool.QueryRow(ctx, appendSQL, appendArgs(stream, expected, evs, notify)...).
+			Scan(&res.NextExpectedVersion, &res.Duplicate)
+		if !retryChecked(err, attempts) {
+			break
+		}
+	}
+	return res, err
+}
+
 // AppendMulti appends to several streams in one transaction; see eventstore.Store. The
-// streams are locked in name order, so two multi-stream appends sharing streams cannot
-// deadlock.
+// parts are written in the order given, which is their order in the log, after the streams'
+// locks (the ones eventstore_append takes) are taken in one order, so that two multi-stream
+// appends never wait for each other crosswise. When every part expects no stream or an exact
+// version, the locks and the parts' fast-path INSERTs (see fastpath.go) go to Postgres at
+// once, in one implicit transaction: one round trip. Otherwise, or when that transaction
+// fails with a Postgres error, the parts are appended through eventstore_append in a
+// transaction of their own, also in one round trip.
 func (s *Store) AppendMulti(ctx context.Context, appends []eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
 	parts, err := eventstore.PrepareAppendMulti(appends)
 	if err != nil {
 		return nil, err
 	}
+	notifyInTx := s.inflight.Add(1) == 1 || s.notifyInTx
+	defer s.inflight.Add(-1)
+
+	results, err := s.appendMultiFast(ctx, parts, notifyInTx)
+	if err == nil && results != nil {
+		if !notifyInTx {
+			s.notifier.notify()
+		}
+		return results, nil
+	}
+	if err != nil && !isPgError(err) {
+		if !notifyInTx {
+			s.notifier.notify() // the outcome of the commit is unknown
+		}
+		return nil, err
+	}
+
+	var wrote bool
+	for attempts := 1; ; attempts++ {
+		results, wrote, err = s.appendMultiChecked(ctx, parts)
+		if !retryChecked(err, attempts) {
+			break
+		}
+	}
+	if err != nil {
+		if !isPgError(err) {
+			s.notifier.notify() // the outcome of the commit is unknown
+		}
+		return nil, err
+	}
+	if wrote {
+		s.notifier.notify()
+	}
+	return results, nil
+}
+
+// streamNames returns the parts' streams, the argument of lockStreamsSQL.
+func streamNames(parts []eventstore.StreamAppend) []string {
 	streams := make([]string, len(parts))
 	for i, a := range parts {
 		streams[i] = a.Stream
 	}
+	return streams
+}
+
+// appendMultiFast sends the streams' locks and the parts, in order, as fast-path INSERTs in
+// one pipeline, which Postgres runs as one implicit transaction. It returns nil results and
+// no error when some part cannot take the fast path.
+func (s *Store) appendMultiFast(ctx context.Context, parts []eventstore.StreamAppend, notify bool) ([]eventstore.AppendResult, error) {
+	for _, a := range parts {
+		if !fast(a.Expected) {
+			return nil, nil
+		}
+	}
+	var b pgx.Batch
+	if len(parts) > 1 {
+		b.Queue(lockStreamsSQL, streamNames(parts))
+	}
+	for i, a := range parts {
+		sql, args := fastAppend(a.Stream, a.Expected, a.Events, notify && i == len(parts)-1)
+		b.Queue(sql, args...)
+	}
+	br := s.pool.SendBatch(ctx, &b)
+	if len(parts) > 1 {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close() // the transaction is rolled back; err says why
+			return nil, fmt.Errorf("lock streams: %w", err)
+		}
+	}
 	results := make([]eventstore.AppendResult, len(parts))
-	wrote := false
+	for i, a := range parts {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return nil, fmt.Errorf("append %s: %w", a.Stream, err)
+		}
+		results[i] = eventstore.AppendResult{NextExpectedVersion: a.Expected.Code() + int64(len(a.Events))}
+	}
+	// The implicit transaction commits at the end of the pipeline, which Close waits for.
+	if err := br.Close(); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// appendMultiChecked appends the parts, in order, through eventstore_append in one
+// transaction. wrote tells whether some part was not a duplicate.
+func (s *Store) appendMultiChecked(ctx context.Context, parts []eventstore.StreamAppend) (results []eventstore.AppendResult, wrote bool, err error) {
+	results = make([]eventstore.AppendResult, len(parts))
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		wrote = false
-		// The streams' locks are taken first, all in one order, so that two multi-stream
-		// appends never wait for each other crosswise; the parts are then written in the
-		// order given, which is their order in the log. The whole is one round trip.
 		b := &pgx.Batch{}
 		if len(parts) > 1 {
-			b.Queue(lockStreamsSQL, streams)
+			b.Queue(lockStreamsSQL, streamNames(parts))
 		}
 		for _, a := range parts {
 			b.Queue(appendSQL, appendArgs(a.Stream, a.Expected, a.Events, false)...)
@@ -277,17 +393,7 @@ func (s *Store) AppendMulti(ctx context.Context, appends []eventstore.StreamAppe
 		}
 		return br.Close()
 	})
-	if err != nil {
-		var pgErr *pgconn.PgError
-		if !errors.As(err, &pgErr) {
-			s.notifier.notify() // the outcome of the commit is unknown
-		}
-		return nil, err
-	}
-	if wrote {
-		s.notifier.notify()
-	}
-	return results, nil
+	return results, wrote, err
 }
 
 // KeepsPartOrder tells that AppendMulti writes its parts to the log in the order given, in
@@ -413,11 +519,15 @@ func (s *Store) query(ctx context.Context, sizeHint int, sql string, args ...any
 			causation   pgtype.UUID
 			correlation pgtype.UUID
 			id          pgtype.UUID
+			data        []byte
 		)
+		// data as []byte: scanned into json.RawMessage, pgx would run it through
+		// json.Unmarshal, validating what jsonb has validated already.
 		if err := rows.Scan(&commit, &e.GlobalPosition, &id, &e.Stream, &e.Version, &e.Type,
-			&schema, &e.Data, &e.RecordedAt, &causation, &correlation); err != nil {
+			&schema, &data, &e.RecordedAt, &causation, &correlation); err != nil {
 			return nil, err
 		}
+		e.Data = data
 		e.ID = id.Bytes
 		e.Position = eventstore.Position{Commit: uint64(commit), Seq: e.GlobalPosition}
 		e.SchemaVersion = int(schema)
