@@ -495,7 +495,9 @@ func (s *Service) onEvent(msg *message.Message) error {
 }
 
 // decided tells whether the decision on the event at rec is in the log already.
-func (s *Service) decided(ctx context.Context, rec *Recorded) bool { return s.decidedBy(ctx, rec, true) }
+func (s *Service) decided(ctx context.Context, rec *Recorded) bool {
+	return s.decidedBy(ctx, rec, true)
+}
 
 // decidedBy is decided, asking the notes shared with other engines only when askShared.
 func (s *Service) decidedBy(ctx context.Context, rec *Recorded, askShared bool) bool {
