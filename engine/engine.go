@@ -37,6 +37,8 @@ type Engine struct {
 	communities communities
 	// proposals caches proposal state between the votes and checks of one proposal.
 	proposals proposals
+	// actions caches action state from its recording to its decision and effects.
+	actions actions
 }
 
 // New returns an engine deciding with loop over store. now is the clock (time.Now when nil).
@@ -77,8 +79,11 @@ func (e *Engine) ProposeAction(ctx context.Context, cmd bus.ProposeAction, meta 
 func (e *Engine) recordActionUnit(ctx context.Context, cmd bus.ProposeAction, meta Meta, rec *Recorded) *unit {
 	r := e.Recorder()
 	return &unit{ctx: ctx, what: "propose " + cmd.Action.ID, meta: meta, step: func(ctx context.Context, env *stepEnv) (evaluation.Outcome, error) {
-		out, recorded, err := r.proposeOutcome(ctx, env.store, env.c, cmd, meta, env.now)
+		out, recorded, state, err := r.proposeOutcome(ctx, env.store, env.c, cmd, meta, env.now, e.actions.take)
 		*rec = recorded
+		if err == nil {
+			env.onCommit(func() { e.actions.keep(cmd.Action.ID, state) })
+		}
 		return out, err
 	}}
 }
@@ -151,10 +156,11 @@ func (e *Engine) HandleActionProposed(ctx context.Context, communityID, actionID
 // actionUnit is HandleActionProposed's step, to decide alone or in a group.
 func (e *Engine) actionUnit(ctx context.Context, communityID, actionID string, meta Meta) *unit {
 	return &unit{ctx: ctx, what: "evaluate action " + actionID, meta: meta, step: func(ctx context.Context, env *stepEnv) (evaluation.Outcome, error) {
-		rec, err := LoadAction(ctx, env.store, actionID)
+		rec, err := e.actions.take(ctx, env.store, actionID)
 		if err != nil {
 			return evaluation.Outcome{}, err
 		}
+		env.onCommit(func() { e.actions.keep(actionID, rec) })
 		// An action is decided by its own community's policies only.
 		if !rec.Proposed() || rec.Action.CommunityID != env.c.ID {
 			return evaluation.Outcome{}, domain.NotFound("action %q in community %s", actionID, env.c.ID)
@@ -214,10 +220,11 @@ func (e *Engine) effectUnit(ctx context.Context, cmd bus.RecordEffectResult, met
 // actionEffectUnit records the result of an effect of an action decided without a proposal.
 func (e *Engine) actionEffectUnit(ctx context.Context, cmd bus.RecordEffectResult, meta Meta) *unit {
 	return &unit{ctx: ctx, what: "effect " + cmd.EffectID, meta: meta, step: func(ctx context.Context, env *stepEnv) (evaluation.Outcome, error) {
-		rec, err := LoadAction(ctx, env.store, cmd.ActionID)
+		rec, err := e.actions.take(ctx, env.store, cmd.ActionID)
 		if err != nil {
 			return evaluation.Outcome{}, err
 		}
+		env.onCommit(func() { e.actions.keep(cmd.ActionID, rec) })
 		if !rec.Proposed() || rec.Action.CommunityID != env.c.ID {
 			return evaluation.Outcome{}, domain.NotFound("action %q in community %s", cmd.ActionID, env.c.ID)
 		}

@@ -97,7 +97,7 @@ func (r *Recorder) ProposeAction(ctx context.Context, cmd bus.ProposeAction, met
 		if err != nil {
 			return err
 		}
-		o, rec, err := r.proposeOutcome(ctx, r.Store, c, cmd, meta, r.now())
+		o, rec, _, err := r.proposeOutcome(ctx, r.Store, c, cmd, meta, r.now(), LoadAction)
 		if err != nil {
 			return err
 		}
@@ -108,25 +108,27 @@ func (r *Recorder) ProposeAction(ctx context.Context, cmd bus.ProposeAction, met
 }
 
 // proposeOutcome decides what recording an action appends, against its community c (which
-// it only reads) and the action's stream as rd holds it.
-func (r *Recorder) proposeOutcome(ctx context.Context, rd eventstore.Store, c *domain.Community, cmd bus.ProposeAction, meta Meta, now time.Time) (evaluation.Outcome, Recorded, error) {
+// it only reads) and the action's stream as load reads it from rd. It returns the action's
+// state with the outcome applied.
+func (r *Recorder) proposeOutcome(ctx context.Context, rd eventstore.Store, c *domain.Community, cmd bus.ProposeAction, meta Meta, now time.Time,
+	load func(context.Context, eventstore.Store, string) (*domain.ActionRecord, error)) (evaluation.Outcome, Recorded, *domain.ActionRecord, error) {
 	a := cmd.Action
 	if a.ID == "" {
-		return evaluation.Outcome{}, Recorded{}, domain.Invalid("action id is empty")
+		return evaluation.Outcome{}, Recorded{}, nil, domain.Invalid("action id is empty")
 	}
 	if a.CommunityID != c.ID {
-		return evaluation.Outcome{}, Recorded{}, domain.NotFound("community %q", a.CommunityID)
+		return evaluation.Outcome{}, Recorded{}, nil, domain.NotFound("community %q", a.CommunityID)
 	}
 	if a.Kind == domain.KindConstitution {
 		if err := domain.ValidateConstitutionAction(c, a); err != nil {
-			return evaluation.Outcome{}, Recorded{}, err
+			return evaluation.Outcome{}, Recorded{}, nil, err
 		}
 		if err := compilePolicyOf(ctx, r.Compiler, a); err != nil {
-			return evaluation.Outcome{}, Recorded{}, err
+			return evaluation.Outcome{}, Recorded{}, nil, err
 		}
 	}
 	if p, ok := c.Platforms[a.Platform]; (!ok || !p.Active) && a.Platform != domain.PlatformConstitution && a.Platform != domain.PlatformWeb {
-		return evaluation.Outcome{}, Recorded{}, domain.Invalid("platform %q is not connected to community %s", a.Platform, c.ID)
+		return evaluation.Outcome{}, Recorded{}, nil, domain.Invalid("platform %q is not connected to community %s", a.Platform, c.ID)
 	}
 	if in := cmd.Initiator; in != nil && a.InitiatorID == "" {
 		if u, ok := c.UserByUsername(in.Platform, in.Username); ok {
@@ -135,25 +137,29 @@ func (r *Recorder) proposeOutcome(ctx context.Context, rd eventstore.Store, c *d
 			// A member met for the first time: registered at once, in a commit of their own.
 			id, err := EnsureUser(ctx, r.Store, c.ID, in.Platform, in.Username, meta, now)
 			if err != nil {
-				return evaluation.Outcome{}, Recorded{}, err
+				return evaluation.Outcome{}, Recorded{}, nil, err
 			}
 			a.InitiatorID = id
 		}
 	}
 	stream := domain.ActionStream(a.ID)
-	rec, err := LoadAction(ctx, rd, a.ID)
+	rec, err := load(ctx, rd, a.ID)
 	if err != nil {
-		return evaluation.Outcome{}, Recorded{}, err
+		return evaluation.Outcome{}, Recorded{}, nil, err
 	}
 	evs, err := rec.DecideProposeAction(domain.ProposeAction{Action: a}, now)
 	if err != nil {
-		return evaluation.Outcome{}, Recorded{}, err
+		return evaluation.Outcome{}, Recorded{}, nil, err
 	}
 	out := Recorded{Stream: stream, Version: rec.Version + int64(len(evs)), Changed: len(evs) > 0}
 	if len(evs) == 0 {
-		return evaluation.Outcome{}, out, nil
+		return evaluation.Outcome{}, out, rec, nil
 	}
-	return evaluation.Outcome{Changes: []evaluation.Change{{Stream: stream, Expected: rec.Version, Events: evs}}}, out, nil
+	expected := rec.Version
+	for _, e := range evs {
+		rec.Apply(e)
+	}
+	return evaluation.Outcome{Changes: []evaluation.Change{{Stream: stream, Expected: expected, Events: evs}}}, out, rec, nil
 }
 
 // CastVote records a vote (VoteCast on its proposal's stream) without checking the

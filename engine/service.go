@@ -330,10 +330,12 @@ func (s *Service) forward(ctx context.Context, evs []eventstore.RecordedEvent, s
 			msgs = append(msgs, m)
 		}
 
-		de, err := domain.Unmarshal(ev.Type, ev.SchemaVersion, ev.Data)
-		if err != nil {
-			s.Log.Warn("unreadable event in the log; forwarded as is", "event", ev.ID, "type", ev.Type, "err", err)
-			continue
+		var de domain.Event // only what the schedule and the effects need is decoded
+		if forwarderReads[ev.Type] {
+			if de, err = domain.Unmarshal(ev.Type, ev.SchemaVersion, ev.Data); err != nil {
+				s.Log.Warn("unreadable event in the log; forwarded as is", "event", ev.ID, "type", ev.Type, "err", err)
+				continue
+			}
 		}
 		sched.observe(ev, de)
 		if req, ok := de.(domain.EffectRequested); ok {
@@ -346,6 +348,14 @@ func (s *Service) forward(ctx context.Context, evs []eventstore.RecordedEvent, s
 		return fmt.Errorf("publish events: %w", err)
 	}
 	return nil
+}
+
+// forwarderReads are the events the forwarder decodes: those the re-check schedule follows
+// (see schedule.observe) and the effects it hands to their platforms. Of the others it needs
+// only the stream and version.
+var forwarderReads = map[string]bool{
+	domain.EventProposalOpened: true, domain.EventProposalEvaluated: true, domain.EventProposalPassed: true,
+	domain.EventProposalFailed: true, domain.EventEffectRequested: true,
 }
 
 func (s *Service) publishEffect(ev eventstore.RecordedEvent, req domain.EffectRequested) error {
