@@ -183,13 +183,6 @@ func (s *schedule) addLocked(p ProposalRef, version int64) {
 	s.slots[slot] = append(s.slots[slot], p.ProposalID)
 }
 
-// remove lets a proposal go; a backlog entry of it is passed over when its turn comes.
-func (s *schedule) remove(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.removeLocked(id)
-}
-
 func (s *schedule) removeLocked(id string) {
 	e, ok := s.entries[id]
 	if !ok {

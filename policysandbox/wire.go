@@ -71,7 +71,6 @@ type wireBuilder struct {
 
 var (
 	timeType      = reflect.TypeFor[time.Time]()
-	numberType    = reflect.TypeFor[json.Number]()
 	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
 	jsonUnmarshal = reflect.TypeFor[json.Unmarshaler]()
 	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
