@@ -17,6 +17,9 @@ type dispatcher struct {
 	ctx    context.Context
 	log    *slog.Logger
 	slots  chan struct{} // bounds the communities deciding at once
+	// urgent are slots only for work a member waits on (a vote's check): beside a load of
+	// other communities' groups, it does not queue behind all of them for a slot.
+	urgent chan struct{}
 	decide func(ctx context.Context, community string, units []*unit)
 
 	mu     sync.Mutex
@@ -31,13 +34,16 @@ type dispatcher struct {
 type job struct {
 	what  string
 	start func(ctx context.Context) (u *unit, finish func(ctx context.Context, err error) error)
+	// urgent: someone waits on it (a member who voted), so it may take an urgent slot.
+	urgent bool
 }
 
 func newDispatcher(ctx context.Context, parallel int, logger *slog.Logger, decide func(context.Context, string, []*unit)) *dispatcher {
 	if parallel < 1 {
 		parallel = 1
 	}
-	return &dispatcher{ctx: ctx, log: logger, slots: make(chan struct{}, parallel), decide: decide, queues: map[string][]job{}}
+	return &dispatcher{ctx: ctx, log: logger, slots: make(chan struct{}, parallel), urgent: make(chan struct{}, max(1, parallel/4)),
+		decide: decide, queues: map[string][]job{}}
 }
 
 // submit queues a job for a community.
@@ -68,13 +74,22 @@ func (d *dispatcher) drain(community string) {
 		d.queues[community] = q[n:] // the key stays: the community is busy
 		d.mu.Unlock()
 
+		var urgent chan struct{} // nil, which never takes a slot, unless the batch is urgent
+		for _, j := range batch {
+			if j.urgent {
+				urgent = d.urgent
+			}
+		}
+		slots := d.slots
 		select {
 		case d.slots <- struct{}{}:
+		case urgent <- struct{}{}:
+			slots = urgent
 		case <-d.ctx.Done():
 			return
 		}
 		d.run(community, batch)
-		<-d.slots
+		<-slots
 	}
 }
 

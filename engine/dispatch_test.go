@@ -149,3 +149,27 @@ func TestDispatcherGroupsQueuedJobs(t *testing.T) {
 		t.Fatalf("answers %v", got)
 	}
 }
+
+// Work a member waits on (a vote's check) is not held up when every slot is taken by other
+// communities' work: it takes an urgent slot.
+func TestDispatcherLetsUrgentWorkPast(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d := newDispatcher(ctx, 2, slog.New(slog.DiscardHandler), noDecide)
+	release := make(chan struct{})
+	for _, c := range []string{"busy-1", "busy-2", "busy-3"} {
+		d.submit(c, plain("hang", func(context.Context) error { <-release; return nil }))
+	}
+	done := make(chan struct{})
+	vote := plain("a vote's check", func(context.Context) error { close(done); return nil })
+	vote.urgent = true
+	d.submit("voters", vote)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a vote's check waited for every other community's work")
+	}
+	close(release)
+	cancel()
+	d.wait()
+}

@@ -802,7 +802,7 @@ func (s *Service) queueRecheck(communityID, proposalID string, cause Meta, rec *
 	s.waitingMu.Unlock()
 
 	meta := Meta{CausationID: RecheckCausation(cause.CausationID), CorrelationID: cause.CorrelationID}
-	s.dispatch.submit(communityID, job{what: "recheck " + proposalID, start: func(ctx context.Context) (*unit, func(context.Context, error) error) {
+	s.dispatch.submit(communityID, job{what: "recheck " + proposalID, urgent: rec != nil, start: func(ctx context.Context) (*unit, func(context.Context, error) error) {
 		ctx, span := s.Bus.StartSpan(ctx, "engine recheck proposal", meta.CorrelationID.String())
 		// From here on, whatever wakes the proposal queues a check of its own: this one
 		// may have loaded the proposal before it.
