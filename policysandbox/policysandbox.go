@@ -210,7 +210,11 @@ func (e *Evaluator) Evaluate(ctx context.Context, in policy.Input) policy.Output
 		return out
 	}
 	p.ctx = ctx
-	e.enqueue(p)
+	if e.enqueue(p) {
+		// No dispatcher was running: this caller takes the role itself until its own block
+		// is answered, sparing a lone block two goroutine hand-offs.
+		e.dispatch(p)
+	}
 	select {
 	case r := <-p.done:
 		if r.err != nil {
@@ -261,23 +265,42 @@ func (e *Evaluator) prepare(in policy.Input) (*pending, policy.Output) {
 	return p, policy.Output{}
 }
 
-func (e *Evaluator) enqueue(p *pending) {
+// enqueue queues p and reports whether the caller is to dispatch it (see Evaluate): a
+// dispatcher is needed and none is held back (tests hold dispatching to fill the queue).
+func (e *Evaluator) enqueue(p *pending) (dispatch bool) {
 	e.mu.Lock()
 	e.queue = append(e.queue, p)
 	start := e.running < e.workers
 	if start {
 		e.running++
 	}
+	held := e.hold != nil
 	e.mu.Unlock()
-	if start {
-		go e.dispatch()
+	if start && held {
+		go e.dispatch(nil)
+		return false
+	}
+	return start
+}
+
+// handOff ends a caller's turn as dispatcher (see dispatch): the queue's rest, if any, goes
+// to a dispatcher of its own.
+func (e *Evaluator) handOff() {
+	e.mu.Lock()
+	idle := len(e.alone)+len(e.front)+len(e.queue) == 0
+	if idle {
+		e.running--
+	}
+	e.mu.Unlock()
+	if !idle {
+		go e.dispatch(nil)
 	}
 }
 
-// dispatch sends queued blocks to workers, a batch at a time, until the queue is empty.
-// At most e.workers dispatch goroutines run, so each finds a worker free unless a Compile
-// holds one.
-func (e *Evaluator) dispatch() {
+// dispatch sends queued blocks to workers, a batch at a time, until the queue is empty, or,
+// run by the caller of own, until own is answered. At most e.workers dispatchers run, so
+// each finds a worker free unless a Compile holds one.
+func (e *Evaluator) dispatch(own *pending) {
 	e.mu.Lock()
 	hold := e.hold
 	e.mu.Unlock()
@@ -330,6 +353,10 @@ func (e *Evaluator) dispatch() {
 			}
 		}
 		if done {
+			return
+		}
+		if own != nil && own.sent.Load() {
+			e.handOff()
 			return
 		}
 	}
