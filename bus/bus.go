@@ -74,7 +74,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Bus, error) {
 	}
 	logger = logger.With("transport", cfg.Transport)
 	// Watermill reports routine lifecycle steps at info; they are debug detail for us.
-	wmLog := watermill.NewSlogLoggerWithLevelMapping(logger, map[slog.Level]slog.Level{
+	wmLog := newLevelledLogger(logger, map[slog.Level]slog.Level{
 		slog.LevelInfo: slog.LevelDebug,
 	})
 

@@ -42,6 +42,7 @@ import (
 
 	"github.com/policykit-go/policykit/domain"
 	"github.com/policykit-go/policykit/eventstore"
+	"github.com/policykit-go/policykit/eventstore/postgres"
 )
 
 // Envelope is one event as a projector sees it: the stored record and its decoded form.
@@ -344,6 +345,10 @@ func batchTx(ctx context.Context, tx pgx.Tx, b *pgx.Batch) (map[string]eventstor
 	if err != nil {
 		return nil, err
 	}
+	// A batch appends no events: it need not hold back the events appended while it writes
+	// from the log's readers (the engine's forwarder among them), and says so before its
+	// first write takes a transaction id.
+	b.Queue(`SELECT set_config('application_name', $1, true)`, postgres.NonAppending)
 	b.Queue(`SET LOCAL synchronous_commit = off`)
 	// Set-based statements have large row estimates (unnest, jsonb_each) that would make
 	// Postgres JIT-compile them, which costs far more than running them.

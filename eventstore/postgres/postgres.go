@@ -36,6 +36,13 @@
 // an event. The price is latency: while any transaction of the Postgres cluster that holds a
 // transaction id stays open (in any database), newer events are held back until it ends.
 //
+// Transactions that never append events need not hold the log back, and the longest ones
+// here never do: the read models' batches, which write thousands of rows while events are
+// appended beside them. Such a transaction says so by setting its application_name to
+// NonAppending (SET LOCAL, first thing), and readers leave the transaction ids of sessions
+// that show that name out of the snapshot's xmin. A transaction that shows the name must
+// never append an event: a reader could pass over its rows.
+//
 // Positions are Position{Commit: transaction_id, Seq: global_position}.
 package postgres
 
@@ -435,6 +442,11 @@ func classify(err error) error {
 	return err
 }
 
+// NonAppending is the application_name by which a transaction that never appends events
+// keeps from holding back the global log while it is open (see the package documentation).
+// Set it with SET LOCAL as the transaction's first statement.
+const NonAppending = "policykit non-appending"
+
 const selectColumns = `SELECT transaction_id::text::bigint AS commit_xid, global_position, id, stream, version, type,
 	schema_version, data, recorded_at, causation_id, correlation_id FROM events `
 
@@ -442,9 +454,20 @@ const (
 	readForwardSQL  = selectColumns + `WHERE stream = $1 AND version >= $2 ORDER BY version LIMIT $3`
 	readBackwardSQL = selectColumns + `WHERE stream = $1 AND version <= $2 ORDER BY version DESC LIMIT $3`
 
-	// The scalar subquery evaluates the xmin once, from the statement's own snapshot.
+	// readableBelowSQL is the xmin of the statement's own snapshot, without the transactions
+	// of sessions that declare they append no events (NonAppending). A transaction that ended
+	// since the snapshot was taken cannot be told apart any more, and is counted: the bound
+	// may come out lower than it could, never higher.
+	readableBelowSQL = `(SELECT coalesce(
+	    (SELECT min(x) FROM pg_snapshot_xip(s) AS x
+	      WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a
+	        WHERE a.backend_xid = x::xid AND a.application_name = '` + NonAppending + `')),
+	    pg_snapshot_xmax(s))
+	  FROM pg_current_snapshot() AS s)`
+
+	// The scalar subquery evaluates the bound once, from the statement's own snapshot.
 	readAllSQL = selectColumns + `WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)
-	  AND transaction_id < (SELECT pg_snapshot_xmin(pg_current_snapshot()))
+	  AND transaction_id < ` + readableBelowSQL + `
 	ORDER BY transaction_id, global_position
 	LIMIT $3`
 

@@ -610,3 +610,61 @@ func TestReadAllSettledWaitsForHeldEvents(t *testing.T) {
 		t.Fatal("ReadAllSettled did not return after the transaction committed")
 	}
 }
+
+// A long transaction that writes no events, such as a read model's batch, holds the log
+// back only until it says it appends none.
+func TestNonAppendingTransactionsDoNotHoldTheLogBack(t *testing.T) {
+	ctx := context.Background()
+	s, pool, _ := newTestStore(t)
+	if _, err := pool.Exec(ctx, `CREATE TABLE scratch (n int)`); err != nil {
+		t.Fatal(err)
+	}
+	open := func(name string) pgx.Tx {
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = tx.Rollback(ctx) })
+		if name != "" {
+			if _, err := tx.Exec(ctx, `SELECT set_config('application_name', $1, true)`, name); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO scratch VALUES (1)`); err != nil { // it holds a transaction id
+			t.Fatal(err)
+		}
+		return tx
+	}
+	readable := func() int {
+		evs, err := s.ReadAll(ctx, eventstore.Start, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(evs)
+	}
+
+	readModels := open(NonAppending)
+	if _, err := s.Append(ctx, "first", eventstore.NoStream(), storetest.NewEvents(1, "First")); err != nil {
+		t.Fatal(err)
+	}
+	if n := readable(); n != 1 {
+		t.Fatalf("beside an open non-appending transaction ReadAll returned %d events, want 1", n)
+	}
+
+	other := open("")
+	if _, err := s.Append(ctx, "second", eventstore.NoStream(), storetest.NewEvents(1, "Second")); err != nil {
+		t.Fatal(err)
+	}
+	if n := readable(); n != 1 {
+		t.Fatalf("beside an open transaction that may append, ReadAll returned %d events, want the 1 before it", n)
+	}
+	if err := other.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := readable(); n != 2 {
+		t.Fatalf("after it ended ReadAll returned %d events, want 2", n)
+	}
+	if err := readModels.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
