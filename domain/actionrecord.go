@@ -53,6 +53,9 @@ func (r *ActionRecord) Proposed() bool { return r.Action.ID != "" }
 
 // Apply changes the state by one event of the action stream. Other events only advance
 // Version.
+// StreamVersion is Version: what a cache of folded stream states asks of each.
+func (r *ActionRecord) StreamVersion() int64 { return r.Version }
+
 func (r *ActionRecord) Apply(e Event) {
 	r.Version++
 	switch e := e.(type) {

@@ -220,6 +220,9 @@ func (p *Proposal) PendingEffects() []Effect {
 
 // Apply changes the state by one event of the proposal stream. Events of other streams and
 // unknown events only advance Version.
+// StreamVersion is Version: what a cache of folded stream states asks of each.
+func (p *Proposal) StreamVersion() int64 { return p.Version }
+
 func (p *Proposal) Apply(e Event) {
 	p.Version++
 	switch e := e.(type) {

@@ -14,9 +14,9 @@ import (
 // (see decideUnits). A job that fails is retried on its own with backoff a few times; what
 // still fails is picked up again by the re-check schedule and the start-up sweep.
 type dispatcher struct {
-	ctx    context.Context
-	log    *slog.Logger
-	slots  chan struct{} // bounds the communities deciding at once
+	ctx   context.Context
+	log   *slog.Logger
+	slots chan struct{} // bounds the communities deciding at once
 	// urgent are slots only for work a member waits on (a vote's check): beside a load of
 	// other communities' groups, it does not queue behind all of them for a slot.
 	urgent chan struct{}

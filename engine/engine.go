@@ -36,9 +36,9 @@ type Engine struct {
 	// communities caches community state between commands.
 	communities communities
 	// proposals caches proposal state between the votes and checks of one proposal.
-	proposals proposals
+	proposals *proposals
 	// actions caches action state from its recording to its decision and effects.
-	actions actions
+	actions *actions
 }
 
 // New returns an engine deciding with loop over store. now is the clock (time.Now when nil).
@@ -49,7 +49,7 @@ func New(store eventstore.Store, loop *evaluation.Loop, logger *slog.Logger, now
 	if now == nil {
 		now = time.Now
 	}
-	return &Engine{store: store, loop: loop, log: logger, now: now}
+	return &Engine{store: store, loop: loop, log: logger, now: now, proposals: newProposals(), actions: newActions()}
 }
 
 // Loop is the evaluation loop the engine decides with.
@@ -63,7 +63,7 @@ func (e *Engine) Recorder() *Recorder {
 		compiler = CompilerOf(e.loop.Evaluator())
 	}
 	return &Recorder{Store: e.store, Compiler: compiler, Now: e.now, load: e.communities.load, view: e.communities.current,
-		lock: e.locks.lock, proposals: &e.proposals}
+		lock: e.locks.lock, proposals: e.proposals}
 }
 
 // ProposeAction records an action (see Recorder.ProposeAction); the engine evaluates it
@@ -79,7 +79,12 @@ func (e *Engine) ProposeAction(ctx context.Context, cmd bus.ProposeAction, meta 
 func (e *Engine) recordActionUnit(ctx context.Context, cmd bus.ProposeAction, meta Meta, rec *Recorded) *unit {
 	r := e.Recorder()
 	return &unit{ctx: ctx, what: "propose " + cmd.Action.ID, meta: meta, step: func(ctx context.Context, env *stepEnv) (evaluation.Outcome, error) {
-		out, recorded, state, err := r.proposeOutcome(ctx, env.store, env.c, cmd, meta, env.now, e.actions.take)
+		// An action the engine does not know of is taken to be new: the append expects its
+		// stream not to exist, and a redelivered one loses that race and is read.
+		out, recorded, state, err := r.proposeOutcome(ctx, env.store, env.c, cmd, meta, env.now,
+			func(ctx context.Context, _ eventstore.Store, id string) (*domain.ActionRecord, error) {
+				return e.actions.takeIn(ctx, env, id, true)
+			})
 		*rec = recorded
 		if err == nil {
 			env.onCommit(func() { e.actions.keep(cmd.Action.ID, state) })
@@ -156,7 +161,7 @@ func (e *Engine) HandleActionProposed(ctx context.Context, communityID, actionID
 // actionUnit is HandleActionProposed's step, to decide alone or in a group.
 func (e *Engine) actionUnit(ctx context.Context, communityID, actionID string, meta Meta) *unit {
 	return &unit{ctx: ctx, what: "evaluate action " + actionID, meta: meta, step: func(ctx context.Context, env *stepEnv) (evaluation.Outcome, error) {
-		rec, err := e.actions.take(ctx, env.store, actionID)
+		rec, err := e.actions.takeIn(ctx, env, actionID, false)
 		if err != nil {
 			return evaluation.Outcome{}, err
 		}
@@ -220,7 +225,7 @@ func (e *Engine) effectUnit(ctx context.Context, cmd bus.RecordEffectResult, met
 // actionEffectUnit records the result of an effect of an action decided without a proposal.
 func (e *Engine) actionEffectUnit(ctx context.Context, cmd bus.RecordEffectResult, meta Meta) *unit {
 	return &unit{ctx: ctx, what: "effect " + cmd.EffectID, meta: meta, step: func(ctx context.Context, env *stepEnv) (evaluation.Outcome, error) {
-		rec, err := e.actions.take(ctx, env.store, cmd.ActionID)
+		rec, err := e.actions.takeIn(ctx, env, cmd.ActionID, false)
 		if err != nil {
 			return evaluation.Outcome{}, err
 		}
@@ -304,11 +309,11 @@ func (e *Engine) recheckUnit(ctx context.Context, cmd bus.RecheckProposal, meta 
 func (e *Engine) onProposal(proposalID string,
 	fn func(context.Context, *stepEnv, *domain.ActionRecord, *domain.Proposal) (evaluation.Outcome, error)) stepFunc {
 	return func(ctx context.Context, env *stepEnv) (evaluation.Outcome, error) {
-		p, err := e.proposals.take(ctx, env.store, proposalID)
+		p, err := e.proposals.open(ctx, env.store, proposalID)
 		if err != nil {
 			return evaluation.Outcome{}, err
 		}
-		env.onCommit(func() { e.proposals.keep(p) })
+		env.onCommit(func() { e.proposals.keep(p.ID, p) })
 		if p.CommunityID != env.c.ID {
 			return evaluation.Outcome{}, domain.NotFound("proposal %q in community %s", proposalID, env.c.ID)
 		}

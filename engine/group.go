@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/policykit-go/policykit/domain"
@@ -47,9 +48,64 @@ type stepEnv struct {
 	// committed runs once the step's outcome is in the log (it keeps caches up to date:
 	// a cache must never hold state the log might not get).
 	committed []func()
+	// trust lets the step decide on the states the engine keeps of streams it wrote last
+	// without a round trip to the log to ask for newer events (see states.takeIn); guessed
+	// holds the versions it so took of each stream.
+	trust   bool
+	guessed map[string]int64
 }
 
 func (env *stepEnv) onCommit(f func()) { env.committed = append(env.committed, f) }
+
+func (env *stepEnv) guess(stream string, version int64) {
+	if env.guessed == nil {
+		env.guessed = map[string]int64{}
+	}
+	env.guessed[stream] = version
+}
+
+// confirmed tells whether the step's answer stands on what the log holds. A state taken
+// on trust may be stale (another engine appended since): an outcome that appends to each
+// such stream at the version taken says so itself, since its append would lose the version
+// race. A refusal, or an outcome that leaves such a stream alone, would not: the step is
+// then made again from a read of the log.
+func (env *stepEnv) confirmed(out evaluation.Outcome, err error) bool {
+	if len(env.guessed) == 0 {
+		return true
+	}
+	if err != nil {
+		return false
+	}
+	for stream, version := range env.guessed {
+		if !slices.ContainsFunc(out.Changes, func(ch evaluation.Change) bool {
+			return ch.Stream == stream && ch.Expected == version && len(ch.Events) > 0
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
+// runStep runs a unit's step, with trust on the states kept, and again from the log when
+// its answer is not confirmed (see stepEnv.confirmed). The step changes a copy of c, or c
+// itself when it is mine (the caller's to give away).
+func (e *Engine) runStep(u *unit, store eventstore.Store, c *domain.Community, trust, mine bool) (*stepEnv, evaluation.Outcome, error) {
+	first := c
+	if trust || !mine { // c is needed again if the answer is not confirmed
+		first = c.Clone()
+	}
+	env := &stepEnv{store: store, c: first, now: e.now(), trust: trust}
+	out, err := u.step(u.ctx, env)
+	if env.confirmed(out, err) {
+		return env, out, err
+	}
+	if !mine {
+		c = c.Clone()
+	}
+	env = &stepEnv{store: store, c: c, now: e.now()}
+	out, err = u.step(u.ctx, env)
+	return env, out, err
+}
 
 // maxGroup bounds the decisions appended in one commit.
 const maxGroup = 128
@@ -82,7 +138,7 @@ func (e *Engine) decide(ctx context.Context, communityID, what string, meta Meta
 // group changes: that one is decided again after the commit, from the log.
 func (e *Engine) decideGroup(ctx context.Context, communityID string, units []*unit) int {
 	if len(units) == 1 {
-		e.decideAlone(ctx, communityID, units[0])
+		e.decideAlone(ctx, communityID, units[0], true)
 		return 1
 	}
 	c, err := e.communities.load(ctx, e.store, communityID)
@@ -102,6 +158,8 @@ func (e *Engine) decideGroup(ctx context.Context, communityID string, units []*u
 		parts   []eventstore.StreamAppend
 		pending = newOverlay(e.store)
 		n       int
+		guesses = e.guessAll(units, c) // see speculate.go
+		changed bool                   // the community: every guess after it is void
 	)
 	for n = 0; n < len(units); n++ {
 		u := units[n]
@@ -109,8 +167,15 @@ func (e *Engine) decideGroup(ctx context.Context, communityID string, units []*u
 			u.err = err
 			continue
 		}
-		env := &stepEnv{store: pending, c: c.Clone(), now: e.now()}
-		out, err := u.step(u.ctx, env)
+		var (
+			env *stepEnv
+			out evaluation.Outcome
+		)
+		if g := guesses[n]; !changed && g.holds(pending) {
+			env, out, err = g.env, g.out, g.err
+		} else {
+			env, out, err = e.runStep(u, pending, c, true, false)
+		}
 		if err != nil {
 			u.err = err // the step's copy of the community may be half changed: dropped
 			continue
@@ -127,6 +192,7 @@ func (e *Engine) decideGroup(ctx context.Context, communityID string, units []*u
 		parts = append(parts, own...)
 		group = append(group, accepted{u: u, env: env, out: out})
 		c = env.c // the next step sees the community as this one left it
+		changed = changed || changesCommunity(out, communityID)
 	}
 	if len(parts) > 0 {
 		_, err = e.store.AppendMulti(ctx, parts)
@@ -144,7 +210,7 @@ func (e *Engine) decideGroup(ctx context.Context, communityID string, units []*u
 		// again alone, so that only the ones on that stream decide anew.
 		e.log.Debug("group commit lost a version race; deciding its steps one by one", "community", communityID, "steps", len(group))
 		for _, a := range group {
-			e.decideAlone(ctx, communityID, a.u)
+			e.decideAlone(ctx, communityID, a.u, false)
 		}
 	default:
 		for _, a := range group {
@@ -155,16 +221,16 @@ func (e *Engine) decideGroup(ctx context.Context, communityID string, units []*u
 }
 
 // decideAlone decides one unit in a commit of its own, again from a fresh load after a lost
-// version race.
-func (e *Engine) decideAlone(ctx context.Context, communityID string, u *unit) {
+// version race. With trust, its first try may decide on kept states (see stepEnv.trust).
+func (e *Engine) decideAlone(ctx context.Context, communityID string, u *unit, trust bool) {
 	u.out, u.err = evaluation.Outcome{}, nil
 	u.err = retry(ctx, e.log, u.what, func() error {
 		c, err := e.communities.load(ctx, e.store, communityID)
 		if err != nil {
 			return err
 		}
-		env := &stepEnv{store: e.store, c: c, now: e.now()}
-		out, err := u.step(u.ctx, env)
+		env, out, err := e.runStep(u, e.store, c, trust, true)
+		trust = false // a lost race is decided again from the log
 		if err != nil {
 			return err
 		}

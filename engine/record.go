@@ -65,14 +65,14 @@ func (r *Recorder) communityView(ctx context.Context, id string) (*domain.Commun
 // takeProposal and keepProposal use the engine's proposal cache when there is one.
 func (r *Recorder) takeProposal(ctx context.Context, id string) (*domain.Proposal, error) {
 	if r.proposals != nil {
-		return r.proposals.take(ctx, r.Store, id)
+		return r.proposals.open(ctx, r.Store, id)
 	}
 	return LoadProposal(ctx, r.Store, id)
 }
 
 func (r *Recorder) keepProposal(p *domain.Proposal) {
 	if r.proposals != nil {
-		r.proposals.keep(p)
+		r.proposals.keep(p.ID, p)
 	}
 }
 
