@@ -211,3 +211,18 @@ func mustEncode(t *testing.T, id string, expected int64, evs ...domain.Event) []
 	}
 	return data
 }
+
+// A full cache forgets some of what it keeps, not all of it.
+func TestStatesForgetAQuarterWhenFull(t *testing.T) {
+	ss := newActions()
+	ss.max = 8
+	for i := range 9 {
+		ss.keep(fmt.Sprintf("a%d", i), &domain.ActionRecord{Version: 1})
+	}
+	if n := len(ss.state); n != 8-2+1 {
+		t.Fatalf("after 9 keeps into room for 8 it keeps %d, want 7", n)
+	}
+	if _, ok := ss.state["a8"]; !ok {
+		t.Fatal("the state kept last was forgotten")
+	}
+}

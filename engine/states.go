@@ -21,7 +21,7 @@ import (
 type states[S folded] struct {
 	mu    sync.Mutex
 	state map[string]S
-	max   int                    // it forgets everything when full
+	max   int                    // when full, it forgets a quarter of what it keeps, at random
 	kind  func(id string) string // the stream of id
 	blank func() S
 }
@@ -82,8 +82,18 @@ func (ss *states[S]) keep(id string, s S) {
 	}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	if ss.state == nil || len(ss.state) >= ss.max {
+	if ss.state == nil {
 		ss.state = map[string]S{}
+	}
+	if len(ss.state) >= ss.max {
+		// Map order is random: the states of a burst in flight mostly stay.
+		drop := max(1, ss.max/4)
+		for k := range ss.state {
+			if drop--; drop < 0 {
+				break
+			}
+			delete(ss.state, k)
+		}
 	}
 	if cur, ok := ss.state[id]; !ok || cur.StreamVersion() < s.StreamVersion() {
 		ss.state[id] = s
