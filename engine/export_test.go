@@ -31,3 +31,15 @@ func VerifyKeeping(ctx context.Context, store eventstore.Store, loop *evaluation
 	a := &auditor{loop: loop, states: newStreamCache(store, streams)}
 	return a.run(ctx, eventstore.All(ctx, store, eventstore.Start))
 }
+
+// Scheduled tells whether the leader's re-check schedule holds the proposal.
+func Scheduled(s *Service, proposalID string) bool {
+	sched := s.sched.Load()
+	if sched == nil {
+		return false
+	}
+	sched.mu.Lock()
+	defer sched.mu.Unlock()
+	_, ok := sched.entries[proposalID]
+	return ok
+}

@@ -80,6 +80,7 @@ func TestOnlyChecksThatReadTheClockAreRecheckedOnTime(t *testing.T) {
 	later := func() { mu.Lock(); now = now.Add(time.Minute); mu.Unlock() } // past the 30 s interval
 	e := engine.New(store, evaluation.New(log, 0), nil, clock)
 	cps := &memCheckpoints{}
+	var svc *engine.Service
 	start := func(open engine.OpenProposals) (*bus.Bus, func()) {
 		ctx, cancel := context.WithCancel(ctx)
 		b, err := bus.Open(ctx, bus.Config{}, nil)
@@ -87,7 +88,7 @@ func TestOnlyChecksThatReadTheClockAreRecheckedOnTime(t *testing.T) {
 			t.Fatal(err)
 		}
 		log.follow(t, ctx, b)
-		svc := &engine.Service{Engine: e, Store: store, Bus: b, Checkpoints: cps, OpenProposals: open, Tick: 20 * time.Millisecond}
+		svc = &engine.Service{Engine: e, Store: store, Bus: b, Checkpoints: cps, OpenProposals: open, Tick: 20 * time.Millisecond}
 		done := make(chan error, 1)
 		go func() { done <- svc.Run(ctx) }()
 		<-svc.Ready()
@@ -134,12 +135,15 @@ func TestOnlyChecksThatReadTheClockAreRecheckedOnTime(t *testing.T) {
 	})
 	defer stop()
 	before := log.count(log.checks, pStill)
+	// The new leader holds every open proposal, due an interval from its start; the clock
+	// moves on by one interval, once, so that the schedule learns from the first re-check's
+	// outcome before the next interval.
+	eventually(t, "the new leader scheduling the open proposals", func() bool { return engine.Scheduled(svc, pStill) })
+	later()
 	eventually(t, "both proposals re-checked after the restart", func() bool {
-		// The clock moves on while waiting: the new leader may schedule the open proposals
-		// after a single step, an interval from then.
-		later()
 		return log.count(log.sent, pTimed) >= 3 && log.count(log.checks, pStill) > before
 	})
+	eventually(t, "the proposal that needs no timed re-check let go again", func() bool { return !engine.Scheduled(svc, pStill) })
 	for round := 4; round <= 5; round++ {
 		later()
 		eventually(t, "the timed proposal re-checked", func() bool { return log.count(log.sent, pTimed) >= round })
