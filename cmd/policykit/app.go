@@ -77,6 +77,7 @@ func NewApp(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) 
 	if err != nil {
 		return nil, fmt.Errorf("POLICYKIT_SECRET_KEY: %w", err)
 	}
+	tuneGC(cfg.getenvOf(), logger)
 	pool, err := openPool(ctx, cfg.DatabaseURL, cfg.createDatabase)
 	if err != nil {
 		return nil, err
