@@ -49,6 +49,20 @@ SELECT u.id, $1::text, $2::bigint + u.ord, u.type, u.schema_version, u.data, u.c
    AND (NOT $9::boolean OR EXISTS (SELECT FROM pg_notify('policykit_events', '')))
  ORDER BY u.ord`
 
+// fastAppendPartsSQL is the fast path of a multi-stream append: the events of every part in
+// one INSERT, in the parts' order, each part's expected version checked as fastAppendManySQL
+// checks one ($9 the parts' streams, $10 their expected versions).
+const fastAppendPartsSQL = `INSERT INTO events (id, stream, version, type, schema_version, data, causation_id, correlation_id)
+SELECT u.id, u.stream, u.version, u.type, u.schema_version, u.data, u.causation, u.correlation
+  FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::int[], $6::jsonb[], $7::uuid[], $8::uuid[])
+       WITH ORDINALITY AS u(id, stream, version, type, schema_version, data, causation, correlation, ord)
+ WHERE NOT EXISTS (SELECT FROM unnest($9::text[], $10::bigint[]) AS p(stream, expected)
+        WHERE NOT (p.expected = 0
+                   OR EXISTS (SELECT FROM events WHERE stream = p.stream AND version = p.expected)
+                   OR eventstore_version_mismatch(p.stream, p.expected)))
+   AND (NOT $11::boolean OR EXISTS (SELECT FROM pg_notify('policykit_events', '')))
+ ORDER BY u.ord`
+
 // retryChecked reports whether an append through eventstore_append that failed with err,
 // after attempts attempts, is worth another. A unique index rejects such an append when a
 // concurrent fast-path append wrote the same version or id between eventstore_append's checks

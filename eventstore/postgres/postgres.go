@@ -197,6 +197,40 @@ func appendArgs(stream string, expected eventstore.ExpectedVersion, events []eve
 	return []any{stream, expected.Code(), ids, types, schemaVersions, datas, causations, correlations, notify}
 }
 
+// appendPartsArgs are the arguments of fastAppendPartsSQL: the events of every part in the
+// parts' order, each with its stream and version, then each part's stream and expected
+// version, and whether to notify in the transaction.
+func appendPartsArgs(parts []eventstore.StreamAppend, notify bool) []any {
+	n := 0
+	for _, a := range parts {
+		n += len(a.Events)
+	}
+	ids := make([]pgtype.UUID, 0, n)
+	streams := make([]string, 0, n)
+	versions := make([]int64, 0, n)
+	types := make([]string, 0, n)
+	schemaVersions := make([]int32, 0, n)
+	datas := make([]json.RawMessage, 0, n)
+	causations := make([]pgtype.UUID, 0, n)
+	correlations := make([]pgtype.UUID, 0, n)
+	partStreams := make([]string, len(parts))
+	expected := make([]int64, len(parts))
+	for i, a := range parts {
+		partStreams[i], expected[i] = a.Stream, a.Expected.Code()
+		for j, e := range a.Events {
+			ids = append(ids, pgUUID(e.ID))
+			streams = append(streams, a.Stream)
+			versions = append(versions, expected[i]+int64(j)+1)
+			types = append(types, e.Type)
+			schemaVersions = append(schemaVersions, schemaVersion(e.SchemaVersion))
+			datas = append(datas, e.Data)
+			causations = append(causations, pgUUID(e.CausationID))
+			correlations = append(correlations, pgUUID(e.CorrelationID))
+		}
+	}
+	return []any{ids, streams, versions, types, schemaVersions, datas, causations, correlations, partStreams, expected, notify}
+}
+
 func schemaVersion(v int) int32 { return int32(min(v, math.MaxInt32)) }
 
 // pgUUID maps uuid.Nil to SQL NULL.
@@ -331,9 +365,9 @@ func streamNames(parts []eventstore.StreamAppend) []string {
 	return streams
 }
 
-// appendMultiFast sends the streams' locks and the parts, in order, as fast-path INSERTs in
-// one pipeline, which Postgres runs as one implicit transaction. It returns nil results and
-// no error when some part cannot take the fast path.
+// appendMultiFast sends the streams' locks and the parts' events, in order, as one
+// fast-path INSERT (fastAppendPartsSQL) in one pipeline, which Postgres runs as one implicit
+// transaction. It returns nil results and no error when some part cannot take the fast path.
 func (s *Store) appendMultiFast(ctx context.Context, parts []eventstore.StreamAppend, notify bool) ([]eventstore.AppendResult, error) {
 	for _, a := range parts {
 		if !fast(a.Expected) {
@@ -343,9 +377,9 @@ func (s *Store) appendMultiFast(ctx context.Context, parts []eventstore.StreamAp
 	var b pgx.Batch
 	if len(parts) > 1 {
 		b.Queue(lockStreamsSQL, streamNames(parts))
-	}
-	for i, a := range parts {
-		sql, args := fastAppend(a.Stream, a.Expected, a.Events, notify && i == len(parts)-1)
+		b.Queue(fastAppendPartsSQL, appendPartsArgs(parts, notify)...)
+	} else {
+		sql, args := fastAppend(parts[0].Stream, parts[0].Expected, parts[0].Events, notify)
 		b.Queue(sql, args...)
 	}
 	br := s.pool.SendBatch(ctx, &b)
@@ -355,17 +389,17 @@ func (s *Store) appendMultiFast(ctx context.Context, parts []eventstore.StreamAp
 			return nil, fmt.Errorf("lock streams: %w", err)
 		}
 	}
-	results := make([]eventstore.AppendResult, len(parts))
-	for i, a := range parts {
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return nil, fmt.Errorf("append %s: %w", a.Stream, err)
-		}
-		results[i] = eventstore.AppendResult{NextExpectedVersion: a.Expected.Code() + int64(len(a.Events))}
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return nil, fmt.Errorf("append %d streams: %w", len(parts), err)
 	}
 	// The implicit transaction commits at the end of the pipeline, which Close waits for.
 	if err := br.Close(); err != nil {
 		return nil, err
+	}
+	results := make([]eventstore.AppendResult, len(parts))
+	for i, a := range parts {
+		results[i] = eventstore.AppendResult{NextExpectedVersion: a.Expected.Code() + int64(len(a.Events))}
 	}
 	return results, nil
 }
