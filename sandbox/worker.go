@@ -13,13 +13,16 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
 
 // Handler computes a worker's response to one request. ctx expires a little before the
-// parent kills the worker (see Serve); req belongs to the handler. A handler reports its own
-// errors inside the response; a panic is recovered and reported to the caller as ErrPanic.
+// parent kills the worker (see Serve); req belongs to the handler. The worker copies the
+// response before it calls the handler again, so a handler may return a buffer it reuses.
+// A handler reports its own errors inside the response; a panic is recovered and reported
+// to the caller as ErrPanic.
 type Handler func(ctx context.Context, req []byte) []byte
 
 // IsWorker reports whether this process was started by a Pool as one of its workers. A
@@ -331,9 +334,9 @@ func (w *workerLoop) serve(items []item) error {
 		w.mu.Lock()
 		w.started, w.marked = time.Now(), false
 		w.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), softBudget(it.budget))
+		ctx := newRequestContext(time.Now().Add(softBudget(it.budget)))
 		status, resp := w.call(ctx, it.req)
-		cancel()
+		ctx.finish(ctxCanceled)
 		if status == statusOK && len(resp) > w.cfg.maxResponse {
 			status = statusTooLarge
 			resp = fmt.Appendf(nil, "%d bytes, limit %d", len(resp), w.cfg.maxResponse)
@@ -371,6 +374,75 @@ func (w *workerLoop) tick(t **time.Timer, stopped *bool) {
 		}
 	}
 	(*t).Reset(flushInterval)
+}
+
+// requestContext is a handler's context: context.WithTimeout's, but without a timer
+// unless someone waits on Done. Arming and stopping a runtime timer for every request was a
+// noticeable share of a worker's time per request, and an interpreter only polls Err.
+type requestContext struct {
+	deadline time.Time
+	state    atomic.Int32 // ctxRunning until the deadline passes or the request ends
+
+	mu    sync.Mutex
+	done  chan struct{} // made by the first Done
+	timer *time.Timer   // closes done at the deadline
+}
+
+// States of a requestContext.
+const (
+	ctxRunning int32 = iota
+	ctxCanceled
+	ctxDeadline
+)
+
+func newRequestContext(deadline time.Time) *requestContext {
+	return &requestContext{deadline: deadline}
+}
+
+func (c *requestContext) Deadline() (time.Time, bool) { return c.deadline, true }
+
+func (c *requestContext) Value(any) any { return nil }
+
+func (c *requestContext) Err() error {
+	if c.state.Load() == ctxRunning && !time.Now().Before(c.deadline) {
+		c.finish(ctxDeadline)
+	}
+	switch c.state.Load() {
+	case ctxCanceled:
+		return context.Canceled
+	case ctxDeadline:
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+func (c *requestContext) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+		if c.state.Load() != ctxRunning {
+			close(c.done)
+		} else {
+			c.timer = time.AfterFunc(time.Until(c.deadline), func() { c.finish(ctxDeadline) })
+		}
+	}
+	return c.done
+}
+
+// finish ends the context in state unless it has ended already.
+func (c *requestContext) finish(state int32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.state.CompareAndSwap(ctxRunning, state) {
+		return
+	}
+	if c.done != nil {
+		close(c.done)
+	}
+	if c.timer != nil {
+		c.timer.Stop()
+	}
 }
 
 func (w *workerLoop) call(ctx context.Context, req []byte) (status byte, resp []byte) {
