@@ -33,19 +33,19 @@ func StaticsSent(e *Evaluator) uint64 { return e.staticsSent.Load() }
 
 // RoundTrip encodes and decodes v (a pointer) through the binary encoding of its type.
 func RoundTrip(v any) (any, []byte, error) {
-	w := newWire(reflect.TypeOf(v).Elem())
-	b, err := w.encode(nil, reflect.ValueOf(v).Elem().Interface())
+	c := newCodec(reflect.TypeOf(v).Elem())
+	b, err := c.enc(nil, reflect.ValueOf(v).UnsafePointer(), 0)
 	if err != nil {
 		return nil, b, err
 	}
 	out := reflect.New(reflect.TypeOf(v).Elem())
-	err = w.decode(b, out.Interface(), newInterner())
+	err = c.decode(b, out.UnsafePointer(), newInterner())
 	return out.Interface(), b, err
 }
 
 // Decode decodes b as a value of v's type into v (a pointer).
 func Decode(b []byte, v any) error {
-	return newWire(reflect.TypeOf(v).Elem()).decode(b, v, nil)
+	return newCodec(reflect.TypeOf(v).Elem()).decode(b, reflect.ValueOf(v).UnsafePointer(), nil)
 }
 
 // Queued returns the number of blocks waiting for a worker.
@@ -73,9 +73,9 @@ func Hold(e *Evaluator) (release func()) {
 func NewEncoder() *Evaluator {
 	return &Evaluator{
 		workers: 1, codeBytes: DefaultCodeCacheBytes, known: make(map[sandbox.WorkerID]map[string]struct{}),
-		inputs:  newWire(reflect.TypeFor[policy.Input]()),
-		outputs: newWire(reflect.TypeFor[policy.Output]()),
-		statics: newWire(reflect.TypeFor[statics]()),
+		inputs:  newWire[policy.Input](),
+		outputs: newWire[policy.Output](),
+		statics: newWire[statics](),
 		seeds:   [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 	}
 }

@@ -25,7 +25,6 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"os"
-	"reflect"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -92,9 +91,9 @@ const envCodeCache = "POLICYKIT_POLICY_CODE_CACHE_BYTES"
 // block; a hostile block costs one deadline, or two when it was sent again alone.
 type Evaluator struct {
 	pool    *sandbox.Pool
-	inputs  *wire // of policy.Input
-	outputs *wire // of policy.Output
-	statics *wire // of statics
+	inputs  *wire[policy.Input]
+	outputs *wire[policy.Output]
+	statics *wire[statics]
 	seeds   [2]maphash.Seed
 	// Sizes of the last encoded input and statics: the next ones' buffers.
 	inputSize, staticsSize atomic.Int64
@@ -183,9 +182,9 @@ func New(ctx context.Context, opts Options, logger *slog.Logger) (*Evaluator, er
 	}
 	return &Evaluator{
 		pool: pool, deadline: opts.Deadline, workers: workers, maxBatch: opts.MaxBatch,
-		inputs:    newWire(reflect.TypeFor[policy.Input]()),
-		outputs:   newWire(reflect.TypeFor[policy.Output]()),
-		statics:   newWire(reflect.TypeFor[statics]()),
+		inputs:    newWire[policy.Input](),
+		outputs:   newWire[policy.Output](),
+		statics:   newWire[statics](),
 		seeds:     [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 		codeBytes: opts.CodeCacheBytes,
 		known:     make(map[sandbox.WorkerID]map[string]struct{}),
@@ -246,7 +245,7 @@ func (e *Evaluator) prepare(in policy.Input) (*pending, policy.Output) {
 	st := statics{Policy: in.Policy, Community: in.Community}
 	in.Policy, in.Community = policy.PolicyInfo{}, policy.CommunityInfo{}
 	var err error
-	if p.statics, err = e.statics.encode(make([]byte, 0, e.staticsSize.Load()+64), st); err != nil {
+	if p.statics, err = e.statics.encode(make([]byte, 0, e.staticsSize.Load()+64), &st); err != nil {
 		return nil, failed(in.Block, "InputError", fmt.Sprintf("cannot encode the evaluation input: %v", err))
 	}
 	// 128 bits of two independent hashes: a collision would show a block another
@@ -257,7 +256,7 @@ func (e *Evaluator) prepare(in policy.Input) (*pending, policy.Output) {
 	p.key = string(key[:])
 	buf := append(make([]byte, 0, e.inputSize.Load()+64), kindEvaluate, 0)
 	buf = append(buf, key[:]...)
-	if p.body, err = e.inputs.encode(buf, in); err != nil {
+	if p.body, err = e.inputs.encode(buf, &in); err != nil {
 		return nil, failed(in.Block, "InputError", fmt.Sprintf("cannot encode the evaluation input: %v", err))
 	}
 	e.inputSize.Store(int64(len(p.body)))
@@ -671,39 +670,55 @@ func handler(rt *policy.Runtime, limit int64) sandbox.Handler {
 		rt:      rt,
 		codes:   newStore[domain.PolicyCode](limit),
 		shared:  newStore[statics](limit),
-		inputs:  newWire(reflect.TypeFor[policy.Input]()),
-		outputs: newWire(reflect.TypeFor[policy.Output]()),
-		statics: newWire(reflect.TypeFor[statics]()),
+		inputs:  newWire[policy.Input](),
+		outputs: newWire[policy.Output](),
+		statics: newWire[statics](),
 		strs:    newInterner(),
 	}
 	return func(ctx context.Context, req []byte) []byte {
 		if len(req) > 0 && req[0] == kindCompile {
 			return compile(rt, req[1:])
 		}
-		var in policy.Input
-		out, known := w.evaluate(ctx, req, &in)
+		// The input and the response's buffer are reused from block to block: the sandbox
+		// copies a response before it calls the handler again.
+		in, out := &w.in, &w.outV
+		*in = policy.Input{}
+		var known bool
+		*out, known = w.evaluate(ctx, req, in)
+		block := in.Block
+		*in = policy.Input{} // keep nothing of this block alive
 		if !known {
 			return []byte{respUnknown}
 		}
-		buf := make([]byte, 1, max(w.outSize+64, 256))
-		buf[0] = respOutput
+		buf := append(w.out[:0], respOutput)
 		resp, err := w.outputs.encode(buf, out)
+		*out = policy.Output{}
 		if err != nil {
-			resp, _ = w.outputs.encode(buf[:1], failed(in.Block, "OutputError", fmt.Sprintf("cannot encode the block's output: %v", err)))
+			fail := failed(block, "OutputError", fmt.Sprintf("cannot encode the block's output: %v", err))
+			resp, _ = w.outputs.encode(buf[:1], &fail)
 		}
-		w.outSize = min(len(resp), 64<<10)
+		if cap(resp) <= maxKeptResponse {
+			w.out = resp[:0]
+		}
 		return resp
 	}
 }
 
+// maxKeptResponse bounds the response buffer a worker keeps between blocks.
+const maxKeptResponse = 64 << 10
+
 // workerState is what a worker keeps between requests.
 type workerState struct {
-	rt                       *policy.Runtime
-	codes                    *store[domain.PolicyCode]
-	shared                   *store[statics]
-	inputs, outputs, statics *wire
-	strs                     *interner
-	outSize                  int // of the last response: the next one's buffer
+	rt      *policy.Runtime
+	codes   *store[domain.PolicyCode]
+	shared  *store[statics]
+	inputs  *wire[policy.Input]
+	outputs *wire[policy.Output]
+	statics *wire[statics]
+	strs    *interner
+	in      policy.Input  // of the block running
+	outV    policy.Output // of the block running
+	out     []byte        // the last response's buffer
 }
 
 // evaluate decodes an evaluation request into in and runs it; known is false when the
@@ -730,7 +745,8 @@ func (w *workerState) evaluate(ctx context.Context, req []byte, in *policy.Input
 		if !ok {
 			return failed("", "InputError", "truncated policy code"), true
 		}
-		if err := json.Unmarshal(raw, &code); err != nil {
+		var err error
+		if code, err = decodeCode(raw); err != nil {
 			return failed("", "InputError", fmt.Sprintf("unreadable policy code: %v", err)), true
 		}
 	}
@@ -739,7 +755,8 @@ func (w *workerState) evaluate(ctx context.Context, req []byte, in *policy.Input
 		if stRaw, ok = part(); !ok {
 			return failed("", "InputError", "truncated policy and community"), true
 		}
-		if err := w.statics.decode(stRaw, &st, w.strs); err != nil {
+		var err error
+		if st, err = w.decodeStatics(stRaw); err != nil {
 			return failed("", "InputError", fmt.Sprintf("unreadable policy and community: %v", err)), true
 		}
 	}
@@ -766,6 +783,20 @@ func (w *workerState) evaluate(ctx context.Context, req []byte, in *policy.Input
 	// The runtime only reads an input: blocks of a community share its decoded statics.
 	in.Code, in.Policy, in.Community = code, st.Policy, st.Community
 	return w.rt.Evaluate(ctx, *in), true
+}
+
+// decodeCode and decodeStatics decode what a block is sent only now and then, keeping
+// their values off the heap of the blocks that are not.
+func decodeCode(raw []byte) (domain.PolicyCode, error) {
+	var code domain.PolicyCode
+	err := json.Unmarshal(raw, &code)
+	return code, err
+}
+
+func (w *workerState) decodeStatics(raw []byte) (statics, error) {
+	var st statics
+	err := w.statics.decode(raw, &st, w.strs)
+	return st, err
 }
 
 func compile(rt *policy.Runtime, req []byte) []byte {
