@@ -13,7 +13,7 @@ import (
 // its code and statics, and by code hash and statics key.
 func EncodeRequests(tb testing.TB, e *Evaluator, in policy.Input) (withCode, byHash []byte) {
 	tb.Helper()
-	p, out := e.prepare(in)
+	p, out := e.prepare(&in)
 	if out.Err != nil {
 		tb.Fatal(out.Err)
 	}
@@ -73,6 +73,7 @@ func Hold(e *Evaluator) (release func()) {
 func NewEncoder() *Evaluator {
 	return &Evaluator{
 		workers: 1, codeBytes: DefaultCodeCacheBytes, known: make(map[sandbox.WorkerID]map[string]struct{}),
+		shared:  staticsCache{limit: DefaultCodeCacheBytes},
 		inputs:  newWire[policy.Input](),
 		outputs: newWire[policy.Output](),
 		statics: newWire[statics](),

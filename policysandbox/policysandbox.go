@@ -17,6 +17,7 @@
 package policysandbox
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -90,17 +91,17 @@ const envCodeCache = "POLICYKIT_POLICY_CODE_CACHE_BYTES"
 // normally. A neighbour is never reported as TimeoutError or MemoryError for a hostile
 // block; a hostile block costs one deadline, or two when it was sent again alone.
 type Evaluator struct {
-	pool    *sandbox.Pool
-	inputs  *wire[policy.Input]
-	outputs *wire[policy.Output]
-	statics *wire[statics]
-	seeds   [2]maphash.Seed
-	// Sizes of the last encoded input and statics: the next ones' buffers.
-	inputSize, staticsSize atomic.Int64
-	deadline               time.Duration
-	workers                int
-	maxBatch               int
-	codeBytes              int64
+	pool      *sandbox.Pool
+	inputs    *wire[policy.Input]
+	outputs   *wire[policy.Output]
+	statics   *wire[statics]
+	seeds     [2]maphash.Seed
+	shared    staticsCache
+	scratch   sync.Pool // of *scratch
+	deadline  time.Duration
+	workers   int
+	maxBatch  int
+	codeBytes int64
 
 	mu      sync.Mutex
 	queue   []*pending // FIFO of blocks waiting for a worker
@@ -187,6 +188,7 @@ func New(ctx context.Context, opts Options, logger *slog.Logger) (*Evaluator, er
 		statics:   newWire[statics](),
 		seeds:     [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 		codeBytes: opts.CodeCacheBytes,
+		shared:    staticsCache{limit: opts.CodeCacheBytes},
 		known:     make(map[sandbox.WorkerID]map[string]struct{}),
 	}, nil
 }
@@ -204,7 +206,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, in policy.Input) policy.Output
 	if err := ctx.Err(); err != nil {
 		return failed(in.Block, errorType(err), describe(err, e.deadline))
 	}
-	p, out := e.prepare(in)
+	p, out := e.prepare(&in)
 	if out.Err != nil {
 		return out
 	}
@@ -219,11 +221,12 @@ func (e *Evaluator) Evaluate(ctx context.Context, in policy.Input) policy.Output
 		if r.err != nil {
 			return failed(in.Block, errorType(r.err), describe(r.err, e.deadline))
 		}
-		var out policy.Output
-		if err := e.outputs.decode(r.output, &out, nil); err != nil {
+		s := e.getScratch()
+		defer e.putScratch(s)
+		if err := e.outputs.decode(r.output, &s.out, nil); err != nil {
 			return failed(in.Block, "SandboxError", fmt.Sprintf("unreadable worker response: %v", err))
 		}
-		return out
+		return s.out
 	case <-ctx.Done():
 		p.gone.Store(true) // dropped if still queued
 		return failed(in.Block, errorType(ctx.Err()), describe(ctx.Err(), e.deadline))
@@ -231,37 +234,103 @@ func (e *Evaluator) Evaluate(ctx context.Context, in policy.Input) policy.Output
 }
 
 // prepare encodes in for the workers: its code, policy and community apart, each sent to
-// a worker only when it lacks them.
-func (e *Evaluator) prepare(in policy.Input) (*pending, policy.Output) {
+// a worker only when it lacks them. It encodes from a scratch copy of in, so that in stays
+// on its caller's stack.
+func (e *Evaluator) prepare(in *policy.Input) (*pending, policy.Output) {
 	if n := codeSize(in.Code); n > maxRequestBytes { // its JSON is no smaller
 		return nil, failed(in.Block, errorType(sandbox.ErrRequestTooLarge), describe(sandbox.ErrRequestTooLarge, e.deadline))
 	}
-	if in.CodeHash == "" {
-		in.CodeHash = policy.Hash(in.Code)
+	hash := in.CodeHash
+	if hash == "" {
+		hash = policy.Hash(in.Code)
 	}
-	p := &pending{ctx: context.Background(), block: in.Block, hash: in.CodeHash, code: in.Code, done: make(chan result, 1)}
+	p := &pending{ctx: context.Background(), block: in.Block, hash: hash, code: in.Code, done: make(chan result, 1)}
+	s := e.getScratch()
+	defer e.putScratch(s)
 	// The worker has the code, policy and community, or is sent them separately.
-	in.Code = domain.PolicyCode{}
-	st := statics{Policy: in.Policy, Community: in.Community}
-	in.Policy, in.Community = policy.PolicyInfo{}, policy.CommunityInfo{}
+	s.st = statics{Policy: in.Policy, Community: in.Community}
 	var err error
-	if p.statics, err = e.statics.encode(make([]byte, 0, e.staticsSize.Load()+64), &st); err != nil {
+	if s.buf, err = e.statics.encode(s.buf[:0], &s.st); err != nil {
 		return nil, failed(in.Block, "InputError", fmt.Sprintf("cannot encode the evaluation input: %v", err))
 	}
+	p.key, p.statics = e.shared.intern(s.buf, e.seeds)
+	s.in = *in
+	s.in.CodeHash = hash
+	s.in.Code, s.in.Policy, s.in.Community = domain.PolicyCode{}, policy.PolicyInfo{}, policy.CommunityInfo{}
+	buf := append(s.buf[:0], kindEvaluate, 0)
+	buf = append(buf, p.key...)
+	if s.buf, err = e.inputs.encode(buf, &s.in); err != nil {
+		return nil, failed(in.Block, "InputError", fmt.Sprintf("cannot encode the evaluation input: %v", err))
+	}
+	p.body = bytes.Clone(s.buf)
+	return p, policy.Output{}
+}
+
+// scratch is what one Evaluate call encodes from and decodes into.
+type scratch struct {
+	in  policy.Input
+	st  statics
+	out policy.Output
+	buf []byte
+}
+
+// maxScratchBuffer bounds the encoding buffer a scratch keeps between calls.
+const maxScratchBuffer = 64 << 10
+
+func (e *Evaluator) getScratch() *scratch {
+	if s, ok := e.scratch.Get().(*scratch); ok {
+		return s
+	}
+	return new(scratch)
+}
+
+// putScratch keeps s for another call, holding nothing of this one's.
+func (e *Evaluator) putScratch(s *scratch) {
+	s.in, s.st, s.out = policy.Input{}, statics{}, policy.Output{}
+	if cap(s.buf) <= maxScratchBuffer {
+		s.buf = s.buf[:0]
+		e.scratch.Put(s)
+	}
+}
+
+// staticsCache keeps the encodings of the blocks' policies and communities by key, so that
+// the blocks of one community share one copy instead of each holding its own.
+type staticsCache struct {
+	limit int64 // bytes kept
+
+	mu    sync.Mutex
+	m     map[string]sharedStatics
+	bytes int64
+}
+
+type sharedStatics struct {
+	key string
+	enc []byte
+}
+
+// intern returns the key of the statics encoded as enc and a copy of enc that is never
+// changed.
+func (c *staticsCache) intern(enc []byte, seeds [2]maphash.Seed) (key string, shared []byte) {
 	// 128 bits of two independent hashes: a collision would show a block another
 	// community. The key means nothing outside this process and its workers.
-	var key [16]byte
-	binary.LittleEndian.PutUint64(key[:8], maphash.Bytes(e.seeds[0], p.statics))
-	binary.LittleEndian.PutUint64(key[8:], maphash.Bytes(e.seeds[1], p.statics))
-	p.key = string(key[:])
-	buf := append(make([]byte, 0, e.inputSize.Load()+64), kindEvaluate, 0)
-	buf = append(buf, key[:]...)
-	if p.body, err = e.inputs.encode(buf, &in); err != nil {
-		return nil, failed(in.Block, "InputError", fmt.Sprintf("cannot encode the evaluation input: %v", err))
+	var k [16]byte
+	binary.LittleEndian.PutUint64(k[:8], maphash.Bytes(seeds[0], enc))
+	binary.LittleEndian.PutUint64(k[8:], maphash.Bytes(seeds[1], enc))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.m[string(k[:])]; ok {
+		return s.key, s.enc
 	}
-	e.inputSize.Store(int64(len(p.body)))
-	e.staticsSize.Store(int64(len(p.statics)))
-	return p, policy.Output{}
+	s := sharedStatics{key: string(k[:]), enc: bytes.Clone(enc)}
+	if !storable(len(enc), c.limit) {
+		return s.key, s.enc
+	}
+	if c.m == nil || len(c.m) >= maxKnown || c.bytes+int64(len(enc)) > c.limit {
+		c.m, c.bytes = make(map[string]sharedStatics), 0 // blocks in flight keep theirs
+	}
+	c.m[s.key] = s
+	c.bytes += int64(len(enc))
+	return s.key, s.enc
 }
 
 // enqueue queues p and reports whether the caller is to dispatch it (see Evaluate): a
