@@ -80,3 +80,19 @@ func NewEncoder() *Evaluator {
 		seeds:   [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 	}
 }
+
+// SameEncoding reports whether the encoding of *a's type finds *a and *b the same without
+// encoding them (same), and whether their encodings are equal (equal).
+func SameEncoding(a, b any) (same, equal bool, err error) {
+	c := newCodec(reflect.TypeOf(a).Elem())
+	pa, pb := reflect.ValueOf(a).UnsafePointer(), reflect.ValueOf(b).UnsafePointer()
+	ea, err := c.enc(nil, pa, 0)
+	if err != nil {
+		return false, false, err
+	}
+	eb, err := c.enc(nil, pb, 0)
+	if err != nil {
+		return false, false, err
+	}
+	return c.same(pa, pb), string(ea) == string(eb), nil
+}

@@ -250,10 +250,14 @@ func (e *Evaluator) prepare(in *policy.Input) (*pending, policy.Output) {
 	// The worker has the code, policy and community, or is sent them separately.
 	s.st = statics{Policy: in.Policy, Community: in.Community}
 	var err error
-	if s.buf, err = e.statics.encode(s.buf[:0], &s.st); err != nil {
-		return nil, failed(in.Block, "InputError", fmt.Sprintf("cannot encode the evaluation input: %v", err))
+	if sh := e.shared.find(&s.st, e.statics); sh != nil {
+		p.key, p.statics = sh.key, sh.enc
+	} else {
+		if s.buf, err = e.statics.encode(s.buf[:0], &s.st); err != nil {
+			return nil, failed(in.Block, "InputError", fmt.Sprintf("cannot encode the evaluation input: %v", err))
+		}
+		p.key, p.statics = e.shared.intern(s.buf, e.seeds, e.statics)
 	}
-	p.key, p.statics = e.shared.intern(s.buf, e.seeds)
 	s.in = *in
 	s.in.CodeHash = hash
 	s.in.Code, s.in.Policy, s.in.Community = domain.PolicyCode{}, policy.PolicyInfo{}, policy.CommunityInfo{}
@@ -294,43 +298,75 @@ func (e *Evaluator) putScratch(s *scratch) {
 }
 
 // staticsCache keeps the encodings of the blocks' policies and communities by key, so that
-// the blocks of one community share one copy instead of each holding its own.
+// the blocks of one community share one copy instead of each holding its own; and the
+// last few of them decoded, so that a block whose policy and community are one of those
+// is neither encoded nor hashed again.
 type staticsCache struct {
 	limit int64 // bytes kept
 
-	mu    sync.Mutex
-	m     map[string]sharedStatics
-	bytes int64
+	mu     sync.Mutex
+	m      map[string]*sharedStatics
+	bytes  int64
+	recent [recentStatics]*sharedStatics // a ring, the newest at next-1
+	next   int
 }
 
+// recentStatics is the number of policies and communities a block's are compared with.
+const recentStatics = 16
+
+// sharedStatics is one encoding of a policy and community. It is never changed.
 type sharedStatics struct {
 	key string
 	enc []byte
+	val statics // decoded from enc: a copy no caller can change under us
+}
+
+// find returns the shared encoding of st if it is one of the recent ones.
+func (c *staticsCache) find(st *statics, w *wire[statics]) *sharedStatics {
+	c.mu.Lock()
+	recent, next := c.recent, c.next
+	c.mu.Unlock()
+	for i := range recentStatics {
+		// A different policy differs in its first field: a miss costs little.
+		if sh := recent[(next-1-i+recentStatics)%recentStatics]; sh != nil && w.same(&sh.val, st) {
+			return sh
+		}
+	}
+	return nil
 }
 
 // intern returns the key of the statics encoded as enc and a copy of enc that is never
 // changed.
-func (c *staticsCache) intern(enc []byte, seeds [2]maphash.Seed) (key string, shared []byte) {
+func (c *staticsCache) intern(enc []byte, seeds [2]maphash.Seed, w *wire[statics]) (key string, shared []byte) {
 	// 128 bits of two independent hashes: a collision would show a block another
 	// community. The key means nothing outside this process and its workers.
 	var k [16]byte
 	binary.LittleEndian.PutUint64(k[:8], maphash.Bytes(seeds[0], enc))
 	binary.LittleEndian.PutUint64(k[8:], maphash.Bytes(seeds[1], enc))
 	c.mu.Lock()
+	sh, ok := c.m[string(k[:])]
+	c.mu.Unlock()
+	if !ok {
+		sh = &sharedStatics{key: string(k[:]), enc: bytes.Clone(enc)}
+		if !storable(len(enc), c.limit) {
+			return sh.key, sh.enc
+		}
+		if err := w.decode(sh.enc, &sh.val, nil); err != nil {
+			return sh.key, sh.enc // not to be found by value
+		}
+	}
+	c.mu.Lock()
 	defer c.mu.Unlock()
-	if s, ok := c.m[string(k[:])]; ok {
-		return s.key, s.enc
+	if !ok {
+		if c.m == nil || len(c.m) >= maxKnown || c.bytes+int64(len(enc)) > c.limit {
+			c.m, c.bytes = make(map[string]*sharedStatics), 0 // blocks in flight keep theirs
+		}
+		c.m[sh.key] = sh
+		c.bytes += int64(len(enc))
 	}
-	s := sharedStatics{key: string(k[:]), enc: bytes.Clone(enc)}
-	if !storable(len(enc), c.limit) {
-		return s.key, s.enc
-	}
-	if c.m == nil || len(c.m) >= maxKnown || c.bytes+int64(len(enc)) > c.limit {
-		c.m, c.bytes = make(map[string]sharedStatics), 0 // blocks in flight keep theirs
-	}
-	c.m[s.key] = s
-	c.bytes += int64(len(enc))
-	return s.key, s.enc
+	c.recent[c.next] = sh
+	c.next = (c.next + 1) % recentStatics
+	return sh.key, sh.enc
 }
 
 // enqueue queues p and reports whether the caller is to dispatch it (see Evaluate): a

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 	"unsafe"
@@ -39,11 +40,15 @@ type wire[T any] struct {
 type codec struct {
 	enc encFunc
 	dec decFunc
+	// eq reports whether the values at two addresses have the same encoding, when it can
+	// tell cheaply; nil for the types it cannot (maps, interfaces, times, JSON).
+	eq eqFunc
 }
 
 type (
 	encFunc func(b []byte, p unsafe.Pointer, depth int) ([]byte, error)
 	decFunc func(d *wireDecoder, p unsafe.Pointer, depth int) error
+	eqFunc  func(p, q unsafe.Pointer) bool
 )
 
 const maxWireDepth = 1000
@@ -70,6 +75,16 @@ func (w *wire[T]) encode(b []byte, v *T) ([]byte, error) {
 // short strings seen before instead of new copies; it is not safe for concurrent use.
 func (w *wire[T]) decode(data []byte, v *T, strs *interner) error {
 	return w.c.decode(data, unsafe.Pointer(v), strs)
+}
+
+// same reports whether *v and *u certainly have the same encoding: false when they differ
+// or when their type holds values that it does not compare.
+func (w *wire[T]) same(v, u *T) bool {
+	return w.c.same(unsafe.Pointer(v), unsafe.Pointer(u))
+}
+
+func (c *codec) same(p, q unsafe.Pointer) bool {
+	return c.eq != nil && c.eq(p, q)
 }
 
 func (c *codec) decode(data []byte, p unsafe.Pointer, strs *interner) error {
@@ -130,6 +145,7 @@ func (bld *wireBuilder) build(t reflect.Type) *codec {
 			*(*bool)(p) = x != 0
 			return err
 		}
+		c.eq = func(p, q unsafe.Pointer) bool { return *(*bool)(p) == *(*bool)(q) }
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		get, set := intAccess(t)
 		c.enc = func(b []byte, p unsafe.Pointer, _ int) ([]byte, error) { return binary.AppendVarint(b, get(p)), nil }
@@ -138,6 +154,7 @@ func (bld *wireBuilder) build(t reflect.Type) *codec {
 			set(p, x)
 			return err
 		}
+		c.eq = func(p, q unsafe.Pointer) bool { return get(p) == get(q) }
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		get, set := uintAccess(t)
 		c.enc = func(b []byte, p unsafe.Pointer, _ int) ([]byte, error) { return binary.AppendUvarint(b, get(p)), nil }
@@ -146,6 +163,7 @@ func (bld *wireBuilder) build(t reflect.Type) *codec {
 			set(p, x)
 			return err
 		}
+		c.eq = func(p, q unsafe.Pointer) bool { return get(p) == get(q) }
 	case reflect.Float32:
 		c.enc = func(b []byte, p unsafe.Pointer, _ int) ([]byte, error) {
 			return binary.BigEndian.AppendUint64(b, math.Float64bits(float64(*(*float32)(p)))), nil
@@ -154,6 +172,9 @@ func (bld *wireBuilder) build(t reflect.Type) *codec {
 			x, err := d.float()
 			*(*float32)(p) = float32(x)
 			return err
+		}
+		c.eq = func(p, q unsafe.Pointer) bool {
+			return math.Float32bits(*(*float32)(p)) == math.Float32bits(*(*float32)(q))
 		}
 	case reflect.Float64:
 		c.enc = func(b []byte, p unsafe.Pointer, _ int) ([]byte, error) {
@@ -164,8 +185,12 @@ func (bld *wireBuilder) build(t reflect.Type) *codec {
 			*(*float64)(p) = x
 			return err
 		}
+		c.eq = func(p, q unsafe.Pointer) bool {
+			return math.Float64bits(*(*float64)(p)) == math.Float64bits(*(*float64)(q))
+		}
 	case reflect.String:
 		c.enc, c.dec = encString, decString
+		c.eq = func(p, q unsafe.Pointer) bool { return *(*string)(p) == *(*string)(q) }
 	case reflect.Pointer:
 		bld.pointer(c, t)
 	case reflect.Slice:
@@ -250,6 +275,13 @@ func (bld *wireBuilder) pointer(c *codec, t reflect.Type) {
 		*(*unsafe.Pointer)(p) = q
 		return nil
 	}
+	c.eq = func(p, q unsafe.Pointer) bool {
+		pp, qq := *(*unsafe.Pointer)(p), *(*unsafe.Pointer)(q)
+		if pp == nil || qq == nil {
+			return pp == qq
+		}
+		return elem.same(pp, qq)
+	}
 }
 
 // Slices and maps: 0 for nil, else the length plus one.
@@ -279,6 +311,10 @@ func (bld *wireBuilder) slice(c *codec, t reflect.Type) {
 			}
 			*(*[]string)(p) = s
 			return nil
+		}
+		c.eq = func(p, q unsafe.Pointer) bool {
+			a, b := *(*[]string)(p), *(*[]string)(q)
+			return (a == nil) == (b == nil) && slices.Equal(a, b)
 		}
 		return
 	}
@@ -311,6 +347,18 @@ func (bld *wireBuilder) slice(c *codec, t reflect.Type) {
 		}
 		*(*sliceHeader)(p) = sliceHeader{data: data, len: n, cap: n}
 		return nil
+	}
+	c.eq = func(p, q unsafe.Pointer) bool {
+		a, b := (*sliceHeader)(p), (*sliceHeader)(q)
+		if (a.data == nil) != (b.data == nil) || a.len != b.len {
+			return false
+		}
+		for i := range a.len {
+			if !elem.same(unsafe.Add(a.data, uintptr(i)*size), unsafe.Add(b.data, uintptr(i)*size)) {
+				return false
+			}
+		}
+		return true
 	}
 }
 
@@ -389,6 +437,14 @@ func (bld *wireBuilder) structure(c *codec, t reflect.Type) {
 			}
 		}
 		return nil
+	}
+	c.eq = func(p, q unsafe.Pointer) bool {
+		for _, f := range fields {
+			if !f.c.same(unsafe.Add(p, f.offset), unsafe.Add(q, f.offset)) {
+				return false
+			}
+		}
+		return true
 	}
 }
 
