@@ -1,6 +1,8 @@
 package policysandbox
 
 import (
+	"errors"
+	"fmt"
 	"hash/maphash"
 	"reflect"
 	"testing"
@@ -31,7 +33,8 @@ func Counters(e *Evaluator) (codeSent, unknownCode, sentAlone uint64) {
 // StaticsSent counts the blocks sent with their policy and community.
 func StaticsSent(e *Evaluator) uint64 { return e.staticsSent.Load() }
 
-// RoundTrip encodes and decodes v (a pointer) through the binary encoding of its type.
+// RoundTrip encodes and decodes v (a pointer) through the binary encoding of its type, and
+// checks that every way of decoding it agrees (see Decode).
 func RoundTrip(v any) (any, []byte, error) {
 	c := newCodec(reflect.TypeOf(v).Elem())
 	b, err := c.enc(nil, reflect.ValueOf(v).UnsafePointer(), 0)
@@ -39,13 +42,29 @@ func RoundTrip(v any) (any, []byte, error) {
 		return nil, b, err
 	}
 	out := reflect.New(reflect.TypeOf(v).Elem())
-	err = c.decode(b, out.UnsafePointer(), newInterner())
-	return out.Interface(), b, err
+	if err = c.decode(b, out.UnsafePointer(), newInterner()); err != nil {
+		return out.Interface(), b, err
+	}
+	return out.Interface(), b, Decode(b, reflect.New(reflect.TypeOf(v).Elem()).Interface())
 }
 
-// Decode decodes b as a value of v's type into v (a pointer).
+// Decode decodes b as a value of v's type into v (a pointer), as the parent does, and
+// again into a fresh value as a worker does (strings cut from one copy of b); it returns
+// the first error, or an error if the two values differ.
 func Decode(b []byte, v any) error {
-	return newCodec(reflect.TypeOf(v).Elem()).decode(b, reflect.ValueOf(v).UnsafePointer(), nil)
+	c := newCodec(reflect.TypeOf(v).Elem())
+	err := c.decode(b, reflect.ValueOf(v).UnsafePointer(), nil)
+	w := reflect.New(reflect.TypeOf(v).Elem())
+	err2 := c.decodeWith(&wireDecoder{b: b, src: string(b)}, w.UnsafePointer())
+	switch {
+	case err != nil:
+		return err
+	case err2 != nil:
+		return fmt.Errorf("decoded as a copy: %w", err2)
+	case !reflect.DeepEqual(v, w.Interface()):
+		return errors.New("the two decodings differ")
+	}
+	return nil
 }
 
 // Queued returns the number of blocks waiting for a worker.

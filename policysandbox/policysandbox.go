@@ -869,9 +869,12 @@ func (w *workerState) evaluate(ctx context.Context, req []byte, in *policy.Input
 		return failed("", "InputError", "truncated input"), true
 	}
 	key := body[:16]
-	if err := w.inputs.decode(body[16:], in, w.strs); err != nil {
+	if err := w.inputs.decodeCopy(body[16:], in); err != nil {
 		return failed(in.Block, "InputError", fmt.Sprintf("unreadable evaluation input: %v", err)), true
 	}
+	// The runtime keeps these as the key of its compiled blocks (and so do the codes kept
+	// here): kept alone, not as part of this block's whole input.
+	in.CodeHash, in.Block = w.strs.intern(in.CodeHash), policy.Block(w.strs.intern(string(in.Block)))
 	if in.CodeHash == "" {
 		return failed(in.Block, "InputError", "evaluation input without a code hash"), true
 	}

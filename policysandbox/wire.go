@@ -87,8 +87,19 @@ func (c *codec) same(p, q unsafe.Pointer) bool {
 	return c.eq != nil && c.eq(p, q)
 }
 
+// decodeCopy decodes data into *v, which must hold T's zero value, its strings all
+// sharing one copy of data: one allocation instead of one per string (or a lookup per
+// string in an interner), but any of them keeps the whole copy alive.
+func (w *wire[T]) decodeCopy(data []byte, v *T) error {
+	d := &wireDecoder{b: data, src: string(data)}
+	return w.c.decodeWith(d, unsafe.Pointer(v))
+}
+
 func (c *codec) decode(data []byte, p unsafe.Pointer, strs *interner) error {
-	d := &wireDecoder{b: data, strs: strs}
+	return c.decodeWith(&wireDecoder{b: data, strs: strs}, p)
+}
+
+func (c *codec) decodeWith(d *wireDecoder, p unsafe.Pointer) error {
 	if err := c.dec(d, p, 0); err != nil {
 		return err
 	}
@@ -657,7 +668,10 @@ func appendString(b []byte, s string) []byte {
 
 // wireDecoder reads a wire encoding; every length is checked against what is left.
 type wireDecoder struct {
-	b    []byte
+	b []byte
+	// src, if not empty, is a copy of all the bytes being decoded (b is always its
+	// suffix): strings are cut from it.
+	src  string
 	strs *interner
 }
 
@@ -674,6 +688,18 @@ const (
 )
 
 func newInterner() *interner { return &interner{m: make(map[string]string)} }
+
+// intern returns the copy of s it keeps, or a copy of its own of a long s: never s, which
+// may be part of a larger string.
+func (t *interner) intern(s string) string {
+	if len(s) > internMaxLen {
+		return strings.Clone(s)
+	}
+	if x, ok := t.m[s]; ok {
+		return x
+	}
+	return t.get([]byte(s))
+}
 
 func (t *interner) get(b []byte) string {
 	if s, ok := t.m[string(b)]; ok { // no allocation for the lookup
@@ -741,6 +767,10 @@ func (d *wireDecoder) string() (string, error) {
 	raw, err := d.bytes(int(min(n, math.MaxInt32)))
 	if err != nil {
 		return "", err
+	}
+	if d.src != "" {
+		end := len(d.src) - len(d.b)
+		return d.src[end-len(raw) : end], nil
 	}
 	if d.strs != nil && len(raw) <= internMaxLen {
 		return d.strs.get(raw), nil
