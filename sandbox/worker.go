@@ -314,8 +314,9 @@ func parseFrame(frame []byte, maxRequest int) ([]item, error) {
 // responses held so far and a statusRunning frame: the parent then knows which request was
 // running if it loses the worker, and that the ones after it never ran.
 func (w *workerLoop) serve(items []item) error {
+	now := time.Now() // read once between requests: the end of one is the start of the next
 	w.mu.Lock()
-	w.lastFlush = time.Now()
+	w.lastFlush = now
 	w.mu.Unlock()
 	if len(items) > 1 {
 		var timer *time.Timer
@@ -332,20 +333,21 @@ func (w *workerLoop) serve(items []item) error {
 	}
 	for i, it := range items {
 		w.mu.Lock()
-		w.started, w.marked = time.Now(), false
+		w.started, w.marked = now, false
 		w.mu.Unlock()
-		ctx := newRequestContext(time.Now().Add(softBudget(it.budget)))
+		ctx := newRequestContext(now.Add(softBudget(it.budget)))
 		status, resp := w.call(ctx, it.req)
 		ctx.finish(ctxCanceled)
 		if status == statusOK && len(resp) > w.cfg.maxResponse {
 			status = statusTooLarge
 			resp = fmt.Appendf(nil, "%d bytes, limit %d", len(resp), w.cfg.maxResponse)
 		}
+		now = time.Now()
 		w.mu.Lock()
 		w.started = time.Time{}
 		w.append(status, resp)
 		var err error
-		if i == len(items)-1 || len(w.wbuf) >= bufSize || time.Since(w.lastFlush) >= flushInterval {
+		if i == len(items)-1 || len(w.wbuf) >= bufSize || now.Sub(w.lastFlush) >= flushInterval {
 			err = w.flush()
 		}
 		if err == nil {
