@@ -216,21 +216,26 @@ func (e *Evaluator) Evaluate(ctx context.Context, in policy.Input) policy.Output
 		// is answered, sparing a lone block two goroutine hand-offs.
 		e.dispatch(p)
 	}
-	select {
-	case r := <-p.done:
-		if r.err != nil {
-			return failed(in.Block, errorType(r.err), describe(r.err, e.deadline))
+	var r result
+	if done := ctx.Done(); done == nil {
+		r = <-p.done // a plain receive costs less than a select
+	} else {
+		select {
+		case r = <-p.done:
+		case <-done:
+			p.gone.Store(true) // dropped if still queued
+			return failed(in.Block, errorType(ctx.Err()), describe(ctx.Err(), e.deadline))
 		}
-		s := e.getScratch()
-		defer e.putScratch(s)
-		if err := e.outputs.decode(r.output, &s.out, nil); err != nil {
-			return failed(in.Block, "SandboxError", fmt.Sprintf("unreadable worker response: %v", err))
-		}
-		return s.out
-	case <-ctx.Done():
-		p.gone.Store(true) // dropped if still queued
-		return failed(in.Block, errorType(ctx.Err()), describe(ctx.Err(), e.deadline))
 	}
+	if r.err != nil {
+		return failed(in.Block, errorType(r.err), describe(r.err, e.deadline))
+	}
+	s := e.getScratch()
+	defer e.putScratch(s)
+	if err := e.outputs.decode(r.output, &s.out, nil); err != nil {
+		return failed(in.Block, "SandboxError", fmt.Sprintf("unreadable worker response: %v", err))
+	}
+	return s.out
 }
 
 // prepare encodes in for the workers: its code, policy and community apart, each sent to
