@@ -150,7 +150,7 @@ func (p *pending) finish(r result) {
 
 // result is a worker's raw answer for one block, or why there is none.
 type result struct {
-	output []byte // policy.Output (see wire)
+	output string // policy.Output (see wire): a copy the Output's strings are cut from
 	err    error
 }
 
@@ -232,7 +232,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, in policy.Input) policy.Output
 	}
 	s := e.getScratch()
 	defer e.putScratch(s)
-	if err := e.outputs.decode(r.output, &s.out, nil); err != nil {
+	if err := e.outputs.decodeString(r.output, &s.out); err != nil {
 		return failed(in.Block, "SandboxError", fmt.Sprintf("unreadable worker response: %v", err))
 	}
 	return s.out
@@ -608,7 +608,7 @@ func (e *Evaluator) knownBy(id sandbox.WorkerID) map[string]struct{} {
 func (e *Evaluator) settle(worker sandbox.WorkerID, p *pending, resp []byte, err error) {
 	switch {
 	case err == nil && len(resp) > 0 && resp[0] == respOutput:
-		p.finish(result{output: append([]byte(nil), resp[1:]...)})
+		p.finish(result{output: string(resp[1:])})
 		return
 	case err == nil && len(resp) == 1 && resp[0] == respUnknown:
 		e.unknownCode.Add(1)

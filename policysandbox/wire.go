@@ -95,6 +95,14 @@ func (w *wire[T]) decodeCopy(data []byte, v *T) error {
 	return w.c.decodeWith(d, unsafe.Pointer(v))
 }
 
+// decodeString decodes data into *v, which must hold T's zero value, its strings cut from
+// data.
+func (w *wire[T]) decodeString(data string, v *T) error {
+	// The decoder only reads its bytes.
+	d := &wireDecoder{b: unsafe.Slice(unsafe.StringData(data), len(data)), src: data}
+	return w.c.decodeWith(d, unsafe.Pointer(v))
+}
+
 func (c *codec) decode(data []byte, p unsafe.Pointer, strs *interner) error {
 	return c.decodeWith(&wireDecoder{b: data, strs: strs}, p)
 }
