@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,8 +20,10 @@ import (
 )
 
 // Handler computes a worker's response to one request. ctx expires a little before the
-// parent kills the worker (see Serve); req belongs to the handler. The worker copies the
-// response before it calls the handler again, so a handler may return a buffer it reuses.
+// parent kills the worker (see Serve). req is the handler's until it returns: the worker
+// reuses its memory for later requests, so a handler that keeps any of it keeps a copy.
+// The worker copies the response before it calls the handler again, so a handler may
+// return a buffer it reuses (or a part of req).
 // A handler reports its own errors inside the response; a panic is recovered and reported
 // to the caller as ErrPanic.
 type Handler func(ctx context.Context, req []byte) []byte
@@ -251,7 +254,11 @@ type item struct {
 }
 
 func (w *workerLoop) run() error {
-	var hdr [4]byte
+	var (
+		hdr   [4]byte
+		frame []byte // reused from frame to frame (see Handler)
+		items []item
+	)
 	maxFrame := uint64(w.cfg.maxRequest) + frameHeader - 4 + itemHeader*MaxBatch
 	for {
 		if _, err := io.ReadFull(w.in, hdr[:]); err != nil {
@@ -264,16 +271,23 @@ func (w *workerLoop) run() error {
 		if n < frameHeader-4 || uint64(n) > maxFrame {
 			return fmt.Errorf("protocol: request frame of %d bytes", n)
 		}
-		frame := make([]byte, n)
+		if uint64(cap(frame)) < uint64(n) {
+			frame = make([]byte, n)
+		}
+		frame = frame[:n]
 		if _, err := io.ReadFull(w.in, frame); err != nil {
 			return fmt.Errorf("read request: %w", err)
 		}
-		items, err := parseFrame(frame, w.cfg.maxRequest)
-		if err != nil {
+		var err error
+		if items, err = parseFrame(frame, w.cfg.maxRequest, items[:0]); err != nil {
 			return fmt.Errorf("protocol: %w", err)
 		}
 		if err := w.serve(items); err != nil {
 			return err
+		}
+		clear(items) // no request is kept past its frame
+		if cap(frame) > 4*bufSize {
+			frame, items = nil, nil
 		}
 	}
 }
@@ -281,12 +295,12 @@ func (w *workerLoop) run() error {
 // parseFrame splits a request frame's body (after its length) into its requests. Each
 // request's slice is capped at its own end, so that a handler appending to it cannot write
 // over the next one.
-func parseFrame(frame []byte, maxRequest int) ([]item, error) {
+func parseFrame(frame []byte, maxRequest int, items []item) ([]item, error) {
 	count := binary.BigEndian.Uint32(frame)
 	if count == 0 || count > MaxBatch {
 		return nil, fmt.Errorf("frame of %d requests", count)
 	}
-	items := make([]item, count)
+	items = slices.Grow(items[:0], int(count))[:count]
 	rest, total := frame[4:], 0
 	for i := range items {
 		if len(rest) < itemHeader {
