@@ -98,6 +98,7 @@ type Evaluator struct {
 	seeds     [2]maphash.Seed
 	shared    staticsCache
 	scratch   sync.Pool // of *scratch
+	bodies    sync.Pool // of *[]byte: buffers of pending.body
 	deadline  time.Duration
 	workers   int
 	maxBatch  int
@@ -124,7 +125,8 @@ type pending struct {
 	// blocks; key is its hash.
 	statics []byte
 	key     string
-	body    []byte // kindEvaluate, no flags, key and the rest of the input
+	body    []byte  // kindEvaluate, no flags, key and the rest of the input
+	bodyBuf *[]byte // body's buffer, from Evaluator.bodies; given back once p is finished
 	done    chan result
 	gone    atomic.Bool // the caller left
 	sent    atomic.Bool // done has its result
@@ -141,11 +143,20 @@ type statics struct {
 	Community policy.CommunityInfo
 }
 
-// finish hands r to p's caller, once.
-func (p *pending) finish(r result) {
-	if p.sent.CompareAndSwap(false, true) {
-		p.done <- r
+// finish hands r to p's caller, once. Only dispatchers call it, and once p is finished
+// nothing reads its body any more: it goes back to the pool of bodies.
+func (e *Evaluator) finish(p *pending, r result) {
+	if !p.sent.CompareAndSwap(false, true) {
+		return
 	}
+	if p.bodyBuf != nil {
+		if cap(p.body) <= maxScratchBuffer {
+			*p.bodyBuf = p.body[:0]
+			e.bodies.Put(p.bodyBuf)
+		}
+		p.body, p.bodyBuf = nil, nil
+	}
+	p.done <- r
 }
 
 // result is a worker's raw answer for one block, or why there is none.
@@ -266,12 +277,16 @@ func (e *Evaluator) prepare(in *policy.Input) (*pending, policy.Output) {
 	s.in = *in
 	s.in.CodeHash = hash
 	s.in.Code, s.in.Policy, s.in.Community = domain.PolicyCode{}, policy.PolicyInfo{}, policy.CommunityInfo{}
-	buf := append(s.buf[:0], kindEvaluate, 0)
+	bp, _ := e.bodies.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	buf := append((*bp)[:0], kindEvaluate, 0)
 	buf = append(buf, p.key...)
-	if s.buf, err = e.inputs.encode(buf, &s.in); err != nil {
+	if buf, err = e.inputs.encode(buf, &s.in); err != nil {
 		return nil, failed(in.Block, "InputError", fmt.Sprintf("cannot encode the evaluation input: %v", err))
 	}
-	p.body = bytes.Clone(s.buf)
+	p.body, p.bodyBuf = buf, bp
 	return p, policy.Output{}
 }
 
@@ -444,13 +459,13 @@ func (e *Evaluator) dispatch(own *pending) {
 			// Nothing of the batch ran: the pool closed, or workers kept dying before
 			// they could take it.
 			for _, p := range batch {
-				p.finish(result{err: err})
+				e.finish(p, result{err: err})
 			}
 			if errors.Is(err, sandbox.ErrClosed) {
 				e.mu.Lock()
 				for _, q := range [][]*pending{e.alone, e.front, e.queue} {
 					for _, p := range q {
-						p.finish(result{err: err})
+						e.finish(p, result{err: err})
 					}
 				}
 				e.alone, e.front, e.queue = nil, nil, nil
@@ -556,7 +571,7 @@ func (e *Evaluator) requests(id sandbox.WorkerID, batch []*pending) (reqs []sand
 		}
 		body = append(body, p.body[2:]...)
 		if len(body) > maxRequestBytes {
-			p.finish(result{err: fmt.Errorf("%w: %d bytes", sandbox.ErrRequestTooLarge, len(body))})
+			e.finish(p, result{err: fmt.Errorf("%w: %d bytes", sandbox.ErrRequestTooLarge, len(body))})
 			continue
 		}
 		reqs = append(reqs, sandbox.Request{Body: body, Budget: budget})
@@ -608,7 +623,7 @@ func (e *Evaluator) knownBy(id sandbox.WorkerID) map[string]struct{} {
 func (e *Evaluator) settle(worker sandbox.WorkerID, p *pending, resp []byte, err error) {
 	switch {
 	case err == nil && len(resp) > 0 && resp[0] == respOutput:
-		p.finish(result{output: string(resp[1:])})
+		e.finish(p, result{output: string(resp[1:])})
 		return
 	case err == nil && len(resp) == 1 && resp[0] == respUnknown:
 		e.unknownCode.Add(1)
@@ -620,7 +635,7 @@ func (e *Evaluator) settle(worker sandbox.WorkerID, p *pending, resp []byte, err
 		e.mu.Unlock()
 		return
 	case err == nil:
-		p.finish(result{err: errors.New("policy sandbox: unreadable worker response")})
+		e.finish(p, result{err: errors.New("policy sandbox: unreadable worker response")})
 		return
 	case errors.Is(err, sandbox.ErrNotRun):
 		e.mu.Lock()
@@ -641,7 +656,7 @@ func (e *Evaluator) settle(worker sandbox.WorkerID, p *pending, resp []byte, err
 		delete(e.known, worker)
 		e.mu.Unlock()
 	}
-	p.finish(result{err: err})
+	e.finish(p, result{err: err})
 }
 
 // Compile translates and compiles every block of code (Starlark and expr alike) in a worker,
