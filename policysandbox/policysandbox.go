@@ -105,12 +105,16 @@ type Evaluator struct {
 	codeBytes int64
 
 	mu      sync.Mutex
-	queue   []*pending // FIFO of blocks waiting for a worker
-	front   []*pending // blocks to send again before the queue, in order
-	alone   []*pending // blocks to send again alone after their worker was lost
-	running int        // dispatch goroutines, at most workers
-	known   map[sandbox.WorkerID]map[string]struct{}
+	queue   []*pending    // FIFO of blocks waiting for a worker
+	front   []*pending    // blocks to send again before the queue, in order
+	alone   []*pending    // blocks to send again alone after their worker was lost
+	running int           // dispatch goroutines, at most workers
 	hold    chan struct{} // tests: dispatching waits until it is closed
+
+	// kmu guards known, apart from mu: a dispatcher encodes a batch for its worker while
+	// callers queue their blocks.
+	kmu   sync.Mutex
+	known map[sandbox.WorkerID]map[string]struct{}
 
 	codeSent, staticsSent, unknownCode, sentAlone atomic.Uint64
 }
@@ -438,13 +442,14 @@ func (e *Evaluator) dispatch(own *pending) {
 			done   bool
 		)
 		err := e.pool.Batch(context.Background(), func(id sandbox.WorkerID) []sandbox.Request {
-			e.mu.Lock()
-			defer e.mu.Unlock()
 			if batch == nil {
-				batch = e.take()
-				if len(batch) == 0 {
+				e.mu.Lock()
+				if batch = e.take(); len(batch) == 0 {
 					e.running--
 					done = true
+				}
+				e.mu.Unlock()
+				if done {
 					return nil
 				}
 			}
@@ -529,8 +534,10 @@ func (e *Evaluator) take() []*pending {
 
 // requests encodes batch for worker id: each block's input by code hash when id has its
 // code, and with the code otherwise. A block too large to send is answered at once and
-// left out of sent, which lists the blocks of reqs. e.mu is held.
+// left out of sent, which lists the blocks of reqs.
 func (e *Evaluator) requests(id sandbox.WorkerID, batch []*pending) (reqs []sandbox.Request, sent []*pending) {
+	e.kmu.Lock()
+	defer e.kmu.Unlock()
 	known := e.knownBy(id)
 	reqs = make([]sandbox.Request, 0, len(batch))
 	sent = batch[:0:0]
@@ -601,7 +608,7 @@ func remember(known map[string]struct{}, key string) {
 }
 
 // knownBy returns the set of code hashes and statics keys worker id has been sent. Sets of workers that are
-// gone are dropped: IDs only grow, so the smallest are the oldest. e.mu is held.
+// gone are dropped: IDs only grow, so the smallest are the oldest. e.kmu is held.
 func (e *Evaluator) knownBy(id sandbox.WorkerID) map[string]struct{} {
 	if k, ok := e.known[id]; ok {
 		return k
@@ -627,9 +634,11 @@ func (e *Evaluator) settle(worker sandbox.WorkerID, p *pending, resp []byte, err
 		return
 	case err == nil && len(resp) == 1 && resp[0] == respUnknown:
 		e.unknownCode.Add(1)
-		e.mu.Lock()
+		e.kmu.Lock()
 		delete(e.known[worker], p.hash)
 		delete(e.known[worker], p.key)
+		e.kmu.Unlock()
+		e.mu.Lock()
 		p.resend = true
 		e.front = append(e.front, p)
 		e.mu.Unlock()
@@ -638,25 +647,30 @@ func (e *Evaluator) settle(worker sandbox.WorkerID, p *pending, resp []byte, err
 		e.finish(p, result{err: errors.New("policy sandbox: unreadable worker response")})
 		return
 	case errors.Is(err, sandbox.ErrNotRun):
+		e.forget(worker)
 		e.mu.Lock()
-		delete(e.known, worker)
 		e.front = append(e.front, p)
 		e.mu.Unlock()
 		return
 	case errors.Is(err, sandbox.ErrUnfinished) && !p.retried:
+		e.forget(worker)
 		e.mu.Lock()
-		delete(e.known, worker)
 		p.retried, p.resend = true, true
 		e.alone = append(e.alone, p)
 		e.mu.Unlock()
 		return
 	}
 	if errors.Is(err, sandbox.ErrDeadline) || errors.Is(err, sandbox.ErrMemory) || errors.Is(err, sandbox.ErrCrashed) {
-		e.mu.Lock()
-		delete(e.known, worker)
-		e.mu.Unlock()
+		e.forget(worker)
 	}
 	e.finish(p, result{err: err})
+}
+
+// forget drops what a lost worker was sent.
+func (e *Evaluator) forget(worker sandbox.WorkerID) {
+	e.kmu.Lock()
+	delete(e.known, worker)
+	e.kmu.Unlock()
 }
 
 // Compile translates and compiles every block of code (Starlark and expr alike) in a worker,
