@@ -115,3 +115,12 @@ func SameEncoding(a, b any) (same, equal bool, err error) {
 	}
 	return c.same(pa, pb), string(ea) == string(eb), nil
 }
+
+// CopyOf returns the copy the parent keeps of a block's policy and community, made by the
+// encoding of *v's type (see codec.clone), or false if it cannot copy such a value.
+func CopyOf(v any) (any, bool) {
+	c := newCodec(reflect.TypeOf(v).Elem())
+	out := reflect.New(reflect.TypeOf(v).Elem())
+	ok := c.copyOf(out.UnsafePointer(), reflect.ValueOf(v).UnsafePointer())
+	return out.Interface(), ok
+}

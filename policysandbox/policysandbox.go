@@ -276,7 +276,7 @@ func (e *Evaluator) prepare(in *policy.Input) (*pending, policy.Output) {
 		if s.buf, err = e.statics.encode(s.buf[:0], &s.st); err != nil {
 			return nil, failed(in.Block, "InputError", fmt.Sprintf("cannot encode the evaluation input: %v", err))
 		}
-		p.key, p.statics = e.shared.intern(s.buf, e.seeds, e.statics)
+		p.key, p.statics = e.shared.intern(&s.st, s.buf, e.seeds, e.statics)
 	}
 	s.in = *in
 	s.in.CodeHash = hash
@@ -342,7 +342,10 @@ const recentStatics = 16
 type sharedStatics struct {
 	key string
 	enc []byte
-	val statics // decoded from enc: a copy no caller can change under us
+	// val is what was encoded, copied so that no caller can change it under us. Its
+	// strings are the caller's (strings do not change): comparing a later block's with
+	// them costs little when that block's strings are the same ones.
+	val statics
 }
 
 // find returns the shared encoding of st if it is one of the recent ones.
@@ -359,9 +362,8 @@ func (c *staticsCache) find(st *statics, w *wire[statics]) *sharedStatics {
 	return nil
 }
 
-// intern returns the key of the statics encoded as enc and a copy of enc that is never
-// changed.
-func (c *staticsCache) intern(enc []byte, seeds [2]maphash.Seed, w *wire[statics]) (key string, shared []byte) {
+// intern returns the key of st, encoded as enc, and a copy of enc that is never changed.
+func (c *staticsCache) intern(st *statics, enc []byte, seeds [2]maphash.Seed, w *wire[statics]) (key string, shared []byte) {
 	// 128 bits of two independent hashes: a collision would show a block another
 	// community. The key means nothing outside this process and its workers.
 	var k [16]byte
@@ -375,7 +377,7 @@ func (c *staticsCache) intern(enc []byte, seeds [2]maphash.Seed, w *wire[statics
 		if !storable(len(enc), c.limit) {
 			return sh.key, sh.enc
 		}
-		if err := w.decode(sh.enc, &sh.val, nil); err != nil {
+		if !w.copyOf(&sh.val, st) {
 			return sh.key, sh.enc // not to be found by value
 		}
 	}

@@ -43,12 +43,17 @@ type codec struct {
 	// eq reports whether the values at two addresses have the same encoding, when it can
 	// tell cheaply; nil for the types it cannot (maps, interfaces, times, JSON).
 	eq eqFunc
+	// clone copies the value at src to dst (which holds the zero value), the parts a
+	// caller could change in place (slices, pointed-to values) copied too and strings
+	// shared; nil for the types eq cannot compare.
+	clone cloneFunc
 }
 
 type (
-	encFunc func(b []byte, p unsafe.Pointer, depth int) ([]byte, error)
-	decFunc func(d *wireDecoder, p unsafe.Pointer, depth int) error
-	eqFunc  func(p, q unsafe.Pointer) bool
+	encFunc   func(b []byte, p unsafe.Pointer, depth int) ([]byte, error)
+	decFunc   func(d *wireDecoder, p unsafe.Pointer, depth int) error
+	eqFunc    func(p, q unsafe.Pointer) bool
+	cloneFunc func(dst, src unsafe.Pointer) bool
 )
 
 const maxWireDepth = 1000
@@ -85,6 +90,16 @@ func (w *wire[T]) same(v, u *T) bool {
 
 func (c *codec) same(p, q unsafe.Pointer) bool {
 	return c.eq != nil && c.eq(p, q)
+}
+
+// copyOf sets *dst, which must hold T's zero value, to a copy of *src that no change to
+// *src in place can reach, and reports whether it could (see codec.clone).
+func (w *wire[T]) copyOf(dst, src *T) bool {
+	return w.c.copyOf(unsafe.Pointer(dst), unsafe.Pointer(src))
+}
+
+func (c *codec) copyOf(dst, src unsafe.Pointer) bool {
+	return c.clone != nil && c.clone(dst, src)
 }
 
 // decodeCopy decodes data into *v, which must hold T's zero value, its strings all
@@ -165,6 +180,7 @@ func (bld *wireBuilder) build(t reflect.Type) *codec {
 			return err
 		}
 		c.eq = func(p, q unsafe.Pointer) bool { return *(*bool)(p) == *(*bool)(q) }
+		c.clone = func(dst, src unsafe.Pointer) bool { *(*bool)(dst) = *(*bool)(src); return true }
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		get, set := intAccess(t)
 		c.enc = func(b []byte, p unsafe.Pointer, _ int) ([]byte, error) { return binary.AppendVarint(b, get(p)), nil }
@@ -174,6 +190,7 @@ func (bld *wireBuilder) build(t reflect.Type) *codec {
 			return err
 		}
 		c.eq = func(p, q unsafe.Pointer) bool { return get(p) == get(q) }
+		c.clone = func(dst, src unsafe.Pointer) bool { set(dst, get(src)); return true }
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		get, set := uintAccess(t)
 		c.enc = func(b []byte, p unsafe.Pointer, _ int) ([]byte, error) { return binary.AppendUvarint(b, get(p)), nil }
@@ -183,6 +200,7 @@ func (bld *wireBuilder) build(t reflect.Type) *codec {
 			return err
 		}
 		c.eq = func(p, q unsafe.Pointer) bool { return get(p) == get(q) }
+		c.clone = func(dst, src unsafe.Pointer) bool { set(dst, get(src)); return true }
 	case reflect.Float32:
 		c.enc = func(b []byte, p unsafe.Pointer, _ int) ([]byte, error) {
 			return binary.BigEndian.AppendUint64(b, math.Float64bits(float64(*(*float32)(p)))), nil
@@ -195,6 +213,7 @@ func (bld *wireBuilder) build(t reflect.Type) *codec {
 		c.eq = func(p, q unsafe.Pointer) bool {
 			return math.Float32bits(*(*float32)(p)) == math.Float32bits(*(*float32)(q))
 		}
+		c.clone = func(dst, src unsafe.Pointer) bool { *(*float32)(dst) = *(*float32)(src); return true }
 	case reflect.Float64:
 		c.enc = func(b []byte, p unsafe.Pointer, _ int) ([]byte, error) {
 			return binary.BigEndian.AppendUint64(b, math.Float64bits(*(*float64)(p))), nil
@@ -207,9 +226,11 @@ func (bld *wireBuilder) build(t reflect.Type) *codec {
 		c.eq = func(p, q unsafe.Pointer) bool {
 			return math.Float64bits(*(*float64)(p)) == math.Float64bits(*(*float64)(q))
 		}
+		c.clone = func(dst, src unsafe.Pointer) bool { *(*float64)(dst) = *(*float64)(src); return true }
 	case reflect.String:
 		c.enc, c.dec = encString, decString
 		c.eq = func(p, q unsafe.Pointer) bool { return *(*string)(p) == *(*string)(q) }
+		c.clone = func(dst, src unsafe.Pointer) bool { *(*string)(dst) = *(*string)(src); return true }
 	case reflect.Pointer:
 		bld.pointer(c, t)
 	case reflect.Slice:
@@ -301,6 +322,18 @@ func (bld *wireBuilder) pointer(c *codec, t reflect.Type) {
 		}
 		return elem.same(pp, qq)
 	}
+	c.clone = func(dst, src unsafe.Pointer) bool {
+		q := *(*unsafe.Pointer)(src)
+		if q == nil {
+			return true
+		}
+		d := reflect.New(t.Elem()).UnsafePointer()
+		if !elem.copyOf(d, q) {
+			return false
+		}
+		*(*unsafe.Pointer)(dst) = d
+		return true
+	}
 }
 
 // Slices and maps: 0 for nil, else the length plus one.
@@ -334,6 +367,12 @@ func (bld *wireBuilder) slice(c *codec, t reflect.Type) {
 		c.eq = func(p, q unsafe.Pointer) bool {
 			a, b := *(*[]string)(p), *(*[]string)(q)
 			return (a == nil) == (b == nil) && slices.Equal(a, b)
+		}
+		c.clone = func(dst, src unsafe.Pointer) bool {
+			if s := *(*[]string)(src); s != nil {
+				*(*[]string)(dst) = append(make([]string, 0, len(s)), s...)
+			}
+			return true
 		}
 		return
 	}
@@ -377,6 +416,20 @@ func (bld *wireBuilder) slice(c *codec, t reflect.Type) {
 				return false
 			}
 		}
+		return true
+	}
+	c.clone = func(dst, src unsafe.Pointer) bool {
+		h := (*sliceHeader)(src)
+		if h.data == nil {
+			return true
+		}
+		data := reflect.MakeSlice(t, h.len, h.len).UnsafePointer()
+		for i := range h.len {
+			if !elem.copyOf(unsafe.Add(data, uintptr(i)*size), unsafe.Add(h.data, uintptr(i)*size)) {
+				return false
+			}
+		}
+		*(*sliceHeader)(dst) = sliceHeader{data: data, len: h.len, cap: h.len}
 		return true
 	}
 }
@@ -460,6 +513,14 @@ func (bld *wireBuilder) structure(c *codec, t reflect.Type) {
 	c.eq = func(p, q unsafe.Pointer) bool {
 		for _, f := range fields {
 			if !f.c.same(unsafe.Add(p, f.offset), unsafe.Add(q, f.offset)) {
+				return false
+			}
+		}
+		return true
+	}
+	c.clone = func(dst, src unsafe.Pointer) bool {
+		for _, f := range fields {
+			if !f.c.copyOf(unsafe.Add(dst, f.offset), unsafe.Add(src, f.offset)) {
 				return false
 			}
 		}

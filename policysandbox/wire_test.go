@@ -229,3 +229,32 @@ func TestWireSameOnlyForEqualEncodings(t *testing.T) {
 		t.Error("a map is the same")
 	}
 }
+
+// The parent's copy of a policy and community is the same as the original, and stays so
+// when the original's slices and the values they hold are changed in place.
+func TestWireCopyIsUnchangedByTheOriginal(t *testing.T) {
+	orig := &policy.CommunityInfo{}
+	fill(reflect.ValueOf(orig).Elem(), 0)
+	orig.Roles[0].Permissions = []string{} // empty, not nil: kept so
+	v, ok := policysandbox.CopyOf(orig)
+	if !ok {
+		t.Fatal("not copied")
+	}
+	cp := v.(*policy.CommunityInfo)
+	if same, equal, err := policysandbox.SameEncoding(orig, cp); err != nil || !same || !equal {
+		t.Fatalf("copy: same %v, equal %v, %v", same, equal, err)
+	}
+	orig.Users[0].Username = "changed"
+	orig.Users[1].Roles[0] = "changed"
+	orig.Platforms[1] = "changed"
+	orig.Roles[1].Permissions[0] = "changed"
+	if cp.Users[0].Username == "changed" || cp.Users[1].Roles[0] == "changed" || cp.Platforms[1] == "changed" || cp.Roles[1].Permissions[0] == "changed" {
+		t.Fatalf("the copy changed with the original: %+v", cp)
+	}
+	if same, _, _ := policysandbox.SameEncoding(orig, cp); same {
+		t.Fatal("a changed original is the same as its copy")
+	}
+	if _, ok := policysandbox.CopyOf(&policy.ActionInfo{}); ok {
+		t.Fatal("a value holding a map was copied")
+	}
+}
