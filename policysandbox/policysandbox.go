@@ -790,10 +790,9 @@ func ServeWorker() {
 		limit = DefaultCodeCacheBytes
 	}
 	// A worker's live heap is small (compiled blocks, code) and each block allocates a few
-	// KiB: collecting at 9× the live heap instead of 2× saves most of the collector's work
-	// per block (a busy worker stays near 45 MB resident, from 27 at 5×). The pool's soft
-	// memory limit still collects before the ceiling, and its hard limits are unchanged.
-	debug.SetGCPercent(800)
+	// KiB: collecting at 5× the live heap instead of 2× saves most of the collector's work
+	// per block. The pool's soft memory limit still collects before the ceiling.
+	debug.SetGCPercent(400)
 	sandbox.Serve(handler(rt, limit))
 }
 
