@@ -17,6 +17,7 @@
 package policysandbox
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -25,7 +26,6 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"os"
-	"reflect"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -91,25 +91,30 @@ const envCodeCache = "POLICYKIT_POLICY_CODE_CACHE_BYTES"
 // normally. A neighbour is never reported as TimeoutError or MemoryError for a hostile
 // block; a hostile block costs one deadline, or two when it was sent again alone.
 type Evaluator struct {
-	pool    *sandbox.Pool
-	inputs  *wire // of policy.Input
-	outputs *wire // of policy.Output
-	statics *wire // of statics
-	seeds   [2]maphash.Seed
-	// Sizes of the last encoded input and statics: the next ones' buffers.
-	inputSize, staticsSize atomic.Int64
-	deadline               time.Duration
-	workers                int
-	maxBatch               int
-	codeBytes              int64
+	pool      *sandbox.Pool
+	inputs    *wire[policy.Input]
+	outputs   *wire[policy.Output]
+	statics   *wire[statics]
+	seeds     [2]maphash.Seed
+	shared    staticsCache
+	scratch   sync.Pool // of *scratch
+	bodies    sync.Pool // of *[]byte: buffers of pending.body
+	deadline  time.Duration
+	workers   int
+	maxBatch  int
+	codeBytes int64
 
 	mu      sync.Mutex
-	queue   []*pending // FIFO of blocks waiting for a worker
-	front   []*pending // blocks to send again before the queue, in order
-	alone   []*pending // blocks to send again alone after their worker was lost
-	running int        // dispatch goroutines, at most workers
-	known   map[sandbox.WorkerID]map[string]struct{}
+	queue   []*pending    // FIFO of blocks waiting for a worker
+	front   []*pending    // blocks to send again before the queue, in order
+	alone   []*pending    // blocks to send again alone after their worker was lost
+	running int           // dispatch goroutines, at most workers
 	hold    chan struct{} // tests: dispatching waits until it is closed
+
+	// kmu guards known, apart from mu: a dispatcher encodes a batch for its worker while
+	// callers queue their blocks.
+	kmu   sync.Mutex
+	known map[sandbox.WorkerID]map[string]struct{}
 
 	codeSent, staticsSent, unknownCode, sentAlone atomic.Uint64
 }
@@ -124,7 +129,8 @@ type pending struct {
 	// blocks; key is its hash.
 	statics []byte
 	key     string
-	body    []byte // kindEvaluate, no flags, key and the rest of the input
+	body    []byte  // kindEvaluate, no flags, key and the rest of the input
+	bodyBuf *[]byte // body's buffer, from Evaluator.bodies; given back once p is finished
 	done    chan result
 	gone    atomic.Bool // the caller left
 	sent    atomic.Bool // done has its result
@@ -141,16 +147,25 @@ type statics struct {
 	Community policy.CommunityInfo
 }
 
-// finish hands r to p's caller, once.
-func (p *pending) finish(r result) {
-	if p.sent.CompareAndSwap(false, true) {
-		p.done <- r
+// finish hands r to p's caller, once. Only dispatchers call it, and once p is finished
+// nothing reads its body any more: it goes back to the pool of bodies.
+func (e *Evaluator) finish(p *pending, r result) {
+	if !p.sent.CompareAndSwap(false, true) {
+		return
 	}
+	if p.bodyBuf != nil {
+		if cap(p.body) <= maxScratchBuffer {
+			*p.bodyBuf = p.body[:0]
+			e.bodies.Put(p.bodyBuf)
+		}
+		p.body, p.bodyBuf = nil, nil
+	}
+	p.done <- r
 }
 
 // result is a worker's raw answer for one block, or why there is none.
 type result struct {
-	output []byte // policy.Output (see wire)
+	output string // policy.Output (see wire): a copy the Output's strings are cut from
 	err    error
 }
 
@@ -183,11 +198,12 @@ func New(ctx context.Context, opts Options, logger *slog.Logger) (*Evaluator, er
 	}
 	return &Evaluator{
 		pool: pool, deadline: opts.Deadline, workers: workers, maxBatch: opts.MaxBatch,
-		inputs:    newWire(reflect.TypeFor[policy.Input]()),
-		outputs:   newWire(reflect.TypeFor[policy.Output]()),
-		statics:   newWire(reflect.TypeFor[statics]()),
+		inputs:    newWire[policy.Input](),
+		outputs:   newWire[policy.Output](),
+		statics:   newWire[statics](),
 		seeds:     [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 		codeBytes: opts.CodeCacheBytes,
+		shared:    staticsCache{limit: opts.CodeCacheBytes},
 		known:     make(map[sandbox.WorkerID]map[string]struct{}),
 	}, nil
 }
@@ -205,7 +221,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, in policy.Input) policy.Output
 	if err := ctx.Err(); err != nil {
 		return failed(in.Block, errorType(err), describe(err, e.deadline))
 	}
-	p, out := e.prepare(in)
+	p, out := e.prepare(&in)
 	if out.Err != nil {
 		return out
 	}
@@ -215,54 +231,168 @@ func (e *Evaluator) Evaluate(ctx context.Context, in policy.Input) policy.Output
 		// is answered, sparing a lone block two goroutine hand-offs.
 		e.dispatch(p)
 	}
-	select {
-	case r := <-p.done:
-		if r.err != nil {
-			return failed(in.Block, errorType(r.err), describe(r.err, e.deadline))
+	var r result
+	if done := ctx.Done(); done == nil {
+		r = <-p.done // a plain receive costs less than a select
+	} else {
+		select {
+		case r = <-p.done:
+		case <-done:
+			p.gone.Store(true) // dropped if still queued
+			return failed(in.Block, errorType(ctx.Err()), describe(ctx.Err(), e.deadline))
 		}
-		var out policy.Output
-		if err := e.outputs.decode(r.output, &out, nil); err != nil {
-			return failed(in.Block, "SandboxError", fmt.Sprintf("unreadable worker response: %v", err))
-		}
-		return out
-	case <-ctx.Done():
-		p.gone.Store(true) // dropped if still queued
-		return failed(in.Block, errorType(ctx.Err()), describe(ctx.Err(), e.deadline))
 	}
+	if r.err != nil {
+		return failed(in.Block, errorType(r.err), describe(r.err, e.deadline))
+	}
+	s := e.getScratch()
+	defer e.putScratch(s)
+	if err := e.outputs.decodeString(r.output, &s.out); err != nil {
+		return failed(in.Block, "SandboxError", fmt.Sprintf("unreadable worker response: %v", err))
+	}
+	return s.out
 }
 
 // prepare encodes in for the workers: its code, policy and community apart, each sent to
-// a worker only when it lacks them.
-func (e *Evaluator) prepare(in policy.Input) (*pending, policy.Output) {
+// a worker only when it lacks them. It encodes from a scratch copy of in, so that in stays
+// on its caller's stack.
+func (e *Evaluator) prepare(in *policy.Input) (*pending, policy.Output) {
 	if n := codeSize(in.Code); n > maxRequestBytes { // its JSON is no smaller
 		return nil, failed(in.Block, errorType(sandbox.ErrRequestTooLarge), describe(sandbox.ErrRequestTooLarge, e.deadline))
 	}
-	if in.CodeHash == "" {
-		in.CodeHash = policy.Hash(in.Code)
+	hash := in.CodeHash
+	if hash == "" {
+		hash = policy.Hash(in.Code)
 	}
-	p := &pending{ctx: context.Background(), block: in.Block, hash: in.CodeHash, code: in.Code, done: make(chan result, 1)}
+	p := &pending{ctx: context.Background(), block: in.Block, hash: hash, code: in.Code, done: make(chan result, 1)}
+	s := e.getScratch()
+	defer e.putScratch(s)
 	// The worker has the code, policy and community, or is sent them separately.
-	in.Code = domain.PolicyCode{}
-	st := statics{Policy: in.Policy, Community: in.Community}
-	in.Policy, in.Community = policy.PolicyInfo{}, policy.CommunityInfo{}
+	s.st = statics{Policy: in.Policy, Community: in.Community}
 	var err error
-	if p.statics, err = e.statics.encode(make([]byte, 0, e.staticsSize.Load()+64), st); err != nil {
+	if sh := e.shared.find(&s.st, e.statics); sh != nil {
+		p.key, p.statics = sh.key, sh.enc
+	} else {
+		if s.buf, err = e.statics.encode(s.buf[:0], &s.st); err != nil {
+			return nil, failed(in.Block, "InputError", fmt.Sprintf("cannot encode the evaluation input: %v", err))
+		}
+		p.key, p.statics = e.shared.intern(&s.st, s.buf, e.seeds, e.statics)
+	}
+	s.in = *in
+	s.in.CodeHash = hash
+	s.in.Code, s.in.Policy, s.in.Community = domain.PolicyCode{}, policy.PolicyInfo{}, policy.CommunityInfo{}
+	bp, _ := e.bodies.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	buf := append((*bp)[:0], kindEvaluate, 0)
+	buf = append(buf, p.key...)
+	if buf, err = e.inputs.encode(buf, &s.in); err != nil {
 		return nil, failed(in.Block, "InputError", fmt.Sprintf("cannot encode the evaluation input: %v", err))
 	}
+	p.body, p.bodyBuf = buf, bp
+	return p, policy.Output{}
+}
+
+// scratch is what one Evaluate call encodes from and decodes into.
+type scratch struct {
+	in  policy.Input
+	st  statics
+	out policy.Output
+	buf []byte
+}
+
+// maxScratchBuffer bounds the encoding buffer a scratch keeps between calls.
+const maxScratchBuffer = 64 << 10
+
+func (e *Evaluator) getScratch() *scratch {
+	if s, ok := e.scratch.Get().(*scratch); ok {
+		return s
+	}
+	return new(scratch)
+}
+
+// putScratch keeps s for another call, holding nothing of this one's.
+func (e *Evaluator) putScratch(s *scratch) {
+	s.in, s.st, s.out = policy.Input{}, statics{}, policy.Output{}
+	if cap(s.buf) <= maxScratchBuffer {
+		s.buf = s.buf[:0]
+		e.scratch.Put(s)
+	}
+}
+
+// staticsCache keeps the encodings of the blocks' policies and communities by key, so that
+// the blocks of one community share one copy instead of each holding its own; and the
+// last few of them decoded, so that a block whose policy and community are one of those
+// is neither encoded nor hashed again.
+type staticsCache struct {
+	limit int64 // bytes kept
+
+	mu     sync.Mutex
+	m      map[string]*sharedStatics
+	bytes  int64
+	recent [recentStatics]*sharedStatics // a ring, the newest at next-1
+	next   int
+}
+
+// recentStatics is the number of policies and communities a block's are compared with.
+const recentStatics = 16
+
+// sharedStatics is one encoding of a policy and community. It is never changed.
+type sharedStatics struct {
+	key string
+	enc []byte
+	// val is what was encoded, copied so that no caller can change it under us. Its
+	// strings are the caller's (strings do not change): comparing a later block's with
+	// them costs little when that block's strings are the same ones.
+	val statics
+}
+
+// find returns the shared encoding of st if it is one of the recent ones.
+func (c *staticsCache) find(st *statics, w *wire[statics]) *sharedStatics {
+	c.mu.Lock()
+	recent, next := c.recent, c.next
+	c.mu.Unlock()
+	for i := range recentStatics {
+		// A different policy differs in its first field: a miss costs little.
+		if sh := recent[(next-1-i+recentStatics)%recentStatics]; sh != nil && w.same(&sh.val, st) {
+			return sh
+		}
+	}
+	return nil
+}
+
+// intern returns the key of st, encoded as enc, and a copy of enc that is never changed.
+func (c *staticsCache) intern(st *statics, enc []byte, seeds [2]maphash.Seed, w *wire[statics]) (key string, shared []byte) {
 	// 128 bits of two independent hashes: a collision would show a block another
 	// community. The key means nothing outside this process and its workers.
-	var key [16]byte
-	binary.LittleEndian.PutUint64(key[:8], maphash.Bytes(e.seeds[0], p.statics))
-	binary.LittleEndian.PutUint64(key[8:], maphash.Bytes(e.seeds[1], p.statics))
-	p.key = string(key[:])
-	buf := append(make([]byte, 0, e.inputSize.Load()+64), kindEvaluate, 0)
-	buf = append(buf, key[:]...)
-	if p.body, err = e.inputs.encode(buf, in); err != nil {
-		return nil, failed(in.Block, "InputError", fmt.Sprintf("cannot encode the evaluation input: %v", err))
+	var k [16]byte
+	binary.LittleEndian.PutUint64(k[:8], maphash.Bytes(seeds[0], enc))
+	binary.LittleEndian.PutUint64(k[8:], maphash.Bytes(seeds[1], enc))
+	c.mu.Lock()
+	sh, ok := c.m[string(k[:])]
+	c.mu.Unlock()
+	if !ok {
+		sh = &sharedStatics{key: string(k[:]), enc: bytes.Clone(enc)}
+		if !storable(len(enc), c.limit) {
+			return sh.key, sh.enc
+		}
+		if !w.copyOf(&sh.val, st) {
+			return sh.key, sh.enc // not to be found by value
+		}
 	}
-	e.inputSize.Store(int64(len(p.body)))
-	e.staticsSize.Store(int64(len(p.statics)))
-	return p, policy.Output{}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !ok {
+		if c.m == nil || len(c.m) >= maxKnown || c.bytes+int64(len(enc)) > c.limit {
+			c.m, c.bytes = make(map[string]*sharedStatics), 0 // blocks in flight keep theirs
+		}
+		c.m[sh.key] = sh
+		c.bytes += int64(len(enc))
+	}
+	c.recent[c.next] = sh
+	c.next = (c.next + 1) % recentStatics
+	return sh.key, sh.enc
 }
 
 // enqueue queues p and reports whether the caller is to dispatch it (see Evaluate): a
@@ -314,13 +444,14 @@ func (e *Evaluator) dispatch(own *pending) {
 			done   bool
 		)
 		err := e.pool.Batch(context.Background(), func(id sandbox.WorkerID) []sandbox.Request {
-			e.mu.Lock()
-			defer e.mu.Unlock()
 			if batch == nil {
-				batch = e.take()
-				if len(batch) == 0 {
+				e.mu.Lock()
+				if batch = e.take(); len(batch) == 0 {
 					e.running--
 					done = true
+				}
+				e.mu.Unlock()
+				if done {
 					return nil
 				}
 			}
@@ -335,13 +466,13 @@ func (e *Evaluator) dispatch(own *pending) {
 			// Nothing of the batch ran: the pool closed, or workers kept dying before
 			// they could take it.
 			for _, p := range batch {
-				p.finish(result{err: err})
+				e.finish(p, result{err: err})
 			}
 			if errors.Is(err, sandbox.ErrClosed) {
 				e.mu.Lock()
 				for _, q := range [][]*pending{e.alone, e.front, e.queue} {
 					for _, p := range q {
-						p.finish(result{err: err})
+						e.finish(p, result{err: err})
 					}
 				}
 				e.alone, e.front, e.queue = nil, nil, nil
@@ -405,8 +536,10 @@ func (e *Evaluator) take() []*pending {
 
 // requests encodes batch for worker id: each block's input by code hash when id has its
 // code, and with the code otherwise. A block too large to send is answered at once and
-// left out of sent, which lists the blocks of reqs. e.mu is held.
+// left out of sent, which lists the blocks of reqs.
 func (e *Evaluator) requests(id sandbox.WorkerID, batch []*pending) (reqs []sandbox.Request, sent []*pending) {
+	e.kmu.Lock()
+	defer e.kmu.Unlock()
 	known := e.knownBy(id)
 	reqs = make([]sandbox.Request, 0, len(batch))
 	sent = batch[:0:0]
@@ -447,7 +580,7 @@ func (e *Evaluator) requests(id sandbox.WorkerID, batch []*pending) (reqs []sand
 		}
 		body = append(body, p.body[2:]...)
 		if len(body) > maxRequestBytes {
-			p.finish(result{err: fmt.Errorf("%w: %d bytes", sandbox.ErrRequestTooLarge, len(body))})
+			e.finish(p, result{err: fmt.Errorf("%w: %d bytes", sandbox.ErrRequestTooLarge, len(body))})
 			continue
 		}
 		reqs = append(reqs, sandbox.Request{Body: body, Budget: budget})
@@ -477,7 +610,7 @@ func remember(known map[string]struct{}, key string) {
 }
 
 // knownBy returns the set of code hashes and statics keys worker id has been sent. Sets of workers that are
-// gone are dropped: IDs only grow, so the smallest are the oldest. e.mu is held.
+// gone are dropped: IDs only grow, so the smallest are the oldest. e.kmu is held.
 func (e *Evaluator) knownBy(id sandbox.WorkerID) map[string]struct{} {
 	if k, ok := e.known[id]; ok {
 		return k
@@ -499,40 +632,47 @@ func (e *Evaluator) knownBy(id sandbox.WorkerID) map[string]struct{} {
 func (e *Evaluator) settle(worker sandbox.WorkerID, p *pending, resp []byte, err error) {
 	switch {
 	case err == nil && len(resp) > 0 && resp[0] == respOutput:
-		p.finish(result{output: append([]byte(nil), resp[1:]...)})
+		e.finish(p, result{output: string(resp[1:])})
 		return
 	case err == nil && len(resp) == 1 && resp[0] == respUnknown:
 		e.unknownCode.Add(1)
-		e.mu.Lock()
+		e.kmu.Lock()
 		delete(e.known[worker], p.hash)
 		delete(e.known[worker], p.key)
+		e.kmu.Unlock()
+		e.mu.Lock()
 		p.resend = true
 		e.front = append(e.front, p)
 		e.mu.Unlock()
 		return
 	case err == nil:
-		p.finish(result{err: errors.New("policy sandbox: unreadable worker response")})
+		e.finish(p, result{err: errors.New("policy sandbox: unreadable worker response")})
 		return
 	case errors.Is(err, sandbox.ErrNotRun):
+		e.forget(worker)
 		e.mu.Lock()
-		delete(e.known, worker)
 		e.front = append(e.front, p)
 		e.mu.Unlock()
 		return
 	case errors.Is(err, sandbox.ErrUnfinished) && !p.retried:
+		e.forget(worker)
 		e.mu.Lock()
-		delete(e.known, worker)
 		p.retried, p.resend = true, true
 		e.alone = append(e.alone, p)
 		e.mu.Unlock()
 		return
 	}
 	if errors.Is(err, sandbox.ErrDeadline) || errors.Is(err, sandbox.ErrMemory) || errors.Is(err, sandbox.ErrCrashed) {
-		e.mu.Lock()
-		delete(e.known, worker)
-		e.mu.Unlock()
+		e.forget(worker)
 	}
-	p.finish(result{err: err})
+	e.finish(p, result{err: err})
+}
+
+// forget drops what a lost worker was sent.
+func (e *Evaluator) forget(worker sandbox.WorkerID) {
+	e.kmu.Lock()
+	delete(e.known, worker)
+	e.kmu.Unlock()
 }
 
 // Compile translates and compiles every block of code (Starlark and expr alike) in a worker,
@@ -671,39 +811,55 @@ func handler(rt *policy.Runtime, limit int64) sandbox.Handler {
 		rt:      rt,
 		codes:   newStore[domain.PolicyCode](limit),
 		shared:  newStore[statics](limit),
-		inputs:  newWire(reflect.TypeFor[policy.Input]()),
-		outputs: newWire(reflect.TypeFor[policy.Output]()),
-		statics: newWire(reflect.TypeFor[statics]()),
+		inputs:  newWire[policy.Input](),
+		outputs: newWire[policy.Output](),
+		statics: newWire[statics](),
 		strs:    newInterner(),
 	}
 	return func(ctx context.Context, req []byte) []byte {
 		if len(req) > 0 && req[0] == kindCompile {
 			return compile(rt, req[1:])
 		}
-		var in policy.Input
-		out, known := w.evaluate(ctx, req, &in)
+		// The input and the response's buffer are reused from block to block: the sandbox
+		// copies a response before it calls the handler again.
+		in, out := &w.in, &w.outV
+		*in = policy.Input{}
+		var known bool
+		*out, known = w.evaluate(ctx, req, in)
+		block := in.Block
+		*in = policy.Input{} // keep nothing of this block alive
 		if !known {
 			return []byte{respUnknown}
 		}
-		buf := make([]byte, 1, max(w.outSize+64, 256))
-		buf[0] = respOutput
+		buf := append(w.out[:0], respOutput)
 		resp, err := w.outputs.encode(buf, out)
+		*out = policy.Output{}
 		if err != nil {
-			resp, _ = w.outputs.encode(buf[:1], failed(in.Block, "OutputError", fmt.Sprintf("cannot encode the block's output: %v", err)))
+			fail := failed(block, "OutputError", fmt.Sprintf("cannot encode the block's output: %v", err))
+			resp, _ = w.outputs.encode(buf[:1], &fail)
 		}
-		w.outSize = min(len(resp), 64<<10)
+		if cap(resp) <= maxKeptResponse {
+			w.out = resp[:0]
+		}
 		return resp
 	}
 }
 
+// maxKeptResponse bounds the response buffer a worker keeps between blocks.
+const maxKeptResponse = 64 << 10
+
 // workerState is what a worker keeps between requests.
 type workerState struct {
-	rt                       *policy.Runtime
-	codes                    *store[domain.PolicyCode]
-	shared                   *store[statics]
-	inputs, outputs, statics *wire
-	strs                     *interner
-	outSize                  int // of the last response: the next one's buffer
+	rt      *policy.Runtime
+	codes   *store[domain.PolicyCode]
+	shared  *store[statics]
+	inputs  *wire[policy.Input]
+	outputs *wire[policy.Output]
+	statics *wire[statics]
+	strs    *interner
+	in      policy.Input  // of the block running
+	outV    policy.Output // of the block running
+	out     []byte        // the last response's buffer
 }
 
 // evaluate decodes an evaluation request into in and runs it; known is false when the
@@ -730,7 +886,8 @@ func (w *workerState) evaluate(ctx context.Context, req []byte, in *policy.Input
 		if !ok {
 			return failed("", "InputError", "truncated policy code"), true
 		}
-		if err := json.Unmarshal(raw, &code); err != nil {
+		var err error
+		if code, err = decodeCode(raw); err != nil {
 			return failed("", "InputError", fmt.Sprintf("unreadable policy code: %v", err)), true
 		}
 	}
@@ -739,7 +896,8 @@ func (w *workerState) evaluate(ctx context.Context, req []byte, in *policy.Input
 		if stRaw, ok = part(); !ok {
 			return failed("", "InputError", "truncated policy and community"), true
 		}
-		if err := w.statics.decode(stRaw, &st, w.strs); err != nil {
+		var err error
+		if st, err = w.decodeStatics(stRaw); err != nil {
 			return failed("", "InputError", fmt.Sprintf("unreadable policy and community: %v", err)), true
 		}
 	}
@@ -747,9 +905,12 @@ func (w *workerState) evaluate(ctx context.Context, req []byte, in *policy.Input
 		return failed("", "InputError", "truncated input"), true
 	}
 	key := body[:16]
-	if err := w.inputs.decode(body[16:], in, w.strs); err != nil {
+	if err := w.inputs.decodeCopy(body[16:], in); err != nil {
 		return failed(in.Block, "InputError", fmt.Sprintf("unreadable evaluation input: %v", err)), true
 	}
+	// The runtime keeps these as the key of its compiled blocks (and so do the codes kept
+	// here): kept alone, not as part of this block's whole input.
+	in.CodeHash, in.Block = w.strs.intern(in.CodeHash), policy.Block(w.strs.intern(string(in.Block)))
 	if in.CodeHash == "" {
 		return failed(in.Block, "InputError", "evaluation input without a code hash"), true
 	}
@@ -766,6 +927,20 @@ func (w *workerState) evaluate(ctx context.Context, req []byte, in *policy.Input
 	// The runtime only reads an input: blocks of a community share its decoded statics.
 	in.Code, in.Policy, in.Community = code, st.Policy, st.Community
 	return w.rt.Evaluate(ctx, *in), true
+}
+
+// decodeCode and decodeStatics decode what a block is sent only now and then, keeping
+// their values off the heap of the blocks that are not.
+func decodeCode(raw []byte) (domain.PolicyCode, error) {
+	var code domain.PolicyCode
+	err := json.Unmarshal(raw, &code)
+	return code, err
+}
+
+func (w *workerState) decodeStatics(raw []byte) (statics, error) {
+	var st statics
+	err := w.statics.decode(raw, &st, w.strs)
+	return st, err
 }
 
 func compile(rt *policy.Runtime, req []byte) []byte {

@@ -77,6 +77,36 @@ func TestEvaluatesLikeTheInProcessRuntime(t *testing.T) {
 	}
 }
 
+// A block sees its caller's community as it is when Evaluate is called, even when the caller
+// changed it in place since the last block (the parent keeps recent communities to spare
+// encoding them again), and blocks of different communities each see their own.
+func TestCommunityChangedInPlaceIsSeen(t *testing.T) {
+	ev := mustEvaluator(t, 1)
+	in := checkInput("if 'zed' in slack.get_users().usernames():\n  return PASSED\nreturn FAILED")
+	in.Community = policy.CommunityInfo{Platforms: []string{"slack"}, Users: []policy.UserInfo{{Username: "alice", Platform: "slack"}}}
+	if out := ev.Evaluate(context.Background(), in); out.Err != nil || out.Status != domain.StatusFailed {
+		t.Fatalf("without zed: %+v", out)
+	}
+	in.Community.Users[0].Username = "zed"
+	if out := ev.Evaluate(context.Background(), in); out.Err != nil || out.Status != domain.StatusPassed {
+		t.Fatalf("alice renamed zed in place: %+v", out)
+	}
+	in.Community.Users[0].Username = "alice"
+	if out := ev.Evaluate(context.Background(), in); out.Err != nil || out.Status != domain.StatusFailed {
+		t.Fatalf("renamed back: %+v", out)
+	}
+	other := in
+	other.Community = policy.CommunityInfo{Platforms: []string{"slack"}, Users: []policy.UserInfo{{Username: "zed", Platform: "slack"}}}
+	for range 3 {
+		if out := ev.Evaluate(context.Background(), other); out.Err != nil || out.Status != domain.StatusPassed {
+			t.Fatalf("the other community: %+v", out)
+		}
+		if out := ev.Evaluate(context.Background(), in); out.Err != nil || out.Status != domain.StatusFailed {
+			t.Fatalf("the first community again: %+v", out)
+		}
+	}
+}
+
 // Hostile policies are each stopped with a logged error, the engine's memory stays bounded,
 // and other evaluations keep completing meanwhile.
 func TestHostilePolicies(t *testing.T) {

@@ -167,3 +167,94 @@ func repeat(tag, length byte, n int) []byte {
 	}
 	return b
 }
+
+// The comparison that spares the parent encoding a block's policy and community again
+// finds two values the same only when their encodings are equal: any field changed, a nil
+// slice for an empty one, a pointer set, all make them differ.
+func TestWireSameOnlyForEqualEncodings(t *testing.T) {
+	base := func() *policy.CommunityInfo {
+		c := &policy.CommunityInfo{}
+		fill(reflect.ValueOf(c).Elem(), 0)
+		return c
+	}
+	changes := map[string]func(*policy.CommunityInfo){
+		"nothing":          func(*policy.CommunityInfo) {},
+		"user name":        func(c *policy.CommunityInfo) { c.Users[1].Username += "x" },
+		"admin flag":       func(c *policy.CommunityInfo) { c.Users[0].IsAdmin = false },
+		"role permission":  func(c *policy.CommunityInfo) { c.Roles[1].Permissions[0] = "other" },
+		"fewer platforms":  func(c *policy.CommunityInfo) { c.Platforms = c.Platforms[:1] },
+		"nil for empty":    func(c *policy.CommunityInfo) { c.Roles[0].Permissions = nil },
+		"empty for nil":    func(c *policy.CommunityInfo) { c.Roles[0].Permissions = []string{}; c.Roles[1].Permissions = nil },
+		"no users":         func(c *policy.CommunityInfo) { c.Users = nil },
+		"a role's name":    func(c *policy.CommunityInfo) { c.Roles[0].Name = "" },
+		"roles reordered":  func(c *policy.CommunityInfo) { c.Roles[0].Name, c.Roles[1].Name = c.Roles[1].Name, c.Roles[0].Name+"x" },
+		"user roles empty": func(c *policy.CommunityInfo) { c.Users[0].Roles = c.Users[0].Roles[:0] },
+	}
+	for name, change := range changes {
+		a, b := base(), base()
+		change(b)
+		same, equal, err := policysandbox.SameEncoding(a, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if same != equal || (name == "nothing") != same {
+			t.Errorf("%s: same %v, encodings equal %v", name, same, equal)
+		}
+	}
+	// A pointer and the values it points to.
+	type withPointer struct {
+		User *policy.UserInfo
+		N    int
+	}
+	a, b := &withPointer{}, &withPointer{}
+	fill(reflect.ValueOf(a).Elem(), 0)
+	fill(reflect.ValueOf(b).Elem(), 0)
+	if same, _, _ := policysandbox.SameEncoding(a, b); !same {
+		t.Error("equal users differ")
+	}
+	b.User.Roles = nil
+	if same, _, _ := policysandbox.SameEncoding(a, b); same {
+		t.Error("a changed user is the same")
+	}
+	b.User = nil
+	if same, _, _ := policysandbox.SameEncoding(a, b); same {
+		t.Error("a missing user is the same")
+	}
+	// Values it does not compare (a map, whose encoding follows its iteration order) are
+	// never the same.
+	x := &policy.ActionInfo{}
+	fill(reflect.ValueOf(x).Elem(), 0)
+	y := *x
+	if same, _, _ := policysandbox.SameEncoding(x, &y); same {
+		t.Error("a map is the same")
+	}
+}
+
+// The parent's copy of a policy and community is the same as the original, and stays so
+// when the original's slices and the values they hold are changed in place.
+func TestWireCopyIsUnchangedByTheOriginal(t *testing.T) {
+	orig := &policy.CommunityInfo{}
+	fill(reflect.ValueOf(orig).Elem(), 0)
+	orig.Roles[0].Permissions = []string{} // empty, not nil: kept so
+	v, ok := policysandbox.CopyOf(orig)
+	if !ok {
+		t.Fatal("not copied")
+	}
+	cp := v.(*policy.CommunityInfo)
+	if same, equal, err := policysandbox.SameEncoding(orig, cp); err != nil || !same || !equal {
+		t.Fatalf("copy: same %v, equal %v, %v", same, equal, err)
+	}
+	orig.Users[0].Username = "changed"
+	orig.Users[1].Roles[0] = "changed"
+	orig.Platforms[1] = "changed"
+	orig.Roles[1].Permissions[0] = "changed"
+	if cp.Users[0].Username == "changed" || cp.Users[1].Roles[0] == "changed" || cp.Platforms[1] == "changed" || cp.Roles[1].Permissions[0] == "changed" {
+		t.Fatalf("the copy changed with the original: %+v", cp)
+	}
+	if same, _, _ := policysandbox.SameEncoding(orig, cp); same {
+		t.Fatal("a changed original is the same as its copy")
+	}
+	if _, ok := policysandbox.CopyOf(&policy.ActionInfo{}); ok {
+		t.Fatal("a value holding a map was copied")
+	}
+}

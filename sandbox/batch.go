@@ -116,7 +116,7 @@ func (p *Pool) Batch(ctx context.Context, build func(WorkerID) []Request, delive
 			p.unanswered(reqs, i, false, p.protocolKill(w, fmt.Errorf("unexpected status %#x", status)), deliver)
 			return nil
 		}
-		progress = time.Now()
+		progress = w.lastRead // when the response arrived: no clock read per response
 		i++
 	}
 	if w.rhi > w.rlo {

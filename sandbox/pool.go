@@ -476,6 +476,7 @@ type worker struct {
 	maxFrame int           // largest response frame body
 	rbuf     []byte        // responses read; rbuf[rlo:rhi] is not consumed yet
 	rlo, rhi int
+	lastRead time.Time // when the last bytes were read
 	wbuf     []byte
 }
 
@@ -747,6 +748,9 @@ func (w *worker) next(ctx context.Context, hard time.Time, watch bool) (status b
 		}
 		n, err := w.out.Read(w.rbuf[w.rhi:])
 		w.rhi += n
+		if n > 0 {
+			w.lastRead = time.Now()
+		}
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				if watch && w.overMemory() {

@@ -10,16 +10,22 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
 
 // Handler computes a worker's response to one request. ctx expires a little before the
-// parent kills the worker (see Serve); req belongs to the handler. A handler reports its own
-// errors inside the response; a panic is recovered and reported to the caller as ErrPanic.
+// parent kills the worker (see Serve). req is the handler's until it returns: the worker
+// reuses its memory for later requests, so a handler that keeps any of it keeps a copy.
+// The worker copies the response before it calls the handler again, so a handler may
+// return a buffer it reuses (or a part of req).
+// A handler reports its own errors inside the response; a panic is recovered and reported
+// to the caller as ErrPanic.
 type Handler func(ctx context.Context, req []byte) []byte
 
 // IsWorker reports whether this process was started by a Pool as one of its workers. A
@@ -248,7 +254,11 @@ type item struct {
 }
 
 func (w *workerLoop) run() error {
-	var hdr [4]byte
+	var (
+		hdr   [4]byte
+		frame []byte // reused from frame to frame (see Handler)
+		items []item
+	)
 	maxFrame := uint64(w.cfg.maxRequest) + frameHeader - 4 + itemHeader*MaxBatch
 	for {
 		if _, err := io.ReadFull(w.in, hdr[:]); err != nil {
@@ -261,16 +271,23 @@ func (w *workerLoop) run() error {
 		if n < frameHeader-4 || uint64(n) > maxFrame {
 			return fmt.Errorf("protocol: request frame of %d bytes", n)
 		}
-		frame := make([]byte, n)
+		if uint64(cap(frame)) < uint64(n) {
+			frame = make([]byte, n)
+		}
+		frame = frame[:n]
 		if _, err := io.ReadFull(w.in, frame); err != nil {
 			return fmt.Errorf("read request: %w", err)
 		}
-		items, err := parseFrame(frame, w.cfg.maxRequest)
-		if err != nil {
+		var err error
+		if items, err = parseFrame(frame, w.cfg.maxRequest, items[:0]); err != nil {
 			return fmt.Errorf("protocol: %w", err)
 		}
 		if err := w.serve(items); err != nil {
 			return err
+		}
+		clear(items) // no request is kept past its frame
+		if cap(frame) > 4*bufSize {
+			frame, items = nil, nil
 		}
 	}
 }
@@ -278,12 +295,12 @@ func (w *workerLoop) run() error {
 // parseFrame splits a request frame's body (after its length) into its requests. Each
 // request's slice is capped at its own end, so that a handler appending to it cannot write
 // over the next one.
-func parseFrame(frame []byte, maxRequest int) ([]item, error) {
+func parseFrame(frame []byte, maxRequest int, items []item) ([]item, error) {
 	count := binary.BigEndian.Uint32(frame)
 	if count == 0 || count > MaxBatch {
 		return nil, fmt.Errorf("frame of %d requests", count)
 	}
-	items := make([]item, count)
+	items = slices.Grow(items[:0], int(count))[:count]
 	rest, total := frame[4:], 0
 	for i := range items {
 		if len(rest) < itemHeader {
@@ -311,8 +328,9 @@ func parseFrame(frame []byte, maxRequest int) ([]item, error) {
 // responses held so far and a statusRunning frame: the parent then knows which request was
 // running if it loses the worker, and that the ones after it never ran.
 func (w *workerLoop) serve(items []item) error {
+	now := time.Now() // read once between requests: the end of one is the start of the next
 	w.mu.Lock()
-	w.lastFlush = time.Now()
+	w.lastFlush = now
 	w.mu.Unlock()
 	if len(items) > 1 {
 		var timer *time.Timer
@@ -329,20 +347,21 @@ func (w *workerLoop) serve(items []item) error {
 	}
 	for i, it := range items {
 		w.mu.Lock()
-		w.started, w.marked = time.Now(), false
+		w.started, w.marked = now, false
 		w.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), softBudget(it.budget))
+		ctx := newRequestContext(now.Add(softBudget(it.budget)))
 		status, resp := w.call(ctx, it.req)
-		cancel()
+		ctx.finish(ctxCanceled)
 		if status == statusOK && len(resp) > w.cfg.maxResponse {
 			status = statusTooLarge
 			resp = fmt.Appendf(nil, "%d bytes, limit %d", len(resp), w.cfg.maxResponse)
 		}
+		now = time.Now()
 		w.mu.Lock()
 		w.started = time.Time{}
 		w.append(status, resp)
 		var err error
-		if i == len(items)-1 || len(w.wbuf) >= bufSize || time.Since(w.lastFlush) >= flushInterval {
+		if i == len(items)-1 || len(w.wbuf) >= bufSize || now.Sub(w.lastFlush) >= flushInterval {
 			err = w.flush()
 		}
 		if err == nil {
@@ -371,6 +390,75 @@ func (w *workerLoop) tick(t **time.Timer, stopped *bool) {
 		}
 	}
 	(*t).Reset(flushInterval)
+}
+
+// requestContext is a handler's context: context.WithTimeout's, but without a timer
+// unless someone waits on Done. Arming and stopping a runtime timer for every request was a
+// noticeable share of a worker's time per request, and an interpreter only polls Err.
+type requestContext struct {
+	deadline time.Time
+	state    atomic.Int32 // ctxRunning until the deadline passes or the request ends
+
+	mu    sync.Mutex
+	done  chan struct{} // made by the first Done
+	timer *time.Timer   // closes done at the deadline
+}
+
+// States of a requestContext.
+const (
+	ctxRunning int32 = iota
+	ctxCanceled
+	ctxDeadline
+)
+
+func newRequestContext(deadline time.Time) *requestContext {
+	return &requestContext{deadline: deadline}
+}
+
+func (c *requestContext) Deadline() (time.Time, bool) { return c.deadline, true }
+
+func (c *requestContext) Value(any) any { return nil }
+
+func (c *requestContext) Err() error {
+	if c.state.Load() == ctxRunning && !time.Now().Before(c.deadline) {
+		c.finish(ctxDeadline)
+	}
+	switch c.state.Load() {
+	case ctxCanceled:
+		return context.Canceled
+	case ctxDeadline:
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+func (c *requestContext) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+		if c.state.Load() != ctxRunning {
+			close(c.done)
+		} else {
+			c.timer = time.AfterFunc(time.Until(c.deadline), func() { c.finish(ctxDeadline) })
+		}
+	}
+	return c.done
+}
+
+// finish ends the context in state unless it has ended already.
+func (c *requestContext) finish(state int32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.state.CompareAndSwap(ctxRunning, state) {
+		return
+	}
+	if c.done != nil {
+		close(c.done)
+	}
+	if c.timer != nil {
+		c.timer.Stop()
+	}
 }
 
 func (w *workerLoop) call(ctx context.Context, req []byte) (status byte, resp []byte) {
