@@ -304,8 +304,8 @@ func (e *Engine) recheckUnit(ctx context.Context, cmd bus.RecheckProposal, meta 
 }
 
 // onProposal makes the step that loads a proposal of the step's community and its action,
-// and decides with fn. The proposal's state, which fn's loop step applies its outcome to,
-// goes back to the cache once the outcome is in the log.
+// and decides with fn. Their states, which fn's loop step applies its outcome to, go back to
+// the caches once the outcome is in the log.
 func (e *Engine) onProposal(proposalID string,
 	fn func(context.Context, *stepEnv, *domain.ActionRecord, *domain.Proposal) (evaluation.Outcome, error)) stepFunc {
 	return func(ctx context.Context, env *stepEnv) (evaluation.Outcome, error) {
@@ -317,10 +317,11 @@ func (e *Engine) onProposal(proposalID string,
 		if p.CommunityID != env.c.ID {
 			return evaluation.Outcome{}, domain.NotFound("proposal %q in community %s", proposalID, env.c.ID)
 		}
-		rec, err := LoadAction(ctx, env.store, p.ActionID)
+		rec, err := e.actions.take(ctx, env.store, p.ActionID)
 		if err != nil {
 			return evaluation.Outcome{}, err
 		}
+		env.onCommit(func() { e.actions.keep(p.ActionID, rec) })
 		return fn(ctx, env, rec, p)
 	}
 }
