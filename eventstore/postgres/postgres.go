@@ -492,10 +492,11 @@ const (
 	// of sessions that declare they append no events (NonAppending). A transaction that ended
 	// since the snapshot was taken cannot be told apart any more, and is counted: the bound
 	// may come out lower than it could, never higher.
+	// The sessions' list is read once, and only when some transaction is open.
 	readableBelowSQL = `(SELECT coalesce(
 	    (SELECT min(x) FROM pg_snapshot_xip(s) AS x
-	      WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a
-	        WHERE a.backend_xid = x::xid AND a.application_name = '` + NonAppending + `')),
+	      WHERE x::xid NOT IN (SELECT a.backend_xid FROM pg_stat_get_activity(NULL) AS a
+	        WHERE a.application_name = '` + NonAppending + `' AND a.backend_xid IS NOT NULL)),
 	    pg_snapshot_xmax(s))
 	  FROM pg_current_snapshot() AS s)`
 
