@@ -279,11 +279,11 @@ func verifyOne(ctx context.Context, loop *evaluation.Loop, f stateBefore, d Deci
 			return nil, err
 		}
 	}
-	// Every entry point records a vote or an effect's result in a step of its own (the
+	// Most entry points record a vote or an effect's result in a step of its own (the
 	// recorder), and the engine checks the proposal in the next step, under a cause of its
-	// own: each is its own group here. A group holding both is a log written before every
-	// entry point recorded through the recorder (the CLI's vote and the scenario harness
-	// decided a vote with its check in one step), re-run as that one step.
+	// own: each is its own group here. A group holding both is a vote recorded and checked
+	// in one step (a lone vote on the in-process bus, and logs written before every entry
+	// point recorded through the recorder), re-run as that one step.
 	checked, legacy := false, false
 	for _, ev := range d.Events {
 		checked = checked || ev.Type == domain.EventProposalEvaluated

@@ -179,14 +179,29 @@ func (e *Engine) actionUnit(ctx context.Context, communityID, actionID string, m
 // one-step form is what logs written before that hold, and what tests use to set a proposal up.
 func (e *Engine) CastVote(ctx context.Context, cmd bus.CastVote, meta Meta) (evaluation.Outcome, error) {
 	return withVoter(ctx, e, cmd, meta, func(cmd bus.CastVote) (evaluation.Outcome, error) {
-		return e.decide(ctx, cmd.CommunityID, "vote on "+cmd.ProposalID, meta, e.onProposal(cmd.ProposalID,
-			func(ctx context.Context, env *stepEnv, rec *domain.ActionRecord, p *domain.Proposal) (evaluation.Outcome, error) {
-				v, err := voter(env.c, cmd)
-				if err != nil {
-					return evaluation.Outcome{}, err
-				}
-				return e.loop.CastVote(ctx, env.c, rec, p, v, env.now)
-			}))
+		return e.decide(ctx, cmd.CommunityID, "vote on "+cmd.ProposalID, meta, e.voteStep(cmd, nil))
+	})
+}
+
+// voteUnit is CastVote's step, to decide in a group: the vote recorded and the proposal
+// checked at once. *rec tells, once the unit is decided, how far the proposal's stream went.
+// A voter the community does not know yet fails it with a newVoterError.
+func (e *Engine) voteUnit(ctx context.Context, cmd bus.CastVote, meta Meta, rec *Recorded) *unit {
+	return &unit{ctx: ctx, what: "vote on " + cmd.ProposalID, meta: meta, step: e.voteStep(cmd, rec)}
+}
+
+func (e *Engine) voteStep(cmd bus.CastVote, rec *Recorded) stepFunc {
+	return e.onProposal(cmd.ProposalID, func(ctx context.Context, env *stepEnv, a *domain.ActionRecord, p *domain.Proposal) (evaluation.Outcome, error) {
+		v, err := voter(env.c, cmd)
+		if err != nil {
+			return evaluation.Outcome{}, err
+		}
+		before := p.Version
+		out, err := e.loop.CastVote(ctx, env.c, a, p, v, env.now)
+		if rec != nil && err == nil {
+			*rec = Recorded{Stream: domain.ProposalStream(p.ID), Version: p.Version, Changed: p.Version > before}
+		}
+		return out, err
 	})
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/policykit-go/policykit/bus"
 	"github.com/policykit-go/policykit/domain"
+	"github.com/policykit-go/policykit/domain/evaluation"
 	"github.com/policykit-go/policykit/eventstore"
 )
 
@@ -618,6 +619,10 @@ const maxVoteBatch = 256
 func (s *Service) postVote(ctx context.Context) message.NoPublishHandlerFunc {
 	var post func(v PendingVote, attempt int)
 	post = func(v PendingVote, attempt int) {
+		var alone func(PendingVote, func(bool))
+		if attempt == 0 {
+			alone = s.voteAlone
+		}
 		s.votes.post(ctx, v, func(rec Recorded, err error) {
 			switch {
 			case err == nil:
@@ -632,7 +637,7 @@ func (s *Service) postVote(ctx context.Context) message.NoPublishHandlerFunc {
 				s.Log.Warn("record vote; trying again", "proposal", v.Cmd.ProposalID, "attempt", attempt+1, "err", err)
 				time.AfterFunc(min(time.Duration(attempt+1)*100*time.Millisecond, 5*time.Second), func() { post(v, attempt+1) })
 			}
-		})
+		}, alone)
 	}
 	return func(msg *message.Message) error {
 		cmd, err := decode[bus.CastVote](msg)
@@ -641,6 +646,43 @@ func (s *Service) postVote(ctx context.Context) message.NoPublishHandlerFunc {
 		}
 		post(PendingVote{Cmd: cmd, Meta: metaOf(msg)}, 0)
 		return nil
+	}
+}
+
+// voteAlone records a vote and checks its proposal in one step, decided by the dispatcher
+// with the urgency of a check a member waits on (see voteBatches.post). A refusal is final
+// and logged; a voter to register first, or a failure, sends the vote back to the batch,
+// which registers newcomers and tries again.
+func (s *Service) voteAlone(v PendingVote, next func(requeue bool)) {
+	s.dispatch.submit(v.Cmd.CommunityID, job{what: "vote on " + v.Cmd.ProposalID, urgent: true, start: func(ctx context.Context) (*unit, func(context.Context, error) error) {
+		var rec Recorded
+		u := s.Engine.voteUnit(ctx, v.Cmd, v.Meta, &rec)
+		return u, func(ctx context.Context, err error) error {
+			switch {
+			case err == nil:
+				s.settle(u.out)
+				// The vote's event, back from the log, finds its check made.
+				_ = s.finished(ctx, nil, &rec)
+				next(false)
+			case refusedVote(err) || domain.ErrorCode(err) == domain.CodeNotFound:
+				s.Log.Info("vote refused", "community", v.Cmd.CommunityID, "proposal", v.Cmd.ProposalID,
+					"code", domain.ErrorCode(err), "err", err)
+				next(false)
+			default:
+				next(true)
+			}
+			return nil
+		}
+	}})
+}
+
+// settle lets the proposals go from the re-check schedule that a check found need no timed
+// re-check (see evaluation.Outcome.OnEvent).
+func (s *Service) settle(out evaluation.Outcome) {
+	if sched := s.sched.Load(); sched != nil {
+		for id, version := range out.OnEvent {
+			sched.settled(id, version)
+		}
 	}
 }
 
@@ -820,10 +862,8 @@ func (s *Service) queueRecheck(communityID, proposalID string, cause Meta, rec *
 		return u, func(ctx context.Context, err error) error {
 			defer span.End()
 			runAll(done)
-			if sched := s.sched.Load(); err == nil && sched != nil {
-				for id, version := range u.out.OnEvent {
-					sched.settled(id, version)
-				}
+			if err == nil {
+				s.settle(u.out)
 			}
 			return s.finished(ctx, err, w.rec)
 		}

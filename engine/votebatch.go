@@ -187,11 +187,33 @@ func (vb *voteBatches) cast(ctx context.Context, v PendingVote) (Recorded, error
 // refused. It is for the in-process bus, which loses what it carries with the process
 // anyway: a vote taken from it need not wait for its commit to be acknowledged, so that the
 // next votes arrive while it is written and join the next batch.
-func (vb *voteBatches) post(ctx context.Context, v PendingVote, done func(Recorded, error)) {
-	vq, lead := vb.add(queuedVote{PendingVote: v, done: done})
-	if lead {
-		go vb.drain(ctx, v.Cmd.ProposalID, vq)
+//
+// A vote that finds its proposal's queue idle goes to alone instead, when alone is set, which
+// records it and checks the proposal in one step (one commit, where a batch and its check
+// take two: a member who votes waits for the decision). The votes that arrive meanwhile
+// queue behind it, in order, and are recorded in a batch once alone calls next; next(true)
+// puts the vote back at the head of the queue first (alone could not take it).
+func (vb *voteBatches) post(ctx context.Context, v PendingVote, done func(Recorded, error), alone func(v PendingVote, next func(requeue bool))) {
+	q := queuedVote{PendingVote: v, done: done}
+	vq, lead := vb.add(q)
+	if !lead {
+		return
 	}
+	if alone == nil {
+		go vb.drain(ctx, v.Cmd.ProposalID, vq)
+		return
+	}
+	vb.mu.Lock()
+	vq.pending = vq.pending[1:] // v, the only one: the queue was idle
+	vb.mu.Unlock()
+	alone(v, func(requeue bool) {
+		if requeue {
+			vb.mu.Lock()
+			vq.pending = append([]queuedVote{q}, vq.pending...)
+			vb.mu.Unlock()
+		}
+		go vb.drain(ctx, v.Cmd.ProposalID, vq)
+	})
 }
 
 type voteAnswer struct {

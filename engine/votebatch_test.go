@@ -225,3 +225,79 @@ func TestCastVotesAnswersEachVote(t *testing.T) {
 		t.Fatalf("votes %v, want u1, u2 and the newcomer", p.Votes)
 	}
 }
+
+// A lone vote on the in-process bus is recorded and its proposal checked in one step, one
+// commit; votes arriving meanwhile are recorded after it; the audit re-runs each.
+func TestALoneVoteIsCheckedInTheCommitThatRecordsIt(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store := &appendCounter{Store: memory.New(), n: map[string]int{}}
+	mustSlackCommunity(t, store, 3, "if proposal.get_yes_votes().count() >= 2:\n  return PASSED\nreturn PROPOSED")
+	b, err := bus.Open(ctx, bus.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	rt, err := policy.New(policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := engine.New(store, evaluation.New(rt, 0), nil, func() time.Time { return t0 })
+	svc := &engine.Service{Engine: eng, Store: store, Bus: b, Checkpoints: &memCheckpoints{}, Tick: time.Hour}
+	go func() { _ = svc.Run(ctx) }()
+	<-svc.Ready()
+	for _, id := range []string{"a1", "a2"} {
+		if err := eng.ProposeAction(ctx, bus.ProposeAction{Action: rename(id)}, engine.NewMeta()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := eng.HandleActionProposed(ctx, "c1", id, engine.NewMeta()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vote := func(pid, user string, yes bool) {
+		publish(t, b, bus.TopicCastVote, bus.CommandCastVote, bus.CastVote{CommunityID: "c1", ProposalID: pid,
+			Vote: domain.Vote{UserID: user, Kind: domain.VoteBoolean, Boolean: yes}})
+	}
+	load := func(pid string) *domain.Proposal {
+		p, err := engine.LoadProposal(ctx, store, pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	// Two votes, far enough apart to be alone: each is one commit, and the second passes it.
+	p1 := evaluation.DeriveID("proposal", "a1", "p-vote")
+	before := store.appends(domain.ProposalStream(p1))
+	vote(p1, "u1", true)
+	eventually(t, "the first vote recorded", func() bool { return len(load(p1).Votes) == 1 })
+	vote(p1, "u2", true)
+	eventually(t, "the proposal passed", func() bool { return load(p1).Status == domain.StatusPassed })
+	if n := store.appends(domain.ProposalStream(p1)) - before; n != 2 {
+		t.Fatalf("two lone votes and the check that passed the proposal took %d appends to it, want 2", n)
+	}
+	evs, err := engine.ReadStream(ctx, store, domain.ProposalStream(p1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cast, passed eventstore.RecordedEvent
+	for _, ev := range evs {
+		switch ev.Type {
+		case domain.EventVoteCast:
+			cast = ev
+		case domain.EventProposalPassed:
+			passed = ev
+		}
+	}
+	if cast.CausationID == uuid.Nil || passed.CausationID != cast.CausationID {
+		t.Fatalf("the second vote (cause %s) and the pass (cause %s) are not one step", cast.CausationID, passed.CausationID)
+	}
+
+	// Votes sent together: the first alone, the ones behind it in a batch after it.
+	p2 := evaluation.DeriveID("proposal", "a2", "p-vote")
+	vote(p2, "u1", true)
+	vote(p2, "u2", false)
+	vote(p2, "u3", false)
+	eventually(t, "the votes recorded", func() bool { return len(load(p2).Votes) == 3 })
+	verifyClean(t, store, eng)
+}

@@ -140,7 +140,10 @@ func TestVotesWaitingForOneProposalShareOneCheck(t *testing.T) {
 	}
 	defer b.Close()
 	svc := &engine.Service{Engine: engine.New(store, evaluation.New(ev, time.Hour), nil, func() time.Time { return t0 }),
-		Store: store, Bus: b, Checkpoints: &memCheckpoints{}, Tick: time.Hour, Decided: gate}
+		Store: store, Bus: b, Checkpoints: &memCheckpoints{}, Tick: time.Hour, Decided: gate,
+		// Each vote recorded on its own and its check queued, as on a durable bus: a lone
+		// vote on the in-process bus is otherwise checked in its own step.
+		SerialVotes: true}
 	go func() { _ = svc.Run(ctx) }()
 	<-svc.Ready()
 

@@ -86,7 +86,8 @@ func (v *votesSeen) add(ev eventstore.RecordedEvent) {
 
 // decided forgets the votes of the decided proposal and returns when the vote that caused
 // the decision was recorded, if one did: the engine checks a proposal a vote woke under a
-// causation id derived from the vote's message or event (engine.RecheckCausation).
+// causation id derived from the vote's message or event (engine.RecheckCausation), or, a
+// lone vote, in the step that records it, under the vote's own.
 func (v *votesSeen) decided(ev eventstore.RecordedEvent) (time.Time, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -100,7 +101,8 @@ func (v *votesSeen) decided(ev eventstore.RecordedEvent) (time.Time, bool) {
 	}
 	for i := len(votes) - 1; i >= 0; i-- {
 		w := votes[i]
-		if ev.CausationID == engine.RecheckCausation(w.cause) || ev.CausationID == engine.RecheckCausation(w.id) {
+		// A lone vote is checked in the step that records it, under its own cause.
+		if ev.CausationID == w.cause || ev.CausationID == engine.RecheckCausation(w.cause) || ev.CausationID == engine.RecheckCausation(w.id) {
 			return w.at, true
 		}
 	}
