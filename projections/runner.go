@@ -121,6 +121,9 @@ func (r *Runner) Checkpoint(ctx context.Context) (eventstore.Position, error) {
 // Run follows the log from the slowest projector's checkpoint until ctx ends, first catching
 // up, then live. It returns ctx's error on shutdown.
 func (r *Runner) Run(ctx context.Context) error {
+	if err := restoreIndexes(ctx, r.pool); err != nil {
+		return err
+	}
 	from, err := r.Checkpoint(ctx)
 	if err != nil {
 		return err
@@ -147,6 +150,14 @@ func (r *Runner) Run(ctx context.Context) error {
 // events while an older transaction of the server is still open, so CatchUp may stop short
 // of an event committed just before it was called.
 func (r *Runner) CatchUp(ctx context.Context, progress func(applied int)) (int, error) {
+	if err := restoreIndexes(ctx, r.pool); err != nil {
+		return 0, err
+	}
+	return r.catchUp(ctx, progress)
+}
+
+// catchUp is CatchUp without building the indexes a replay dropped.
+func (r *Runner) catchUp(ctx context.Context, progress func(applied int)) (int, error) {
 	from, err := r.Checkpoint(ctx)
 	if err != nil {
 		return 0, err
@@ -227,16 +238,39 @@ func decode(evs []eventstore.RecordedEvent) []Envelope {
 // Replay empties every projector's tables and checkpoint in one transaction and rebuilds
 // them from position zero. Events a projector cannot apply are skipped and recorded again
 // (see Failures); they never end the rebuild.
+//
+// The tables' secondary indexes are dropped with the TRUNCATE and built once at the end (see
+// dropSecondaryIndexes), also when the rebuild fails; one that a crash leaves dropped is
+// built by the next CatchUp or Run.
 func (r *Runner) Replay(ctx context.Context, progress func(applied int)) (int, error) {
-	if err := r.Reset(ctx); err != nil {
+	if err := r.reset(ctx, true); err != nil {
 		return 0, err
 	}
-	return r.CatchUp(ctx, progress)
+	n, err := r.catchUp(ctx, progress)
+	// Even when ctx has ended: the tables are not to be left without their indexes.
+	if rerr := restoreIndexes(context.WithoutCancel(ctx), r.pool); rerr != nil {
+		return n, errors.Join(err, rerr)
+	}
+	return n, err
 }
 
 // Reset empties every projector's tables, checkpoint and recorded failures.
 func (r *Runner) Reset(ctx context.Context) error {
+	return r.reset(ctx, false)
+}
+
+// reset is Reset, dropping the tables' secondary indexes as well when dropIndexes is set.
+func (r *Runner) reset(ctx context.Context, dropIndexes bool) error {
 	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		if dropIndexes {
+			var tables []string
+			for _, p := range r.projectors {
+				tables = append(tables, p.Tables()...)
+			}
+			if err := dropSecondaryIndexes(ctx, tx, tables); err != nil {
+				return fmt.Errorf("reset: %w", err)
+			}
+		}
 		for _, p := range r.projectors {
 			for _, t := range p.Tables() {
 				if _, err := tx.Exec(ctx, "TRUNCATE "+pgx.Identifier{t}.Sanitize()); err != nil {
