@@ -44,8 +44,12 @@ func dropSecondaryIndexes(ctx context.Context, tx pgx.Tx, tables []string) error
 		return fmt.Errorf("list secondary indexes: %w", err)
 	}
 	for _, i := range idx {
+		// A record of an index that exists is stale (the index was built by hand since): the
+		// definition at hand replaces it.
 		if _, err := tx.Exec(ctx, `INSERT INTO projection_dropped_indexes (name, table_name, definition, dropped_at)
-			VALUES ($1, $2, $3, now())`, i.name, i.table, i.def); err != nil {
+			VALUES ($1, $2, $3, now())
+			ON CONFLICT (name) DO UPDATE SET table_name = EXCLUDED.table_name, definition = EXCLUDED.definition,
+				dropped_at = EXCLUDED.dropped_at`, i.name, i.table, i.def); err != nil {
 			return fmt.Errorf("record index %s: %w", i.name, err)
 		}
 		// The name comes from regclass output, quoted where it needs to be.
