@@ -61,13 +61,15 @@ func mustCatchUp(tb testing.TB, r *Runner, pool *pgxpool.Pool) int {
 	}
 }
 
-// mustReplay empties the read models and rebuilds them from the whole log.
+// mustReplay empties the read models and rebuilds them from the whole log with Replay, then
+// catches up with what Replay may have stopped short of (see mustCatchUp).
 func mustReplay(tb testing.TB, r *Runner, pool *pgxpool.Pool) int {
 	tb.Helper()
-	if err := r.Reset(context.Background()); err != nil {
-		tb.Fatalf("reset: %v", err)
+	n, err := r.Replay(context.Background(), nil)
+	if err != nil {
+		tb.Fatalf("replay: %v", err)
 	}
-	return mustCatchUp(tb, r, pool)
+	return n + mustCatchUp(tb, r, pool)
 }
 
 // dump returns every projector table's rows as text, in a stable order.

@@ -2,6 +2,8 @@ package projections
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -41,23 +43,25 @@ var openProposals = &Statement{Columns: 13, SQL: `INSERT INTO proposals (id, com
 		policy_kind = EXCLUDED.policy_kind, policy_name = EXCLUDED.policy_name, status = EXCLUDED.status,
 		proposal_time = EXCLUDED.proposal_time, updated_at = EXCLUDED.updated_at`}
 
-// patchProposals applies one folded patch per proposal; a NULL leaves its column as it is.
-// Data changes are the keys to remove (a JSON array) and the keys to set (an object), see
-// netDataOps; answers are merged; ballots maps each user who voted to their last vote
-// (true, false, or null for a choice or number vote).
+// patchProposals applies one folded patch per proposal ($1 to $16, one array element per
+// proposal, each proposal once); a NULL leaves its column as it is. Data changes are the
+// keys to remove (a JSON array) and the keys to set (an object), see netDataOps; answers
+// are merged. $17 to $19 are the ballots: for each user who voted in the batch on one of
+// the proposals, their last vote (true, false, or NULL for a choice or number vote). They
+// are arrays of their own rather than a JSON object per proposal, which would cost a
+// jsonb_each call per proposal.
 //
 // Every part of the statement sees the tables as they were before it: prev is each voter's
 // ballot from before the batch (looked up by key, one row each), counts the change of the
 // counts it makes, and the ballots are written in the same statement.
-var patchProposals = &Statement{Columns: 17, SQL: `WITH u AS (
+const patchProposals = `WITH u AS (
 		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::jsonb[], $4::jsonb[], $5::jsonb[], $6::jsonb[], $7::jsonb[],
 			$8::text[], $9::text[], $10::bool[], $11::bool[], $12::bool[], $13::timestamptz[], $14::text[], $15::text[],
-			$16::timestamptz[], $17::jsonb[])
+			$16::timestamptz[])
 			AS u(id, at, variables, data_removed, data_set, answers, process, post_id, vote_url, vote_closed, notified,
-				set_next_check, next_check_at, status, reason, decided_at, ballots)
+				set_next_check, next_check_at, status, reason, decided_at)
 	), cast_votes AS (
-		SELECT u.id AS proposal_id, b.key AS user_id, CASE WHEN jsonb_typeof(b.value) = 'boolean' THEN b.value::boolean END AS yes
-		FROM u, jsonb_each(u.ballots) AS b
+		SELECT * FROM unnest($17::text[], $18::text[], $19::bool[]) AS c(proposal_id, user_id, yes)
 	), counts AS (
 		SELECT c.proposal_id,
 			sum((c.yes IS TRUE)::int - (prev.yes IS TRUE)::int) AS yes,
@@ -90,7 +94,10 @@ var patchProposals = &Statement{Columns: 17, SQL: `WITH u AS (
 		vote_count = p.vote_count + coalesce(c.total, 0),
 		updated_at = u.at
 	FROM u LEFT JOIN counts c ON c.proposal_id = u.id
-	WHERE p.id = u.id`}
+	WHERE p.id = u.id`
+
+// patchColumns is the number of per-proposal arrays of patchProposals.
+const patchColumns = 16
 
 // proposalPatch folds the events of one proposal in a batch; zero fields leave their
 // columns unchanged.
@@ -106,7 +113,7 @@ type proposalPatch struct {
 	nextCheck            pgtype.Timestamptz
 	status, reason       pgtype.Text
 	decidedAt            pgtype.Timestamptz
-	ballots              map[string]any // user -> last vote: true, false or nil
+	ballots              map[string]pgtype.Bool // user -> last vote: true, false or NULL
 }
 
 func text(s string) pgtype.Text { return pgtype.Text{String: s, Valid: true} }
@@ -117,13 +124,9 @@ func (p *proposalPatch) fold(ev domain.Event) (bool, error) {
 	switch e := ev.(type) {
 	case domain.VoteCast:
 		if p.ballots == nil {
-			p.ballots = map[string]any{}
+			p.ballots = map[string]pgtype.Bool{}
 		}
-		var yes any
-		if e.Vote.Kind == domain.VoteBoolean {
-			yes = e.Vote.Boolean
-		}
-		p.ballots[e.Vote.UserID] = yes
+		p.ballots[e.Vote.UserID] = pgtype.Bool{Bool: e.Vote.Boolean, Valid: e.Vote.Kind == domain.VoteBoolean}
 	case domain.ProposalVariablesInitialized:
 		p.variables, err = jsonArg(e.Variables, "{}")
 	case domain.ProposalDataChanged:
@@ -156,8 +159,15 @@ func (p *proposalPatch) fold(ev domain.Event) (bool, error) {
 	return true, err
 }
 
-func (p *proposalPatch) queue(q Queue) error {
-	var dataRemoved, dataSet, answers, ballots []byte
+// patchArgs collects the patches of a batch as the arguments of patchProposals.
+type patchArgs struct {
+	cols            [patchColumns][]any
+	voters, voterOf []string
+	votes           []pgtype.Bool
+}
+
+func (ps *patchArgs) add(p *proposalPatch) error {
+	var dataRemoved, dataSet, answers []byte
 	var err error
 	if len(p.dataOps) > 0 {
 		removed, set := netDataOps(p.dataOps)
@@ -173,20 +183,33 @@ func (p *proposalPatch) queue(q Queue) error {
 			return err
 		}
 	}
-	if ballots, err = jsonArg(p.ballots, "{}"); err != nil {
-		return err
+	for i, v := range []any{p.id, p.at, p.variables, dataRemoved, dataSet, answers, p.process, p.postID, p.voteURL,
+		p.voteClosed, p.notified, p.setNextCheck, p.nextCheck, p.status, p.reason, p.decidedAt} {
+		ps.cols[i] = append(ps.cols[i], v)
 	}
-	q.Row(patchProposals, p.id, p.id, p.at, p.variables, dataRemoved, dataSet, answers, p.process, p.postID, p.voteURL,
-		p.voteClosed, p.notified, p.setNextCheck, p.nextCheck, p.status, p.reason, p.decidedAt, ballots)
+	for _, user := range slices.Sorted(maps.Keys(p.ballots)) { // a stable order of arguments
+		ps.voterOf = append(ps.voterOf, p.id)
+		ps.voters = append(ps.voters, user)
+		ps.votes = append(ps.votes, p.ballots[user])
+	}
 	return nil
+}
+
+func (ps *patchArgs) queue(q Queue) {
+	args := make([]any, 0, patchColumns+3)
+	for _, c := range ps.cols {
+		args = append(args, c)
+	}
+	q.Queue(patchProposals, append(args, ps.voterOf, ps.voters, ps.votes)...)
 }
 
 func (pp proposalsProjector) Project(q Queue, ev Envelope) error {
 	return pp.ProjectBatch(q, []Envelope{ev})
 }
 
-// ProjectBatch inserts the proposals opened in the batch, then writes one patch for each
-// proposal the batch changes (rows keyed by proposal id, so the insert comes first).
+// ProjectBatch inserts the proposals opened in the batch (rows keyed by proposal id), then
+// patches every proposal the batch changes in one statement, one patch each: the statement
+// is queued after the rows, so it runs after every insert.
 func (proposalsProjector) ProjectBatch(q Queue, evs []Envelope) error {
 	patches := map[string]*proposalPatch{}
 	var order []*proposalPatch
@@ -214,11 +237,16 @@ func (proposalsProjector) ProjectBatch(q Queue, evs []Envelope) error {
 			order = append(order, p)
 		}
 	}
+	if len(order) == 0 {
+		return nil
+	}
+	var ps patchArgs
 	for _, p := range order {
-		if err := p.queue(q); err != nil {
+		if err := ps.add(p); err != nil {
 			return fmt.Errorf("proposal %s: %w", p.id, err)
 		}
 	}
+	ps.queue(q)
 	return nil
 }
 

@@ -20,9 +20,10 @@
 // Throughput comes from writing sets of rows instead of events: projectors write
 // high-volume events as rows of set-based statements (Queue.Row) or COPY (Queue.Copy), and
 // the busiest fold a batch's events per row first (BatchProjector), so that a batch of
-// thousands of events costs a few dozen statement executions. CatchUp also reads and decodes
-// the next batch while the current one is written, and batch transactions commit without
-// waiting for the WAL flush (see apply).
+// thousands of events costs a few dozen statement executions. CatchUp also reads, decodes
+// and projects the next batch while the current one is written (see readPages), and batch
+// transactions commit without waiting for the WAL flush (see apply). Replay drops the
+// tables' secondary indexes while it refills them and builds each once at the end.
 package projections
 
 import (
@@ -122,6 +123,9 @@ func (r *Runner) Checkpoint(ctx context.Context) (eventstore.Position, error) {
 // Run follows the log from the slowest projector's checkpoint until ctx ends, first catching
 // up, then live. It returns ctx's error on shutdown.
 func (r *Runner) Run(ctx context.Context) error {
+	if err := restoreIndexes(ctx, r.pool); err != nil {
+		return err
+	}
 	from, err := r.Checkpoint(ctx)
 	if err != nil {
 		return err
@@ -148,13 +152,21 @@ func (r *Runner) Run(ctx context.Context) error {
 // events while an older transaction of the server is still open, so CatchUp may stop short
 // of an event committed just before it was called.
 func (r *Runner) CatchUp(ctx context.Context, progress func(applied int)) (int, error) {
-	from, err := r.Checkpoint(ctx)
+	if err := restoreIndexes(ctx, r.pool); err != nil {
+		return 0, err
+	}
+	return r.catchUp(ctx, progress)
+}
+
+// catchUp is CatchUp without building the indexes a replay dropped.
+func (r *Runner) catchUp(ctx context.Context, progress func(applied int)) (int, error) {
+	cps, err := r.checkpoints(ctx)
 	if err != nil {
 		return 0, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	pages := make(chan page, 1)
-	go r.readPages(ctx, from, pages)
+	go r.readPages(ctx, cps, pages)
 	defer func() {
 		cancel()
 		for range pages { // let the reader end
@@ -165,7 +177,7 @@ func (r *Runner) CatchUp(ctx context.Context, progress func(applied int)) (int, 
 		if p.err != nil {
 			return total, p.err
 		}
-		if err := r.apply(ctx, p.envs); err != nil {
+		if err := r.applyPrepared(ctx, p.envs, p.prepared); err != nil {
 			return total, err
 		}
 		total += len(p.envs)
@@ -176,17 +188,32 @@ func (r *Runner) CatchUp(ctx context.Context, progress func(applied int)) (int, 
 	return total, nil
 }
 
-// page is one batch read and decoded by readPages, or the error that ended the reading.
+// page is one batch read and decoded by readPages, with the projectors' writes for it, or
+// the error that ended the reading.
 type page struct {
-	envs []Envelope
-	err  error
+	envs     []Envelope
+	prepared []prepared // by projector
+	err      error
 }
 
-// readPages sends the decoded batches of the log after from until the end of the log as it
-// stands (waiting for events an open transaction holds back), an error occurs or ctx ends,
-// then closes pages.
-func (r *Runner) readPages(ctx context.Context, from eventstore.Position, pages chan<- page) {
+// prepared is a projector's writes for the last n decodable events of a page, queued by
+// readPages while the page before is written. They are the projector's writes for the batch
+// when its checkpoint leaves it those n events, as it does unless another runner moved it.
+type prepared struct {
+	n int
+	q *projectorQueue // nil when none were prepared
+}
+
+// readPages sends the decoded batches of the log after the slowest of the checkpoints cps
+// until the end of the log as it stands (waiting for events an open transaction holds back),
+// an error occurs or ctx ends, then closes pages.
+//
+// Each page comes with the projectors' writes for it, as they will be once the pages before
+// it are applied: projecting a batch costs about as much CPU as sending it, and the reader
+// does it while the writer waits for Postgres.
+func (r *Runner) readPages(ctx context.Context, cps map[string]eventstore.Position, pages chan<- page) {
 	defer close(pages)
+	from := minPosition(r.projectors, cps)
 	for {
 		evs, err := eventstore.ReadAllSettled(ctx, r.store, from, r.batch)
 		var envs []Envelope
@@ -198,8 +225,12 @@ func (r *Runner) readPages(ctx context.Context, from eventstore.Position, pages 
 			envs = decode(evs)
 			from = evs[len(evs)-1].Position
 		}
+		var ready []prepared
+		if err == nil {
+			ready = r.prepare(envs, cps)
+		}
 		select {
-		case pages <- page{envs: envs, err: err}:
+		case pages <- page{envs: envs, prepared: ready, err: err}:
 		case <-ctx.Done():
 			return
 		}
@@ -207,6 +238,26 @@ func (r *Runner) readPages(ctx context.Context, from eventstore.Position, pages 
 			return
 		}
 	}
+}
+
+// prepare projects envs for each projector from its checkpoint in cps, and moves cps past
+// envs, as applying them moves the checkpoints. A projector that fails is left to
+// applyPrepared, which projects again and handles the failure.
+func (r *Runner) prepare(envs []Envelope, cps map[string]eventstore.Position) []prepared {
+	out := make([]prepared, len(r.projectors))
+	last := envs[len(envs)-1].Position
+	for i, p := range r.projectors {
+		evs, _ := unseen(envs, cps[p.Name()])
+		if len(evs) > 0 {
+			if q, err := project(p, evs); err == nil {
+				out[i] = prepared{n: len(evs), q: q}
+			}
+		}
+		if cps[p.Name()].Less(last) {
+			cps[p.Name()] = last
+		}
+	}
+	return out
 }
 
 // decode unmarshals a batch of stored events. A known type whose payload cannot be read (a
@@ -228,16 +279,39 @@ func decode(evs []eventstore.RecordedEvent) []Envelope {
 // Replay empties every projector's tables and checkpoint in one transaction and rebuilds
 // them from position zero. Events a projector cannot apply are skipped and recorded again
 // (see Failures); they never end the rebuild.
+//
+// The tables' secondary indexes are dropped with the TRUNCATE and built once at the end (see
+// dropSecondaryIndexes), also when the rebuild fails; one that a crash leaves dropped is
+// built by the next CatchUp or Run.
 func (r *Runner) Replay(ctx context.Context, progress func(applied int)) (int, error) {
-	if err := r.Reset(ctx); err != nil {
+	if err := r.reset(ctx, true); err != nil {
 		return 0, err
 	}
-	return r.CatchUp(ctx, progress)
+	n, err := r.catchUp(ctx, progress)
+	// Even when ctx has ended: the tables are not to be left without their indexes.
+	if rerr := restoreIndexes(context.WithoutCancel(ctx), r.pool); rerr != nil {
+		return n, errors.Join(err, rerr)
+	}
+	return n, err
 }
 
 // Reset empties every projector's tables, checkpoint and recorded failures.
 func (r *Runner) Reset(ctx context.Context) error {
+	return r.reset(ctx, false)
+}
+
+// reset is Reset, dropping the tables' secondary indexes as well when dropIndexes is set.
+func (r *Runner) reset(ctx context.Context, dropIndexes bool) error {
 	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		if dropIndexes {
+			var tables []string
+			for _, p := range r.projectors {
+				tables = append(tables, p.Tables()...)
+			}
+			if err := dropSecondaryIndexes(ctx, tx, tables); err != nil {
+				return fmt.Errorf("reset: %w", err)
+			}
+		}
 		for _, p := range r.projectors {
 			for _, t := range p.Tables() {
 				if _, err := tx.Exec(ctx, "TRUNCATE "+pgx.Identifier{t}.Sanitize()); err != nil {
@@ -324,7 +398,12 @@ func eventFault(err error) bool {
 // eventFault), it is applied again with each failing event skipped by the projectors that
 // cannot apply it (applyIsolated).
 func (r *Runner) apply(ctx context.Context, envs []Envelope) error {
-	err := r.applyTogether(ctx, envs)
+	return r.applyPrepared(ctx, envs, nil)
+}
+
+// applyPrepared is apply with the projectors' writes that readPages prepared, if any.
+func (r *Runner) applyPrepared(ctx context.Context, envs []Envelope, ready []prepared) error {
+	err := r.applyTogether(ctx, envs, ready)
 	if err == nil || ctx.Err() != nil || !eventFault(err) {
 		return err
 	}
@@ -418,8 +497,9 @@ func failureText(err error) string {
 }
 
 // applyTogether writes the batch in one round trip: every projector's statements pipelined
-// in one batch, then the COPYs.
-func (r *Runner) applyTogether(ctx context.Context, envs []Envelope) error {
+// in one batch, then the COPYs. A projector's prepared writes (ready) are used when they are
+// for the events it has not seen.
+func (r *Runner) applyTogether(ctx context.Context, envs []Envelope, ready []prepared) error {
 	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		cps, err := batchTx(ctx, tx, b)
@@ -428,13 +508,16 @@ func (r *Runner) applyTogether(ctx context.Context, envs []Envelope) error {
 		}
 		last := envs[len(envs)-1].Position
 		queues := make([]*projectorQueue, 0, len(r.projectors))
-		for _, p := range r.projectors {
+		for i, p := range r.projectors {
 			evs, undecodable := unseen(envs, cps[p.Name()])
 			if len(evs) == 0 && len(undecodable) == 0 {
 				continue
 			}
-			q, err := project(p, evs)
-			if err != nil {
+			var q *projectorQueue
+			if i < len(ready) && ready[i].q != nil && ready[i].n == len(evs) {
+				// Both are the last len(evs) decodable events of envs.
+				q = ready[i].q
+			} else if q, err = project(p, evs); err != nil {
 				return err
 			}
 			if err := q.writeTo(b); err != nil {
