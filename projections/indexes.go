@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/policykit-go/policykit/eventstore/postgres"
 )
 
 // A replay writes every row of its tables again, and keeping each secondary index up to
@@ -66,6 +68,10 @@ func dropSecondaryIndexes(ctx context.Context, tx pgx.Tx, tables []string) error
 // (migration 0008) has nothing to restore.
 func restoreIndexes(ctx context.Context, pool *pgxpool.Pool) error {
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		// Building indexes takes a while and appends no events (see batchTx).
+		if _, err := tx.Exec(ctx, `SELECT set_config('application_name', $1, true)`, postgres.NonAppending); err != nil {
+			return err
+		}
 		var recorded bool
 		if err := tx.QueryRow(ctx, `SELECT to_regclass('projection_dropped_indexes') IS NOT NULL`).Scan(&recorded); err != nil || !recorded {
 			return err
