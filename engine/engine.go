@@ -79,11 +79,13 @@ func (e *Engine) ProposeAction(ctx context.Context, cmd bus.ProposeAction, meta 
 func (e *Engine) recordActionUnit(ctx context.Context, cmd bus.ProposeAction, meta Meta, rec *Recorded) *unit {
 	r := e.Recorder()
 	return &unit{ctx: ctx, what: "propose " + cmd.Action.ID, meta: meta, step: func(ctx context.Context, env *stepEnv) (evaluation.Outcome, error) {
-		// An action the engine does not know of is taken to be new: the append expects its
-		// stream not to exist, and a redelivered one loses that race and is read.
+		// An action the engine does not know of is read, never taken to be new: a command
+		// redelivered after another engine recorded it would append the same events again,
+		// which the store takes as done (idempotent by event id) while the log holds the
+		// other engine's, recorded at another time.
 		out, recorded, state, err := r.proposeOutcome(ctx, env.store, env.c, cmd, meta, env.now,
 			func(ctx context.Context, _ eventstore.Store, id string) (*domain.ActionRecord, error) {
-				return e.actions.takeIn(ctx, env, id, true)
+				return e.actions.takeIn(ctx, env, id)
 			})
 		*rec = recorded
 		if err == nil {
@@ -161,7 +163,7 @@ func (e *Engine) HandleActionProposed(ctx context.Context, communityID, actionID
 // actionUnit is HandleActionProposed's step, to decide alone or in a group.
 func (e *Engine) actionUnit(ctx context.Context, communityID, actionID string, meta Meta) *unit {
 	return &unit{ctx: ctx, what: "evaluate action " + actionID, meta: meta, step: func(ctx context.Context, env *stepEnv) (evaluation.Outcome, error) {
-		rec, err := e.actions.takeIn(ctx, env, actionID, false)
+		rec, err := e.actions.takeIn(ctx, env, actionID)
 		if err != nil {
 			return evaluation.Outcome{}, err
 		}
@@ -240,7 +242,7 @@ func (e *Engine) effectUnit(ctx context.Context, cmd bus.RecordEffectResult, met
 // actionEffectUnit records the result of an effect of an action decided without a proposal.
 func (e *Engine) actionEffectUnit(ctx context.Context, cmd bus.RecordEffectResult, meta Meta) *unit {
 	return &unit{ctx: ctx, what: "effect " + cmd.EffectID, meta: meta, step: func(ctx context.Context, env *stepEnv) (evaluation.Outcome, error) {
-		rec, err := e.actions.takeIn(ctx, env, cmd.ActionID, false)
+		rec, err := e.actions.takeIn(ctx, env, cmd.ActionID)
 		if err != nil {
 			return evaluation.Outcome{}, err
 		}

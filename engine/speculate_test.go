@@ -185,7 +185,7 @@ func TestTrustedStatesAreConfirmedByTheLog(t *testing.T) {
 			e.actions.keep("a1", stale) // what this engine kept before the other one wrote
 			var versions []int64
 			u := stepUnit(tc.name, func(ctx context.Context, env *stepEnv) (evaluation.Outcome, error) {
-				r, err := e.actions.takeIn(ctx, env, "a1", false)
+				r, err := e.actions.takeIn(ctx, env, "a1")
 				if err != nil {
 					return evaluation.Outcome{}, err
 				}

@@ -56,19 +56,16 @@ func (ss *states[S]) take(ctx context.Context, store eventstore.Store, id string
 }
 
 // takeIn is take for a step. A step that trusts kept states (see stepEnv.trust) gets the
-// kept one as it is, without asking the log for newer events; with unknown, a state nobody
-// kept is taken to be blank as well. Either is noted as a guess, which the step's outcome
-// must confirm by appending to the stream at that version (see stepEnv.confirmed).
-func (ss *states[S]) takeIn(ctx context.Context, env *stepEnv, id string, unknown bool) (S, error) {
+// kept one as it is, without asking the log for newer events. That is noted as a guess,
+// which the step's outcome must confirm by appending to the stream at that version (see
+// stepEnv.confirmed).
+func (ss *states[S]) takeIn(ctx context.Context, env *stepEnv, id string) (S, error) {
 	if !env.trust {
 		return ss.take(ctx, env.store, id)
 	}
 	s, ok := ss.pop(id)
-	if !ok && !unknown {
-		return ss.take(ctx, env.store, id)
-	}
 	if !ok {
-		s = ss.blank()
+		return ss.take(ctx, env.store, id)
 	}
 	env.guess(ss.kind(id), s.StreamVersion())
 	return s, nil
