@@ -221,7 +221,9 @@ func TestAuditRederivesChecksSharedByManyVotes(t *testing.T) {
 		m := rep.Mismatches[0]
 		t.Fatalf("%d of %d decisions come out differently; first (%s): %s\nwant %v\ngot  %v", len(rep.Mismatches), rep.Decisions, m.Decision.Kind, m.Reason, m.Want, m.Got)
 	}
-	if rep.Decisions < votes+1 {
-		t.Errorf("%d decisions audited, want at least one per vote and the passing check", rep.Decisions)
+	// The passing check is a decision of its own, or, when the last vote came alone, part of
+	// that vote's step.
+	if rep.Decisions < votes {
+		t.Errorf("%d decisions audited, want at least one per vote", rep.Decisions)
 	}
 }
