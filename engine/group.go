@@ -86,26 +86,23 @@ func (env *stepEnv) confirmed(out evaluation.Outcome, err error) bool {
 	return true
 }
 
-// runStep runs a unit's step, with trust on the states kept, and again from the log when
-// its answer is not confirmed (see stepEnv.confirmed). The step changes a copy of c, or c
-// itself when it is mine (the caller's to give away).
-func (e *Engine) runStep(u *unit, store eventstore.Store, c *domain.Community, trust, mine bool) (*stepEnv, evaluation.Outcome, error) {
-	first := c
-	if trust || !mine { // c is needed again if the answer is not confirmed
-		first = c.Clone()
-	}
-	env := &stepEnv{store: store, c: first, now: e.now(), trust: trust}
+// runStep runs a unit's step on a copy of c, with trust on the states kept, and again from
+// the log when its answer is not confirmed (see stepEnv.confirmed).
+func (e *Engine) runStep(u *unit, store eventstore.Store, c *domain.Community) (*stepEnv, evaluation.Outcome, error) {
+	env := &stepEnv{store: store, c: c.Clone(), now: e.now(), trust: true}
 	out, err := u.step(u.ctx, env)
 	if env.confirmed(out, err) {
 		return env, out, err
 	}
-	if !mine {
-		c = c.Clone()
-	}
-	env = &stepEnv{store: store, c: c, now: e.now()}
+	env = &stepEnv{store: store, c: c.Clone(), now: e.now()}
 	out, err = u.step(u.ctx, env)
 	return env, out, err
 }
+
+// errUnconfirmed: a step's answer rests on a state taken on trust that its outcome does not
+// confirm. The state may be stale, as after a lost version race, and the step is made again
+// from the log the same way.
+var errUnconfirmed = fmt.Errorf("%w: a state taken on trust is not confirmed by the outcome", eventstore.ErrConcurrency)
 
 // maxGroup bounds the decisions appended in one commit.
 const maxGroup = 128
@@ -174,7 +171,7 @@ func (e *Engine) decideGroup(ctx context.Context, communityID string, units []*u
 		if g := guesses[n]; !changed && g.holds(pending) {
 			env, out, err = g.env, g.out, g.err
 		} else {
-			env, out, err = e.runStep(u, pending, c, true, false)
+			env, out, err = e.runStep(u, pending, c)
 		}
 		if err != nil {
 			u.err = err // the step's copy of the community may be half changed: dropped
@@ -229,8 +226,12 @@ func (e *Engine) decideAlone(ctx context.Context, communityID string, u *unit, t
 		if err != nil {
 			return err
 		}
-		env, out, err := e.runStep(u, e.store, c, trust, true)
+		env := &stepEnv{store: e.store, c: c, now: e.now(), trust: trust}
+		out, err := u.step(u.ctx, env)
 		trust = false // a lost race is decided again from the log
+		if !env.confirmed(out, err) {
+			return errUnconfirmed
+		}
 		if err != nil {
 			return err
 		}

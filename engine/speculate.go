@@ -40,7 +40,7 @@ func (e *Engine) guessAll(units []*unit, c *domain.Community) []guess {
 		go func() {
 			defer wg.Done()
 			reads := &readSet{Store: e.store, streams: map[string]bool{}}
-			env, out, err := e.runStep(u, reads, c, true, false)
+			env, out, err := e.runStep(u, reads, c)
 			gs[i] = guess{env: env, out: out, err: err, reads: reads}
 		}()
 	}
