@@ -317,7 +317,10 @@ func (s *Service) sweepPending(ctx context.Context) error {
 func (s *Service) forward(ctx context.Context, evs []eventstore.RecordedEvent, sched *schedule) error {
 	msgs := make([]*message.Message, 0, len(evs))
 	for _, ev := range evs {
-		payload := bus.EnvelopeOf(ev).AppendJSON(nil)
+		payload, err := bus.EnvelopeOf(ev).MarshalCompactless()
+		if err != nil {
+			return err
+		}
 		m := bus.NewMessage(ev.ID.String(), ev.Type, payload)
 		setMeta(m, ev.CausationID, ev.CorrelationID)
 		if s.tooLarge(m) {
@@ -330,7 +333,6 @@ func (s *Service) forward(ctx context.Context, evs []eventstore.RecordedEvent, s
 
 		var de domain.Event // only what the schedule and the effects need is decoded
 		if forwarderReads[ev.Type] {
-			var err error
 			if de, err = domain.Unmarshal(ev.Type, ev.SchemaVersion, ev.Data); err != nil {
 				s.Log.Warn("unreadable event in the log; forwarded as is", "event", ev.ID, "type", ev.Type, "err", err)
 				continue
