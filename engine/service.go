@@ -631,9 +631,8 @@ func (s *Service) postVote(ctx context.Context) message.NoPublishHandlerFunc {
 				if rec.Changed {
 					s.recheck(v.Cmd.CommunityID, v.Cmd.ProposalID, v.Meta, &rec)
 				}
-			case refusedVote(err) || domain.ErrorCode(err) == domain.CodeNotFound:
-				s.Log.Info("vote refused", "community", v.Cmd.CommunityID, "proposal", v.Cmd.ProposalID,
-					"code", domain.ErrorCode(err), "err", err)
+			case finalForPosted(err):
+				s.logRefused(v, err)
 			case ctx.Err() != nil:
 			default:
 				s.Log.Warn("record vote; trying again", "proposal", v.Cmd.ProposalID, "attempt", attempt+1, "err", err)
@@ -651,6 +650,18 @@ func (s *Service) postVote(ctx context.Context) message.NoPublishHandlerFunc {
 	}
 }
 
+// finalForPosted tells whether err is a final answer to a vote taken from the in-process
+// bus: a refusal (see refusedVote), or a proposal or user nobody knows, which trying again
+// would not change (there is no poison queue to keep it for).
+func finalForPosted(err error) bool {
+	return refusedVote(err) || domain.ErrorCode(err) == domain.CodeNotFound
+}
+
+func (s *Service) logRefused(v PendingVote, err error) {
+	s.Log.Info("vote refused", "community", v.Cmd.CommunityID, "proposal", v.Cmd.ProposalID,
+		"code", domain.ErrorCode(err), "err", err)
+}
+
 // voteAlone records a vote and checks its proposal in one step, decided by the dispatcher
 // with the urgency of a check a member waits on (see voteBatches.post). A refusal is final
 // and logged; a voter to register first, or a failure, sends the vote back to the batch,
@@ -666,9 +677,8 @@ func (s *Service) voteAlone(v PendingVote, next func(requeue bool)) {
 				// The vote's event, back from the log, finds its check made.
 				_ = s.finished(ctx, nil, &rec)
 				next(false)
-			case refusedVote(err) || domain.ErrorCode(err) == domain.CodeNotFound:
-				s.Log.Info("vote refused", "community", v.Cmd.CommunityID, "proposal", v.Cmd.ProposalID,
-					"code", domain.ErrorCode(err), "err", err)
+			case finalForPosted(err):
+				s.logRefused(v, err)
 				next(false)
 			default:
 				next(true)
