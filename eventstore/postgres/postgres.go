@@ -176,25 +176,37 @@ func New(pool *pgxpool.Pool, opts ...Option) *Store {
 
 const appendSQL = `SELECT next_version, duplicate FROM eventstore_append($1, $2, $3, $4, $5, $6, $7, $8, $9)`
 
+// eventColumns are the columns of events as the append statements take them: one array a
+// column, an element an event.
+type eventColumns struct {
+	ids, causations, correlations []pgtype.UUID
+	types                         []string
+	schemaVersions                []int32
+	datas                         []json.RawMessage
+}
+
+func newEventColumns(n int) *eventColumns {
+	return &eventColumns{ids: make([]pgtype.UUID, 0, n), causations: make([]pgtype.UUID, 0, n), correlations: make([]pgtype.UUID, 0, n),
+		types: make([]string, 0, n), schemaVersions: make([]int32, 0, n), datas: make([]json.RawMessage, 0, n)}
+}
+
+func (c *eventColumns) add(e eventstore.EventData) {
+	c.ids = append(c.ids, pgUUID(e.ID))
+	c.types = append(c.types, e.Type)
+	c.schemaVersions = append(c.schemaVersions, schemaVersion(e.SchemaVersion))
+	c.datas = append(c.datas, e.Data)
+	c.causations = append(c.causations, pgUUID(e.CausationID))
+	c.correlations = append(c.correlations, pgUUID(e.CorrelationID))
+}
+
 // appendArgs returns the arguments of appendSQL for events that eventstore.PrepareAppend
 // accepted. notify makes the function NOTIFY inside the transaction.
 func appendArgs(stream string, expected eventstore.ExpectedVersion, events []eventstore.EventData, notify bool) []any {
-	n := len(events)
-	ids := make([]pgtype.UUID, n)
-	types := make([]string, n)
-	schemaVersions := make([]int32, n)
-	datas := make([]json.RawMessage, n)
-	causations := make([]pgtype.UUID, n)
-	correlations := make([]pgtype.UUID, n)
-	for i, e := range events {
-		ids[i] = pgUUID(e.ID)
-		types[i] = e.Type
-		schemaVersions[i] = schemaVersion(e.SchemaVersion)
-		datas[i] = e.Data
-		causations[i] = pgUUID(e.CausationID)
-		correlations[i] = pgUUID(e.CorrelationID)
+	c := newEventColumns(len(events))
+	for _, e := range events {
+		c.add(e)
 	}
-	return []any{stream, expected.Code(), ids, types, schemaVersions, datas, causations, correlations, notify}
+	return []any{stream, expected.Code(), c.ids, c.types, c.schemaVersions, c.datas, c.causations, c.correlations, notify}
 }
 
 // appendPartsArgs are the arguments of fastAppendPartsSQL: the events of every part in the
@@ -205,30 +217,20 @@ func appendPartsArgs(parts []eventstore.StreamAppend, notify bool) []any {
 	for _, a := range parts {
 		n += len(a.Events)
 	}
-	ids := make([]pgtype.UUID, 0, n)
+	c := newEventColumns(n)
 	streams := make([]string, 0, n)
 	versions := make([]int64, 0, n)
-	types := make([]string, 0, n)
-	schemaVersions := make([]int32, 0, n)
-	datas := make([]json.RawMessage, 0, n)
-	causations := make([]pgtype.UUID, 0, n)
-	correlations := make([]pgtype.UUID, 0, n)
 	partStreams := make([]string, len(parts))
 	expected := make([]int64, len(parts))
 	for i, a := range parts {
 		partStreams[i], expected[i] = a.Stream, a.Expected.Code()
 		for j, e := range a.Events {
-			ids = append(ids, pgUUID(e.ID))
+			c.add(e)
 			streams = append(streams, a.Stream)
 			versions = append(versions, expected[i]+int64(j)+1)
-			types = append(types, e.Type)
-			schemaVersions = append(schemaVersions, schemaVersion(e.SchemaVersion))
-			datas = append(datas, e.Data)
-			causations = append(causations, pgUUID(e.CausationID))
-			correlations = append(correlations, pgUUID(e.CorrelationID))
 		}
 	}
-	return []any{ids, streams, versions, types, schemaVersions, datas, causations, correlations, partStreams, expected, notify}
+	return []any{c.ids, streams, versions, c.types, c.schemaVersions, c.datas, c.causations, c.correlations, partStreams, expected, notify}
 }
 
 func schemaVersion(v int) int32 { return int32(min(v, math.MaxInt32)) }
